@@ -1,0 +1,38 @@
+# Thin driver over scripts/install-deps and the CMake presets. The real build is CMake.
+PRESET ?= release
+JOBS   ?= $(shell nproc)
+BUILD  := build/$(PRESET)
+# CI (CI=true) builds with warnings as errors.
+CMAKE_EXTRA := $(if $(CI),-DCITYTWIN_WERROR=ON,)
+
+.PHONY: all deps configure build demo test bench validate clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+configure: deps
+	@cmake --preset $(PRESET) $(CMAKE_EXTRA) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Loads Monaco and runs the default scenario; outputs go to out/monaco/.
+demo: build
+	@$(BUILD)/engine/citytwin run scenarios/monaco.toml
+
+# Every test, through ctest (unit, analytic, scenario, determinism). Long validations are not here.
+test: build
+	@ctest --preset $(PRESET) -j $(JOBS) -LE validate
+
+# One JSON line per benchmark result on stdout.
+bench: build
+	@$(BUILD)/benchmarks/citytwin-bench --all
+
+# Long validations against reference tools (minutes to hours); not run by CI.
+validate: build
+	@ctest --preset $(PRESET) -L validate --timeout 7200
+
+clean:
+	rm -rf build out

@@ -1,0 +1,25 @@
+# Compile settings shared by every CityTwin target, applied per target (no global flags).
+add_library(citytwin_options INTERFACE)
+target_compile_features(citytwin_options INTERFACE cxx_std_23)
+target_compile_options(citytwin_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  # The compiler must not fuse a*b+c into an FMA behind our back: results would differ by
+  # build and machine, and the determinism tests compare bits.
+  -ffp-contract=off
+  $<$<BOOL:${CITYTWIN_WERROR}>:-Werror>)
+target_compile_definitions(citytwin_options INTERFACE
+  $<$<BOOL:${CITYTWIN_ASSERTS}>:CITYTWIN_ASSERTS=1>
+  $<$<BOOL:${CITYTWIN_DOUBLE}>:CITYTWIN_DOUBLE=1>
+  CITYTWIN_VERSION="${PROJECT_VERSION}")
+
+# citytwin_module(NAME SOURCES... [LINK targets...]): one static library per engine module.
+function(citytwin_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LINK;PRIVATE_LINK" ${ARGN})
+  add_library(citytwin_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(citytwin_${name}
+    PUBLIC ${PROJECT_SOURCE_DIR}/engine/include
+    PRIVATE ${PROJECT_SOURCE_DIR}/engine/src)
+  target_link_libraries(citytwin_${name} PUBLIC citytwin_options ${ARG_LINK} PRIVATE ${ARG_PRIVATE_LINK})
+  set_target_properties(citytwin_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()

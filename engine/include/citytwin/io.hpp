@@ -1,0 +1,99 @@
+// Run output (HDF5; the only HDF5 user is engine/src/io). docs/hdf5-layout.md documents every
+// dataset this writes.
+//
+// Datasets are chunked and deflate-compressed. Growing datasets ("series") have time as their
+// first axis and are extended one row per append(). flush() makes everything written so far
+// durable, so a crash loses at most what came after the last flush.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citytwin/error.hpp"
+
+namespace citytwin {
+
+/// Describes a dataset for readers: its unit ("m", "m/s", "1" for dimensionless, "" for ids)
+/// and one sentence of meaning. Stored as the attributes `units` and `description`.
+struct DatasetInfo {
+  std::string_view units;
+  std::string_view description;
+};
+
+/// Writes one run's HDF5 file. Thread safety: not thread-safe; one writer per file, used from
+/// the thread that drives the simulation (observers run between steps).
+class RunWriter {
+ public:
+  /// Creates (truncates) the file; its folder must exist.
+  static Result<std::unique_ptr<RunWriter>> create(const std::string& path, int compression);
+  ~RunWriter();
+
+  /// Writes a whole dataset of the given shape (dims multiply to data.size()). Intermediate
+  /// groups are created as needed.
+  template <class T>
+  void write(std::string_view path, std::span<const T> data, std::span<const std::size_t> dims,
+             DatasetInfo info);
+  template <class T>
+  void write(std::string_view path, const std::vector<T>& data, DatasetInfo info) {
+    const std::size_t n = data.size();
+    write(path, std::span<const T>(data), std::span<const std::size_t>(&n, 1), info);
+  }
+  /// A 1-D dataset of strings.
+  void write_strings(std::string_view path, const std::vector<std::string>& data,
+                     DatasetInfo info);
+  /// Appends one row to a series (created on first use with shape (0, row_dims...)).
+  template <class T>
+  void append(std::string_view path, std::span<const T> row,
+              std::span<const std::size_t> row_dims, DatasetInfo info);
+  /// Appends a scalar row to a 1-D series.
+  template <class T>
+  void append(std::string_view path, T value, DatasetInfo info) {
+    append(path, std::span<const T>(&value, 1), std::span<const std::size_t>(), info);
+  }
+  /// Attributes on a group or dataset (created as a group if missing).
+  void attr(std::string_view path, std::string_view name, std::string_view value);
+  void attr(std::string_view path, std::string_view name, double value);
+  void attr(std::string_view path, std::string_view name, std::int64_t value);
+
+  void flush();
+  const std::string& path() const { return m_path; }
+
+ private:
+  struct Impl;
+  RunWriter(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> m_impl;
+  std::string m_path;
+};
+
+/// A dataset read back: values converted to T, and its shape.
+template <class T>
+struct Dataset {
+  std::vector<T> data;
+  std::vector<std::size_t> dims;
+};
+
+/// Reads a run's HDF5 file (replay, compare, tests).
+class RunReader {
+ public:
+  static Result<std::unique_ptr<RunReader>> open(const std::string& path);
+  ~RunReader();
+  bool exists(std::string_view path) const;
+  template <class T>
+  Result<Dataset<T>> read(std::string_view path) const;
+  Result<std::vector<std::string>> read_strings(std::string_view path) const;
+  Result<std::string> attr_string(std::string_view path, std::string_view name) const;
+  Result<double> attr_double(std::string_view path, std::string_view name) const;
+  /// Names of the members of a group.
+  std::vector<std::string> list(std::string_view group) const;
+
+ private:
+  struct Impl;
+  explicit RunReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace citytwin

@@ -1,0 +1,230 @@
+// Scenario files: TOML (toml++) -> a typed, validated ScenarioSpec.
+//
+// Strictness: every key a reader does not ask for is an error ("unknown key"), every value is
+// type-checked, quantities carry units ("90s", "5m", "80mm/h"), and every error names the file,
+// line and column where the value was written. A variant may say `extends = "base.toml"`: the
+// base is loaded first and the variant's keys override it (tables merge key by key, everything
+// else is replaced). Relative paths resolve against the folder of the file that wrote them.
+//
+// Domains (flood, traffic, power, ...) parse their own sections through SectionReader; see
+// DomainInfo in sim.hpp. docs/scenario.md documents every key.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citytwin/error.hpp"
+#include "citytwin/time.hpp"
+
+namespace citytwin {
+
+/// Physical kinds a quantity string may have; values are returned in SI units
+/// (duration in milliseconds as SimTime via duration(), everything else SI).
+enum class Quantity {
+  length,     ///< mm, cm, m, km -> m
+  speed,      ///< m/s, km/h, mph -> m/s
+  intensity,  ///< rain or loss rate: mm/h, mm/min, mm/s, m/s -> m/s
+  discharge,  ///< m3/s, l/s -> m3/s
+  power,      ///< W, kW, MW, GW -> W
+  reactive,   ///< var, kvar, MVAr -> var
+  voltage,    ///< V, kV -> V
+  area,       ///< m2, km2, ha -> m2
+};
+
+/// Parses "80mm/h" as a quantity of the given kind; the error text says what was expected.
+std::expected<double, std::string> parse_quantity(std::string_view text, Quantity kind);
+/// Parses "90s", "2h", "1h30min", "250ms", "1d" into milliseconds.
+std::expected<SimTime, std::string> parse_duration(std::string_view text);
+/// Parses an RFC 3339 date-time ("2026-06-01T08:00:00Z", offsets allowed) into Unix seconds.
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text);
+
+struct Point2 {
+  double x = 0, y = 0;
+};
+
+class ScenarioDocument;
+
+/// Typed, located access to one TOML table of a scenario. Every getter marks its key as read;
+/// after parsing, any key nobody read is reported as unknown. Getters never throw: a wrong type
+/// or bad value records a located Diagnostic and returns the default (or nullopt), so one load
+/// reports every problem at once.
+class SectionReader {
+ public:
+  /// Dotted name of this table, e.g. "flood" or "flood.inflow[1]".
+  const std::string& name() const { return m_name; }
+  bool has(std::string_view key) const;
+
+  std::optional<std::string> string(std::string_view key);
+  std::string string_or(std::string_view key, std::string_view def);
+  /// A string that must be one of `allowed`.
+  std::string choice_or(std::string_view key, std::initializer_list<std::string_view> allowed,
+                        std::string_view def);
+  std::optional<double> number(std::string_view key);
+  /// A number (integers accepted) within [lo, hi].
+  double number_or(std::string_view key, double def, double lo = -1e300, double hi = 1e300);
+  std::int64_t integer_or(std::string_view key, std::int64_t def, std::int64_t lo = INT64_MIN,
+                          std::int64_t hi = INT64_MAX);
+  bool boolean_or(std::string_view key, bool def);
+  /// A quantity string with units, returned in SI; must be >= lo.
+  std::optional<double> quantity(std::string_view key, Quantity kind, double lo = -1e300);
+  double quantity_or(std::string_view key, Quantity kind, double def_si, double lo = -1e300);
+  std::optional<SimTime> duration(std::string_view key);
+  SimTime duration_or(std::string_view key, SimTime def);
+  /// RFC 3339 date-time -> Unix seconds.
+  std::optional<std::int64_t> datetime(std::string_view key);
+  /// A path, resolved against the folder of the file that wrote it; the file must exist.
+  std::optional<std::string> existing_file(std::string_view key);
+  /// A path resolved like existing_file(), which need not exist (outputs).
+  std::optional<std::string> path(std::string_view key);
+  /// An array of numbers of the given length (any length if n < 0).
+  std::optional<std::vector<double>> numbers(std::string_view key, int n = -1);
+  /// A point [x, y].
+  std::optional<Point2> point(std::string_view key);
+  /// A point [x, y] or a line [[x, y], [x, y], ...]; always returns a list.
+  std::optional<std::vector<Point2>> points(std::string_view key);
+  /// A sub-table (an empty reader when absent).
+  SectionReader table(std::string_view key);
+  /// An array of tables ([[key]] blocks); empty when absent.
+  std::vector<SectionReader> tables(std::string_view key);
+  /// Every key of this table, in file order (for tables whose keys are names).
+  std::vector<std::string> keys() const;
+
+  /// Records a located error for a key this table holds (or the table itself if key is empty).
+  void error(std::string_view key, std::string message, std::string found = {},
+             std::string expected = {});
+  /// "file:line" of a key (or the table), for messages written later (events, run-time issues).
+  std::string where(std::string_view key = {}) const;
+
+ private:
+  friend class ScenarioDocument;
+  SectionReader(ScenarioDocument* doc, const void* table, std::string name)
+      : m_doc(doc), m_table(table), m_name(std::move(name)) {}
+  const void* node(std::string_view key) const;
+  ScenarioDocument* m_doc;
+  const void* m_table;  // toml::table*, null for an absent table
+  std::string m_name;
+};
+
+/// The scenario's TOML after `extends` resolution, with its error list. Owns the TOML tree.
+class ScenarioDocument {
+ public:
+  /// Reads a scenario file and the chain of files it extends. Syntax errors, missing files and
+  /// extends cycles are returned as errors.
+  static Result<std::unique_ptr<ScenarioDocument>> load(const std::string& path);
+  /// Parses scenario text held in memory; `path` names it in messages and anchors paths.
+  static Result<std::unique_ptr<ScenarioDocument>> parse(std::string_view text,
+                                                         const std::string& path);
+  ~ScenarioDocument();
+
+  SectionReader root();
+  /// The merged scenario as TOML text (what /meta/scenario stores).
+  std::string resolved_text() const;
+  /// The file the user named.
+  const std::string& path() const { return m_path; }
+
+  void add(Diagnostic d) { m_errors.items.push_back(std::move(d)); }
+  /// Adds an "unknown key" error for every key no reader asked for, then returns all errors
+  /// (empty when the scenario is valid).
+  Error finish();
+
+ private:
+  friend class SectionReader;
+  struct Impl;
+  explicit ScenarioDocument(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> m_impl;
+  std::string m_path;
+  Error m_errors;
+};
+
+/// [scenario]: the run as a whole.
+struct RunSpec {
+  std::string name;                   ///< scenario.name (default: file stem)
+  SimTime duration = 3'600'000;       ///< scenario.duration
+  SimTime step = 1'000;               ///< scenario.step: the coupling (macro) step
+  std::int64_t start_unix_s = 0;      ///< scenario.start (RFC 3339), default 2026-01-01T00:00:00Z
+  std::uint64_t seed = 1;             ///< scenario.seed
+  int threads = 0;                    ///< scenario.threads, 0 = all hardware threads
+};
+
+/// [city]: what to import and how to project it.
+struct CitySpec {
+  std::string osm;                    ///< city.osm (.osm.pbf, .osm, .osm.gz), optional
+  std::string dem;                    ///< city.dem (GeoTIFF or ESRI ASCII), optional
+  std::string elevation_points;       ///< city.elevation_points: OSM file with `ele` nodes
+  std::string crs;                    ///< city.crs ("EPSG:32632"); empty: UTM of the centroid
+  std::optional<std::array<double, 4>> bbox;  ///< city.bbox [west, south, east, north] degrees
+  double terrain_resolution_m = 0;    ///< city.terrain_resolution; 0 = close to the DEM's
+  double default_building_height_m = 10.0;  ///< city.default_building_height
+  double level_height_m = 3.0;        ///< city.level_height
+};
+
+/// [output]: where and how often results are written.
+struct OutputSpec {
+  std::string dir;                    ///< output.dir (default "out/<scenario name>")
+  SimTime every = 60'000;             ///< output.every: frame interval
+  SimTime flush_every = 300'000;      ///< output.flush_every: a crash loses at most this much
+  int compression = 4;                ///< output.compression: deflate level 0-9
+};
+
+/// Base of every domain's typed section (FloodSpec, TrafficSpec, ...).
+struct DomainSpec {
+  virtual ~DomainSpec() = default;
+};
+
+/// Base of every event payload a domain parses.
+struct EventPayload {
+  virtual ~EventPayload() = default;
+};
+
+/// One timed event from the scenario's [[event]] list (or injected at run time).
+struct EventSpec {
+  SimTime at = 0;          ///< when it applies (ms since start)
+  std::string type;        ///< "<domain>.<action>", e.g. "power.trip_branch"
+  int domain = -1;         ///< index into the scenario's domain list
+  std::shared_ptr<const EventPayload> payload;
+  std::string where;       ///< "file:line" where it was declared, for messages
+};
+
+/// Everything the user wrote, typed and validated.
+struct ScenarioSpec {
+  std::string path;            ///< the scenario file as named by the user
+  std::string resolved_text;   ///< TOML after extends resolution
+  RunSpec run;
+  CitySpec city;
+  OutputSpec output;
+  /// One entry per domain section present, in the order of the built-in domain list.
+  std::vector<std::string> domain_names;
+  std::vector<std::shared_ptr<const DomainSpec>> domains;
+  std::vector<EventSpec> events;  ///< sorted by (at, declaration order)
+
+  /// The domain spec for a section name, or null.
+  template <class T>
+  const T* domain(std::string_view name) const {
+    for (std::size_t i = 0; i < domain_names.size(); ++i)
+      if (domain_names[i] == name) return dynamic_cast<const T*>(domains[i].get());
+    return nullptr;
+  }
+};
+
+/// How a domain plugs into scenario loading.
+struct DomainInfo {
+  std::string_view section;  ///< TOML table name, also the event type prefix
+  /// Parses the domain's table into its typed spec (errors go to the reader).
+  std::shared_ptr<const DomainSpec> (*parse)(SectionReader& section, const ScenarioSpec& core);
+  /// Parses an event of this domain ("<section>.<action>"); null when the type is unknown.
+  std::shared_ptr<const EventPayload> (*parse_event)(std::string_view action, SectionReader& ev);
+};
+
+/// Loads and validates a scenario: core sections, each domain's section, and the events.
+Result<ScenarioSpec> load_scenario(const std::string& path, std::span<const DomainInfo> domains);
+/// Same, from text in memory (tests); `path` anchors relative paths and names the file.
+Result<ScenarioSpec> parse_scenario(std::string_view text, const std::string& path,
+                                    std::span<const DomainInfo> domains);
+
+}  // namespace citytwin
