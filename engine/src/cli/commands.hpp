@@ -1,0 +1,24 @@
+// The `citytwin` command's subcommands. Each add_*_command() registers its subcommand with
+// its options and returns the function main() calls when that subcommand was chosen; the
+// function returns the process exit code: 0 success, 2 bad input, 1 internal error.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace citytwin::cli {
+
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_internal = 1;
+constexpr int k_exit_bad_input = 2;
+
+using Runner = std::function<int()>;
+
+Runner add_run_command(CLI::App& app);
+Runner add_info_command(CLI::App& app);
+Runner add_validate_command(CLI::App& app);
+
+}  // namespace citytwin::cli
