@@ -92,7 +92,7 @@ class SectionReader {
   SectionReader table(std::string_view key);
   /// An array of tables ([[key]] blocks); empty when absent.
   std::vector<SectionReader> tables(std::string_view key);
-  /// Every key of this table, in file order (for tables whose keys are names).
+  /// Every key of this table, sorted (for tables whose keys are names).
   std::vector<std::string> keys() const;
 
   /// Records a located error for a key this table holds (or the table itself if key is empty).
@@ -133,9 +133,10 @@ class ScenarioDocument {
   /// (empty when the scenario is valid).
   Error finish();
 
+  struct Impl;  // the TOML tree and the record of which keys were read
+
  private:
   friend class SectionReader;
-  struct Impl;
   explicit ScenarioDocument(std::unique_ptr<Impl> impl, std::string path);
   std::unique_ptr<Impl> m_impl;
   std::string m_path;
