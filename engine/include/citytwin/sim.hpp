@@ -133,6 +133,7 @@ class RunRecorder {
   const Model& m_model;
   std::unique_ptr<RunWriter> m_out;
   SimTime m_next_frame = 0;
+  SimTime m_last_frame = -1;
   SimTime m_next_flush = 0;
 };
 

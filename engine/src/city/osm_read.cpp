@@ -313,22 +313,45 @@ Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,
 }
 
 Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& path, const Projection& proj) {
-  std::vector<ElevationPoint> points;
+  // Nodes of tunnels and bridges carry the elevation of the road, not of the ground: they are
+  // left out. OSM files list nodes before ways, so nodes are kept until the ways are seen.
+  struct Candidate {
+    std::int64_t id;
+    ElevationPoint p;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<std::int64_t> off_ground;
   try {
-    osmium::io::Reader reader(osmium::io::File(path), osmium::osm_entity_bits::node, osmium::io::read_meta::no);
+    osmium::io::Reader reader(osmium::io::File(path), osmium::osm_entity_bits::node | osmium::osm_entity_bits::way,
+                              osmium::io::read_meta::no);
     while (osmium::memory::Buffer buffer = reader.read()) {
-      for (const auto& n : buffer.select<osmium::Node>()) {
-        const auto ele = leading_number(n.tags()["ele"]);
-        if (!ele || !n.location().valid()) continue;
-        double x = n.location().lon(), y = n.location().lat();
-        if (!proj.forward(x, y)) continue;
-        points.push_back({x, y, *ele});
+      for (const auto& obj : buffer.select<osmium::OSMObject>()) {
+        if (obj.type() == osmium::item_type::node) {
+          const auto& n = static_cast<const osmium::Node&>(obj);
+          const auto ele = leading_number(n.tags()["ele"]);
+          if (!ele || !n.location().valid()) continue;
+          double x = n.location().lon(), y = n.location().lat();
+          if (!proj.forward(x, y)) continue;
+          candidates.push_back({n.id(), {x, y, *ele}});
+        } else if (obj.type() == osmium::item_type::way) {
+          const auto& w = static_cast<const osmium::Way&>(obj);
+          const auto& t = w.tags();
+          const bool tunnel = t["tunnel"] && std::strcmp(t["tunnel"], "no") != 0;
+          const bool bridge = t["bridge"] && std::strcmp(t["bridge"], "no") != 0;
+          const bool layered = leading_number(t["layer"]).value_or(0) != 0;
+          if (tunnel || bridge || layered || is_one_of(t["covered"], {"yes"}))
+            for (const auto& nr : w.nodes()) off_ground.push_back(nr.ref());
+        }
       }
     }
     reader.close();
   } catch (const std::exception& e) {
     return fail(Error::msg(std::string("cannot read elevation points: ") + e.what(), path));
   }
+  std::sort(off_ground.begin(), off_ground.end());
+  std::vector<ElevationPoint> points;
+  for (const Candidate& c : candidates)
+    if (!std::binary_search(off_ground.begin(), off_ground.end(), c.id)) points.push_back(c.p);
   return points;
 }
 
