@@ -67,6 +67,14 @@ Result<Network> read_matpower(const std::string& path, std::vector<std::string>*
 Result<Network> parse_matpower(const std::string& text, const std::string& path,
                                std::vector<std::string>* ignored = nullptr);
 
+/// Reads a pandapower JSON network (tables bus, line, trafo, load, sgen, ext_grid, switch as
+/// pandas "split" DataFrames; bus "geo" points kept as bus_x/bus_y). Tables of elements it
+/// does not model (gen, shunt, trafo3w, ...) must be empty, otherwise an error names them.
+Result<Network> read_pandapower(const std::string& path, std::vector<std::string>* notes = nullptr);
+
+/// Reads a MATPOWER (.m, .m.gz) or pandapower (.json) network, chosen by the file extension.
+Result<Network> read_network(const std::string& path, std::vector<std::string>* notes = nullptr);
+
 /// Connected components over in-service branches, with each island's slack and status.
 struct Islands {
   std::vector<std::int32_t> bus_island;        ///< (n_bus) island index, -1 for isolated buses

@@ -25,7 +25,7 @@ struct PowerflowArgs {
 
 int run_powerflow(const PowerflowArgs& a) {
   std::vector<std::string> ignored;
-  auto net = power::read_matpower(a.path, &ignored);
+  auto net = power::read_network(a.path, &ignored);
   if (!net) {
     std::cerr << net.error().to_string() << "\n";
     return k_exit_bad_input;
@@ -48,7 +48,7 @@ int run_powerflow(const PowerflowArgs& a) {
   if (!ignored.empty()) {
     std::string list;
     for (const auto& f : ignored) list += (list.empty() ? "" : ", ") + f;
-    std::cout << fmt::format("ignored     {} (not needed for a power flow)\n", list);
+    std::cout << fmt::format("notes       {}\n", list);
   }
   std::cout << fmt::format(
       "method      {}\n",
@@ -82,10 +82,12 @@ int run_powerflow(const PowerflowArgs& a) {
 }  // namespace
 
 Runner add_powerflow_command(CLI::App& app) {
-  auto* cmd =
-      app.add_subcommand("powerflow", "Solve one power flow on a MATPOWER case (.m or .m.gz)");
+  auto* cmd = app.add_subcommand(
+      "powerflow",
+      "Solve one power flow on a MATPOWER case (.m, .m.gz) or a pandapower network (.json)");
   auto a = std::make_shared<PowerflowArgs>();
-  cmd->add_option("case", a->path, "MATPOWER case file (format version 2)")->required();
+  cmd->add_option("case", a->path, "MATPOWER case (format version 2) or pandapower JSON network")
+      ->required();
   cmd->add_flag("--qlim", a->qlim, "Enforce generator Q limits (MATPOWER convention)");
   cmd->add_flag("--dc", a->dc, "DC power flow instead of Newton-Raphson");
   cmd->add_flag("--flat", a->flat, "Flat start (1 pu, 0 deg) instead of the case's voltages");
