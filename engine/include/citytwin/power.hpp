@@ -90,8 +90,16 @@ struct Islands {
 /// in-service generator is de-energised.
 Islands find_islands(const Network& net);
 
+/// AC power-flow method.
+enum class PfMethod : std::int8_t {
+  newton,          ///< Newton-Raphson, polar (the reference; quadratic convergence)
+  fast_decoupled,  ///< fast-decoupled XB (B' and B'' factorised once per solve)
+};
+
 /// Options of one power flow.
 struct PowerFlowOptions {
+  PfMethod method = PfMethod::newton;
+  int max_fd_iterations = 30;     ///< fast-decoupled iterations (MATPOWER pf.fd.max_it)
   double tolerance = 1e-8;        ///< max |mismatch|, pu (MATPOWER pf.tol)
   int max_iterations = 10;        ///< Newton iterations per solve (MATPOWER pf.nr.max_it)
   bool enforce_q_limits = false;  ///< MATPOWER pf.enforce_q_lims = 1 (all violators at once)

@@ -19,6 +19,7 @@ struct PowerflowArgs {
   bool qlim = false;
   bool dc = false;
   bool flat = false;
+  bool fd = false;
   int max_iterations = 10;
   double tolerance = 1e-8;
 };
@@ -37,6 +38,7 @@ int run_powerflow(const PowerflowArgs& a) {
     power::PowerFlowOptions opt;
     opt.enforce_q_limits = a.qlim;
     opt.flat_start = a.flat;
+    if (a.fd) opt.method = power::PfMethod::fast_decoupled;
     opt.max_iterations = a.max_iterations;
     opt.tolerance = a.tolerance;
     power::PowerFlowSolver solver(*net);
@@ -50,9 +52,9 @@ int run_powerflow(const PowerflowArgs& a) {
     for (const auto& f : ignored) list += (list.empty() ? "" : ", ") + f;
     std::cout << fmt::format("notes       {}\n", list);
   }
-  std::cout << fmt::format(
-      "method      {}\n",
-      a.dc ? "DC power flow" : (a.qlim ? "Newton-Raphson, Q limits enforced" : "Newton-Raphson"));
+  std::cout << fmt::format("method      {}{}\n",
+                           a.dc ? "DC power flow" : (a.fd ? "fast-decoupled XB" : "Newton-Raphson"),
+                           a.qlim ? ", Q limits enforced" : "");
   std::cout << fmt::format("islands     {} ({} de-energised)\n", isl.n_islands(),
                            isl.n_deenergised());
   if (!a.dc) {
@@ -90,6 +92,7 @@ Runner add_powerflow_command(CLI::App& app) {
       ->required();
   cmd->add_flag("--qlim", a->qlim, "Enforce generator Q limits (MATPOWER convention)");
   cmd->add_flag("--dc", a->dc, "DC power flow instead of Newton-Raphson");
+  cmd->add_flag("--fd", a->fd, "Fast-decoupled (XB) instead of Newton-Raphson");
   cmd->add_flag("--flat", a->flat, "Flat start (1 pu, 0 deg) instead of the case's voltages");
   cmd->add_option("--max-iterations", a->max_iterations, "Newton iterations per solve")
       ->check(CLI::PositiveNumber);

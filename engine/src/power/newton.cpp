@@ -82,7 +82,11 @@ struct PowerFlowSolver::Impl {
     eq_q.resize(nb);
     kind.resize(nb);
   }
-  ~Impl() { free_factors(); }
+  ~Impl() {
+    free_factors();
+    free_fd(bp);
+    free_fd(bpp);
+  }
 
   void free_factors() {
     if (num) klu_free_numeric(&num, &common);
@@ -95,6 +99,29 @@ struct PowerFlowSolver::Impl {
   double mismatch(std::int32_t* worst);
   void fill_jacobian();
   PfStatus newton(const PowerFlowOptions& opt, PowerFlowResult& out);
+
+  // Fast-decoupled (XB) matrices B' (P-V angle, n_p x n_p) and B'' (Q-V magnitude), CSC, with
+  // the position of each Ybus entry in their value arrays; each has its own KLU factors.
+  struct Factor {
+    std::vector<int> p, i;
+    std::vector<double> x;
+    std::vector<int> pos;  // per Ybus entry, -1 if not in this matrix
+    klu_symbolic* sym = nullptr;
+    klu_numeric* num = nullptr;
+  };
+  Factor bp, bpp;
+  std::vector<std::int8_t> fd_kind;
+  std::vector<double> fp, fq;
+  int n_p = 0;
+  void build_fd_pattern();
+  void fill_fd(const Network& w);
+  bool factor_fd(Factor& f);
+  double fd_mismatch(std::int32_t* worst);
+  PfStatus fast_decoupled(const Network& w, const PowerFlowOptions& opt, PowerFlowResult& out);
+  void free_fd(Factor& f) {
+    if (f.num) klu_free_numeric(&f.num, &common);
+    if (f.sym) klu_free_symbolic(&f.sym, &common);
+  }
 };
 
 // Jacobian pattern for the current bus kinds: per Ybus entry (i, k), the entries
@@ -102,6 +129,7 @@ struct PowerFlowSolver::Impl {
 void PowerFlowSolver::Impl::build_pattern() {
   n_eq = 0;
   for (int i = 0; i < n_bus; ++i) eq_p[i] = (kind[i] == 1 || kind[i] == 2) ? n_eq++ : -1;
+  n_p = n_eq;
   for (int i = 0; i < n_bus; ++i) eq_q[i] = kind[i] == 1 ? n_eq++ : -1;
   const int nnz = static_cast<int>(adm.ybus.nonZeros());
   const int* col = adm.ybus.innerIndexPtr();
@@ -139,6 +167,150 @@ void PowerFlowSolver::Impl::build_pattern() {
   sym = klu_analyze(n_eq, jp.data(), ji.data(), &common);
   ++n_symbolic;
   pattern_kind = kind;
+  fd_kind.clear();  // the numbering changed
+}
+
+// B' over angle unknowns and B'' over magnitude unknowns, patterns from Ybus.
+void PowerFlowSolver::Impl::build_fd_pattern() {
+  n_eq = 0;
+  for (int i = 0; i < n_bus; ++i) eq_p[i] = (kind[i] == 1 || kind[i] == 2) ? n_eq++ : -1;
+  n_p = n_eq;
+  for (int i = 0; i < n_bus; ++i) eq_q[i] = kind[i] == 1 ? n_eq++ : -1;
+  pattern_kind.clear();  // the Jacobian numbering is no longer valid
+  const int nnz = static_cast<int>(adm.ybus.nonZeros());
+  const int* col = adm.ybus.innerIndexPtr();
+  // Ybus is structurally symmetric, so its row-major pattern read column-wise is B's CSC.
+  auto build = [&](Factor& f, const std::vector<int>& idx, int offset, int n) {
+    free_fd(f);
+    f.p.assign(static_cast<std::size_t>(n) + 1, 0);
+    f.i.clear();
+    f.pos.assign(static_cast<std::size_t>(nnz), -1);
+    std::vector<std::pair<int, int>> ent;  // (column, entry)
+    for (int e = 0; e < nnz; ++e) {
+      const int r = idx[ybus_row[e]], c = idx[col[e]];
+      if (r >= 0 && c >= 0) ent.emplace_back(c - offset, e);
+    }
+    std::stable_sort(ent.begin(), ent.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (std::size_t q = 0; q < ent.size(); ++q) {
+      ++f.p[ent[q].first + 1];
+      f.i.push_back(idx[ybus_row[ent[q].second]] - offset);
+      f.pos[ent[q].second] = static_cast<int>(q);
+    }
+    for (int c = 0; c < n; ++c) f.p[c + 1] += f.p[c];
+    f.x.assign(ent.size(), 0.0);
+    if (n > 0) f.sym = klu_analyze(n, f.p.data(), f.i.data(), &common);
+    ++n_symbolic;
+  };
+  build(bp, eq_p, 0, n_p);
+  build(bpp, eq_q, n_p, n_eq - n_p);
+  fp.resize(static_cast<std::size_t>(n_p));
+  fq.resize(static_cast<std::size_t>(n_eq - n_p));
+  fd_kind = kind;
+}
+
+// MATPOWER makeB, XB variant: B' without resistance, charging, shunts and taps; B'' without
+// phase shifts. B = -Im(Y) of the modified admittances.
+void PowerFlowSolver::Impl::fill_fd(const Network& w) {
+  std::fill(bp.x.begin(), bp.x.end(), 0.0);
+  std::fill(bpp.x.begin(), bpp.x.end(), 0.0);
+  auto add = [](Factor& f, int e, double val) {
+    if (f.pos[e] >= 0) f.x[f.pos[e]] += val;
+  };
+  for (int k = 0; k < n_branch; ++k) {
+    if (!w.br_on[k]) continue;
+    const int ff = adm.br_pos_ff[k], ft = adm.br_pos_ft[k], tf = adm.br_pos_tf[k],
+              tt = adm.br_pos_tt[k];
+    // B': series 1/(jx), shift only.
+    const Complex ys1 = 1.0 / Complex(0.0, w.br_x[k]);
+    const Complex sh = std::polar(1.0, w.br_shift[k]);
+    add(bp, ff, -ys1.imag());
+    add(bp, tt, -ys1.imag());
+    add(bp, ft, -(-ys1 / std::conj(sh)).imag());
+    add(bp, tf, -(-ys1 / sh).imag());
+    // B'': full series impedance, charging and ratio, no shift.
+    const Complex ys = 1.0 / Complex(w.br_r[k], w.br_x[k]);
+    const double tap = w.br_tap[k];
+    const Complex ytt = ys + Complex(0.0, w.br_b[k] / 2);
+    add(bpp, ff, -(ytt / (tap * tap)).imag());
+    add(bpp, tt, -ytt.imag());
+    add(bpp, ft, -(-ys / tap).imag());
+    add(bpp, tf, -(-ys / tap).imag());
+  }
+  for (int i = 0; i < n_bus; ++i) add(bpp, adm.bus_pos_diag[i], -w.bus_bs[i]);
+}
+
+bool PowerFlowSolver::Impl::factor_fd(Factor& f) {
+  if (f.p.size() <= 1) return true;
+  if (!f.sym) return false;
+  if (f.num) klu_free_numeric(&f.num, &common);
+  f.num = klu_factor(f.p.data(), f.i.data(), f.x.data(), f.sym, &common);
+  return f.num != nullptr;
+}
+
+// Mismatch divided by |V| into fp (angle rows) and fq (magnitude rows); returns the largest
+// undivided |mismatch| (the same measure as Newton's).
+double PowerFlowSolver::Impl::fd_mismatch(std::int32_t* worst) {
+  double mx = 0;
+  *worst = -1;
+  for (int i = 0; i < n_bus; ++i) {
+    if (eq_p[i] < 0) continue;
+    const Complex mis = v[i] * std::conj(ibus[i]) - sbus[i];
+    fp[eq_p[i]] = mis.real() / vm[i];
+    double a = std::abs(mis.real());
+    if (eq_q[i] >= 0) {
+      fq[eq_q[i] - n_p] = mis.imag() / vm[i];
+      a = std::max(a, std::abs(mis.imag()));
+    }
+    if (!(a <= mx)) {
+      mx = std::isnan(a) ? std::numeric_limits<double>::infinity() : a;
+      *worst = i;
+    }
+  }
+  return mx;
+}
+
+// Fast-decoupled power flow (Stott & Alsac, IEEE Trans. PAS-93, 1974; the XB scheme of van
+// Amerongen, IEEE TPWRS 4(1), 1989; MATPOWER fdpf): half iterations on angles with B' and on
+// magnitudes with B'', both factorised once per solve.
+PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlowOptions& opt,
+                                               PowerFlowResult& out) {
+  if (kind != fd_kind) build_fd_pattern();
+  fill_fd(w);
+  if (!factor_fd(bp) || !factor_fd(bpp)) return PfStatus::singular;
+  for (int i = 0; i < n_bus; ++i) v[i] = std::polar(vm[i], va[i]);
+  compute_injections();
+  std::int32_t worst = -1;
+  double norm = fd_mismatch(&worst);
+  out.mismatch_history.push_back(norm);
+  const int n_q = n_eq - n_p;
+  for (int it = 0;; ++it) {
+    out.max_mismatch = norm;
+    out.worst_bus = worst;
+    if (norm < opt.tolerance) return PfStatus::converged;
+    if (!std::isfinite(norm)) return PfStatus::diverged;
+    if (it >= opt.max_fd_iterations) return PfStatus::max_iterations;
+    ++out.iterations;
+    if (n_p > 0 && klu_solve(bp.sym, bp.num, n_p, 1, fp.data(), &common) != 1)
+      return PfStatus::singular;
+    for (int i = 0; i < n_bus; ++i)
+      if (eq_p[i] >= 0) {
+        va[i] -= fp[eq_p[i]];
+        v[i] = std::polar(vm[i], va[i]);
+      }
+    compute_injections();
+    norm = fd_mismatch(&worst);
+    if (norm < opt.tolerance) continue;
+    if (n_q > 0 && klu_solve(bpp.sym, bpp.num, n_q, 1, fq.data(), &common) != 1)
+      return PfStatus::singular;
+    for (int i = 0; i < n_bus; ++i)
+      if (eq_q[i] >= 0) {
+        vm[i] -= fq[eq_q[i] - n_p];
+        v[i] = std::polar(vm[i], va[i]);
+      }
+    compute_injections();
+    norm = fd_mismatch(&worst);
+    out.mismatch_history.push_back(norm);
+  }
 }
 
 // I = Ybus V and the unit phasors V/|V|.
@@ -304,7 +476,8 @@ void PowerFlowSolver::solve(const Network& net, const PowerFlowOptions& opt, Pow
     classify_buses(w, out.islands, s.kind);
     set_voltage_setpoints(w, s.kind, s.vm, s.va);
     make_sbus(w, s.sbus);
-    status = s.newton(opt, out);
+    status =
+        opt.method == PfMethod::fast_decoupled ? s.fast_decoupled(w, opt, out) : s.newton(opt, out);
     if (status != PfStatus::converged) break;
     for (int i = 0; i < s.n_bus; ++i) s.v[i] = std::polar(s.vm[i], s.va[i]);
     update_generators(w, s.adm, s.kind, s.v, s.ibus, out.islands);

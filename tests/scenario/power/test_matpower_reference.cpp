@@ -118,6 +118,20 @@ void check_case(const std::string& name, bool exact_qlim) {
     CHECK(max_bus_imbalance(*net, r) < 1e-6);
   }
   {
+    INFO(name << " fast-decoupled against MATPOWER nr (same equations, other iteration)");
+    PowerFlowOptions fd;
+    fd.method = PfMethod::fast_decoupled;
+    PowerFlowSolver fds(*net);
+    const PowerFlowResult r = fds.solve(*net, fd);
+    INFO(r.diagnosis(*net));
+    REQUIRE(r.success());
+    const Worst w = compare(*net, r, name, "nr", false);
+    CHECK(w.vm < 1e-6);
+    CHECK(w.va < 1e-4);
+    CHECK(w.flow < 1e-3);
+    CHECK(w.gen < 1e-3);
+  }
+  {
     INFO(name << " dc");
     const PowerFlowResult r = solve_dc(*net);
     REQUIRE(r.success());
