@@ -149,7 +149,8 @@ TEST_CASE("a missing input file is reported at its key, resolved path included",
   CHECK(d.found == (dir.path / "a" / "terrain.tif").string());
 }
 
-TEST_CASE("extends: a variant overrides its base; paths resolve against the writing file", "[spec]") {
+TEST_CASE("extends: a variant overrides its base; paths resolve against the writing file",
+          "[spec]") {
   TempDir dir;
   dir.write("base/terrain.asc", "ncols 1\n");
   dir.write("base/base.toml", R"([scenario]
