@@ -11,7 +11,9 @@
 //  4. MV feeders along the streets: a shortest-path forest on the road graph from all
 //     substations at once; each transformer hangs off the street node nearest to it, fed by its
 //     nearest substation along the streets, so feeders are radial and short; one MV bus per
-//     street node used.
+//     street node used;
+//  5. sizing: every cable and substation transformer gets as many parallel units as its peak
+//     downstream load needs at 80 % loading (several feeders share a street near a substation).
 #pragma once
 
 #include <cstdint>
@@ -64,6 +66,8 @@ struct CityGrid {
   std::vector<double> br_b_us;               ///< (n_branch) total shunt susceptance, microsiemens
   std::vector<double> br_kv;                 ///< (n_branch) voltage the impedance is referred to
   std::vector<std::int32_t> br_road_link;    ///< (n_branch) road link a cable follows, -1 none
+  std::vector<std::int32_t> br_parallel;     ///< (n_branch) parallel units (cables or transformers)
+  std::vector<double> br_peak_mva;           ///< (n_branch) peak apparent power it carries
 
   std::vector<std::int32_t> substation_hv_bus, substation_mv_bus;  ///< (n_sub)
   std::vector<std::int64_t> substation_osm_id;  ///< (n_sub) 0 for synthesised ones

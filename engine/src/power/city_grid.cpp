@@ -99,6 +99,27 @@ std::int32_t nearest_node(const RoadNetwork& r, double x, double y,
   return best_n;
 }
 
+// Peak load downstream of every branch (branches are created parent before child, so a
+// reverse sweep sees children first), then parallel units so that each carries <= 80 %.
+void size_parallel_units(CityGrid& g, const CityGridParams& p) {
+  std::vector<double> downstream(g.bus_peak_w);
+  g.br_peak_mva.assign(static_cast<std::size_t>(g.n_branch()), 0.0);
+  g.br_parallel.assign(static_cast<std::size_t>(g.n_branch()), 1);
+  for (std::int32_t k = g.n_branch() - 1; k >= 0; --k) {
+    downstream[g.br_from[k]] += downstream[g.br_to[k]];
+    g.br_peak_mva[k] = downstream[g.br_to[k]] / p.power_factor * 1e-6;
+    if (g.br_kind[k] == GridBranchKind::mv_lv_transformer) continue;  // sized when chosen
+    const int n =
+        std::max(1, static_cast<int>(std::ceil(g.br_peak_mva[k] /
+                                               (g.br_rating_mva[k] * p.max_transformer_loading))));
+    g.br_parallel[k] = n;
+    g.br_rating_mva[k] *= n;
+    g.br_r_ohm[k] /= n;
+    g.br_x_ohm[k] /= n;
+    g.br_b_us[k] *= n;
+  }
+}
+
 }  // namespace
 
 CityGrid synthesise_city_grid(const CityModel& city, const CityGridParams& p) {
@@ -292,6 +313,7 @@ CityGrid synthesise_city_grid(const CityModel& city, const CityGridParams& p) {
     b.add_transformer(GridBranchKind::mv_lv_transformer, feeder_bus, lv,
                       std::max(rating_kva, p.transformer_kva.front()) * 1e-3, 0.06, 0.01, p.mv_kv);
   }
+  size_parallel_units(g, p);
   return std::move(b.g);
 }
 

@@ -49,7 +49,7 @@ void check_grid(const CityModel& city, const CityGrid& g, const CityGridParams& 
       REQUIRE(((r.link_from[l] == a && r.link_to[l] == c) ||
                (r.link_from[l] == c && r.link_to[l] == a)));
       REQUIRE(g.br_length_m[k] == r.link_length_m[l]);
-      REQUIRE(g.br_r_ohm[k] == Approx(p.cable_r * g.br_length_m[k] * 1e-3));
+      REQUIRE(g.br_r_ohm[k] == Approx(p.cable_r * g.br_length_m[k] * 1e-3 / g.br_parallel[k]));
       cable_m += g.br_length_m[k];
     }
     if (g.br_kind[k] == GridBranchKind::mv_lv_transformer) {
@@ -61,6 +61,9 @@ void check_grid(const CityModel& city, const CityGrid& g, const CityGridParams& 
               Approx(0.06 * 400.0 / g.br_rating_mva[k]));
     }
   }
+  // Every cable and transformer carries its peak at <= 80 % of its (parallel) rating.
+  for (std::int32_t k = 0; k < g.n_branch(); ++k)
+    REQUIRE(g.br_peak_mva[k] <= p.max_transformer_loading * g.br_rating_mva[k] * (1 + 1e-9));
   // A tree over the streets uses each street at most once (two-way streets are two links).
   double street_m = 0;
   for (std::int32_t l = 0; l < r.link_count(); ++l)
