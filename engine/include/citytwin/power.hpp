@@ -142,6 +142,10 @@ class PowerFlowSolver {
   /// Same, writing into `out` (its arrays are reused: no allocation once sized).
   void solve(const Network& net, const PowerFlowOptions& opt, PowerFlowResult& out);
 
+  /// Sets the start point of the next solve with warm_start (e.g. the base-case solution for
+  /// every contingency, so results do not depend on which contingency a worker solved last).
+  void set_start(const std::vector<double>& vm, const std::vector<double>& va);
+
   /// Number of KLU symbolic analyses done so far (for tests of reuse).
   int symbolic_analyses() const;
 

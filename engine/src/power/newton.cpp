@@ -255,6 +255,14 @@ int PowerFlowSolver::symbolic_analyses() const {
   return m_impl->n_symbolic;
 }
 
+void PowerFlowSolver::set_start(const std::vector<double>& vm, const std::vector<double>& va) {
+  CT_ASSERT(vm.size() == m_impl->vm.size() && va.size() == m_impl->va.size(),
+            "PowerFlowSolver::set_start: one value per bus expected");
+  m_impl->vm = vm;
+  m_impl->va = va;
+  m_impl->have_solution = true;
+}
+
 PowerFlowResult PowerFlowSolver::solve(const Network& net, const PowerFlowOptions& opt) {
   PowerFlowResult r;
   solve(net, opt, r);
