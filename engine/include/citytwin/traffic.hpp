@@ -109,12 +109,12 @@ struct Demand {
 
 /// Simulation settings (the [traffic] section's keys; see docs/scenario-traffic.md).
 struct Params {
-  SimTime dt = 1000;                   ///< ms, the fixed traffic step (SUMO's default 1 s)
-  double delta = 4.0;                  ///< IDM acceleration exponent
-  double critical_gap = 3.0;           ///< s, gap a yielding vehicle needs before a foe arrives
-  double lc_threshold = 0.2;           ///< m/s^2, MOBIL incentive threshold
-  double lc_politeness = 0.3;          ///< MOBIL politeness p
-  double lc_safe_decel = 4.0;          ///< m/s^2, MOBIL safety: the new follower's maximal braking
+  SimTime dt = 1000;           ///< ms, the fixed traffic step (SUMO's default 1 s)
+  double delta = 4.0;          ///< IDM acceleration exponent
+  double critical_gap = 1.0;   ///< s, minimal time gap to a prioritised foe (SUMO jmTimegapMinor)
+  double lc_threshold = 0.2;   ///< m/s^2, MOBIL incentive threshold
+  double lc_politeness = 0.3;  ///< MOBIL politeness p
+  double lc_safe_decel = 4.0;  ///< m/s^2, MOBIL safety: the new follower's maximal braking
   double strategic_lookahead = 200.0;  ///< m before the lane end where route changes dominate
   SimTime teleport_after = 300000;     ///< ms stopped before a vehicle is teleported (SUMO 300 s)
   SimTime stats_interval = 300000;     ///< ms per-edge statistics interval
@@ -171,6 +171,10 @@ struct TrafficState {
   std::vector<float> scratch_v;             // (n_veh) speed at the end of this step
   std::vector<std::int8_t> scratch_lc;      // (n_veh) desired lane change -1/0/+1
   std::vector<std::int32_t> scratch_count;  // (n_lanes + 1)
+  // Cooperative merging: per road lane and direction (0 right, 1 left), the position of the
+  // front-most vehicle that must change lanes for its route but found no gap (-1 if none);
+  // followers on the target lane hold back behind it (SUMO-like cooperative lane changing).
+  std::vector<float> lane_merge_pos;  // (2 * n_lanes)
 
   // Counters (never hidden): inserted = running + arrived + removed.
   std::int64_t inserted = 0, arrived = 0, removed = 0, teleports = 0, collisions = 0;

@@ -169,7 +169,7 @@ void insert_vehicles(const Network& n, const Demand& d, TrafficState& s) {
         best_good = good;
       }
     }
-    if (best < 0 || best_room < dr.len + dr.s0) continue;
+    if (best < 0 || best_room < std::min(dr.len + dr.s0, n.lane_length[z(best)])) continue;
     s.veh_status[z(v)] = VehStatus::running;
     s.veh_lane[z(v)] = best;
     s.veh_route_pos[z(v)] = 0;
@@ -224,7 +224,12 @@ void compute_approaches(const Network& n, const Demand& d, TrafficState& s, Task
         const std::int32_t v = lane_first(s, n.conn_from_lane[z(c)]);
         if (v >= 0) {
           const std::int32_t ne = next_edge(d, s, v);
-          if (ne >= 0 && next_conn(n, s.veh_lane[z(v)], ne, driver(d, v).vclass) == c) {
+          const Driver dr = driver(d, v);
+          // A foe counts only if it could enter: one held back by a full target lane (or a
+          // red light) does not block the links that yield to it (no yield deadlocks).
+          if (ne >= 0 && next_conn(n, s.veh_lane[z(v)], ne, dr.vclass) == c &&
+              s.conn_signal[z(c)] != k_red &&
+              free_space(n, d, s, n.conn_to_lane[z(c)]) >= dr.len + dr.s0) {
             const float dist = n.lane_length[z(s.veh_lane[z(v)])] - s.veh_pos[z(v)];
             t = dist / std::max(s.veh_speed[z(v)], 0.5f);
           }
@@ -299,6 +304,8 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
       const bool has_target =
           target >= n.edge_lane_begin[z(edge)] && target < n.edge_lane_begin[z(edge) + 1];
       bool prev_changed = false;
+      float& merge_pos = s.lane_merge_pos[z(2 * lane + (dir > 0 ? 1 : 0))];
+      merge_pos = -1.0f;
       for (std::int32_t i = s.lane_veh_begin[z(lane)]; i < s.lane_veh_begin[z(lane) + 1]; ++i) {
         const std::int32_t v = s.lane_veh[z(i)];
         s.scratch_lc[z(v)] = 0;
@@ -317,7 +324,10 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         if (good_here && !good_there && to_end < p.strategic_lookahead) continue;
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(d, s, target, pos, dr.len);
-        if (nl.gap < 0.5f || nf.gap < 0.5f) continue;  // no physical room
+        if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
+          if (must && merge_pos < 0.0f) merge_pos = pos;
+          continue;
+        }
         float bf_new = 0.0f, bf_old = 0.0f;
         if (nf.veh >= 0) {
           const Driver fd = driver(d, nf.veh);
@@ -327,7 +337,10 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
                        nf.speed - nl.speed, p.delta);
           const float safe =
               static_cast<float>(must ? std::max(p.lc_safe_decel, 1.5 * fd.b) : p.lc_safe_decel);
-          if (bf_new < -safe) continue;  // MOBIL safety criterion
+          if (bf_new < -safe) {  // MOBIL safety criterion
+            if (must && merge_pos < 0.0f) merge_pos = pos;
+            continue;
+          }
         }
         if (!must) {
           const float v0 = desired_speed(n, s, dr, v, lane);
@@ -383,11 +396,34 @@ bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficS
       if (s.conn_arrival_s[z(f)] < mine + static_cast<float>(p.critical_gap)) return false;
     }
   }
-  // No entering without room behind the junction.
+  // No entering without room behind the junction: refuse only when the queue beyond it is
+  // standing (a moving leader is handled by car following) and has no space for this vehicle.
   const std::int32_t to = n.conn_to_lane[z(c)];
-  const float room =
-      free_space(n, d, s, to) - (lane_first(s, n.conn_via_lane[z(c)]) >= 0 ? dr.len : 0.0f);
-  return room >= dr.len + dr.s0;
+  const std::int32_t via_last = lane_last(s, n.conn_via_lane[z(c)]);
+  if (via_last >= 0) return s.veh_speed[z(via_last)] >= 1.0f;
+  const std::int32_t last = lane_last(s, to);
+  if (last < 0 || s.veh_speed[z(last)] >= 1.0f) return true;
+  return free_space(n, d, s, to) >= std::min(dr.len + dr.s0, n.lane_length[z(to)]);
+}
+
+/// Cooperative merging: a blocked merger ahead on a neighbouring lane of the same edge acts
+/// as a standing leader, if this vehicle can still stop behind it comfortably.
+float cooperate(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                const Driver& dr, std::int32_t lane, float pos, float vel, float v0) {
+  const std::int32_t edge = n.lane_edge[z(lane)];
+  float acc = k_inf;
+  for (std::int32_t side = 0; side < 2; ++side) {
+    const std::int32_t src =
+        side == 0 ? lane - 1 : lane + 1;  // side 0: merger comes from the right
+    if (src < n.edge_lane_begin[z(edge)] || src >= n.edge_lane_begin[z(edge) + 1]) continue;
+    const float mpos = s.lane_merge_pos[z(2 * src + (side == 0 ? 1 : 0))];
+    if (mpos < 0.0f) continue;
+    const float gap = mpos - 5.0f - pos;  // leave room for a car-length merger
+    if (gap <= 0.0f || vel * vel > 2.0f * dr.b * gap) continue;
+    acc = std::min(acc, idm(dr, vel, v0, gap, vel, p.delta));
+  }
+  (void)d;
+  return acc;
 }
 
 // ---- phase: car following into scratch (dx, v') ----
@@ -438,7 +474,9 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
             }
           }
         }
-        const float acc = std::min(idm(dr, vel, v0, gap, vel - lead_v, p.delta), acc_cap);
+        float acc = std::min(idm(dr, vel, v0, gap, vel - lead_v, p.delta), acc_cap);
+        if (n.lane_edge[z(lane)] >= 0)
+          acc = std::min(acc, cooperate(n, d, p, s, dr, lane, pos, vel, v0));
         // Ballistic update (Treiber & Kanagaraj 2015): stop exactly when v would turn negative.
         float v_new = vel + acc * dt;
         float dx = v_new >= 0.0f ? (vel + 0.5f * acc * dt) * dt : -0.5f * vel * vel / acc;
@@ -524,7 +562,9 @@ void teleports(const Network& n, const Demand& d, const Params& p, TrafficState&
     for (std::int32_t k = rb + s.veh_route_pos[z(v)] + 1; k < re && !placed; ++k) {
       const std::int32_t edge = d.route_edges[z(k)];
       for (std::int32_t l = n.edge_lane_begin[z(edge)]; l < n.edge_lane_begin[z(edge) + 1]; ++l) {
-        if (!(n.lane_allow[z(l)] & dr.vclass) || free_space(n, d, s, l) < dr.len + dr.s0) continue;
+        if (!(n.lane_allow[z(l)] & dr.vclass) ||
+            free_space(n, d, s, l) < std::min(dr.len + dr.s0, n.lane_length[z(l)]))
+          continue;
         s.veh_lane[z(v)] = l;
         s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(l)]);
         s.veh_speed[z(v)] = 0.0f;
@@ -621,6 +661,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.scratch_v.assign(nv, 0.0f);
   s.scratch_lc.assign(nv, 0);
   s.scratch_count.assign(z(n.n_lanes()) + 1, 0);
+  s.lane_merge_pos.assign(2 * z(n.n_lanes()), -1.0f);
   s.edge_entered.assign(z(n.n_edges()), 0);
   s.edge_veh_seconds.assign(z(n.n_edges()), 0.0);
   s.edge_veh_meters.assign(z(n.n_edges()), 0.0);
