@@ -25,12 +25,17 @@ citytwin::bench::Result import_monaco(int threads) {
     buildings = (*city)->buildings.size();
     links = (*city)->roads.link_count();
   }
-  return {static_cast<double>(objects) / best, "osm_objects/s", best,
-          {{"osm_objects", static_cast<double>(objects)}, {"buildings", static_cast<double>(buildings)},
-           {"road_links", static_cast<double>(links)}, {"repeats", repeats}},
+  return {static_cast<double>(objects) / best,
+          "osm_objects/s",
+          best,
+          {{"osm_objects", static_cast<double>(objects)},
+           {"buildings", static_cast<double>(buildings)},
+           {"road_links", static_cast<double>(links)},
+           {"repeats", repeats}},
           {{"measure", "best of repeats"}}};
 }
 
-CT_BENCH("city.import.monaco", "import Monaco (OSM pbf + SRTM + 11k survey points) into a CityModel", import_monaco);
+CT_BENCH("city.import.monaco",
+         "import Monaco (OSM pbf + SRTM + 11k survey points) into a CityModel", import_monaco);
 
 }  // namespace

@@ -23,8 +23,8 @@ struct PulseEvent : EventPayload {
 };
 
 struct DiffusionState : DomainState {
-  std::vector<double> u, scratch;           // (n_cells)
-  std::vector<double> event_log;            // (time_s, cell, amount) per applied event
+  std::vector<double> u, scratch;  // (n_cells)
+  std::vector<double> event_log;   // (time_s, cell, amount) per applied event
   double mass = 0;
   void hash(StateHasher& h) const override {
     h.add(u);
@@ -35,7 +35,8 @@ struct DiffusionState : DomainState {
 
 class DiffusionDomain : public Domain {
  public:
-  DiffusionDomain(const DiffusionSpec& spec, const Terrain& t) : m_spec(spec), m_nx(t.nx), m_ny(t.ny), m_z(t.z) {}
+  DiffusionDomain(const DiffusionSpec& spec, const Terrain& t)
+      : m_spec(spec), m_nx(t.nx), m_ny(t.ny), m_z(t.z) {}
   std::string_view name() const override { return "diffuse"; }
   std::unique_ptr<DomainState> make_state() const override {
     auto s = std::make_unique<DiffusionState>();
@@ -48,7 +49,8 @@ class DiffusionDomain : public Domain {
     auto& s = static_cast<DiffusionState&>(state);
     const auto& p = static_cast<const PulseEvent&>(*e.payload);
     s.u[static_cast<std::size_t>(p.cell)] += p.amount;
-    s.event_log.insert(s.event_log.end(), {to_seconds(e.at), static_cast<double>(p.cell), p.amount});
+    s.event_log.insert(s.event_log.end(),
+                       {to_seconds(e.at), static_cast<double>(p.cell), p.amount});
   }
   void advance(DomainState& state, const StepContext& ctx) const override {
     auto& s = static_cast<DiffusionState&>(state);
@@ -61,7 +63,8 @@ class DiffusionDomain : public Domain {
           return s.u[static_cast<std::size_t>(jj) * m_nx + ii];
         };
         const double lap = at(i - 1, j) + at(i + 1, j) + at(i, j - 1) + at(i, j + 1) - 4 * s.u[k];
-        const Rng rng(ctx.seed, RngStream::test, static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(ctx.step));
+        const Rng rng(ctx.seed, RngStream::test, static_cast<std::uint64_t>(k),
+                      static_cast<std::uint64_t>(ctx.step));
         s.scratch[k] = s.u[k] + m_spec.kappa * lap + m_spec.noise * rng.normal(0);
       }
     });
@@ -77,10 +80,13 @@ class DiffusionDomain : public Domain {
   }
   void write_static(RunWriter& out) const override { out.attr("/diffuse", "kappa", m_spec.kappa); }
   void write_frame(const DomainState& state, RunWriter& out) const override {
-    out.append<double>("/diffuse/mass", static_cast<const DiffusionState&>(state).mass, {"1", "field total"});
+    out.append<double>("/diffuse/mass", static_cast<const DiffusionState&>(state).mass,
+                       {"1", "field total"});
   }
-  void write_final(const DomainState& state, RunWriter&, std::vector<SummaryRow>& summary) const override {
-    summary.push_back({"diffuse", "mass", std::to_string(static_cast<const DiffusionState&>(state).mass)});
+  void write_final(const DomainState& state, RunWriter&,
+                   std::vector<SummaryRow>& summary) const override {
+    summary.push_back(
+        {"diffuse", "mass", std::to_string(static_cast<const DiffusionState&>(state).mass)});
   }
 
  private:
@@ -104,24 +110,28 @@ inline std::shared_ptr<const EventPayload> parse_pulse(std::string_view action, 
   return e;
 }
 
-inline Result<std::unique_ptr<const Domain>> compile_diffusion(const DomainSpec& spec, const ScenarioSpec&,
+inline Result<std::unique_ptr<const Domain>> compile_diffusion(const DomainSpec& spec,
+                                                               const ScenarioSpec&,
                                                                const CityModel& city) {
   return std::unique_ptr<const Domain>(
       std::make_unique<DiffusionDomain>(static_cast<const DiffusionSpec&>(spec), city.terrain));
 }
 
-inline const DomainEntry k_diffusion_entry{{"diffuse", parse_diffusion, parse_pulse}, compile_diffusion};
+inline const DomainEntry k_diffusion_entry{{"diffuse", parse_diffusion, parse_pulse},
+                                           compile_diffusion};
 
 /// Loads a scenario text (written to a temporary file next to nothing) with the test domain
 /// and compiles it over tests/data/city/tiny.asc or a given DEM.
 inline Result<std::shared_ptr<const Model>> diffusion_model(const std::string& body) {
-  const std::string text = "[city]\ndem = \"" + std::string(CITYTWIN_SOURCE_DIR) + "/tests/data/city/tiny.asc\"\n" + body;
+  const std::string text = "[city]\ndem = \"" + std::string(CITYTWIN_SOURCE_DIR) +
+                           "/tests/data/city/tiny.asc\"\n" + body;
   const DomainInfo infos[] = {k_diffusion_entry.info};
   auto spec = parse_scenario(text, "test.toml", infos);
   if (!spec) return fail(spec.error());
   auto city = import_city(spec->city);
   if (!city) return fail(city.error());
-  return compile_model(std::move(*spec), *city, std::span<const DomainEntry>(&k_diffusion_entry, 1));
+  return compile_model(std::move(*spec), *city,
+                       std::span<const DomainEntry>(&k_diffusion_entry, 1));
 }
 
 }  // namespace citytwin::testing

@@ -31,7 +31,8 @@ double Terrain::max() const {
 
 double RoadNetwork::lane_km() const {
   double s = 0;
-  for (std::int32_t l = 0; l < link_count(); ++l) s += static_cast<double>(link_length_m[l]) * link_lanes[l];
+  for (std::int32_t l = 0; l < link_count(); ++l)
+    s += static_cast<double>(link_length_m[l]) * link_lanes[l];
   return s * 1e-3;
 }
 
@@ -40,16 +41,17 @@ std::int32_t RoadNetwork::signal_count() const {
 }
 
 const char* to_string(BuildingUse use) {
-  static constexpr const char* names[] = {"residential", "commercial", "office", "industrial", "public",
-                                          "education", "health", "religious", "parking", "other"};
+  static constexpr const char* names[] = {"residential", "commercial", "office", "industrial",
+                                          "public",      "education",  "health", "religious",
+                                          "parking",     "other"};
   return names[static_cast<int>(use)];
 }
 
 const char* to_string(RoadClass c) {
-  static constexpr const char* names[] = {"motorway", "trunk", "primary", "secondary", "tertiary",
-                                          "unclassified", "residential", "service", "living_street",
-                                          "motorway_link", "trunk_link", "primary_link", "secondary_link",
-                                          "tertiary_link"};
+  static constexpr const char* names[] = {
+      "motorway",     "trunk",        "primary",        "secondary",     "tertiary",
+      "unclassified", "residential",  "service",        "living_street", "motorway_link",
+      "trunk_link",   "primary_link", "secondary_link", "tertiary_link"};
   return names[static_cast<int>(c)];
 }
 
@@ -59,7 +61,8 @@ class StageTimer {
  public:
   StageTimer(ImportStats& stats, std::string name) : m_stats(stats), m_name(std::move(name)) {}
   ~StageTimer() {
-    m_stats.stages.push_back({m_name, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_t0).count()});
+    m_stats.stages.push_back(
+        {m_name, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_t0).count()});
   }
 
  private:
@@ -98,7 +101,8 @@ std::int64_t refine_terrain(Terrain& t, const std::vector<ElevationPoint>& point
           const int ii = i + di, jj = j + dj;
           if (ii < 0 || jj < 0 || ii >= t.nx || jj >= t.ny) continue;
           for (std::int32_t k : bucket[static_cast<std::size_t>(jj) * t.nx + ii]) {
-            const double d2 = (points[k].x - cx) * (points[k].x - cx) + (points[k].y - cy) * (points[k].y - cy);
+            const double d2 =
+                (points[k].x - cx) * (points[k].x - cx) + (points[k].y - cy) * (points[k].y - cy);
             if (d2 > radius * radius) continue;
             const double w = 1.0 / std::max(d2, 1.0);
             wsum += w;
@@ -114,22 +118,27 @@ std::int64_t refine_terrain(Terrain& t, const std::vector<ElevationPoint>& point
 void sample_elevations(CityModel& city) {
   const Terrain& t = city.terrain;
   for (std::int32_t b = 0; b < city.buildings.size(); ++b)
-    city.buildings.ground_m[b] = static_cast<float>(t.sample(city.buildings.centroid_x[b], city.buildings.centroid_y[b]));
+    city.buildings.ground_m[b] =
+        static_cast<float>(t.sample(city.buildings.centroid_x[b], city.buildings.centroid_y[b]));
   RoadNetwork& r = city.roads;
-  for (std::int32_t n = 0; n < r.node_count(); ++n) r.node_z[n] = static_cast<float>(t.sample(r.node_x[n], r.node_y[n]));
-  for (std::size_t p = 0; p < r.point_x.size(); ++p) r.point_z[p] = static_cast<float>(t.sample(r.point_x[p], r.point_y[p]));
+  for (std::int32_t n = 0; n < r.node_count(); ++n)
+    r.node_z[n] = static_cast<float>(t.sample(r.node_x[n], r.node_y[n]));
+  for (std::size_t p = 0; p < r.point_x.size(); ++p)
+    r.point_z[p] = static_cast<float>(t.sample(r.point_x[p], r.point_y[p]));
 }
 
 std::array<double, 4> compute_extent(const CityModel& c) {
   std::array<double, 4> e{1e300, 1e300, -1e300, -1e300};
   auto add = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
     for (std::size_t k = 0; k < xs.size(); ++k)
-      e = {std::min(e[0], xs[k]), std::min(e[1], ys[k]), std::max(e[2], xs[k]), std::max(e[3], ys[k])};
+      e = {std::min(e[0], xs[k]), std::min(e[1], ys[k]), std::max(e[2], xs[k]),
+           std::max(e[3], ys[k])};
   };
   add(c.buildings.x, c.buildings.y);
   add(c.roads.point_x, c.roads.point_y);
   if (e[0] > e[2] && !c.terrain.empty())
-    e = {c.terrain.x0, c.terrain.y0, c.terrain.x0 + c.terrain.nx * c.terrain.dx, c.terrain.y0 + c.terrain.ny * c.terrain.dy};
+    e = {c.terrain.x0, c.terrain.y0, c.terrain.x0 + c.terrain.nx * c.terrain.dx,
+         c.terrain.y0 + c.terrain.ny * c.terrain.dy};
   return e;
 }
 
@@ -170,7 +179,8 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
       model_crs = dem.wkt;  // may be empty: a raster without CRS is its own local metric grid
       dem_is_model_grid = true;
     } else {
-      double lon = dem.geo[0] + 0.5 * dem.nx * dem.geo[1], lat = dem.geo[3] + 0.5 * dem.ny * dem.geo[5];
+      double lon = dem.geo[0] + 0.5 * dem.nx * dem.geo[1],
+             lat = dem.geo[3] + 0.5 * dem.ny * dem.geo[5];
       model_crs = utm_crs_for(lon, lat);
     }
   } else if (!spec.dem.empty() && !dem.wkt.empty()) {
@@ -210,7 +220,8 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
           }
         extent = e;
       }
-      auto t = resample_terrain(dem, model_crs.empty() ? dem.wkt : model_crs, extent, spec.terrain_resolution_m);
+      auto t = resample_terrain(dem, model_crs.empty() ? dem.wkt : model_crs, extent,
+                                spec.terrain_resolution_m);
       if (!t) {
         Error e = t.error();
         for (Diagnostic& d : e.items) d.file = spec.dem;

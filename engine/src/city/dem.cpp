@@ -22,12 +22,14 @@ double bilinear(const float* z, int nx, int ny, double fx, double fy) {
   if (fx < -0.5 || fy < -0.5 || fx > nx - 0.5 || fy > ny - 0.5) return std::nan("");
   fx = std::clamp(fx, 0.0, static_cast<double>(nx - 1));
   fy = std::clamp(fy, 0.0, static_cast<double>(ny - 1));
-  const int i0 = std::min(static_cast<int>(fx), nx - 1), j0 = std::min(static_cast<int>(fy), ny - 1);
+  const int i0 = std::min(static_cast<int>(fx), nx - 1),
+            j0 = std::min(static_cast<int>(fy), ny - 1);
   const int i1 = std::min(i0 + 1, nx - 1), j1 = std::min(j0 + 1, ny - 1);
   const double tx = fx - i0, ty = fy - j0;
   const double w[4] = {(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty};
-  const float v[4] = {z[static_cast<std::size_t>(j0) * nx + i0], z[static_cast<std::size_t>(j0) * nx + i1],
-                      z[static_cast<std::size_t>(j1) * nx + i0], z[static_cast<std::size_t>(j1) * nx + i1]};
+  const float v[4] = {
+      z[static_cast<std::size_t>(j0) * nx + i0], z[static_cast<std::size_t>(j0) * nx + i1],
+      z[static_cast<std::size_t>(j1) * nx + i0], z[static_cast<std::size_t>(j1) * nx + i1]};
   double sum = 0, wsum = 0;
   for (int k = 0; k < 4; ++k) {
     if (std::isnan(v[k]) || w[k] == 0) continue;
@@ -49,11 +51,13 @@ Result<Raster> read_raster(const std::string& path) {
   GDALAllRegister();
   CPLPushErrorHandler(CPLQuietErrorHandler);
   CPLErrorReset();
-  std::unique_ptr<GDALDataset> ds(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  std::unique_ptr<GDALDataset> ds(
+      GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
   CPLPopErrorHandler();
   if (!ds) {
     const std::string why = CPLGetLastErrorMsg();
-    return fail(Error::msg("cannot read elevation raster" + (why.empty() ? std::string() : ": " + why) +
+    return fail(Error::msg("cannot read elevation raster" +
+                               (why.empty() ? std::string() : ": " + why) +
                                " (expected a GeoTIFF or ESRI ASCII grid)",
                            path));
   }
@@ -63,7 +67,8 @@ Result<Raster> read_raster(const std::string& path) {
   if (ds->GetGeoTransform(r.geo.data()) != CE_None)
     return fail(Error::msg("the raster has no georeferencing (geotransform)", path));
   if (r.geo[2] != 0 || r.geo[4] != 0)
-    return fail(Error::msg("rotated rasters are not supported; warp it north-up first (gdalwarp)", path));
+    return fail(
+        Error::msg("rotated rasters are not supported; warp it north-up first (gdalwarp)", path));
   if (const OGRSpatialReference* srs = ds->GetSpatialRef()) {
     char* wkt = nullptr;
     const char* opts[] = {"FORMAT=WKT2_2019", nullptr};
@@ -76,10 +81,14 @@ Result<Raster> read_raster(const std::string& path) {
   int has_nodata = 0;
   const double nodata = band->GetNoDataValue(&has_nodata);
   r.z.resize(static_cast<std::size_t>(r.nx) * r.ny);
-  if (band->RasterIO(GF_Read, 0, 0, r.nx, r.ny, r.z.data(), r.nx, r.ny, GDT_Float32, 0, 0) != CE_None)
-    return fail(Error::msg("cannot read raster band 1: " + std::string(CPLGetLastErrorMsg()), path));
+  if (band->RasterIO(GF_Read, 0, 0, r.nx, r.ny, r.z.data(), r.nx, r.ny, GDT_Float32, 0, 0) !=
+      CE_None)
+    return fail(
+        Error::msg("cannot read raster band 1: " + std::string(CPLGetLastErrorMsg()), path));
   for (float& v : r.z)
-    if ((has_nodata && (v == static_cast<float>(nodata) || (std::isnan(nodata) && std::isnan(v)))) || !std::isfinite(v))
+    if ((has_nodata &&
+         (v == static_cast<float>(nodata) || (std::isnan(nodata) && std::isnan(v)))) ||
+        !std::isfinite(v))
       v = k_nan;
   return r;
 }
@@ -105,8 +114,8 @@ Terrain terrain_from_raster(const Raster& r) {
 Result<Terrain> resample_terrain(const Raster& r, const std::string& model_crs,
                                  std::optional<std::array<double, 4>> extent, double resolution) {
   if (r.wkt.empty())
-    return fail(Error::msg("the raster names no CRS, so it cannot be reprojected into " + model_crs +
-                           "; give it a .prj/CRS or set city.crs to its own CRS"));
+    return fail(Error::msg("the raster names no CRS, so it cannot be reprojected into " +
+                           model_crs + "; give it a .prj/CRS or set city.crs to its own CRS"));
   auto tr = CrsTransform::create(r.wkt, model_crs);
   if (!tr) return fail(tr.error());
   // Footprint of the raster in model coordinates, from points along its border.
@@ -139,7 +148,8 @@ Result<Terrain> resample_terrain(const Raster& r, const std::string& model_crs,
     tr->forward(cx, cy);
     tr->forward(ax, ay);
     tr->forward(bx, by);
-    resolution = std::max(1.0, std::round(std::min(std::hypot(ax - cx, ay - cy), std::hypot(bx - cx, by - cy))));
+    resolution = std::max(
+        1.0, std::round(std::min(std::hypot(ax - cx, ay - cy), std::hypot(bx - cx, by - cy))));
   }
   Terrain t;
   t.dx = t.dy = resolution;

@@ -87,7 +87,8 @@ void build_buildings(const OsmCity& osm, const Projection& proj, double default_
       height = static_cast<float>(default_height_m);
       source = HeightSource::default_value;
     }
-    if (levels <= 0) levels = std::max(1.0f, std::round(height / static_cast<float>(level_height_m)));
+    if (levels <= 0)
+      levels = std::max(1.0f, std::round(height / static_cast<float>(level_height_m)));
     b.height_m.push_back(height);
     b.levels.push_back(levels);
     b.height_source.push_back(source);
@@ -126,7 +127,8 @@ void build_roads(const OsmCity& osm, const Projection& proj, RoadNetwork& net) {
       net.node_x.push_back(x);
       net.node_y.push_back(y);
       net.node_z.push_back(std::nanf(""));
-      net.node_signal.push_back(std::binary_search(osm.signal_nodes.begin(), osm.signal_nodes.end(), id) ? 1 : 0);
+      net.node_signal.push_back(
+          std::binary_search(osm.signal_nodes.begin(), osm.signal_nodes.end(), id) ? 1 : 0);
     }
     return it->second;
   };
@@ -139,7 +141,8 @@ void build_roads(const OsmCity& osm, const Projection& proj, RoadNetwork& net) {
     net.link_to.push_back(node_index(r.nodes[to], r.lon[to], r.lat[to]));
     net.link_osm_way.push_back(r.id);
     net.link_class.push_back(r.road_class);
-    net.link_lanes.push_back(static_cast<std::uint8_t>(forward ? r.lanes_forward : r.lanes_backward));
+    net.link_lanes.push_back(
+        static_cast<std::uint8_t>(forward ? r.lanes_forward : r.lanes_backward));
     net.link_speed_mps.push_back(r.speed_mps);
     net.link_oneway.push_back(r.oneway != 0 ? 1 : 0);
     net.link_name.push_back(r.name);
@@ -179,11 +182,13 @@ void build_roads(const OsmCity& osm, const Projection& proj, RoadNetwork& net) {
   // Outgoing links per node (CSR), links in index order.
   const std::int32_t n = net.node_count();
   net.node_out_offsets.assign(static_cast<std::size_t>(n) + 1, 0);
-  for (std::int32_t from : net.link_from) ++net.node_out_offsets[static_cast<std::size_t>(from) + 1];
+  for (std::int32_t from : net.link_from)
+    ++net.node_out_offsets[static_cast<std::size_t>(from) + 1];
   for (std::int32_t i = 0; i < n; ++i) net.node_out_offsets[i + 1] += net.node_out_offsets[i];
   net.node_out_links.resize(net.link_from.size());
   std::vector<std::int32_t> fill(net.node_out_offsets.begin(), net.node_out_offsets.end() - 1);
-  for (std::int32_t l = 0; l < net.link_count(); ++l) net.node_out_links[fill[net.link_from[l]]++] = l;
+  for (std::int32_t l = 0; l < net.link_count(); ++l)
+    net.node_out_links[fill[net.link_from[l]]++] = l;
 }
 
 template <class Features>

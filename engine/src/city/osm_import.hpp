@@ -59,7 +59,8 @@ struct OsmCity {
 };
 
 /// Reads roads, buildings, power features and water from an .osm.pbf / .osm / .osm.gz file.
-Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options, ImportStats& stats);
+Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,
+                         ImportStats& stats);
 
 /// Longitude/latitude of the middle of the city (median of building and road positions);
 /// nullopt when the file held nothing CityTwin imports.
@@ -75,6 +76,7 @@ struct ElevationPoint {
   double x, y, z;
 };
 /// Reads every node with a numeric `ele` tag from an OSM file and projects it.
-Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& path, const Projection& proj);
+Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& path,
+                                                          const Projection& proj);
 
 }  // namespace citytwin

@@ -41,13 +41,19 @@ struct ClassDefaults {
 };
 // Defaults when a way has no maxspeed / lanes tag (urban European values; docs/scenario.md).
 constexpr ClassDefaults k_classes[] = {
-    {"motorway", RoadClass::motorway, 110, 2},       {"trunk", RoadClass::trunk, 90, 2},
-    {"primary", RoadClass::primary, 50, 1},          {"secondary", RoadClass::secondary, 50, 1},
-    {"tertiary", RoadClass::tertiary, 50, 1},        {"unclassified", RoadClass::unclassified, 40, 1},
-    {"residential", RoadClass::residential, 30, 1},  {"service", RoadClass::service, 20, 1},
+    {"motorway", RoadClass::motorway, 110, 2},
+    {"trunk", RoadClass::trunk, 90, 2},
+    {"primary", RoadClass::primary, 50, 1},
+    {"secondary", RoadClass::secondary, 50, 1},
+    {"tertiary", RoadClass::tertiary, 50, 1},
+    {"unclassified", RoadClass::unclassified, 40, 1},
+    {"residential", RoadClass::residential, 30, 1},
+    {"service", RoadClass::service, 20, 1},
     {"living_street", RoadClass::living_street, 10, 1},
-    {"motorway_link", RoadClass::motorway_link, 60, 1}, {"trunk_link", RoadClass::trunk_link, 50, 1},
-    {"primary_link", RoadClass::primary_link, 40, 1},   {"secondary_link", RoadClass::secondary_link, 40, 1},
+    {"motorway_link", RoadClass::motorway_link, 60, 1},
+    {"trunk_link", RoadClass::trunk_link, 50, 1},
+    {"primary_link", RoadClass::primary_link, 40, 1},
+    {"secondary_link", RoadClass::secondary_link, 40, 1},
     {"tertiary_link", RoadClass::tertiary_link, 30, 1},
 };
 
@@ -87,25 +93,31 @@ BuildingUse building_use(const osmium::TagList& tags) {
     std::initializer_list<const char*> values;
   };
   const Entry table[] = {
-      {BuildingUse::residential, {"residential", "apartments", "house", "detached", "semidetached_house",
-                                  "terrace", "dormitory", "bungalow", "villa"}},
+      {BuildingUse::residential,
+       {"residential", "apartments", "house", "detached", "semidetached_house", "terrace",
+        "dormitory", "bungalow", "villa"}},
       {BuildingUse::commercial, {"commercial", "retail", "hotel", "supermarket", "kiosk", "shop"}},
       {BuildingUse::office, {"office"}},
-      {BuildingUse::industrial, {"industrial", "warehouse", "factory", "manufacture", "storage_tank"}},
-      {BuildingUse::public_service, {"public", "civic", "government", "fire_station", "train_station",
-                                     "transportation", "stadium", "sports_hall"}},
+      {BuildingUse::industrial,
+       {"industrial", "warehouse", "factory", "manufacture", "storage_tank"}},
+      {BuildingUse::public_service,
+       {"public", "civic", "government", "fire_station", "train_station", "transportation",
+        "stadium", "sports_hall"}},
       {BuildingUse::education, {"school", "university", "college", "kindergarten"}},
       {BuildingUse::health, {"hospital", "clinic"}},
-      {BuildingUse::religious, {"church", "cathedral", "chapel", "mosque", "synagogue", "temple", "religious"}},
+      {BuildingUse::religious,
+       {"church", "cathedral", "chapel", "mosque", "synagogue", "temple", "religious"}},
       {BuildingUse::parking, {"parking", "garage", "garages", "carport"}},
   };
   for (const Entry& e : table)
     if (is_one_of(b, e.values)) return e.use;
   // building=yes and others: look at what the building is used for.
-  if (tags["shop"] || is_one_of(tags["tourism"], {"hotel", "hostel", "motel"})) return BuildingUse::commercial;
+  if (tags["shop"] || is_one_of(tags["tourism"], {"hotel", "hostel", "motel"}))
+    return BuildingUse::commercial;
   if (tags["office"]) return BuildingUse::office;
   const char* amenity = tags["amenity"];
-  if (is_one_of(amenity, {"school", "university", "college", "kindergarten"})) return BuildingUse::education;
+  if (is_one_of(amenity, {"school", "university", "college", "kindergarten"}))
+    return BuildingUse::education;
   if (is_one_of(amenity, {"hospital", "clinic"})) return BuildingUse::health;
   if (is_one_of(amenity, {"place_of_worship"})) return BuildingUse::religious;
   if (is_one_of(amenity, {"parking"})) return BuildingUse::parking;
@@ -117,7 +129,8 @@ float highest_voltage(const char* v) {
   // "63000;20000" -> 63000; NaN when untagged or unreadable.
   float best = std::nanf("");
   while (v && *v) {
-    if (auto n = leading_number(v)) best = std::isnan(best) ? static_cast<float>(*n) : std::max(best, static_cast<float>(*n));
+    if (auto n = leading_number(v))
+      best = std::isnan(best) ? static_cast<float>(*n) : std::max(best, static_cast<float>(*n));
     v = std::strchr(v, ';');
     if (v) ++v;
   }
@@ -126,7 +139,8 @@ float highest_voltage(const char* v) {
 
 class CityHandler : public osmium::handler::Handler {
  public:
-  CityHandler(OsmCity& out, const OsmReadOptions& opt, ImportStats& stats) : m_out(out), m_opt(opt), m_stats(stats) {}
+  CityHandler(OsmCity& out, const OsmReadOptions& opt, ImportStats& stats)
+      : m_out(out), m_opt(opt), m_stats(stats) {}
 
   void node(const osmium::Node& n) {
     ++m_stats.osm_nodes;
@@ -134,15 +148,16 @@ class CityHandler : public osmium::handler::Handler {
     if (tags.empty()) return;
     if (is_one_of(tags["highway"], {"traffic_signals"})) m_out.signal_nodes.push_back(n.id());
     if (is_one_of(tags["power"], {"substation"}) && n.location().valid() && inside(n.location()))
-      m_out.substations.push_back({n.id(), n.location().lon(), n.location().lat(), highest_voltage(tags["voltage"])});
+      m_out.substations.push_back(
+          {n.id(), n.location().lon(), n.location().lat(), highest_voltage(tags["voltage"])});
   }
 
   void way(const osmium::Way& w) {
     ++m_stats.osm_ways;
     const auto& tags = w.tags();
     if (const ClassDefaults* c = road_class_of(tags["highway"])) {
-      if (!is_one_of(tags["access"], {"no", "private"}) && !is_one_of(tags["motor_vehicle"], {"no", "private"}) &&
-          !is_one_of(tags["area"], {"yes"}))
+      if (!is_one_of(tags["access"], {"no", "private"}) &&
+          !is_one_of(tags["motor_vehicle"], {"no", "private"}) && !is_one_of(tags["area"], {"yes"}))
         add_road(w, *c);
       return;
     }
@@ -163,11 +178,16 @@ class CityHandler : public osmium::handler::Handler {
         m_out.substations.push_back({w.id(), lon / n, lat / n, highest_voltage(tags["voltage"])});
     }
     int water = -1;
-    if (is_one_of(tags["natural"], {"coastline"})) water = static_cast<int>(WaterKind::coastline);
-    else if (is_one_of(tags["waterway"], {"river"})) water = static_cast<int>(WaterKind::river);
-    else if (is_one_of(tags["waterway"], {"stream"})) water = static_cast<int>(WaterKind::stream);
-    else if (is_one_of(tags["waterway"], {"canal"})) water = static_cast<int>(WaterKind::canal);
-    else if (is_one_of(tags["waterway"], {"drain", "ditch"})) water = static_cast<int>(WaterKind::drain);
+    if (is_one_of(tags["natural"], {"coastline"}))
+      water = static_cast<int>(WaterKind::coastline);
+    else if (is_one_of(tags["waterway"], {"river"}))
+      water = static_cast<int>(WaterKind::river);
+    else if (is_one_of(tags["waterway"], {"stream"}))
+      water = static_cast<int>(WaterKind::stream);
+    else if (is_one_of(tags["waterway"], {"canal"}))
+      water = static_cast<int>(WaterKind::canal);
+    else if (is_one_of(tags["waterway"], {"drain", "ditch"}))
+      water = static_cast<int>(WaterKind::drain);
     if (water >= 0) {
       OsmLine line = polyline(w);
       line.kind = water;
@@ -211,8 +231,10 @@ class CityHandler : public osmium::handler::Handler {
   template <class Ring>
   static void add_ring(OsmBuilding& b, const Ring& ring, bool outer) {
     std::vector<double> lon, lat;
-    for (const auto& nr : ring) lon.push_back(nr.location().lon()), lat.push_back(nr.location().lat());
-    if (lon.size() >= 2 && lon.front() == lon.back() && lat.front() == lat.back()) lon.pop_back(), lat.pop_back();
+    for (const auto& nr : ring)
+      lon.push_back(nr.location().lon()), lat.push_back(nr.location().lat());
+    if (lon.size() >= 2 && lon.front() == lon.back() && lat.front() == lat.back())
+      lon.pop_back(), lat.pop_back();
     if (lon.size() < 3) return;
     b.ring_lon.push_back(std::move(lon));
     b.ring_lat.push_back(std::move(lat));
@@ -236,10 +258,13 @@ class CityHandler : public osmium::handler::Handler {
     r.id = w.id();
     r.road_class = c.cls;
     const char* oneway = tags["oneway"];
-    if (is_one_of(oneway, {"yes", "1", "true"})) r.oneway = 1;
-    else if (is_one_of(oneway, {"-1", "reverse"})) r.oneway = -1;
+    if (is_one_of(oneway, {"yes", "1", "true"}))
+      r.oneway = 1;
+    else if (is_one_of(oneway, {"-1", "reverse"}))
+      r.oneway = -1;
     else if (!is_one_of(oneway, {"no", "false", "0"}) &&
-             (c.cls == RoadClass::motorway || is_one_of(tags["junction"], {"roundabout", "circular"})))
+             (c.cls == RoadClass::motorway ||
+              is_one_of(tags["junction"], {"roundabout", "circular"})))
       r.oneway = 1;
     const auto lanes = leading_number(tags["lanes"]);
     const auto fwd = leading_number(tags["lanes:forward"]);
@@ -247,8 +272,11 @@ class CityHandler : public osmium::handler::Handler {
     if (r.oneway != 0) {
       r.lanes_forward = r.lanes_backward = lanes ? static_cast<int>(*lanes) : c.lanes;
     } else if (fwd || bwd) {
-      r.lanes_forward = fwd ? static_cast<int>(*fwd) : std::max(1, static_cast<int>(lanes.value_or(2)) - static_cast<int>(*bwd));
-      r.lanes_backward = bwd ? static_cast<int>(*bwd) : std::max(1, static_cast<int>(lanes.value_or(2)) - r.lanes_forward);
+      r.lanes_forward =
+          fwd ? static_cast<int>(*fwd)
+              : std::max(1, static_cast<int>(lanes.value_or(2)) - static_cast<int>(*bwd));
+      r.lanes_backward = bwd ? static_cast<int>(*bwd)
+                             : std::max(1, static_cast<int>(lanes.value_or(2)) - r.lanes_forward);
     } else if (lanes) {
       r.lanes_forward = (static_cast<int>(*lanes) + 1) / 2;
       r.lanes_backward = std::max(1, static_cast<int>(*lanes) - r.lanes_forward);
@@ -259,7 +287,8 @@ class CityHandler : public osmium::handler::Handler {
     r.lanes_backward = std::clamp(r.lanes_backward, 1, 8);
     r.speed_mps = parse_maxspeed(tags["maxspeed"]).value_or(static_cast<float>(c.speed_kmh / 3.6));
     if (const char* n = tags["name"]) r.name = n;
-    if (const char* t = tags[r.oneway != 0 ? "turn:lanes" : "turn:lanes:forward"]) r.turn_lanes_forward = t;
+    if (const char* t = tags[r.oneway != 0 ? "turn:lanes" : "turn:lanes:forward"])
+      r.turn_lanes_forward = t;
     if (const char* t = tags["turn:lanes:backward"]) r.turn_lanes_backward = t;
     for (const auto& nr : w.nodes()) {
       const bool ok = nr.location().valid() && inside(nr.location());
@@ -277,7 +306,8 @@ class CityHandler : public osmium::handler::Handler {
 
 }  // namespace
 
-Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options, ImportStats& stats) {
+Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,
+                         ImportStats& stats) {
   OsmCity out;
   try {
     const osmium::io::File file(path);
@@ -295,15 +325,19 @@ Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,
     locations.ignore_errors();  // ways leaving an extract reference nodes it does not hold
     CityHandler handler(out, options, stats);
     osmium::io::Reader reader(file, osmium::io::read_meta::no);
-    osmium::apply(reader, locations, handler, mp.handler([&handler](osmium::memory::Buffer&& buffer) {
-      osmium::apply(buffer, handler);
-    }));
+    osmium::apply(reader, locations, handler,
+                  mp.handler([&handler](osmium::memory::Buffer&& buffer) {
+                    osmium::apply(buffer, handler);
+                  }));
     reader.close();
     std::sort(out.signal_nodes.begin(), out.signal_nodes.end());
-    // Building relations that produced no area (broken multipolygons) are counted, not lost silently.
+    // Building relations that produced no area (broken multipolygons) are counted, not lost
+    // silently.
     const auto& s = mp.stats();
-    stats.buildings_without_geometry += static_cast<std::int64_t>(s.no_way_in_mp_relation + s.open_rings);
-    stats.stages.push_back({"read OSM", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
+    stats.buildings_without_geometry +=
+        static_cast<std::int64_t>(s.no_way_in_mp_relation + s.open_rings);
+    stats.stages.push_back(
+        {"read OSM", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()});
   } catch (const std::exception& e) {
     return fail(Error::msg(std::string("cannot read OpenStreetMap file: ") + e.what() +
                                " (expected .osm.pbf, .osm or .osm.gz/.bz2)",
@@ -312,7 +346,8 @@ Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,
   return out;
 }
 
-Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& path, const Projection& proj) {
+Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& path,
+                                                          const Projection& proj) {
   // Nodes of tunnels and bridges carry the elevation of the road, not of the ground: they are
   // left out. OSM files list nodes before ways, so nodes are kept until the ways are seen.
   struct Candidate {
@@ -322,7 +357,8 @@ Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& pat
   std::vector<Candidate> candidates;
   std::vector<std::int64_t> off_ground;
   try {
-    osmium::io::Reader reader(osmium::io::File(path), osmium::osm_entity_bits::node | osmium::osm_entity_bits::way,
+    osmium::io::Reader reader(osmium::io::File(path),
+                              osmium::osm_entity_bits::node | osmium::osm_entity_bits::way,
                               osmium::io::read_meta::no);
     while (osmium::memory::Buffer buffer = reader.read()) {
       for (const auto& obj : buffer.select<osmium::OSMObject>()) {

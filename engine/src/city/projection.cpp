@@ -21,7 +21,7 @@ std::string last_error(PJ_CONTEXT* ctx) {
 
 // Creates a normalised transform between two CRS definitions, or an error message.
 std::expected<std::pair<PJ_CONTEXT*, PJ*>, std::string> make_transform(const std::string& from,
-                                                                      const std::string& to) {
+                                                                       const std::string& to) {
   PJ_CONTEXT* ctx = proj_context_create();
   PJ* raw = proj_create_crs_to_crs(ctx, from.c_str(), to.c_str(), nullptr);
   if (!raw) {
@@ -56,8 +56,10 @@ Crs describe(const std::string& definition) {
     if (const char* wkt = proj_as_wkt(ctx, pj, PJ_WKT2_2019, nullptr)) crs.wkt = wkt;
     const char* auth = proj_get_id_auth_name(pj, 0);
     const char* code = proj_get_id_code(pj, 0);
-    if (auth && code) crs.name = std::string(auth) + ":" + code;
-    else if (const char* n = proj_get_name(pj)) crs.name = n;
+    if (auth && code)
+      crs.name = std::string(auth) + ":" + code;
+    else if (const char* n = proj_get_name(pj))
+      crs.name = n;
     proj_destroy(pj);
   }
   proj_context_destroy(ctx);
@@ -73,7 +75,8 @@ std::string utm_crs_for(double lon, double lat) {
 
 Result<Projection> Projection::create(const std::string& model_crs) {
   auto t = make_transform("EPSG:4326", model_crs);
-  if (!t) return fail(Error::msg("cannot create a projection to \"" + model_crs + "\": " + t.error()));
+  if (!t)
+    return fail(Error::msg("cannot create a projection to \"" + model_crs + "\": " + t.error()));
   Projection p;
   p.m_ctx = t->first;
   p.m_pj = t->second;
@@ -87,7 +90,9 @@ Projection::~Projection() {
 }
 
 Projection::Projection(Projection&& o) noexcept
-    : m_ctx(std::exchange(o.m_ctx, nullptr)), m_pj(std::exchange(o.m_pj, nullptr)), m_crs(std::move(o.m_crs)) {}
+    : m_ctx(std::exchange(o.m_ctx, nullptr)),
+      m_pj(std::exchange(o.m_pj, nullptr)),
+      m_crs(std::move(o.m_crs)) {}
 
 Projection& Projection::operator=(Projection&& o) noexcept {
   std::swap(m_ctx, o.m_ctx);
@@ -121,10 +126,16 @@ CrsTransform::~CrsTransform() {
 CrsTransform::CrsTransform(CrsTransform&& o) noexcept
     : m_ctx(std::exchange(o.m_ctx, nullptr)), m_pj(std::exchange(o.m_pj, nullptr)) {}
 
-bool CrsTransform::forward(double& x, double& y) const { return apply(static_cast<PJ*>(m_pj), PJ_FWD, x, y); }
-bool CrsTransform::inverse(double& x, double& y) const { return apply(static_cast<PJ*>(m_pj), PJ_INV, x, y); }
+bool CrsTransform::forward(double& x, double& y) const {
+  return apply(static_cast<PJ*>(m_pj), PJ_FWD, x, y);
+}
+bool CrsTransform::inverse(double& x, double& y) const {
+  return apply(static_cast<PJ*>(m_pj), PJ_INV, x, y);
+}
 
-Crs describe_crs(const std::string& definition) { return describe(definition); }
+Crs describe_crs(const std::string& definition) {
+  return describe(definition);
+}
 
 }  // namespace citytwin
 

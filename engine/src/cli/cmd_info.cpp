@@ -1,13 +1,13 @@
 // citytwin info SCENARIO [--json]: what the city import found, and how long it took.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <memory>
 
-#include "cli/commands.hpp"
 #include "citytwin/sim.hpp"
+#include "cli/commands.hpp"
 
 namespace citytwin::cli {
 
@@ -30,8 +30,10 @@ nlohmann::ordered_json city_json(const CityModel& c) {
   j["terrain_cells"] = static_cast<std::int64_t>(c.terrain.z.size());
   j["terrain_cell_m"] = c.terrain.dx;
   j["terrain_nodata_cells"] = c.terrain.nodata_cells;
-  j["terrain_min_m"] = c.terrain.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.terrain.min());
-  j["terrain_max_m"] = c.terrain.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.terrain.max());
+  j["terrain_min_m"] =
+      c.terrain.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.terrain.min());
+  j["terrain_max_m"] =
+      c.terrain.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.terrain.max());
   j["elevation_points_used"] = c.stats.elevation_points_used;
   j["crs"] = c.crs.name;
   j["extent"] = c.extent;
@@ -71,10 +73,13 @@ Runner add_info_command(CLI::App& app) {
     std::cout << fmt::format("{} ({})\n", spec->run.name, *path);
     for (const auto& [k, v] : j.items()) {
       if (k == "stages_s" || k == "extent") continue;
-      std::cout << fmt::format("  {:<28} {}\n", k, v.is_number_float() ? fmt::format("{:.2f}", v.get<double>()) : v.dump());
+      std::cout << fmt::format(
+          "  {:<28} {}\n", k,
+          v.is_number_float() ? fmt::format("{:.2f}", v.get<double>()) : v.dump());
     }
     std::cout << "  import stages:\n";
-    for (const auto& s : (*city)->stats.stages) std::cout << fmt::format("    {:<26} {:.3f} s\n", s.name, s.seconds);
+    for (const auto& s : (*city)->stats.stages)
+      std::cout << fmt::format("    {:<26} {:.3f} s\n", s.name, s.seconds);
     return k_exit_ok;
   };
 }

@@ -1,16 +1,16 @@
 // citytwin run SCENARIO: load, import, compile, step to the end, write out/<name>/run.h5.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 
-#include "cli/commands.hpp"
 #include "citytwin/sim.hpp"
+#include "cli/commands.hpp"
 
 namespace citytwin::cli {
 
@@ -29,7 +29,8 @@ using Clock = std::chrono::steady_clock;
 // Progress on a terminal: one line redrawn in place; otherwise a log line every 10 %.
 class Progress {
  public:
-  Progress(SimTime end, bool quiet) : m_end(end), m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) {}
+  Progress(SimTime end, bool quiet)
+      : m_end(end), m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) {}
 
   void update(SimTime t, double wall_s) {
     if (m_quiet || m_end <= 0) return;
@@ -41,9 +42,10 @@ class Progress {
       const int width = 30, filled = static_cast<int>(frac * width);
       const double speed = wall_s > 0 ? to_seconds(t) / wall_s : 0;
       const double eta = frac > 0 ? wall_s * (1 - frac) / frac : 0;
-      std::cerr << fmt::format("\r[{:<{}}] {:>5.1f}%  sim {} / {}  {:.0f}x real time  ETA {:.0f}s   ",
-                               std::string(static_cast<std::size_t>(filled), '#'), width, 100 * frac,
-                               format_duration(t), format_duration(m_end), speed, eta);
+      std::cerr << fmt::format(
+          "\r[{:<{}}] {:>5.1f}%  sim {} / {}  {:.0f}x real time  ETA {:.0f}s   ",
+          std::string(static_cast<std::size_t>(filled), '#'), width, 100 * frac, format_duration(t),
+          format_duration(m_end), speed, eta);
       if (t >= m_end) std::cerr << "\n";
     } else if (frac >= m_next_log || t >= m_end) {
       spdlog::info("{:3.0f}%  simulated {} of {} in {:.1f} s", 100 * frac, format_duration(t),
@@ -69,8 +71,9 @@ int run(const RunArgs& args) {
   if (!args.until.empty()) {
     auto until = parse_duration(args.until);
     if (!until || *until > spec->run.duration || *until <= 0) {
-      std::cerr << fmt::format("--until: \"{}\" is not a duration within the scenario's {} (e.g. 10min)\n",
-                               args.until, format_duration(spec->run.duration));
+      std::cerr << fmt::format(
+          "--until: \"{}\" is not a duration within the scenario's {} (e.g. 10min)\n", args.until,
+          format_duration(spec->run.duration));
       return k_exit_bad_input;
     }
     spec->run.duration = *until;
@@ -98,8 +101,8 @@ int run(const RunArgs& args) {
   TaskPool pool(threads);
   if (!args.quiet)
     spdlog::info("city: {} buildings, {} road links, terrain {}x{}; {} domain(s); {} thread(s)",
-                 m.city->buildings.size(), m.city->roads.link_count(), m.city->terrain.nx, m.city->terrain.ny,
-                 m.domains.size(), pool.threads());
+                 m.city->buildings.size(), m.city->roads.link_count(), m.city->terrain.nx,
+                 m.city->terrain.ny, m.domains.size(), pool.threads());
 
   SimState state = make_state(m);
   Progress progress(m.spec.run.duration, args.quiet);
@@ -128,9 +131,11 @@ int run(const RunArgs& args) {
   };
   rows.insert(rows.begin(), head.begin(), head.end());
   std::size_t w_domain = 6, w_key = 3;
-  for (const SummaryRow& r : rows) w_domain = std::max(w_domain, r.domain.size()), w_key = std::max(w_key, r.key.size());
+  for (const SummaryRow& r : rows)
+    w_domain = std::max(w_domain, r.domain.size()), w_key = std::max(w_key, r.key.size());
   std::cout << fmt::format("{:<{}}  {:<{}}  {}\n", "domain", w_domain, "key", w_key, "value");
-  for (const SummaryRow& r : rows) std::cout << fmt::format("{:<{}}  {:<{}}  {}\n", r.domain, w_domain, r.key, w_key, r.value);
+  for (const SummaryRow& r : rows)
+    std::cout << fmt::format("{:<{}}  {:<{}}  {}\n", r.domain, w_domain, r.key, w_key, r.value);
   return k_exit_ok;
 }
 
@@ -141,7 +146,8 @@ Runner add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   cmd->add_option("scenario", args->scenario, "Scenario file (.toml)")->required();
   cmd->add_option("--out", args->out, "Output folder (overrides output.dir)");
-  cmd->add_option("--threads", args->threads, "Worker threads (0: all cores; default scenario.threads)")
+  cmd->add_option("--threads", args->threads,
+                  "Worker threads (0: all cores; default scenario.threads)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--until", args->until, "Stop at this simulated time, e.g. 10min");
   cmd->add_flag("--quiet", args->quiet, "No progress output");

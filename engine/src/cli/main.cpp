@@ -1,7 +1,7 @@
 // citytwin: the command-line interface (docs/cli.md).
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <exception>
 #include <iostream>
@@ -10,7 +10,8 @@
 
 int main(int argc, char** argv) {
   using namespace citytwin::cli;
-  CLI::App app{"CityTwin: a digital-twin city simulation engine (traffic, flood, power grid)", "citytwin"};
+  CLI::App app{"CityTwin: a digital-twin city simulation engine (traffic, flood, power grid)",
+               "citytwin"};
   app.set_version_flag("--version", std::string("citytwin ") + CITYTWIN_VERSION);
   app.require_subcommand(1);
   app.footer(R"(Examples:

@@ -18,7 +18,8 @@ namespace citytwin {
 struct TaskPool::Impl {
   explicit Impl(int n)
       : limit(n > tbb::this_task_arena::max_concurrency()
-                  ? std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n)
+                  ? std::make_unique<tbb::global_control>(
+                        tbb::global_control::max_allowed_parallelism, n)
                   : nullptr),
         arena(n) {}
   // More threads than cores (determinism tests ask for 4 on 2 cores): raise TBB's limit while

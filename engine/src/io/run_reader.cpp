@@ -7,12 +7,30 @@ namespace citytwin {
 namespace {
 template <class T>
 const H5::PredType& mem_type();
-template <> const H5::PredType& mem_type<float>() { return H5::PredType::NATIVE_FLOAT; }
-template <> const H5::PredType& mem_type<double>() { return H5::PredType::NATIVE_DOUBLE; }
-template <> const H5::PredType& mem_type<std::uint8_t>() { return H5::PredType::NATIVE_UINT8; }
-template <> const H5::PredType& mem_type<std::int32_t>() { return H5::PredType::NATIVE_INT32; }
-template <> const H5::PredType& mem_type<std::int64_t>() { return H5::PredType::NATIVE_INT64; }
-template <> const H5::PredType& mem_type<std::uint64_t>() { return H5::PredType::NATIVE_UINT64; }
+template <>
+const H5::PredType& mem_type<float>() {
+  return H5::PredType::NATIVE_FLOAT;
+}
+template <>
+const H5::PredType& mem_type<double>() {
+  return H5::PredType::NATIVE_DOUBLE;
+}
+template <>
+const H5::PredType& mem_type<std::uint8_t>() {
+  return H5::PredType::NATIVE_UINT8;
+}
+template <>
+const H5::PredType& mem_type<std::int32_t>() {
+  return H5::PredType::NATIVE_INT32;
+}
+template <>
+const H5::PredType& mem_type<std::int64_t>() {
+  return H5::PredType::NATIVE_INT64;
+}
+template <>
+const H5::PredType& mem_type<std::uint64_t>() {
+  return H5::PredType::NATIVE_UINT64;
+}
 }  // namespace
 
 struct RunReader::Impl {
@@ -84,7 +102,8 @@ Result<std::vector<std::string>> RunReader::read_strings(std::string_view path) 
 
 namespace {
 H5::Attribute open_attr(H5::H5File& file, const std::string& path, const std::string& name) {
-  if (path != "/" && file.childObjType(path) == H5O_TYPE_DATASET) return file.openDataSet(path).openAttribute(name);
+  if (path != "/" && file.childObjType(path) == H5O_TYPE_DATASET)
+    return file.openDataSet(path).openAttribute(name);
   return file.openGroup(path).openAttribute(name);
 }
 }  // namespace
@@ -96,7 +115,8 @@ Result<std::string> RunReader::attr_string(std::string_view path, std::string_vi
     a.read(a.getStrType(), value);
     return value;
   } catch (const H5::Exception&) {
-    return fail(Error::msg("no string attribute " + std::string(name) + " on " + std::string(path), m_impl->path));
+    return fail(Error::msg("no string attribute " + std::string(name) + " on " + std::string(path),
+                           m_impl->path));
   }
 }
 
@@ -107,7 +127,8 @@ Result<double> RunReader::attr_double(std::string_view path, std::string_view na
     a.read(H5::PredType::NATIVE_DOUBLE, &value);
     return value;
   } catch (const H5::Exception&) {
-    return fail(Error::msg("no numeric attribute " + std::string(name) + " on " + std::string(path), m_impl->path));
+    return fail(Error::msg("no numeric attribute " + std::string(name) + " on " + std::string(path),
+                           m_impl->path));
   }
 }
 

@@ -15,14 +15,38 @@ namespace {
 
 template <class T>
 const H5::PredType& h5_type();
-template <> const H5::PredType& h5_type<float>() { return H5::PredType::NATIVE_FLOAT; }
-template <> const H5::PredType& h5_type<double>() { return H5::PredType::NATIVE_DOUBLE; }
-template <> const H5::PredType& h5_type<std::int8_t>() { return H5::PredType::NATIVE_INT8; }
-template <> const H5::PredType& h5_type<std::uint8_t>() { return H5::PredType::NATIVE_UINT8; }
-template <> const H5::PredType& h5_type<std::int32_t>() { return H5::PredType::NATIVE_INT32; }
-template <> const H5::PredType& h5_type<std::uint32_t>() { return H5::PredType::NATIVE_UINT32; }
-template <> const H5::PredType& h5_type<std::int64_t>() { return H5::PredType::NATIVE_INT64; }
-template <> const H5::PredType& h5_type<std::uint64_t>() { return H5::PredType::NATIVE_UINT64; }
+template <>
+const H5::PredType& h5_type<float>() {
+  return H5::PredType::NATIVE_FLOAT;
+}
+template <>
+const H5::PredType& h5_type<double>() {
+  return H5::PredType::NATIVE_DOUBLE;
+}
+template <>
+const H5::PredType& h5_type<std::int8_t>() {
+  return H5::PredType::NATIVE_INT8;
+}
+template <>
+const H5::PredType& h5_type<std::uint8_t>() {
+  return H5::PredType::NATIVE_UINT8;
+}
+template <>
+const H5::PredType& h5_type<std::int32_t>() {
+  return H5::PredType::NATIVE_INT32;
+}
+template <>
+const H5::PredType& h5_type<std::uint32_t>() {
+  return H5::PredType::NATIVE_UINT32;
+}
+template <>
+const H5::PredType& h5_type<std::int64_t>() {
+  return H5::PredType::NATIVE_INT64;
+}
+template <>
+const H5::PredType& h5_type<std::uint64_t>() {
+  return H5::PredType::NATIVE_UINT64;
+}
 
 std::string parent_of(std::string_view path) {
   const auto slash = path.rfind('/');
@@ -62,7 +86,8 @@ std::vector<hsize_t> chunk_shape(const std::vector<hsize_t>& dims, bool series) 
   if (series) {
     if (row > 65536) {
       c[0] = 1;
-      for (std::size_t k = 1; k < c.size(); ++k) c[k] = std::min<hsize_t>(std::max<hsize_t>(1, c[k]), 256);
+      for (std::size_t k = 1; k < c.size(); ++k)
+        c[k] = std::min<hsize_t>(std::max<hsize_t>(1, c[k]), 256);
     } else {
       c[0] = std::clamp<hsize_t>(65536 / row, 1, 4096);
       for (std::size_t k = 1; k < c.size(); ++k) c[k] = std::max<hsize_t>(1, c[k]);
@@ -70,7 +95,8 @@ std::vector<hsize_t> chunk_shape(const std::vector<hsize_t>& dims, bool series) 
     return c;
   }
   for (hsize_t& d : c) d = std::max<hsize_t>(1, d);
-  if (c.size() == 1) c[0] = std::min<hsize_t>(c[0], 65536);
+  if (c.size() == 1)
+    c[0] = std::min<hsize_t>(c[0], 65536);
   else
     for (hsize_t& d : c) d = std::min<hsize_t>(d, 256);
   return c;
@@ -95,7 +121,8 @@ struct RunWriter::Impl {
   }
 };
 
-RunWriter::RunWriter(std::unique_ptr<Impl> impl, std::string path) : m_impl(std::move(impl)), m_path(std::move(path)) {}
+RunWriter::RunWriter(std::unique_ptr<Impl> impl, std::string path)
+    : m_impl(std::move(impl)), m_path(std::move(path)) {}
 RunWriter::~RunWriter() = default;
 
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, int compression) {
@@ -105,14 +132,15 @@ Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, in
   try {
     impl->file = H5::H5File(path, H5F_ACC_TRUNC);
   } catch (const H5::Exception& e) {
-    return fail(Error::msg("cannot create HDF5 file (does its folder exist and is it writable?)", path));
+    return fail(
+        Error::msg("cannot create HDF5 file (does its folder exist and is it writable?)", path));
   }
   return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl), path));
 }
 
 template <class T>
-void RunWriter::write(std::string_view path, std::span<const T> data, std::span<const std::size_t> dims,
-                      DatasetInfo info) {
+void RunWriter::write(std::string_view path, std::span<const T> data,
+                      std::span<const std::size_t> dims, DatasetInfo info) {
   const std::string p(path);
   try {
     ensure_group(m_impl->file, parent_of(p));
@@ -121,16 +149,19 @@ void RunWriter::write(std::string_view path, std::span<const T> data, std::span<
     std::size_t n = 1;
     for (hsize_t x : d) n *= x;
     if (n != data.size()) throw std::logic_error("dims do not match the data size");
-    H5::DataSet ds = n == 0 ? m_impl->file.createDataSet(p, h5_type<T>(), space)
-                            : m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(d, false));
+    H5::DataSet ds =
+        n == 0 ? m_impl->file.createDataSet(p, h5_type<T>(), space)
+               : m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(d, false));
     if (n > 0) ds.write(data.data(), h5_type<T>());
     describe(ds, info);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 write of " + p + " in " + m_path + " failed: " + e.getDetailMsg());
+    throw std::runtime_error("HDF5 write of " + p + " in " + m_path +
+                             " failed: " + e.getDetailMsg());
   }
 }
 
-void RunWriter::write_strings(std::string_view path, const std::vector<std::string>& data, DatasetInfo info) {
+void RunWriter::write_strings(std::string_view path, const std::vector<std::string>& data,
+                              DatasetInfo info) {
   const std::string p(path);
   try {
     ensure_group(m_impl->file, parent_of(p));
@@ -143,13 +174,14 @@ void RunWriter::write_strings(std::string_view path, const std::vector<std::stri
     if (n > 0) ds.write(ptrs.data(), type);
     describe(ds, info);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 write of " + p + " in " + m_path + " failed: " + e.getDetailMsg());
+    throw std::runtime_error("HDF5 write of " + p + " in " + m_path +
+                             " failed: " + e.getDetailMsg());
   }
 }
 
 template <class T>
-void RunWriter::append(std::string_view path, std::span<const T> row, std::span<const std::size_t> row_dims,
-                       DatasetInfo info) {
+void RunWriter::append(std::string_view path, std::span<const T> row,
+                       std::span<const std::size_t> row_dims, DatasetInfo info) {
   const std::string p(path);
   try {
     auto it = m_impl->series.find(p);
@@ -160,7 +192,8 @@ void RunWriter::append(std::string_view path, std::span<const T> row, std::span<
       H5::DataSpace space(static_cast<int>(dims.size()), dims.data(), maxdims.data());
       std::vector<hsize_t> shape = dims;
       shape[0] = 1;
-      H5::DataSet ds = m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(shape, true));
+      H5::DataSet ds =
+          m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(shape, true));
       describe(ds, info);
       it = m_impl->series.emplace(p, ds).first;
     }
@@ -181,7 +214,8 @@ void RunWriter::append(std::string_view path, std::span<const T> row, std::span<
     H5::DataSpace mspace(static_cast<int>(count.size()), count.data());
     ds.write(row.data(), h5_type<T>(), mspace, fspace);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 append to " + p + " in " + m_path + " failed: " + e.getDetailMsg());
+    throw std::runtime_error("HDF5 append to " + p + " in " + m_path +
+                             " failed: " + e.getDetailMsg());
   }
 }
 
@@ -201,14 +235,17 @@ void with_object(H5::H5File& file, const std::string& path, F&& f) {
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::string_view value) {
   try {
-    with_object(m_impl->file, std::string(path), [&](H5::H5Object& o) { string_attr(o, name, value); });
+    with_object(m_impl->file, std::string(path),
+                [&](H5::H5Object& o) { string_attr(o, name, value); });
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 attribute " + std::string(name) + " on " + std::string(path) + " failed: " + e.getDetailMsg());
+    throw std::runtime_error("HDF5 attribute " + std::string(name) + " on " + std::string(path) +
+                             " failed: " + e.getDetailMsg());
   }
 }
 
 template <class T>
-static void numeric_attr(H5::H5File& file, const std::string& path, std::string_view name, T value) {
+static void numeric_attr(H5::H5File& file, const std::string& path, std::string_view name,
+                         T value) {
   with_object(file, path, [&](H5::H5Object& o) {
     const std::string n(name);
     if (o.attrExists(n)) o.removeAttr(n);
@@ -221,7 +258,8 @@ void RunWriter::attr(std::string_view path, std::string_view name, double value)
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 attribute " + std::string(name) + " failed: " + e.getDetailMsg());
+    throw std::runtime_error("HDF5 attribute " + std::string(name) +
+                             " failed: " + e.getDetailMsg());
   }
 }
 
@@ -229,7 +267,8 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t 
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 attribute " + std::string(name) + " failed: " + e.getDetailMsg());
+    throw std::runtime_error("HDF5 attribute " + std::string(name) +
+                             " failed: " + e.getDetailMsg());
   }
 }
 
@@ -241,11 +280,11 @@ void RunWriter::flush() {
   }
 }
 
-#define CT_INSTANTIATE(T)                                                                               \
-  template void RunWriter::write<T>(std::string_view, std::span<const T>, std::span<const std::size_t>, \
-                                    DatasetInfo);                                                       \
-  template void RunWriter::append<T>(std::string_view, std::span<const T>, std::span<const std::size_t>, \
-                                     DatasetInfo);
+#define CT_INSTANTIATE(T)                                                       \
+  template void RunWriter::write<T>(std::string_view, std::span<const T>,       \
+                                    std::span<const std::size_t>, DatasetInfo); \
+  template void RunWriter::append<T>(std::string_view, std::span<const T>,      \
+                                     std::span<const std::size_t>, DatasetInfo);
 CT_INSTANTIATE(float)
 CT_INSTANTIATE(double)
 CT_INSTANTIATE(std::int8_t)

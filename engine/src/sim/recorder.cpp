@@ -7,10 +7,12 @@
 
 namespace citytwin {
 
-RunRecorder::RunRecorder(const Model& model, std::unique_ptr<RunWriter> out) : m_model(model), m_out(std::move(out)) {}
+RunRecorder::RunRecorder(const Model& model, std::unique_ptr<RunWriter> out)
+    : m_model(model), m_out(std::move(out)) {}
 RunRecorder::~RunRecorder() = default;
 
-Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model, const std::string& path) {
+Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
+                                                         const std::string& path) {
   auto out = RunWriter::create(path, model.spec.output.compression);
   if (!out) return fail(out.error());
   RunWriter& w = **out;
@@ -25,7 +27,8 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model, con
   w.attr("/meta", "duration_s", to_seconds(s.run.duration));
   w.attr("/meta", "crs_name", model.city->crs.name);
   w.attr("/meta", "crs_wkt", model.city->crs.wkt);
-  w.write_strings("/meta/scenario", {s.resolved_text}, {"", "the scenario as TOML, after extends resolution"});
+  w.write_strings("/meta/scenario", {s.resolved_text},
+                  {"", "the scenario as TOML, after extends resolution"});
   std::vector<std::string> domains(s.domain_names.begin(), s.domain_names.end());
   w.write_strings("/meta/domains", domains, {"", "the domains this run simulates, in step order"});
   write_city(*model.city, w);
@@ -39,8 +42,10 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model, con
 void RunRecorder::observe(const SimState& state) {
   const OutputSpec& o = m_model.spec.output;
   if (state.t >= m_next_frame) {
-    m_out->append<double>("/time", to_seconds(state.t), {"s", "simulated time of each output frame since the start"});
-    for (std::size_t i = 0; i < m_model.domains.size(); ++i) m_model.domains[i]->write_frame(*state.domains[i], *m_out);
+    m_out->append<double>("/time", to_seconds(state.t),
+                          {"s", "simulated time of each output frame since the start"});
+    for (std::size_t i = 0; i < m_model.domains.size(); ++i)
+      m_model.domains[i]->write_frame(*state.domains[i], *m_out);
     m_last_frame = state.t;
     while (m_next_frame <= state.t) m_next_frame += o.every;
   }

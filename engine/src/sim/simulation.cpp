@@ -11,13 +11,15 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec) {
   return compile_model(std::move(spec), std::move(*city), builtin_domains());
 }
 
-Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec, std::shared_ptr<const CityModel> city,
+Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
+                                                   std::shared_ptr<const CityModel> city,
                                                    std::span<const DomainEntry> domains) {
   auto model = std::make_shared<Model>();
   model->city = std::move(city);
   for (std::size_t i = 0; i < spec.domain_names.size(); ++i) {
-    const auto it = std::find_if(domains.begin(), domains.end(),
-                                 [&](const DomainEntry& e) { return e.info.section == spec.domain_names[i]; });
+    const auto it = std::find_if(domains.begin(), domains.end(), [&](const DomainEntry& e) {
+      return e.info.section == spec.domain_names[i];
+    });
     CT_ASSERT(it != domains.end(), "the spec was loaded with the same domain list");
     auto d = it->compile(*spec.domains[i], spec, *model->city);
     if (!d) return fail(d.error());
@@ -39,14 +41,16 @@ void step(const Model& model, SimState& state, TaskPool& pool) {
   // times keep their declaration order (the list is sorted stably).
   while (state.next_event < spec.events.size() && spec.events[state.next_event].at <= state.t) {
     const EventSpec& e = spec.events[state.next_event++];
-    model.domains[static_cast<std::size_t>(e.domain)]->apply_event(e, *state.domains[static_cast<std::size_t>(e.domain)]);
+    model.domains[static_cast<std::size_t>(e.domain)]->apply_event(
+        e, *state.domains[static_cast<std::size_t>(e.domain)]);
   }
   const SimTime dt = std::min(spec.run.step, spec.run.duration - state.t);
   CT_ASSERT(dt > 0, "step() called at or after the end of the run");
   const StepContext ctx{state.t, dt, state.step, spec.run.seed, &pool};
   // Domains read only their own state during a step, so they may run concurrently.
   pool.run_all(static_cast<std::int64_t>(model.domains.size()), [&](std::int64_t i) {
-    model.domains[static_cast<std::size_t>(i)]->advance(*state.domains[static_cast<std::size_t>(i)], ctx);
+    model.domains[static_cast<std::size_t>(i)]->advance(*state.domains[static_cast<std::size_t>(i)],
+                                                        ctx);
   });
   state.t += dt;
   state.step += 1;

@@ -1,6 +1,7 @@
 // load_scenario: the core sections ([scenario], [city], [output], [[event]]) and each
 // domain's section, validated in one pass so the user sees every problem at once.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "citytwin/spec.hpp"
@@ -11,12 +12,22 @@ namespace {
 
 constexpr std::int64_t k_default_start = 1'767'225'600;  // 2026-01-01T00:00:00Z
 
+}  // namespace
+
+double RunSpec::local_second_of_day(SimTime t) const {
+  const double s = std::fmod(static_cast<double>(start_unix_s + start_utc_offset_s) + to_seconds(t), 86400.0);
+  return s < 0 ? s + 86400.0 : s;
+}
+
+namespace {
+
 void parse_run(SectionReader s, const std::string& path, RunSpec& run) {
   run.name = s.string_or("name", std::filesystem::path(path).stem().string());
   run.duration = s.duration_or("duration", run.duration);
   run.step = s.duration_or("step", run.step);
-  if (run.step <= 0) s.error("step", "the macro step must be positive", format_duration(run.step), "e.g. \"1s\"");
-  run.start_unix_s = s.datetime("start").value_or(k_default_start);
+  if (run.step <= 0)
+    s.error("step", "the macro step must be positive", format_duration(run.step), "e.g. \"1s\"");
+  run.start_unix_s = s.datetime("start", &run.start_utc_offset_s).value_or(k_default_start);
   run.seed = static_cast<std::uint64_t>(s.integer_or("seed", 1, 0));
   run.threads = static_cast<int>(s.integer_or("threads", 0, 0, 1024));
 }
@@ -29,13 +40,14 @@ void parse_city(SectionReader s, CitySpec& city) {
   if (auto b = s.numbers("bbox", 4)) {
     const auto& v = *b;
     if (!(v[0] >= -180 && v[2] <= 180 && v[1] >= -90 && v[3] <= 90 && v[0] < v[2] && v[1] < v[3]))
-      s.error("bbox", "not a valid box", "", "[west, south, east, north] in degrees, west < east, south < north");
+      s.error("bbox", "not a valid box", "",
+              "[west, south, east, north] in degrees, west < east, south < north");
     else
       city.bbox = std::array<double, 4>{v[0], v[1], v[2], v[3]};
   }
   city.terrain_resolution_m = s.quantity_or("terrain_resolution", Quantity::length, 0.0, 0.0);
-  city.default_building_height_m =
-      s.quantity_or("default_building_height", Quantity::length, city.default_building_height_m, 0.5);
+  city.default_building_height_m = s.quantity_or("default_building_height", Quantity::length,
+                                                 city.default_building_height_m, 0.5);
   city.level_height_m = s.quantity_or("level_height", Quantity::length, city.level_height_m, 1.0);
 }
 
@@ -64,7 +76,8 @@ void parse_events(SectionReader root, ScenarioSpec& spec, std::span<const Domain
                  "a time since the start (\"10min\") or an RFC 3339 date-time");
       }
       if (e.at < 0 || e.at > spec.run.duration)
-        ev.error("at", "outside the run", format_duration(e.at), "a time within [0, scenario.duration]");
+        ev.error("at", "outside the run", format_duration(e.at),
+                 "a time within [0, scenario.duration]");
     } else {
       ev.error("", "missing key \"at\"", "", "at = \"10min\" (or an RFC 3339 date-time)");
     }
@@ -89,9 +102,11 @@ void parse_events(SectionReader root, ScenarioSpec& spec, std::span<const Domain
     for (const DomainInfo& d : domains)
       if (d.section == section) info = &d;
     CT_ASSERT(info != nullptr, "every domain name in the spec comes from the domain list");
-    e.payload = info->parse_event ? info->parse_event(std::string_view(e.type).substr(dot + 1), ev) : nullptr;
+    e.payload = info->parse_event ? info->parse_event(std::string_view(e.type).substr(dot + 1), ev)
+                                  : nullptr;
     if (!e.payload) {
-      ev.error("type", "unknown event type", "\"" + e.type + "\"", "an event the " + section + " domain defines");
+      ev.error("type", "unknown event type", "\"" + e.type + "\"",
+               "an event the " + section + " domain defines");
       continue;
     }
     spec.events.push_back(std::move(e));

@@ -27,10 +27,16 @@ struct ScenarioDocument::Impl {
 
 namespace {
 
-const toml::node* as_node(const void* p) { return static_cast<const toml::node*>(p); }
-const toml::table* as_table(const void* p) { return static_cast<const toml::table*>(p); }
+const toml::node* as_node(const void* p) {
+  return static_cast<const toml::node*>(p);
+}
+const toml::table* as_table(const void* p) {
+  return static_cast<const toml::table*>(p);
+}
 
-std::string source_file(const toml::source_region& src) { return src.path ? *src.path : std::string(); }
+std::string source_file(const toml::source_region& src) {
+  return src.path ? *src.path : std::string();
+}
 
 Diagnostic located(const toml::source_region& src, std::string field, std::string message,
                    std::string found = {}, std::string expected = {}) {
@@ -47,16 +53,26 @@ Diagnostic located(const toml::source_region& src, std::string field, std::strin
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "nothing";
   }
 }
 
@@ -114,7 +130,8 @@ Result<toml::table> load_chain(const std::string& path, std::vector<std::string>
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    if (from) return fail(located(*from, "extends", "file not found", path, "an existing scenario file"));
+    if (from)
+      return fail(located(*from, "extends", "file not found", path, "an existing scenario file"));
     return fail(Error::msg("cannot open scenario file", path));
   }
   std::stringstream buf;
@@ -153,7 +170,7 @@ Result<std::unique_ptr<ScenarioDocument>> ScenarioDocument::load(const std::stri
 }
 
 Result<std::unique_ptr<ScenarioDocument>> ScenarioDocument::parse(std::string_view text,
-                                                                 const std::string& path) {
+                                                                  const std::string& path) {
   auto table = parse_text(text, path);
   if (!table) return fail(table.error());
   if (table->contains("extends"))
@@ -164,7 +181,9 @@ Result<std::unique_ptr<ScenarioDocument>> ScenarioDocument::parse(std::string_vi
   return std::unique_ptr<ScenarioDocument>(new ScenarioDocument(std::move(impl), path));
 }
 
-SectionReader ScenarioDocument::root() { return SectionReader(this, &m_impl->root, ""); }
+SectionReader ScenarioDocument::root() {
+  return SectionReader(this, &m_impl->root, "");
+}
 
 std::string ScenarioDocument::resolved_text() const {
   std::ostringstream os;
@@ -177,7 +196,8 @@ void find_unknown(const toml::table& table, const std::string& prefix,
                   const ScenarioDocument::Impl& impl, std::vector<Diagnostic>& out) {
   const auto asked_it = impl.asked.find(&table);
   for (auto&& [key, value] : table) {
-    const std::string field = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    const std::string field =
+        prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
     if (!impl.visited.contains(&value)) {
       std::string expected;
       if (asked_it != impl.asked.end() && !asked_it->second.empty()) {
@@ -194,8 +214,8 @@ void find_unknown(const toml::table& table, const std::string& prefix,
           for (const std::string& k : asked_it->second) expected += " " + k;
         }
       }
-      out.push_back(located(key.source(), field, "unknown key", "\"" + std::string(key.str()) + "\"",
-                            expected));
+      out.push_back(located(key.source(), field, "unknown key",
+                            "\"" + std::string(key.str()) + "\"", expected));
       continue;
     }
     if (const auto* sub = value.as_table()) find_unknown(*sub, field, impl, out);
@@ -213,9 +233,10 @@ Error ScenarioDocument::finish() {
   find_unknown(m_impl->root, "", *m_impl, unknown);
   for (Diagnostic& d : unknown) m_errors.items.push_back(std::move(d));
   // Report in file order.
-  std::stable_sort(m_errors.items.begin(), m_errors.items.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
-  });
+  std::stable_sort(m_errors.items.begin(), m_errors.items.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+                   });
   return m_errors;
 }
 
@@ -310,8 +331,7 @@ double SectionReader::number_or(std::string_view key, double def, double lo, dou
   auto v = number(key);
   if (!v) return def;
   if (*v < lo || *v > hi) {
-    error(key, "out of range", show(*as_node(node(key))),
-          fmt_range(lo, hi));
+    error(key, "out of range", show(*as_node(node(key))), fmt_range(lo, hi));
     return def;
   }
   return *v;
@@ -393,7 +413,7 @@ SimTime SectionReader::duration_or(std::string_view key, SimTime def) {
   return duration(key).value_or(def);
 }
 
-std::optional<std::int64_t> SectionReader::datetime(std::string_view key) {
+std::optional<std::int64_t> SectionReader::datetime(std::string_view key, int* utc_offset_s) {
   const toml::node* n = as_node(node(key));
   if (!n) return std::nullopt;
   std::string text;
@@ -407,7 +427,7 @@ std::optional<std::int64_t> SectionReader::datetime(std::string_view key) {
     error(key, "wrong type", type_name(*n), "an RFC 3339 date-time such as 2026-06-01T08:00:00Z");
     return std::nullopt;
   }
-  auto v = parse_rfc3339(text);
+  auto v = parse_rfc3339(text, utc_offset_s);
   if (!v) {
     error(key, "bad date-time", "\"" + text + "\"", v.error());
     return std::nullopt;
@@ -434,7 +454,8 @@ std::optional<std::string> SectionReader::existing_file(std::string_view key) {
   if (!p) return std::nullopt;
   std::error_code ec;
   if (!fs::is_regular_file(*p, ec)) {
-    error(key, "file not found", *p, "an existing file (relative paths start at the scenario's folder)");
+    error(key, "file not found", *p,
+          "an existing file (relative paths start at the scenario's folder)");
     return std::nullopt;
   }
   return p;
@@ -443,11 +464,12 @@ std::optional<std::string> SectionReader::existing_file(std::string_view key) {
 std::optional<std::vector<double>> SectionReader::numbers(std::string_view key, int n_expected) {
   const toml::node* n = as_node(node(key));
   if (!n) return std::nullopt;
-  const std::string expected = n_expected < 0 ? "an array of numbers"
-                                              : fmt::format("an array of {} numbers", n_expected);
+  const std::string expected =
+      n_expected < 0 ? "an array of numbers" : fmt::format("an array of {} numbers", n_expected);
   const auto* arr = n->as_array();
   if (!arr || (n_expected >= 0 && arr->size() != static_cast<std::size_t>(n_expected))) {
-    error(key, "wrong shape", arr ? fmt::format("an array of {} elements", arr->size()) : type_name(*n), expected);
+    error(key, "wrong shape",
+          arr ? fmt::format("an array of {} elements", arr->size()) : type_name(*n), expected);
     return std::nullopt;
   }
   std::vector<double> out;
@@ -516,7 +538,8 @@ std::vector<SectionReader> SectionReader::tables(std::string_view key) {
     return out;
   }
   for (std::size_t i = 0; i < arr->size(); ++i)
-    out.push_back(SectionReader(m_doc, (*arr)[i].as_table(), name + "[" + std::to_string(i + 1) + "]"));
+    out.push_back(
+        SectionReader(m_doc, (*arr)[i].as_table(), name + "[" + std::to_string(i + 1) + "]"));
   return out;
 }
 

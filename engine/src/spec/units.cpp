@@ -16,27 +16,37 @@ struct UnitFactor {
 
 constexpr UnitFactor k_length[] = {{"mm", 1e-3}, {"cm", 1e-2}, {"m", 1.0}, {"km", 1e3}};
 constexpr UnitFactor k_speed[] = {{"m/s", 1.0}, {"km/h", 1.0 / 3.6}, {"mph", 0.44704}};
-constexpr UnitFactor k_intensity[] = {
-    {"mm/h", 1e-3 / 3600.0}, {"mm/min", 1e-3 / 60.0}, {"mm/s", 1e-3}, {"m/s", 1.0},
-    {"mm/d", 1e-3 / 86400.0}};
+constexpr UnitFactor k_intensity[] = {{"mm/h", 1e-3 / 3600.0},
+                                      {"mm/min", 1e-3 / 60.0},
+                                      {"mm/s", 1e-3},
+                                      {"m/s", 1.0},
+                                      {"mm/d", 1e-3 / 86400.0}};
 constexpr UnitFactor k_discharge[] = {{"m3/s", 1.0}, {"l/s", 1e-3}};
 constexpr UnitFactor k_power[] = {{"W", 1.0}, {"kW", 1e3}, {"MW", 1e6}, {"GW", 1e9}};
 constexpr UnitFactor k_reactive[] = {{"var", 1.0}, {"kvar", 1e3}, {"MVAr", 1e6}, {"Mvar", 1e6}};
 constexpr UnitFactor k_voltage[] = {{"V", 1.0}, {"kV", 1e3}};
 constexpr UnitFactor k_area[] = {{"m2", 1.0}, {"ha", 1e4}, {"km2", 1e6}};
-constexpr UnitFactor k_time[] = {{"ms", 1e-3}, {"s", 1.0}, {"min", 60.0}, {"h", 3600.0},
-                                 {"d", 86400.0}};
+constexpr UnitFactor k_time[] = {
+    {"ms", 1e-3}, {"s", 1.0}, {"min", 60.0}, {"h", 3600.0}, {"d", 86400.0}};
 
 std::span<const UnitFactor> units_of(Quantity kind) {
   switch (kind) {
-    case Quantity::length: return k_length;
-    case Quantity::speed: return k_speed;
-    case Quantity::intensity: return k_intensity;
-    case Quantity::discharge: return k_discharge;
-    case Quantity::power: return k_power;
-    case Quantity::reactive: return k_reactive;
-    case Quantity::voltage: return k_voltage;
-    case Quantity::area: return k_area;
+    case Quantity::length:
+      return k_length;
+    case Quantity::speed:
+      return k_speed;
+    case Quantity::intensity:
+      return k_intensity;
+    case Quantity::discharge:
+      return k_discharge;
+    case Quantity::power:
+      return k_power;
+    case Quantity::reactive:
+      return k_reactive;
+    case Quantity::voltage:
+      return k_voltage;
+    case Quantity::area:
+      return k_area;
   }
   return {};
 }
@@ -139,13 +149,13 @@ bool expect_char(std::string_view& s, std::string_view chars) {
 }
 }  // namespace
 
-std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text) {
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s) {
   const std::string expected = "an RFC 3339 date-time such as \"2026-06-01T08:00:00Z\"";
   std::string_view s = trim(text);
   int Y, M, D, h, m, sec;
   if (!read_int(s, 4, Y) || !expect_char(s, "-") || !read_int(s, 2, M) || !expect_char(s, "-") ||
-      !read_int(s, 2, D) || !expect_char(s, "Tt ") || !read_int(s, 2, h) ||
-      !expect_char(s, ":") || !read_int(s, 2, m) || !expect_char(s, ":") || !read_int(s, 2, sec))
+      !read_int(s, 2, D) || !expect_char(s, "Tt ") || !read_int(s, 2, h) || !expect_char(s, ":") ||
+      !read_int(s, 2, m) || !expect_char(s, ":") || !read_int(s, 2, sec))
     return std::unexpected(expected);
   if (!s.empty() && s.front() == '.') {  // fractional seconds are accepted and dropped
     s.remove_prefix(1);
@@ -164,11 +174,12 @@ std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text) {
     return std::unexpected(expected + " with a time zone (Z or +hh:mm)");
   }
   if (!s.empty()) return std::unexpected(expected);
+  if (utc_offset_s) *utc_offset_s = offset_min * 60;
   static constexpr int k_days_in_month[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (M < 1 || M > 12 || D < 1 || D > k_days_in_month[M - 1] || h > 23 || m > 59 || sec > 60)
     return std::unexpected("a valid calendar date and time");
-  return days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400 +
-         h * 3600 + m * 60 + sec - offset_min * 60;
+  return days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400 + h * 3600 +
+         m * 60 + sec - offset_min * 60;
 }
 
 }  // namespace citytwin

@@ -15,7 +15,8 @@ std::uint64_t run_hash(const Model& m, int threads) {
 }
 }  // namespace
 
-TEST_CASE("state hashes are equal for 1, 2 and 4 threads and differ with the seed", "[determinism]") {
+TEST_CASE("state hashes are equal for 1, 2 and 4 threads and differ with the seed",
+          "[determinism]") {
   const std::string body = R"(
 [scenario]
 duration = "200s"

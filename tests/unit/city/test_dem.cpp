@@ -9,10 +9,12 @@ using namespace citytwin;
 
 namespace {
 const std::string k_data = std::string(CITYTWIN_SOURCE_DIR) + "/tests/data/city/";
-const std::string k_monaco_dem = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/monaco_srtm3_crop.tif";
+const std::string k_monaco_dem =
+    std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/monaco_srtm3_crop.tif";
 }  // namespace
 
-TEST_CASE("ESRI ASCII grid: rows flipped south-first, exact at cell centres, nodata handled", "[city][dem]") {
+TEST_CASE("ESRI ASCII grid: rows flipped south-first, exact at cell centres, nodata handled",
+          "[city][dem]") {
   auto r = read_raster(k_data + "tiny.asc");
   REQUIRE(r.has_value());
   CHECK(r->wkt.empty());
@@ -23,8 +25,8 @@ TEST_CASE("ESRI ASCII grid: rows flipped south-first, exact at cell centres, nod
   CHECK(t.y0 == 2000.0);
   CHECK(t.dx == 10.0);
   CHECK(t.nodata_cells == 1);
-  CHECK(t.at(0, 0) == 9.0f);   // south-west: the last row of the file
-  CHECK(t.at(3, 2) == 4.0f);   // north-east: the first row of the file
+  CHECK(t.at(0, 0) == 9.0f);  // south-west: the last row of the file
+  CHECK(t.at(3, 2) == 4.0f);  // north-east: the first row of the file
   CHECK(std::isnan(t.at(2, 1)));
   // Cell centres give the cell values exactly.
   CHECK(t.sample(1005, 2005) == 9.0);
@@ -55,7 +57,8 @@ TEST_CASE("GeoTIFF sampling equals GDAL's gdallocationinfo at known cells", "[ci
     int col, row;
     double value;
   };
-  for (const Cell c : {Cell{10, 20, 451}, Cell{11, 20, 423}, Cell{40, 30, 45}, Cell{40, 31, 50}, Cell{0, 0, 490}, Cell{83, 65, 0}}) {
+  for (const Cell c : {Cell{10, 20, 451}, Cell{11, 20, 423}, Cell{40, 30, 45}, Cell{40, 31, 50},
+                       Cell{0, 0, 490}, Cell{83, 65, 0}}) {
     const double lon = r->geo[0] + (c.col + 0.5) * r->geo[1];
     const double lat = r->geo[3] + (c.row + 0.5) * r->geo[5];
     // Cell centres computed from the geotransform are exact to ~1e-12 cells.

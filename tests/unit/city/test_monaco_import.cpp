@@ -24,7 +24,8 @@ std::shared_ptr<const CityModel> monaco(bool with_bbox) {
 }
 }  // namespace
 
-TEST_CASE("Monaco buildings equal osmium's areas, footprints equal GDAL's areas", "[city][monaco]") {
+TEST_CASE("Monaco buildings equal osmium's areas, footprints equal GDAL's areas",
+          "[city][monaco]") {
   const auto c = monaco(false);
   const Buildings& b = c->buildings;
   // Reference: `osmium tags-filter monaco.pbf wr/building | osmium export --geometry-types=polygon`
@@ -39,13 +40,16 @@ TEST_CASE("Monaco buildings equal osmium's areas, footprints equal GDAL's areas"
   CHECK(c->crs.name == "EPSG:32632");
 
   // Heights: 43 buildings tagged `height`, the rest from levels (x 3 m) or the default 10 m.
-  const auto n_height = std::count(b.height_source.begin(), b.height_source.end(), HeightSource::height_tag);
-  const auto n_levels = std::count(b.height_source.begin(), b.height_source.end(), HeightSource::levels_tag);
+  const auto n_height =
+      std::count(b.height_source.begin(), b.height_source.end(), HeightSource::height_tag);
+  const auto n_levels =
+      std::count(b.height_source.begin(), b.height_source.end(), HeightSource::levels_tag);
   // 44 building ways/relations carry `height` (osmium tags-filter wr/building, then wr/height).
   CHECK(n_height == 44);
   CHECK(n_height + n_levels >= 479);  // 479 carry building:levels; some of those also `height`
   for (std::int32_t i = 0; i < b.size(); ++i) {
-    if (b.height_source[i] == HeightSource::levels_tag) REQUIRE(b.height_m[i] == Approx(3.0 * b.levels[i]));
+    if (b.height_source[i] == HeightSource::levels_tag)
+      REQUIRE(b.height_m[i] == Approx(3.0 * b.levels[i]));
     if (b.height_source[i] == HeightSource::default_value) REQUIRE(b.height_m[i] == 10.0f);
     REQUIRE(b.floor_area_m2[i] == Approx(b.footprint_m2[i] * b.levels[i]).epsilon(1e-6));
   }
@@ -83,13 +87,15 @@ TEST_CASE("Monaco road graph: every drivable way is linked, CSR consistent", "[c
     REQUIRE(r.point_x[p0] == r.node_x[r.link_from[l]]);
     REQUIRE(r.point_y[p1 - 1] == r.node_y[r.link_to[l]]);
     double len = 0;
-    for (int p = p0 + 1; p < p1; ++p) len += std::hypot(r.point_x[p] - r.point_x[p - 1], r.point_y[p] - r.point_y[p - 1]);
+    for (int p = p0 + 1; p < p1; ++p)
+      len += std::hypot(r.point_x[p] - r.point_x[p - 1], r.point_y[p] - r.point_y[p - 1]);
     REQUIRE(r.link_length_m[l] == Approx(len).epsilon(1e-6));
   }
   // Two-way streets give a link in each direction with mirrored geometry.
   std::int32_t two_way_pairs = 0;
   for (std::int32_t l = 0; l + 1 < r.link_count(); ++l)
-    if (r.link_osm_way[l] == r.link_osm_way[l + 1] && r.link_from[l] == r.link_to[l + 1] && r.link_to[l] == r.link_from[l + 1])
+    if (r.link_osm_way[l] == r.link_osm_way[l + 1] && r.link_from[l] == r.link_to[l + 1] &&
+        r.link_to[l] == r.link_from[l + 1])
       ++two_way_pairs;
   CHECK(two_way_pairs > 500);
   // Outgoing CSR: each link listed once, under its start node.
@@ -103,7 +109,8 @@ TEST_CASE("Monaco road graph: every drivable way is linked, CSR consistent", "[c
   CHECK(r.lane_km() > 100.0);
 }
 
-TEST_CASE("Monaco terrain: UTM grid from SRTM, elevations on every building and node", "[city][monaco]") {
+TEST_CASE("Monaco terrain: UTM grid from SRTM, elevations on every building and node",
+          "[city][monaco]") {
   const auto c = monaco(true);
   const Terrain& t = c->terrain;
   // The SRTM crop spans -2..893 m; the crop box keeps the coast up to the hills.

@@ -7,10 +7,10 @@
 using namespace citytwin;
 
 TEST_CASE("UTM zone selection", "[city][projection]") {
-  CHECK(utm_crs_for(7.42, 43.73) == "EPSG:32632");     // Monaco
-  CHECK(utm_crs_for(-74.0, 40.73) == "EPSG:32618");    // New York
-  CHECK(utm_crs_for(11.34, 44.49) == "EPSG:32632");    // Bologna
-  CHECK(utm_crs_for(151.2, -33.87) == "EPSG:32756");   // Sydney, southern hemisphere
+  CHECK(utm_crs_for(7.42, 43.73) == "EPSG:32632");    // Monaco
+  CHECK(utm_crs_for(-74.0, 40.73) == "EPSG:32618");   // New York
+  CHECK(utm_crs_for(11.34, 44.49) == "EPSG:32632");   // Bologna
+  CHECK(utm_crs_for(151.2, -33.87) == "EPSG:32756");  // Sydney, southern hemisphere
   CHECK(utm_crs_for(180.0, 0.0) == "EPSG:32660");
 }
 

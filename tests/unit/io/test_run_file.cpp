@@ -19,13 +19,15 @@ TEST_CASE("HDF5 datasets, series, strings and attributes round-trip exactly", "[
     auto w = RunWriter::create(path, 4);
     REQUIRE(w.has_value());
     std::vector<float> grid(300 * 200);
-    for (std::size_t k = 0; k < grid.size(); ++k) grid[k] = std::sin(0.001f * static_cast<float>(k));
+    for (std::size_t k = 0; k < grid.size(); ++k)
+      grid[k] = std::sin(0.001f * static_cast<float>(k));
     grid[7] = std::nanf("");
     const std::size_t dims[2] = {300, 200};
     (*w)->write<float>("/a/b/grid", grid, dims, {"m", "a test raster"});
     (*w)->write<std::int64_t>("/a/ids", std::vector<std::int64_t>{-1, 0, 1LL << 40}, {"", "ids"});
     (*w)->write<std::uint8_t>("/a/flags", std::vector<std::uint8_t>{}, {"1", "empty"});
-    (*w)->write_strings("/a/names", {"Avenue Princesse Alice", "", "Boulevard du Larvotto"}, {"", "names"});
+    (*w)->write_strings("/a/names", {"Avenue Princesse Alice", "", "Boulevard du Larvotto"},
+                        {"", "names"});
     for (int k = 0; k < 5; ++k) {
       (*w)->append<double>("/time", 60.0 * k, {"s", "time"});
       const std::vector<float> row = {float(k), float(k) * 2, float(k) * 3};
@@ -46,7 +48,8 @@ TEST_CASE("HDF5 datasets, series, strings and attributes round-trip exactly", "[
   CHECK(grid->data[12345] == std::sin(0.001f * 12345.0f));
   CHECK((*r)->read<std::int64_t>("/a/ids")->data == std::vector<std::int64_t>{-1, 0, 1LL << 40});
   CHECK((*r)->read<std::uint8_t>("/a/flags")->data.empty());
-  CHECK(*(*r)->read_strings("/a/names") == std::vector<std::string>{"Avenue Princesse Alice", "", "Boulevard du Larvotto"});
+  CHECK(*(*r)->read_strings("/a/names") ==
+        std::vector<std::string>{"Avenue Princesse Alice", "", "Boulevard du Larvotto"});
   auto t = (*r)->read<double>("/time");
   CHECK(t->data == std::vector<double>{0, 60, 120, 180, 240});
   auto x = (*r)->read<float>("/series/x");

@@ -8,7 +8,8 @@
 using namespace citytwin;
 using namespace citytwin::testing;
 
-TEST_CASE("events apply at the first step boundary at or after their time, in declaration order", "[sim][events]") {
+TEST_CASE("events apply at the first step boundary at or after their time, in declaration order",
+          "[sim][events]") {
   auto model = diffusion_model(R"(
 [scenario]
 duration = "10s"
@@ -52,7 +53,8 @@ amount = 5.0
   CHECK(s.step == 5);
 }
 
-TEST_CASE("mass is conserved by the test domain's diffusion (reflecting walls, no noise)", "[sim]") {
+TEST_CASE("mass is conserved by the test domain's diffusion (reflecting walls, no noise)",
+          "[sim]") {
   auto model = diffusion_model("[scenario]\nduration = \"30s\"\n[diffuse]\nnoise = 0.0\n");
   REQUIRE(model.has_value());
   SimState s = make_state(**model);
@@ -66,7 +68,9 @@ TEST_CASE("the recorder writes /meta, /city, /time frames and the final frame", 
   const auto dir = std::filesystem::temp_directory_path() / "citytwin_recorder_test";
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "run.h5").string();
-  auto model = diffusion_model("[scenario]\nname = \"rec\"\nduration = \"125s\"\nstep = \"5s\"\nseed = 9\n[output]\nevery = \"60s\"\n[diffuse]\n");
+  auto model = diffusion_model(
+      "[scenario]\nname = \"rec\"\nduration = \"125s\"\nstep = \"5s\"\nseed = 9\n[output]\nevery = "
+      "\"60s\"\n[diffuse]\n");
   REQUIRE(model.has_value());
   const Model& m = **model;
   {
