@@ -28,6 +28,10 @@
 #include "citytwin/error.hpp"
 #include "citytwin/parallel.hpp"
 
+namespace citytwin {
+struct DomainEntry;
+}
+
 namespace citytwin::flood {
 
 #if defined(CITYTWIN_DOUBLE) && CITYTWIN_DOUBLE
@@ -186,5 +190,8 @@ void velocity(const FloodModel& model, const FloodState& state, int i, int j, do
 double stored_volume(const FloodModel& model, const FloodState& state);
 /// 64-bit hash of the state's depths, discharges and time (determinism tests).
 std::uint64_t state_hash(const FloodModel& model, const FloodState& state);
+
+/// The flood domain for the run loop: the [flood] section and its compiler (sim/domains.cpp).
+const DomainEntry& domain_entry();
 
 }  // namespace citytwin::flood
