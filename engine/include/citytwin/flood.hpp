@@ -128,6 +128,10 @@ struct FloodModel {
   Series rain_mm_h;  ///< uniform rain intensity (mm/h), piecewise constant
   std::vector<Inflow> inflows;
   std::array<Boundary, 4> sides;  ///< indexed by Side
+  /// Sea cells (unpadded indices): held at `sea_level` at the start of every step, the water
+  /// above it leaving the model as outflow (a coast inside the grid).
+  std::vector<std::int32_t> sea_cells;
+  double sea_level = 0;
 };
 
 /// Volume balance (m3), accumulated in double every step.

@@ -151,6 +151,10 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
                  "a level boundary needs " + side + "_level (m) or " + side + "_series (CSV)");
     }
   }
+  if (s.has("sea_level")) {
+    spec->sea = true;
+    spec->sea_level = s.number_or("sea_level", 0.0);
+  }
   for (SectionReader& ls : s.tables("lake")) {
     Lake l;
     l.level = ls.number_or("level", 0.0);
@@ -216,6 +220,10 @@ class FloodDomain : public Domain {
         const std::size_t k = g.idx(c % g.nx, c / g.nx);
         if (g.active[k] && g.z[k] < l.level) s->fs.h[k] = static_cast<real>(l.level - g.z[k]);
       }
+    }
+    for (std::int32_t c : m_model.sea_cells) {
+      const std::size_t k = g.idx(c % g.nx, c / g.nx);
+      s->fs.h[k] = std::max(real(0), static_cast<real>(m_model.sea_level) - g.z[k]);
     }
     const std::size_t n = static_cast<std::size_t>(g.nx) * static_cast<std::size_t>(g.ny);
     s->max_depth.assign(n, 0);
@@ -404,20 +412,29 @@ class FloodDomain : public Domain {
   void track_maxima(FloodDomainState& s, double t, TaskPool& pool) const {
     const Grid& g = m_model.grid;
     const float wet = static_cast<float>(m_spec.wet_depth);
+    const bool centred = m_model.params.solver == Solver::godunov;
+    const float h_dry = static_cast<float>(m_model.params.h_dry);
+    const std::size_t sx = static_cast<std::size_t>(g.sx);
     pool.for_blocks(g.ny, 16, [&](std::int64_t b, std::int64_t e, int) {
-      for (int j = static_cast<int>(b); j < static_cast<int>(e); ++j)
+      for (int j = static_cast<int>(b); j < static_cast<int>(e); ++j) {
+        const real* h = s.fs.h.data() + g.idx(0, j);
+        const real* qx = s.fs.qx.data() + g.idx(0, j);
+        const real* qy = s.fs.qy.data() + g.idx(0, j);
+        const std::size_t row = static_cast<std::size_t>(j) * static_cast<std::size_t>(g.nx);
         for (int i = 0; i < g.nx; ++i) {
-          const std::size_t o = static_cast<std::size_t>(j) * g.nx + i;
-          const float h = static_cast<float>(s.fs.h[g.idx(i, j)]);
-          if (!(h > 0)) continue;
-          double u = 0, v = 0;
-          velocity(m_model, s.fs, i, j, u, v);
-          const float sp = static_cast<float>(std::hypot(u, v));
-          s.max_depth[o] = std::max(s.max_depth[o], h);
+          const float d = static_cast<float>(h[i]);
+          if (!(d > h_dry)) continue;
+          // Cell-centred discharge: stored (godunov) or the mean of the two faces (inertial).
+          const float qu = centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
+          const float qv = centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
+          const float sp = std::sqrt(qu * qu + qv * qv) / d;
+          const std::size_t o = row + static_cast<std::size_t>(i);
+          s.max_depth[o] = std::max(s.max_depth[o], d);
           s.max_speed[o] = std::max(s.max_speed[o], sp);
-          s.max_hazard[o] = std::max(s.max_hazard[o], hazard(h, sp));
-          if (h > wet && std::isnan(s.arrival_s[o])) s.arrival_s[o] = static_cast<float>(t);
+          s.max_hazard[o] = std::max(s.max_hazard[o], hazard(d, sp));
+          if (d > wet && std::isnan(s.arrival_s[o])) s.arrival_s[o] = static_cast<float>(t);
         }
+      }
     });
   }
 
@@ -580,6 +597,12 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     }
   }
   prepare_boundaries(m);
+  if (spec.sea) {
+    m.sea_level = spec.sea_level;
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i)
+        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level) m.sea_cells.push_back(j * g.nx + i);
+  }
   std::vector<std::int32_t> gauge_cells;
   std::vector<std::string> gauge_names;
   for (const NamedPoints& p : spec.gauges) {

@@ -45,6 +45,8 @@ struct FloodSpec : DomainSpec {
   std::vector<NamedPoints> inflows, gauges;
   std::array<SideSpec, 4> sides;
   std::vector<Lake> lakes;
+  bool sea = false;          ///< flood.sea_level given: cells with bed <= it are sea
+  double sea_level = 0;
 };
 
 /// Reads "time_s, value" rows (a header line is allowed); errors name file and line.
