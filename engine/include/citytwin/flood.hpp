@@ -28,6 +28,10 @@
 #include "citytwin/error.hpp"
 #include "citytwin/parallel.hpp"
 
+namespace citytwin {
+struct DomainEntry;
+}
+
 namespace citytwin::flood {
 
 #if defined(CITYTWIN_DOUBLE) && CITYTWIN_DOUBLE
@@ -124,6 +128,10 @@ struct FloodModel {
   Series rain_mm_h;  ///< uniform rain intensity (mm/h), piecewise constant
   std::vector<Inflow> inflows;
   std::array<Boundary, 4> sides;  ///< indexed by Side
+  /// Sea cells (unpadded indices): held at `sea_level` at the start of every step, the water
+  /// above it leaving the model as outflow (a coast inside the grid).
+  std::vector<std::int32_t> sea_cells;
+  double sea_level = 0;
 };
 
 /// Volume balance (m3), accumulated in double every step.
@@ -186,5 +194,8 @@ void velocity(const FloodModel& model, const FloodState& state, int i, int j, do
 double stored_volume(const FloodModel& model, const FloodState& state);
 /// 64-bit hash of the state's depths, discharges and time (determinism tests).
 std::uint64_t state_hash(const FloodModel& model, const FloodState& state);
+
+/// The flood domain for the run loop: the [flood] section and its compiler (sim/domains.cpp).
+const DomainEntry& domain_entry();
 
 }  // namespace citytwin::flood

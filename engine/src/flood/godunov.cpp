@@ -30,7 +30,7 @@ namespace citytwin::flood::detail {
 namespace {
 
 /// Monotonised-central limited slope (van Leer 1977) of the one-sided differences a, b.
-inline real mc_slope(real a, real b) {
+[[gnu::always_inline]] inline real mc_slope(real a, real b) {
   const real m =
       std::min(std::min(real(2) * std::abs(a), real(2) * std::abs(b)), real(0.5) * std::abs(a + b));
   return a * b > real(0) ? std::copysign(m, a) : real(0);
@@ -45,7 +45,8 @@ struct Prim {
 /// Limited slope of q in cell b between neighbours a and c. Dry cells are first order (their
 /// level is their bed, and extrapolating the wet neighbour's level would raise a bump at the
 /// front); differences towards walls are zero (the wall's bed is not a water level).
-inline real slope(const Prim& a, const Prim& b, const Prim& c, real Prim::*q) {
+[[gnu::always_inline]] inline real slope(const Prim& a, const Prim& b, const Prim& c,
+                                         real Prim::*q) {
   const real da = a.wall ? real(0) : b.*q - a.*q;
   const real db = c.wall ? real(0) : c.*q - b.*q;
   return b.dry ? real(0) : mc_slope(da, db);
@@ -58,7 +59,7 @@ struct FaceFlux {
 /// HLLC flux between the hydrostatically reconstructed states (hL, uL normal, vL tangential)
 /// and (hR, uR, vR). Returns mass, normal momentum minus pL (gl) and minus pR (gr), and the
 /// tangential momentum flux. Branch-free so the face loops vectorise.
-inline FaceFlux hllc(real hL, real uL, real vL, real hR, real uR, real vR) {
+[[gnu::always_inline]] inline FaceFlux hllc(real hL, real uL, real vL, real hR, real uR, real vR) {
   const real g = static_cast<real>(k_g);
   const real cL = std::sqrt(g * hL), cR = std::sqrt(g * hR);
   const real us = real(0.5) * (uL + uR) + cL - cR;
@@ -69,7 +70,8 @@ inline FaceFlux hllc(real hL, real uL, real vL, real hR, real uR, real vR) {
   const real mL = qL * uL, mR = qR * uR;
   const real pL = real(0.5) * g * hL * hL, pR = real(0.5) * g * hR * hR;
   const real den = SR - SL;
-  const real inv = den > real(1e-12) ? real(1) / den : real(0);
+  const real rden = real(1) / std::max(den, real(1e-12));
+  const real inv = den > real(1e-12) ? rden : real(0);
   const real mix = SR * mL - SL * mR + SL * SR * (qR - qL);
   real fh = (SR * qL - SL * qR + SL * SR * (hR - hL)) * inv;
   real gl = (mix - SL * (pR - pL)) * inv;
@@ -80,27 +82,31 @@ inline FaceFlux hllc(real hL, real uL, real vL, real hR, real uR, real vR) {
   gr = left ? mL + pL - pR : (right ? mR : gr);
   const real dsn = hR * (uR - SR) - hL * (uL - SL);
   const real snum = SL * hR * (uR - SR) - SR * hL * (uL - SL);
-  const real sstar = dsn != real(0) ? snum / dsn : real(0);
+  const real sq = snum / (dsn != real(0) ? dsn : real(1));
+  const real sstar = dsn != real(0) ? sq : real(0);
   return {fh, gl, gr, fh * (sstar >= real(0) ? vL : vR)};
 }
 
 inline constexpr real k_wall_half = k_wall_z / 2;
 
-struct View {
-  const real *h, *qn, *qt, *z;  // depth, normal and tangential discharge, bed
-  real h_dry;
-  Prim at(std::size_t c) const {
-    const real hc = h[c];
-    const bool wet = hc > h_dry;
-    const real inv = wet ? real(1) / hc : real(0);
-    return {hc, hc + z[c], qn[c] * inv, qt[c] * inv, z[c] >= k_wall_half, !wet};
-  }
-};
+/// Primitive variables of cell c: depth, level, normal and tangential velocity (zero when dry).
+[[gnu::always_inline]] inline Prim prim(const real* h, const real* qn, const real* qt,
+                                        const real* z, real h_dry, std::size_t c) {
+  const real hc = h[c];
+  const bool wet = hc > h_dry;
+  // Divide unconditionally by a safe value, then select: no branch, so the loops vectorise.
+  const real r = real(1) / std::max(hc, h_dry);
+  const real inv = wet ? r : real(0);
+  return {hc, hc + z[c], qn[c] * inv, qt[c] * inv, z[c] >= k_wall_half, !wet};
+}
 
 /// Flux through the face between cells L and R = L + stride (stride 1: x faces, sx: y faces).
-inline FaceFlux face_flux(const View& w, std::size_t L, std::size_t stride) {
+[[gnu::always_inline]] inline FaceFlux face_flux(const real* h, const real* qn, const real* qt,
+                                                 const real* z, real hd, std::size_t L,
+                                                 std::size_t stride) {
   const std::size_t R = L + stride;
-  const Prim a = w.at(L - stride), b = w.at(L), c = w.at(R), d = w.at(R + stride);
+  const Prim a = prim(h, qn, qt, z, hd, L - stride), b = prim(h, qn, qt, z, hd, L),
+             c = prim(h, qn, qt, z, hd, R), d = prim(h, qn, qt, z, hd, R + stride);
   // Left state: cell L extended to its right face; right state: cell R to its left face.
   const real hl = b.h + real(0.5) * slope(a, b, c, &Prim::h);
   const real el = b.eta + real(0.5) * slope(a, b, c, &Prim::eta);
@@ -116,85 +122,109 @@ inline FaceFlux face_flux(const View& w, std::size_t L, std::size_t stride) {
   return hllc(hls, ul, vl, hrs, ur, vr);
 }
 
+// Faces [c0, c1) of one row (face c between cells c - stride and c). Restrict pointers: the
+// inputs and the four outputs never overlap, so the loop vectorises without alias checks.
+[[gnu::noinline]] void flux_row(const real* __restrict h, const real* __restrict qn,
+                                const real* __restrict qt, const real* __restrict z, real h_dry,
+                                std::size_t stride, std::size_t c0, std::size_t c1,
+                                real* __restrict fh, real* __restrict gl, real* __restrict gr,
+                                real* __restrict ft) {
+  for (std::size_t c = c0; c < c1; ++c) {
+    const FaceFlux f = face_flux(h, qn, qt, z, h_dry, c - stride, stride);
+    fh[c] = f.fh, gl[c] = f.gl, gr[c] = f.gr, ft[c] = f.ft;
+  }
+}
+
 void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, const real* hv,
             std::int32_t t) {
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
   const std::size_t sx = static_cast<std::size_t>(g.sx);
   const real hd = static_cast<real>(m.params.h_dry);
-  const View vx{h, hu, hv, g.z.data(), hd}, vy{h, hv, hu, g.z.data(), hd};
   const int fi1 = b.i1 + (b.i1 == g.nx), fj1 = b.j1 + (b.j1 == g.ny);
   for (int j = b.j0; j < b.j1; ++j)
-    for (int i = b.i0; i < fi1; ++i) {
-      const std::size_t c = g.idx(i, j);
-      const FaceFlux f = face_flux(vx, c - 1, 1);
-      s.fx[0][c] = f.fh, s.fx[1][c] = f.gl, s.fx[2][c] = f.gr, s.fx[3][c] = f.ft;
-    }
+    flux_row(h, hu, hv, g.z.data(), hd, 1, g.idx(b.i0, j), g.idx(fi1, j), s.fx[0].data(),
+             s.fx[1].data(), s.fx[2].data(), s.fx[3].data());
   for (int j = b.j0; j < fj1; ++j)
-    for (int i = b.i0; i < b.i1; ++i) {
-      const std::size_t c = g.idx(i, j);
-      const FaceFlux f = face_flux(vy, c - sx, sx);
-      s.fy[0][c] = f.fh, s.fy[1][c] = f.ft, s.fy[2][c] = f.gl, s.fy[3][c] = f.gr;
-    }
+    flux_row(h, hv, hu, g.z.data(), hd, sx, g.idx(b.i0, j), g.idx(b.i1, j), s.fy[0].data(),
+             s.fy[2].data(), s.fy[3].data(), s.fy[1].data());
 }
 
 struct StageArrays {
-  const real *h, *hu, *hv;     // stage input (fluxes were computed from it)
-  const real *h0, *hu0, *hv0;  // U^n for the second stage's average (null in the first)
-  real *oh, *ohu, *ohv;        // output
+  const real *h, *hu, *hv;  // stage input (fluxes were computed from it)
+  real *oh, *ohu, *ohv;     // output; holds U^n on entry to the second stage
+  bool second;              // second stage: average with U^n (Heun)
 };
 
-// Cell update of one tile: U_out = U_in + dt L(U_in) (+ friction), averaged with U^n in the
-// second stage; writes the tile's partials when `last`.
+struct RowCoef {
+  std::size_t sx;
+  real k, g, h_dry, dt, wn, wo;
+};
+
+// Cells [c0, c1) of one row: U_out = wn U_out + wo (U_in + dt L(U_in)), friction applied to the
+// stage result. Restrict: U_out is only read at the cell it writes.
+[[gnu::noinline]] void update_row(const real* __restrict h, const real* __restrict hu,
+                                  const real* __restrict hv, const real* __restrict z,
+                                  const real* __restrict gn2, const real* __restrict fx0,
+                                  const real* __restrict fx1, const real* __restrict fx2,
+                                  const real* __restrict fx3, const real* __restrict fy0,
+                                  const real* __restrict fy1, const real* __restrict fy2,
+                                  const real* __restrict fy3, real* __restrict oh,
+                                  real* __restrict ohu, real* __restrict ohv, std::size_t c0,
+                                  std::size_t c1, const RowCoef rc) {
+  // Locals, so stores to the outputs cannot alias the coefficients.
+  const std::size_t sx = rc.sx;
+  const real k = rc.k, g = rc.g, hd = rc.h_dry, dt = rc.dt, wn = rc.wn, wo = rc.wo;
+  // No cell reads another cell's output: no loop-carried dependence.
+#pragma GCC ivdep
+  for (std::size_t c = c0; c < c1; ++c) {
+    const real hc = h[c];
+    // The level slopes of the face reconstruction (same rules, so the bed source matches).
+    const Prim pc = prim(h, hu, hv, z, hd, c);
+    const real sex =
+        slope(prim(h, hu, hv, z, hd, c - 1), pc, prim(h, hu, hv, z, hd, c + 1), &Prim::eta);
+    const real sey =
+        slope(prim(h, hu, hv, z, hd, c - sx), pc, prim(h, hu, hv, z, hd, c + sx), &Prim::eta);
+    real hn = hc - k * ((fx0[c + 1] - fx0[c]) + (fy0[c + sx] - fy0[c]));
+    real qu = hu[c] - k * ((fx1[c + 1] - fx2[c] + g * hc * sex) + (fy1[c + sx] - fy1[c]));
+    real qv = hv[c] - k * ((fx3[c + 1] - fx3[c]) + (fy2[c + sx] - fy3[c] + g * hc * sey));
+    // Semi-implicit Manning friction on the stage result.
+    const real hs = std::max(hn, hd);
+    const real qm = std::sqrt(qu * qu + qv * qv);
+    const real fr = real(1) / (real(1) + dt * gn2[c] * qm / (hs * hs * cbrt_ieee(hs)));
+    qu *= fr;
+    qv *= fr;
+    // wn = 0 in the first stage: the old contents of U_out (finite) contribute nothing.
+    hn = wn * oh[c] + wo * hn;
+    qu = wn * ohu[c] + wo * qu;
+    qv = wn * ohv[c] + wo * qv;
+    const bool wet = hn > hd;
+    oh[c] = hn;
+    ohu[c] = wet ? qu : real(0);
+    ohv[c] = wet ? qv : real(0);
+  }
+}
+
+// Cell update of one tile; writes the tile's partials (when `last`: stored, wet, speed).
 void update(const FloodModel& m, FloodState& s, const StageArrays& a, real dt, bool last,
             std::int32_t t) {
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
-  const std::size_t sx = static_cast<std::size_t>(g.sx);
-  const real k = dt / static_cast<real>(g.dx), gr = static_cast<real>(k_g);
   const real hd = static_cast<real>(m.params.h_dry);
-  const real* z = g.z.data();
-  const real* gn2 = g.gn2.data();
+  const RowCoef rc{
+      static_cast<std::size_t>(g.sx), dt / static_cast<real>(g.dx),  static_cast<real>(k_g), hd, dt,
+      a.second ? real(0.5) : real(0), a.second ? real(0.5) : real(1)};
   double stored = 0, clamped = 0;
-  real smax = 0;
+  real smax = 0, hmax = 0;
   for (int j = b.j0; j < b.j1; ++j) {
-    real row_sum = 0, row_neg = 0;
-    for (int i = b.i0; i < b.i1; ++i) {
-      const std::size_t c = g.idx(i, j);
-      const real hc = a.h[c];
-      // The level slopes of the face reconstruction (same rules, so the bed source matches).
-      const View w{a.h, a.hu, a.hv, z, hd};
-      const Prim pc = w.at(c);
-      const real sex = slope(w.at(c - 1), pc, w.at(c + 1), &Prim::eta);
-      const real sey = slope(w.at(c - sx), pc, w.at(c + sx), &Prim::eta);
-      real hn = hc - k * ((s.fx[0][c + 1] - s.fx[0][c]) + (s.fy[0][c + sx] - s.fy[0][c]));
-      real qu = a.hu[c] - k * ((s.fx[1][c + 1] - s.fx[2][c] + gr * hc * sex) +
-                               (s.fy[1][c + sx] - s.fy[1][c]));
-      real qv = a.hv[c] - k * ((s.fx[3][c + 1] - s.fx[3][c]) +
-                               (s.fy[2][c + sx] - s.fy[3][c] + gr * hc * sey));
-      // Semi-implicit Manning friction on the stage result.
-      const real hs = std::max(hn, hd);
-      const real qm = std::sqrt(qu * qu + qv * qv);
-      const real fr = real(1) / (real(1) + dt * gn2[c] * qm / (hs * hs * cbrt_ieee(hs)));
-      qu *= fr;
-      qv *= fr;
-      if (a.h0) {
-        hn = real(0.5) * (a.h0[c] + hn);
-        qu = real(0.5) * (a.hu0[c] + qu);
-        qv = real(0.5) * (a.hv0[c] + qv);
-      }
-      row_neg += std::min(hn, real(0));
-      hn = std::max(hn, real(0));
-      const bool wet = hn > hd;
-      qu = wet ? qu : real(0);
-      qv = wet ? qv : real(0);
-      a.oh[c] = hn, a.ohu[c] = qu, a.ohv[c] = qv;
-      row_sum += hn;
-      const real inv = wet ? real(1) / hn : real(0);
-      smax = std::max(smax, std::max(std::abs(qu), std::abs(qv)) * inv + std::sqrt(gr * hn));
-    }
-    stored += static_cast<double>(row_sum);
-    clamped -= static_cast<double>(row_neg);
+    update_row(a.h, a.hu, a.hv, g.z.data(), g.gn2.data(), s.fx[0].data(), s.fx[1].data(),
+               s.fx[2].data(), s.fx[3].data(), s.fy[0].data(), s.fy[1].data(), s.fy[2].data(),
+               s.fy[3].data(), a.oh, a.ohu, a.ohv, g.idx(b.i0, j), g.idx(b.i1, j), rc);
+    // Depths clamped at zero (counted), sums and speeds per row, in fixed lanes.
+    const std::size_t row = g.idx(0, j);
+    clamp_depths(a.oh + row, b.i0, b.i1, stored, clamped, hmax);
+    if (last)
+      smax = std::max(smax, max_wave_speed(a.oh + row, a.ohu + row, a.ohv + row, b.i0, b.i1, hd));
   }
   const std::size_t ts = static_cast<std::size_t>(t);
   if (last) {
@@ -260,16 +290,13 @@ double godunov_step(const FloodModel& m, FloodState& s, double dt, TaskPool& poo
     });
   };
   // Stage 1: U1 = U^n + dt L(U^n).
-  stage({s.h.data(), s.qx.data(), s.qy.data(), nullptr, nullptr, nullptr, s.b0.data(), s.b1.data(),
-         s.b2.data()},
+  stage({s.h.data(), s.qx.data(), s.qy.data(), s.b0.data(), s.b1.data(), s.b2.data(), false},
         false);
   // Clamps of stage 1 are halved by the average like the rest of U1.
   double clamped1 = 0;
   for (std::int32_t t : s.active_tiles) clamped1 += s.tile_clamped[static_cast<std::size_t>(t)];
   // Stage 2: U^{n+1} = (U^n + U1 + dt L(U1)) / 2.
-  stage({s.b0.data(), s.b1.data(), s.b2.data(), s.h.data(), s.qx.data(), s.qy.data(), s.h.data(),
-         s.qx.data(), s.qy.data()},
-        true);
+  stage({s.b0.data(), s.b1.data(), s.b2.data(), s.h.data(), s.qx.data(), s.qy.data(), true}, true);
   if (clamped1 > 0 && !s.active_tiles.empty())
     s.tile_clamped[static_cast<std::size_t>(s.active_tiles.front())] += 0.5 * clamped1;
   real smax = 0;

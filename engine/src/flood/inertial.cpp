@@ -53,7 +53,9 @@ void faces_x(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
       const real hs = std::max(hf, k.h_flow);
       const real den =
           real(1) + k.dt * real(0.5) * (gn2[L] + gn2[R]) * std::abs(q0) / (hs * hs * cbrt_ieee(hs));
-      qn[R] = hf > k.h_flow ? limit_donor(num / den, h[L], h[R], k.dx_4dt) : real(0);
+      // Computed unconditionally and selected, so the loop has no branch and vectorises.
+      const real qc = limit_donor(num / den, h[L], h[R], k.dx_4dt);
+      qn[R] = hf > k.h_flow ? qc : real(0);
     }
   }
 }
@@ -75,7 +77,9 @@ void faces_y(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
       const real hs = std::max(hf, k.h_flow);
       const real den =
           real(1) + k.dt * real(0.5) * (gn2[L] + gn2[R]) * std::abs(q0) / (hs * hs * cbrt_ieee(hs));
-      qn[R] = hf > k.h_flow ? limit_donor(num / den, h[L], h[R], k.dx_4dt) : real(0);
+      // Computed unconditionally and selected, so the loop has no branch and vectorises.
+      const real qc = limit_donor(num / den, h[L], h[R], k.dx_4dt);
+      qn[R] = hf > k.h_flow ? qc : real(0);
     }
   }
 }
@@ -105,17 +109,9 @@ void continuity(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
     real* h = s.h.data() + g.idx(0, j);
     const real* qx = s.qx.data() + g.idx(0, j);
     const real* qy = s.qy.data() + g.idx(0, j);
-    real row_neg = 0, row_sum = 0;
-    for (int i = b.i0; i < b.i1; ++i) {
-      const real hn = h[i] + dt_dx * ((qx[i] - qx[i + 1]) + (qy[i] - qy[i + sx]));
-      row_neg += std::min(hn, real(0));
-      const real hc = std::max(hn, real(0));
-      h[i] = hc;
-      row_sum += hc;
-      hmax = std::max(hmax, hc);
-    }
-    stored += static_cast<double>(row_sum);
-    clamped -= static_cast<double>(row_neg);
+    for (int i = b.i0; i < b.i1; ++i)
+      h[i] = h[i] + dt_dx * ((qx[i] - qx[i + 1]) + (qy[i] - qy[i + sx]));
+    clamp_depths(h, b.i0, b.i1, stored, clamped, hmax);
   }
   const std::size_t ts = static_cast<std::size_t>(t);
   s.tile_stored[ts] = stored;

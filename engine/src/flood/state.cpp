@@ -199,6 +199,21 @@ void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool
   }
 }
 
+// The sea takes every drop above its level (counted as outflow); it has no currents of its own.
+void apply_sea(const FloodModel& m, FloodState& s) {
+  const Grid& g = m.grid;
+  double out = 0;
+  const bool centred = m.params.solver == Solver::godunov;
+  for (std::int32_t c : m.sea_cells) {
+    const std::size_t k = g.idx(c % g.nx, c / g.nx);
+    const real target = std::max(real(0), static_cast<real>(m.sea_level) - g.z[k]);
+    out += static_cast<double>(s.h[k]) - static_cast<double>(target);
+    s.h[k] = target;
+    if (centred) s.qx[k] = s.qy[k] = 0;
+  }
+  s.balance.outflow += out * g.cell_area();
+}
+
 }  // namespace
 
 void start(const FloodModel& model, FloodState& state, TaskPool& /*pool*/) {
@@ -213,6 +228,7 @@ double step(const FloodModel& model, FloodState& state, double dt_limit, TaskPoo
   const Grid& g = model.grid;
   const double dt = std::min({dt_limit, state.dt_next, model.params.dt_max});
   update_active_tiles(model, state, dt);
+  if (!model.sea_cells.empty()) apply_sea(model, state);
   apply_sources(model, state, dt, pool);
   state.dt_next = model.params.solver == Solver::inertial
                       ? detail::inertial_step(model, state, dt, pool)
