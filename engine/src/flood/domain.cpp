@@ -425,8 +425,10 @@ class FloodDomain : public Domain {
           const float d = static_cast<float>(h[i]);
           if (!(d > h_dry)) continue;
           // Cell-centred discharge: stored (godunov) or the mean of the two faces (inertial).
-          const float qu = centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
-          const float qv = centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
+          const float qu =
+              centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
+          const float qv =
+              centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
           const float sp = std::sqrt(qu * qu + qv * qv) / d;
           const std::size_t o = row + static_cast<std::size_t>(i);
           s.max_depth[o] = std::max(s.max_depth[o], d);
@@ -601,7 +603,8 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     m.sea_level = spec.sea_level;
     for (int j = 0; j < g.ny; ++j)
       for (int i = 0; i < g.nx; ++i)
-        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level) m.sea_cells.push_back(j * g.nx + i);
+        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level)
+          m.sea_cells.push_back(j * g.nx + i);
   }
   std::vector<std::int32_t> gauge_cells;
   std::vector<std::string> gauge_names;

@@ -45,7 +45,7 @@ struct FloodSpec : DomainSpec {
   std::vector<NamedPoints> inflows, gauges;
   std::array<SideSpec, 4> sides;
   std::vector<Lake> lakes;
-  bool sea = false;          ///< flood.sea_level given: cells with bed <= it are sea
+  bool sea = false;  ///< flood.sea_level given: cells with bed <= it are sea
   double sea_level = 0;
 };
 
