@@ -43,7 +43,8 @@ bench::Result run(const FloodModel& m, FloodState& s, double t_end, int threads)
            {"simulated_s", t_end},
            {"steps", static_cast<double>(s.steps)},
            {"cell_updates", static_cast<double>(s.cell_updates)},
-           {"volume_error", s.balance.relative_error()}, {"cpu_s", cpu},
+           {"volume_error", s.balance.relative_error()},
+           {"cpu_s", cpu},
            {"rate_per_cpu_s", static_cast<double>(s.cell_updates) / cpu}},
           {{"precision", sizeof(real) == 4 ? "float32" : "float64"},
            {"solver", to_string(m.params.solver)}}};

@@ -119,6 +119,9 @@ struct Params {
   double h_flow = 1e-3;  ///< inertial: minimum flow depth at a face (m)
   double h_dry = 1e-6;   ///< godunov: below this depth a cell's velocity is zero (m)
   double dt_max = 10;    ///< upper bound of the time step (s)
+  /// Infiltration after Horton (1940): f(t) = fc + (f0 - fc) exp(-k t), t since the start, on
+  /// every active cell (never more than the water present). f0 == fc: a constant rate.
+  double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
 };
 
 /// The immutable flood model: grid, parameters, forcing.
@@ -140,8 +143,9 @@ struct Balance {
   double stored = 0;   ///< stored now
   double rain = 0, inflow = 0;
   double outflow = 0;  ///< net out through the boundaries
+  double losses = 0;   ///< infiltration
   double clamped = 0;  ///< water created by clamping negative depths (numerical trouble)
-  double error() const { return stored - initial - rain - inflow + outflow; }
+  double error() const { return stored - initial - rain - inflow + outflow + losses; }
   /// Error relative to the largest volume that took part.
   double relative_error() const;
 };
@@ -163,8 +167,8 @@ struct FloodState {
   std::vector<std::int32_t> active_tiles;  ///< tiles the next step computes
   std::vector<std::uint8_t> tile_on;       ///< (tiles) 1 if in active_tiles
   std::vector<std::uint8_t> tile_wet;      ///< (tiles) any depth > 0 after the last step
-  std::vector<double> tile_stored, tile_clamped, tile_speed;  ///< (tiles) per-tile partials
-  std::vector<real> tile_hmax;                                ///< (tiles)
+  std::vector<double> tile_stored, tile_clamped, tile_speed, tile_loss;  ///< (tiles) partials
+  std::vector<real> tile_hmax;                                           ///< (tiles)
   std::int64_t clamp_events = 0;  ///< steps with negative depths clamped
 };
 

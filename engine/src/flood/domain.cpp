@@ -151,6 +151,20 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
                  "a level boundary needs " + side + "_level (m) or " + side + "_series (CSV)");
     }
   }
+  if (s.has("infiltration")) {
+    // Intensities come back in m/s; the model keeps mm/h.
+    SectionReader in = s.table("infiltration");
+    if (in.has("rate")) {
+      spec->infil_f0_mm_h = spec->infil_fc_mm_h =
+          in.quantity_or("rate", Quantity::intensity, 0, 0) * 3.6e6;
+    } else {
+      spec->infil_f0_mm_h = in.quantity_or("initial", Quantity::intensity, 0, 0) * 3.6e6;
+      spec->infil_fc_mm_h = in.quantity_or("final", Quantity::intensity, 0, 0) * 3.6e6;
+      spec->infil_k_per_h = in.number_or("decay_per_h", 2.0, 0.0);
+      if (spec->infil_fc_mm_h > spec->infil_f0_mm_h)
+        in.error("final", "Horton's final rate cannot exceed the initial rate");
+    }
+  }
   if (s.has("sea_level")) {
     spec->sea = true;
     spec->sea_level = s.number_or("sea_level", 0.0);
@@ -300,7 +314,7 @@ class FloodDomain : public Domain {
     out.append<double>("/flood/volume/outflow", b.outflow,
                        {"m3", "net outflow through open sides"});
     out.append<double>("/flood/volume/error", b.error(),
-                       {"m3", "stored - initial - rain - inflow + outflow"});
+                       {"m3", "stored - initial - rain - inflow + outflow + losses"});
   }
 
   void write_final(const DomainState& state, RunWriter& out,
@@ -384,8 +398,9 @@ class FloodDomain : public Domain {
     summary.push_back({"flood", "max depth", num(dmax) + " m"});
     summary.push_back({"flood", "area deeper than 0.1 m",
                        num(static_cast<double>(flooded) * g.cell_area() / 1e4) + " ha"});
-    summary.push_back({"flood", "rain / inflow / outflow",
-                       num(b.rain) + " / " + num(b.inflow) + " / " + num(b.outflow) + " m3"});
+    summary.push_back({"flood", "rain / inflow / outflow / losses",
+                       num(b.rain) + " / " + num(b.inflow) + " / " + num(b.outflow) + " / " +
+                           num(b.losses) + " m3"});
     summary.push_back({"flood", "relative volume error", num(b.relative_error())});
     summary.push_back(
         {"flood", "nodata / building cells",
@@ -425,8 +440,10 @@ class FloodDomain : public Domain {
           const float d = static_cast<float>(h[i]);
           if (!(d > h_dry)) continue;
           // Cell-centred discharge: stored (godunov) or the mean of the two faces (inertial).
-          const float qu = centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
-          const float qv = centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
+          const float qu =
+              centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
+          const float qv =
+              centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
           const float sp = std::sqrt(qu * qu + qv * qv) / d;
           const std::size_t o = row + static_cast<std::size_t>(i);
           s.max_depth[o] = std::max(s.max_depth[o], d);
@@ -519,6 +536,9 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
   m.params.cfl = spec.cfl;
   m.params.theta = spec.theta;
   m.params.dt_max = spec.dt_max;
+  m.params.infil_f0_mm_h = spec.infil_f0_mm_h;
+  m.params.infil_fc_mm_h = spec.infil_fc_mm_h;
+  m.params.infil_k_per_h = spec.infil_k_per_h;
   Grid& g = m.grid;
 
   // Buildings: walls close their footprint cells, raise lifts them by the building height.
@@ -601,7 +621,8 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     m.sea_level = spec.sea_level;
     for (int j = 0; j < g.ny; ++j)
       for (int i = 0; i < g.nx; ++i)
-        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level) m.sea_cells.push_back(j * g.nx + i);
+        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level)
+          m.sea_cells.push_back(j * g.nx + i);
   }
   std::vector<std::int32_t> gauge_cells;
   std::vector<std::string> gauge_names;

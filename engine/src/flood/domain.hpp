@@ -45,7 +45,8 @@ struct FloodSpec : DomainSpec {
   std::vector<NamedPoints> inflows, gauges;
   std::array<SideSpec, 4> sides;
   std::vector<Lake> lakes;
-  bool sea = false;          ///< flood.sea_level given: cells with bed <= it are sea
+  double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
+  bool sea = false;  ///< flood.sea_level given: cells with bed <= it are sea
   double sea_level = 0;
 };
 

@@ -9,6 +9,10 @@
 
 namespace citytwin::flood::test {
 
+/// The bound on the relative volume error: 1e-4 with float32 state, 1e-6 with double
+/// (the balance itself is always accumulated in double).
+inline constexpr double k_volume_tol = sizeof(real) == 8 ? 1e-6 : 1e-4;
+
 /// A model of nx x ny cells of size dx with bed z(x, y) at cell centres (x, y from the
 /// south-west corner); closed sides, uniform Manning's n (0: frictionless).
 inline FloodModel make_model(int nx, int ny, double dx,

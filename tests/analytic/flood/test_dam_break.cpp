@@ -60,7 +60,7 @@ TEST_CASE("Ritter dry dam break, godunov") {
   CHECK(front > x0 + 2 * c0 * t_end - 30);
   CHECK(front < x0 + 2 * c0 * t_end + 2);
   // Float32 bound of the issue (closed strip: stored volume must not change).
-  CHECK(s.balance.relative_error() < 1e-4);
+  CHECK(s.balance.relative_error() < test::k_volume_tol);
 }
 
 TEST_CASE("Stoker wet dam break, godunov") {
@@ -115,5 +115,5 @@ TEST_CASE("Stoker wet dam break, godunov") {
   CHECK(plateau == Approx(hm).epsilon(5e-3));
   // A captured shock is spread over 2-3 cells; its mid-depth crossing within 2 cells.
   CHECK(std::abs(shock - x_shock) <= 2 * gr.dx);
-  CHECK(s.balance.relative_error() < 1e-4);
+  CHECK(s.balance.relative_error() < test::k_volume_tol);
 }

@@ -30,7 +30,7 @@ std::uint64_t run(Solver solver, int threads) {
   start(m, s, pool);
   advance(m, s, 50.0, pool);
   REQUIRE(s.steps > 20);
-  CHECK(s.balance.relative_error() < 1e-4);
+  CHECK(s.balance.relative_error() < test::k_volume_tol);
   return state_hash(m, s);
 }
 
