@@ -12,10 +12,10 @@ namespace citytwin::bench {
 
 /// One result line. `size` holds the problem size and any extra figures (name -> value).
 struct Result {
-  double rate = 0;      ///< work units per second
-  std::string unit;     ///< e.g. "cell_updates/s"
-  double wall_s = 0;    ///< wall time of the measured part
-  std::vector<std::pair<std::string, double>> size;  ///< e.g. {"cells", 1e6}
+  double rate = 0;                                         ///< work units per second
+  std::string unit;                                        ///< e.g. "cell_updates/s"
+  double wall_s = 0;                                       ///< wall time of the measured part
+  std::vector<std::pair<std::string, double>> size;        ///< e.g. {"cells", 1e6}
   std::vector<std::pair<std::string, std::string>> notes;  ///< e.g. {"precision", "float32"}
 };
 
@@ -37,6 +37,6 @@ std::string source_dir();
 #define CT_BENCH_CONCAT2(a, b) a##b
 #define CT_BENCH_CONCAT(a, b) CT_BENCH_CONCAT2(a, b)
 /// CT_BENCH("name", "description", [](int threads) -> citytwin::bench::Result { ... });
-#define CT_BENCH(name, description, fn)                                        \
-  static const int CT_BENCH_CONCAT(ct_bench_registered_, __LINE__) =           \
+#define CT_BENCH(name, description, fn)                              \
+  static const int CT_BENCH_CONCAT(ct_bench_registered_, __LINE__) = \
       ::citytwin::bench::add({name, description, fn})

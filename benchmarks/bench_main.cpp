@@ -20,8 +20,12 @@ int add(Case c) {
   registry().push_back(std::move(c));
   return 0;
 }
-const std::vector<Case>& all() { return registry(); }
-std::string source_dir() { return CITYTWIN_SOURCE_DIR; }
+const std::vector<Case>& all() {
+  return registry();
+}
+std::string source_dir() {
+  return CITYTWIN_SOURCE_DIR;
+}
 
 }  // namespace citytwin::bench
 

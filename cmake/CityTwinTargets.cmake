@@ -3,7 +3,7 @@ add_library(citytwin_options INTERFACE)
 target_compile_features(citytwin_options INTERFACE cxx_std_23)
 target_compile_options(citytwin_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   # The compiler must not fuse a*b+c into an FMA behind our back: results would differ by
   # build and machine, and the determinism tests compare bits.
   -ffp-contract=off

@@ -27,10 +27,10 @@ struct Crs {
 
 /// A regular elevation grid in the model CRS. Row 0 is the southernmost row.
 struct Terrain {
-  int nx = 0, ny = 0;          ///< columns, rows
-  double x0 = 0, y0 = 0;       ///< model coordinates of the south-west corner of cell (0, 0)
-  double dx = 0, dy = 0;       ///< cell size (m)
-  std::vector<float> z;        ///< (ny * nx) elevations (m), row-major; NaN where no data
+  int nx = 0, ny = 0;     ///< columns, rows
+  double x0 = 0, y0 = 0;  ///< model coordinates of the south-west corner of cell (0, 0)
+  double dx = 0, dy = 0;  ///< cell size (m)
+  std::vector<float> z;   ///< (ny * nx) elevations (m), row-major; NaN where no data
   std::int64_t nodata_cells = 0;
 
   bool empty() const { return nx == 0 || ny == 0; }
@@ -43,8 +43,16 @@ struct Terrain {
 
 /// Building use classes (from OSM building=* / amenity / shop / office tags).
 enum class BuildingUse : std::uint8_t {
-  residential, commercial, office, industrial, public_service, education, health, religious,
-  parking, other
+  residential,
+  commercial,
+  office,
+  industrial,
+  public_service,
+  education,
+  health,
+  religious,
+  parking,
+  other
 };
 const char* to_string(BuildingUse use);
 
@@ -52,54 +60,66 @@ const char* to_string(BuildingUse use);
 enum class HeightSource : std::uint8_t { height_tag, levels_tag, default_value };
 
 struct Buildings {
-  std::vector<std::int64_t> osm_id;        ///< (n) way id, or relation id for multipolygons
-  std::vector<std::uint8_t> from_relation; ///< (n) 1 when osm_id is a relation id
-  std::vector<float> height_m;             ///< (n) height above ground
-  std::vector<float> ground_m;             ///< (n) terrain elevation at the centroid (NaN: none)
-  std::vector<float> levels;               ///< (n) levels (height / level height if untagged)
-  std::vector<float> footprint_m2;         ///< (n) outer minus inner ring area
-  std::vector<float> floor_area_m2;        ///< (n) footprint * levels
+  std::vector<std::int64_t> osm_id;         ///< (n) way id, or relation id for multipolygons
+  std::vector<std::uint8_t> from_relation;  ///< (n) 1 when osm_id is a relation id
+  std::vector<float> height_m;              ///< (n) height above ground
+  std::vector<float> ground_m;              ///< (n) terrain elevation at the centroid (NaN: none)
+  std::vector<float> levels;                ///< (n) levels (height / level height if untagged)
+  std::vector<float> footprint_m2;          ///< (n) outer minus inner ring area
+  std::vector<float> floor_area_m2;         ///< (n) footprint * levels
   std::vector<double> centroid_x, centroid_y;  ///< (n)
-  std::vector<BuildingUse> use;            ///< (n)
-  std::vector<HeightSource> height_source; ///< (n)
+  std::vector<BuildingUse> use;                ///< (n)
+  std::vector<HeightSource> height_source;     ///< (n)
   // Footprints: building b has rings [ring_offsets[b], ring_offsets[b+1]); ring r has points
   // [point_offsets[r], point_offsets[r+1]) (closed: last point != first), outer rings CCW.
-  std::vector<std::int32_t> ring_offsets;  ///< (n + 1)
-  std::vector<std::int32_t> point_offsets; ///< (n_rings + 1)
-  std::vector<std::uint8_t> ring_outer;    ///< (n_rings) 1 outer, 0 inner (hole)
-  std::vector<double> x, y;                ///< (n_points)
+  std::vector<std::int32_t> ring_offsets;   ///< (n + 1)
+  std::vector<std::int32_t> point_offsets;  ///< (n_rings + 1)
+  std::vector<std::uint8_t> ring_outer;     ///< (n_rings) 1 outer, 0 inner (hole)
+  std::vector<double> x, y;                 ///< (n_points)
 
   std::int32_t size() const { return static_cast<std::int32_t>(osm_id.size()); }
 };
 
 /// OSM road classes that carry motor traffic, from highest to lowest.
 enum class RoadClass : std::uint8_t {
-  motorway, trunk, primary, secondary, tertiary, unclassified, residential, service,
-  living_street, motorway_link, trunk_link, primary_link, secondary_link, tertiary_link
+  motorway,
+  trunk,
+  primary,
+  secondary,
+  tertiary,
+  unclassified,
+  residential,
+  service,
+  living_street,
+  motorway_link,
+  trunk_link,
+  primary_link,
+  secondary_link,
+  tertiary_link
 };
 const char* to_string(RoadClass c);
 
 /// Directed road network: nodes are junctions and dead ends; a link runs between two nodes
 /// along one OSM way, in one direction. A two-way street is two links.
 struct RoadNetwork {
-  std::vector<std::int64_t> node_osm_id;   ///< (n_nodes)
-  std::vector<double> node_x, node_y;      ///< (n_nodes) model CRS
-  std::vector<float> node_z;               ///< (n_nodes) ground elevation (NaN: none)
-  std::vector<std::uint8_t> node_signal;   ///< (n_nodes) 1 at highway=traffic_signals
+  std::vector<std::int64_t> node_osm_id;  ///< (n_nodes)
+  std::vector<double> node_x, node_y;     ///< (n_nodes) model CRS
+  std::vector<float> node_z;              ///< (n_nodes) ground elevation (NaN: none)
+  std::vector<std::uint8_t> node_signal;  ///< (n_nodes) 1 at highway=traffic_signals
 
   std::vector<std::int32_t> link_from, link_to;  ///< (n_links) node indices
-  std::vector<std::int64_t> link_osm_way;  ///< (n_links)
-  std::vector<RoadClass> link_class;       ///< (n_links)
-  std::vector<std::uint8_t> link_lanes;    ///< (n_links) lanes in this direction (>= 1)
-  std::vector<float> link_speed_mps;       ///< (n_links) speed limit (tagged or class default)
-  std::vector<float> link_length_m;        ///< (n_links) along the geometry, 2D
-  std::vector<std::uint8_t> link_oneway;   ///< (n_links) 1 when the way is one-way
-  std::vector<std::string> link_name;      ///< (n_links) name tag (may be empty)
+  std::vector<std::int64_t> link_osm_way;        ///< (n_links)
+  std::vector<RoadClass> link_class;             ///< (n_links)
+  std::vector<std::uint8_t> link_lanes;          ///< (n_links) lanes in this direction (>= 1)
+  std::vector<float> link_speed_mps;      ///< (n_links) speed limit (tagged or class default)
+  std::vector<float> link_length_m;       ///< (n_links) along the geometry, 2D
+  std::vector<std::uint8_t> link_oneway;  ///< (n_links) 1 when the way is one-way
+  std::vector<std::string> link_name;     ///< (n_links) name tag (may be empty)
   /// turn:lanes tag for this direction ("left|through|through;right"), empty when untagged.
   std::vector<std::string> link_turn_lanes;
   std::vector<std::int32_t> link_point_offsets;  ///< (n_links + 1) into point_x/y/z
-  std::vector<double> point_x, point_y;    ///< polyline vertices, from node to node inclusive
-  std::vector<float> point_z;              ///< ground elevation of each vertex
+  std::vector<double> point_x, point_y;          ///< polyline vertices, from node to node inclusive
+  std::vector<float> point_z;                    ///< ground elevation of each vertex
   // Outgoing links of each node (CSR).
   std::vector<std::int32_t> node_out_offsets;  ///< (n_nodes + 1)
   std::vector<std::int32_t> node_out_links;    ///< (n_links)
@@ -112,13 +132,13 @@ struct RoadNetwork {
 
 /// Mapped power infrastructure (OSM power=substation / line / cable / minor_line).
 struct PowerFeatures {
-  std::vector<std::int64_t> substation_osm_id;  ///< (n_sub)
+  std::vector<std::int64_t> substation_osm_id;     ///< (n_sub)
   std::vector<double> substation_x, substation_y;  ///< (n_sub) centroid
-  std::vector<float> substation_voltage_v;  ///< (n_sub) highest tagged voltage, NaN if none
-  std::vector<std::int64_t> line_osm_id;    ///< (n_lines)
-  std::vector<float> line_voltage_v;        ///< (n_lines) NaN if untagged
-  std::vector<std::uint8_t> line_underground;  ///< (n_lines) 1 for power=cable
-  std::vector<std::int32_t> line_point_offsets;  ///< (n_lines + 1)
+  std::vector<float> substation_voltage_v;         ///< (n_sub) highest tagged voltage, NaN if none
+  std::vector<std::int64_t> line_osm_id;           ///< (n_lines)
+  std::vector<float> line_voltage_v;               ///< (n_lines) NaN if untagged
+  std::vector<std::uint8_t> line_underground;      ///< (n_lines) 1 for power=cable
+  std::vector<std::int32_t> line_point_offsets;    ///< (n_lines + 1)
   std::vector<double> point_x, point_y;
 };
 
@@ -126,9 +146,9 @@ enum class WaterKind : std::uint8_t { coastline, river, stream, canal, drain, ot
 
 /// Coastline and waterways as polylines.
 struct WaterFeatures {
-  std::vector<std::int64_t> osm_id;           ///< (n)
-  std::vector<WaterKind> kind;                ///< (n)
-  std::vector<std::int32_t> point_offsets;    ///< (n + 1)
+  std::vector<std::int64_t> osm_id;         ///< (n)
+  std::vector<WaterKind> kind;              ///< (n)
+  std::vector<std::int32_t> point_offsets;  ///< (n + 1)
   std::vector<double> point_x, point_y;
 };
 

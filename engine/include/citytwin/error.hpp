@@ -44,8 +44,12 @@ template <class T>
 using Result = std::expected<T, Error>;
 
 /// Shorthand for returning an error from a function returning Result<T>.
-inline std::unexpected<Error> fail(Diagnostic d) { return std::unexpected(Error(std::move(d))); }
-inline std::unexpected<Error> fail(Error e) { return std::unexpected(std::move(e)); }
+inline std::unexpected<Error> fail(Diagnostic d) {
+  return std::unexpected(Error(std::move(d)));
+}
+inline std::unexpected<Error> fail(Error e) {
+  return std::unexpected(std::move(e));
+}
 
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const char* message);
 
@@ -53,8 +57,8 @@ inline std::unexpected<Error> fail(Error e) { return std::unexpected(std::move(e
 
 #if defined(CITYTWIN_ASSERTS)
 /// Checks an invariant; a failure is a bug in CityTwin, never a user error.
-#define CT_ASSERT(cond, message)                                          \
-  do {                                                                    \
+#define CT_ASSERT(cond, message)                                              \
+  do {                                                                        \
     if (!(cond)) ::citytwin::assert_fail(#cond, __FILE__, __LINE__, message); \
   } while (false)
 #else

@@ -19,12 +19,10 @@ class StateHasher {
 
   /// Mixes in a trivially copyable value or array, with its length so [a][b] != [ab].
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  void add(const T& value) {
-    bytes(&value, sizeof(T));
-  }
+  requires std::is_trivially_copyable_v<T>
+  void add(const T& value) { bytes(&value, sizeof(T)); }
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void add(std::span<const T> values) {
     add(static_cast<std::uint64_t>(values.size()));
     bytes(values.data(), values.size_bytes());

@@ -43,12 +43,11 @@ class RunWriter {
     write(path, std::span<const T>(data), std::span<const std::size_t>(&n, 1), info);
   }
   /// A 1-D dataset of strings.
-  void write_strings(std::string_view path, const std::vector<std::string>& data,
-                     DatasetInfo info);
+  void write_strings(std::string_view path, const std::vector<std::string>& data, DatasetInfo info);
   /// Appends one row to a series (created on first use with shape (0, row_dims...)).
   template <class T>
-  void append(std::string_view path, std::span<const T> row,
-              std::span<const std::size_t> row_dims, DatasetInfo info);
+  void append(std::string_view path, std::span<const T> row, std::span<const std::size_t> row_dims,
+              DatasetInfo info);
   /// Appends a scalar row to a 1-D series.
   template <class T>
   void append(std::string_view path, T value, DatasetInfo info) {

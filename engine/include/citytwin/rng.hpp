@@ -45,11 +45,11 @@ class Rng {
 
   /// 64 random bits for draw `index` (two draws per Philox block are used).
   constexpr std::uint64_t u64(std::uint32_t index) const {
-    const auto r = philox4x32({static_cast<std::uint32_t>(m_entity),
-                               static_cast<std::uint32_t>(m_entity >> 32),
-                               static_cast<std::uint32_t>(m_step_stream) ^ (index * 0x9E3779B9u),
-                               static_cast<std::uint32_t>(m_step_stream >> 32) + index},
-                              m_key);
+    const auto r = philox4x32(
+        {static_cast<std::uint32_t>(m_entity), static_cast<std::uint32_t>(m_entity >> 32),
+         static_cast<std::uint32_t>(m_step_stream) ^ (index * 0x9E3779B9u),
+         static_cast<std::uint32_t>(m_step_stream >> 32) + index},
+        m_key);
     return (static_cast<std::uint64_t>(r[0]) << 32) | r[1];
   }
   /// Uniform in [0, 1) with 53 random bits.

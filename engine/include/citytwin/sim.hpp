@@ -103,9 +103,9 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
 
 /// Everything that changes during one run of a Model.
 struct SimState {
-  SimTime t = 0;                  ///< current time (ms since start)
-  std::int64_t step = 0;          ///< macro steps taken
-  std::size_t next_event = 0;     ///< index into the model's sorted event list
+  SimTime t = 0;                                      ///< current time (ms since start)
+  std::int64_t step = 0;                              ///< macro steps taken
+  std::size_t next_event = 0;                         ///< index into the model's sorted event list
   std::vector<std::unique_ptr<DomainState>> domains;  ///< parallel to Model::domains
 };
 
@@ -133,6 +133,7 @@ class RunRecorder {
   const Model& m_model;
   std::unique_ptr<RunWriter> m_out;
   SimTime m_next_frame = 0;
+  SimTime m_last_frame = -1;
   SimTime m_next_flush = 0;
 };
 

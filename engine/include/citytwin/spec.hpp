@@ -41,8 +41,9 @@ enum class Quantity {
 std::expected<double, std::string> parse_quantity(std::string_view text, Quantity kind);
 /// Parses "90s", "2h", "1h30min", "250ms", "1d" into milliseconds.
 std::expected<SimTime, std::string> parse_duration(std::string_view text);
-/// Parses an RFC 3339 date-time ("2026-06-01T08:00:00Z", offsets allowed) into Unix seconds.
-std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text);
+/// Parses an RFC 3339 date-time ("2026-06-01T08:00:00Z", offsets allowed) into Unix seconds;
+/// the zone's offset from UTC (seconds) goes to `utc_offset_s` when given.
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s = nullptr);
 
 struct Point2 {
   double x = 0, y = 0;
@@ -76,8 +77,8 @@ class SectionReader {
   double quantity_or(std::string_view key, Quantity kind, double def_si, double lo = -1e300);
   std::optional<SimTime> duration(std::string_view key);
   SimTime duration_or(std::string_view key, SimTime def);
-  /// RFC 3339 date-time -> Unix seconds.
-  std::optional<std::int64_t> datetime(std::string_view key);
+  /// RFC 3339 date-time -> Unix seconds (and the zone's UTC offset, when asked).
+  std::optional<std::int64_t> datetime(std::string_view key, int* utc_offset_s = nullptr);
   /// A path, resolved against the folder of the file that wrote it; the file must exist.
   std::optional<std::string> existing_file(std::string_view key);
   /// A path resolved like existing_file(), which need not exist (outputs).
@@ -92,7 +93,7 @@ class SectionReader {
   SectionReader table(std::string_view key);
   /// An array of tables ([[key]] blocks); empty when absent.
   std::vector<SectionReader> tables(std::string_view key);
-  /// Every key of this table, in file order (for tables whose keys are names).
+  /// Every key of this table, sorted (for tables whose keys are names).
   std::vector<std::string> keys() const;
 
   /// Records a located error for a key this table holds (or the table itself if key is empty).
@@ -133,9 +134,10 @@ class ScenarioDocument {
   /// (empty when the scenario is valid).
   Error finish();
 
+  struct Impl;  // the TOML tree and the record of which keys were read
+
  private:
   friend class SectionReader;
-  struct Impl;
   explicit ScenarioDocument(std::unique_ptr<Impl> impl, std::string path);
   std::unique_ptr<Impl> m_impl;
   std::string m_path;
@@ -144,32 +146,36 @@ class ScenarioDocument {
 
 /// [scenario]: the run as a whole.
 struct RunSpec {
-  std::string name;                   ///< scenario.name (default: file stem)
-  SimTime duration = 3'600'000;       ///< scenario.duration
-  SimTime step = 1'000;               ///< scenario.step: the coupling (macro) step
-  std::int64_t start_unix_s = 0;      ///< scenario.start (RFC 3339), default 2026-01-01T00:00:00Z
-  std::uint64_t seed = 1;             ///< scenario.seed
-  int threads = 0;                    ///< scenario.threads, 0 = all hardware threads
+  std::string name;               ///< scenario.name (default: file stem)
+  SimTime duration = 3'600'000;   ///< scenario.duration
+  SimTime step = 1'000;           ///< scenario.step: the coupling (macro) step
+  std::int64_t start_unix_s = 0;  ///< scenario.start (RFC 3339), default 2026-01-01T00:00:00Z
+  int start_utc_offset_s = 0;     ///< the zone offset written in scenario.start (local time)
+
+  /// Local time of day (seconds in [0, 86400)) at simulated time t, in scenario.start's zone.
+  double local_second_of_day(SimTime t) const;
+  std::uint64_t seed = 1;         ///< scenario.seed
+  int threads = 0;                ///< scenario.threads, 0 = all hardware threads
 };
 
 /// [city]: what to import and how to project it.
 struct CitySpec {
-  std::string osm;                    ///< city.osm (.osm.pbf, .osm, .osm.gz), optional
-  std::string dem;                    ///< city.dem (GeoTIFF or ESRI ASCII), optional
-  std::string elevation_points;       ///< city.elevation_points: OSM file with `ele` nodes
-  std::string crs;                    ///< city.crs ("EPSG:32632"); empty: UTM of the centroid
+  std::string osm;               ///< city.osm (.osm.pbf, .osm, .osm.gz), optional
+  std::string dem;               ///< city.dem (GeoTIFF or ESRI ASCII), optional
+  std::string elevation_points;  ///< city.elevation_points: OSM file with `ele` nodes
+  std::string crs;               ///< city.crs ("EPSG:32632"); empty: UTM of the centroid
   std::optional<std::array<double, 4>> bbox;  ///< city.bbox [west, south, east, north] degrees
-  double terrain_resolution_m = 0;    ///< city.terrain_resolution; 0 = close to the DEM's
-  double default_building_height_m = 10.0;  ///< city.default_building_height
-  double level_height_m = 3.0;        ///< city.level_height
+  double terrain_resolution_m = 0;            ///< city.terrain_resolution; 0 = close to the DEM's
+  double default_building_height_m = 10.0;    ///< city.default_building_height
+  double level_height_m = 3.0;                ///< city.level_height
 };
 
 /// [output]: where and how often results are written.
 struct OutputSpec {
-  std::string dir;                    ///< output.dir (default "out/<scenario name>")
-  SimTime every = 60'000;             ///< output.every: frame interval
-  SimTime flush_every = 300'000;      ///< output.flush_every: a crash loses at most this much
-  int compression = 4;                ///< output.compression: deflate level 0-9
+  std::string dir;                ///< output.dir (default "out/<scenario name>")
+  SimTime every = 60'000;         ///< output.every: frame interval
+  SimTime flush_every = 300'000;  ///< output.flush_every: a crash loses at most this much
+  int compression = 4;            ///< output.compression: deflate level 0-9
 };
 
 /// Base of every domain's typed section (FloodSpec, TrafficSpec, ...).
@@ -184,17 +190,17 @@ struct EventPayload {
 
 /// One timed event from the scenario's [[event]] list (or injected at run time).
 struct EventSpec {
-  SimTime at = 0;          ///< when it applies (ms since start)
-  std::string type;        ///< "<domain>.<action>", e.g. "power.trip_branch"
-  int domain = -1;         ///< index into the scenario's domain list
+  SimTime at = 0;    ///< when it applies (ms since start)
+  std::string type;  ///< "<domain>.<action>", e.g. "power.trip_branch"
+  int domain = -1;   ///< index into the scenario's domain list
   std::shared_ptr<const EventPayload> payload;
-  std::string where;       ///< "file:line" where it was declared, for messages
+  std::string where;  ///< "file:line" where it was declared, for messages
 };
 
 /// Everything the user wrote, typed and validated.
 struct ScenarioSpec {
-  std::string path;            ///< the scenario file as named by the user
-  std::string resolved_text;   ///< TOML after extends resolution
+  std::string path;           ///< the scenario file as named by the user
+  std::string resolved_text;  ///< TOML after extends resolution
   RunSpec run;
   CitySpec city;
   OutputSpec output;

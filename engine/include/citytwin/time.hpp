@@ -10,8 +10,12 @@ namespace citytwin {
 using SimTime = std::int64_t;
 
 constexpr SimTime k_ms_per_s = 1000;
-constexpr SimTime seconds_ms(double s) { return static_cast<SimTime>(s * 1000.0 + (s >= 0 ? 0.5 : -0.5)); }
-constexpr double to_seconds(SimTime t) { return static_cast<double>(t) * 1e-3; }
+constexpr SimTime seconds_ms(double s) {
+  return static_cast<SimTime>(s * 1000.0 + (s >= 0 ? 0.5 : -0.5));
+}
+constexpr double to_seconds(SimTime t) {
+  return static_cast<double>(t) * 1e-3;
+}
 
 /// "1h02m03s", "45.5s", "0s": a compact human form of a duration.
 std::string format_duration(SimTime t);

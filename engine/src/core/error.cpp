@@ -44,7 +44,8 @@ std::string Error::to_string() const {
 }
 
 void assert_fail(const char* expr, const char* file, int line, const char* message) {
-  std::fprintf(stderr, "CityTwin internal error (a bug, please report it): %s\n  %s:%d: CT_ASSERT(%s)\n",
+  std::fprintf(stderr,
+               "CityTwin internal error (a bug, please report it): %s\n  %s:%d: CT_ASSERT(%s)\n",
                message, file, line, expr);
   std::fflush(stderr);
   std::abort();

@@ -36,8 +36,12 @@ void StateHasher::bytes(const void* data, std::size_t size) {
   m_length += size;
 }
 
-std::uint64_t StateHasher::digest() const { return mix(m_state ^ m_length); }
+std::uint64_t StateHasher::digest() const {
+  return mix(m_state ^ m_length);
+}
 
-std::string hash_hex(std::uint64_t h) { return fmt::format("{:016x}", h); }
+std::string hash_hex(std::uint64_t h) {
+  return fmt::format("{:016x}", h);
+}
 
 }  // namespace citytwin

@@ -12,10 +12,13 @@ std::string format_duration(SimTime t) {
   const SimTime h = t / 3'600'000, m = (t / 60'000) % 60, ms = t % 60'000;
   std::string s = negative ? "-" : "";
   if (h > 0) s += fmt::format("{}h", h);
-  if (h > 0) s += fmt::format("{:02}min", m);
-  else if (m > 0) s += fmt::format("{}min", m);
+  if (h > 0)
+    s += fmt::format("{:02}min", m);
+  else if (m > 0)
+    s += fmt::format("{}min", m);
   if (h > 0 || m > 0) {
-    if (ms != 0) s += ms % 1000 == 0 ? fmt::format("{:02}s", ms / 1000) : fmt::format("{:06.3f}s", ms * 1e-3);
+    if (ms != 0)
+      s += ms % 1000 == 0 ? fmt::format("{:02}s", ms / 1000) : fmt::format("{:06.3f}s", ms * 1e-3);
   } else {
     s += ms % 1000 == 0 ? fmt::format("{}s", ms / 1000) : fmt::format("{:.3f}s", ms * 1e-3);
   }

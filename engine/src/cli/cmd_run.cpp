@@ -1,0 +1,157 @@
+// citytwin run SCENARIO: load, import, compile, step to the end, write out/<name>/run.h5.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "citytwin/sim.hpp"
+#include "cli/commands.hpp"
+
+namespace citytwin::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string scenario;
+  std::string out;
+  int threads = -1;
+  std::string until;
+  bool quiet = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// Progress on a terminal: one line redrawn in place; otherwise a log line every 10 %.
+class Progress {
+ public:
+  Progress(SimTime end, bool quiet)
+      : m_end(end), m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) {}
+
+  void update(SimTime t, double wall_s) {
+    if (m_quiet || m_end <= 0) return;
+    const double frac = static_cast<double>(t) / static_cast<double>(m_end);
+    if (m_tty) {
+      const auto now = Clock::now();
+      if (t < m_end && now - m_last_draw < std::chrono::milliseconds(100)) return;
+      m_last_draw = now;
+      const int width = 30, filled = static_cast<int>(frac * width);
+      const double speed = wall_s > 0 ? to_seconds(t) / wall_s : 0;
+      const double eta = frac > 0 ? wall_s * (1 - frac) / frac : 0;
+      std::cerr << fmt::format(
+          "\r[{:<{}}] {:>5.1f}%  sim {} / {}  {:.0f}x real time  ETA {:.0f}s   ",
+          std::string(static_cast<std::size_t>(filled), '#'), width, 100 * frac, format_duration(t),
+          format_duration(m_end), speed, eta);
+      if (t >= m_end) std::cerr << "\n";
+    } else if (frac >= m_next_log || t >= m_end) {
+      spdlog::info("{:3.0f}%  simulated {} of {} in {:.1f} s", 100 * frac, format_duration(t),
+                   format_duration(m_end), wall_s);
+      while (m_next_log <= frac) m_next_log += 0.1;
+    }
+  }
+
+ private:
+  SimTime m_end;
+  bool m_quiet, m_tty;
+  double m_next_log = 0.1;
+  Clock::time_point m_last_draw{};
+};
+
+int run(const RunArgs& args) {
+  auto t_start = Clock::now();
+  auto spec = load_scenario(args.scenario);
+  if (!spec) {
+    std::cerr << spec.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
+  if (!args.until.empty()) {
+    auto until = parse_duration(args.until);
+    if (!until || *until > spec->run.duration || *until <= 0) {
+      std::cerr << fmt::format(
+          "--until: \"{}\" is not a duration within the scenario's {} (e.g. 10min)\n", args.until,
+          format_duration(spec->run.duration));
+      return k_exit_bad_input;
+    }
+    spec->run.duration = *until;
+    std::erase_if(spec->events, [&](const EventSpec& e) { return e.at > *until; });
+  }
+  if (!args.out.empty()) spec->output.dir = args.out;
+  const int threads = args.threads >= 0 ? args.threads : spec->run.threads;
+  if (!args.quiet) spdlog::info("loading {}", args.scenario);
+  auto model = compile_model(std::move(*spec));
+  if (!model) {
+    std::cerr << model.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
+  const Model& m = **model;
+  const double load_s = std::chrono::duration<double>(Clock::now() - t_start).count();
+
+  std::error_code ec;
+  std::filesystem::create_directories(m.spec.output.dir, ec);
+  const std::string h5 = (std::filesystem::path(m.spec.output.dir) / "run.h5").string();
+  auto recorder = RunRecorder::create(m, h5);
+  if (!recorder) {
+    std::cerr << recorder.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
+  TaskPool pool(threads);
+  if (!args.quiet)
+    spdlog::info("city: {} buildings, {} road links, terrain {}x{}; {} domain(s); {} thread(s)",
+                 m.city->buildings.size(), m.city->roads.link_count(), m.city->terrain.nx,
+                 m.city->terrain.ny, m.domains.size(), pool.threads());
+
+  SimState state = make_state(m);
+  Progress progress(m.spec.run.duration, args.quiet);
+  (*recorder)->observe(state);
+  const auto t_loop = Clock::now();
+  while (state.t < m.spec.run.duration) {
+    step(m, state, pool);
+    (*recorder)->observe(state);
+    progress.update(state.t, std::chrono::duration<double>(Clock::now() - t_loop).count());
+  }
+  const double loop_s = std::chrono::duration<double>(Clock::now() - t_loop).count();
+  std::vector<SummaryRow> rows = (*recorder)->finish(state);
+  recorder->reset();  // closes the file
+
+  const double sim_s = to_seconds(state.t);
+  std::vector<SummaryRow> head = {
+      {"run", "scenario", m.spec.run.name},
+      {"run", "simulated", format_duration(state.t)},
+      {"run", "steps", std::to_string(state.step)},
+      {"run", "threads", std::to_string(pool.threads())},
+      {"run", "load + import", fmt::format("{:.2f} s", load_s)},
+      {"run", "simulation wall time", fmt::format("{:.2f} s", loop_s)},
+      {"run", "speed", loop_s > 0 ? fmt::format("{:.0f}x real time", sim_s / loop_s) : "-"},
+      {"run", "state hash", hash_hex(hash_state(m, state))},
+      {"run", "output", h5},
+  };
+  rows.insert(rows.begin(), head.begin(), head.end());
+  std::size_t w_domain = 6, w_key = 3;
+  for (const SummaryRow& r : rows)
+    w_domain = std::max(w_domain, r.domain.size()), w_key = std::max(w_key, r.key.size());
+  std::cout << fmt::format("{:<{}}  {:<{}}  {}\n", "domain", w_domain, "key", w_key, "value");
+  for (const SummaryRow& r : rows)
+    std::cout << fmt::format("{:<{}}  {:<{}}  {}\n", r.domain, w_domain, r.key, w_key, r.value);
+  return k_exit_ok;
+}
+
+}  // namespace
+
+Runner add_run_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Run a scenario and write <output.dir>/run.h5");
+  auto args = std::make_shared<RunArgs>();
+  cmd->add_option("scenario", args->scenario, "Scenario file (.toml)")->required();
+  cmd->add_option("--out", args->out, "Output folder (overrides output.dir)");
+  cmd->add_option("--threads", args->threads,
+                  "Worker threads (0: all cores; default scenario.threads)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--until", args->until, "Stop at this simulated time, e.g. 10min");
+  cmd->add_flag("--quiet", args->quiet, "No progress output");
+  return [args]() { return run(*args); };
+}
+
+}  // namespace citytwin::cli

@@ -1,0 +1,51 @@
+// citytwin: the command-line interface (docs/cli.md).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace citytwin::cli;
+  CLI::App app{"CityTwin: a digital-twin city simulation engine (traffic, flood, power grid)",
+               "citytwin"};
+  app.set_version_flag("--version", std::string("citytwin ") + CITYTWIN_VERSION);
+  app.require_subcommand(1);
+  app.footer(R"(Examples:
+  citytwin run scenarios/monaco.toml                 run the Monaco demo, outputs in out/monaco/
+  citytwin run scenarios/monaco.toml --until 10min --threads 2 --out /tmp/m
+  citytwin info scenarios/monaco.toml --json         what the city import found
+  citytwin validate my_variant.toml                  check a scenario without running it
+  citytwin powerflow case118.m --qlim --out /tmp/pf  one AC power flow, results as CSV
+
+Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 internal error.)");
+  std::vector<std::pair<CLI::App*, Runner>> commands;
+  auto add = [&](Runner (*adder)(CLI::App&)) {
+    const std::size_t before = app.get_subcommands({}).size();
+    Runner r = adder(app);
+    commands.emplace_back(app.get_subcommands({}).at(before), std::move(r));
+  };
+  add(add_run_command);
+  add(add_info_command);
+  add(add_validate_command);
+  add(add_powerflow_command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? k_exit_ok : k_exit_bad_input;
+  }
+  // Logs and progress go to stderr; results (tables, JSON) to stdout.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("citytwin"));
+  spdlog::set_pattern("%^[%l]%$ %v");
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+  } catch (const std::exception& e) {
+    std::cerr << "citytwin: internal error: " << e.what() << "\n";
+    return k_exit_internal;
+  }
+  return k_exit_internal;
+}

@@ -1,0 +1,152 @@
+#include <H5Cpp.h>
+
+#include "citytwin/io.hpp"
+
+namespace citytwin {
+
+namespace {
+template <class T>
+const H5::PredType& mem_type();
+template <>
+const H5::PredType& mem_type<float>() {
+  return H5::PredType::NATIVE_FLOAT;
+}
+template <>
+const H5::PredType& mem_type<double>() {
+  return H5::PredType::NATIVE_DOUBLE;
+}
+template <>
+const H5::PredType& mem_type<std::uint8_t>() {
+  return H5::PredType::NATIVE_UINT8;
+}
+template <>
+const H5::PredType& mem_type<std::int32_t>() {
+  return H5::PredType::NATIVE_INT32;
+}
+template <>
+const H5::PredType& mem_type<std::int64_t>() {
+  return H5::PredType::NATIVE_INT64;
+}
+template <>
+const H5::PredType& mem_type<std::uint64_t>() {
+  return H5::PredType::NATIVE_UINT64;
+}
+}  // namespace
+
+struct RunReader::Impl {
+  H5::H5File file;
+  std::string path;
+};
+
+RunReader::RunReader(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+RunReader::~RunReader() = default;
+
+Result<std::unique_ptr<RunReader>> RunReader::open(const std::string& path) {
+  H5::Exception::dontPrint();
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  try {
+    impl->file = H5::H5File(path, H5F_ACC_RDONLY);
+  } catch (const H5::Exception&) {
+    return fail(Error::msg("cannot open as an HDF5 run file", path));
+  }
+  return std::unique_ptr<RunReader>(new RunReader(std::move(impl)));
+}
+
+bool RunReader::exists(std::string_view path) const {
+  try {
+    return m_impl->file.nameExists(std::string(path));
+  } catch (const H5::Exception&) {
+    return false;  // a missing intermediate group
+  }
+}
+
+template <class T>
+Result<Dataset<T>> RunReader::read(std::string_view path) const {
+  const std::string p(path);
+  if (!exists(p)) return fail(Error::msg("no dataset " + p, m_impl->path));
+  try {
+    H5::DataSet ds = m_impl->file.openDataSet(p);
+    H5::DataSpace space = ds.getSpace();
+    std::vector<hsize_t> dims(static_cast<std::size_t>(space.getSimpleExtentNdims()));
+    space.getSimpleExtentDims(dims.data());
+    Dataset<T> out;
+    std::size_t n = 1;
+    for (hsize_t d : dims) out.dims.push_back(d), n *= d;
+    out.data.resize(n);
+    if (n > 0) ds.read(out.data.data(), mem_type<T>());
+    return out;
+  } catch (const H5::Exception& e) {
+    return fail(Error::msg("cannot read " + p + ": " + e.getDetailMsg(), m_impl->path));
+  }
+}
+
+Result<std::vector<std::string>> RunReader::read_strings(std::string_view path) const {
+  const std::string p(path);
+  if (!exists(p)) return fail(Error::msg("no dataset " + p, m_impl->path));
+  try {
+    H5::DataSet ds = m_impl->file.openDataSet(p);
+    hsize_t n = 0;
+    ds.getSpace().getSimpleExtentDims(&n);
+    const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+    std::vector<char*> ptrs(n, nullptr);
+    if (n > 0) ds.read(ptrs.data(), type);
+    std::vector<std::string> out;
+    for (char* s : ptrs) out.emplace_back(s ? s : "");
+    H5::DataSet::vlenReclaim(ptrs.data(), type, ds.getSpace());
+    return out;
+  } catch (const H5::Exception& e) {
+    return fail(Error::msg("cannot read strings " + p + ": " + e.getDetailMsg(), m_impl->path));
+  }
+}
+
+namespace {
+H5::Attribute open_attr(H5::H5File& file, const std::string& path, const std::string& name) {
+  if (path != "/" && file.childObjType(path) == H5O_TYPE_DATASET)
+    return file.openDataSet(path).openAttribute(name);
+  return file.openGroup(path).openAttribute(name);
+}
+}  // namespace
+
+Result<std::string> RunReader::attr_string(std::string_view path, std::string_view name) const {
+  try {
+    H5::Attribute a = open_attr(m_impl->file, std::string(path), std::string(name));
+    std::string value;
+    a.read(a.getStrType(), value);
+    return value;
+  } catch (const H5::Exception&) {
+    return fail(Error::msg("no string attribute " + std::string(name) + " on " + std::string(path),
+                           m_impl->path));
+  }
+}
+
+Result<double> RunReader::attr_double(std::string_view path, std::string_view name) const {
+  try {
+    H5::Attribute a = open_attr(m_impl->file, std::string(path), std::string(name));
+    double value = 0;
+    a.read(H5::PredType::NATIVE_DOUBLE, &value);
+    return value;
+  } catch (const H5::Exception&) {
+    return fail(Error::msg("no numeric attribute " + std::string(name) + " on " + std::string(path),
+                           m_impl->path));
+  }
+}
+
+std::vector<std::string> RunReader::list(std::string_view group) const {
+  std::vector<std::string> out;
+  try {
+    H5::Group g = m_impl->file.openGroup(std::string(group));
+    for (hsize_t i = 0; i < g.getNumObjs(); ++i) out.push_back(g.getObjnameByIdx(i));
+  } catch (const H5::Exception&) {
+  }
+  return out;
+}
+
+template Result<Dataset<float>> RunReader::read<float>(std::string_view) const;
+template Result<Dataset<double>> RunReader::read<double>(std::string_view) const;
+template Result<Dataset<std::uint8_t>> RunReader::read<std::uint8_t>(std::string_view) const;
+template Result<Dataset<std::int32_t>> RunReader::read<std::int32_t>(std::string_view) const;
+template Result<Dataset<std::int64_t>> RunReader::read<std::int64_t>(std::string_view) const;
+template Result<Dataset<std::uint64_t>> RunReader::read<std::uint64_t>(std::string_view) const;
+
+}  // namespace citytwin

@@ -1,0 +1,298 @@
+// HDF5 run files through HDF5's C++ API. Everything is chunked and deflate-compressed;
+// series grow along their first axis. HDF5 errors become std::runtime_error with the path in
+// the message (disk full, permissions): outputs that cannot be written stop the run loudly.
+#include <H5Cpp.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "citytwin/io.hpp"
+
+namespace citytwin {
+
+namespace {
+
+template <class T>
+const H5::PredType& h5_type();
+template <>
+const H5::PredType& h5_type<float>() {
+  return H5::PredType::NATIVE_FLOAT;
+}
+template <>
+const H5::PredType& h5_type<double>() {
+  return H5::PredType::NATIVE_DOUBLE;
+}
+template <>
+const H5::PredType& h5_type<std::int8_t>() {
+  return H5::PredType::NATIVE_INT8;
+}
+template <>
+const H5::PredType& h5_type<std::uint8_t>() {
+  return H5::PredType::NATIVE_UINT8;
+}
+template <>
+const H5::PredType& h5_type<std::int32_t>() {
+  return H5::PredType::NATIVE_INT32;
+}
+template <>
+const H5::PredType& h5_type<std::uint32_t>() {
+  return H5::PredType::NATIVE_UINT32;
+}
+template <>
+const H5::PredType& h5_type<std::int64_t>() {
+  return H5::PredType::NATIVE_INT64;
+}
+template <>
+const H5::PredType& h5_type<std::uint64_t>() {
+  return H5::PredType::NATIVE_UINT64;
+}
+
+std::string parent_of(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == 0 || slash == std::string_view::npos ? "/" : std::string(path.substr(0, slash));
+}
+
+// Creates every missing group on the way to (and including) `group`.
+void ensure_group(H5::H5File& file, const std::string& group) {
+  std::string partial;
+  std::size_t pos = 1;
+  while (pos <= group.size()) {
+    const std::size_t next = std::min(group.find('/', pos), group.size());
+    partial = group.substr(0, next);
+    if (partial.size() > 1 && !file.nameExists(partial)) file.createGroup(partial);
+    pos = next + 1;
+  }
+}
+
+void string_attr(H5::H5Object& obj, std::string_view name, std::string_view value) {
+  const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  const std::string n(name);
+  if (obj.attrExists(n)) obj.removeAttr(n);
+  H5::Attribute a = obj.createAttribute(n, type, H5::DataSpace(H5S_SCALAR));
+  a.write(type, std::string(value));
+}
+
+void describe(H5::DataSet& ds, const DatasetInfo& info) {
+  string_attr(ds, "units", info.units);
+  string_attr(ds, "description", info.description);
+}
+
+// Chunk shape: ~64k elements, whole rows where rows are small, 256x256 tiles of big rasters.
+std::vector<hsize_t> chunk_shape(const std::vector<hsize_t>& dims, bool series) {
+  std::vector<hsize_t> c(dims);
+  std::size_t row = 1;
+  for (std::size_t k = 1; k < c.size(); ++k) row *= std::max<hsize_t>(1, c[k]);
+  if (series) {
+    if (row > 65536) {
+      c[0] = 1;
+      for (std::size_t k = 1; k < c.size(); ++k)
+        c[k] = std::min<hsize_t>(std::max<hsize_t>(1, c[k]), 256);
+    } else {
+      c[0] = std::clamp<hsize_t>(65536 / row, 1, 4096);
+      for (std::size_t k = 1; k < c.size(); ++k) c[k] = std::max<hsize_t>(1, c[k]);
+    }
+    return c;
+  }
+  for (hsize_t& d : c) d = std::max<hsize_t>(1, d);
+  if (c.size() == 1)
+    c[0] = std::min<hsize_t>(c[0], 65536);
+  else
+    for (hsize_t& d : c) d = std::min<hsize_t>(d, 256);
+  return c;
+}
+
+}  // namespace
+
+struct RunWriter::Impl {
+  H5::H5File file;
+  int compression = 4;
+  std::unordered_map<std::string, H5::DataSet> series;
+
+  H5::DSetCreatPropList props(const std::vector<hsize_t>& dims, bool series_ds) const {
+    H5::DSetCreatPropList p;
+    const auto chunk = chunk_shape(dims, series_ds);
+    p.setChunk(static_cast<int>(chunk.size()), chunk.data());
+    if (compression > 0) {
+      p.setShuffle();
+      p.setDeflate(compression);
+    }
+    return p;
+  }
+};
+
+RunWriter::RunWriter(std::unique_ptr<Impl> impl, std::string path)
+    : m_impl(std::move(impl)), m_path(std::move(path)) {}
+RunWriter::~RunWriter() = default;
+
+Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, int compression) {
+  H5::Exception::dontPrint();
+  auto impl = std::make_unique<Impl>();
+  impl->compression = compression;
+  try {
+    impl->file = H5::H5File(path, H5F_ACC_TRUNC);
+  } catch (const H5::Exception& e) {
+    return fail(
+        Error::msg("cannot create HDF5 file (does its folder exist and is it writable?)", path));
+  }
+  return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl), path));
+}
+
+template <class T>
+void RunWriter::write(std::string_view path, std::span<const T> data,
+                      std::span<const std::size_t> dims, DatasetInfo info) {
+  const std::string p(path);
+  try {
+    ensure_group(m_impl->file, parent_of(p));
+    std::vector<hsize_t> d(dims.begin(), dims.end());
+    H5::DataSpace space(static_cast<int>(d.size()), d.data());
+    std::size_t n = 1;
+    for (hsize_t x : d) n *= x;
+    if (n != data.size()) throw std::logic_error("dims do not match the data size");
+    H5::DataSet ds =
+        n == 0 ? m_impl->file.createDataSet(p, h5_type<T>(), space)
+               : m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(d, false));
+    if (n > 0) ds.write(data.data(), h5_type<T>());
+    describe(ds, info);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 write of " + p + " in " + m_path +
+                             " failed: " + e.getDetailMsg());
+  }
+}
+
+void RunWriter::write_strings(std::string_view path, const std::vector<std::string>& data,
+                              DatasetInfo info) {
+  const std::string p(path);
+  try {
+    ensure_group(m_impl->file, parent_of(p));
+    const hsize_t n = data.size();
+    H5::DataSpace space(1, &n);
+    const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+    H5::DataSet ds = m_impl->file.createDataSet(p, type, space);
+    std::vector<const char*> ptrs;
+    for (const std::string& s : data) ptrs.push_back(s.c_str());
+    if (n > 0) ds.write(ptrs.data(), type);
+    describe(ds, info);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 write of " + p + " in " + m_path +
+                             " failed: " + e.getDetailMsg());
+  }
+}
+
+template <class T>
+void RunWriter::append(std::string_view path, std::span<const T> row,
+                       std::span<const std::size_t> row_dims, DatasetInfo info) {
+  const std::string p(path);
+  try {
+    auto it = m_impl->series.find(p);
+    if (it == m_impl->series.end()) {
+      ensure_group(m_impl->file, parent_of(p));
+      std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED};
+      for (std::size_t d : row_dims) dims.push_back(d), maxdims.push_back(d);
+      H5::DataSpace space(static_cast<int>(dims.size()), dims.data(), maxdims.data());
+      std::vector<hsize_t> shape = dims;
+      shape[0] = 1;
+      H5::DataSet ds =
+          m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(shape, true));
+      describe(ds, info);
+      it = m_impl->series.emplace(p, ds).first;
+    }
+    H5::DataSet& ds = it->second;
+    H5::DataSpace fspace = ds.getSpace();
+    std::vector<hsize_t> dims(static_cast<std::size_t>(fspace.getSimpleExtentNdims()));
+    fspace.getSimpleExtentDims(dims.data());
+    std::size_t n = 1;
+    for (std::size_t k = 1; k < dims.size(); ++k) n *= dims[k];
+    if (n != row.size()) throw std::logic_error("row size does not match the series shape");
+    std::vector<hsize_t> start(dims.size(), 0), count = dims;
+    start[0] = dims[0];
+    count[0] = 1;
+    dims[0] += 1;
+    ds.extend(dims.data());
+    fspace = ds.getSpace();
+    fspace.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
+    H5::DataSpace mspace(static_cast<int>(count.size()), count.data());
+    ds.write(row.data(), h5_type<T>(), mspace, fspace);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 append to " + p + " in " + m_path +
+                             " failed: " + e.getDetailMsg());
+  }
+}
+
+namespace {
+template <class F>
+void with_object(H5::H5File& file, const std::string& path, F&& f) {
+  if (path != "/" && !file.nameExists(path)) ensure_group(file, path);
+  if (path != "/" && file.childObjType(path) == H5O_TYPE_DATASET) {
+    H5::DataSet ds = file.openDataSet(path);
+    f(static_cast<H5::H5Object&>(ds));
+  } else {
+    H5::Group g = file.openGroup(path);
+    f(static_cast<H5::H5Object&>(g));
+  }
+}
+}  // namespace
+
+void RunWriter::attr(std::string_view path, std::string_view name, std::string_view value) {
+  try {
+    with_object(m_impl->file, std::string(path),
+                [&](H5::H5Object& o) { string_attr(o, name, value); });
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 attribute " + std::string(name) + " on " + std::string(path) +
+                             " failed: " + e.getDetailMsg());
+  }
+}
+
+template <class T>
+static void numeric_attr(H5::H5File& file, const std::string& path, std::string_view name,
+                         T value) {
+  with_object(file, path, [&](H5::H5Object& o) {
+    const std::string n(name);
+    if (o.attrExists(n)) o.removeAttr(n);
+    H5::Attribute a = o.createAttribute(n, h5_type<T>(), H5::DataSpace(H5S_SCALAR));
+    a.write(h5_type<T>(), &value);
+  });
+}
+
+void RunWriter::attr(std::string_view path, std::string_view name, double value) {
+  try {
+    numeric_attr(m_impl->file, std::string(path), name, value);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 attribute " + std::string(name) +
+                             " failed: " + e.getDetailMsg());
+  }
+}
+
+void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t value) {
+  try {
+    numeric_attr(m_impl->file, std::string(path), name, value);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 attribute " + std::string(name) +
+                             " failed: " + e.getDetailMsg());
+  }
+}
+
+void RunWriter::flush() {
+  try {
+    m_impl->file.flush(H5F_SCOPE_GLOBAL);
+  } catch (const H5::Exception& e) {
+    throw std::runtime_error("HDF5 flush of " + m_path + " failed: " + e.getDetailMsg());
+  }
+}
+
+#define CT_INSTANTIATE(T)                                                       \
+  template void RunWriter::write<T>(std::string_view, std::span<const T>,       \
+                                    std::span<const std::size_t>, DatasetInfo); \
+  template void RunWriter::append<T>(std::string_view, std::span<const T>,      \
+                                     std::span<const std::size_t>, DatasetInfo);
+CT_INSTANTIATE(float)
+CT_INSTANTIATE(double)
+CT_INSTANTIATE(std::int8_t)
+CT_INSTANTIATE(std::uint8_t)
+CT_INSTANTIATE(std::int32_t)
+CT_INSTANTIATE(std::uint32_t)
+CT_INSTANTIATE(std::int64_t)
+CT_INSTANTIATE(std::uint64_t)
+#undef CT_INSTANTIATE
+
+}  // namespace citytwin

@@ -1,0 +1,74 @@
+// RunRecorder: the observer that writes a run's HDF5 file between steps.
+#include <algorithm>
+
+#include "citytwin/io.hpp"
+#include "citytwin/sim.hpp"
+#include "io/city_output.hpp"
+
+namespace citytwin {
+
+RunRecorder::RunRecorder(const Model& model, std::unique_ptr<RunWriter> out)
+    : m_model(model), m_out(std::move(out)) {}
+RunRecorder::~RunRecorder() = default;
+
+Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
+                                                         const std::string& path) {
+  auto out = RunWriter::create(path, model.spec.output.compression);
+  if (!out) return fail(out.error());
+  RunWriter& w = **out;
+  const ScenarioSpec& s = model.spec;
+  w.attr("/meta", "citytwin_version", std::string_view(CITYTWIN_VERSION));
+  w.attr("/meta", "scenario_path", s.path);
+  w.attr("/meta", "scenario_name", s.run.name);
+  w.attr("/meta", "seed", static_cast<std::int64_t>(s.run.seed));
+  w.attr("/meta", "start", format_rfc3339(s.run.start_unix_s));
+  w.attr("/meta", "start_unix_s", s.run.start_unix_s);
+  w.attr("/meta", "step_s", to_seconds(s.run.step));
+  w.attr("/meta", "duration_s", to_seconds(s.run.duration));
+  w.attr("/meta", "crs_name", model.city->crs.name);
+  w.attr("/meta", "crs_wkt", model.city->crs.wkt);
+  w.write_strings("/meta/scenario", {s.resolved_text},
+                  {"", "the scenario as TOML, after extends resolution"});
+  std::vector<std::string> domains(s.domain_names.begin(), s.domain_names.end());
+  w.write_strings("/meta/domains", domains, {"", "the domains this run simulates, in step order"});
+  write_city(*model.city, w);
+  for (const auto& d : model.domains) d->write_static(w);
+  w.flush();
+  auto rec = std::unique_ptr<RunRecorder>(new RunRecorder(model, std::move(*out)));
+  rec->m_next_flush = s.output.flush_every;
+  return rec;
+}
+
+void RunRecorder::observe(const SimState& state) {
+  const OutputSpec& o = m_model.spec.output;
+  if (state.t >= m_next_frame) {
+    m_out->append<double>("/time", to_seconds(state.t),
+                          {"s", "simulated time of each output frame since the start"});
+    for (std::size_t i = 0; i < m_model.domains.size(); ++i)
+      m_model.domains[i]->write_frame(*state.domains[i], *m_out);
+    m_last_frame = state.t;
+    while (m_next_frame <= state.t) m_next_frame += o.every;
+  }
+  if (state.t >= m_next_flush) {
+    m_out->flush();
+    while (m_next_flush <= state.t) m_next_flush += o.flush_every;
+  }
+}
+
+std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
+  std::vector<SummaryRow> summary;
+  // The final state is always a frame, even between output intervals.
+  if (m_last_frame != state.t) {
+    m_next_frame = state.t;
+    observe(state);
+  }
+  for (std::size_t i = 0; i < m_model.domains.size(); ++i)
+    m_model.domains[i]->write_final(*state.domains[i], *m_out, summary);
+  m_out->attr("/meta", "end_s", to_seconds(state.t));
+  m_out->attr("/meta", "steps", state.step);
+  m_out->attr("/meta", "state_hash", hash_hex(hash_state(m_model, state)));
+  m_out->flush();
+  return summary;
+}
+
+}  // namespace citytwin

@@ -1,0 +1,79 @@
+"""End-to-end checks of the citytwin command. Usage: cli_checks.py CITYTWIN CHECK."""
+import json
+import subprocess
+import sys
+import tempfile
+
+CITYTWIN, CHECK = sys.argv[1], sys.argv[2]
+
+
+def run(*args):
+    return subprocess.run([CITYTWIN, *args], capture_output=True, text=True, timeout=600)
+
+
+def expect(cond, what):
+    if not cond:
+        print("FAILED:", what)
+        sys.exit(1)
+
+
+def version():
+    r = run("--version")
+    expect(r.returncode == 0 and r.stdout.startswith("citytwin "), f"--version: {r.stdout!r}")
+    r = run("--help")
+    expect(r.returncode == 0 and "Examples:" in r.stdout and "run" in r.stdout, "--help lists examples")
+
+
+def info_json():
+    r = run("info", "--json", "scenarios/monaco.toml")
+    expect(r.returncode == 0, f"info exit {r.returncode}: {r.stderr}")
+    j = json.loads(r.stdout)
+    for key in ["buildings", "road_links", "lane_km", "signals", "terrain_min_m", "terrain_max_m", "crs"]:
+        expect(key in j, f"info --json has {key}")
+    expect(j["buildings"] >= 1500, f"buildings {j['buildings']} >= 1500")
+    expect(j["road_links"] >= 2000, f"road_links {j['road_links']} >= 2000")
+    expect(j["terrain_min_m"] <= 0 and j["terrain_max_m"] >= 150, "terrain spans 0-150 m")
+    expect(j["crs"] == "EPSG:32632", f"UTM CRS, got {j['crs']}")
+    expect(100 < j["lane_km"] < 400, f"lane_km {j['lane_km']}")
+
+
+def run_h5():
+    import h5py
+
+    with tempfile.TemporaryDirectory() as out:
+        r = run("run", "scenarios/monaco.toml", "--until", "5min", "--out", out, "--threads", "2", "--quiet")
+        expect(r.returncode == 0, f"run exit {r.returncode}: {r.stderr}")
+        expect("state hash" in r.stdout and f"{out}/run.h5" in r.stdout, "summary table names the output")
+        with h5py.File(f"{out}/run.h5", "r") as f:
+            for path in ["/meta", "/city/buildings", "/city/roads", "/city/terrain/z", "/time"]:
+                expect(path in f, f"{path} in run.h5")
+            expect(list(f["/time"][:]) == [0.0, 60.0, 120.0, 180.0, 240.0, 300.0], "frames every minute")
+            expect(f["/city/buildings/height_m"].shape[0] >= 1500, "buildings written")
+            expect(f["/city/buildings/height_m"].attrs["units"] == "m", "units attribute")
+            expect(f["/meta"].attrs["seed"] == 42, "seed in /meta")
+            expect("EPSG" in f["/meta"].attrs["crs_wkt"] or "UTM" in f["/meta"].attrs["crs_wkt"], "CRS WKT")
+            expect(b"monaco" in f["/meta/scenario"][0], "scenario text stored")
+
+
+def bad_input():
+    r = run("run", "tests/data/spec/typo.toml")
+    expect(r.returncode == 2, f"bad scenario exits 2, got {r.returncode}")
+    expect("tests/data/spec/typo.toml:6:1: output.evrey: unknown key" in r.stderr, f"located message: {r.stderr!r}")
+    expect('"every" (did you mean it?)' in r.stderr, "suggestion")
+    r = run("run", "does/not/exist.toml")
+    expect(r.returncode == 2 and "does/not/exist.toml" in r.stderr, "missing scenario file")
+    r = run("run", "scenarios/monaco.toml", "--until", "3 weeks")
+    expect(r.returncode == 2 and "--until" in r.stderr, "bad --until")
+    r = run("frobnicate")
+    expect(r.returncode == 2, "unknown subcommand exits 2")
+
+
+def validate():
+    r = run("validate", "scenarios/monaco.toml")
+    expect(r.returncode == 0 and "valid" in r.stdout, f"validate monaco: {r.stdout} {r.stderr}")
+    r = run("validate", "tests/data/spec/typo.toml")
+    expect(r.returncode == 2, "validate of a bad file exits 2")
+
+
+globals()[CHECK]()
+print(f"cli {CHECK}: ok")

@@ -1,0 +1,73 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+
+#include "citytwin/io.hpp"
+
+using namespace citytwin;
+
+namespace {
+std::string temp_file(const char* name) {
+  return (std::filesystem::temp_directory_path() / name).string();
+}
+}  // namespace
+
+TEST_CASE("HDF5 datasets, series, strings and attributes round-trip exactly", "[io]") {
+  const std::string path = temp_file("citytwin_io_roundtrip.h5");
+  {
+    auto w = RunWriter::create(path, 4);
+    REQUIRE(w.has_value());
+    std::vector<float> grid(300 * 200);
+    for (std::size_t k = 0; k < grid.size(); ++k)
+      grid[k] = std::sin(0.001f * static_cast<float>(k));
+    grid[7] = std::nanf("");
+    const std::size_t dims[2] = {300, 200};
+    (*w)->write<float>("/a/b/grid", grid, dims, {"m", "a test raster"});
+    (*w)->write<std::int64_t>("/a/ids", std::vector<std::int64_t>{-1, 0, 1LL << 40}, {"", "ids"});
+    (*w)->write<std::uint8_t>("/a/flags", std::vector<std::uint8_t>{}, {"1", "empty"});
+    (*w)->write_strings("/a/names", {"Avenue Princesse Alice", "", "Boulevard du Larvotto"},
+                        {"", "names"});
+    for (int k = 0; k < 5; ++k) {
+      (*w)->append<double>("/time", 60.0 * k, {"s", "time"});
+      const std::vector<float> row = {float(k), float(k) * 2, float(k) * 3};
+      const std::size_t rd[1] = {3};
+      (*w)->append<float>("/series/x", row, rd, {"m", "rows"});
+      (*w)->flush();
+    }
+    (*w)->attr("/a", "note", "hello");
+    (*w)->attr("/a/b/grid", "dx", 2.5);
+    (*w)->attr("/meta", "steps", std::int64_t{3600});
+  }
+  auto r = RunReader::open(path);
+  REQUIRE(r.has_value());
+  auto grid = (*r)->read<float>("/a/b/grid");
+  REQUIRE(grid.has_value());
+  CHECK(grid->dims == std::vector<std::size_t>{300, 200});
+  CHECK(std::isnan(grid->data[7]));
+  CHECK(grid->data[12345] == std::sin(0.001f * 12345.0f));
+  CHECK((*r)->read<std::int64_t>("/a/ids")->data == std::vector<std::int64_t>{-1, 0, 1LL << 40});
+  CHECK((*r)->read<std::uint8_t>("/a/flags")->data.empty());
+  CHECK(*(*r)->read_strings("/a/names") ==
+        std::vector<std::string>{"Avenue Princesse Alice", "", "Boulevard du Larvotto"});
+  auto t = (*r)->read<double>("/time");
+  CHECK(t->data == std::vector<double>{0, 60, 120, 180, 240});
+  auto x = (*r)->read<float>("/series/x");
+  CHECK(x->dims == std::vector<std::size_t>{5, 3});
+  CHECK(x->data[3 * 4 + 2] == 12.0f);
+  CHECK(*(*r)->attr_string("/a", "note") == "hello");
+  CHECK(*(*r)->attr_string("/a/b/grid", "units") == "m");
+  CHECK(*(*r)->attr_double("/a/b/grid", "dx") == 2.5);
+  CHECK(*(*r)->attr_double("/meta", "steps") == 3600.0);
+  CHECK((*r)->list("/a") == std::vector<std::string>{"b", "flags", "ids", "names"});
+  CHECK(!(*r)->read<float>("/nope").has_value());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a run file that cannot be created is an error naming it", "[io]") {
+  auto w = RunWriter::create("/nonexistent-folder/run.h5", 4);
+  REQUIRE(!w);
+  CHECK(w.error().first().file == "/nonexistent-folder/run.h5");
+  auto r = RunReader::open(std::string(CITYTWIN_SOURCE_DIR) + "/README.md");
+  REQUIRE(!r);
+}
