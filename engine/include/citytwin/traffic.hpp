@@ -69,6 +69,9 @@ struct Network {
   std::vector<std::int32_t> phase_state_begin;  // (n_phases) offset into phase_state
   std::string phase_state;                      // concatenated SUMO state strings ("GgrryO...")
 
+  std::vector<std::int32_t> lane_in_begin;  // (n_lanes + 1) CSR of incoming connections
+  std::vector<std::int32_t> lane_in_conn;   // (n_conns) connections ending on each lane
+
   std::int32_t n_edges() const { return static_cast<std::int32_t>(edge_id.size()); }
   std::int32_t n_lanes() const { return static_cast<std::int32_t>(lane_length.size()); }
   std::int32_t n_conns() const { return static_cast<std::int32_t>(conn_from_lane.size()); }
@@ -206,6 +209,9 @@ struct EdgeInterval {
 /// Reads a SUMO .net.xml (plain or .gz): edges, lanes, connections (with their via chains
 /// merged into passage lanes), junction responses, tlLogic programs. Errors name file:line.
 Result<Network> read_sumo_net(const std::string& path);
+/// Computes the derived arrays (lane_in_*) after the primary arrays are filled; readers call
+/// it, hand-built networks must.
+void finalize_network(Network& net);
 /// Reads tlLogic programs from an additional file; a program replaces the net's one for the
 /// same signal (SUMO loads the last program as active).
 Result<void> read_sumo_tls(const std::string& path, Network& net);

@@ -75,6 +75,26 @@ inline std::int32_t next_edge(const Demand& d, const TrafficState& s, std::int32
   return i < d.veh_route_begin[z(v) + 1] ? d.route_edges[z(i)] : -1;
 }
 
+/// The connection vehicle v takes out of `lane` (a road lane of its current edge): one into
+/// its next route edge, preferring a target lane that continues to the edge after that
+/// (short edges leave no room to change lanes). -1 on the last edge or without a connection.
+inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
+                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  const std::int32_t end = d.veh_route_begin[z(v) + 1];
+  if (i >= end) return -1;
+  const std::int32_t ne = d.route_edges[z(i)];
+  const std::int32_t nne = i + 1 < end ? d.route_edges[z(i + 1)] : -1;
+  std::int32_t first = -1;
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
+    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return c;
+    if (first < 0) first = c;
+  }
+  return first;
+}
+
 inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
                            std::int32_t lane) {
   return std::max(0.1f, std::min(d.vmax, n.lane_speed[z(lane)] * s.veh_v0[z(v)]));
@@ -98,7 +118,7 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
 }
 
 // ---- phase: signals ----
-void update_signals(const Network& n, TrafficState& s) {
+void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
   for (u t = 0; t < n.tl_id.size(); ++t) {
     const SimTime cyc = n.tl_cycle[t];
     SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
@@ -107,38 +127,40 @@ void update_signals(const Network& n, TrafficState& s) {
       pos -= n.phase_duration[z(ph++)];
     s.tl_phase[t] = ph;
   }
-  for (std::int32_t c = 0; c < n.n_conns(); ++c) {
-    const std::int32_t tl = n.conn_tl[z(c)];
-    std::uint8_t code = 0;
-    if (tl < 0) {
-      const LinkRule r = n.conn_rule[z(c)];
-      code = r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
-    } else {
-      const char st =
-          n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])];
-      switch (st) {
-        case 'G':
-        case 'O':
-          code = k_go_major;
-          break;
-        case 'g':
-        case 'o':
-          code = k_go_yield;
-          break;
-        case 'y':
-        case 'Y':
-          code = k_amber;
-          break;
-        case 's':
-          code = k_stop;
-          break;
-        default:
-          code = k_red;
-          break;
+  pool.for_blocks(n.n_conns(), k_grain_lanes * 4, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t c = b; c < e; ++c) {
+      const std::int32_t tl = n.conn_tl[z(c)];
+      std::uint8_t code = 0;
+      if (tl < 0) {
+        const LinkRule r = n.conn_rule[z(c)];
+        code = r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
+      } else {
+        const char st =
+            n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])];
+        switch (st) {
+          case 'G':
+          case 'O':
+            code = k_go_major;
+            break;
+          case 'g':
+          case 'o':
+            code = k_go_yield;
+            break;
+          case 'y':
+          case 'Y':
+            code = k_amber;
+            break;
+          case 's':
+            code = k_stop;
+            break;
+          default:
+            code = k_red;
+            break;
+        }
       }
+      s.conn_signal[z(c)] = code;
     }
-    s.conn_signal[z(c)] = code;
-  }
+  });
 }
 
 // ---- phase: insertion at origins (serial over edges, fixed order) ----
@@ -227,7 +249,7 @@ void compute_approaches(const Network& n, const Demand& d, TrafficState& s, Task
           const Driver dr = driver(d, v);
           // A foe counts only if it could enter: one held back by a full target lane (or a
           // red light) does not block the links that yield to it (no yield deadlocks).
-          if (ne >= 0 && next_conn(n, s.veh_lane[z(v)], ne, dr.vclass) == c &&
+          if (ne >= 0 && route_conn(n, d, s, v, s.veh_lane[z(v)], dr.vclass) == c &&
               s.conn_signal[z(c)] != k_red &&
               free_space(n, d, s, n.conn_to_lane[z(c)]) >= dr.len + dr.s0) {
             const float dist = n.lane_length[z(s.veh_lane[z(v)])] - s.veh_pos[z(v)];
@@ -285,11 +307,25 @@ Neighbour follower_at(const Demand& d, const TrafficState& s, std::int32_t lane,
   return r;
 }
 
-/// Does `lane` continue the route of v (or is v on its last edge)?
-inline bool lane_good(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
-                      std::int32_t lane, std::uint8_t vclass) {
-  const std::int32_t ne = next_edge(d, s, v);
-  return ne < 0 || next_conn(n, lane, ne, vclass) >= 0;
+/// How well `lane` serves the route of v: 2 if it reaches the next edge on a lane that
+/// continues to the edge after (or v is on its last edge), 1 if it only reaches the next
+/// edge, 0 if it does not. Two edges of look-ahead, because very short edges (SUMO splits
+/// edges at lane-count changes) leave no room to change lanes.
+inline int lane_quality(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                        std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  const std::int32_t end = d.veh_route_begin[z(v) + 1];
+  if (i >= end) return 2;
+  const std::int32_t ne = d.route_edges[z(i)];
+  const std::int32_t nne = i + 1 < end ? d.route_edges[z(i + 1)] : -1;
+  int q = 0;
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
+    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return 2;
+    q = 1;
+  }
+  return q;
 }
 
 // ---- phase: lane-change decisions (MOBIL + strategic), one direction per step ----
@@ -316,12 +352,11 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         const Driver dr = driver(d, v);
         if (!(n.lane_allow[z(target)] & dr.vclass)) continue;
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
-        if (pos < dr.len) continue;  // still entering the lane
         const float to_end = n.lane_length[z(lane)] - pos;
-        const bool good_here = lane_good(n, d, s, v, lane, dr.vclass);
-        const bool good_there = lane_good(n, d, s, v, target, dr.vclass);
-        const bool must = !good_here && good_there;
-        if (good_here && !good_there && to_end < p.strategic_lookahead) continue;
+        const int q_here = lane_quality(n, d, s, v, lane, dr.vclass);
+        const int q_there = lane_quality(n, d, s, v, target, dr.vclass);
+        const bool must = q_there > q_here;
+        if (q_there < q_here && to_end < p.strategic_lookahead) continue;
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(d, s, target, pos, dr.len);
         if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
@@ -450,7 +485,7 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
           if (n.lane_edge[z(lane)] < 0) {
             next_lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
           } else if (const std::int32_t ne = next_edge(d, s, v); ne >= 0) {
-            const std::int32_t c = next_conn(n, lane, ne, dr.vclass);
+            const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
             if (c >= 0 && may_pass(n, d, p, s, v, dr, c, dist)) {
               next_lane = n.conn_via_lane[z(c)];
               // Slow down to the passage's speed before entering it.
@@ -470,6 +505,25 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
             }
             if (w >= 0) {
               gap = extra + s.veh_pos[z(w)] - driver(d, w).len;
+              lead_v = s.veh_speed[z(w)];
+            }
+          }
+        }
+        if (n.lane_edge[z(lane)] < 0 && i == s.lane_veh_begin[z(lane)]) {
+          // Merging passages: the front vehicle of another passage into the same lane that is
+          // closer to the merge point (ties: lower connection first) leads this one.
+          const std::int32_t self = lane - n.n_road_lanes;
+          const std::int32_t to = n.conn_to_lane[z(self)];
+          const float rem = len - pos;
+          for (std::int32_t k = n.lane_in_begin[z(to)]; k < n.lane_in_begin[z(to) + 1]; ++k) {
+            const std::int32_t oc = n.lane_in_conn[z(k)];
+            const std::int32_t w = lane_first(s, n.conn_via_lane[z(oc)]);
+            if (oc == self || w < 0) continue;
+            const float orem = n.lane_length[z(n.conn_via_lane[z(oc)])] - s.veh_pos[z(w)];
+            if (orem > rem || (orem == rem && oc > self)) continue;
+            const float g = rem - orem - driver(d, w).len;
+            if (g < gap) {
+              gap = g;
               lead_v = s.veh_speed[z(w)];
             }
           }
@@ -512,7 +566,8 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
       s.veh_speed[z(v)] = vnew;
       float pos = s.veh_pos[z(v)] + dx;
       std::int32_t lane = s.veh_lane[z(v)];
-      bool crossed = false;  // one junction per step: only the first one was granted
+      // One junction per step: only the stop line car following looked at was granted.
+      bool crossed = n.lane_edge[z(lane)] < 0;
       s.scratch_lc[z(v)] = 0;
       while (pos > n.lane_length[z(lane)]) {
         const float over = pos - n.lane_length[z(lane)];
@@ -528,7 +583,7 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
           s.veh_arrive_time[z(v)] = t_end;
           break;
         }
-        const std::int32_t c = next_conn(n, lane, ne, dr.vclass);
+        const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
         if (c < 0 || crossed) {  // not granted: wait at the stop line
           pos = n.lane_length[z(lane)];
           s.veh_speed[z(v)] = 0.0f;
@@ -669,7 +724,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 }
 
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
-  update_signals(n, s);
+  update_signals(n, s, pool);
   insert_vehicles(n, d, s);
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);

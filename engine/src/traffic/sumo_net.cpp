@@ -368,7 +368,20 @@ Result<Network> read_sumo_net(const std::string& path) {
       return fail(std::move(d));
     }
   }
+  finalize_network(net);
   return net;
+}
+
+void finalize_network(Network& net) {
+  net.lane_in_begin.assign(static_cast<std::size_t>(net.n_lanes()) + 1, 0);
+  for (std::int32_t to : net.conn_to_lane) ++net.lane_in_begin[static_cast<std::size_t>(to) + 1];
+  for (std::size_t l = 0; l + 1 < net.lane_in_begin.size(); ++l)
+    net.lane_in_begin[l + 1] += net.lane_in_begin[l];
+  net.lane_in_conn.assign(net.conn_to_lane.size(), 0);
+  std::vector<std::int32_t> fill(net.lane_in_begin.begin(), net.lane_in_begin.end() - 1);
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    net.lane_in_conn[static_cast<std::size_t>(
+        fill[static_cast<std::size_t>(net.conn_to_lane[static_cast<std::size_t>(c)])]++)] = c;
 }
 
 }  // namespace citytwin::traffic

@@ -67,6 +67,7 @@ inline Network make_chain(const std::vector<float>& lengths, float speed, bool r
     n.phase_state_begin = {0, 1};
     n.tl_phase_begin.push_back(2);
   }
+  finalize_network(n);
   return n;
 }
 
