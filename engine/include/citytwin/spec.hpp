@@ -168,6 +168,7 @@ struct CitySpec {
   double terrain_resolution_m = 0;            ///< city.terrain_resolution; 0 = close to the DEM's
   double default_building_height_m = 10.0;    ///< city.default_building_height
   double level_height_m = 3.0;                ///< city.level_height
+  bool fill_depressions = false;              ///< city.fill_depressions: priority-flood fill
 };
 
 /// [output]: where and how often results are written.

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <queue>
 
 #include "city/crs_transform.hpp"
 #include "city/dem.hpp"
@@ -113,6 +114,49 @@ std::int64_t refine_terrain(Terrain& t, const std::vector<ElevationPoint>& point
     }
   t.z = std::move(refined);
   return used;
+}
+
+// Priority-flood depression filling (Barnes, Lehman & Mulla 2014, "Priority-flood: an
+// optimal depression-filling and watershed-labeling algorithm", Computers & Geosciences 62,
+// Algorithm 1): cells are visited from the grid's edge (and nodata) inwards in order of
+// elevation, and each is raised to the lowest level at which it can drain outwards. Returns the
+// number of cells raised.
+std::int64_t fill_depressions(Terrain& t) {
+  using Item = std::pair<float, std::int64_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> open;
+  std::vector<std::uint8_t> closed(t.z.size(), 0);
+  auto seed = [&](int i, int j) {
+    const std::int64_t c = static_cast<std::int64_t>(j) * t.nx + i;
+    if (closed[c] || std::isnan(t.z[c])) return;
+    closed[c] = 1;
+    open.emplace(t.z[c], c);
+  };
+  for (int i = 0; i < t.nx; ++i) seed(i, 0), seed(i, t.ny - 1);
+  for (int j = 0; j < t.ny; ++j) seed(0, j), seed(t.nx - 1, j);
+  // Cells next to nodata drain into it, like edge cells.
+  for (int j = 0; j < t.ny; ++j)
+    for (int i = 0; i < t.nx; ++i)
+      if (std::isnan(t.at(i, j)))
+        for (int d = 0; d < 4; ++d) {
+          const int ii = i + (d == 0) - (d == 1), jj = j + (d == 2) - (d == 3);
+          if (ii >= 0 && jj >= 0 && ii < t.nx && jj < t.ny) seed(ii, jj);
+        }
+  std::int64_t raised = 0;
+  while (!open.empty()) {
+    const auto [level, c] = open.top();
+    open.pop();
+    const int i = static_cast<int>(c % t.nx), j = static_cast<int>(c / t.nx);
+    for (int d = 0; d < 4; ++d) {
+      const int ii = i + (d == 0) - (d == 1), jj = j + (d == 2) - (d == 3);
+      if (ii < 0 || jj < 0 || ii >= t.nx || jj >= t.ny) continue;
+      const std::int64_t n = static_cast<std::int64_t>(jj) * t.nx + ii;
+      if (closed[n] || std::isnan(t.z[n])) continue;
+      closed[n] = 1;
+      if (t.z[n] < level) t.z[n] = level, ++raised;
+      open.emplace(t.z[n], n);
+    }
+  }
+  return raised;
 }
 
 void sample_elevations(CityModel& city) {
@@ -235,6 +279,10 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
     auto points = read_elevation_points(spec.elevation_points, *proj);
     if (!points) return fail(points.error());
     stats.elevation_points_used = refine_terrain(city->terrain, *points);
+  }
+  if (spec.fill_depressions && !city->terrain.empty()) {
+    StageTimer timer(stats, "fill depressions");
+    stats.depression_cells_filled = fill_depressions(city->terrain);
   }
   if (!city->terrain.empty()) sample_elevations(*city);
   city->extent = compute_extent(*city);

@@ -35,6 +35,7 @@ nlohmann::ordered_json city_json(const CityModel& c) {
   j["terrain_max_m"] =
       c.terrain.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.terrain.max());
   j["elevation_points_used"] = c.stats.elevation_points_used;
+  j["depression_cells_filled"] = c.stats.depression_cells_filled;
   j["crs"] = c.crs.name;
   j["extent"] = c.extent;
   j["osm_nodes"] = c.stats.osm_nodes;

@@ -174,8 +174,11 @@ class PowerDomain : public Domain {
 
   void advance(DomainState& state, const StepContext& ctx) const override {
     auto& s = static_cast<PowerState&>(state);
-    if (s.dirty || ctx.t >= s.next_check) check(s, ctx.t);
+    // Events act at their own time; scheduled checks solve the state at the end of the step,
+    // so a frame written at t shows the power flow of t.
+    if (s.dirty) check(s, ctx.t);
     s.unserved_mwh += s.unserved_mw * to_seconds(ctx.dt) / 3600.0;
+    if (ctx.t + ctx.dt >= s.next_check) check(s, ctx.t + ctx.dt);
   }
 
   void write_static(RunWriter& out) const override;
@@ -514,7 +517,8 @@ Result<std::unique_ptr<const Domain>> compile_power(const DomainSpec& dspec,
     for (BuildingUse u : city.buildings.use)
       residential.push_back(u == BuildingUse::residential || u == BuildingUse::other);
   } else {
-    auto r = read_matpower(spec.case_path);
+    const bool json = spec.case_path.size() > 5 && spec.case_path.ends_with(".json");
+    auto r = json ? read_pandapower(spec.case_path) : read_matpower(spec.case_path);
     if (!r) return fail(r.error());
     net = std::move(*r);
   }

@@ -49,6 +49,7 @@ void parse_city(SectionReader s, CitySpec& city) {
   city.default_building_height_m = s.quantity_or("default_building_height", Quantity::length,
                                                  city.default_building_height_m, 0.5);
   city.level_height_m = s.quantity_or("level_height", Quantity::length, city.level_height_m, 1.0);
+  city.fill_depressions = s.boolean_or("fill_depressions", city.fill_depressions);
 }
 
 void parse_output(SectionReader s, const std::string& name, OutputSpec& out) {

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "city/dem.hpp"
 #include "citytwin/city.hpp"
@@ -93,4 +95,29 @@ TEST_CASE("a city from a DEM alone loads in the DEM's own grid", "[city][dem]") 
   REQUIRE(named.has_value());
   CHECK((*named)->crs.name == "EPSG:32632");
   CHECK((*named)->terrain.at(0, 0) == 9.0f);
+}
+
+TEST_CASE("depression filling raises pits to their spill level and nothing else", "[city][dem]") {
+  // A 5x5 bowl: rim at 10 m with one notch at 6 m on the east side, centre pit at 2 m.
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const std::string path = dir + "/citytwin_pit.asc";
+  {
+    std::ofstream f(path);
+    f << "ncols 5\nnrows 5\nxllcorner 0\nyllcorner 0\ncellsize 1\nNODATA_value -9999\n"
+      << "10 10 10 10 10\n10 8 8 8 10\n10 8 2 8 6\n10 8 8 8 10\n10 10 10 10 10\n";
+  }
+  CitySpec spec;
+  spec.dem = path;
+  spec.fill_depressions = true;
+  auto city = import_city(spec);
+  REQUIRE(city.has_value());
+  const Terrain& t = (*city)->terrain;
+  // Everything inside the rim drains through the 6 m notch... but the inner ring at 8 m is
+  // already above it, so only the 2 m pit is raised, to 8 m (its lowest way out).
+  CHECK(t.at(2, 2) == 8.0f);
+  CHECK(t.at(4, 2) == 6.0f);
+  CHECK(t.at(1, 1) == 8.0f);
+  CHECK(t.at(0, 0) == 10.0f);
+  CHECK((*city)->stats.depression_cells_filled == 1);
+  std::filesystem::remove(path);
 }
