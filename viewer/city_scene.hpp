@@ -6,6 +6,8 @@
 // child; adding a layer is one build function and one update function.
 #pragma once
 
+#include <osg/Geode>
+#include <osg/Geometry>
 #include <osg/Group>
 #include <osg/Image>
 #include <osg/Switch>
