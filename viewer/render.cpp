@@ -10,7 +10,12 @@ namespace {
 // Reads the colour buffer after the frame is drawn.
 struct ReadPixels : osg::Camera::DrawCallback {
   osg::ref_ptr<osg::Image> image;
+  bool enabled = true;
   void operator()(osg::RenderInfo& info) const override {
+    if (!enabled) {
+      glFinish();  // the frame is complete when frame() returns, as with a read-back
+      return;
+    }
     const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
     image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
                       GL_UNSIGNED_BYTE);
@@ -33,8 +38,17 @@ Result<CameraPose> camera_preset(const CityScene& scene, const std::string& name
       Error(Diagnostic{"", 0, 0, "--camera", "unknown camera preset", name, "overview or top"}));
 }
 
-Result<osg::ref_ptr<osg::Image>> render_offscreen(CityScene& scene, const CameraPose& pose, int w,
-                                                  int h) {
+struct OffscreenView::Impl {
+  osgViewer::Viewer viewer;
+  osg::ref_ptr<osg::GraphicsContext> gc;
+  osg::ref_ptr<ReadPixels> grab = new ReadPixels;
+  int w = 0, h = 0;
+};
+
+OffscreenView::OffscreenView(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+OffscreenView::~OffscreenView() = default;
+
+Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, int w, int h) {
   osg::ref_ptr<osg::GraphicsContext::Traits> traits = new osg::GraphicsContext::Traits;
   traits->readDISPLAY();
   traits->setUndefinedScreenDetailsToDefaultScreen();
@@ -44,31 +58,46 @@ Result<osg::ref_ptr<osg::Image>> render_offscreen(CityScene& scene, const Camera
   traits->doubleBuffer = false;
   traits->red = traits->green = traits->blue = 8;
   traits->depth = 24;
-  osg::ref_ptr<osg::GraphicsContext> gc = osg::GraphicsContext::createGraphicsContext(traits.get());
-  if (!gc || !gc->valid())
+  auto impl = std::make_unique<Impl>();
+  impl->gc = osg::GraphicsContext::createGraphicsContext(traits.get());
+  if (!impl->gc || !impl->gc->valid())
     return std::unexpected(
         Error::msg("cannot create an offscreen OpenGL context: run under an X server, e.g. "
                    "xvfb-run -a -s \"-screen 0 1280x720x24\" citytwin-view ..."));
-  osgViewer::Viewer viewer;
+  impl->w = w;
+  impl->h = h;
+  osgViewer::Viewer& viewer = impl->viewer;
   viewer.setThreadingModel(osgViewer::Viewer::SingleThreaded);
   viewer.setSceneData(scene.root());
   osg::Camera* cam = viewer.getCamera();
-  cam->setGraphicsContext(gc.get());
+  cam->setGraphicsContext(impl->gc.get());
   cam->setViewport(0, 0, w, h);
   cam->setClearColor(osg::Vec4(0.62f, 0.74f, 0.86f, 1.f));
-  const double dist = (pose.eye - pose.target).length();
   cam->setComputeNearFarMode(osg::CullSettings::DO_NOT_COMPUTE_NEAR_FAR);
-  cam->setProjectionMatrixAsPerspective(40.0, static_cast<double>(w) / h,
+  impl->grab->image = new osg::Image;
+  cam->setFinalDrawCallback(impl->grab.get());
+  viewer.realize();
+  return std::unique_ptr<OffscreenView>(new OffscreenView(std::move(impl)));
+}
+
+const osg::Image& OffscreenView::frame(const CameraPose& pose, bool read_back) {
+  osg::Camera* cam = m_impl->viewer.getCamera();
+  const double dist = (pose.eye - pose.target).length();
+  cam->setProjectionMatrixAsPerspective(40.0, static_cast<double>(m_impl->w) / m_impl->h,
                                         std::max(1.0, dist * 1e-3), dist * 10);
   cam->setViewMatrixAsLookAt(pose.eye, pose.target, osg::Vec3d(0, 0, 1));
-  auto* grab = new ReadPixels;
-  grab->image = new osg::Image;
-  cam->setFinalDrawCallback(grab);
-  viewer.realize();
-  viewer.frame();
-  if (!grab->image->data())
-    return std::unexpected(Error::msg("offscreen frame could not be read back"));
-  return grab->image;
+  m_impl->grab->enabled = read_back;
+  m_impl->viewer.frame();
+  return *m_impl->grab->image;
+}
+
+Result<osg::ref_ptr<osg::Image>> render_offscreen(CityScene& scene, const CameraPose& pose, int w,
+                                                  int h) {
+  auto view = OffscreenView::create(scene, w, h);
+  if (!view) return std::unexpected(view.error());
+  const osg::Image& im = (*view)->frame(pose);
+  if (!im.data()) return std::unexpected(Error::msg("offscreen frame could not be read back"));
+  return osg::ref_ptr<osg::Image>(new osg::Image(im, osg::CopyOp::DEEP_COPY_ALL));
 }
 
 }  // namespace citytwin::view
