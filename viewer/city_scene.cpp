@@ -57,7 +57,9 @@ void main() {
   int id = int(entity + 0.5);
   vec4 s = texelFetch(water, ivec2(id % nx, id / nx), 0);
   depth = s.g;
-  gl_Position = gl_ModelViewProjectionMatrix * vec4(gl_Vertex.xy, s.r, 1.0);
+  // Cells with no wet neighbour collapse outside the clip volume: dry areas cost no fragments.
+  gl_Position = s.b > 0.5 ? gl_ModelViewProjectionMatrix * vec4(gl_Vertex.xy, s.r, 1.0)
+                          : vec4(2.0, 2.0, 2.0, 1.0);
 })";
 const char* k_water_fs = R"(#version 130
 in float depth;
@@ -290,11 +292,26 @@ void CityScene::update(const FrameSnapshot& f) {
   if (!f.water.empty()) {
     if (f.water.nx != m_water_nx || f.water.ny != m_water_ny) build_water(f.water);
     auto* px = reinterpret_cast<float*>(m_water_image->data());
-    for (std::size_t c = 0; c < f.water.depth_m.size(); ++c) {
-      const float s = f.water.surface_m[c];
-      px[4 * c] = std::isfinite(s) ? s : 0.f;
-      px[4 * c + 1] = std::isfinite(s) ? f.water.depth_m[c] : 0.f;
-    }
+    const WaterRaster& w = f.water;
+    auto wet = [&](int i, int j) {
+      const std::size_t c = static_cast<std::size_t>(j) * w.nx + i;
+      return std::isfinite(w.surface_m[c]) && w.depth_m[c] >= 0.01f;
+    };
+    for (int j = 0; j < w.ny; ++j)
+      for (int i = 0; i < w.nx; ++i) {
+        const std::size_t c = static_cast<std::size_t>(j) * w.nx + i;
+        const float s = w.surface_m[c];
+        px[4 * c] = std::isfinite(s) ? s : 0.f;
+        px[4 * c + 1] = std::isfinite(s) ? w.depth_m[c] : 0.f;
+        // B: 1 when this cell or a neighbour is wet (the vertex is part of a drawn triangle).
+        bool near_wet = false;
+        for (int dj = -1; dj <= 1 && !near_wet; ++dj)
+          for (int di = -1; di <= 1 && !near_wet; ++di) {
+            const int ii = i + di, jj = j + dj;
+            near_wet = ii >= 0 && jj >= 0 && ii < w.nx && jj < w.ny && wet(ii, jj);
+          }
+        px[4 * c + 2] = near_wet ? 1.f : 0.f;
+      }
     m_water_image->dirty();
   }
   const std::size_t nv = f.vehicle_x.size();
