@@ -1,6 +1,7 @@
 #include "city_scene.hpp"
 
 #include <osg/BlendFunc>
+#include <osg/CullFace>
 #include <osg/Depth>
 #include <osg/Geode>
 #include <osg/Geometry>
@@ -179,12 +180,21 @@ void CityScene::build_mesh_layers() {
       g->setVertexArray(v);
       g->setNormalArray(n, osg::Array::BIND_PER_VERTEX);
       g->setVertexAttribArray(k_entity_attr, e, osg::Array::BIND_PER_VERTEX);
-      auto* idx = new osg::DrawElementsUInt(GL_TRIANGLES, p.index.begin(), p.index.end());
+      // Building floors face down into the ground and are never drawn (they close the solids
+      // for Bullet only).
+      auto* idx = new osg::DrawElementsUInt(GL_TRIANGLES);
+      for (int t = 0; t < p.triangle_count(); ++t) {
+        const int a = p.index[3 * t];
+        if (p.kind == EntityKind::building && p.normal[3 * a + 2] < -0.99f) continue;
+        for (int k = 0; k < 3; ++k) idx->push_back(static_cast<unsigned>(p.index[3 * t + k]));
+      }
       g->addPrimitiveSet(idx);
       geode->addDrawable(g);
     }
     osg::StateSet* ss = geode->getOrCreateStateSet();
     ss->setAttributeAndModes(prog.get());
+    // Every mesh triangle is counter-clockwise seen from outside: back faces are never seen.
+    ss->setAttributeAndModes(new osg::CullFace(osg::CullFace::BACK));
     ss->addUniform(new osg::Uniform("mode", kind == 0 ? 0 : 1));
     ss->addUniform(
         new osg::Uniform("zrange", osg::Vec2(static_cast<float>(zmin), static_cast<float>(zmax))));
