@@ -41,8 +41,9 @@ enum class Quantity {
 std::expected<double, std::string> parse_quantity(std::string_view text, Quantity kind);
 /// Parses "90s", "2h", "1h30min", "250ms", "1d" into milliseconds.
 std::expected<SimTime, std::string> parse_duration(std::string_view text);
-/// Parses an RFC 3339 date-time ("2026-06-01T08:00:00Z", offsets allowed) into Unix seconds.
-std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text);
+/// Parses an RFC 3339 date-time ("2026-06-01T08:00:00Z", offsets allowed) into Unix seconds;
+/// the zone's offset from UTC (seconds) goes to `utc_offset_s` when given.
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s = nullptr);
 
 struct Point2 {
   double x = 0, y = 0;
@@ -76,8 +77,8 @@ class SectionReader {
   double quantity_or(std::string_view key, Quantity kind, double def_si, double lo = -1e300);
   std::optional<SimTime> duration(std::string_view key);
   SimTime duration_or(std::string_view key, SimTime def);
-  /// RFC 3339 date-time -> Unix seconds.
-  std::optional<std::int64_t> datetime(std::string_view key);
+  /// RFC 3339 date-time -> Unix seconds (and the zone's UTC offset, when asked).
+  std::optional<std::int64_t> datetime(std::string_view key, int* utc_offset_s = nullptr);
   /// A path, resolved against the folder of the file that wrote it; the file must exist.
   std::optional<std::string> existing_file(std::string_view key);
   /// A path resolved like existing_file(), which need not exist (outputs).
@@ -149,6 +150,10 @@ struct RunSpec {
   SimTime duration = 3'600'000;   ///< scenario.duration
   SimTime step = 1'000;           ///< scenario.step: the coupling (macro) step
   std::int64_t start_unix_s = 0;  ///< scenario.start (RFC 3339), default 2026-01-01T00:00:00Z
+  int start_utc_offset_s = 0;     ///< the zone offset written in scenario.start (local time)
+
+  /// Local time of day (seconds in [0, 86400)) at simulated time t, in scenario.start's zone.
+  double local_second_of_day(SimTime t) const;
   std::uint64_t seed = 1;         ///< scenario.seed
   int threads = 0;                ///< scenario.threads, 0 = all hardware threads
 };

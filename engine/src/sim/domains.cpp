@@ -1,10 +1,12 @@
 // The built-in domains, in the order they advance and write. A new domain adds one entry.
+#include "citytwin/flood.hpp"
 #include "citytwin/sim.hpp"
+#include "power/power_domain.hpp"
 
 namespace citytwin {
 
 std::span<const DomainEntry> builtin_domains() {
-  static const std::vector<DomainEntry> entries = {};
+  static const std::vector<DomainEntry> entries = {flood::domain_entry(), power::power_domain_entry()};
   return entries;
 }
 

@@ -1,6 +1,7 @@
 // load_scenario: the core sections ([scenario], [city], [output], [[event]]) and each
 // domain's section, validated in one pass so the user sees every problem at once.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "citytwin/spec.hpp"
@@ -11,13 +12,22 @@ namespace {
 
 constexpr std::int64_t k_default_start = 1'767'225'600;  // 2026-01-01T00:00:00Z
 
+}  // namespace
+
+double RunSpec::local_second_of_day(SimTime t) const {
+  const double s = std::fmod(static_cast<double>(start_unix_s + start_utc_offset_s) + to_seconds(t), 86400.0);
+  return s < 0 ? s + 86400.0 : s;
+}
+
+namespace {
+
 void parse_run(SectionReader s, const std::string& path, RunSpec& run) {
   run.name = s.string_or("name", std::filesystem::path(path).stem().string());
   run.duration = s.duration_or("duration", run.duration);
   run.step = s.duration_or("step", run.step);
   if (run.step <= 0)
     s.error("step", "the macro step must be positive", format_duration(run.step), "e.g. \"1s\"");
-  run.start_unix_s = s.datetime("start").value_or(k_default_start);
+  run.start_unix_s = s.datetime("start", &run.start_utc_offset_s).value_or(k_default_start);
   run.seed = static_cast<std::uint64_t>(s.integer_or("seed", 1, 0));
   run.threads = static_cast<int>(s.integer_or("threads", 0, 0, 1024));
 }

@@ -413,7 +413,7 @@ SimTime SectionReader::duration_or(std::string_view key, SimTime def) {
   return duration(key).value_or(def);
 }
 
-std::optional<std::int64_t> SectionReader::datetime(std::string_view key) {
+std::optional<std::int64_t> SectionReader::datetime(std::string_view key, int* utc_offset_s) {
   const toml::node* n = as_node(node(key));
   if (!n) return std::nullopt;
   std::string text;
@@ -427,7 +427,7 @@ std::optional<std::int64_t> SectionReader::datetime(std::string_view key) {
     error(key, "wrong type", type_name(*n), "an RFC 3339 date-time such as 2026-06-01T08:00:00Z");
     return std::nullopt;
   }
-  auto v = parse_rfc3339(text);
+  auto v = parse_rfc3339(text, utc_offset_s);
   if (!v) {
     error(key, "bad date-time", "\"" + text + "\"", v.error());
     return std::nullopt;

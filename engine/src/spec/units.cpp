@@ -149,7 +149,7 @@ bool expect_char(std::string_view& s, std::string_view chars) {
 }
 }  // namespace
 
-std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text) {
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s) {
   const std::string expected = "an RFC 3339 date-time such as \"2026-06-01T08:00:00Z\"";
   std::string_view s = trim(text);
   int Y, M, D, h, m, sec;
@@ -174,6 +174,7 @@ std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text) {
     return std::unexpected(expected + " with a time zone (Z or +hh:mm)");
   }
   if (!s.empty()) return std::unexpected(expected);
+  if (utc_offset_s) *utc_offset_s = offset_min * 60;
   static constexpr int k_days_in_month[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (M < 1 || M > 12 || D < 1 || D > k_days_in_month[M - 1] || h > 23 || m > 59 || sec > 60)
     return std::unexpected("a valid calendar date and time");

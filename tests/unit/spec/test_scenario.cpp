@@ -276,3 +276,58 @@ type = "flood.breach"
   CHECK(e.items[2].line == 12);
   CHECK(e.items[2].message == "no such domain in this scenario");
 }
+
+TEST_CASE("mangled scenario text never crashes the loader: it loads or reports located errors", "[spec][robustness]") {
+  // Byte-level mutations (deletions, duplications, replacements by TOML-significant
+  // characters) of a realistic scenario, from a fixed-seed generator.
+  const std::string base = R"([scenario]
+name = "m"
+duration = "2h"
+step = "1s"
+start = "2026-06-15T07:00:00+02:00"
+seed = 42
+[city]
+bbox = [7.405, 43.718, 7.445, 43.755]
+terrain_resolution = "20m"
+[output]
+every = "1min"
+[ping]
+gain = 2.0
+[[event]]
+at = "10min"
+type = "ping.ping"
+id = 3
+)";
+  const char alphabet[] = "[]{}=\"',.#\n 0123456789abcxyz-+:TZ";
+  std::uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  int loaded = 0, rejected = 0;
+  for (int k = 0; k < 3000; ++k) {
+    std::string text = base;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const std::size_t pos = next() % text.size();
+      switch (next() % 3) {
+        case 0: text.erase(pos, 1 + next() % 3); break;
+        case 1: text.insert(pos, text.substr(pos, 1 + next() % 5)); break;
+        default: text[pos] = alphabet[next() % (sizeof(alphabet) - 1)]; break;
+      }
+    }
+    auto r = parse_scenario(text, "m.toml", k_domains);
+    if (r) {
+      ++loaded;
+      continue;
+    }
+    ++rejected;
+    REQUIRE(!r.error().items.empty());
+    for (const Diagnostic& d : r.error().items) {
+      REQUIRE(d.file == "m.toml");
+      REQUIRE(!d.message.empty());
+    }
+  }
+  CHECK(rejected > 1000);
+  CHECK(loaded > 50);
+}

@@ -41,3 +41,15 @@ TEST_CASE("RFC 3339 date-times", "[spec][units]") {
   CHECK(!parse_rfc3339("2026-13-01T00:00:00Z"));
   CHECK(!parse_rfc3339("yesterday"));
 }
+
+TEST_CASE("local time of day follows the zone written in scenario.start", "[spec][units]") {
+  int offset = 0;
+  CHECK(*parse_rfc3339("2026-06-15T07:00:00+02:00", &offset) == 1'781'499'600);
+  CHECK(offset == 7200);
+  RunSpec run;
+  run.start_unix_s = 1'781'499'600;
+  run.start_utc_offset_s = offset;
+  CHECK(run.local_second_of_day(0) == 7 * 3600);
+  CHECK(run.local_second_of_day(3'600'000) == 8 * 3600);
+  CHECK(run.local_second_of_day(18 * 3'600'000) == 1 * 3600);  // wraps past midnight
+}

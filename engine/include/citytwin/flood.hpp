@@ -1,0 +1,205 @@
+// Flood propagation over a regular grid: the model (bed, Manning's n, forcing; immutable), the
+// state (depths and discharges; changes every step) and the time loop.
+//
+// Two solvers share the grid, the forcing, the tiles and the volume balance:
+//  - inertial: the local inertial formulation of Bates et al. (2010) with the theta-weighted
+//    face discharge of de Almeida et al. (2012) and semi-implicit Manning friction; discharges
+//    live on cell faces. Fast; valid for gradually varied (subcritical) flow.
+//  - godunov: a second-order finite-volume scheme for the full shallow-water equations (MUSCL
+//    reconstruction, HLLC fluxes, hydrostatic reconstruction of Audusse et al. 2004, Heun's
+//    two-stage Runge-Kutta); discharges live at cell centres. For dam breaks and breaches.
+//
+// Arrays are structure-of-arrays over a padded grid: `halo` ghost cells on each side, so every
+// kernel reads its neighbours without branches. Ghost and inactive (nodata) cells are walls:
+// their bed is `k_wall_z` high and they hold no water, so no face flux ever enters them.
+// Precision: float32 by default, double when built with CITYTWIN_DOUBLE=1; the volume balance
+// is always accumulated in double.
+//
+// Thread safety: a FloodModel is read-only and may drive many FloodStates at once; a FloodState
+// is advanced by one caller at a time (which parallelises internally over tiles).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "citytwin/city.hpp"
+#include "citytwin/error.hpp"
+#include "citytwin/parallel.hpp"
+
+namespace citytwin {
+struct DomainEntry;
+}
+
+namespace citytwin::flood {
+
+#if defined(CITYTWIN_DOUBLE) && CITYTWIN_DOUBLE
+using real = double;
+#else
+using real = float;
+#endif
+
+/// Bed elevation of wall cells (ghosts, nodata): far above any water level.
+inline constexpr real k_wall_z = real(1.0e5);
+/// Gravitational acceleration (m/s2).
+inline constexpr double k_g = 9.81;
+
+enum class Solver : std::uint8_t { inertial, godunov };
+const char* to_string(Solver s);
+
+/// The computational grid, built once from the terrain. Cell (i, j), 0 <= i < nx, 0 <= j < ny,
+/// row 0 south, is stored at idx(i, j) of every padded array.
+struct Grid {
+  static constexpr int halo = 2;
+  int nx = 0, ny = 0;     ///< interior cells
+  int sx = 0, sy = 0;     ///< padded sizes: nx + 2 halo, ny + 2 halo
+  double x0 = 0, y0 = 0;  ///< south-west corner of cell (0, 0), model CRS
+  double dx = 0;          ///< square cell size (m)
+  int tile = 64;          ///< tile edge (cells)
+  int tiles_x = 0, tiles_y = 0;
+  std::vector<real> z;               ///< (sy * sx) bed elevation (m); k_wall_z on walls
+  std::vector<real> gn2;             ///< (sy * sx) g * n^2 (Manning's n squared times g)
+  std::vector<std::uint8_t> active;  ///< (sy * sx) 1 inside the DEM, 0 on ghosts and nodata
+  std::int64_t active_cells = 0;
+  std::int64_t inactive_cells = 0;  ///< nodata cells inside the DEM rectangle
+
+  std::size_t idx(int i, int j) const {
+    return static_cast<std::size_t>(j + halo) * static_cast<std::size_t>(sx) +
+           static_cast<std::size_t>(i + halo);
+  }
+  int tile_count() const { return tiles_x * tiles_y; }
+  double cell_area() const { return dx * dx; }
+  /// Cell holding a model-CRS point, or false when outside the grid.
+  bool locate(double x, double y, int& i, int& j) const;
+};
+
+struct GridOptions {
+  double manning = 0.03;  ///< default Manning's n (s/m^(1/3))
+  int tile = 64;          ///< tile edge in cells
+};
+
+/// Builds the grid at the terrain's own resolution (dx must equal dy). NaN -> inactive cell.
+Result<Grid> make_grid(const Terrain& terrain, const GridOptions& options = {});
+
+/// A time series: piecewise constant (rain: value[k] holds on [t[k], t[k+1]), 0 after the last
+/// time and before the first) or piecewise linear (hydrographs, levels; held constant outside).
+struct Series {
+  std::vector<double> t_s;
+  std::vector<double> value;
+  bool step = false;  ///< true: piecewise constant
+  bool empty() const { return t_s.empty(); }
+  double at(double t) const;
+  /// Integral of the series over [t0, t1].
+  double integral(double t0, double t1) const;
+};
+
+enum class BoundaryKind : std::uint8_t { closed, free, level };
+
+/// One side of the grid. `free`: zero-gradient depth and velocity over a bed extrapolated with
+/// the local slope (normal-depth outflow); `level`: the water level in the ghost cells follows
+/// `level` (constant when it has one point).
+struct Boundary {
+  BoundaryKind kind = BoundaryKind::closed;
+  Series level;
+};
+enum Side : int { west = 0, east = 1, south = 2, north = 3 };
+
+/// A discharge hydrograph (m3/s) spread evenly over a set of cells.
+struct Inflow {
+  std::string name;
+  std::vector<std::int32_t> cells;  ///< unpadded indices j * nx + i
+  Series discharge;
+};
+
+struct Params {
+  Solver solver = Solver::inertial;
+  double cfl = -1;       ///< Courant number; < 0: 0.7 (inertial) or 0.45 (godunov)
+  double theta = 0.7;    ///< de Almeida et al. (2012) weighting, 1 = Bates et al. (2010)
+  double h_flow = 1e-3;  ///< inertial: minimum flow depth at a face (m)
+  double h_dry = 1e-6;   ///< godunov: below this depth a cell's velocity is zero (m)
+  double dt_max = 10;    ///< upper bound of the time step (s)
+  /// Infiltration after Horton (1940): f(t) = fc + (f0 - fc) exp(-k t), t since the start, on
+  /// every active cell (never more than the water present). f0 == fc: a constant rate.
+  double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
+};
+
+/// The immutable flood model: grid, parameters, forcing.
+struct FloodModel {
+  Grid grid;
+  Params params;
+  Series rain_mm_h;  ///< uniform rain intensity (mm/h), piecewise constant
+  std::vector<Inflow> inflows;
+  std::array<Boundary, 4> sides;  ///< indexed by Side
+  /// Sea cells (unpadded indices): held at `sea_level` at the start of every step, the water
+  /// above it leaving the model as outflow (a coast inside the grid).
+  std::vector<std::int32_t> sea_cells;
+  double sea_level = 0;
+};
+
+/// Volume balance (m3), accumulated in double every step.
+struct Balance {
+  double initial = 0;  ///< stored at the start
+  double stored = 0;   ///< stored now
+  double rain = 0, inflow = 0;
+  double outflow = 0;  ///< net out through the boundaries
+  double losses = 0;   ///< infiltration
+  double clamped = 0;  ///< water created by clamping negative depths (numerical trouble)
+  double error() const { return stored - initial - rain - inflow + outflow + losses; }
+  /// Error relative to the largest volume that took part.
+  double relative_error() const;
+};
+
+/// Everything that changes during a run. Depth at cell centres; discharges per unit width
+/// (m2/s): on faces for the inertial solver (qx at idx(i, j) is the west face of cell (i, j)),
+/// at cell centres (hu, hv) for godunov.
+struct FloodState {
+  double t = 0;        ///< simulated time (s)
+  double dt_next = 0;  ///< time step the CFL condition allows next (s)
+  std::int64_t steps = 0;
+  std::int64_t cell_updates = 0;  ///< sum over steps of cells in active tiles
+  std::vector<real> h, qx, qy;    ///< (sy * sx)
+  Balance balance;
+
+  // Solver scratch, sized by make_state (never resized by a step).
+  std::vector<real> b0, b1, b2;            ///< second buffers (inertial: qx', qy'; godunov: U1)
+  std::vector<real> fx[4], fy[4];          ///< godunov face fluxes
+  std::vector<std::int32_t> active_tiles;  ///< tiles the next step computes
+  std::vector<std::uint8_t> tile_on;       ///< (tiles) 1 if in active_tiles
+  std::vector<std::uint8_t> tile_wet;      ///< (tiles) any depth > 0 after the last step
+  std::vector<double> tile_stored, tile_clamped, tile_speed, tile_loss;  ///< (tiles) partials
+  std::vector<real> tile_hmax;                                           ///< (tiles)
+  std::int64_t clamp_events = 0;  ///< steps with negative depths clamped
+};
+
+/// Sets the ghost beds of the open sides (free: the bed slope continued; level: the boundary
+/// cell's bed). Call once after filling model.sides.
+void prepare_boundaries(FloodModel& model);
+
+/// Allocates the state, dry; then set_depth/set_level and `start`.
+FloodState make_state(const FloodModel& model);
+/// Water level `level` (m) over every active cell below it (a lake, a flat sea).
+void set_level(const FloodModel& model, FloodState& state, double level);
+/// Sets the depth of cell (i, j).
+inline void set_depth(const FloodModel& model, FloodState& state, int i, int j, real h) {
+  state.h[model.grid.idx(i, j)] = h;
+}
+/// Call after setting initial water: balance, active tiles and the first time step.
+void start(const FloodModel& model, FloodState& state, TaskPool& pool);
+
+/// One time step of at most `dt_limit` seconds; returns the step taken.
+double step(const FloodModel& model, FloodState& state, double dt_limit, TaskPool& pool);
+/// Steps until state.t == t_end (the last step is shortened to land on it).
+void advance(const FloodModel& model, FloodState& state, double t_end, TaskPool& pool);
+
+/// Velocity (m/s) at the centre of cell (i, j), for either solver.
+void velocity(const FloodModel& model, const FloodState& state, int i, int j, double& u, double& v);
+/// Sum of depth * cell area over active cells (double).
+double stored_volume(const FloodModel& model, const FloodState& state);
+/// 64-bit hash of the state's depths, discharges and time (determinism tests).
+std::uint64_t state_hash(const FloodModel& model, const FloodState& state);
+
+/// The flood domain for the run loop: the [flood] section and its compiler (sim/domains.cpp).
+const DomainEntry& domain_entry();
+
+}  // namespace citytwin::flood

@@ -1,0 +1,251 @@
+// Traffic: a lane-level microscopic simulation (DESIGN.md "Traffic").
+//
+// Pipeline: SUMO files (or a builder) -> Network (compiled, immutable CSR arrays) + Demand
+// (vehicles, routes, types) -> TrafficState (SoA, everything that changes) -> step().
+// Car following is the Intelligent Driver Model (Treiber, Hennecke, Helbing, Phys. Rev. E 62,
+// 1805, 2000) with the ballistic update of Treiber & Kanagaraj (Physica A 419, 2015); lane
+// changes are MOBIL (Kesting, Treiber, Helbing, TRR 1999, 2007) plus strategic changes towards
+// the lanes that continue the route. Thread safety: step() mutates one state; one Network and
+// Demand may drive many states concurrently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citytwin/error.hpp"
+#include "citytwin/time.hpp"
+
+namespace citytwin {
+class TaskPool;
+}
+
+namespace citytwin::traffic {
+
+/// How a connection is controlled when no signal overrides it (SUMO link states).
+enum class LinkRule : std::uint8_t {
+  major = 0,    ///< right of way ('M', 'G', 'O')
+  minor = 1,    ///< yield to the foes in the junction's response ('m', 'g', 'o')
+  stop = 2,     ///< stop sign: stop, then yield ('s')
+  all_way = 3,  ///< all-way stop ('='): stop, then first come first served
+};
+
+/// A compiled lane network. Lanes [0, n_road_lanes) belong to edges; lanes
+/// [n_road_lanes, n_lanes) are one junction passage per connection (its via chain, merged).
+struct Network {
+  // Edges (dense index = order in the file, internal edges excluded).
+  std::vector<std::string> edge_id;           // (n_edges)
+  std::vector<std::int32_t> edge_lane_begin;  // (n_edges + 1) CSR into lanes, rightmost first
+  std::vector<float> edge_length;             // (n_edges) m, length of lane 0
+  std::vector<std::int32_t> edge_sorted;      // (n_edges) edge indices sorted by id, for lookup
+
+  // Lanes.
+  std::vector<float> lane_length;             // (n_lanes) m
+  std::vector<float> lane_speed;              // (n_lanes) m/s speed limit
+  std::vector<std::int32_t> lane_edge;        // (n_lanes) edge, or -1 for a junction passage
+  std::vector<std::int32_t> lane_index;       // (n_lanes) index within the edge (0 = rightmost)
+  std::vector<std::uint8_t> lane_allow;       // (n_lanes) vehicle-class mask (vclass.hpp bits)
+  std::vector<std::int32_t> lane_conn_begin;  // (n_lanes + 1) CSR of outgoing connections
+  std::int32_t n_road_lanes = 0;
+
+  // Connections (lane to lane through a junction), sorted by from-lane.
+  std::vector<std::int32_t> conn_from_lane;    // (n_conns)
+  std::vector<std::int32_t> conn_to_lane;      // (n_conns)
+  std::vector<std::int32_t> conn_via_lane;     // (n_conns) the passage lane
+  std::vector<std::int32_t> conn_tl;           // (n_conns) signal, or -1
+  std::vector<std::int32_t> conn_tl_link;      // (n_conns) index into the signal's state string
+  std::vector<LinkRule> conn_rule;             // (n_conns)
+  std::vector<std::int32_t> conn_yield_begin;  // (n_conns + 1) CSR: connections this one yields to
+  std::vector<std::int32_t> conn_yield;        // foe connections (SUMO junction response bits)
+
+  // Signals (fixed-time programs).
+  std::vector<std::string> tl_id;               // (n_tls)
+  std::vector<std::int32_t> tl_phase_begin;     // (n_tls + 1) CSR into phases
+  std::vector<SimTime> tl_offset;               // (n_tls) ms
+  std::vector<SimTime> tl_cycle;                // (n_tls) ms
+  std::vector<std::int32_t> tl_links;           // (n_tls) length of every state string
+  std::vector<SimTime> phase_duration;          // (n_phases) ms
+  std::vector<std::int32_t> phase_state_begin;  // (n_phases) offset into phase_state
+  std::string phase_state;                      // concatenated SUMO state strings ("GgrryO...")
+
+  std::vector<std::int32_t> lane_in_begin;  // (n_lanes + 1) CSR of incoming connections
+  std::vector<std::int32_t> lane_in_conn;   // (n_conns) connections ending on each lane
+
+  std::int32_t n_edges() const { return static_cast<std::int32_t>(edge_id.size()); }
+  std::int32_t n_lanes() const { return static_cast<std::int32_t>(lane_length.size()); }
+  std::int32_t n_conns() const { return static_cast<std::int32_t>(conn_from_lane.size()); }
+  /// Edge index for a SUMO edge id, or -1.
+  std::int32_t find_edge(std::string_view id) const;
+};
+
+/// Driver/vehicle parameters (SUMO vType attributes; SUMO's passenger defaults).
+struct VehicleType {
+  std::string id = "DEFAULT_VEHTYPE";
+  float accel = 2.6f;         ///< m/s^2, IDM a
+  float decel = 4.5f;         ///< m/s^2, IDM comfortable b
+  float length = 5.0f;        ///< m
+  float min_gap = 2.5f;       ///< m, IDM s0
+  float max_speed = 55.55f;   ///< m/s
+  float tau = 1.0f;           ///< s, IDM time headway T
+  float speed_factor = 1.0f;  ///< mean of the desired-speed factor on the speed limit
+  float speed_dev = 0.1f;     ///< its standard deviation (SUMO's default passenger 0.1)
+  std::uint8_t vclass = 1;    ///< class bit (passenger); 15 for SUMO's "ignoring"
+};
+
+/// Travel demand: vehicles with fixed routes (edge sequences), in departure order.
+struct Demand {
+  std::vector<VehicleType> types;
+  std::vector<std::string> veh_id;            // (n_vehicles)
+  std::vector<SimTime> veh_depart;            // (n_vehicles) ms
+  std::vector<std::int32_t> veh_type;         // (n_vehicles)
+  std::vector<std::int32_t> veh_route_begin;  // (n_vehicles + 1) CSR into route_edges
+  std::vector<std::int32_t> route_edges;      // edge indices
+  std::vector<std::string> ignored;           // "element: count" of what the reader skipped
+  // vTypeDistributions, kept so that later route files can name them.
+  std::vector<std::string> dist_id;      // (n_dists)
+  std::vector<std::int32_t> dist_begin;  // (n_dists + 1) CSR into dist_type/dist_prob
+  std::vector<std::int32_t> dist_type;
+  std::vector<double> dist_prob;
+  std::int32_t n_vehicles() const { return static_cast<std::int32_t>(veh_id.size()); }
+};
+
+/// Simulation settings (the [traffic] section's keys; see docs/scenario-traffic.md).
+struct Params {
+  SimTime dt = 1000;           ///< ms, the fixed traffic step (SUMO's default 1 s)
+  double delta = 4.0;          ///< IDM acceleration exponent
+  double critical_gap = 1.0;   ///< s, minimal time gap to a prioritised foe (SUMO jmTimegapMinor)
+  double lc_threshold = 0.2;   ///< m/s^2, MOBIL incentive threshold
+  double lc_politeness = 0.3;  ///< MOBIL politeness p
+  double lc_safe_decel = 4.0;  ///< m/s^2, MOBIL safety: the new follower's maximal braking
+  double strategic_lookahead = 200.0;  ///< m before the lane end where route changes dominate
+  SimTime teleport_after = 300000;     ///< ms stopped before a vehicle is teleported (SUMO 300 s)
+  SimTime stats_interval = 300000;     ///< ms per-edge statistics interval
+  double halting_speed = 0.1;          ///< m/s, below this a vehicle is halting (SUMO)
+  std::uint64_t seed = 42;
+};
+
+/// Per-connection control this step (TrafficState::conn_signal).
+constexpr std::uint8_t k_go_major = 0, k_go_yield = 1, k_amber = 2, k_red = 3, k_stop = 4;
+
+/// Vehicle life cycle.
+enum class VehStatus : std::uint8_t { pending = 0, running = 1, arrived = 2, removed = 3 };
+
+/// Everything that changes during a run. Arrays sized at make_state(); step() never allocates.
+struct TrafficState {
+  SimTime time = 0;
+  std::int64_t step_count = 0;
+
+  // Vehicles (dense index = demand index).
+  std::vector<VehStatus> veh_status;        // (n_veh)
+  std::vector<std::int32_t> veh_lane;       // (n_veh) current lane (road lane or passage)
+  std::vector<std::int32_t> veh_route_pos;  // (n_veh) index in its route of the current/next edge
+  std::vector<float> veh_pos;               // (n_veh) m, front bumper from the lane start
+  std::vector<float> veh_speed;             // (n_veh) m/s
+  std::vector<float> veh_v0;                // (n_veh) m/s, desired-speed factor * 1
+  std::vector<float> veh_stopped_s;         // (n_veh) s since the vehicle last moved
+  std::vector<SimTime> veh_insert_time;     // (n_veh) ms
+  std::vector<SimTime> veh_arrive_time;     // (n_veh) ms
+  std::vector<float> veh_route_length;      // (n_veh) m driven
+  std::vector<float> veh_time_loss;         // (n_veh) s, sum of dt * (1 - v / v_allowed)
+  std::vector<float> veh_waiting;           // (n_veh) s with v < halting speed
+  std::vector<std::int32_t> veh_teleports;  // (n_veh)
+
+  // Running vehicles, and per lane ordered front to back (rebuilt every step).
+  std::vector<std::int32_t> running;  // (n_running) ascending vehicle index
+  std::int32_t n_running = 0;
+  std::vector<std::int32_t> lane_veh_begin;  // (n_lanes + 1) CSR into lane_veh
+  std::vector<std::int32_t> lane_veh;        // (n_veh) vehicles, front first
+
+  // Insertion queues: per origin edge, vehicles in departure order; next to insert.
+  std::vector<std::int32_t> origin_begin;  // (n_edges + 1)
+  std::vector<std::int32_t> origin_veh;    // (n_veh)
+  std::vector<std::int32_t> origin_next;   // (n_edges)
+  std::int32_t next_depart = 0;            // vehicles [0, next_depart) have departed (sorted)
+  std::vector<std::int32_t> depart_order;  // (n_veh) vehicles by departure time
+
+  // Junction state per connection (rebuilt every step).
+  std::vector<float> conn_arrival_s;      // (n_conns) time until the first approacher arrives
+  std::vector<std::uint8_t> conn_signal;  // (n_conns) k_go_major/k_go_yield/k_amber/k_red/k_stop
+  std::vector<std::int32_t> tl_phase;     // (n_tls) current phase (absolute index)
+
+  // Per-step scratch.
+  std::vector<float> scratch_dx;            // (n_veh) distance to advance this step
+  std::vector<float> scratch_v;             // (n_veh) speed at the end of this step
+  std::vector<std::int8_t> scratch_lc;      // (n_veh) desired lane change -1/0/+1
+  std::vector<std::int32_t> scratch_count;  // (n_lanes + 1)
+  // Cooperative merging: per road lane and direction (0 right, 1 left), the position of the
+  // front-most vehicle that must change lanes for its route but found no gap (-1 if none);
+  // followers on the target lane hold back behind it (SUMO-like cooperative lane changing).
+  std::vector<float> lane_merge_pos;  // (2 * n_lanes)
+
+  // Counters (never hidden): inserted = running + arrived + removed.
+  std::int64_t inserted = 0, arrived = 0, removed = 0, teleports = 0, collisions = 0;
+  std::int64_t vehicle_steps = 0;
+
+  // Per-edge statistics for the current interval.
+  std::vector<std::int32_t> edge_entered;  // (n_edges) vehicles that entered
+  std::vector<double> edge_veh_seconds;    // (n_edges) sum of dt over vehicles on the edge
+  std::vector<double> edge_veh_meters;     // (n_edges) sum of distance driven on the edge
+};
+
+/// One row of the network summary series (SUMO summary-output in spirit).
+struct SummaryRow {
+  double time_s;
+  std::int64_t running, inserted, arrived, removed, halting, pending;
+  double mean_speed;
+};
+
+/// Per-edge counts and mean speed for one interval.
+struct EdgeInterval {
+  double begin_s, end_s;
+  std::vector<std::int32_t> entered;  // (n_edges)
+  std::vector<float> mean_speed;      // (n_edges) m/s (space-mean), NaN when empty
+  std::vector<double> veh_seconds;    // (n_edges)
+};
+
+// ---- SUMO import ----
+
+/// Reads a SUMO .net.xml (plain or .gz): edges, lanes, connections (with their via chains
+/// merged into passage lanes), junction responses, tlLogic programs. Errors name file:line.
+Result<Network> read_sumo_net(const std::string& path);
+/// Computes the derived arrays (lane_in_*) after the primary arrays are filled; readers call
+/// it, hand-built networks must.
+void finalize_network(Network& net);
+/// Reads tlLogic programs from an additional file; a program replaces the net's one for the
+/// same signal (SUMO loads the last program as active).
+Result<void> read_sumo_tls(const std::string& path, Network& net);
+/// Reads vTypes, vTypeDistributions (a member drawn per vehicle by its probability, keyed by
+/// seed and vehicle ordinal), named and inline routes, vehicles and flows from .rou.xml files
+/// (plain or .gz), appending to demand. Trips without a route and unsupported elements are
+/// errors; ignored elements (stops) are counted in demand.ignored.
+Result<void> read_sumo_routes(const std::string& path, const Network& net, Demand& demand,
+                              std::uint64_t seed = 42);
+/// Sorts the demand by departure (stable) after all files are read.
+void finish_demand(Demand& demand);
+
+// ---- simulation ----
+
+/// A state at t = 0 for this network and demand; desired speeds drawn from params.seed.
+TrafficState make_state(const Network& net, const Demand& demand, const Params& params);
+/// Advances by params.dt. Bit-identical for any pool size.
+void step(const Network& net, const Demand& demand, const Params& params, TrafficState& s,
+          TaskPool& pool);
+/// Hash of every array that changes (determinism tests).
+std::uint64_t state_hash(const TrafficState& s);
+/// Current network summary.
+SummaryRow summary(const TrafficState& s, const Params& params);
+/// Closes the current statistics interval and resets its counters.
+EdgeInterval take_edge_interval(TrafficState& s, double begin_s, double end_s);
+
+// ---- outputs ----
+
+/// Per-trip CSV: id,depart,arrival,duration,route_length,time_loss,waiting_time (arrived only).
+Result<void> write_trips_csv(const std::string& path, const Demand& demand, const TrafficState& s);
+/// Summary series CSV: time,running,inserted,arrived,removed,halting,pending,mean_speed.
+Result<void> write_summary_csv(const std::string& path, const std::vector<SummaryRow>& rows);
+/// Per-edge intervals CSV: begin,end,edge,entered,mean_speed,veh_seconds.
+Result<void> write_edges_csv(const std::string& path, const Network& net,
+                             const std::vector<EdgeInterval>& intervals);
+
+}  // namespace citytwin::traffic

@@ -1,0 +1,649 @@
+// The flood domain: parses [flood], compiles the grid from the city (resampling, buildings,
+// forcing), advances the solver over each macro step, tracks maxima and gauges, writes outputs
+// (HDF5 datasets, flood_gauges.csv, flood_max_depth.tif/.asc).
+#include "flood/domain.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "citytwin/io.hpp"
+#include "citytwin/raster.hpp"
+
+namespace citytwin::flood {
+
+namespace {
+
+const char* const k_side_names[4] = {"west", "east", "south", "north"};
+
+Diagnostic diag(std::string file, int line, std::string field, std::string message,
+                std::string found = {}, std::string expected = {}) {
+  Diagnostic d;
+  d.file = std::move(file);
+  d.line = line;
+  d.field = std::move(field);
+  d.message = std::move(message);
+  d.found = std::move(found);
+  d.expected = std::move(expected);
+  return d;
+}
+
+}  // namespace
+
+Result<Series> read_series_csv(const std::string& path, bool step) {
+  std::ifstream in(path);
+  if (!in) return fail(diag(path, 0, "", "cannot open the time series"));
+  Series s;
+  s.step = step;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    std::replace(line.begin(), line.end(), ',', ' ');
+    std::istringstream ls(line);
+    double t = 0, v = 0;
+    if (!(ls >> t >> v)) {
+      if (s.t_s.empty() && n == 1) continue;  // header
+      return fail(diag(path, n, "", "bad row", line, "time_s, value"));
+    }
+    if (!s.t_s.empty() && t <= s.t_s.back())
+      return fail(diag(path, n, "", "times must increase", std::to_string(t),
+                       "> " + std::to_string(s.t_s.back())));
+    s.t_s.push_back(t);
+    s.value.push_back(v);
+  }
+  if (s.t_s.empty()) return fail(diag(path, 0, "", "no rows", "", "time_s, value rows"));
+  return s;
+}
+
+std::vector<std::int32_t> cells_in_polygon(const Grid& g, const double* x, const double* y, int n) {
+  std::vector<std::int32_t> cells;
+  if (n < 3) return cells;
+  const double xmin = *std::min_element(x, x + n), xmax = *std::max_element(x, x + n);
+  const double ymin = *std::min_element(y, y + n), ymax = *std::max_element(y, y + n);
+  const int i0 = std::max(0, static_cast<int>(std::floor((xmin - g.x0) / g.dx)));
+  const int i1 = std::min(g.nx - 1, static_cast<int>(std::floor((xmax - g.x0) / g.dx)));
+  const int j0 = std::max(0, static_cast<int>(std::floor((ymin - g.y0) / g.dx)));
+  const int j1 = std::min(g.ny - 1, static_cast<int>(std::floor((ymax - g.y0) / g.dx)));
+  for (int j = j0; j <= j1; ++j) {
+    const double py = g.y0 + (j + 0.5) * g.dx;
+    for (int i = i0; i <= i1; ++i) {
+      const double px = g.x0 + (i + 0.5) * g.dx;
+      bool inside = false;
+      for (int a = 0, b = n - 1; a < n; b = a++)
+        if ((y[a] > py) != (y[b] > py) && px < x[b] + (x[a] - x[b]) * (py - y[b]) / (y[a] - y[b]))
+          inside = !inside;
+      if (inside) cells.push_back(j * g.nx + i);
+    }
+  }
+  return cells;
+}
+
+std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSpec& core) {
+  auto spec = std::make_shared<FloodSpec>();
+  spec->solver = s.choice_or("solver", {"inertial", "godunov"}, "inertial") == "godunov"
+                     ? Solver::godunov
+                     : Solver::inertial;
+  if (s.has("resolution")) {
+    const auto text = s.string("resolution");
+    if (text && *text != "dem")
+      spec->resolution_m = s.quantity_or("resolution", Quantity::length, 0, 0.1);
+  }
+  spec->manning = s.number_or("manning", spec->manning, 1e-4, 1.0);
+  spec->cfl = s.number_or("cfl", spec->cfl, -1, 1.0);
+  spec->theta = s.number_or("theta", spec->theta, 0.0, 1.0);
+  spec->dt_max = s.number_or("dt_max", spec->dt_max, 1e-3, 600);
+  spec->tile = static_cast<int>(s.integer_or("tile", spec->tile, 8, 4096));
+  spec->wet_depth = s.quantity_or("wet_depth", Quantity::length, spec->wet_depth, 0);
+  const std::string b = s.choice_or("buildings", {"walls", "raise", "none"}, "walls");
+  spec->buildings = b == "walls"   ? BuildingMode::walls
+                    : b == "raise" ? BuildingMode::raise
+                                   : BuildingMode::none;
+  if (s.has("rain")) {
+    SectionReader r = s.table("rain");
+    if (r.has("hyetograph")) spec->hyetograph = r.existing_file("hyetograph").value_or("");
+    spec->rain_intensity_mps = r.quantity_or("intensity", Quantity::intensity, 0, 0);
+    spec->rain_start_s = to_seconds(r.duration_or("start", 0));
+    spec->rain_end_s = to_seconds(r.duration_or("end", core.run.duration));
+    if (spec->hyetograph.empty() && !(spec->rain_intensity_mps > 0))
+      r.error("intensity", "rain needs an intensity or a hyetograph", "", "e.g. \"80mm/h\"");
+  }
+  for (SectionReader& in : s.tables("inflow")) {
+    NamedPoints p;
+    p.name = in.string_or("name", "inflow");
+    p.at = in.points("at").value_or(std::vector<Point2>{});
+    if (p.at.empty()) in.error("at", "an inflow needs a point [x, y] or a line of points");
+    if (in.has("hydrograph"))
+      p.hydrograph = in.existing_file("hydrograph").value_or("");
+    else
+      p.discharge = in.quantity_or("discharge", Quantity::discharge, 0, 0);
+    p.where = in.where();
+    spec->inflows.push_back(std::move(p));
+  }
+  for (SectionReader& gs : s.tables("gauge")) {
+    NamedPoints p;
+    p.name = gs.string_or("name", "gauge" + std::to_string(spec->gauges.size() + 1));
+    const auto at = gs.point("at");
+    if (!at)
+      gs.error("at", "a gauge needs a point [x, y]");
+    else
+      p.at.push_back(*at);
+    p.where = gs.where();
+    spec->gauges.push_back(std::move(p));
+  }
+  if (s.has("boundary")) {
+    SectionReader bs = s.table("boundary");
+    for (int k = 0; k < 4; ++k) {
+      const std::string side = k_side_names[k];
+      const std::string kind = bs.choice_or(side, {"closed", "free", "level"}, "closed");
+      SideSpec& ss = spec->sides[static_cast<std::size_t>(k)];
+      ss.kind = kind == "free"    ? BoundaryKind::free
+                : kind == "level" ? BoundaryKind::level
+                                  : BoundaryKind::closed;
+      if (bs.has(side + "_series")) ss.series = bs.existing_file(side + "_series").value_or("");
+      ss.level = bs.number_or(side + "_level", 0.0);
+      if (ss.kind == BoundaryKind::level && ss.series.empty() && !bs.has(side + "_level"))
+        bs.error(side,
+                 "a level boundary needs " + side + "_level (m) or " + side + "_series (CSV)");
+    }
+  }
+  if (s.has("infiltration")) {
+    // Intensities come back in m/s; the model keeps mm/h.
+    SectionReader in = s.table("infiltration");
+    if (in.has("rate")) {
+      spec->infil_f0_mm_h = spec->infil_fc_mm_h =
+          in.quantity_or("rate", Quantity::intensity, 0, 0) * 3.6e6;
+    } else {
+      spec->infil_f0_mm_h = in.quantity_or("initial", Quantity::intensity, 0, 0) * 3.6e6;
+      spec->infil_fc_mm_h = in.quantity_or("final", Quantity::intensity, 0, 0) * 3.6e6;
+      spec->infil_k_per_h = in.number_or("decay_per_h", 2.0, 0.0);
+      if (spec->infil_fc_mm_h > spec->infil_f0_mm_h)
+        in.error("final", "Horton's final rate cannot exceed the initial rate");
+    }
+  }
+  if (s.has("sea_level")) {
+    spec->sea = true;
+    spec->sea_level = s.number_or("sea_level", 0.0);
+  }
+  for (SectionReader& ls : s.tables("lake")) {
+    Lake l;
+    l.level = ls.number_or("level", 0.0);
+    l.polygon = ls.points("polygon").value_or(std::vector<Point2>{});
+    if (l.polygon.size() < 3) ls.error("polygon", "a lake needs a polygon of at least 3 points");
+    spec->lakes.push_back(std::move(l));
+  }
+  return spec;
+}
+
+namespace {
+
+struct GaugeRow {
+  double t;
+  std::int32_t gauge;
+  float depth, level, speed;
+};
+
+struct FloodDomainState : DomainState {
+  FloodState fs;
+  std::vector<float> max_depth, max_speed, arrival_s, max_hazard;  // (ny * nx)
+  std::vector<GaugeRow> gauge_log;                                 // reserved for the whole run
+  void hash(StateHasher& h) const override {
+    h.add(fs.t);
+    h.add(fs.h);
+    h.add(fs.qx);
+    h.add(fs.qy);
+    h.add(max_depth);
+    h.add(arrival_s);
+  }
+};
+
+/// UK FD2320 (Defra/EA 2006) hazard rating HR = d (v + 0.5) + DF, with the urban debris factor
+/// DF = 0 for d <= 0.25 m and 1 above.
+inline float hazard(float d, float v) {
+  return d * (v + 0.5f) + (d > 0.25f ? 1.0f : 0.0f);
+}
+
+class FloodDomain : public Domain {
+ public:
+  FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& city, std::vector<Lake> lakes,
+              std::vector<std::int32_t> gauge_cells, std::vector<std::string> gauge_names,
+              std::size_t gauge_rows, std::int64_t building_cells)
+      : m_model(std::move(m)),
+        m_spec(spec),
+        m_city(city),
+        m_lakes(std::move(lakes)),
+        m_gauge_cells(std::move(gauge_cells)),
+        m_gauge_names(std::move(gauge_names)),
+        m_gauge_rows(gauge_rows),
+        m_building_cells(building_cells) {}
+
+  std::string_view name() const override { return "flood"; }
+
+  std::unique_ptr<DomainState> make_state() const override {
+    auto s = std::make_unique<FloodDomainState>();
+    s->fs = flood::make_state(m_model);
+    const Grid& g = m_model.grid;
+    for (const Lake& l : m_lakes) {
+      std::vector<double> x, y;
+      for (const Point2& p : l.polygon) x.push_back(p.x), y.push_back(p.y);
+      for (std::int32_t c : cells_in_polygon(g, x.data(), y.data(), static_cast<int>(x.size()))) {
+        const std::size_t k = g.idx(c % g.nx, c / g.nx);
+        if (g.active[k] && g.z[k] < l.level) s->fs.h[k] = static_cast<real>(l.level - g.z[k]);
+      }
+    }
+    for (std::int32_t c : m_model.sea_cells) {
+      const std::size_t k = g.idx(c % g.nx, c / g.nx);
+      s->fs.h[k] = std::max(real(0), static_cast<real>(m_model.sea_level) - g.z[k]);
+    }
+    const std::size_t n = static_cast<std::size_t>(g.nx) * static_cast<std::size_t>(g.ny);
+    s->max_depth.assign(n, 0);
+    s->max_speed.assign(n, 0);
+    s->max_hazard.assign(n, 0);
+    s->arrival_s.assign(n, std::nanf(""));
+    s->gauge_log.reserve(m_gauge_rows * m_gauge_cells.size());
+    TaskPool serial(1);
+    start(m_model, s->fs, serial);
+    return s;
+  }
+
+  void apply_event(const EventSpec&, DomainState&) const override {}
+
+  void advance(DomainState& state, const StepContext& ctx) const override {
+    auto& s = static_cast<FloodDomainState&>(state);
+    const double t_end = to_seconds(ctx.t + ctx.dt);
+    flood::advance(m_model, s.fs, t_end, *ctx.pool);
+    track_maxima(s, t_end, *ctx.pool);
+    if (s.gauge_log.size() + m_gauge_cells.size() <= s.gauge_log.capacity())
+      for (std::size_t k = 0; k < m_gauge_cells.size(); ++k) {
+        const Grid& g = m_model.grid;
+        const std::int32_t c = m_gauge_cells[k];
+        const int i = c % g.nx, j = c / g.nx;
+        double u = 0, v = 0;
+        velocity(m_model, s.fs, i, j, u, v);
+        const double h = s.fs.h[g.idx(i, j)];
+        s.gauge_log.push_back({t_end, static_cast<std::int32_t>(k), static_cast<float>(h),
+                               static_cast<float>(h + g.z[g.idx(i, j)]),
+                               static_cast<float>(std::hypot(u, v))});
+      }
+  }
+
+  void write_static(RunWriter& out) const override {
+    const Grid& g = m_model.grid;
+    out.attr("/flood", "solver", to_string(m_model.params.solver));
+    out.attr("/flood", "nx", static_cast<std::int64_t>(g.nx));
+    out.attr("/flood", "ny", static_cast<std::int64_t>(g.ny));
+    out.attr("/flood", "dx", g.dx);
+    out.attr("/flood", "x0", g.x0);
+    out.attr("/flood", "y0", g.y0);
+    out.attr("/flood", "active_cells", g.active_cells);
+    out.attr("/flood", "nodata_cells", g.inactive_cells);
+    out.attr("/flood", "building_cells", m_building_cells);
+    std::vector<float> bed = interior(
+        [&](std::size_t k) { return g.active[k] ? static_cast<float>(g.z[k]) : std::nanf(""); });
+    const std::size_t dims[2] = {static_cast<std::size_t>(g.ny), static_cast<std::size_t>(g.nx)};
+    out.write<float>("/flood/bed", bed, dims,
+                     {"m", "bed elevation, row 0 south; NaN: wall or nodata"});
+    out.write_strings("/flood/gauge_names", m_gauge_names, {"", "gauge names, in gauge order"});
+  }
+
+  void write_frame(const DomainState& state, RunWriter& out) const override {
+    const auto& s = static_cast<const FloodDomainState&>(state);
+    const Grid& g = m_model.grid;
+    const std::size_t dims[2] = {static_cast<std::size_t>(g.ny), static_cast<std::size_t>(g.nx)};
+    const auto depth = interior([&](std::size_t k) { return static_cast<float>(s.fs.h[k]); });
+    out.append<float>("/flood/depth", depth, dims,
+                      {"m", "water depth per frame, (frame, row, col)"});
+    std::vector<float> u(depth.size()), v(depth.size());
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i) {
+        double a = 0, b = 0;
+        velocity(m_model, s.fs, i, j, a, b);
+        u[static_cast<std::size_t>(j) * g.nx + i] = static_cast<float>(a);
+        v[static_cast<std::size_t>(j) * g.nx + i] = static_cast<float>(b);
+      }
+    out.append<float>("/flood/u", u, dims, {"m/s", "eastward velocity per frame"});
+    out.append<float>("/flood/v", v, dims, {"m/s", "northward velocity per frame"});
+    const Balance& b = s.fs.balance;
+    out.append<double>("/flood/volume/stored", b.stored, {"m3", "water stored"});
+    out.append<double>("/flood/volume/rain", b.rain, {"m3", "rain added since the start"});
+    out.append<double>("/flood/volume/inflow", b.inflow, {"m3", "inflow since the start"});
+    out.append<double>("/flood/volume/outflow", b.outflow,
+                       {"m3", "net outflow through open sides"});
+    out.append<double>("/flood/volume/error", b.error(),
+                       {"m3", "stored - initial - rain - inflow + outflow + losses"});
+  }
+
+  void write_final(const DomainState& state, RunWriter& out,
+                   std::vector<SummaryRow>& summary) const override {
+    const auto& s = static_cast<const FloodDomainState&>(state);
+    const Grid& g = m_model.grid;
+    const std::size_t dims[2] = {static_cast<std::size_t>(g.ny), static_cast<std::size_t>(g.nx)};
+    out.write<float>("/flood/max_depth", std::span<const float>(s.max_depth), dims,
+                     {"m", "maximum depth over the run"});
+    out.write<float>("/flood/max_speed", std::span<const float>(s.max_speed), dims,
+                     {"m/s", "maximum speed over the run"});
+    out.write<float>("/flood/arrival_time", std::span<const float>(s.arrival_s), dims,
+                     {"s", "first time the depth exceeded flood.wet_depth; NaN: never"});
+    out.write<float>("/flood/hazard", std::span<const float>(s.max_hazard), dims,
+                     {"1", "maximum FD2320 hazard rating d (v + 0.5) + DF"});
+    std::vector<std::uint8_t> cls(s.max_hazard.size());
+    for (std::size_t k = 0; k < cls.size(); ++k) {
+      const float hr = s.max_hazard[k];
+      cls[k] = hr < 0.75f ? 0 : hr < 1.25f ? 1 : hr < 2.0f ? 2 : 3;
+    }
+    out.write<std::uint8_t>(
+        "/flood/hazard_class", std::span<const std::uint8_t>(cls), dims,
+        {"1", "FD2320 class: 0 low, 1 danger for some, 2 danger for most, 3 danger for all"});
+    // Per building and road link: the largest max depth over the cells they touch.
+    std::vector<float> bdepth(static_cast<std::size_t>(m_city.buildings.size()), 0.0f);
+    const Buildings& bl = m_city.buildings;
+    for (std::int32_t b = 0; b < bl.size(); ++b) {
+      float d = sample_max(s, bl.centroid_x[static_cast<std::size_t>(b)],
+                           bl.centroid_y[static_cast<std::size_t>(b)]);
+      const std::int32_t r = bl.ring_offsets[static_cast<std::size_t>(b)];
+      for (std::int32_t p = bl.point_offsets[static_cast<std::size_t>(r)];
+           p < bl.point_offsets[static_cast<std::size_t>(r) + 1]; ++p)
+        d = std::max(
+            d, ring_max(s, bl.x[static_cast<std::size_t>(p)], bl.y[static_cast<std::size_t>(p)]));
+      bdepth[static_cast<std::size_t>(b)] = d;
+    }
+    out.write<float>("/flood/building_max_depth", bdepth,
+                     {"m", "max depth around each building footprint"});
+    const RoadNetwork& rn = m_city.roads;
+    std::vector<float> ldepth(static_cast<std::size_t>(rn.link_count()), 0.0f);
+    for (std::int32_t l = 0; l < rn.link_count(); ++l) {
+      float d = 0;
+      const auto p0 = rn.link_point_offsets[static_cast<std::size_t>(l)],
+                 p1 = rn.link_point_offsets[static_cast<std::size_t>(l) + 1];
+      for (auto p = p0; p < p1; ++p) {
+        const std::size_t k = static_cast<std::size_t>(p);
+        d = std::max(d, sample_max(s, rn.point_x[k], rn.point_y[k]));
+        if (p + 1 < p1)
+          d = std::max(d, sample_max(s, 0.5 * (rn.point_x[k] + rn.point_x[k + 1]),
+                                     0.5 * (rn.point_y[k] + rn.point_y[k + 1])));
+      }
+      ldepth[static_cast<std::size_t>(l)] = d;
+    }
+    out.write<float>("/flood/link_max_depth", ldepth, {"m", "max depth along each road link"});
+
+    // Files users open directly, next to the HDF5 file.
+    const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
+    write_gauges_csv((dir / "flood_gauges.csv").string(), s);
+    RasterGrid rg{g.nx, g.ny, g.x0, g.y0, g.dx, m_city.crs.wkt, -9999};
+    std::vector<float> md = s.max_depth;
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i)
+        if (!g.active[g.idx(i, j)]) md[static_cast<std::size_t>(j) * g.nx + i] = std::nanf("");
+    const auto tif = write_geotiff((dir / "flood_max_depth.tif").string(), rg, md);
+    const auto asc = write_esri_ascii((dir / "flood_max_depth.asc").string(), rg, md);
+
+    const Balance& b = s.fs.balance;
+    float dmax = 0;
+    std::int64_t flooded = 0;
+    for (float d : s.max_depth) dmax = std::max(dmax, d), flooded += d > 0.1f;
+    auto num = [](double v) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.4g", v);
+      return std::string(buf);
+    };
+    summary.push_back({"flood", "solver", to_string(m_model.params.solver)});
+    summary.push_back(
+        {"flood", "grid",
+         std::to_string(g.nx) + " x " + std::to_string(g.ny) + " cells of " + num(g.dx) + " m"});
+    summary.push_back({"flood", "steps", std::to_string(s.fs.steps)});
+    summary.push_back({"flood", "max depth", num(dmax) + " m"});
+    summary.push_back({"flood", "area deeper than 0.1 m",
+                       num(static_cast<double>(flooded) * g.cell_area() / 1e4) + " ha"});
+    summary.push_back({"flood", "rain / inflow / outflow / losses",
+                       num(b.rain) + " / " + num(b.inflow) + " / " + num(b.outflow) + " / " +
+                           num(b.losses) + " m3"});
+    summary.push_back({"flood", "relative volume error", num(b.relative_error())});
+    summary.push_back(
+        {"flood", "nodata / building cells",
+         std::to_string(g.inactive_cells) + " / " + std::to_string(m_building_cells)});
+    if (b.clamped > 0)
+      summary.push_back({"flood", "water created by clamping",
+                         num(b.clamped) + " m3 in " + std::to_string(s.fs.clamp_events) +
+                             " steps; lower flood.cfl to reduce it"});
+    if (!tif) summary.push_back({"flood", "GeoTIFF", tif.error().to_string()});
+    if (!asc) summary.push_back({"flood", "ESRI ASCII", asc.error().to_string()});
+  }
+
+ private:
+  template <class F>
+  std::vector<float> interior(F value) const {
+    const Grid& g = m_model.grid;
+    std::vector<float> v(static_cast<std::size_t>(g.nx) * static_cast<std::size_t>(g.ny));
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i) v[static_cast<std::size_t>(j) * g.nx + i] = value(g.idx(i, j));
+    return v;
+  }
+
+  // Maxima, arrival and hazard over rows in parallel (each row written by one block).
+  void track_maxima(FloodDomainState& s, double t, TaskPool& pool) const {
+    const Grid& g = m_model.grid;
+    const float wet = static_cast<float>(m_spec.wet_depth);
+    const bool centred = m_model.params.solver == Solver::godunov;
+    const float h_dry = static_cast<float>(m_model.params.h_dry);
+    const std::size_t sx = static_cast<std::size_t>(g.sx);
+    pool.for_blocks(g.ny, 16, [&](std::int64_t b, std::int64_t e, int) {
+      for (int j = static_cast<int>(b); j < static_cast<int>(e); ++j) {
+        const real* h = s.fs.h.data() + g.idx(0, j);
+        const real* qx = s.fs.qx.data() + g.idx(0, j);
+        const real* qy = s.fs.qy.data() + g.idx(0, j);
+        const std::size_t row = static_cast<std::size_t>(j) * static_cast<std::size_t>(g.nx);
+        for (int i = 0; i < g.nx; ++i) {
+          const float d = static_cast<float>(h[i]);
+          if (!(d > h_dry)) continue;
+          // Cell-centred discharge: stored (godunov) or the mean of the two faces (inertial).
+          const float qu =
+              centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
+          const float qv =
+              centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
+          const float sp = std::sqrt(qu * qu + qv * qv) / d;
+          const std::size_t o = row + static_cast<std::size_t>(i);
+          s.max_depth[o] = std::max(s.max_depth[o], d);
+          s.max_speed[o] = std::max(s.max_speed[o], sp);
+          s.max_hazard[o] = std::max(s.max_hazard[o], hazard(d, sp));
+          if (d > wet && std::isnan(s.arrival_s[o])) s.arrival_s[o] = static_cast<float>(t);
+        }
+      }
+    });
+  }
+
+  float sample_max(const FloodDomainState& s, double x, double y) const {
+    int i = 0, j = 0;
+    if (!m_model.grid.locate(x, y, i, j)) return 0;
+    return s.max_depth[static_cast<std::size_t>(j) * m_model.grid.nx + i];
+  }
+  // Around a footprint vertex: the vertex cell and its 4 neighbours (walls sit inside).
+  float ring_max(const FloodDomainState& s, double x, double y) const {
+    const double d = m_model.grid.dx;
+    return std::max({sample_max(s, x, y), sample_max(s, x + d, y), sample_max(s, x - d, y),
+                     sample_max(s, x, y + d), sample_max(s, x, y - d)});
+  }
+
+  void write_gauges_csv(const std::string& path, const FloodDomainState& s) const {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) return;
+    std::fprintf(f, "time_s,gauge,depth_m,level_m,speed_mps\n");
+    for (const GaugeRow& r : s.gauge_log)
+      std::fprintf(f, "%.3f,%s,%.5f,%.5f,%.5f\n", r.t,
+                   m_gauge_names[static_cast<std::size_t>(r.gauge)].c_str(),
+                   static_cast<double>(r.depth), static_cast<double>(r.level),
+                   static_cast<double>(r.speed));
+    std::fclose(f);
+  }
+
+  FloodModel m_model;
+  FloodSpec m_spec;
+  const CityModel& m_city;
+  std::vector<Lake> m_lakes;
+  std::vector<std::int32_t> m_gauge_cells;
+  std::vector<std::string> m_gauge_names;
+  std::size_t m_gauge_rows;
+  std::int64_t m_building_cells;
+};
+
+// The DEM resampled (bilinear between cell centres) to a square grid of the given size.
+Terrain resample(const Terrain& t, double res) {
+  Terrain r;
+  r.x0 = t.x0;
+  r.y0 = t.y0;
+  r.dx = r.dy = res;
+  r.nx = static_cast<int>(std::floor(t.nx * t.dx / res));
+  r.ny = static_cast<int>(std::floor(t.ny * t.dy / res));
+  r.z.resize(static_cast<std::size_t>(r.nx) * static_cast<std::size_t>(r.ny));
+  for (int j = 0; j < r.ny; ++j)
+    for (int i = 0; i < r.nx; ++i) {
+      const double x = r.x0 + (i + 0.5) * res, y = r.y0 + (j + 0.5) * res;
+      double z = t.sample(x, y);
+      if (std::isnan(z)) {  // near the edge: the cell the point falls in
+        const int a = static_cast<int>((x - t.x0) / t.dx), b = static_cast<int>((y - t.y0) / t.dy);
+        z = a >= 0 && b >= 0 && a < t.nx && b < t.ny ? t.at(a, b) : std::nan("");
+      }
+      r.z[static_cast<std::size_t>(j) * r.nx + i] = static_cast<float>(z);
+    }
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
+                                                    const ScenarioSpec& scenario,
+                                                    const CityModel& city) {
+  const auto& spec = static_cast<const FloodSpec&>(dspec);
+  if (city.terrain.empty())
+    return fail(diag(scenario.path, 0, "city.dem", "the flood domain needs a DEM", "",
+                     "city.dem = \"...tif|asc\""));
+  const bool resample_grid =
+      spec.resolution_m > 0 && std::abs(spec.resolution_m - city.terrain.dx) > 1e-9;
+  Terrain terrain = resample_grid ? resample(city.terrain, spec.resolution_m) : city.terrain;
+  if (std::abs(terrain.dx - terrain.dy) > 1e-6 * terrain.dx && !resample_grid)
+    terrain = resample(city.terrain, std::min(terrain.dx, terrain.dy));
+  FloodModel m;
+  GridOptions go;
+  go.manning = spec.manning;
+  go.tile = spec.tile;
+  auto grid = make_grid(terrain, go);
+  if (!grid) return fail(grid.error());
+  m.grid = std::move(*grid);
+  m.params.solver = spec.solver;
+  m.params.cfl = spec.cfl;
+  m.params.theta = spec.theta;
+  m.params.dt_max = spec.dt_max;
+  m.params.infil_f0_mm_h = spec.infil_f0_mm_h;
+  m.params.infil_fc_mm_h = spec.infil_fc_mm_h;
+  m.params.infil_k_per_h = spec.infil_k_per_h;
+  Grid& g = m.grid;
+
+  // Buildings: walls close their footprint cells, raise lifts them by the building height.
+  std::int64_t building_cells = 0;
+  if (spec.buildings != BuildingMode::none) {
+    const Buildings& b = city.buildings;
+    for (std::int32_t k = 0; k < b.size(); ++k) {
+      const auto r0 = b.ring_offsets[static_cast<std::size_t>(k)];
+      if (!b.ring_outer[static_cast<std::size_t>(r0)]) continue;
+      const auto p0 = b.point_offsets[static_cast<std::size_t>(r0)],
+                 p1 = b.point_offsets[static_cast<std::size_t>(r0) + 1];
+      for (std::int32_t c : cells_in_polygon(g, b.x.data() + p0, b.y.data() + p0, p1 - p0)) {
+        const std::size_t i = g.idx(c % g.nx, c / g.nx);
+        if (!g.active[i]) continue;
+        ++building_cells;
+        if (spec.buildings == BuildingMode::walls) {
+          g.z[i] = k_wall_z;
+          g.active[i] = 0;
+          --g.active_cells;
+        } else {
+          g.z[i] += static_cast<real>(b.height_m[static_cast<std::size_t>(k)]);
+        }
+      }
+    }
+  }
+
+  // Forcing.
+  if (!spec.hyetograph.empty()) {
+    auto r = read_series_csv(spec.hyetograph, true);
+    if (!r) return fail(r.error());
+    m.rain_mm_h = std::move(*r);
+  } else if (spec.rain_intensity_mps > 0) {
+    m.rain_mm_h =
+        Series{{spec.rain_start_s, spec.rain_end_s}, {spec.rain_intensity_mps * 3.6e6, 0.0}, true};
+  }
+  for (const NamedPoints& p : spec.inflows) {
+    Inflow in;
+    in.name = p.name;
+    for (std::size_t k = 0; k < p.at.size(); ++k) {
+      // Points, or every cell along the segments of a line (sampled at a quarter cell).
+      const Point2 a = p.at[k], b = k + 1 < p.at.size() ? p.at[k + 1] : p.at[k];
+      const int n = std::max(1, static_cast<int>(std::hypot(b.x - a.x, b.y - a.y) / (0.25 * g.dx)));
+      for (int s = 0; s <= n; ++s) {
+        int i = 0, j = 0;
+        if (g.locate(a.x + (b.x - a.x) * s / n, a.y + (b.y - a.y) * s / n, i, j) &&
+            g.active[g.idx(i, j)])
+          in.cells.push_back(j * g.nx + i);
+      }
+    }
+    std::sort(in.cells.begin(), in.cells.end());
+    in.cells.erase(std::unique(in.cells.begin(), in.cells.end()), in.cells.end());
+    if (in.cells.empty())
+      return fail(diag(p.where, 0, "flood.inflow.at",
+                       "inflow '" + p.name + "' lies outside the active grid"));
+    if (!p.hydrograph.empty()) {
+      auto r = read_series_csv(p.hydrograph, false);
+      if (!r) return fail(r.error());
+      in.discharge = std::move(*r);
+    } else {
+      in.discharge = Series{{0.0}, {p.discharge}, false};
+    }
+    m.inflows.push_back(std::move(in));
+  }
+  for (int k = 0; k < 4; ++k) {
+    const SideSpec& ss = spec.sides[static_cast<std::size_t>(k)];
+    Boundary& b = m.sides[static_cast<std::size_t>(k)];
+    b.kind = ss.kind;
+    if (ss.kind == BoundaryKind::level) {
+      if (!ss.series.empty()) {
+        auto r = read_series_csv(ss.series, false);
+        if (!r) return fail(r.error());
+        b.level = std::move(*r);
+      } else {
+        b.level = Series{{0.0}, {ss.level}, false};
+      }
+    }
+  }
+  prepare_boundaries(m);
+  if (spec.sea) {
+    m.sea_level = spec.sea_level;
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i)
+        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level)
+          m.sea_cells.push_back(j * g.nx + i);
+  }
+  std::vector<std::int32_t> gauge_cells;
+  std::vector<std::string> gauge_names;
+  for (const NamedPoints& p : spec.gauges) {
+    int i = 0, j = 0;
+    if (!g.locate(p.at[0].x, p.at[0].y, i, j))
+      return fail(
+          diag(p.where, 0, "flood.gauge.at", "gauge '" + p.name + "' lies outside the grid"));
+    gauge_cells.push_back(j * g.nx + i);
+    gauge_names.push_back(p.name);
+  }
+  const std::size_t rows =
+      static_cast<std::size_t>(scenario.run.duration / std::max<SimTime>(1, scenario.run.step)) + 2;
+  return std::unique_ptr<const Domain>(
+      std::make_unique<FloodDomain>(std::move(m), spec, city, spec.lakes, std::move(gauge_cells),
+                                    std::move(gauge_names), rows, building_cells));
+}
+
+const DomainEntry& domain_entry() {
+  static const DomainEntry entry{{"flood", parse_flood, nullptr}, compile_flood};
+  return entry;
+}
+
+}  // namespace citytwin::flood

@@ -1,0 +1,330 @@
+// The flood time loop shared by both solvers: state allocation, active tiles, rain and inflow,
+// the volume balance, and dispatch to the solver step.
+//
+// Active tiles: a tile is computed when it or one of its 8 neighbours held water after the
+// last step (a front moves less than one cell per step under the CFL condition, so it cannot
+// skip a tile), when it holds an inflow or an open level boundary, or everywhere while it
+// rains. A tile leaving the set has its discharges zeroed, so faces it owns read as dry.
+#include <algorithm>
+#include <cmath>
+
+#include "citytwin/flood.hpp"
+#include "citytwin/hash.hpp"
+#include "flood/kernels.hpp"
+
+namespace citytwin::flood {
+
+using detail::tile_box;
+
+double Balance::relative_error() const {
+  const double scale = std::max({initial, stored, rain + inflow, outflow, losses, 1e-30});
+  return std::abs(error()) / scale;
+}
+
+void prepare_boundaries(FloodModel& model) {
+  Grid& g = model.grid;
+  for (int side = 0; side < 4; ++side) {
+    const Boundary& b = model.sides[static_cast<std::size_t>(side)];
+    if (b.kind == BoundaryKind::closed) continue;
+    const bool along_x = side == west || side == east;
+    const int count = along_x ? g.ny : g.nx;
+    for (int k = 0; k < count; ++k) {
+      int bi = 0, bj = 0, di = 0, dj = 0;
+      if (side == west) bi = 0, bj = k, di = -1;
+      if (side == east) bi = g.nx - 1, bj = k, di = 1;
+      if (side == south) bi = k, bj = 0, dj = -1;
+      if (side == north) bi = k, bj = g.ny - 1, dj = 1;
+      const std::size_t c = g.idx(bi, bj), in = g.idx(bi - di, bj - dj);
+      if (!g.active[c]) continue;
+      // Bed drop from the inner neighbour to the boundary cell, continued outwards (>= 0 so a
+      // free side never pushes water in).
+      const real drop = (along_x ? g.nx : g.ny) > 1 && g.active[in]
+                            ? std::max(real(0), g.z[in] - g.z[c])
+                            : real(0);
+      for (int layer = 1; layer <= Grid::halo; ++layer) {
+        const std::size_t gc = g.idx(bi + layer * di, bj + layer * dj);
+        g.z[gc] = b.kind == BoundaryKind::free ? g.z[c] - real(layer) * drop : g.z[c];
+        g.gn2[gc] = g.gn2[c];
+      }
+    }
+  }
+}
+
+FloodState make_state(const FloodModel& model) {
+  const Grid& g = model.grid;
+  const std::size_t n = static_cast<std::size_t>(g.sx) * static_cast<std::size_t>(g.sy);
+  const std::size_t tiles = static_cast<std::size_t>(g.tile_count());
+  FloodState s;
+  s.h.assign(n, 0);
+  s.qx.assign(n, 0);
+  s.qy.assign(n, 0);
+  s.b0.assign(n, 0);
+  s.b1.assign(n, 0);
+  if (model.params.solver == Solver::godunov) {
+    s.b2.assign(n, 0);
+    for (auto& f : s.fx) f.assign(n, 0);
+    for (auto& f : s.fy) f.assign(n, 0);
+  }
+  s.active_tiles.reserve(tiles);
+  s.tile_on.assign(tiles, 0);
+  s.tile_wet.assign(tiles, 0);
+  s.tile_stored.assign(tiles, 0);
+  s.tile_clamped.assign(tiles, 0);
+  s.tile_speed.assign(tiles, 0);
+  s.tile_loss.assign(tiles, 0);
+  s.tile_hmax.assign(tiles, 0);
+  return s;
+}
+
+void set_level(const FloodModel& model, FloodState& state, double level) {
+  const Grid& g = model.grid;
+  for (int j = 0; j < g.ny; ++j)
+    for (int i = 0; i < g.nx; ++i) {
+      const std::size_t c = g.idx(i, j);
+      if (g.active[c] && g.z[c] < level) state.h[c] = static_cast<real>(level - g.z[c]);
+    }
+}
+
+double stored_volume(const FloodModel& model, const FloodState& state) {
+  const Grid& g = model.grid;
+  double sum = 0;
+  for (int j = 0; j < g.ny; ++j) {
+    double row = 0;
+    for (int i = 0; i < g.nx; ++i) row += static_cast<double>(state.h[g.idx(i, j)]);
+    sum += row;
+  }
+  return sum * g.cell_area();
+}
+
+namespace {
+
+// Per-tile wet flags from the depths (serial; used at start only, steps update them).
+void scan_tiles(const FloodModel& m, FloodState& s) {
+  const Grid& g = m.grid;
+  for (std::int32_t t = 0; t < g.tile_count(); ++t) {
+    const auto b = tile_box(g, t);
+    bool wet = false;
+    real hmax = 0;
+    for (int j = b.j0; j < b.j1; ++j)
+      for (int i = b.i0; i < b.i1; ++i) {
+        wet = wet || s.h[g.idx(i, j)] > real(0);
+        hmax = std::max(hmax, s.h[g.idx(i, j)]);
+      }
+    s.tile_wet[static_cast<std::size_t>(t)] = wet;
+    s.tile_hmax[static_cast<std::size_t>(t)] = hmax;
+  }
+}
+
+// Zeroes the discharges (and godunov face fluxes) of a tile that leaves the active set.
+void clear_tile(const FloodModel& m, FloodState& s, std::int32_t t) {
+  const Grid& g = m.grid;
+  const auto b = tile_box(g, t);
+  // Faces owned by the tile include the domain's east/north faces on the last tiles.
+  const int i1 = b.i1 + (b.i1 == g.nx), j1 = b.j1 + (b.j1 == g.ny);
+  auto zero = [&](std::vector<real>& a) {
+    if (a.empty()) return;
+    for (int j = b.j0; j < j1; ++j)
+      std::fill(a.begin() + static_cast<std::ptrdiff_t>(g.idx(b.i0, j)),
+                a.begin() + static_cast<std::ptrdiff_t>(g.idx(i1, j)), real(0));
+  };
+  zero(s.qx), zero(s.qy), zero(s.b0), zero(s.b1), zero(s.b2);
+  for (auto& f : s.fx) zero(f);
+  for (auto& f : s.fy) zero(f);
+}
+
+// Rebuilds the active tile list for a step over [t, t + dt].
+void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
+  const Grid& g = m.grid;
+  const bool raining = m.rain_mm_h.integral(s.t, s.t + dt) > 0;
+  const std::size_t tiles = static_cast<std::size_t>(g.tile_count());
+  std::vector<std::uint8_t>& want = s.tile_on;  // reused: old flags read before overwrite
+  s.active_tiles.clear();
+  for (int tj = 0; tj < g.tiles_y; ++tj)
+    for (int ti = 0; ti < g.tiles_x; ++ti) {
+      bool on = raining;
+      for (int dj = -1; dj <= 1 && !on; ++dj)
+        for (int di = -1; di <= 1 && !on; ++di) {
+          const int a = ti + di, b = tj + dj;
+          on = a >= 0 && b >= 0 && a < g.tiles_x && b < g.tiles_y &&
+               s.tile_wet[static_cast<std::size_t>(b * g.tiles_x + a)];
+        }
+      const bool edge_level = (m.sides[west].kind == BoundaryKind::level && ti == 0) ||
+                              (m.sides[east].kind == BoundaryKind::level && ti == g.tiles_x - 1) ||
+                              (m.sides[south].kind == BoundaryKind::level && tj == 0) ||
+                              (m.sides[north].kind == BoundaryKind::level && tj == g.tiles_y - 1);
+      on = on || edge_level;
+      const std::int32_t t = tj * g.tiles_x + ti;
+      if (on)
+        s.active_tiles.push_back(t);
+      else if (want[static_cast<std::size_t>(t)])
+        clear_tile(m, s, t);
+    }
+  for (const Inflow& in : m.inflows)
+    for (std::int32_t c : in.cells) {
+      const std::int32_t t = (c / g.nx / g.tile) * g.tiles_x + (c % g.nx) / g.tile;
+      if (std::find(s.active_tiles.begin(), s.active_tiles.end(), t) == s.active_tiles.end())
+        s.active_tiles.push_back(t);
+    }
+  std::sort(s.active_tiles.begin(), s.active_tiles.end());
+  std::fill(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(tiles), 0);
+  for (std::int32_t t : s.active_tiles) want[static_cast<std::size_t>(t)] = 1;
+}
+
+// Horton infiltration over the active tiles (dry tiles hold no water to lose): each cell loses
+// min(h, f dt), f at the middle of the step; per-tile sums reduced in tile order.
+void apply_infiltration(const FloodModel& m, FloodState& s, double dt, TaskPool& pool) {
+  const Params& p = m.params;
+  if (!(p.infil_f0_mm_h > 0 || p.infil_fc_mm_h > 0)) return;
+  const Grid& g = m.grid;
+  const double t_h = (s.t + 0.5 * dt) / 3600.0;
+  const double f =
+      p.infil_fc_mm_h + (p.infil_f0_mm_h - p.infil_fc_mm_h) * std::exp(-p.infil_k_per_h * t_h);
+  const real dh = static_cast<real>(f / 1000.0 / 3600.0 * dt);
+  pool.for_blocks(static_cast<std::int64_t>(s.active_tiles.size()), detail::k_tile_grain,
+                  [&](std::int64_t b, std::int64_t e, int) {
+                    for (std::int64_t k = b; k < e; ++k) {
+                      const std::int32_t t = s.active_tiles[static_cast<std::size_t>(k)];
+                      const auto box = tile_box(g, t);
+                      double lost = 0;
+                      for (int j = box.j0; j < box.j1; ++j) {
+                        real* h = s.h.data() + g.idx(0, j);
+                        real row = 0;
+                        for (int i = box.i0; i < box.i1; ++i) {
+                          const real take = std::min(h[i], dh);
+                          h[i] -= take;
+                          row += take;
+                        }
+                        lost += static_cast<double>(row);
+                      }
+                      s.tile_loss[static_cast<std::size_t>(t)] = lost;
+                    }
+                  });
+  double lost = 0;
+  for (std::int32_t t : s.active_tiles) lost += s.tile_loss[static_cast<std::size_t>(t)];
+  s.balance.losses += lost * g.cell_area();
+}
+
+// Rain over every active cell and inflow hydrographs into their cells, as volumes over the
+// step (exact integrals of the series), so the balance sees exactly what was added.
+void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool) {
+  const Grid& g = m.grid;
+  const double rain_m = m.rain_mm_h.integral(s.t, s.t + dt) / 1000.0 / 3600.0;
+  if (rain_m > 0) {
+    const real dh = static_cast<real>(rain_m);
+    pool.for_blocks(static_cast<std::int64_t>(s.active_tiles.size()), detail::k_tile_grain,
+                    [&](std::int64_t b, std::int64_t e, int) {
+                      for (std::int64_t k = b; k < e; ++k) {
+                        const auto box = tile_box(g, s.active_tiles[static_cast<std::size_t>(k)]);
+                        for (int j = box.j0; j < box.j1; ++j) {
+                          real* h = s.h.data() + g.idx(0, j);
+                          const std::uint8_t* act = g.active.data() + g.idx(0, j);
+                          for (int i = box.i0; i < box.i1; ++i) h[i] += act[i] ? dh : real(0);
+                        }
+                      }
+                    });
+    s.balance.rain += static_cast<double>(dh) * g.cell_area() * static_cast<double>(g.active_cells);
+  }
+  apply_infiltration(m, s, dt, pool);
+  for (const Inflow& in : m.inflows) {
+    if (in.cells.empty()) continue;
+    const double vol = in.discharge.integral(s.t, s.t + dt);
+    const real dh = static_cast<real>(vol / (g.cell_area() * static_cast<double>(in.cells.size())));
+    for (std::int32_t c : in.cells) s.h[g.idx(c % g.nx, c / g.nx)] += dh;
+    s.balance.inflow +=
+        static_cast<double>(dh) * g.cell_area() * static_cast<double>(in.cells.size());
+  }
+}
+
+// The sea takes every drop above its level (counted as outflow); it has no currents of its own.
+void apply_sea(const FloodModel& m, FloodState& s) {
+  const Grid& g = m.grid;
+  double out = 0;
+  const bool centred = m.params.solver == Solver::godunov;
+  for (std::int32_t c : m.sea_cells) {
+    const std::size_t k = g.idx(c % g.nx, c / g.nx);
+    const real target = std::max(real(0), static_cast<real>(m.sea_level) - g.z[k]);
+    out += static_cast<double>(s.h[k]) - static_cast<double>(target);
+    s.h[k] = target;
+    if (centred) s.qx[k] = s.qy[k] = 0;
+  }
+  s.balance.outflow += out * g.cell_area();
+}
+
+}  // namespace
+
+void start(const FloodModel& model, FloodState& state, TaskPool& /*pool*/) {
+  scan_tiles(model, state);
+  state.balance = Balance{};
+  state.balance.initial = state.balance.stored = stored_volume(model, state);
+  state.dt_next = model.params.solver == Solver::inertial ? detail::inertial_dt(model, state)
+                                                          : detail::godunov_dt(model, state);
+}
+
+double step(const FloodModel& model, FloodState& state, double dt_limit, TaskPool& pool) {
+  const Grid& g = model.grid;
+  const double dt = std::min({dt_limit, state.dt_next, model.params.dt_max});
+  update_active_tiles(model, state, dt);
+  if (!model.sea_cells.empty()) apply_sea(model, state);
+  apply_sources(model, state, dt, pool);
+  state.dt_next = model.params.solver == Solver::inertial
+                      ? detail::inertial_step(model, state, dt, pool)
+                      : detail::godunov_step(model, state, dt, pool);
+  // Balance from the per-tile partials, in tile order (deterministic).
+  double stored = 0, clamped = 0;
+  std::int64_t cells = 0;
+  for (std::int32_t t : state.active_tiles) {
+    stored += state.tile_stored[static_cast<std::size_t>(t)];
+    clamped += state.tile_clamped[static_cast<std::size_t>(t)];
+    const auto b = tile_box(g, t);
+    cells += static_cast<std::int64_t>(b.i1 - b.i0) * (b.j1 - b.j0);
+  }
+  state.balance.stored = stored * g.cell_area();
+  state.balance.clamped += clamped * g.cell_area();
+  if (clamped > 0) ++state.clamp_events;
+  state.cell_updates += cells;
+  state.t += dt;
+  ++state.steps;
+  return dt;
+}
+
+void advance(const FloodModel& model, FloodState& state, double t_end, TaskPool& pool) {
+  while (state.t < t_end) {
+    const double left = t_end - state.t;
+    // Land exactly on t_end, and never leave a sliver step behind.
+    const double dt =
+        left < 1.5 * state.dt_next ? (left <= state.dt_next ? left : 0.5 * left) : state.dt_next;
+    step(model, state, dt, pool);
+    if (t_end - state.t < 1e-9) state.t = t_end;
+  }
+}
+
+void velocity(const FloodModel& model, const FloodState& state, int i, int j, double& u,
+              double& v) {
+  const Grid& g = model.grid;
+  const std::size_t c = g.idx(i, j);
+  const double h = state.h[c];
+  u = v = 0;
+  if (!(h > model.params.h_dry) || !g.active[c]) return;
+  if (model.params.solver == Solver::godunov) {
+    u = state.qx[c] / h;
+    v = state.qy[c] / h;
+  } else {
+    // Face discharges averaged to the centre.
+    u = 0.5 * (static_cast<double>(state.qx[c]) + state.qx[c + 1]) / h;
+    v = 0.5 * (static_cast<double>(state.qy[c]) + state.qy[c + static_cast<std::size_t>(g.sx)]) / h;
+  }
+}
+
+std::uint64_t state_hash(const FloodModel& /*model*/, const FloodState& state) {
+  StateHasher hs;
+  hs.add(state.t);
+  hs.add(state.steps);
+  hs.add(state.h);
+  hs.add(state.qx);
+  hs.add(state.qy);
+  hs.add(state.balance.stored);
+  hs.add(state.balance.outflow);
+  return hs.digest();
+}
+
+}  // namespace citytwin::flood

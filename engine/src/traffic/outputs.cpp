@@ -1,0 +1,69 @@
+// CSV outputs in the spirit of SUMO's tripinfo, summary and edgeData outputs. Written by
+// observers outside the time loop.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "citytwin/traffic.hpp"
+
+namespace citytwin::traffic {
+namespace {
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+Result<File> open_out(const std::string& path) {
+  File f(std::fopen(path.c_str(), "w"));
+  if (!f) return fail(Error::msg("cannot write file", path));
+  return f;
+}
+Result<void> close_out(File f, const std::string& path) {
+  if (std::ferror(f.get()) != 0 || std::fclose(f.release()) != 0)
+    return fail(Error::msg("write failed (disk full?)", path));
+  return {};
+}
+}  // namespace
+
+Result<void> write_trips_csv(const std::string& path, const Demand& d, const TrafficState& s) {
+  auto f = open_out(path);
+  if (!f) return fail(f.error());
+  fmt::print(f->get(), "id,depart,arrival,duration,route_length,time_loss,waiting_time\n");
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v) {
+    const auto u = static_cast<std::size_t>(v);
+    if (s.veh_status[u] != VehStatus::arrived) continue;
+    const double dep = to_seconds(s.veh_insert_time[u]), arr = to_seconds(s.veh_arrive_time[u]);
+    fmt::print(f->get(), "{},{:.2f},{:.2f},{:.2f},{:.2f},{:.2f},{:.2f}\n", d.veh_id[u], dep, arr,
+               arr - dep, s.veh_route_length[u], s.veh_time_loss[u], s.veh_waiting[u]);
+  }
+  return close_out(std::move(*f), path);
+}
+
+Result<void> write_summary_csv(const std::string& path, const std::vector<SummaryRow>& rows) {
+  auto f = open_out(path);
+  if (!f) return fail(f.error());
+  fmt::print(f->get(), "time,running,inserted,arrived,removed,halting,pending,mean_speed\n");
+  for (const SummaryRow& r : rows)
+    fmt::print(f->get(), "{:.1f},{},{},{},{},{},{},{:.3f}\n", r.time_s, r.running, r.inserted,
+               r.arrived, r.removed, r.halting, r.pending, r.mean_speed);
+  return close_out(std::move(*f), path);
+}
+
+Result<void> write_edges_csv(const std::string& path, const Network& net,
+                             const std::vector<EdgeInterval>& intervals) {
+  auto f = open_out(path);
+  if (!f) return fail(f.error());
+  fmt::print(f->get(), "begin,end,edge,entered,mean_speed,veh_seconds\n");
+  for (const EdgeInterval& iv : intervals)
+    for (std::size_t e = 0; e < iv.entered.size(); ++e) {
+      if (iv.entered[e] == 0 && iv.veh_seconds[e] == 0) continue;
+      fmt::print(f->get(), "{:.0f},{:.0f},{},{},{:.3f},{:.1f}\n", iv.begin_s, iv.end_s,
+                 net.edge_id[e], iv.entered[e],
+                 std::isnan(iv.mean_speed[e]) ? 0.0f : iv.mean_speed[e], iv.veh_seconds[e]);
+    }
+  return close_out(std::move(*f), path);
+}
+
+}  // namespace citytwin::traffic

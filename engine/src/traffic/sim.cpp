@@ -1,0 +1,795 @@
+// The traffic step. Design:
+//
+// Every phase either writes only per-vehicle / per-lane / per-connection slots it owns, or is
+// a short serial pass in a fixed order, so the result is bit-identical for any thread count:
+//   signals -> insert -> index lanes -> approaches -> lane changes -> index lanes ->
+//   car following (into scratch) -> commit moves -> teleports -> statistics -> compact.
+// Lanes are indexed by a counting sort of the running vehicles into CSR (lane_veh, front
+// first), so leaders are neighbours in an array and the step never allocates.
+//
+// Car following: IDM (Treiber, Hennecke, Helbing 2000, eq. 1-2):
+//   a = a_max [1 - (v/v0)^delta - (s*/s)^2],  s* = s0 + max(0, v T + v dv / (2 sqrt(a_max b)))
+// integrated with the ballistic scheme (Treiber & Kanagaraj 2015, eq. 7): x += v dt + a dt^2/2,
+// v = max(0, v + a dt), stopping exactly where v reaches 0; the advance is capped at the gap
+// to the leader's current back, so vehicles never overlap.
+// Junctions: a vehicle passes a connection only if its signal allows it, the foes it must
+// yield to (SUMO responses) are not expected within params.critical_gap of its own arrival,
+// and its target lane has room for it (no blocking the junction); otherwise the stop line is
+// a standing obstacle.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "citytwin/hash.hpp"
+#include "citytwin/parallel.hpp"
+#include "citytwin/rng.hpp"
+#include "citytwin/traffic.hpp"
+#include "traffic/vclass.hpp"
+
+namespace citytwin::traffic {
+namespace {
+
+constexpr float k_inf = std::numeric_limits<float>::infinity();
+constexpr std::int64_t k_grain_lanes = 256;
+constexpr std::int64_t k_grain_veh = 1024;
+
+using u = std::size_t;
+inline u z(std::int64_t i) {
+  return static_cast<u>(i);
+}
+
+/// Everything a kernel needs about the vehicle's type, gathered once.
+struct Driver {
+  float a, b, len, s0, T, vmax;
+  std::uint8_t vclass;
+};
+inline Driver driver(const Demand& d, std::int32_t v) {
+  const VehicleType& t = d.types[z(d.veh_type[z(v)])];
+  return {t.accel, t.decel, t.length, t.min_gap, t.tau, t.max_speed, t.vclass};
+}
+
+/// IDM acceleration for speed v, desired speed v0, gap s (m, bumper to bumper) and approach
+/// rate dv = v - v_leader; s = inf means a free road.
+inline float idm(const Driver& d, float v, float v0, float s, float dv, double delta) {
+  const float free = 1.0f - static_cast<float>(std::pow(static_cast<double>(v / v0), delta));
+  if (!(s < k_inf)) return d.a * free;
+  const float sstar = d.s0 + std::max(0.0f, v * d.T + v * dv / (2.0f * std::sqrt(d.a * d.b)));
+  const float ss = std::max(s, 0.01f);
+  return d.a * (free - (sstar / ss) * (sstar / ss));
+}
+
+/// The first connection from `lane` into edge `to_edge` the class may use, or -1.
+inline std::int32_t next_conn(const Network& n, std::int32_t lane, std::int32_t to_edge,
+                              std::uint8_t vclass) {
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] == to_edge && (n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass))
+      return c;
+  }
+  return -1;
+}
+
+/// The next route edge after the vehicle's current one, or -1 on its last edge.
+inline std::int32_t next_edge(const Demand& d, const TrafficState& s, std::int32_t v) {
+  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  return i < d.veh_route_begin[z(v) + 1] ? d.route_edges[z(i)] : -1;
+}
+
+/// The connection vehicle v takes out of `lane` (a road lane of its current edge): one into
+/// its next route edge, preferring a target lane that continues to the edge after that
+/// (short edges leave no room to change lanes). -1 on the last edge or without a connection.
+inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
+                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  const std::int32_t end = d.veh_route_begin[z(v) + 1];
+  if (i >= end) return -1;
+  const std::int32_t ne = d.route_edges[z(i)];
+  const std::int32_t nne = i + 1 < end ? d.route_edges[z(i + 1)] : -1;
+  std::int32_t first = -1;
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
+    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return c;
+    if (first < 0) first = c;
+  }
+  return first;
+}
+
+inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
+                           std::int32_t lane) {
+  return std::max(0.1f, std::min(d.vmax, n.lane_speed[z(lane)] * s.veh_v0[z(v)]));
+}
+
+inline std::int32_t lane_last(const TrafficState& s, std::int32_t lane) {
+  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
+  return e > b ? s.lane_veh[z(e - 1)] : -1;
+}
+inline std::int32_t lane_first(const TrafficState& s, std::int32_t lane) {
+  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
+  return e > b ? s.lane_veh[z(b)] : -1;
+}
+
+/// Back-bumper position of the last vehicle on a lane (lane length when empty).
+inline float free_space(const Network& n, const Demand& d, const TrafficState& s,
+                        std::int32_t lane) {
+  const std::int32_t w = lane_last(s, lane);
+  if (w < 0) return n.lane_length[z(lane)];
+  return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
+}
+
+// ---- phase: signals ----
+void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
+  for (u t = 0; t < n.tl_id.size(); ++t) {
+    const SimTime cyc = n.tl_cycle[t];
+    SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
+    std::int32_t ph = n.tl_phase_begin[t];
+    while (ph + 1 < n.tl_phase_begin[t + 1] && pos >= n.phase_duration[z(ph)])
+      pos -= n.phase_duration[z(ph++)];
+    s.tl_phase[t] = ph;
+  }
+  pool.for_blocks(n.n_conns(), k_grain_lanes * 4, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t c = b; c < e; ++c) {
+      const std::int32_t tl = n.conn_tl[z(c)];
+      std::uint8_t code = 0;
+      if (tl < 0) {
+        const LinkRule r = n.conn_rule[z(c)];
+        code = r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
+      } else {
+        const char st =
+            n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])];
+        switch (st) {
+          case 'G':
+          case 'O':
+            code = k_go_major;
+            break;
+          case 'g':
+          case 'o':
+            code = k_go_yield;
+            break;
+          case 'y':
+          case 'Y':
+            code = k_amber;
+            break;
+          case 's':
+            code = k_stop;
+            break;
+          default:
+            code = k_red;
+            break;
+        }
+      }
+      s.conn_signal[z(c)] = code;
+    }
+  });
+}
+
+// ---- phase: insertion at origins (serial over edges, fixed order) ----
+// At most one vehicle per origin edge per step (up to 3600 veh/h per edge at dt = 1 s), in
+// departure order; a vehicle that does not fit waits in its origin's queue (SUMO's insertion
+// backlog), and so does everyone behind it.
+void insert_vehicles(const Network& n, const Demand& d, TrafficState& s) {
+  for (std::int32_t e = 0; e < n.n_edges(); ++e) {
+    const std::int32_t q = s.origin_next[z(e)];
+    if (q >= s.origin_begin[z(e) + 1]) continue;
+    const std::int32_t v = s.origin_veh[z(q)];
+    if (d.veh_depart[z(v)] > s.time) continue;
+    const Driver dr = driver(d, v);
+    // Best lane: allowed, continues the route, most room at its start.
+    const std::int32_t nxt = d.veh_route_begin[z(v) + 1] - d.veh_route_begin[z(v)] > 1
+                                 ? d.route_edges[z(d.veh_route_begin[z(v)] + 1)]
+                                 : -1;
+    std::int32_t best = -1;
+    float best_room = -k_inf;
+    bool best_good = false;
+    for (std::int32_t l = n.edge_lane_begin[z(e)]; l < n.edge_lane_begin[z(e) + 1]; ++l) {
+      if (!(n.lane_allow[z(l)] & dr.vclass)) continue;
+      const bool good = nxt < 0 || next_conn(n, l, nxt, dr.vclass) >= 0;
+      const float room = free_space(n, d, s, l);
+      if ((good && !best_good) || (good == best_good && room > best_room)) {
+        best = l;
+        best_room = room;
+        best_good = good;
+      }
+    }
+    if (best < 0 || best_room < std::min(dr.len + dr.s0, n.lane_length[z(best)])) continue;
+    s.veh_status[z(v)] = VehStatus::running;
+    s.veh_lane[z(v)] = best;
+    s.veh_route_pos[z(v)] = 0;
+    s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(best)]);
+    s.veh_speed[z(v)] = 0.0f;
+    s.veh_insert_time[z(v)] = s.time;
+    s.running[z(s.n_running++)] = v;
+    ++s.inserted;
+    ++s.edge_entered[z(e)];
+    ++s.origin_next[z(e)];
+  }
+}
+
+// ---- phase: lane index (counting sort by lane, then by position, front first) ----
+void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
+  auto& cnt = s.scratch_count;
+  std::fill(cnt.begin(), cnt.end(), 0);
+  for (std::int32_t i = 0; i < s.n_running; ++i) ++cnt[z(s.veh_lane[z(s.running[z(i)])]) + 1];
+  for (u l = 0; l + 1 < cnt.size(); ++l) cnt[l + 1] += cnt[l];
+  std::copy(cnt.begin(), cnt.end(), s.lane_veh_begin.begin());
+  for (std::int32_t i = 0; i < s.n_running; ++i) {
+    const std::int32_t v = s.running[z(i)];
+    s.lane_veh[z(cnt[z(s.veh_lane[z(v)])]++)] = v;
+  }
+  pool.for_blocks(n.n_lanes(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t l = b; l < e; ++l) {
+      auto first = s.lane_veh.begin() + s.lane_veh_begin[z(l)];
+      auto last = s.lane_veh.begin() + s.lane_veh_begin[z(l) + 1];
+      // Insertion sort: lists are nearly sorted from the previous step. Ties by index.
+      for (auto it = first + (first != last ? 1 : 0); it < last; ++it) {
+        const std::int32_t v = *it;
+        auto j = it;
+        while (j > first && (s.veh_pos[z(*(j - 1))] < s.veh_pos[z(v)] ||
+                             (s.veh_pos[z(*(j - 1))] == s.veh_pos[z(v)] && *(j - 1) > v))) {
+          *j = *(j - 1);
+          --j;
+        }
+        *j = v;
+      }
+    }
+  });
+}
+
+// ---- phase: approach times per connection (occupied passage = 0) ----
+void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool) {
+  pool.for_blocks(n.n_conns(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t c = b; c < e; ++c) {
+      float t = k_inf;
+      if (lane_first(s, n.conn_via_lane[z(c)]) >= 0) {
+        t = 0.0f;
+      } else {
+        const std::int32_t v = lane_first(s, n.conn_from_lane[z(c)]);
+        if (v >= 0) {
+          const std::int32_t ne = next_edge(d, s, v);
+          const Driver dr = driver(d, v);
+          // A foe counts only if it could enter: one held back by a full target lane (or a
+          // red light) does not block the links that yield to it (no yield deadlocks).
+          if (ne >= 0 && route_conn(n, d, s, v, s.veh_lane[z(v)], dr.vclass) == c &&
+              s.conn_signal[z(c)] != k_red &&
+              free_space(n, d, s, n.conn_to_lane[z(c)]) >= dr.len + dr.s0) {
+            const float dist = n.lane_length[z(s.veh_lane[z(v)])] - s.veh_pos[z(v)];
+            t = dist / std::max(s.veh_speed[z(v)], 0.5f);
+          }
+        }
+      }
+      s.conn_arrival_s[z(c)] = t;
+    }
+  });
+}
+
+/// Leader (vehicle index, gap, speed) on `lane` for a vehicle whose front is at `pos`.
+struct Neighbour {
+  std::int32_t veh = -1;
+  float gap = k_inf, speed = 0.0f;
+};
+Neighbour leader_at(const Demand& d, const TrafficState& s, std::int32_t lane, float pos) {
+  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
+  // Lists are front first (decreasing position): the leader is the last one with pos > ours.
+  std::int32_t lo = b, hi = e;
+  while (lo < hi) {
+    const std::int32_t mid = (lo + hi) / 2;
+    if (s.veh_pos[z(s.lane_veh[z(mid)])] > pos)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  Neighbour r;
+  if (lo > b) {
+    r.veh = s.lane_veh[z(lo - 1)];
+    r.gap = s.veh_pos[z(r.veh)] - d.types[z(d.veh_type[z(r.veh)])].length - pos;
+    r.speed = s.veh_speed[z(r.veh)];
+  }
+  return r;
+}
+Neighbour follower_at(const Demand& d, const TrafficState& s, std::int32_t lane, float pos,
+                      float len) {
+  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
+  std::int32_t lo = b, hi = e;
+  while (lo < hi) {
+    const std::int32_t mid = (lo + hi) / 2;
+    if (s.veh_pos[z(s.lane_veh[z(mid)])] > pos)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  (void)d;
+  Neighbour r;
+  if (lo < e) {
+    r.veh = s.lane_veh[z(lo)];
+    r.gap = pos - len - s.veh_pos[z(r.veh)];
+    r.speed = s.veh_speed[z(r.veh)];
+  }
+  return r;
+}
+
+/// How well `lane` serves the route of v: 2 if it reaches the next edge on a lane that
+/// continues to the edge after (or v is on its last edge), 1 if it only reaches the next
+/// edge, 0 if it does not. Two edges of look-ahead, because very short edges (SUMO splits
+/// edges at lane-count changes) leave no room to change lanes.
+inline int lane_quality(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                        std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  const std::int32_t end = d.veh_route_begin[z(v) + 1];
+  if (i >= end) return 2;
+  const std::int32_t ne = d.route_edges[z(i)];
+  const std::int32_t nne = i + 1 < end ? d.route_edges[z(i + 1)] : -1;
+  int q = 0;
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
+    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return 2;
+    q = 1;
+  }
+  return q;
+}
+
+// ---- phase: lane-change decisions (MOBIL + strategic), one direction per step ----
+void decide_lane_changes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
+                         TaskPool& pool) {
+  const std::int32_t dir = (s.step_count & 1) ? -1 : 1;  // left on even steps, right on odd
+  pool.for_blocks(n.n_road_lanes, k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t l64 = b; l64 < e; ++l64) {
+      const auto lane = static_cast<std::int32_t>(l64);
+      const std::int32_t edge = n.lane_edge[z(lane)];
+      const std::int32_t target = lane + dir;
+      const bool has_target =
+          target >= n.edge_lane_begin[z(edge)] && target < n.edge_lane_begin[z(edge) + 1];
+      bool prev_changed = false;
+      float& merge_pos = s.lane_merge_pos[z(2 * lane + (dir > 0 ? 1 : 0))];
+      merge_pos = -1.0f;
+      for (std::int32_t i = s.lane_veh_begin[z(lane)]; i < s.lane_veh_begin[z(lane) + 1]; ++i) {
+        const std::int32_t v = s.lane_veh[z(i)];
+        s.scratch_lc[z(v)] = 0;
+        if (!has_target || prev_changed) {
+          prev_changed = false;
+          continue;
+        }
+        const Driver dr = driver(d, v);
+        if (!(n.lane_allow[z(target)] & dr.vclass)) continue;
+        const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
+        const float to_end = n.lane_length[z(lane)] - pos;
+        const int q_here = lane_quality(n, d, s, v, lane, dr.vclass);
+        const int q_there = lane_quality(n, d, s, v, target, dr.vclass);
+        const bool must = q_there > q_here;
+        if (q_there < q_here && to_end < p.strategic_lookahead) continue;
+        const Neighbour nl = leader_at(d, s, target, pos);
+        const Neighbour nf = follower_at(d, s, target, pos, dr.len);
+        if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
+          if (must && merge_pos < 0.0f) merge_pos = pos;
+          continue;
+        }
+        float bf_new = 0.0f, bf_old = 0.0f;
+        if (nf.veh >= 0) {
+          const Driver fd = driver(d, nf.veh);
+          const float fv0 = desired_speed(n, s, fd, nf.veh, target);
+          bf_new = idm(fd, nf.speed, fv0, nf.gap, nf.speed - vel, p.delta);
+          bf_old = idm(fd, nf.speed, fv0, nl.veh >= 0 ? nl.gap + dr.len + nf.gap : k_inf,
+                       nf.speed - nl.speed, p.delta);
+          const float safe =
+              static_cast<float>(must ? std::max(p.lc_safe_decel, 1.5 * fd.b) : p.lc_safe_decel);
+          if (bf_new < -safe) {  // MOBIL safety criterion
+            if (must && merge_pos < 0.0f) merge_pos = pos;
+            continue;
+          }
+        }
+        if (!must) {
+          const float v0 = desired_speed(n, s, dr, v, lane);
+          const float a_old = i > s.lane_veh_begin[z(lane)]
+                                  ? idm(dr, vel, v0,
+                                        s.veh_pos[z(s.lane_veh[z(i - 1)])] -
+                                            driver(d, s.lane_veh[z(i - 1)]).len - pos,
+                                        vel - s.veh_speed[z(s.lane_veh[z(i - 1)])], p.delta)
+                                  : idm(dr, vel, v0, k_inf, 0.0f, p.delta);
+          const float a_new =
+              idm(dr, vel, desired_speed(n, s, dr, v, target), nl.gap, vel - nl.speed, p.delta);
+          // MOBIL incentive (Kesting et al. 2007, eq. 2) with a keep-right bias.
+          const float bias = dir < 0 ? 0.1f : -0.1f;
+          const float gain =
+              a_new - a_old + static_cast<float>(p.lc_politeness) * (bf_new - bf_old) + bias;
+          if (!(gain > static_cast<float>(p.lc_threshold))) continue;
+        }
+        s.scratch_lc[z(v)] = static_cast<std::int8_t>(dir);
+        prev_changed = true;
+      }
+    }
+  });
+  pool.for_blocks(s.n_running, k_grain_veh, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const std::int32_t v = s.running[z(i)];
+      if (n.lane_edge[z(s.veh_lane[z(v)])] >= 0 && s.scratch_lc[z(v)] != 0)
+        s.veh_lane[z(v)] += s.scratch_lc[z(v)];
+    }
+  });
+}
+
+/// May vehicle v (front of its lane, distance `dist` to the stop line) pass connection c now?
+bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+              std::int32_t v, const Driver& dr, std::int32_t c, float dist) {
+  const float vel = s.veh_speed[z(v)];
+  switch (s.conn_signal[z(c)]) {
+    case k_red:
+      return false;
+    case k_amber:
+      return vel * vel > 2.0f * dr.b * dist;  // cannot stop comfortably: go
+    case k_stop:
+      if (!(vel < 0.5f && dist < 3.0f)) return false;
+      break;
+    default:
+      break;
+  }
+  if (s.conn_signal[z(c)] != k_go_major) {
+    // Gap acceptance against the foes that have right of way over this link.
+    const float mine = dist / std::max(vel, 1.0f);
+    for (std::int32_t k = n.conn_yield_begin[z(c)]; k < n.conn_yield_begin[z(c) + 1]; ++k) {
+      const std::int32_t f = n.conn_yield[z(k)];
+      if (s.conn_signal[z(f)] == k_red) continue;
+      if (s.conn_arrival_s[z(f)] < mine + static_cast<float>(p.critical_gap)) return false;
+    }
+  }
+  // No entering without room behind the junction: refuse only when the queue beyond it is
+  // standing (a moving leader is handled by car following) and has no space for this vehicle.
+  const std::int32_t to = n.conn_to_lane[z(c)];
+  const std::int32_t via_last = lane_last(s, n.conn_via_lane[z(c)]);
+  if (via_last >= 0) return s.veh_speed[z(via_last)] >= 1.0f;
+  const std::int32_t last = lane_last(s, to);
+  if (last < 0 || s.veh_speed[z(last)] >= 1.0f) return true;
+  return free_space(n, d, s, to) >= std::min(dr.len + dr.s0, n.lane_length[z(to)]);
+}
+
+/// Cooperative merging: a blocked merger ahead on a neighbouring lane of the same edge acts
+/// as a standing leader, if this vehicle can still stop behind it comfortably.
+float cooperate(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                const Driver& dr, std::int32_t lane, float pos, float vel, float v0) {
+  const std::int32_t edge = n.lane_edge[z(lane)];
+  float acc = k_inf;
+  for (std::int32_t side = 0; side < 2; ++side) {
+    const std::int32_t src =
+        side == 0 ? lane - 1 : lane + 1;  // side 0: merger comes from the right
+    if (src < n.edge_lane_begin[z(edge)] || src >= n.edge_lane_begin[z(edge) + 1]) continue;
+    const float mpos = s.lane_merge_pos[z(2 * src + (side == 0 ? 1 : 0))];
+    if (mpos < 0.0f) continue;
+    const float gap = mpos - 5.0f - pos;  // leave room for a car-length merger
+    if (gap <= 0.0f || vel * vel > 2.0f * dr.b * gap) continue;
+    acc = std::min(acc, idm(dr, vel, v0, gap, vel, p.delta));
+  }
+  (void)d;
+  return acc;
+}
+
+// ---- phase: car following into scratch (dx, v') ----
+void car_following(const Network& n, const Demand& d, const Params& p, TrafficState& s,
+                   TaskPool& pool) {
+  const float dt = static_cast<float>(to_seconds(p.dt));
+  pool.for_blocks(n.n_lanes(), k_grain_lanes / 4, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t l64 = b; l64 < e; ++l64) {
+      const auto lane = static_cast<std::int32_t>(l64);
+      const float len = n.lane_length[z(lane)];
+      for (std::int32_t i = s.lane_veh_begin[z(lane)]; i < s.lane_veh_begin[z(lane) + 1]; ++i) {
+        const std::int32_t v = s.lane_veh[z(i)];
+        const Driver dr = driver(d, v);
+        const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
+        const float v0 = desired_speed(n, s, dr, v, lane);
+        float gap = k_inf, lead_v = 0.0f, acc_cap = k_inf;
+        if (i > s.lane_veh_begin[z(lane)]) {
+          const std::int32_t w = s.lane_veh[z(i - 1)];
+          gap = s.veh_pos[z(w)] - driver(d, w).len - pos;
+          lead_v = s.veh_speed[z(w)];
+        } else {
+          const float dist = len - pos;
+          std::int32_t next_lane = -1;
+          if (n.lane_edge[z(lane)] < 0) {
+            next_lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
+          } else if (const std::int32_t ne = next_edge(d, s, v); ne >= 0) {
+            const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
+            if (c >= 0 && may_pass(n, d, p, s, v, dr, c, dist)) {
+              next_lane = n.conn_via_lane[z(c)];
+              // Slow down to the passage's speed before entering it.
+              const float vp = n.lane_speed[z(next_lane)];
+              if (vel > vp) acc_cap = (vp * vp - vel * vel) / (2.0f * std::max(dist, 1.0f));
+            } else {
+              gap = dist;  // the stop line is a standing obstacle
+              lead_v = 0.0f;
+            }
+          }
+          if (next_lane >= 0) {
+            std::int32_t w = lane_last(s, next_lane);
+            float extra = dist;
+            if (w < 0 && n.lane_edge[z(next_lane)] < 0) {  // empty passage: look at its target
+              extra += n.lane_length[z(next_lane)];
+              w = lane_last(s, n.conn_to_lane[z(next_lane - n.n_road_lanes)]);
+            }
+            if (w >= 0) {
+              gap = extra + s.veh_pos[z(w)] - driver(d, w).len;
+              lead_v = s.veh_speed[z(w)];
+            }
+          }
+        }
+        if (n.lane_edge[z(lane)] < 0 && i == s.lane_veh_begin[z(lane)]) {
+          // Merging passages: the front vehicle of another passage into the same lane that is
+          // closer to the merge point (ties: lower connection first) leads this one.
+          const std::int32_t self = lane - n.n_road_lanes;
+          const std::int32_t to = n.conn_to_lane[z(self)];
+          const float rem = len - pos;
+          for (std::int32_t k = n.lane_in_begin[z(to)]; k < n.lane_in_begin[z(to) + 1]; ++k) {
+            const std::int32_t oc = n.lane_in_conn[z(k)];
+            const std::int32_t w = lane_first(s, n.conn_via_lane[z(oc)]);
+            if (oc == self || w < 0) continue;
+            const float orem = n.lane_length[z(n.conn_via_lane[z(oc)])] - s.veh_pos[z(w)];
+            if (orem > rem || (orem == rem && oc > self)) continue;
+            const float g = rem - orem - driver(d, w).len;
+            if (g < gap) {
+              gap = g;
+              lead_v = s.veh_speed[z(w)];
+            }
+          }
+        }
+        float acc = std::min(idm(dr, vel, v0, gap, vel - lead_v, p.delta), acc_cap);
+        if (n.lane_edge[z(lane)] >= 0)
+          acc = std::min(acc, cooperate(n, d, p, s, dr, lane, pos, vel, v0));
+        // Ballistic update (Treiber & Kanagaraj 2015): stop exactly when v would turn negative.
+        float v_new = vel + acc * dt;
+        float dx = v_new >= 0.0f ? (vel + 0.5f * acc * dt) * dt : -0.5f * vel * vel / acc;
+        v_new = std::max(v_new, 0.0f);
+        const float cap = std::max(0.0f, gap < k_inf ? gap - 0.01f : k_inf);
+        if (dx > cap) {
+          dx = cap;
+          v_new = std::min(v_new, dx / dt);
+        }
+        s.scratch_dx[z(v)] = std::max(dx, 0.0f);
+        s.scratch_v[z(v)] = v_new;
+      }
+    }
+  });
+}
+
+// ---- phase: commit moves (per vehicle; crossings into passages and next edges) ----
+void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficState& s,
+                  TaskPool& pool) {
+  const float dt = static_cast<float>(to_seconds(p.dt));
+  const SimTime t_end = s.time + p.dt;
+  pool.for_blocks(s.n_running, k_grain_veh, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const std::int32_t v = s.running[z(i)];
+      const Driver dr = driver(d, v);
+      const float dx = s.scratch_dx[z(v)], vnew = s.scratch_v[z(v)];
+      const float allowed = desired_speed(n, s, dr, v, s.veh_lane[z(v)]);
+      s.veh_time_loss[z(v)] += dt * std::max(0.0f, 1.0f - vnew / allowed);
+      s.veh_waiting[z(v)] += vnew < static_cast<float>(p.halting_speed) ? dt : 0.0f;
+      s.veh_stopped_s[z(v)] =
+          vnew < static_cast<float>(p.halting_speed) ? s.veh_stopped_s[z(v)] + dt : 0.0f;
+      s.veh_route_length[z(v)] += dx;
+      s.veh_speed[z(v)] = vnew;
+      float pos = s.veh_pos[z(v)] + dx;
+      std::int32_t lane = s.veh_lane[z(v)];
+      // One junction per step: only the stop line car following looked at was granted.
+      bool crossed = n.lane_edge[z(lane)] < 0;
+      s.scratch_lc[z(v)] = 0;
+      while (pos > n.lane_length[z(lane)]) {
+        const float over = pos - n.lane_length[z(lane)];
+        if (n.lane_edge[z(lane)] < 0) {
+          lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
+          pos = over;
+          s.scratch_lc[z(v)] = 2;  // entered a new edge
+          continue;
+        }
+        const std::int32_t ne = next_edge(d, s, v);
+        if (ne < 0) {  // end of the route: arrived
+          s.veh_status[z(v)] = VehStatus::arrived;
+          s.veh_arrive_time[z(v)] = t_end;
+          break;
+        }
+        const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
+        if (c < 0 || crossed) {  // not granted: wait at the stop line
+          pos = n.lane_length[z(lane)];
+          s.veh_speed[z(v)] = 0.0f;
+          break;
+        }
+        crossed = true;
+        lane = n.conn_via_lane[z(c)];
+        ++s.veh_route_pos[z(v)];
+        pos = over;
+      }
+      s.veh_lane[z(v)] = lane;
+      s.veh_pos[z(v)] = pos;
+    }
+  });
+}
+
+// ---- phase: teleports (serial, rare): SUMO's policy of jumping a vehicle stuck for
+// params.teleport_after ahead along its route to the first edge with room; a vehicle with no
+// such edge is removed. Both are counted. ----
+void teleports(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
+  const float limit = static_cast<float>(to_seconds(p.teleport_after));
+  for (std::int32_t i = 0; i < s.n_running; ++i) {
+    const std::int32_t v = s.running[z(i)];
+    if (s.veh_status[z(v)] != VehStatus::running || s.veh_stopped_s[z(v)] < limit) continue;
+    const Driver dr = driver(d, v);
+    ++s.veh_teleports[z(v)];
+    ++s.teleports;
+    s.veh_stopped_s[z(v)] = 0.0f;
+    bool placed = false;
+    const std::int32_t rb = d.veh_route_begin[z(v)], re = d.veh_route_begin[z(v) + 1];
+    for (std::int32_t k = rb + s.veh_route_pos[z(v)] + 1; k < re && !placed; ++k) {
+      const std::int32_t edge = d.route_edges[z(k)];
+      for (std::int32_t l = n.edge_lane_begin[z(edge)]; l < n.edge_lane_begin[z(edge) + 1]; ++l) {
+        if (!(n.lane_allow[z(l)] & dr.vclass) ||
+            free_space(n, d, s, l) < std::min(dr.len + dr.s0, n.lane_length[z(l)]))
+          continue;
+        s.veh_lane[z(v)] = l;
+        s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(l)]);
+        s.veh_speed[z(v)] = 0.0f;
+        s.veh_route_pos[z(v)] = k - rb;
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) {
+      s.veh_status[z(v)] = VehStatus::removed;
+      s.veh_arrive_time[z(v)] = s.time + p.dt;
+    }
+  }
+}
+
+// ---- phase: statistics and compaction (serial, fixed order) ----
+void statistics_and_compact(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
+  const double dt = to_seconds(p.dt);
+  std::int32_t k = 0;
+  for (std::int32_t i = 0; i < s.n_running; ++i) {
+    const std::int32_t v = s.running[z(i)];
+    const std::int32_t edge = n.lane_edge[z(s.veh_lane[z(v)])];
+    ++s.vehicle_steps;
+    if (edge >= 0) {
+      s.edge_veh_seconds[z(edge)] += dt;
+      s.edge_veh_meters[z(edge)] += s.scratch_dx[z(v)];
+    }
+    switch (s.veh_status[z(v)]) {
+      case VehStatus::arrived:
+        ++s.arrived;
+        break;
+      case VehStatus::removed:
+        ++s.removed;
+        break;
+      default:
+        s.running[z(k++)] = v;
+        break;
+    }
+  }
+  s.n_running = k;
+  (void)d;
+}
+
+/// Counts edge entries flagged by commit_moves (insertions are counted when inserted).
+void count_entries(const Network& n, TrafficState& s) {
+  for (std::int32_t i = 0; i < s.n_running; ++i) {
+    const std::int32_t v = s.running[z(i)];
+    const std::int32_t edge = n.lane_edge[z(s.veh_lane[z(v)])];
+    if (edge >= 0 && s.scratch_lc[z(v)] == 2) ++s.edge_entered[z(edge)];
+  }
+}
+
+}  // namespace
+
+TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
+  TrafficState s;
+  const auto nv = z(d.n_vehicles());
+  s.veh_status.assign(nv, VehStatus::pending);
+  s.veh_lane.assign(nv, 0);
+  s.veh_route_pos.assign(nv, 0);
+  s.veh_pos.assign(nv, 0.0f);
+  s.veh_speed.assign(nv, 0.0f);
+  s.veh_v0.resize(nv);
+  s.veh_stopped_s.assign(nv, 0.0f);
+  s.veh_insert_time.assign(nv, -1);
+  s.veh_arrive_time.assign(nv, -1);
+  s.veh_route_length.assign(nv, 0.0f);
+  s.veh_time_loss.assign(nv, 0.0f);
+  s.veh_waiting.assign(nv, 0.0f);
+  s.veh_teleports.assign(nv, 0);
+  // Desired-speed factors: SUMO's normc(mean, dev, 0.2, 2) truncated at two deviations.
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v) {
+    const VehicleType& t = d.types[z(d.veh_type[z(v)])];
+    const double g =
+        std::clamp(Rng(p.seed, RngStream::traffic_driver, z(v), 0).normal(0), -2.0, 2.0);
+    s.veh_v0[z(v)] = static_cast<float>(std::clamp(t.speed_factor + t.speed_dev * g, 0.2, 2.0));
+  }
+  s.running.assign(nv, 0);
+  s.lane_veh_begin.assign(z(n.n_lanes()) + 1, 0);
+  s.lane_veh.assign(nv, 0);
+  s.origin_begin.assign(z(n.n_edges()) + 1, 0);
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v)
+    ++s.origin_begin[z(d.route_edges[z(d.veh_route_begin[z(v)])]) + 1];
+  for (u e = 0; e < z(n.n_edges()); ++e) s.origin_begin[e + 1] += s.origin_begin[e];
+  s.origin_veh.assign(nv, 0);
+  std::vector<std::int32_t> fill(s.origin_begin.begin(), s.origin_begin.end() - 1);
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v)  // demand is in departure order
+    s.origin_veh[z(fill[z(d.route_edges[z(d.veh_route_begin[z(v)])])]++)] = v;
+  s.origin_next.assign(s.origin_begin.begin(), s.origin_begin.end() - 1);
+  s.conn_arrival_s.assign(z(n.n_conns()), k_inf);
+  s.conn_signal.assign(z(n.n_conns()), 0);
+  s.tl_phase.assign(n.tl_id.size(), 0);
+  s.scratch_dx.assign(nv, 0.0f);
+  s.scratch_v.assign(nv, 0.0f);
+  s.scratch_lc.assign(nv, 0);
+  s.scratch_count.assign(z(n.n_lanes()) + 1, 0);
+  s.lane_merge_pos.assign(2 * z(n.n_lanes()), -1.0f);
+  s.edge_entered.assign(z(n.n_edges()), 0);
+  s.edge_veh_seconds.assign(z(n.n_edges()), 0.0);
+  s.edge_veh_meters.assign(z(n.n_edges()), 0.0);
+  return s;
+}
+
+void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
+  update_signals(n, s, pool);
+  insert_vehicles(n, d, s);
+  index_lanes(n, s, pool);
+  compute_approaches(n, d, s, pool);
+  decide_lane_changes(n, d, p, s, pool);
+  index_lanes(n, s, pool);
+  car_following(n, d, p, s, pool);
+  commit_moves(n, d, p, s, pool);
+  count_entries(n, s);
+  index_lanes(n, s, pool);
+  teleports(n, d, p, s);
+  statistics_and_compact(n, d, p, s);
+  s.time += p.dt;
+  ++s.step_count;
+}
+
+std::uint64_t state_hash(const TrafficState& s) {
+  StateHasher h;
+  h.add(s.time);
+  h.add(s.veh_status);
+  h.add(s.veh_lane);
+  h.add(s.veh_route_pos);
+  h.add(s.veh_pos);
+  h.add(s.veh_speed);
+  h.add(s.veh_time_loss);
+  h.add(s.inserted);
+  h.add(s.arrived);
+  h.add(s.removed);
+  h.add(s.teleports);
+  h.add(s.edge_entered);
+  return h.digest();
+}
+
+SummaryRow summary(const TrafficState& s, const Params& p) {
+  SummaryRow r{};
+  r.time_s = to_seconds(s.time);
+  r.running = s.n_running;
+  r.inserted = s.inserted;
+  r.arrived = s.arrived;
+  r.removed = s.removed;
+  double vs = 0;
+  for (std::int32_t i = 0; i < s.n_running; ++i) {
+    const float v = s.veh_speed[z(s.running[z(i)])];
+    vs += v;
+    if (v < static_cast<float>(p.halting_speed)) ++r.halting;
+  }
+  r.pending = static_cast<std::int64_t>(s.veh_status.size()) - s.inserted;
+  r.mean_speed = s.n_running > 0 ? vs / s.n_running : 0.0;
+  return r;
+}
+
+EdgeInterval take_edge_interval(TrafficState& s, double begin_s, double end_s) {
+  EdgeInterval r;
+  r.begin_s = begin_s;
+  r.end_s = end_s;
+  r.entered = s.edge_entered;
+  r.veh_seconds = s.edge_veh_seconds;
+  r.mean_speed.resize(s.edge_entered.size());
+  for (u e = 0; e < s.edge_entered.size(); ++e)
+    r.mean_speed[e] = s.edge_veh_seconds[e] > 0
+                          ? static_cast<float>(s.edge_veh_meters[e] / s.edge_veh_seconds[e])
+                          : std::numeric_limits<float>::quiet_NaN();
+  std::fill(s.edge_entered.begin(), s.edge_entered.end(), 0);
+  std::fill(s.edge_veh_seconds.begin(), s.edge_veh_seconds.end(), 0.0);
+  std::fill(s.edge_veh_meters.begin(), s.edge_veh_meters.end(), 0.0);
+  return r;
+}
+
+}  // namespace citytwin::traffic

@@ -1,0 +1,39 @@
+// Pieces shared by the SUMO readers: tlLogic parsing (net and additional files) and helpers.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "citytwin/traffic.hpp"
+#include "traffic/xml_reader.hpp"
+
+namespace citytwin::traffic {
+
+/// One fixed-time program as read (durations in ms).
+struct TlsProgram {
+  SimTime offset = 0;
+  std::vector<SimTime> durations;
+  std::vector<std::string> states;
+  int line = 0;
+  std::string file;
+};
+
+/// Parser state while inside a <tlLogic>.
+struct TlsParse {
+  std::string current;  // id of the open tlLogic, empty outside
+};
+
+/// Handles <tlLogic> and <phase>; other elements are accepted and ignored (they belong to
+/// the caller or are outside the traffic model, e.g. <location>, <roundabout>).
+Result<void> tls_start(std::string_view name, const xml::Attrs& at,
+                       std::map<std::string, TlsProgram>& programs, TlsParse& p);
+Result<void> tls_end(std::string_view name, std::map<std::string, TlsProgram>& programs,
+                     TlsParse& p);
+/// Installs a program for an existing signal id (rebuilds the phase arrays).
+Result<void> set_program(Network& net, const std::string& id, const TlsProgram& prog);
+
+std::vector<std::string> split_spaces(std::string_view s);
+
+}  // namespace citytwin::traffic

@@ -1,0 +1,353 @@
+// SUMO route files
+// (https://sumo.dlr.de/docs/Definition_of_Vehicles%2C_Vehicle_Types%2C_and_Routes.html): vType,
+// vTypeDistribution, named and inline <route>, <vehicle>, <flow> (period, vehsPerHour or number,
+// with begin/end). Trips without routes need in-simulation routing and are refused with a message;
+// <stop> is counted in Demand::ignored (vehicles drive through their stops).
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "citytwin/rng.hpp"
+#include "citytwin/traffic.hpp"
+#include "traffic/sumo_common.hpp"
+#include "traffic/vclass.hpp"
+
+namespace citytwin::traffic {
+namespace {
+
+struct Distribution {
+  std::vector<std::int32_t> types;
+  std::vector<double> probability;
+};
+
+class RoutesHandler final : public xml::Handler {
+ public:
+  RoutesHandler(const Network& n, Demand& d, std::uint64_t seed)
+      : m_net(n), m_demand(d), m_seed(seed) {
+    for (std::size_t t = 0; t < d.types.size(); ++t)
+      m_type_of[d.types[t].id] = static_cast<std::int32_t>(t);
+    for (std::size_t k = 0; k < d.dist_id.size(); ++k)
+      for (std::int32_t i = d.dist_begin[k]; i < d.dist_begin[k + 1]; ++i) {
+        m_dists[d.dist_id[k]].types.push_back(d.dist_type[static_cast<std::size_t>(i)]);
+        m_dists[d.dist_id[k]].probability.push_back(d.dist_prob[static_cast<std::size_t>(i)]);
+      }
+  }
+  /// Stores the distributions back into the demand (for later files).
+  void save_distributions() {
+    m_demand.dist_id.clear();
+    m_demand.dist_begin.assign(1, 0);
+    m_demand.dist_type.clear();
+    m_demand.dist_prob.clear();
+    for (const auto& [id, dist] : m_dists) {
+      m_demand.dist_id.push_back(id);
+      m_demand.dist_type.insert(m_demand.dist_type.end(), dist.types.begin(), dist.types.end());
+      m_demand.dist_prob.insert(m_demand.dist_prob.end(), dist.probability.begin(),
+                                dist.probability.end());
+      m_demand.dist_begin.push_back(static_cast<std::int32_t>(m_demand.dist_type.size()));
+    }
+  }
+  std::map<std::string, std::int64_t> ignored;
+
+  Result<void> start(std::string_view name, const xml::Attrs& at, int depth) override {
+    if (depth == 1) {
+      if (name != "routes" && name != "additional" && name != "add")
+        return fail(
+            at.error("root", "not a SUMO route file", "<" + std::string(name) + ">", "<routes>"));
+      return {};
+    }
+    if (name == "vTypeDistribution") {
+      auto id = at.text("vTypeDistribution", "id");
+      if (!id) return fail(id.error());
+      m_dist_name = *id;
+      m_dists[m_dist_name] = {};
+      return {};
+    }
+    if (name == "vType") return start_vtype(at);
+    if (name == "route") return start_route(at);
+    if (name == "vehicle" || name == "flow") return start_vehicle(name, at);
+    if (name == "trip")
+      return fail(at.error("trip",
+                           "trips without a route need in-simulation routing, which "
+                           "this reader does not do",
+                           {}, "<vehicle> with a <route> (run duarouter on the trips first)"));
+    if (name == "stop" || name == "param" || name == "interval") {
+      ++ignored[std::string(name)];
+      return {};
+    }
+    return fail(at.error(std::string(name), "unsupported element", "<" + std::string(name) + ">",
+                         "vType, vTypeDistribution, route, vehicle, flow, stop, param"));
+  }
+
+  Result<void> end(std::string_view name, int) override {
+    if (name == "vTypeDistribution") m_dist_name.clear();
+    if (name == "vehicle" || name == "flow") return finish_vehicle();
+    return {};
+  }
+
+ private:
+  struct Pending {
+    bool open = false, is_flow = false;
+    std::string id;
+    int line = 0;
+    double depart = 0, begin = 0, end = 3600, period = 0;
+    std::int64_t number = -1;
+    std::string type, route_ref;
+    std::vector<std::int32_t> edges;
+  };
+  const Network& m_net;
+  Demand& m_demand;
+  std::uint64_t m_seed;
+  std::map<std::string, std::int32_t> m_type_of;
+  std::map<std::string, Distribution> m_dists;
+  std::map<std::string, std::vector<std::int32_t>> m_routes;
+  std::string m_dist_name;
+  Pending m_veh;
+  std::string m_file;
+
+  static Result<std::pair<double, double>> parse_speed_factor(const xml::Attrs& at, const char* v,
+                                                              double dev) {
+    std::string s(v);
+    double mean = 0, sd = dev;
+    if (s.rfind("norm", 0) == 0) {
+      const auto open = s.find('('), comma = s.find(',');
+      if (open == std::string::npos || comma == std::string::npos)
+        return fail(at.error("vType.speedFactor", "malformed distribution", s, "norm(mean,dev)"));
+      mean = std::strtod(s.c_str() + open + 1, nullptr);
+      sd = std::strtod(s.c_str() + comma + 1, nullptr);
+    } else {
+      char* end = nullptr;
+      mean = std::strtod(s.c_str(), &end);
+      if (end == s.c_str() || *end != '\0')
+        return fail(at.error("vType.speedFactor", "not a number", s, "a number or norm(mean,dev)"));
+    }
+    if (mean <= 0) return fail(at.error("vType.speedFactor", "not positive", s, "> 0"));
+    return std::pair{mean, sd};
+  }
+
+  Result<void> start_vtype(const xml::Attrs& at) {
+    auto id = at.text("vType", "id");
+    if (!id) return fail(id.error());
+    VehicleType t;
+    t.id = *id;
+    const char* vc = at.find("vClass");
+    const std::string_view vclass = vc ? vc : "passenger";
+    if (vclass == "bus") {  // SUMO's bus defaults
+      t.accel = 1.2f;
+      t.decel = 4.0f;
+      t.length = 12.0f;
+      t.max_speed = 27.78f;
+      t.speed_dev = 0.05f;
+    }
+    t.vclass = vclass == "ignoring" ? k_class_all : vclass_bit(vclass);
+    struct F {
+      const char* name;
+      float* dst;
+      double lo;
+    };
+    for (F f : {F{"accel", &t.accel, 1e-3}, F{"decel", &t.decel, 1e-3}, F{"length", &t.length, 0.1},
+                F{"minGap", &t.min_gap, 0.0}, F{"maxSpeed", &t.max_speed, 0.1},
+                F{"tau", &t.tau, 0.0}, F{"speedDev", &t.speed_dev, 0.0}}) {
+      auto v = at.number_or("vType", f.name, *f.dst);
+      if (!v) return fail(v.error());
+      if (*v < f.lo)
+        return fail(at.error(std::string("vType.") + f.name, "out of range", std::to_string(*v),
+                             ">= " + std::to_string(f.lo)));
+      *f.dst = static_cast<float>(*v);
+    }
+    if (const char* sf = at.find("speedFactor")) {
+      auto p = parse_speed_factor(at, sf, t.speed_dev);
+      if (!p) return fail(p.error());
+      t.speed_factor = static_cast<float>(p->first);
+      t.speed_dev = static_cast<float>(p->second);
+    }
+    const auto idx = static_cast<std::int32_t>(m_demand.types.size());
+    m_demand.types.push_back(t);
+    m_type_of[t.id] = idx;
+    if (!m_dist_name.empty()) {
+      auto pr = at.number_or("vType", "probability", 1.0);
+      if (!pr) return fail(pr.error());
+      m_dists[m_dist_name].types.push_back(idx);
+      m_dists[m_dist_name].probability.push_back(*pr);
+    }
+    return {};
+  }
+
+  Result<void> start_route(const xml::Attrs& at) {
+    auto edges_txt = at.text("route", "edges");
+    if (!edges_txt) return fail(edges_txt.error());
+    std::vector<std::int32_t> edges;
+    for (const std::string& e : split_spaces(*edges_txt)) {
+      const std::int32_t k = m_net.find_edge(e);
+      if (k < 0)
+        return fail(
+            at.error("route.edges", "unknown edge", "'" + e + "'", "an edge of the network"));
+      edges.push_back(k);
+    }
+    if (edges.empty()) return fail(at.error("route.edges", "empty route", {}, "at least one edge"));
+    if (m_veh.open) {
+      m_veh.edges = std::move(edges);
+      return {};
+    }
+    auto id = at.text("route", "id");
+    if (!id) return fail(id.error());
+    m_routes[std::string(*id)] = std::move(edges);
+    return {};
+  }
+
+  Result<void> start_vehicle(std::string_view name, const xml::Attrs& at) {
+    m_veh = Pending{};
+    m_veh.open = true;
+    m_veh.is_flow = name == "flow";
+    m_veh.line = at.line();
+    const std::string el(name);
+    auto id = at.text(el, "id");
+    if (!id) return fail(id.error());
+    m_veh.id = *id;
+    m_veh.type = at.find("type") ? at.find("type") : "DEFAULT_VEHTYPE";
+    m_veh.route_ref = at.find("route") ? at.find("route") : "";
+    if (!m_veh.is_flow) {
+      auto d = at.number(el, "depart");
+      if (!d) {
+        if (at.find("depart") != nullptr)
+          return fail(at.error("vehicle.depart", "unsupported departure", at.find("depart"),
+                               "a time in s"));
+        return fail(d.error());
+      }
+      m_veh.depart = *d;
+      return {};
+    }
+    auto b = at.number_or(el, "begin", 0.0);
+    auto e = at.number_or(el, "end", 3600.0);
+    if (!b) return fail(b.error());
+    if (!e) return fail(e.error());
+    m_veh.begin = *b;
+    m_veh.end = *e;
+    if (at.find("period")) {
+      auto p = at.number(el, "period");
+      if (!p) return fail(p.error());
+      m_veh.period = *p;
+    } else if (at.find("vehsPerHour")) {
+      auto p = at.number(el, "vehsPerHour");
+      if (!p) return fail(p.error());
+      m_veh.period = 3600.0 / *p;
+    } else if (at.find("number")) {
+      auto n = at.number(el, "number");
+      if (!n) return fail(n.error());
+      m_veh.number = static_cast<std::int64_t>(*n);
+      m_veh.period = *n > 0 ? (m_veh.end - m_veh.begin) / *n : 0;
+    } else {
+      return fail(at.error("flow", "no rate", {}, "period, vehsPerHour or number"));
+    }
+    if (m_veh.period <= 0)
+      return fail(at.error("flow.period", "not positive", std::to_string(m_veh.period), "> 0"));
+    return {};
+  }
+
+  std::int32_t pick_type(const std::string& name, std::uint64_t ordinal, bool& ok) {
+    ok = true;
+    if (auto t = m_type_of.find(name); t != m_type_of.end()) return t->second;
+    if (auto d = m_dists.find(name); d != m_dists.end() && !d->second.types.empty()) {
+      const double total =
+          std::accumulate(d->second.probability.begin(), d->second.probability.end(), 0.0);
+      const double u = Rng(m_seed, RngStream::traffic_demand, ordinal, 0).uniform(0) * total;
+      double acc = 0;
+      for (std::size_t k = 0; k < d->second.types.size(); ++k) {
+        acc += d->second.probability[k];
+        if (u < acc) return d->second.types[k];
+      }
+      return d->second.types.back();
+    }
+    if (name == "DEFAULT_VEHTYPE") {
+      m_demand.types.push_back(VehicleType{});
+      m_type_of[name] = static_cast<std::int32_t>(m_demand.types.size() - 1);
+      return m_type_of[name];
+    }
+    ok = false;
+    return -1;
+  }
+
+  Result<void> finish_vehicle() {
+    Pending v = std::move(m_veh);
+    m_veh = Pending{};
+    Diagnostic d;
+    d.line = v.line;
+    d.field = v.is_flow ? "flow" : "vehicle";
+    if (v.edges.empty()) {
+      auto r = m_routes.find(v.route_ref);
+      if (r == m_routes.end()) {
+        d.message = "vehicle '" + v.id + "' has no route";
+        d.found = v.route_ref.empty() ? "no route" : "route '" + v.route_ref + "'";
+        d.expected = "a route attribute naming a <route> defined before, or an inline <route>";
+        return fail(d);
+      }
+      v.edges = r->second;
+    }
+    const std::int64_t count =
+        v.is_flow ? (v.number >= 0 ? v.number
+                                   : static_cast<std::int64_t>((v.end - v.begin) / v.period + 1e-9))
+                  : 1;
+    for (std::int64_t k = 0; k < count; ++k) {
+      const auto ordinal = static_cast<std::uint64_t>(m_demand.veh_id.size());
+      bool ok = true;
+      const std::int32_t type = pick_type(v.type, ordinal, ok);
+      if (!ok) {
+        d.message = "unknown vehicle type";
+        d.found = v.type;
+        d.expected = "a vType or vTypeDistribution defined before";
+        return fail(d);
+      }
+      m_demand.veh_id.push_back(v.is_flow ? v.id + "." + std::to_string(k) : v.id);
+      m_demand.veh_depart.push_back(
+          seconds_ms(v.is_flow ? v.begin + static_cast<double>(k) * v.period : v.depart));
+      m_demand.veh_type.push_back(type);
+      if (m_demand.veh_route_begin.empty()) m_demand.veh_route_begin.push_back(0);
+      m_demand.route_edges.insert(m_demand.route_edges.end(), v.edges.begin(), v.edges.end());
+      m_demand.veh_route_begin.push_back(static_cast<std::int32_t>(m_demand.route_edges.size()));
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<void> read_sumo_routes(const std::string& path, const Network& net, Demand& demand,
+                              std::uint64_t seed) {
+  RoutesHandler h(net, demand, seed);
+  if (auto r = xml::parse_file(path, h); !r) {
+    Error e = std::move(r.error());
+    for (auto& d : e.items)
+      if (d.file.empty()) d.file = path;
+    return fail(std::move(e));
+  }
+  h.save_distributions();
+  for (const auto& [name, n] : h.ignored) demand.ignored.push_back(name + ": " + std::to_string(n));
+  return {};
+}
+
+void finish_demand(Demand& d) {
+  std::vector<std::int32_t> order(d.veh_id.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+    return d.veh_depart[static_cast<std::size_t>(a)] < d.veh_depart[static_cast<std::size_t>(b)];
+  });
+  Demand s;
+  s.types = d.types;
+  s.ignored = d.ignored;
+  s.dist_id = d.dist_id;
+  s.dist_begin = d.dist_begin;
+  s.dist_type = d.dist_type;
+  s.dist_prob = d.dist_prob;
+  s.veh_route_begin.push_back(0);
+  for (std::int32_t v : order) {
+    const auto u = static_cast<std::size_t>(v);
+    s.veh_id.push_back(d.veh_id[u]);
+    s.veh_depart.push_back(d.veh_depart[u]);
+    s.veh_type.push_back(d.veh_type[u]);
+    s.route_edges.insert(s.route_edges.end(), d.route_edges.begin() + d.veh_route_begin[u],
+                         d.route_edges.begin() + d.veh_route_begin[u + 1]);
+    s.veh_route_begin.push_back(static_cast<std::int32_t>(s.route_edges.size()));
+  }
+  d = std::move(s);
+}
+
+}  // namespace citytwin::traffic

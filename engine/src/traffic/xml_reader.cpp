@@ -1,0 +1,138 @@
+#include "traffic/xml_reader.hpp"
+
+#include <expat.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace citytwin::traffic::xml {
+
+const char* Attrs::find(std::string_view name) const {
+  for (const char** a = m_raw; a[0] != nullptr; a += 2)
+    if (name == a[0]) return a[1];
+  return nullptr;
+}
+
+Diagnostic Attrs::error(std::string field, std::string message, std::string found,
+                        std::string expected) const {
+  Diagnostic d;
+  d.file = *m_file;
+  d.line = m_line;
+  d.field = std::move(field);
+  d.message = std::move(message);
+  d.found = std::move(found);
+  d.expected = std::move(expected);
+  return d;
+}
+
+Result<std::string_view> Attrs::text(std::string_view element, std::string_view name) const {
+  const char* v = find(name);
+  if (v == nullptr)
+    return fail(error(std::string(element) + "." + std::string(name), "missing attribute", {},
+                      "attribute '" + std::string(name) + "'"));
+  return std::string_view(v);
+}
+
+static Result<double> parse_number(const Attrs& at, std::string_view element, std::string_view name,
+                                   const char* v) {
+  char* end = nullptr;
+  const double x = std::strtod(v, &end);
+  if (end == v || *end != '\0' || !std::isfinite(x)) {
+    std::string found = "'";
+    found.append(v).push_back('\'');
+    return fail(at.error(std::string(element) + "." + std::string(name), "not a number",
+                         std::move(found), "a finite decimal number"));
+  }
+  return x;
+}
+
+Result<double> Attrs::number(std::string_view element, std::string_view name) const {
+  const char* v = find(name);
+  if (v == nullptr)
+    return fail(
+        error(std::string(element) + "." + std::string(name), "missing attribute", {}, "a number"));
+  return parse_number(*this, element, name, v);
+}
+
+Result<double> Attrs::number_or(std::string_view element, std::string_view name,
+                                double fallback) const {
+  const char* v = find(name);
+  if (v == nullptr) return fallback;
+  return parse_number(*this, element, name, v);
+}
+
+namespace {
+
+struct ParseContext {
+  XML_Parser parser = nullptr;
+  Handler* handler = nullptr;
+  const std::string* file = nullptr;
+  int depth = 0;
+  std::unique_ptr<Error> error;
+};
+
+void on_start(void* user, const char* name, const char** attrs) {
+  auto* ctx = static_cast<ParseContext*>(user);
+  ++ctx->depth;
+  const Attrs at(attrs, ctx->file, static_cast<int>(XML_GetCurrentLineNumber(ctx->parser)));
+  auto r = ctx->handler->start(name, at, ctx->depth);
+  if (!r) {
+    ctx->error = std::make_unique<Error>(std::move(r.error()));
+    XML_StopParser(ctx->parser, XML_FALSE);
+  }
+}
+
+void on_end(void* user, const char* name) {
+  auto* ctx = static_cast<ParseContext*>(user);
+  auto r = ctx->handler->end(name, ctx->depth);
+  --ctx->depth;
+  if (!r) {
+    ctx->error = std::make_unique<Error>(std::move(r.error()));
+    XML_StopParser(ctx->parser, XML_FALSE);
+  }
+}
+
+}  // namespace
+
+Result<void> parse_file(const std::string& path, Handler& handler) {
+  gzFile in = gzopen(path.c_str(), "rb");
+  if (in == nullptr) return fail(Error::msg("cannot open file", path));
+  ParseContext ctx;
+  ctx.parser = XML_ParserCreate(nullptr);
+  ctx.handler = &handler;
+  ctx.file = &path;
+  XML_SetUserData(ctx.parser, &ctx);
+  XML_SetElementHandler(ctx.parser, on_start, on_end);
+  std::vector<char> buf(1 << 16);
+  Result<void> result;
+  for (;;) {
+    const int n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      result = fail(Error::msg("read error (corrupt gzip stream?)", path));
+      break;
+    }
+    if (XML_Parse(ctx.parser, buf.data(), n, n == 0) == XML_STATUS_ERROR) {
+      if (ctx.error) {
+        result = fail(std::move(*ctx.error));
+      } else {
+        Diagnostic d;
+        d.file = path;
+        d.line = static_cast<int>(XML_GetCurrentLineNumber(ctx.parser));
+        d.column = static_cast<int>(XML_GetCurrentColumnNumber(ctx.parser)) + 1;
+        d.message = std::string("malformed XML: ") + XML_ErrorString(XML_GetErrorCode(ctx.parser));
+        result = fail(std::move(d));
+      }
+      break;
+    }
+    if (n == 0) break;
+  }
+  XML_ParserFree(ctx.parser);
+  gzclose(in);
+  return result;
+}
+
+}  // namespace citytwin::traffic::xml

@@ -1,0 +1,115 @@
+// SUMO import: structure of the real grid20 and acosta networks, tlLogic programs, routes,
+// and located errors for bad input.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "citytwin/traffic.hpp"
+
+using namespace citytwin;
+using namespace citytwin::traffic;
+
+namespace {
+const std::string k_data = std::string(CITYTWIN_SOURCE_DIR) + "/tests/data/traffic/";
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = std::string(CITYTWIN_BINARY_DIR) + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+}  // namespace
+
+TEST_CASE("grid20 network: counts from the netgenerate call, passages, signals") {
+  auto net = read_sumo_net(k_data + "grid20/grid20.net.xml.gz");  // gzip input
+  REQUIRE(net);
+  // netgenerate --grid.number=20, 2 lanes: 1,520 edges and 3,040 lanes (README of the data).
+  CHECK(net->n_edges() == 1520);
+  CHECK(net->n_road_lanes == 3040);
+  CHECK(net->n_lanes() == net->n_road_lanes + net->n_conns());
+  const std::int32_t e = net->find_edge("A0A1");
+  REQUIRE(e >= 0);
+  CHECK(net->edge_length[e] == Approx(183.2f));
+  CHECK(net->lane_speed[net->edge_lane_begin[e]] == Approx(13.89f));
+  // A1 is a signal with 4 phases 42/3/42/3 s and 12 links.
+  std::size_t t = 0;
+  while (net->tl_id[t] != "A1") ++t;
+  CHECK(net->tl_cycle[t] == 90000);
+  CHECK(net->tl_links[t] == 12);
+  CHECK(net->tl_phase_begin[t + 1] - net->tl_phase_begin[t] == 4);
+  // A0A1 lane 0 turns right into A1B1 through :A1_8_0, signal link 8.
+  const std::int32_t l0 = net->edge_lane_begin[e];
+  bool right = false;
+  for (std::int32_t c = net->lane_conn_begin[l0]; c < net->lane_conn_begin[l0 + 1]; ++c)
+    if (net->edge_id[net->lane_edge[net->conn_to_lane[c]]] == "A1B1") {
+      right = true;
+      CHECK(net->conn_tl_link[c] == 8);
+      CHECK(net->lane_length[net->conn_via_lane[c]] > 1.0f);
+    }
+  CHECK(right);
+}
+
+TEST_CASE("acosta: additional tlLogic replaces the net's program; distributions; stops counted") {
+  auto net = read_sumo_net(k_data + "bologna-acosta/acosta_buslanes.net.xml.gz");
+  REQUIRE(net);
+  CHECK(net->tl_id.size() == 7);
+  REQUIRE(read_sumo_tls(k_data + "bologna-acosta/acosta_tls.add.xml", *net));
+  std::size_t t = 0;
+  while (net->tl_id[t] != "209") ++t;
+  // utopia program of 209: 69+3+7+3+3+26+3+3 = 117 s, 8 phases.
+  CHECK(net->tl_cycle[t] == 117000);
+  CHECK(net->tl_phase_begin[t + 1] - net->tl_phase_begin[t] == 8);
+  Demand d;
+  REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta_vtypes.add.xml", *net, d));
+  REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta.rou.xml.gz", *net, d));
+  REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta_busses.rou.xml", *net, d));
+  finish_demand(d);
+  CHECK(d.n_vehicles() == 8779);  // 8,622 cars + 157 buses
+  REQUIRE(d.ignored.size() == 1);
+  CHECK(d.ignored[0] == "stop: 542");
+  for (std::int32_t v = 1; v < d.n_vehicles(); ++v) REQUIRE(d.veh_depart[v - 1] <= d.veh_depart[v]);
+}
+
+TEST_CASE("bad input is reported with file, line and field") {
+  const std::string net_path =
+      write_temp("bad_lane.net.xml",
+                 "<net>\n<edge id=\"a\" from=\"x\" to=\"y\">\n"
+                 "<lane id=\"a_0\" index=\"0\" speed=\"fast\" length=\"10\"/>\n"
+                 "</edge>\n</net>\n");
+  auto r = read_sumo_net(net_path);
+  REQUIRE(!r);
+  CHECK(r.error().first().line == 3);
+  CHECK(r.error().first().field == "lane.speed");
+  CHECK(r.error().first().file == net_path);
+
+  const std::string ok_net =
+      write_temp("two.net.xml",
+                 "<net>\n<edge id=\"a\" from=\"x\" to=\"y\">\n"
+                 "<lane id=\"a_0\" index=\"0\" speed=\"10\" length=\"10\"/>\n"
+                 "</edge>\n</net>\n");
+  auto net = read_sumo_net(ok_net);
+  REQUIRE(net);
+  const std::string routes = write_temp("bad.rou.xml",
+                                        "<routes>\n<vehicle id=\"v\" depart=\"0\">\n"
+                                        "  <route edges=\"a nowhere\"/>\n</vehicle>\n</routes>\n");
+  Demand d;
+  auto rr = read_sumo_routes(routes, *net, d);
+  REQUIRE(!rr);
+  CHECK(rr.error().first().line == 3);
+  CHECK(rr.error().first().found == "'nowhere'");
+
+  const std::string flows =
+      write_temp("flow.rou.xml",
+                 "<routes>\n<route id=\"r\" edges=\"a\"/>\n"
+                 "<flow id=\"f\" begin=\"0\" end=\"100\" period=\"10\" route=\"r\"/>\n"
+                 "</routes>\n");
+  Demand f;
+  REQUIRE(read_sumo_routes(flows, *net, f));
+  CHECK(f.n_vehicles() == 10);
+  CHECK(f.veh_depart[9] == 90000);
+
+  const std::string broken = write_temp("broken.net.xml", "<net>\n<edge id=\"a\">\n</net>\n");
+  auto b = read_sumo_net(broken);
+  REQUIRE(!b);
+  CHECK(b.error().first().line == 3);
+  CHECK(b.error().first().message.find("malformed XML") != std::string::npos);
+}
