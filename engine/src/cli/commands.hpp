@@ -21,5 +21,6 @@ Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);
 Runner add_powerflow_command(CLI::App& app);
+Runner add_render_command(CLI::App& app);
 
 }  // namespace citytwin::cli

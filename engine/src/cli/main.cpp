@@ -32,6 +32,7 @@ Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 inter
   add(add_info_command);
   add(add_validate_command);
   add(add_powerflow_command);
+  add(add_render_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,82 @@
+// The OSG scene of a city: static geometry built once from a CityMesh, dynamic state applied
+// from FrameSnapshots through per-entity state textures and uniforms (no geometry rebuilt).
+//
+// Layers: terrain (coloured by elevation), buildings (by flood depth / power), roads (by speed
+// ratio), water (translucent, by depth), vehicles (instanced boxes). Each layer is one switch
+// child; adding a layer is one build function and one update function.
+#pragma once
+
+#include <osg/Geode>
+#include <osg/Geometry>
+#include <osg/Group>
+#include <osg/Image>
+#include <osg/Switch>
+#include <osg/Texture2D>
+#include <osg/Uniform>
+
+#include <array>
+#include <string>
+
+#include "citytwin/city.hpp"
+#include "citytwin/frame.hpp"
+#include "citytwin/spatial.hpp"
+
+namespace citytwin::view {
+
+/// Per-entity RGBA colours in a 2D texture (1024 wide), read by vertex shaders with texelFetch.
+class StateTexture {
+ public:
+  void resize(int n);
+  void set(int i, std::array<unsigned char, 4> rgba) {
+    unsigned char* p = m_image->data() + 4 * static_cast<std::size_t>(i);
+    p[0] = rgba[0], p[1] = rgba[1], p[2] = rgba[2], p[3] = rgba[3];
+  }
+  void commit() { m_image->dirty(); }
+  osg::Texture2D* texture() const { return m_texture.get(); }
+
+ private:
+  osg::ref_ptr<osg::Image> m_image = new osg::Image;
+  osg::ref_ptr<osg::Texture2D> m_texture = new osg::Texture2D;
+};
+
+enum Layer : unsigned { k_terrain, k_buildings, k_roads, k_water, k_vehicles, k_layer_count };
+const char* layer_name(unsigned layer);
+
+class CityScene {
+ public:
+  CityScene(const CityModel& city, const CityMesh& mesh);
+  osg::Group* root() const { return m_root.get(); }
+  /// Applies a snapshot: textures and uniforms only (water and vehicle buffers resized on the
+  /// first frame that has them).
+  void update(const FrameSnapshot& frame);
+  void toggle(unsigned layer) { m_switch->setValue(layer, !m_switch->getValue(layer)); }
+  /// Model CRS -> scene coordinates (relative to the mesh origin).
+  osg::Vec3d to_scene(double x, double y, double z) const {
+    return {x - m_mesh.origin[0], y - m_mesh.origin[1], z};
+  }
+  const CityMesh& mesh() const { return m_mesh; }
+  const CityModel& city() const { return m_city; }
+  /// Legend lines for the layers that are on.
+  std::string legend() const;
+
+ private:
+  void build_mesh_layers();
+  void build_water(const WaterRaster& w);
+  void build_vehicles(std::size_t capacity);
+
+  const CityModel& m_city;
+  const CityMesh& m_mesh;
+  osg::ref_ptr<osg::Group> m_root = new osg::Group;
+  osg::ref_ptr<osg::Switch> m_switch = new osg::Switch;
+  StateTexture m_building_state, m_road_state;
+  // Water: surface elevation and depth per cell, in one float texture (R = surface, G = depth).
+  osg::ref_ptr<osg::Image> m_water_image;
+  osg::ref_ptr<osg::Geode> m_water;
+  int m_water_nx = 0, m_water_ny = 0;
+  // Vehicles: x, y, z, heading per instance in a float texture.
+  osg::ref_ptr<osg::Image> m_vehicle_image;
+  osg::ref_ptr<osg::Geometry> m_vehicle_geometry;
+  std::size_t m_vehicle_capacity = 0;
+};
+
+}  // namespace citytwin::view

@@ -1,0 +1,333 @@
+// citytwin-view: the interactive viewer (live from a scenario, replay of a run file) and its
+// offscreen render mode (used by `citytwin render` and the tests).
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <osgDB/WriteFile>
+#include <osgGA/GUIEventHandler>
+#include <osgGA/TrackballManipulator>
+#include <osgText/Text>
+#include <osgViewer/Viewer>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "city_scene.hpp"
+#include "citytwin/sim.hpp"
+#include "render.hpp"
+#include "sources.hpp"
+
+using namespace citytwin;
+using namespace citytwin::view;
+
+namespace {
+
+constexpr int k_ok = 0, k_internal = 1, k_bad_input = 2;
+
+// "90", "90s", "15min", "2h" -> seconds; NaN when malformed.
+double parse_time(const std::string& s) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (...) {
+    return NAN;
+  }
+  const std::string unit = s.substr(used);
+  if (unit.empty() || unit == "s") return v;
+  if (unit == "min") return v * 60;
+  if (unit == "h") return v * 3600;
+  return NAN;
+}
+
+bool parse_vec3(const std::string& s, osg::Vec3d& out) {
+  double a, b, c;
+  if (std::sscanf(s.c_str(), "%lf,%lf,%lf", &a, &b, &c) != 3) return false;
+  out.set(a, b, c);
+  return true;
+}
+
+// Live simulation on its own thread: steps as fast as `speed` simulated seconds per wall second
+// allow, publishes the snapshot of the latest state.
+struct LiveRun {
+  const Model& model;
+  SimState state;
+  TaskPool pool{1};
+  std::mutex mutex;
+  FrameSnapshot latest;
+  std::atomic<bool> paused{false}, stop{false};
+  std::atomic<double> speed{60};
+  std::atomic<int> single_steps{0};
+  std::thread thread;
+
+  explicit LiveRun(const Model& m) : model(m), state(make_state(m)) {}
+  void start() {
+    thread = std::thread([this] {
+      auto last = std::chrono::steady_clock::now();
+      double owed_s = 0;
+      while (!stop) {
+        const auto now = std::chrono::steady_clock::now();
+        owed_s += std::chrono::duration<double>(now - last).count() * (paused ? 0.0 : speed.load());
+        last = now;
+        const double dt_s = static_cast<double>(model.spec.run.step) / 1000.0;
+        const bool done = state.t >= model.spec.run.duration;
+        if (!done && (owed_s >= dt_s || single_steps > 0)) {
+          step(model, state, pool);
+          if (single_steps > 0) --single_steps;
+          owed_s = std::max(0.0, owed_s - dt_s);
+          std::lock_guard lock(mutex);
+          latest.t = state.t;
+          latest.figures = {{"steps", std::to_string(state.step)}};
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+    });
+  }
+  ~LiveRun() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+};
+
+// Keys, picking and the HUD text.
+struct Controls : osgGA::GUIEventHandler {
+  CityScene& scene;
+  const SpatialIndex& index;
+  LiveRun* live = nullptr;
+  const Source& source;
+  double replay_t = 0;
+  osg::ref_ptr<osgText::Text> hud, info;
+  std::string picked;
+  float down_x = 0, down_y = 0;
+
+  Controls(CityScene& s, const SpatialIndex& i, const Source& src)
+      : scene(s), index(i), source(src) {}
+
+  bool handle(const osgGA::GUIEventAdapter& ea, osgGA::GUIActionAdapter& aa) override {
+    auto* view = dynamic_cast<osgViewer::View*>(&aa);
+    if (ea.getEventType() == osgGA::GUIEventAdapter::KEYDOWN) {
+      const int k = ea.getKey();
+      if (k >= '1' && k < '1' + static_cast<int>(k_layer_count))
+        scene.toggle(static_cast<unsigned>(k - '1'));
+      if (live && k == ' ') live->paused = !live->paused;
+      if (live && k == 'n') live->single_steps++;
+      if (live && (k == '+' || k == '=')) live->speed = live->speed * 2;
+      if (live && k == '-') live->speed = live->speed / 2;
+      const double frame_dt =
+          source.frame_times_s.size() > 1 ? source.frame_times_s[1] - source.frame_times_s[0] : 60;
+      if (!live && k == osgGA::GUIEventAdapter::KEY_Right) replay_t += frame_dt;
+      if (!live && k == osgGA::GUIEventAdapter::KEY_Left)
+        replay_t = std::max(0.0, replay_t - frame_dt);
+      if ((k == 'o' || k == 't') && view) {
+        if (auto pose = camera_preset(scene, k == 'o' ? "overview" : "top"))
+          view->getCameraManipulator()->setHomePosition(pose->eye, pose->target,
+                                                        osg::Vec3d(0, 0, 1)),
+              view->getCameraManipulator()->home(0);
+      }
+      return false;
+    }
+    if (ea.getEventType() == osgGA::GUIEventAdapter::PUSH) down_x = ea.getX(), down_y = ea.getY();
+    if (ea.getEventType() == osgGA::GUIEventAdapter::RELEASE && view &&
+        std::hypot(ea.getX() - down_x, ea.getY() - down_y) < 3)
+      pick(*view->getCamera(), ea.getX(), ea.getY());
+    return false;
+  }
+
+  // A click is a ray from the near to the far plane through the pixel, cast in Bullet.
+  void pick(const osg::Camera& cam, float x, float y) {
+    const osg::Matrixd vpw =
+        cam.getViewMatrix() * cam.getProjectionMatrix() * cam.getViewport()->computeWindowMatrix();
+    const osg::Matrixd inv = osg::Matrixd::inverse(vpw);
+    const osg::Vec3d a = osg::Vec3d(x, y, 0) * inv, b = osg::Vec3d(x, y, 1) * inv;
+    const auto& o = scene.mesh().origin;
+    const auto hit =
+        index.ray({a.x() + o[0], a.y() + o[1], a.z()}, {b.x() + o[0], b.y() + o[1], b.z()});
+    if (!hit) {
+      picked = "nothing";
+      return;
+    }
+    const CityModel& c = scene.city();
+    const int i = hit->entity.index;
+    switch (hit->entity.kind) {
+      case EntityKind::building:
+        picked = fmt::format("building {} (OSM {}): {:.1f} m tall, roof at {:.1f} m", i,
+                             c.buildings.osm_id[i], c.buildings.height_m[i], hit->point[2]);
+        break;
+      case EntityKind::road:
+        picked = fmt::format(
+            "road link {} (OSM way {}), {} lane(s)", i,
+            i < static_cast<int>(c.roads.link_osm_way.size()) ? c.roads.link_osm_way[i] : 0,
+            c.roads.link_lanes[i]);
+        break;
+      case EntityKind::terrain:
+        picked = fmt::format("terrain at {:.1f} m", hit->point[2]);
+        break;
+    }
+  }
+
+  FrameSnapshot frame() {
+    if (live) {
+      std::lock_guard lock(live->mutex);
+      return live->latest;
+    }
+    return replay_frame(source, replay_t);
+  }
+
+  void update_hud(const FrameSnapshot& f) {
+    std::string s = fmt::format("t = {:.0f} s", static_cast<double>(f.t) / 1000.0);
+    if (live)
+      s += fmt::format("   speed x{:g}{}", live->speed.load(), live->paused ? "   PAUSED" : "");
+    for (const auto& [k, v] : f.figures) s += fmt::format("   {}: {}", k, v);
+    s += "\n" + scene.legend() +
+         "keys: 1-5 layers, space pause, n step, +/- speed, left/right frame, o/t cameras\n";
+    if (!picked.empty()) s += "picked: " + picked;
+    hud->setText(s);
+  }
+};
+
+osg::Camera* make_hud(osgText::Text* text, int w, int h) {
+  auto* cam = new osg::Camera;
+  cam->setProjectionMatrixAsOrtho2D(0, w, 0, h);
+  cam->setReferenceFrame(osg::Transform::ABSOLUTE_RF);
+  cam->setViewMatrix(osg::Matrix::identity());
+  cam->setClearMask(GL_DEPTH_BUFFER_BIT);
+  cam->setRenderOrder(osg::Camera::POST_RENDER);
+  cam->setAllowEventFocus(false);
+  text->setCharacterSize(14);
+  text->setPosition(osg::Vec3(10, static_cast<float>(h) - 20, 0));
+  text->setColor(osg::Vec4(0, 0, 0, 1));
+  text->setDataVariance(osg::Object::DYNAMIC);
+  auto* geode = new osg::Geode;
+  geode->addDrawable(text);
+  geode->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
+  cam->addChild(geode);
+  return cam;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "citytwin-view: look at a CityTwin city, live from a scenario or replaying a run file",
+      "citytwin-view"};
+  std::string source_path, out, at = "0", camera = "overview", eye_s, target_s, size = "1280x720";
+  int frames = 0;
+  app.add_option("source", source_path, "SCENARIO.toml (live) or RUN.h5 (replay)")->required();
+  app.add_option("--render", out, "render one frame offscreen to this PNG and exit");
+  app.add_option("--at", at, "simulated time of the rendered frame (90, 90s, 15min, 2h)");
+  app.add_option("--camera", camera, "camera preset: overview, top");
+  app.add_option("--eye", eye_s, "camera position x,y,z in the model CRS (m)");
+  app.add_option("--target", target_s, "point looked at x,y,z in the model CRS (m)");
+  app.add_option("--size", size, "image or window size WxH");
+  app.add_option("--frames", frames, "draw this many frames, then exit (scripted runs)");
+  app.footer(R"(Offscreen rendering needs an X server; without a display use
+  xvfb-run -a -s "-screen 0 1280x720x24" citytwin-view scenarios/monaco.toml --render m.png)");
+  CLI11_PARSE(app, argc, argv);
+
+  int w = 0, h = 0;
+  if (std::sscanf(size.c_str(), "%dx%d", &w, &h) != 2 || w < 16 || h < 16 || w > 8192 || h > 8192) {
+    std::cerr << "citytwin-view: --size: expected WxH between 16 and 8192 pixels, found '" << size
+              << "'\n";
+    return k_bad_input;
+  }
+  const double t_s = parse_time(at);
+  if (!std::isfinite(t_s) || t_s < 0) {
+    std::cerr << "citytwin-view: --at: expected a time like 90, 90s, 15min or 2h, found '" << at
+              << "'\n";
+    return k_bad_input;
+  }
+  auto source = open_source(source_path);
+  if (!source) {
+    std::cerr << "citytwin-view: " << source.error().to_string() << "\n";
+    return k_bad_input;
+  }
+  const CityMesh mesh = build_city_mesh(*source->city);
+  const SpatialIndex index(mesh);
+  CityScene scene(*source->city, mesh);
+
+  CameraPose pose;
+  if (!eye_s.empty() || !target_s.empty()) {
+    osg::Vec3d e, t;
+    if (!parse_vec3(eye_s, e) || !parse_vec3(target_s, t)) {
+      std::cerr
+          << "citytwin-view: --eye and --target: expected x,y,z in the model CRS, both given\n";
+      return k_bad_input;
+    }
+    pose = {scene.to_scene(e.x(), e.y(), e.z()), scene.to_scene(t.x(), t.y(), t.z())};
+  } else if (auto p = camera_preset(scene, camera)) {
+    pose = *p;
+  } else {
+    std::cerr << "citytwin-view: " << p.error().to_string() << "\n";
+    return k_bad_input;
+  }
+
+  if (!out.empty()) {
+    FrameSnapshot f;
+    if (source->model) {
+      // Run the scenario up to the requested time.
+      SimState state = make_state(*source->model);
+      TaskPool pool(1);
+      const auto until = static_cast<SimTime>(std::llround(t_s * 1000));
+      while (state.t < until && state.t < source->model->spec.run.duration)
+        step(*source->model, state, pool);
+      f.t = state.t;
+    } else {
+      f = replay_frame(*source, t_s);
+    }
+    scene.update(f);
+    auto image = render_offscreen(scene, pose, w, h);
+    if (!image) {
+      std::cerr << "citytwin-view: " << image.error().to_string() << "\n";
+      return k_internal;
+    }
+    if (!osgDB::writeImageFile(**image, out)) {
+      std::cerr << "citytwin-view: cannot write " << out << " (is the folder there?)\n";
+      return k_bad_input;
+    }
+    std::cerr << "citytwin-view: wrote " << out << " (" << w << "x" << h << ", t = " << f.t / 1000
+              << " s)\n";
+    return k_ok;
+  }
+
+  osgViewer::Viewer viewer;
+  viewer.setThreadingModel(osgViewer::Viewer::SingleThreaded);
+  viewer.setUpViewInWindow(40, 40, w, h);
+  auto* root = new osg::Group;
+  root->addChild(scene.root());
+  auto controls = osg::ref_ptr<Controls>(new Controls(scene, index, *source));
+  controls->hud = new osgText::Text;
+  root->addChild(make_hud(controls->hud.get(), w, h));
+  viewer.setSceneData(root);
+  auto* manip = new osgGA::TrackballManipulator;
+  manip->setHomePosition(pose.eye, pose.target, osg::Vec3d(0, 0, 1));
+  viewer.setCameraManipulator(manip);
+  viewer.addEventHandler(controls.get());
+  viewer.getCamera()->setClearColor(osg::Vec4(0.62f, 0.74f, 0.86f, 1.f));
+  std::unique_ptr<LiveRun> live;
+  if (source->model) {
+    live = std::make_unique<LiveRun>(*source->model);
+    controls->live = live.get();
+    live->start();
+  } else {
+    controls->replay_t = t_s;
+  }
+  viewer.realize();
+  if (!viewer.isRealized()) {
+    std::cerr << "citytwin-view: cannot open a window (no X display? see --help)\n";
+    return k_internal;
+  }
+  int drawn = 0;
+  while (!viewer.done() && (frames <= 0 || drawn < frames)) {
+    const FrameSnapshot f = controls->frame();
+    scene.update(f);
+    controls->update_hud(f);
+    viewer.frame();
+    ++drawn;
+  }
+  std::cerr << "citytwin-view: " << drawn << " frames drawn\n";
+  return k_ok;
+}

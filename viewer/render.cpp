@@ -1,0 +1,103 @@
+#include "render.hpp"
+
+#include <osgViewer/Viewer>
+
+#include <cmath>
+
+namespace citytwin::view {
+namespace {
+
+// Reads the colour buffer after the frame is drawn.
+struct ReadPixels : osg::Camera::DrawCallback {
+  osg::ref_ptr<osg::Image> image;
+  bool enabled = true;
+  void operator()(osg::RenderInfo& info) const override {
+    if (!enabled) {
+      glFinish();  // the frame is complete when frame() returns, as with a read-back
+      return;
+    }
+    const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
+    image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
+                      GL_UNSIGNED_BYTE);
+  }
+};
+
+}  // namespace
+
+Result<CameraPose> camera_preset(const CityScene& scene, const std::string& name) {
+  const auto& e = scene.city().extent;
+  const double w = e[2] - e[0], h = e[3] - e[1], size = std::max(w, h);
+  const double zc = scene.city().terrain.empty() ? 0 : scene.city().terrain.min();
+  const osg::Vec3d centre = scene.to_scene(0.5 * (e[0] + e[2]), 0.5 * (e[1] + e[3]), zc);
+  if (name == "overview") {
+    const double d = 0.9 * size, a = 35.0 * M_PI / 180;
+    return CameraPose{centre + osg::Vec3d(0, -d * std::cos(a), d * std::sin(a)), centre};
+  }
+  if (name == "top") return CameraPose{centre + osg::Vec3d(0, -1e-3 * size, 1.2 * size), centre};
+  return std::unexpected(
+      Error(Diagnostic{"", 0, 0, "--camera", "unknown camera preset", name, "overview or top"}));
+}
+
+struct OffscreenView::Impl {
+  osgViewer::Viewer viewer;
+  osg::ref_ptr<osg::GraphicsContext> gc;
+  osg::ref_ptr<ReadPixels> grab = new ReadPixels;
+  int w = 0, h = 0;
+};
+
+OffscreenView::OffscreenView(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+OffscreenView::~OffscreenView() = default;
+
+Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, int w, int h) {
+  osg::ref_ptr<osg::GraphicsContext::Traits> traits = new osg::GraphicsContext::Traits;
+  traits->readDISPLAY();
+  traits->setUndefinedScreenDetailsToDefaultScreen();
+  traits->width = w;
+  traits->height = h;
+  traits->pbuffer = true;
+  traits->doubleBuffer = false;
+  traits->red = traits->green = traits->blue = 8;
+  traits->depth = 24;
+  auto impl = std::make_unique<Impl>();
+  impl->gc = osg::GraphicsContext::createGraphicsContext(traits.get());
+  if (!impl->gc || !impl->gc->valid())
+    return std::unexpected(
+        Error::msg("cannot create an offscreen OpenGL context: run under an X server, e.g. "
+                   "xvfb-run -a -s \"-screen 0 1280x720x24\" citytwin-view ..."));
+  impl->w = w;
+  impl->h = h;
+  osgViewer::Viewer& viewer = impl->viewer;
+  viewer.setThreadingModel(osgViewer::Viewer::SingleThreaded);
+  viewer.setSceneData(scene.root());
+  osg::Camera* cam = viewer.getCamera();
+  cam->setGraphicsContext(impl->gc.get());
+  cam->setViewport(0, 0, w, h);
+  cam->setClearColor(osg::Vec4(0.62f, 0.74f, 0.86f, 1.f));
+  cam->setComputeNearFarMode(osg::CullSettings::DO_NOT_COMPUTE_NEAR_FAR);
+  impl->grab->image = new osg::Image;
+  cam->setFinalDrawCallback(impl->grab.get());
+  viewer.realize();
+  return std::unique_ptr<OffscreenView>(new OffscreenView(std::move(impl)));
+}
+
+const osg::Image& OffscreenView::frame(const CameraPose& pose, bool read_back) {
+  osg::Camera* cam = m_impl->viewer.getCamera();
+  const double dist = (pose.eye - pose.target).length();
+  cam->setProjectionMatrixAsPerspective(40.0, static_cast<double>(m_impl->w) / m_impl->h,
+                                        std::max(1.0, dist * 1e-3), dist * 10);
+  cam->setViewMatrixAsLookAt(pose.eye, pose.target, osg::Vec3d(0, 0, 1));
+  m_impl->grab->enabled = read_back;
+  m_impl->viewer.frame();
+  return *m_impl->grab->image;
+}
+
+Result<osg::ref_ptr<osg::Image>> render_offscreen(CityScene& scene, const CameraPose& pose, int w,
+                                                  int h) {
+  auto view = OffscreenView::create(scene, w, h);
+  if (!view) return std::unexpected(view.error());
+  const osg::Image& im = (*view)->frame(pose);
+  if (!im.data()) return std::unexpected(Error::msg("offscreen frame could not be read back"));
+  return osg::ref_ptr<osg::Image>(new osg::Image(im, osg::CopyOp::DEEP_COPY_ALL));
+}
+
+}  // namespace citytwin::view
