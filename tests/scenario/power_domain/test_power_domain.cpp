@@ -55,6 +55,22 @@ Run run(const std::string& scenario_path, int threads = 2) {
 
 const std::string k_root = CITYTWIN_SOURCE_DIR;
 
+// Monaco's city and synthesised grid without the other domains of scenarios/monaco.toml.
+std::string monaco_power(const std::string& duration) {
+  return R"([scenario]
+duration = ")" +
+         duration + R"("
+start = "2026-06-15T07:00:00+02:00"
+[city]
+osm = ")" +
+         k_root + R"(/assets/monaco/monaco-2025-02.osm.pbf"
+bbox = [7.405, 43.718, 7.445, 43.755]
+[power]
+grid = "city"
+interval = "5min"
+)";
+}
+
 }  // namespace
 
 TEST_CASE("a hand-checkable cascade: one parallel line trips, the other follows after 11.25 s",
@@ -110,10 +126,7 @@ branch = 0
 
 TEST_CASE("Monaco: a substation out darkens exactly the buildings it feeds, and comes back",
           "[power][monaco]") {
-  const std::string path =
-      write_scenario("monaco_sub.toml", R"(extends = ")" + k_root + R"(/scenarios/monaco.toml"
-[scenario]
-duration = "30min"
+  const std::string path = write_scenario("monaco_sub.toml", monaco_power("30min") + R"(
 [[event]]
 at = "10min"
 type = "power.substation_out"
@@ -157,10 +170,7 @@ substation = 0
 }
 
 TEST_CASE("power runs are bit-identical for 1 and 2 threads", "[power][determinism]") {
-  const std::string path =
-      write_scenario("monaco_det.toml", R"(extends = ")" + k_root + R"(/scenarios/monaco.toml"
-[scenario]
-duration = "20min"
+  const std::string path = write_scenario("monaco_det.toml", monaco_power("20min") + R"(
 [[event]]
 at = "5min"
 type = "power.scale_load"
@@ -190,7 +200,10 @@ branch = 7
   CHECK(model.error().first().expected == "an index below 3");
 }
 
-TEST_CASE("a pandapower network runs as it is: mv_oberrhein over an hour, served load follows the profiles", "[power][pandapower]") {
+TEST_CASE(
+    "a pandapower network runs as it is: mv_oberrhein over an hour, served load follows the "
+    "profiles",
+    "[power][pandapower]") {
   const std::string path = write_scenario("oberrhein.toml", R"([scenario]
 duration = "1h"
 start = "2026-06-15T18:00:00+02:00"
