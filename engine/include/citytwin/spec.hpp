@@ -43,7 +43,8 @@ std::expected<double, std::string> parse_quantity(std::string_view text, Quantit
 std::expected<SimTime, std::string> parse_duration(std::string_view text);
 /// Parses an RFC 3339 date-time ("2026-06-01T08:00:00Z", offsets allowed) into Unix seconds;
 /// the zone's offset from UTC (seconds) goes to `utc_offset_s` when given.
-std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s = nullptr);
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text,
+                                                       int* utc_offset_s = nullptr);
 
 struct Point2 {
   double x = 0, y = 0;
@@ -154,8 +155,8 @@ struct RunSpec {
 
   /// Local time of day (seconds in [0, 86400)) at simulated time t, in scenario.start's zone.
   double local_second_of_day(SimTime t) const;
-  std::uint64_t seed = 1;         ///< scenario.seed
-  int threads = 0;                ///< scenario.threads, 0 = all hardware threads
+  std::uint64_t seed = 1;  ///< scenario.seed
+  int threads = 0;         ///< scenario.threads, 0 = all hardware threads
 };
 
 /// [city]: what to import and how to project it.

@@ -6,7 +6,8 @@
 namespace citytwin {
 
 std::span<const DomainEntry> builtin_domains() {
-  static const std::vector<DomainEntry> entries = {flood::domain_entry(), power::power_domain_entry()};
+  static const std::vector<DomainEntry> entries = {flood::domain_entry(),
+                                                   power::power_domain_entry()};
   return entries;
 }
 

@@ -15,7 +15,8 @@ constexpr std::int64_t k_default_start = 1'767'225'600;  // 2026-01-01T00:00:00Z
 }  // namespace
 
 double RunSpec::local_second_of_day(SimTime t) const {
-  const double s = std::fmod(static_cast<double>(start_unix_s + start_utc_offset_s) + to_seconds(t), 86400.0);
+  const double s =
+      std::fmod(static_cast<double>(start_unix_s + start_utc_offset_s) + to_seconds(t), 86400.0);
   return s < 0 ? s + 86400.0 : s;
 }
 

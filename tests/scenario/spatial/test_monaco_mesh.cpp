@@ -38,7 +38,8 @@ TEST_CASE("Monaco: every building extruded closed to its height; rays hit the ri
     REQUIRE(s.zmax == Approx(ground + b.height_m[k]).margin(1e-3));
     REQUIRE(s.min_triangle_area > 0);
     // Closed: area vectors cancel to float rounding of the footprint's coordinates.
-    const double av = std::abs(s.area_vector[0]) + std::abs(s.area_vector[1]) + std::abs(s.area_vector[2]);
+    const double av =
+        std::abs(s.area_vector[0]) + std::abs(s.area_vector[1]) + std::abs(s.area_vector[2]);
     REQUIRE(av < 1e-3 * (b.footprint_m2[k] + 1) * (s.zmax - s.zmin));
     // Roof area equals the footprint (outer minus holes) unless the source ring is not simple.
     if (std::abs(s.volume - b.footprint_m2[k] * (s.zmax - s.zmin)) > 1e-3 * s.volume) ++volume_off;
@@ -62,8 +63,11 @@ TEST_CASE("Monaco: every building extruded closed to its height; rays hit the ri
       const auto& sk = solids[k];
       if (z != static_cast<float>(sk.zmax)) continue;
       done[k] = 1;
-      const double x = (p.position[3 * v0] + p.position[3 * v1] + p.position[3 * v2]) / 3.0 + mesh.origin[0];
-      const double y = (p.position[3 * v0 + 1] + p.position[3 * v1 + 1] + p.position[3 * v2 + 1]) / 3.0 + mesh.origin[1];
+      const double x =
+          (p.position[3 * v0] + p.position[3 * v1] + p.position[3 * v2]) / 3.0 + mesh.origin[0];
+      const double y =
+          (p.position[3 * v0 + 1] + p.position[3 * v1 + 1] + p.position[3 * v2 + 1]) / 3.0 +
+          mesh.origin[1];
       const auto hit = index.roof(x, y);
       REQUIRE(hit);
       ++hits;

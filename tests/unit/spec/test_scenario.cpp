@@ -277,7 +277,8 @@ type = "flood.breach"
   CHECK(e.items[2].message == "no such domain in this scenario");
 }
 
-TEST_CASE("mangled scenario text never crashes the loader: it loads or reports located errors", "[spec][robustness]") {
+TEST_CASE("mangled scenario text never crashes the loader: it loads or reports located errors",
+          "[spec][robustness]") {
   // Byte-level mutations (deletions, duplications, replacements by TOML-significant
   // characters) of a realistic scenario, from a fixed-seed generator.
   const std::string base = R"([scenario]
@@ -311,9 +312,15 @@ id = 3
     for (int e = 0; e < edits && !text.empty(); ++e) {
       const std::size_t pos = next() % text.size();
       switch (next() % 3) {
-        case 0: text.erase(pos, 1 + next() % 3); break;
-        case 1: text.insert(pos, text.substr(pos, 1 + next() % 5)); break;
-        default: text[pos] = alphabet[next() % (sizeof(alphabet) - 1)]; break;
+        case 0:
+          text.erase(pos, 1 + next() % 3);
+          break;
+        case 1:
+          text.insert(pos, text.substr(pos, 1 + next() % 5));
+          break;
+        default:
+          text[pos] = alphabet[next() % (sizeof(alphabet) - 1)];
+          break;
       }
     }
     auto r = parse_scenario(text, "m.toml", k_domains);
