@@ -78,9 +78,10 @@ struct LiveRun {
           step(model, state, pool);
           if (single_steps > 0) --single_steps;
           owed_s = std::max(0.0, owed_s - dt_s);
+          FrameSnapshot f = snapshot(model, state);
+          f.figures.emplace_back("steps", std::to_string(state.step));
           std::lock_guard lock(mutex);
-          latest.t = state.t;
-          latest.figures = {{"steps", std::to_string(state.step)}};
+          latest = std::move(f);
         } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }

@@ -27,6 +27,7 @@
 namespace citytwin {
 
 class RunWriter;
+struct FrameSnapshot;
 
 /// What a domain's advance() may use besides its model and state.
 struct StepContext {
@@ -69,6 +70,9 @@ class Domain {
   /// Writes end-of-run results and appends summary rows (counters of numerical trouble too).
   virtual void write_final(const DomainState& state, RunWriter& out,
                            std::vector<SummaryRow>& summary) const = 0;
+  /// Copies what the viewer draws of this domain into `frame` (live runs). Domains with
+  /// nothing to draw keep the default.
+  virtual void fill_frame(const DomainState& /*state*/, FrameSnapshot& /*frame*/) const {}
 };
 
 /// Compiles a domain's model from its spec and the city.
@@ -116,6 +120,9 @@ void step(const Model& model, SimState& state, TaskPool& pool);
 
 /// Hash of the clock and every domain's state.
 std::uint64_t hash_state(const Model& model, const SimState& state);
+
+/// The viewer's snapshot of a state: the time and every domain's fill_frame.
+FrameSnapshot snapshot(const Model& model, const SimState& state);
 
 /// Writes a run's HDF5 file: /meta and /city at open, /time and domain frames at every output
 /// interval, results at the end; flushes every output.flush_every of simulated time.

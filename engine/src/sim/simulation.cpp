@@ -1,6 +1,7 @@
 // The macro step: events, then every domain over [t, t + dt) as concurrent tasks.
 #include <algorithm>
 
+#include "citytwin/frame.hpp"
 #include "citytwin/sim.hpp"
 
 namespace citytwin {
@@ -66,6 +67,14 @@ std::uint64_t hash_state(const Model& model, const SimState& state) {
     state.domains[i]->hash(h);
   }
   return h.digest();
+}
+
+FrameSnapshot snapshot(const Model& model, const SimState& state) {
+  FrameSnapshot f;
+  f.t = state.t;
+  for (std::size_t i = 0; i < model.domains.size(); ++i)
+    model.domains[i]->fill_frame(*state.domains[i], f);
+  return f;
 }
 
 }  // namespace citytwin
