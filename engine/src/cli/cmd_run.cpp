@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
+#include "traffic/traffic_domain.hpp"
 
 namespace citytwin::cli {
 
@@ -61,9 +63,32 @@ class Progress {
   Clock::time_point m_last_draw{};
 };
 
+// A SUMO configuration run as it is: a traffic-only scenario naming it (docs/cli.md). The run
+// lasts until the configuration's <end> (or --until when it has none).
+Result<ScenarioSpec> load_sumocfg(const RunArgs& args) {
+  auto cfg = traffic::read_sumocfg(args.scenario);
+  if (!cfg) return fail(cfg.error());
+  std::string duration;
+  if (cfg->end_s > 0)
+    duration = fmt::format("{}ms", static_cast<std::int64_t>(std::llround(cfg->end_s * 1000)));
+  else if (!args.until.empty())
+    duration = args.until;
+  else
+    return fail(
+        Error::msg("the configuration has no <end value=\"...\"/>: pass --until", args.scenario));
+  const std::filesystem::path p(args.scenario);
+  const std::string text =
+      fmt::format("[scenario]\nname = \"{}\"\nduration = \"{}\"\n[traffic]\nsumocfg = \"{}\"\n",
+                  p.stem().string(), duration, p.filename().string());
+  std::vector<DomainInfo> infos;
+  for (const DomainEntry& e : builtin_domains()) infos.push_back(e.info);
+  return parse_scenario(text, args.scenario, infos);
+}
+
 int run(const RunArgs& args) {
   auto t_start = Clock::now();
-  auto spec = load_scenario(args.scenario);
+  auto spec =
+      args.scenario.ends_with(".sumocfg") ? load_sumocfg(args) : load_scenario(args.scenario);
   if (!spec) {
     std::cerr << spec.error().to_string() << "\n";
     return k_exit_bad_input;
@@ -144,7 +169,9 @@ int run(const RunArgs& args) {
 Runner add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a scenario and write <output.dir>/run.h5");
   auto args = std::make_shared<RunArgs>();
-  cmd->add_option("scenario", args->scenario, "Scenario file (.toml)")->required();
+  cmd->add_option("scenario", args->scenario,
+                  "Scenario file (.toml) or SUMO configuration (.sumocfg)")
+      ->required();
   cmd->add_option("--out", args->out, "Output folder (overrides output.dir)");
   cmd->add_option("--threads", args->threads,
                   "Worker threads (0: all cores; default scenario.threads)")

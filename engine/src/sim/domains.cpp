@@ -2,12 +2,13 @@
 #include "citytwin/flood.hpp"
 #include "citytwin/sim.hpp"
 #include "power/power_domain.hpp"
+#include "traffic/traffic_domain.hpp"
 
 namespace citytwin {
 
 std::span<const DomainEntry> builtin_domains() {
-  static const std::vector<DomainEntry> entries = {flood::domain_entry(),
-                                                   power::power_domain_entry()};
+  static const std::vector<DomainEntry> entries = {
+      flood::domain_entry(), traffic::traffic_domain_entry(), power::power_domain_entry()};
   return entries;
 }
 

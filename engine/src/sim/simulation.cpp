@@ -7,6 +7,10 @@
 namespace citytwin {
 
 Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec) {
+  // A scenario without a city (e.g. traffic on a SUMO network) gets an empty CityModel; the
+  // domains that need one say which city key to set.
+  if (spec.city.osm.empty() && spec.city.dem.empty())
+    return compile_model(std::move(spec), std::make_shared<const CityModel>(), builtin_domains());
   auto city = import_city(spec.city);
   if (!city) return fail(city.error());
   return compile_model(std::move(spec), std::move(*city), builtin_domains());

@@ -461,6 +461,40 @@ std::optional<std::string> SectionReader::existing_file(std::string_view key) {
   return p;
 }
 
+std::optional<std::vector<std::string>> SectionReader::existing_files(std::string_view key) {
+  const toml::node* n = as_node(node(key));
+  if (!n) return std::nullopt;
+  if (n->is_string()) {
+    auto p = existing_file(key);
+    if (!p) return std::nullopt;
+    return std::vector<std::string>{*p};
+  }
+  const auto* arr = n->as_array();
+  if (!arr) {
+    error(key, "wrong type", type_name(*n), "a file path or an array of file paths");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const toml::node& e : *arr) {
+    if (!e.is_string()) {
+      error(key, "wrong type", type_name(e), "an array of file paths (strings)");
+      return std::nullopt;
+    }
+    const fs::path p = e.as_string()->get();
+    const fs::path full =
+        p.is_absolute() ? p
+                        : (fs::path(source_file(e.source())).parent_path() / p).lexically_normal();
+    std::error_code ec;
+    if (!fs::is_regular_file(full, ec)) {
+      error(key, "file not found", full.string(),
+            "existing files (relative paths start at the scenario's folder)");
+      return std::nullopt;
+    }
+    out.push_back(full.string());
+  }
+  return out;
+}
+
 std::optional<std::vector<double>> SectionReader::numbers(std::string_view key, int n_expected) {
   const toml::node* n = as_node(node(key));
   if (!n) return std::nullopt;
