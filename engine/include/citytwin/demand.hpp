@@ -99,10 +99,15 @@ struct TripParams {
   SimTime window_end = 3'600'000;
   std::int64_t start_second_of_day = 7 * 3600;  ///< wall-clock time of simulated t = 0
   DailyProfile profile = DailyProfile::weekday_traffic();
+  /// (n_links) 1 where trips may start or end (e.g. the strongly connected part of the road
+  /// network); empty: every link.
+  std::vector<std::uint8_t> usable_links;
 };
 
-/// Nearest road link (point-to-polyline distance) to every building centroid; -1 if no roads.
-std::vector<std::int32_t> nearest_links(const CityModel& city);
+/// Nearest road link (point-to-polyline distance) to every building centroid among the usable
+/// ones (`usable` (n_links), empty = all); -1 if none.
+std::vector<std::int32_t> nearest_links(const CityModel& city,
+                                        const std::vector<std::uint8_t>& usable = {});
 
 /// Home-to-work trips: productions from residents, attractions from jobs, a gravity
 /// distribution between zones, buildings within zones by weight, departures from the profile.

@@ -82,6 +82,8 @@ class SectionReader {
   std::optional<std::int64_t> datetime(std::string_view key, int* utc_offset_s = nullptr);
   /// A path, resolved against the folder of the file that wrote it; the file must exist.
   std::optional<std::string> existing_file(std::string_view key);
+  /// A string or an array of strings (always returned as a list).
+  std::optional<std::vector<std::string>> strings(std::string_view key);
   /// One path or an array of paths, each resolved and checked like existing_file().
   std::optional<std::vector<std::string>> existing_files(std::string_view key);
   /// A path resolved like existing_file(), which need not exist (outputs).

@@ -104,7 +104,8 @@ double point_segment_distance2(double px, double py, double ax, double ay, doubl
 }
 }  // namespace
 
-std::vector<std::int32_t> nearest_links(const CityModel& city) {
+std::vector<std::int32_t> nearest_links(const CityModel& city,
+                                        const std::vector<std::uint8_t>& usable) {
   const RoadNetwork& r = city.roads;
   const Buildings& b = city.buildings;
   std::vector<std::int32_t> out(static_cast<std::size_t>(b.size()), -1);
@@ -121,7 +122,7 @@ std::vector<std::int32_t> nearest_links(const CityModel& city) {
                                                 ny);  // point index p of segment (p, p+1)
   std::vector<std::int32_t> point_link(r.point_x.size());
   for (std::int32_t l = 0; l < r.link_count(); ++l) {
-    if (!local_access(r.link_class[l])) continue;
+    if (!local_access(r.link_class[l]) || (!usable.empty() && !usable[l])) continue;
     for (std::int32_t p = r.link_point_offsets[l]; p + 1 < r.link_point_offsets[l + 1]; ++p) {
       point_link[p] = l;
       const auto [ia, ja] = cell_of(r.point_x[p], r.point_y[p]);
@@ -199,7 +200,7 @@ std::vector<Trip> sample_trips(const CityModel& city, const Activity& activity, 
     return members[offsets[zone + 1] - 1];
   };
 
-  const std::vector<std::int32_t> link = nearest_links(city);
+  const std::vector<std::int32_t> link = nearest_links(city, p.usable_links);
   // Systematic sampling of whole trips from the OD matrix: totals are kept exactly (to the
   // rounding of the grand total) and only one random offset is needed.
   const double total = std::accumulate(g.trips.begin(), g.trips.end(), 0.0);

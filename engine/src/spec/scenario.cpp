@@ -461,6 +461,26 @@ std::optional<std::string> SectionReader::existing_file(std::string_view key) {
   return p;
 }
 
+std::optional<std::vector<std::string>> SectionReader::strings(std::string_view key) {
+  const toml::node* n = as_node(node(key));
+  if (!n) return std::nullopt;
+  if (n->is_string()) return std::vector<std::string>{n->as_string()->get()};
+  const auto* arr = n->as_array();
+  std::vector<std::string> out;
+  for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+    if (!(*arr)[i].is_string()) {
+      arr = nullptr;
+      break;
+    }
+    out.push_back((*arr)[i].as_string()->get());
+  }
+  if (!arr) {
+    error(key, "wrong type", type_name(*n), "a string or an array of strings");
+    return std::nullopt;
+  }
+  return out;
+}
+
 std::optional<std::vector<std::string>> SectionReader::existing_files(std::string_view key) {
   const toml::node* n = as_node(node(key));
   if (!n) return std::nullopt;

@@ -1,20 +1,28 @@
 // The traffic domain: the lane-level simulation (traffic.hpp) driven by the run loop.
 //
 // The network and demand come from SUMO files (a .sumocfg, or net/route/additional files named
-// in the scenario). Each macro step runs whole traffic steps of `traffic.dt` until the traffic
-// clock reaches the end of the macro step. Per-edge statistics close every `stats_interval` of
-// simulated time; the network summary is written at every output frame; the per-trip CSV and
-// the end-of-run figures are written at the end (docs/scenario-traffic.md, hdf5-layout.md).
+// in the scenario), or from the city: the lane network compiled from its OSM roads
+// (osm_network.cpp) and home-to-work trips from its buildings (demand.hpp: activity, zones,
+// gravity model, daily profile), routed when they depart. Events close and reopen edges, change
+// speed limits, switch signals dark and scale the demand. Each macro step runs whole traffic steps
+// of `traffic.dt` until the traffic clock reaches the end of the macro step. Per-edge statistics
+// close every `stats_interval` of simulated time; the network summary is written at every output
+// frame; the per-trip CSV and the end-of-run figures are written at the end
+// (docs/scenario-traffic.md, hdf5-layout.md).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
+#include "citytwin/demand.hpp"
 #include "citytwin/frame.hpp"
 #include "citytwin/io.hpp"
+#include "traffic/osm_network.hpp"
 #include "traffic/traffic_domain.hpp"
+#include "traffic/vclass.hpp"
 #include "traffic/xml_reader.hpp"
 
 namespace citytwin::traffic {
@@ -23,7 +31,15 @@ namespace {
 
 using u = std::size_t;
 
+struct CityDemandSpec {
+  TripParams trips;
+  bool window_end_given = false;
+};
+
 struct TrafficSpec : DomainSpec {
+  bool city = false;  // network = "city"
+  CityDemandSpec demand;
+  std::string detectors_file;
   std::string net_file;
   std::vector<std::string> route_files, additional_files;
   std::string origin;  // "file:line" of the section, for compile-time messages
@@ -32,22 +48,52 @@ struct TrafficSpec : DomainSpec {
 
 struct TrafficDomainState : DomainState {
   TrafficState ts;
-  std::vector<EdgeInterval> intervals;  // closed statistics intervals
+  std::vector<EdgeInterval> intervals;       // closed statistics intervals
+  std::vector<DetectorInterval> detections;  // the same intervals for the detectors
   SimTime interval_begin = 0;
 
   void hash(StateHasher& h) const override {
     h.add(state_hash(ts));
     h.add(static_cast<std::int64_t>(intervals.size()));
     for (const EdgeInterval& e : intervals) h.add(e.entered);
+    for (const DetectorInterval& e : detections) h.add(e.count);
   }
 };
 
+// Edge events: the edges are named by id, or chosen by an area (polygon or bbox, model CRS);
+// compile_traffic resolves them to indices.
+struct EdgeEvent : EventPayload {
+  enum class Kind : std::uint8_t { close, reopen, speed } kind = Kind::close;
+  std::vector<std::string> ids;
+  std::vector<Point2> polygon;
+  std::vector<double> bbox;  // xmin, ymin, xmax, ymax, or empty
+  double speed_mps = 0;
+};
+struct SignalEvent : EventPayload {
+  std::string id;
+  bool dark = true;
+};
+struct DemandScaleEvent : EventPayload {
+  double factor = 1.0;
+  SimTime until = -1;  // < 0: the end of the run
+};
+
+bool inside_polygon(const std::vector<Point2>& poly, double x, double y) {
+  bool in = false;  // even-odd rule
+  for (std::size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++)
+    if ((poly[i].y > y) != (poly[j].y > y) &&
+        x < (poly[j].x - poly[i].x) * (y - poly[i].y) / (poly[j].y - poly[i].y) + poly[i].x)
+      in = !in;
+  return in;
+}
+
 // What a SUMO additional file holds: signal programs, or vehicle types (route-file elements).
 struct AdditionalKinds : xml::Handler {
-  bool tls = false, routes = false;
+  bool tls = false, routes = false, detectors = false;
   Result<void> start(std::string_view name, const xml::Attrs&, int depth) override {
     if (depth != 2) return {};
     if (name == "tlLogic") tls = true;
+    if (name == "inductionLoop" || name == "e1Detector") detectors = true;
     if (name == "vType" || name == "vTypeDistribution" || name == "route" || name == "vehicle" ||
         name == "flow")
       routes = true;
@@ -55,26 +101,56 @@ struct AdditionalKinds : xml::Handler {
   }
 };
 
+// Everything compile_traffic builds.
+struct Compiled {
+  Network net;
+  Demand demand;
+  LaneGeometry geom;
+  std::string source;
+  bool city = false;  // edges are the city's road links
+  std::map<const EventPayload*, std::vector<std::int32_t>> event_edges;
+  std::map<const EventPayload*, std::int32_t> event_tl;
+  std::vector<DetectorSpec> detectors;
+  std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
+};
+
 class TrafficDomain : public Domain {
  public:
-  TrafficDomain(Params params, Network net, Demand demand, LaneGeometry geom, const CityModel& city,
-                std::string source)
+  TrafficDomain(Params params, Compiled c, const CityModel& city)
       : m_params(params),
-        m_net(std::move(net)),
-        m_demand(std::move(demand)),
-        m_geom(std::move(geom)),
+        m_c(std::move(c)),
+        m_net(m_c.net),
+        m_demand(m_c.demand),
+        m_geom(m_c.geom),
         m_city(city),
-        m_source(std::move(source)) {}
+        m_source(m_c.source) {}
 
   std::string_view name() const override { return "traffic"; }
 
   std::unique_ptr<DomainState> make_state() const override {
     auto s = std::make_unique<TrafficDomainState>();
     s->ts = traffic::make_state(m_net, m_demand, m_params);
+    if (!m_c.detectors.empty()) {
+      const auto ok = set_detectors(m_net, s->ts, m_c.detectors);
+      CT_ASSERT(ok.has_value(), "detectors were checked at compile time");
+    }
     return s;
   }
 
-  void apply_event(const EventSpec&, DomainState&) const override {}
+  void apply_event(const EventSpec& e, DomainState& state) const override {
+    auto& s = static_cast<TrafficDomainState&>(state).ts;
+    if (const auto* ee = dynamic_cast<const EdgeEvent*>(e.payload.get())) {
+      const std::vector<std::int32_t>& edges = m_c.event_edges.at(ee);
+      if (ee->kind == EdgeEvent::Kind::close) close_edges(m_net, s, edges);
+      if (ee->kind == EdgeEvent::Kind::reopen) reopen_edges(m_net, s, edges);
+      if (ee->kind == EdgeEvent::Kind::speed)
+        for (std::int32_t edge : edges)
+          set_edge_speed(m_net, s, edge, static_cast<float>(ee->speed_mps));
+    } else if (const auto* se = dynamic_cast<const SignalEvent*>(e.payload.get())) {
+      set_signal_dark(m_net, s, m_c.event_tl.at(se), se->dark);
+    }
+    // DemandScaleEvent: applied to the demand at compile time (scale_demand), nothing to do.
+  }
 
   void advance(DomainState& state, const StepContext& ctx) const override {
     auto& s = static_cast<TrafficDomainState&>(state);
@@ -82,8 +158,9 @@ class TrafficDomain : public Domain {
     while (s.ts.time < end) {
       traffic::step(m_net, m_demand, m_params, s.ts, *ctx.pool);
       if (s.ts.time - s.interval_begin >= m_params.stats_interval) {
-        s.intervals.push_back(
-            take_edge_interval(s.ts, to_seconds(s.interval_begin), to_seconds(s.ts.time)));
+        const double b = to_seconds(s.interval_begin), e = to_seconds(s.ts.time);
+        s.intervals.push_back(take_edge_interval(s.ts, b, e));
+        if (!s.ts.detectors.empty()) s.detections.push_back(take_detector_interval(s.ts, b, e));
         s.interval_begin = s.ts.time;
       }
     }
@@ -103,6 +180,27 @@ class TrafficDomain : public Domain {
     out.write(std::string("/traffic/edge_lanes"), lanes, {"1", "lanes of each edge"});
     out.write(std::string("/traffic/edge_speed_limit"), speed,
               {"m/s", "speed limit of the rightmost lane"});
+    if (m_c.city) {
+      std::vector<std::int32_t> link(static_cast<u>(m_net.n_edges()));
+      for (std::int32_t e = 0; e < m_net.n_edges(); ++e) link[static_cast<u>(e)] = e;
+      out.write(std::string("/traffic/edge_link"), link,
+                {"", "the city road link of each edge (/city/roads)"});
+      out.write_strings("/traffic/signal_id", m_net.tl_id, {"", "n<OSM node id> of each signal"});
+      std::vector<double> cycle;
+      for (SimTime c : m_net.tl_cycle) cycle.push_back(to_seconds(c));
+      out.write(std::string("/traffic/signal_cycle_s"), cycle,
+                {"s", "cycle of each generated signal plan (Webster)"});
+    }
+    if (!m_c.detectors.empty()) {
+      std::vector<std::string> ids;
+      std::vector<std::int32_t> lane;
+      std::vector<float> pos;
+      for (const DetectorSpec& d : m_c.detectors)
+        ids.push_back(d.id), lane.push_back(d.lane), pos.push_back(d.pos);
+      out.write_strings("/traffic/detectors/id", ids, {"", "detector id"});
+      out.write(std::string("/traffic/detectors/lane"), lane, {"", "road lane index"});
+      out.write(std::string("/traffic/detectors/pos"), pos, {"m", "position from the lane start"});
+    }
     out.attr("/traffic", "source", m_source);
     out.attr("/traffic", "vehicles", static_cast<std::int64_t>(m_demand.n_vehicles()));
     out.attr("/traffic", "dt_s", to_seconds(m_params.dt));
@@ -124,6 +222,22 @@ class TrafficDomain : public Domain {
                              {"1", "teleports (gridlock recovery) so far"});
     out.append<double>("/traffic/mean_speed", r.mean_speed,
                        {"m/s", "mean speed of the running vehicles (0 when none)"});
+    double ratio = 0;
+    for (std::int32_t i = 0; i < s.ts.n_running; ++i) {
+      const auto v = static_cast<u>(s.ts.running[static_cast<u>(i)]);
+      ratio +=
+          s.ts.veh_speed[v] / std::max(0.1f, s.ts.lane_speed[static_cast<u>(s.ts.veh_lane[v])]);
+    }
+    out.append<double>("/traffic/mean_speed_ratio",
+                       s.ts.n_running > 0 ? ratio / s.ts.n_running : 1.0,
+                       {"1", "mean over running vehicles of speed / speed limit (1 when none)"});
+    out.append<std::int64_t>("/traffic/unroutable", s.ts.unroutable,
+                             {"1", "vehicles never inserted: no route at departure, so far"});
+    out.append<std::int64_t>("/traffic/rerouted", s.ts.rerouted,
+                             {"1", "route replacements (closures, slow links), so far"});
+    out.append<std::int64_t>(
+        "/traffic/stranded", s.ts.stranded,
+        {"1", "vehicles removed because their destination became unreachable"});
   }
 
   void write_final(const DomainState& state, RunWriter& out,
@@ -149,7 +263,31 @@ class TrafficDomain : public Domain {
       out.append<float>("/traffic/edges/veh_seconds", vs, std::span<const std::size_t>(&ne, 1),
                         {"s", "vehicle-seconds spent on each edge"});
     }
+    std::vector<DetectorInterval> detections = s.detections;
+    if (!tail.detectors.empty() && s.ts.time > s.interval_begin)
+      detections.push_back(
+          take_detector_interval(tail, to_seconds(s.interval_begin), to_seconds(s.ts.time)));
+    const std::size_t nd = m_c.detectors.size();
+    for (const DetectorInterval& iv : detections) {
+      out.append<double>("/traffic/detectors/begin_s", iv.begin_s, {"s", "interval start"});
+      out.append<double>("/traffic/detectors/end_s", iv.end_s, {"s", "interval end"});
+      out.append<std::int32_t>("/traffic/detectors/count", iv.count,
+                               std::span<const std::size_t>(&nd, 1),
+                               {"1", "vehicles whose front passed the detector"});
+      out.append<float>("/traffic/detectors/occupancy", iv.occupancy,
+                        std::span<const std::size_t>(&nd, 1),
+                        {"1", "fraction of the interval the detector was covered"});
+      out.append<float>("/traffic/detectors/mean_speed", iv.mean_speed,
+                        std::span<const std::size_t>(&nd, 1),
+                        {"m/s", "mean speed of the passing vehicles, NaN if none"});
+    }
     const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
+    if (nd > 0) {
+      const auto det_csv =
+          write_detectors_csv((dir / "traffic_detectors.csv").string(), m_c.detectors, detections);
+      if (!det_csv)
+        summary_rows.push_back({"traffic", "detectors file", det_csv.error().to_string()});
+    }
     const std::string trips = (dir / "traffic_trips.csv").string();
     const auto wrote = write_trips_csv(trips, m_demand, s.ts);
 
@@ -178,6 +316,9 @@ class TrafficDomain : public Domain {
     add("mean trip duration", fmt::format("{:.1f} s", dur / n_arr));
     add("mean time loss", fmt::format("{:.1f} s", loss / n_arr));
     add("teleports (removed)", fmt::format("{} ({})", s.ts.teleports, s.ts.removed));
+    add("rerouted / stranded / unroutable",
+        fmt::format("{} / {} / {}", s.ts.rerouted, s.ts.stranded, s.ts.unroutable));
+    for (const auto& [k, v] : m_c.notes) add(k, v);
     add("trips file", wrote ? trips : "not written: " + wrote.error().to_string());
   }
 
@@ -203,6 +344,27 @@ class TrafficDomain : public Domain {
       frame.vehicle_heading[i] = heading;
       frame.vehicle_speed_mps[i] = s.ts.veh_speed[v];
     }
+    if (m_c.city) {
+      // Per city link: mean speed of the vehicles on it / its current speed limit.
+      const auto ne = static_cast<u>(m_net.n_edges());
+      std::vector<float> sum(ne, 0.0f);
+      std::vector<std::int32_t> count(ne, 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto v = static_cast<u>(s.ts.running[i]);
+        const std::int32_t lane = s.ts.veh_lane[v];
+        const std::int32_t e = m_net.lane_edge[static_cast<u>(lane)];
+        if (e < 0) continue;
+        sum[static_cast<u>(e)] +=
+            s.ts.veh_speed[v] / std::max(0.1f, s.ts.lane_speed[static_cast<u>(lane)]);
+        ++count[static_cast<u>(e)];
+      }
+      frame.link_speed_ratio.assign(ne, std::numeric_limits<float>::quiet_NaN());
+      for (std::size_t e = 0; e < ne; ++e)
+        if (count[e] > 0)
+          frame.link_speed_ratio[e] = std::min(1.0f, sum[e] / static_cast<float>(count[e]));
+      frame.link_closed = s.ts.edge_closed;
+      frame.link_closed.resize(ne, 0);
+    }
     const traffic::SummaryRow r = summary(s.ts, m_params);
     frame.figures.emplace_back("vehicles running", std::to_string(r.running));
     frame.figures.emplace_back("vehicles arrived", std::to_string(r.arrived));
@@ -213,19 +375,27 @@ class TrafficDomain : public Domain {
 
  private:
   Params m_params;
-  Network m_net;
-  Demand m_demand;
-  LaneGeometry m_geom;
+  Compiled m_c;
+  const Network& m_net;
+  const Demand& m_demand;
+  const LaneGeometry& m_geom;
   const CityModel& m_city;  // owned by the Model, which outlives its domains
-  std::string m_source;
+  const std::string& m_source;
 };
 
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core) {
   auto spec = std::make_shared<TrafficSpec>();
   spec->origin = s.where();
+  spec->city = s.choice_or("network", {"sumo", "city"}, "sumo") == "city";
   const bool has_cfg = s.has("sumocfg"), has_net = s.has("net");
   if (has_cfg && has_net)
     s.error("sumocfg", "give either traffic.sumocfg or traffic.net, not both");
+  if (spec->city && (has_cfg || has_net || s.has("routes")))
+    s.error(has_cfg   ? "sumocfg"
+            : has_net ? "net"
+                      : "routes",
+            "network = \"city\" builds its own network and demand", "",
+            "no net/sumocfg/routes with network = \"city\"");
   if (has_cfg) {
     if (auto path = s.existing_file("sumocfg")) {
       auto cfg = read_sumocfg(*path);
@@ -239,9 +409,10 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
     }
   } else if (has_net) {
     spec->net_file = s.existing_file("net").value_or("");
-  } else {
-    s.error("", "missing key \"net\" or \"sumocfg\"", "",
-            "net = \"<file>.net.xml\" with routes = [...], or sumocfg = \"<file>.sumocfg\"");
+  } else if (!spec->city) {
+    s.error("", "missing key \"net\", \"sumocfg\" or network = \"city\"", "",
+            "net = \"<file>.net.xml\" with routes = [...], sumocfg = \"<file>.sumocfg\", or "
+            "network = \"city\"");
   }
   for (auto& f : s.existing_files("routes").value_or(std::vector<std::string>{}))
     spec->route_files.push_back(std::move(f));
@@ -264,21 +435,75 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
   p.stats_interval = s.duration_or("stats_interval", p.stats_interval);
   if (p.stats_interval <= 0) s.error("stats_interval", "must be positive", "", "e.g. \"5min\"");
   p.halting_speed = s.quantity_or("halting_speed", Quantity::speed, p.halting_speed, 0.0);
+  p.reroute_period = s.duration_or("reroute_period", p.reroute_period);
+  p.reroute_factor = s.number_or("reroute_factor", p.reroute_factor, 1.0, 100.0);
+  p.tt_smoothing = s.number_or("tt_smoothing", p.tt_smoothing, 0.0, 1.0);
   p.seed =
       static_cast<std::uint64_t>(s.integer_or("seed", static_cast<std::int64_t>(core.run.seed), 0));
+
+  // City demand.
+  SectionReader d = s.table("demand");
+  TripParams& t = spec->demand.trips;
+  t.trips_per_resident = d.number_or("trips_per_resident", t.trips_per_resident, 0.0, 10.0);
+  t.zone_m = d.quantity_or("zone", Quantity::length, t.zone_m, 50.0);
+  t.beta_per_km = d.number_or("beta", t.beta_per_km, 0.0, 20.0);
+  t.detour_factor = d.number_or("detour_factor", t.detour_factor, 1.0, 5.0);
+  t.window_begin = d.duration_or("window_begin", 0);
+  spec->demand.window_end_given = d.has("window_end");
+  t.window_end = d.duration_or("window_end", core.run.duration);
+  if (t.window_end <= t.window_begin)
+    d.error("window_end", "must be after window_begin", format_duration(t.window_end));
+  t.start_second_of_day = static_cast<std::int64_t>(core.run.local_second_of_day(0));
+  if (!spec->city && d.has("trips_per_resident"))
+    d.error("", "[traffic.demand] needs network = \"city\"");
   return spec;
 }
 
-std::shared_ptr<const EventPayload> parse_traffic_event(std::string_view, SectionReader&) {
+std::shared_ptr<const EventPayload> parse_traffic_event(std::string_view action,
+                                                        SectionReader& ev) {
+  if (action == "close" || action == "reopen" || action == "speed_limit") {
+    auto e = std::make_shared<EdgeEvent>();
+    e->kind = action == "close"    ? EdgeEvent::Kind::close
+              : action == "reopen" ? EdgeEvent::Kind::reopen
+                                   : EdgeEvent::Kind::speed;
+    e->ids = ev.strings("edges").value_or(std::vector<std::string>{});
+    e->polygon = ev.points("area").value_or(std::vector<Point2>{});
+    e->bbox = ev.numbers("bbox", 4).value_or(std::vector<double>{});
+    const int given = !e->ids.empty() + !e->polygon.empty() + !e->bbox.empty();
+    if (given != 1)
+      ev.error("", "name the edges one way", "",
+               "edges = [\"id\", ...], area = [[x, y], ...] (a polygon, model CRS) or "
+               "bbox = [xmin, ymin, xmax, ymax]");
+    if (!e->polygon.empty() && e->polygon.size() < 3)
+      ev.error("area", "a polygon needs at least 3 points");
+    if (e->kind == EdgeEvent::Kind::speed) {
+      if (!ev.has("speed")) ev.error("", "missing key \"speed\"", "", "speed = \"30km/h\"");
+      e->speed_mps = ev.quantity_or("speed", Quantity::speed, 0.0, 0.0);
+    }
+    return e;
+  }
+  if (action == "signal_dark" || action == "signal_restore") {
+    auto e = std::make_shared<SignalEvent>();
+    e->dark = action == "signal_dark";
+    e->id = ev.string_or("signal", "");
+    if (e->id.empty()) ev.error("", "missing key \"signal\"", "", "signal = \"<tlLogic id>\"");
+    return e;
+  }
+  if (action == "scale_demand") {
+    auto e = std::make_shared<DemandScaleEvent>();
+    e->factor = ev.number_or("factor", 1.0, 0.0, 100.0);
+    e->until = ev.duration_or("until", -1);
+    return e;
+  }
   return nullptr;
 }
 
-Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec, const ScenarioSpec&,
-                                                      const CityModel& city) {
-  const auto& spec = static_cast<const TrafficSpec&>(dspec);
+// Reads the SUMO inputs of the spec into c.
+Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
   auto net = read_sumo_net(spec.net_file);
   if (!net) return fail(net.error());
-  Demand demand;
+  c.net = std::move(*net);
+  std::vector<std::string> detector_files;
   for (const std::string& f : spec.additional_files) {
     AdditionalKinds kinds;
     if (auto r = xml::parse_file(f, kinds); !r) return fail(r.error());
@@ -286,19 +511,193 @@ Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec, c
       return fail(Error::msg(
           "an additional file mixing <tlLogic> with vehicle types or routes; split it", f));
     if (kinds.tls) {
-      if (auto r = read_sumo_tls(f, *net); !r) return fail(r.error());
+      if (auto r = read_sumo_tls(f, c.net); !r) return fail(r.error());
     } else if (kinds.routes) {
-      if (auto r = read_sumo_routes(f, *net, demand, spec.params.seed); !r) return fail(r.error());
+      if (auto r = read_sumo_routes(f, c.net, c.demand, spec.params.seed); !r)
+        return fail(r.error());
     }
+    if (kinds.detectors) detector_files.push_back(f);
   }
   for (const std::string& f : spec.route_files)
-    if (auto r = read_sumo_routes(f, *net, demand, spec.params.seed); !r) return fail(r.error());
-  finish_demand(demand);
-  auto geom = read_sumo_lane_shapes(spec.net_file, *net);
+    if (auto r = read_sumo_routes(f, c.net, c.demand, spec.params.seed); !r) return fail(r.error());
+  for (const std::string& f : detector_files) {
+    auto dets = read_sumo_detectors(f, c.net);
+    if (!dets) return fail(dets.error());
+    c.detectors.insert(c.detectors.end(), dets->begin(), dets->end());
+  }
+  auto geom = read_sumo_lane_shapes(spec.net_file, c.net);
   if (!geom) return fail(geom.error());
-  return std::unique_ptr<const Domain>(std::make_unique<TrafficDomain>(
-      spec.params, std::move(*net), std::move(demand), std::move(*geom), city,
-      std::filesystem::path(spec.net_file).filename().string()));
+  c.geom = std::move(*geom);
+  c.source = std::filesystem::path(spec.net_file).filename().string();
+  return {};
+}
+
+// The strongly connected part of the edge graph that holds the most edges among a few seeds
+// of the highest road class (forward and backward reachability from the seed intersected).
+std::vector<std::uint8_t> main_component(const Network& net, const RoadNetwork& roads) {
+  const auto ne = static_cast<u>(net.n_edges());
+  std::vector<std::vector<std::int32_t>> succ(ne), pred(ne);
+  for (std::int32_t c = 0; c < net.n_conns(); ++c) {
+    const std::int32_t a = net.lane_edge[static_cast<u>(net.conn_from_lane[static_cast<u>(c)])],
+                       b = net.lane_edge[static_cast<u>(net.conn_to_lane[static_cast<u>(c)])];
+    succ[static_cast<u>(a)].push_back(b);
+    pred[static_cast<u>(b)].push_back(a);
+  }
+  auto reach = [&](std::int32_t seed, const std::vector<std::vector<std::int32_t>>& adj) {
+    std::vector<std::uint8_t> seen(ne, 0);
+    std::vector<std::int32_t> stack{seed};
+    seen[static_cast<u>(seed)] = 1;
+    while (!stack.empty()) {
+      const std::int32_t e = stack.back();
+      stack.pop_back();
+      for (std::int32_t f : adj[static_cast<u>(e)])
+        if (!seen[static_cast<u>(f)]) seen[static_cast<u>(f)] = 1, stack.push_back(f);
+    }
+    return seen;
+  };
+  std::vector<std::int32_t> seeds(ne);
+  for (u e = 0; e < ne; ++e) seeds[e] = static_cast<std::int32_t>(e);
+  std::stable_sort(seeds.begin(), seeds.end(), [&](std::int32_t a, std::int32_t b) {
+    return roads.link_class[static_cast<u>(a)] < roads.link_class[static_cast<u>(b)];
+  });
+  std::vector<std::uint8_t> best;
+  std::size_t best_n = 0;
+  for (u k = 0; k < std::min<u>(8, ne); ++k) {
+    std::vector<std::uint8_t> f = reach(seeds[k], succ);
+    const std::vector<std::uint8_t> b = reach(seeds[k], pred);
+    std::size_t n = 0;
+    for (u e = 0; e < ne; ++e) n += (f[e] &= b[e]);
+    if (n > best_n) best_n = n, best = std::move(f);
+  }
+  return best;
+}
+
+// The city's network and home-to-work demand. Trips are routed once on free-flow times to
+// give the signal plans their flows (Webster), then handed to the simulation as trips routed
+// when they depart (on the travel times of that moment).
+Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
+                        const CityModel& city, Compiled& c) {
+  if (city.roads.link_count() == 0)
+    return fail(Error::msg("traffic.network = \"city\" needs roads: set city.osm", scenario.path));
+  CityNetwork cn = build_city_network(city.roads);
+  const Activity activity = building_activity(city.buildings);
+  // Trips start and end on the main strongly connected part of the network, so that every
+  // trip has a route (links cut off by the city's bounding box are left out).
+  TripParams tp = spec.demand.trips;
+  tp.usable_links = main_component(cn.net, city.roads);
+  const std::vector<Trip> trips = sample_trips(city, activity, tp, scenario.run.seed);
+  std::vector<double> flow(static_cast<std::size_t>(cn.net.n_edges()), 0.0);
+  RouterScratch scratch;
+  std::vector<std::int32_t> path;
+  const double hours =
+      to_seconds(spec.demand.trips.window_end - spec.demand.trips.window_begin) / 3600.0;
+  Demand& d = c.demand;
+  d.types.emplace_back();
+  d.veh_route_begin.push_back(0);
+  std::int64_t same_link = 0, unreachable = 0;
+  for (std::size_t k = 0; k < trips.size(); ++k) {
+    const Trip& t = trips[k];
+    if (t.origin_link < 0 || t.dest_link < 0 || t.origin_link == t.dest_link) {
+      ++same_link;
+      continue;
+    }
+    if (!shortest_path(cn.net, {}, {}, t.origin_link, t.dest_link, k_class_passenger, path,
+                       scratch)) {
+      ++unreachable;
+      continue;
+    }
+    for (std::int32_t e : path) flow[static_cast<std::size_t>(e)] += 1.0 / hours;
+    d.veh_id.push_back("c" + std::to_string(k));
+    d.veh_depart.push_back(t.depart);
+    d.veh_type.push_back(0);
+    d.route_edges.push_back(t.origin_link);
+    d.route_edges.push_back(t.dest_link);
+    d.veh_route_begin.push_back(static_cast<std::int32_t>(d.route_edges.size()));
+    d.veh_trip.push_back(1);
+  }
+  cn = build_city_network(city.roads, flow);
+  c.net = std::move(cn.net);
+  c.geom = std::move(cn.geom);
+  c.city = true;
+  c.source = "city (OSM roads)";
+  double residents = activity.total_residents(), jobs = activity.total_jobs();
+  c.notes.emplace_back("city demand",
+                       fmt::format("{:.0f} residents, {:.0f} jobs -> {} trips ({} within one link, "
+                                   "{} unreachable, dropped)",
+                                   residents, jobs, trips.size(), same_link, unreachable));
+  return {};
+}
+
+Diagnostic event_error(const EventSpec& e, std::string field, std::string message,
+                       std::string found = {}, std::string expected = {}) {
+  Diagnostic d;
+  d.file = e.where;
+  d.field = std::move(field);
+  d.message = std::move(message);
+  d.found = std::move(found);
+  d.expected = std::move(expected);
+  return d;
+}
+
+// Resolves the events' edges and signals; applies demand scaling.
+Result<void> resolve_events(const TrafficSpec& spec, const ScenarioSpec& scenario, Compiled& c) {
+  for (const EventSpec& e : scenario.events) {
+    if (scenario.domain_names[static_cast<std::size_t>(e.domain)] != "traffic") continue;
+    if (const auto* ee = dynamic_cast<const EdgeEvent*>(e.payload.get())) {
+      std::vector<std::int32_t> edges;
+      for (const std::string& id : ee->ids) {
+        const std::int32_t k = c.net.find_edge(id);
+        if (k < 0)
+          return fail(event_error(
+              e, "edges", "no such edge", id,
+              c.city ? "a road link index (/city/roads)" : "an edge id of the SUMO network"));
+        edges.push_back(k);
+      }
+      if (!ee->polygon.empty() || !ee->bbox.empty()) {
+        for (std::int32_t k = 0; k < c.net.n_edges(); ++k) {
+          const std::int32_t lane = c.net.edge_lane_begin[static_cast<std::size_t>(k)];
+          bool in = false;
+          for (std::int32_t p = c.geom.lane_point_begin[static_cast<std::size_t>(lane)];
+               !in && p < c.geom.lane_point_begin[static_cast<std::size_t>(lane) + 1]; ++p) {
+            const double x = c.geom.x[static_cast<std::size_t>(p)],
+                         y = c.geom.y[static_cast<std::size_t>(p)];
+            in = ee->bbox.empty()
+                     ? inside_polygon(ee->polygon, x, y)
+                     : x >= ee->bbox[0] && y >= ee->bbox[1] && x <= ee->bbox[2] && y <= ee->bbox[3];
+          }
+          if (in) edges.push_back(k);
+        }
+        if (edges.empty())
+          return fail(event_error(e, ee->bbox.empty() ? "area" : "bbox", "no edge in the area", "",
+                                  "an area (model CRS) holding some edge's shape point"));
+      }
+      c.event_edges[ee] = std::move(edges);
+    } else if (const auto* se = dynamic_cast<const SignalEvent*>(e.payload.get())) {
+      const auto it = std::find(c.net.tl_id.begin(), c.net.tl_id.end(), se->id);
+      if (it == c.net.tl_id.end())
+        return fail(event_error(
+            e, "signal", "no such signal", se->id,
+            c.city ? "\"n<OSM node id>\" of a signal node" : "a tlLogic id of the network"));
+      c.event_tl[se] = static_cast<std::int32_t>(it - c.net.tl_id.begin());
+    } else if (const auto* de = dynamic_cast<const DemandScaleEvent*>(e.payload.get())) {
+      scale_demand(c.demand, de->factor, e.at, de->until >= 0 ? de->until : scenario.run.duration,
+                   spec.params.seed);
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec,
+                                                      const ScenarioSpec& scenario,
+                                                      const CityModel& city) {
+  const auto& spec = static_cast<const TrafficSpec&>(dspec);
+  Compiled c;
+  if (auto r = spec.city ? build_city(spec, scenario, city, c) : load_sumo(spec, c); !r)
+    return fail(r.error());
+  finish_demand(c.demand);
+  if (auto r = resolve_events(spec, scenario, c); !r) return fail(r.error());
+  return std::unique_ptr<const Domain>(
+      std::make_unique<TrafficDomain>(spec.params, std::move(c), city));
 }
 
 }  // namespace

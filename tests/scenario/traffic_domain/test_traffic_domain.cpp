@@ -3,6 +3,7 @@
 // per-edge intervals, and located errors for bad input.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <numeric>
@@ -65,11 +66,12 @@ TEST_CASE("acosta, first 10 minutes: conservation every frame, trips CSV rows = 
   const auto arrived = series<std::int64_t>(*r.file, "/traffic/arrived");
   const auto removed = series<std::int64_t>(*r.file, "/traffic/removed");
   const auto pending = series<std::int64_t>(*r.file, "/traffic/pending");
+  const auto unroutable = series<std::int64_t>(*r.file, "/traffic/unroutable");
   REQUIRE(running.size() == 11);  // t = 0, 1, ..., 10 min
   const std::int64_t n_veh = inserted.front() + pending.front();
   for (std::size_t k = 0; k < running.size(); ++k) {
     CHECK(inserted[k] == running[k] + arrived[k] + removed[k]);
-    CHECK(inserted[k] + pending[k] == n_veh);
+    CHECK(inserted[k] + pending[k] + unroutable[k] == n_veh);
   }
   // SUMO 1.15 at t = 600 s: 1388 inserted, 834 arrived (reference_metrics.json). The model is
   // not SUMO (the validate label compares in depth); the first 10 minutes agree to 25 %.
@@ -134,4 +136,87 @@ TEST_CASE("bad traffic input is reported with the file and key", "[traffic][doma
                   "grid20.net.xml.gz\"\n"));
   REQUIRE(!spec2);
   CHECK(spec2.error().to_string().find("divide scenario.step") != std::string::npos);
+}
+
+namespace {
+
+// Monaco's streets, traffic only: the city network and demand of scenarios/monaco.toml.
+std::string monaco_traffic(const std::string& duration, const std::string& events = "") {
+  return "[scenario]\nduration = \"" + duration +
+         "\"\nstart = \"2026-06-15T07:00:00+02:00\"\nseed = 42\n[city]\nosm = \"" + k_root +
+         "/assets/monaco/monaco-2025-02.osm.pbf\"\nbbox = [7.405, 43.718, 7.445, 43.755]\n"
+         "[output]\nevery = \"1min\"\n[traffic]\nnetwork = \"city\"\nreroute_period = \"2min\"\n"
+         "stats_interval = \"5min\"\n[traffic.demand]\ntrips_per_resident = 0.9\nwindow_end = "
+         "\"1h\"\n" +
+         events;
+}
+
+}  // namespace
+
+TEST_CASE("Monaco city traffic: conservation, trips CSV, closure and speed-limit events",
+          "[traffic][domain][city]") {
+  // Baseline: the busiest edge of the first 5 minutes.
+  Run base = run(write_scenario("monaco_base", monaco_traffic("5min")));
+  const auto e0 = base.file->read<std::int32_t>("/traffic/edges/entered");
+  REQUIRE(e0);
+  const auto busiest = static_cast<std::int32_t>(
+      std::max_element(e0->data.begin(), e0->data.end()) - e0->data.begin());
+  INFO("busiest edge " << busiest << " entered " << e0->data[busiest] << " in 5 min");
+  REQUIRE(e0->data[busiest] >= 20);
+
+  // Close it at 5 min; cap the second busiest at 10 km/h.
+  std::vector<std::int32_t> order(e0->data.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::int32_t a, std::int32_t b) { return e0->data[a] > e0->data[b]; });
+  const std::int32_t slow = order[0] == busiest ? order[1] : order[0];
+  REQUIRE(slow != busiest);
+  const std::string events = "[[event]]\nat = \"5min\"\ntype = \"traffic.close\"\nedges = [\"" +
+                             std::to_string(busiest) +
+                             "\"]\n[[event]]\nat = \"5min\"\ntype = \"traffic.speed_limit\"\n"
+                             "edges = [\"" +
+                             std::to_string(slow) + "\"]\nspeed = \"10km/h\"\n";
+  Run r = run(write_scenario("monaco_events", monaco_traffic("20min", events)));
+  const auto running = series<std::int64_t>(*r.file, "/traffic/running");
+  const auto inserted = series<std::int64_t>(*r.file, "/traffic/inserted");
+  const auto arrived = series<std::int64_t>(*r.file, "/traffic/arrived");
+  const auto removed = series<std::int64_t>(*r.file, "/traffic/removed");
+  for (std::size_t k = 0; k < running.size(); ++k)
+    CHECK(inserted[k] == running[k] + arrived[k] + removed[k]);
+  const auto trips = read_trips(r.dir + "/traffic_trips.csv");
+  CHECK(static_cast<std::int64_t>(trips.size()) == arrived.back());
+  INFO("inserted " << inserted.back() << ", arrived " << arrived.back());
+  CHECK(arrived.back() > 500);
+
+  const auto entered = r.file->read<std::int32_t>("/traffic/edges/entered");
+  const auto speed = r.file->read<float>("/traffic/edges/mean_speed");
+  REQUIRE(entered);
+  REQUIRE(speed);
+  REQUIRE(entered->dims[0] == 4);  // [0, 5), [5, 10), [10, 15), [15, 20) min
+  const std::size_t ne = entered->dims[1];
+  CHECK(entered->data[busiest] == e0->data[busiest]);  // same run until the closure
+  for (std::size_t k = 1; k < 4; ++k) {
+    CHECK(entered->data[k * ne + static_cast<std::size_t>(busiest)] == 0);
+    // 10 km/h = 2.78 m/s, times at most the largest desired-speed factor (1 + 2 x 0.1), +5 %
+    // because a step that leaves the edge counts its whole distance on the edge.
+    const float v = speed->data[k * ne + static_cast<std::size_t>(slow)];
+    if (!std::isnan(v)) CHECK(v <= 2.78f * 1.2f * 1.05f);
+    if (k == 1) CHECK(v < 0.5f * speed->data[static_cast<std::size_t>(slow)]);
+  }
+  const auto rerouted = series<std::int64_t>(*r.file, "/traffic/rerouted");
+  CHECK(rerouted.back() > 0);
+}
+
+TEST_CASE("an event area that holds no edge is refused with its location",
+          "[traffic][domain][errors]") {
+  auto spec = load_scenario(write_scenario(
+      "bad_area", monaco_traffic("5min",
+                                 "[[event]]\nat = \"1min\"\ntype = \"traffic.close\"\n"
+                                 "bbox = [0, 0, 10, 10]\n")));
+  REQUIRE(spec);
+  auto model = compile_model(std::move(*spec));
+  REQUIRE(!model);
+  const std::string msg = model.error().to_string();
+  CHECK(msg.find("bad_area.toml:") != std::string::npos);
+  CHECK(msg.find("no edge in the area") != std::string::npos);
 }

@@ -18,3 +18,20 @@ TEST_CASE("acosta through the domain: equal state hashes with 1 and 2 threads",
   CHECK(one.file->read<std::int64_t>("/traffic/arrived")->data ==
         two.file->read<std::int64_t>("/traffic/arrived")->data);
 }
+
+TEST_CASE("Monaco city traffic with re-routing and a closure: equal hashes with 1 and 2 threads",
+          "[traffic][domain][determinism]") {
+  const std::string path =
+      write_scenario("det_city",
+                     "[scenario]\nduration = \"10min\"\nstart = \"2026-06-15T07:00:00+02:00\"\n"
+                     "[city]\nosm = \"" +
+                         k_root +
+                         "/assets/monaco/monaco-2025-02.osm.pbf\"\nbbox = [7.405, 43.718, 7.445, "
+                         "43.755]\n[traffic]\nnetwork = \"city\"\nreroute_period = \"1min\"\n"
+                         "[traffic.demand]\ntrips_per_resident = 0.9\n[[event]]\nat = \"3min\"\n"
+                         "type = \"traffic.close\"\nbbox = [372500, 4843000, 373000, 4843500]\n");
+  const Run one = run(path, 1), two = run(path, 2);
+  CHECK(one.hash == two.hash);
+  CHECK(one.file->read<std::int64_t>("/traffic/rerouted")->data ==
+        two.file->read<std::int64_t>("/traffic/rerouted")->data);
+}
