@@ -31,18 +31,11 @@ namespace {
 
 using u = std::size_t;
 
-struct CityDemandSpec {
-  TripParams trips;
-  bool window_end_given = false;
-};
-
 struct TrafficSpec : DomainSpec {
   bool city = false;  // network = "city"
-  CityDemandSpec demand;
-  std::string detectors_file;
+  TripParams demand;  // [traffic.demand], network = "city"
   std::string net_file;
   std::vector<std::string> route_files, additional_files;
-  std::string origin;  // "file:line" of the section, for compile-time messages
   Params params;
 };
 
@@ -385,7 +378,6 @@ class TrafficDomain : public Domain {
 
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core) {
   auto spec = std::make_shared<TrafficSpec>();
-  spec->origin = s.where();
   spec->city = s.choice_or("network", {"sumo", "city"}, "sumo") == "city";
   const bool has_cfg = s.has("sumocfg"), has_net = s.has("net");
   if (has_cfg && has_net)
@@ -443,13 +435,12 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
 
   // City demand.
   SectionReader d = s.table("demand");
-  TripParams& t = spec->demand.trips;
+  TripParams& t = spec->demand;
   t.trips_per_resident = d.number_or("trips_per_resident", t.trips_per_resident, 0.0, 10.0);
   t.zone_m = d.quantity_or("zone", Quantity::length, t.zone_m, 50.0);
   t.beta_per_km = d.number_or("beta", t.beta_per_km, 0.0, 20.0);
   t.detour_factor = d.number_or("detour_factor", t.detour_factor, 1.0, 5.0);
   t.window_begin = d.duration_or("window_begin", 0);
-  spec->demand.window_end_given = d.has("window_end");
   t.window_end = d.duration_or("window_end", core.run.duration);
   if (t.window_end <= t.window_begin)
     d.error("window_end", "must be after window_begin", format_duration(t.window_end));
@@ -583,14 +574,13 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
   const Activity activity = building_activity(city.buildings);
   // Trips start and end on the main strongly connected part of the network, so that every
   // trip has a route (links cut off by the city's bounding box are left out).
-  TripParams tp = spec.demand.trips;
+  TripParams tp = spec.demand;
   tp.usable_links = main_component(cn.net, city.roads);
   const std::vector<Trip> trips = sample_trips(city, activity, tp, scenario.run.seed);
   std::vector<double> flow(static_cast<std::size_t>(cn.net.n_edges()), 0.0);
   RouterScratch scratch;
   std::vector<std::int32_t> path;
-  const double hours =
-      to_seconds(spec.demand.trips.window_end - spec.demand.trips.window_begin) / 3600.0;
+  const double hours = to_seconds(spec.demand.window_end - spec.demand.window_begin) / 3600.0;
   Demand& d = c.demand;
   d.types.emplace_back();
   d.veh_route_begin.push_back(0);

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <numeric>
 #include <sstream>
 
+#include "citytwin/frame.hpp"
 #include "scenario/traffic_domain/run_support.hpp"
 
 using namespace traffic_test;
@@ -219,4 +221,65 @@ TEST_CASE("an event area that holds no edge is refused with its location",
   const std::string msg = model.error().to_string();
   CHECK(msg.find("bad_area.toml:") != std::string::npos);
   CHECK(msg.find("no edge in the area") != std::string::npos);
+}
+
+TEST_CASE("citytwin run on a .sumocfg writes the trips CSV (rows = arrivals)",
+          "[traffic][domain][sumocfg][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "citytwin_traffic_domain" / "cli";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "acosta.sumocfg")
+      << "<configuration>\n<input>\n<net-file value=\"" << k_acosta
+      << "acosta_buslanes.net.xml.gz\"/>\n<route-files value=\"" << k_acosta << "acosta.rou.xml.gz,"
+      << k_acosta << "acosta_busses.rou.xml\"/>\n<additional-files value=\"" << k_acosta
+      << "acosta_tls.add.xml, " << k_acosta
+      << "acosta_vtypes.add.xml\"/>\n</input>\n<time><begin value=\"0\"/><end value=\"300\"/>"
+      << "</time>\n</configuration>\n";
+  const std::string out = (dir / "out").string();
+  const std::string cmd = std::string(CITYTWIN_BINARY_DIR) + "/engine/citytwin run " +
+                          (dir / "acosta.sumocfg").string() + " --quiet --out " + out + " > " +
+                          (dir / "stdout.txt").string();
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto f = RunReader::open(out + "/run.h5");
+  REQUIRE(f);
+  const auto arrived = series<std::int64_t>(**f, "/traffic/arrived");
+  REQUIRE(arrived.size() == 6);  // 0..5 min, every minute
+  const auto trips = read_trips(out + "/traffic_trips.csv");
+  CHECK(static_cast<std::int64_t>(trips.size()) == arrived.back());
+  CHECK(arrived.back() > 100);
+}
+
+TEST_CASE("viewer frames: every running vehicle on its lane, link ratios in [0, 1]",
+          "[traffic][domain][frame]") {
+  const std::string path = write_scenario("frame", monaco_traffic("6min"));
+  auto spec = load_scenario(path);
+  REQUIRE(spec);
+  auto model = compile_model(std::move(*spec));
+  REQUIRE(model);
+  const Model& m = **model;
+  SimState s = make_state(m);
+  TaskPool pool(2);
+  while (s.t < m.spec.run.duration) step(m, s, pool);
+  const FrameSnapshot f = snapshot(m, s);
+  const auto& ex = m.city->extent;
+  REQUIRE(f.vehicle_x.size() > 100);
+  CHECK(f.vehicle_y.size() == f.vehicle_x.size());
+  for (std::size_t i = 0; i < f.vehicle_x.size(); ++i) {
+    // Lanes are drawn at most a few lane widths off the way's centre line.
+    CHECK(f.vehicle_x[i] >= ex[0] - 20);
+    CHECK(f.vehicle_x[i] <= ex[2] + 20);
+    CHECK(f.vehicle_y[i] >= ex[1] - 20);
+    CHECK(f.vehicle_y[i] <= ex[3] + 20);
+    CHECK(std::isfinite(f.vehicle_z[i]));
+    CHECK(f.vehicle_speed_mps[i] >= 0);
+  }
+  REQUIRE(f.link_speed_ratio.size() == static_cast<std::size_t>(m.city->roads.link_count()));
+  REQUIRE(f.link_closed.size() == f.link_speed_ratio.size());
+  std::size_t with_traffic = 0;
+  for (float r : f.link_speed_ratio)
+    if (!std::isnan(r)) {
+      ++with_traffic;
+      CHECK(r >= 0.0f);
+      CHECK(r <= 1.0f);
+    }
+  CHECK(with_traffic > 50);
 }
