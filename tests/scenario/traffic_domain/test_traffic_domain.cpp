@@ -283,3 +283,46 @@ TEST_CASE("viewer frames: every running vehicle on its lane, link ratios in [0, 
     }
   CHECK(with_traffic > 50);
 }
+
+TEST_CASE("detectors from an additional file count what enters their edge",
+          "[traffic][domain][detectors]") {
+  const auto dir = std::filesystem::temp_directory_path() / "citytwin_traffic_domain" / "det";
+  std::filesystem::create_directories(dir);
+  // 204a[0]: a 3-lane, 190 m edge of acosta where no route starts. A loop on every lane 5 m
+  // after its start sees every vehicle that enters the edge (but one entering in the last
+  // second of an interval, or changing lanes across a loop).
+  std::ofstream(dir / "loops.add.xml")
+      << "<additional>\n"
+      << "  <inductionLoop id=\"l0\" lane=\"204a[0]_0\" pos=\"5\" freq=\"300\" file=\"x\"/>\n"
+      << "  <inductionLoop id=\"l1\" lane=\"204a[0]_1\" pos=\"5\" freq=\"300\" file=\"x\"/>\n"
+      << "  <e1Detector id=\"l2\" lane=\"204a[0]_2\" pos=\"-185.3\" freq=\"300\" file=\"x\"/>\n"
+      << "</additional>\n";
+  std::string body = acosta_scenario("10min");
+  body.replace(body.find("additional = ["), std::string("additional = [").size(),
+               "additional = [\"" + (dir / "loops.add.xml").string() + "\", ");
+  Run r = run(write_scenario("det_loops", body));
+  const auto count = r.file->read<std::int32_t>("/traffic/detectors/count");
+  REQUIRE(count);
+  REQUIRE(count->dims == std::vector<std::size_t>{2, 3});
+  const auto ids = r.file->read_strings("/traffic/edge_id");
+  REQUIRE(ids);
+  const auto edge =
+      static_cast<std::size_t>(std::find(ids->begin(), ids->end(), "204a[0]") - ids->begin());
+  REQUIRE(edge < ids->size());
+  const auto entered = r.file->read<std::int32_t>("/traffic/edges/entered");
+  const std::size_t ne = entered->dims[1];
+  for (std::size_t k = 0; k < 2; ++k) {
+    const double sum = count->data[3 * k] + count->data[3 * k + 1] + count->data[3 * k + 2],
+                 e = entered->data[k * ne + edge];
+    INFO("interval " << k << ": entered " << e << ", loops " << sum);
+    CHECK(e > 50);
+    CHECK(std::abs(sum - e) <= 0.03 * e + 2);
+  }
+  const auto occ = r.file->read<float>("/traffic/detectors/occupancy");
+  for (float o : occ->data) CHECK((o >= 0.0f && o <= 1.0f));
+  std::ifstream csv(r.dir + "/traffic_detectors.csv");
+  std::string line;
+  int rows = -1;
+  while (std::getline(csv, line)) ++rows;
+  CHECK(rows == 6);  // 2 intervals x 3 detectors
+}
