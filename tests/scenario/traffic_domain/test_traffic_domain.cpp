@@ -326,3 +326,38 @@ TEST_CASE("detectors from an additional file count what enters their edge",
   while (std::getline(csv, line)) ++rows;
   CHECK(rows == 6);  // 2 intervals x 3 detectors
 }
+
+TEST_CASE("scale_demand events thin and duplicate the departures of their window",
+          "[traffic][domain][events]") {
+  // The demand size is visible through the pending + inserted counters of a run's first frame.
+  auto total = [&](const std::string& name, const std::string& factor) {
+    std::string body = acosta_scenario("1min") +
+                       "[[event]]\nat = \"10s\"\ntype = "
+                       "\"traffic.scale_demand\"\nfactor = " +
+                       factor + "\nuntil = \"30min\"\n";
+    Run r = run(write_scenario(name, body));
+    const auto pending = series<std::int64_t>(*r.file, "/traffic/pending");
+    const auto inserted = series<std::int64_t>(*r.file, "/traffic/inserted");
+    return pending.front() + inserted.front();
+  };
+  const std::int64_t base = 8779;  // acosta's vehicles (SUMO's tripinfo count)
+  const std::int64_t none = total("scale0", "0.0"), twice = total("scale2", "2.0");
+  INFO("factor 0: " << none << " vehicles, factor 2: " << twice);
+  // Removing the window's n vehicles leaves base - n; doubling it gives base + n.
+  CHECK(none + twice == 2 * base);
+  CHECK(none < base);
+  const std::int64_t half = total("scale05", "0.5");
+  // Each kept with probability 1/2 (counter RNG): binomial, within 4 standard deviations.
+  const double n = static_cast<double>(base - none);
+  CHECK(std::abs(static_cast<double>(half - none) - 0.5 * n) <= 4 * std::sqrt(0.25 * n));
+}
+
+TEST_CASE("a signal event naming no signal is refused", "[traffic][domain][errors]") {
+  std::string body = acosta_scenario("1min") +
+                     "[[event]]\nat = \"10s\"\ntype = \"traffic.signal_dark\"\nsignal = \"nope\"\n";
+  auto spec = load_scenario(write_scenario("bad_signal", body));
+  REQUIRE(spec);
+  auto model = compile_model(std::move(*spec));
+  REQUIRE(!model);
+  CHECK(model.error().to_string().find("no such signal") != std::string::npos);
+}
