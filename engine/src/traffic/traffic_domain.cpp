@@ -445,8 +445,9 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
   if (t.window_end <= t.window_begin)
     d.error("window_end", "must be after window_begin", format_duration(t.window_end));
   t.start_second_of_day = static_cast<std::int64_t>(core.run.local_second_of_day(0));
-  if (!spec->city && d.has("trips_per_resident"))
-    d.error("", "[traffic.demand] needs network = \"city\"");
+  if (!spec->city && s.has("demand"))
+    s.error("demand", "[traffic.demand] needs network = \"city\"", "",
+            "network = \"city\", or the demand from route files");
   return spec;
 }
 
