@@ -51,7 +51,7 @@ bench::Result run(const Loaded& in, int threads, double horizon_s) {
   // Run to the horizon, then on until every vehicle has left (as SUMO does without --end).
   const std::int64_t n = in.demand.n_vehicles();
   while (to_seconds(s.time) < horizon_s ||
-         ((s.inserted < n || s.n_running > 0) &&
+         ((s.inserted + s.unroutable < n || s.n_running > 0) &&
           to_seconds(s.time) < std::max(4.0 * horizon_s, 36000.0)))
     traffic::step(in.net, in.demand, p, s, pool);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
