@@ -106,8 +106,7 @@ void scale_demand(Demand& d, double factor, SimTime from, SimTime to, std::uint6
       out.veh_depart.push_back(d.veh_depart[z(v)]);
       out.veh_type.push_back(d.veh_type[z(v)]);
       if (trips) out.veh_trip.push_back(d.veh_trip[z(v)]);
-      out.route_edges.insert(out.route_edges.end(),
-                             d.route_edges.begin() + d.veh_route_begin[z(v)],
+      out.route_edges.insert(out.route_edges.end(), d.route_edges.begin() + d.veh_route_begin[z(v)],
                              d.route_edges.begin() + d.veh_route_begin[z(v) + 1]);
       out.veh_route_begin.push_back(static_cast<std::int32_t>(out.route_edges.size()));
     }

@@ -38,8 +38,8 @@ constexpr std::int32_t k_landmarks = 8;
 
 /// Plain Dijkstra over free-flow weights from `src`, forward (src -> all) or backward
 /// (all -> src).
-void free_flow_tree(const Network& n, const std::vector<std::int32_t>& succ_from,
-                    std::int32_t src, bool forward, std::vector<double>& dist) {
+void free_flow_tree(const Network& n, const std::vector<std::int32_t>& succ_from, std::int32_t src,
+                    bool forward, std::vector<double>& dist) {
   dist.assign(z(n.n_edges()), k_dinf);
   std::vector<std::pair<double, std::int32_t>> heap;
   dist[z(src)] = 0;
@@ -340,9 +340,8 @@ void route_one(const Network& n, const Demand& d, const TrafficState& s, std::in
   const std::int32_t rb = s.veh_route_begin[z(v)], re = s.veh_route_end[z(v)];
   const std::int32_t start = reroute_start(n, d, s, v);
   const std::uint8_t vc = veh_class(d, v);
-  out.edges.assign(s.route_edges.begin() + rb + (s.veh_status[z(v)] == VehStatus::running
-                                                     ? s.veh_route_pos[z(v)]
-                                                     : 0),
+  out.edges.assign(s.route_edges.begin() + rb +
+                       (s.veh_status[z(v)] == VehStatus::running ? s.veh_route_pos[z(v)] : 0),
                    s.route_edges.begin() + start);
   const std::span<const float> w(s.edge_tt);
   const std::span<const std::uint8_t> closed(s.edge_closed);
@@ -377,8 +376,8 @@ void route_one(const Network& n, const Demand& d, const TrafficState& s, std::in
 
 /// Applies a computed route (serial, vehicle order).
 void apply_route(const Network& n, TrafficState& s, std::int32_t v, const Routed& r) {
-  const bool initial = (s.veh_flags[z(v)] & k_flag_needs_route) != 0 &&
-                       s.veh_status[z(v)] == VehStatus::pending;
+  const bool initial =
+      (s.veh_flags[z(v)] & k_flag_needs_route) != 0 && s.veh_status[z(v)] == VehStatus::pending;
   const std::int32_t rb = s.veh_route_begin[z(v)], re = s.veh_route_end[z(v)];
   const std::int32_t pos = s.veh_status[z(v)] == VehStatus::running ? s.veh_route_pos[z(v)] : 0;
   s.veh_flags[z(v)] &= static_cast<std::uint8_t>(~k_flag_needs_route);
@@ -422,8 +421,8 @@ void update_travel_times(const Network& n, const Demand& d, const Params& p, Tra
       const double v = s.tt_veh_meters[z(e)] / s.tt_veh_seconds[z(e)];
       meas = std::max(ff, n.edge_length[z(e)] / std::max(v, 0.5));
     }
-    s.edge_tt[z(e)] =
-        static_cast<float>(std::max(ff, a * meas + (1.0 - a) * static_cast<double>(s.edge_tt[z(e)])));
+    s.edge_tt[z(e)] = static_cast<float>(
+        std::max(ff, a * meas + (1.0 - a) * static_cast<double>(s.edge_tt[z(e)])));
   }
   std::fill(s.tt_veh_meters.begin(), s.tt_veh_meters.end(), 0.0);
   std::fill(s.tt_veh_seconds.begin(), s.tt_veh_seconds.end(), 0.0);
@@ -452,7 +451,8 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
   // Trips departing now are routed with the current travel times (SUMO routes trips at
   // insertion).
   while (s.route_cursor < d.n_vehicles() && d.veh_depart[z(s.route_cursor)] <= s.time) {
-    if (s.veh_flags[z(s.route_cursor)] & k_flag_needs_route) s.route_queue.push_back(s.route_cursor);
+    if (s.veh_flags[z(s.route_cursor)] & k_flag_needs_route)
+      s.route_queue.push_back(s.route_cursor);
     ++s.route_cursor;
   }
   if (s.route_queue.empty()) return;
@@ -487,10 +487,9 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
                           s.veh_status[z(v)] != VehStatus::pending ||
                           s.veh_route_end[z(v)] - s.veh_route_begin[z(v)] == 2;
       const std::int32_t start = reroute_start(n, d, s, v);
-      const std::int32_t kept = start - (s.veh_route_begin[z(v)] +
-                                         (s.veh_status[z(v)] == VehStatus::running
-                                              ? s.veh_route_pos[z(v)]
-                                              : 0));
+      const std::int32_t kept =
+          start - (s.veh_route_begin[z(v)] +
+                   (s.veh_status[z(v)] == VehStatus::running ? s.veh_route_pos[z(v)] : 0));
       if (single && kept >= 0) {
         const auto key = cache_key(r.edges[z(kept)], r.edges.back(), veh_class(d, v));
         if (!s.route_cache.index.contains(key)) {

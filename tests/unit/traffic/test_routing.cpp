@@ -13,7 +13,6 @@
 using namespace citytwin;
 using namespace citytwin::traffic;
 
-
 namespace {
 
 // Nodes 0..5; all speeds 10 m/s, passages 0.1 m (0.01 s each).
@@ -97,7 +96,8 @@ TEST_CASE("trips are routed at departure and arrive") {
   for (int k = 0; k < 400 && s.arrived < 6; ++k) step(n, d, p, s, pool);
   CHECK(s.arrived == 6);
   CHECK(s.rerouted == 0);
-  for (std::int32_t v = 0; v < 6; ++v) CHECK(route_of(s, v) == std::vector<std::int32_t>{S, C, E, B, T});
+  for (std::int32_t v = 0; v < 6; ++v)
+    CHECK(route_of(s, v) == std::vector<std::int32_t>{S, C, E, B, T});
   CHECK(s.route_cache.hits == 5);  // one search, five cache hits (same OD, same epoch)
 }
 
@@ -107,7 +107,7 @@ TEST_CASE("speed-limit event changes the routes of later trips") {
   Params p;
   TaskPool pool(1);
   TrafficState s = make_state(n, d, p);
-  step(n, d, p, s, pool);  // trip 0 routed on the free network
+  step(n, d, p, s, pool);          // trip 0 routed on the free network
   set_edge_speed(n, s, D, 50.0f);  // d: 500 m at 50 m/s = 10 s -> s,c,d,t = 40.03 s
   CHECK(s.heuristic_scale == Approx(0.2));
   for (int k = 0; k < 300 && s.arrived < 2; ++k) step(n, d, p, s, pool);
@@ -134,9 +134,9 @@ TEST_CASE("closure: nobody enters the closed edge, affected vehicles re-route an
     const std::int32_t lane = s.veh_lane[vv];
     const bool running = s.veh_status[vv] == VehStatus::running;
     const std::int32_t pos = running ? s.veh_route_pos[vv] : -1;
-    const bool on_or_into_e =
-        running && r[static_cast<std::size_t>(pos)] == E &&
-        (n.lane_edge[static_cast<std::size_t>(lane)] == E || n.lane_edge[static_cast<std::size_t>(lane)] < 0);
+    const bool on_or_into_e = running && r[static_cast<std::size_t>(pos)] == E &&
+                              (n.lane_edge[static_cast<std::size_t>(lane)] == E ||
+                               n.lane_edge[static_cast<std::size_t>(lane)] < 0);
     if (on_or_into_e) {
       allowed_on_e.insert(v);
       continue;
