@@ -83,6 +83,13 @@ CT_BENCH("traffic.grid20.p020", "SUMO grid20, 18,000 vehicles over 1 h, until al
                load("grid20/grid20.net.xml.gz", {}, {"grid20/routes_p020.rou.xml.gz"});
            return run(in, threads, 3600.0);
          });
+CT_BENCH("traffic.grid20.p020.trips",
+         "SUMO grid20, the 18,000 p020 trips routed in the simulation (A*), until all have arrived",
+         [](int threads) {
+           static const Loaded in =
+               load("grid20/grid20.net.xml.gz", {}, {"grid20/trips_p020.trips.xml.gz"});
+           return run(in, threads, 3600.0);
+         });
 CT_BENCH("traffic.acosta", "Bologna Andrea Costa (SUMO, 8,779 vehicles), until all have arrived",
          [](int threads) {
            static const Loaded in = load(
