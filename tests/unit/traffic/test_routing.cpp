@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "citytwin/parallel.hpp"
@@ -280,4 +281,36 @@ TEST_CASE("detectors: bad positions and lanes are errors naming the detector") {
   REQUIRE_FALSE(r);
   CHECK(r.error().to_string().find("'x'") != std::string::npos);
   CHECK_FALSE(set_detectors(n, s, {{"y", 5, 1.0f}}));
+}
+
+TEST_CASE("read_sumo_detectors: Bologna acosta induction loops; bad lanes name file and line") {
+  const std::string dir = std::string(CITYTWIN_SOURCE_DIR) + "/tests/data/traffic/bologna-acosta/";
+  auto net = read_sumo_net(dir + "acosta_buslanes.net.xml.gz");
+  REQUIRE(net);
+  auto dets = read_sumo_detectors(dir + "acosta_detectors.add.xml", *net);
+  REQUIRE(dets);
+  REQUIRE(dets->size() == 58);  // 62 in the file, 4 of them inside comments
+  const DetectorSpec& first = dets->front();
+  CHECK(first.id == "0.127_2.73_6_1__l0");
+  const std::int32_t e = net->find_edge("104");
+  REQUIRE(e >= 0);
+  CHECK(first.lane == net->edge_lane_begin[static_cast<std::size_t>(e)]);
+  CHECK(first.pos == 23.0f);
+  Params p;
+  TrafficState s = make_state(*net, Demand{}, p);
+  CHECK(set_detectors(*net, s, *dets));
+  const std::string bad = std::string(CITYTWIN_BINARY_DIR) + "/bad_detectors.add.xml";
+  {
+    std::FILE* f = std::fopen(bad.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("<additional>\n  <e1Detector id=\"x\" lane=\"nope_0\" pos=\"1\"/>\n</additional>\n",
+               f);
+    std::fclose(f);
+  }
+  auto r = read_sumo_detectors(bad, *net);
+  REQUIRE_FALSE(r);
+  const std::string msg = r.error().to_string();
+  CHECK(msg.find("bad_detectors.add.xml") != std::string::npos);
+  CHECK(msg.find(":2") != std::string::npos);
+  CHECK(msg.find("nope_0") != std::string::npos);
 }
