@@ -314,3 +314,33 @@ TEST_CASE("read_sumo_detectors: Bologna acosta induction loops; bad lanes name f
   CHECK(msg.find(":2") != std::string::npos);
   CHECK(msg.find("nope_0") != std::string::npos);
 }
+
+TEST_CASE("slowing an edge re-routes the vehicles that would use it") {
+  // 20 trips s -> t (route s,c,e,b,t); at 25 s edge e drops to 1 m/s (50 s instead of 5 s):
+  // s,c,e,b,t = 110.04 s > s,a,b,t = 70.03 s, and from c: d,t = 60 s < e,b,t = 90 s.
+  const Network n = diamond();
+  const std::int32_t nv = 20;
+  const Demand d = test::make_trips(steady_type(), nv, S, T, 3.0);
+  Params p;
+  TaskPool pool(1);
+  TrafficState s = make_state(n, d, p);
+  for (int k = 0; k < 25; ++k) step(n, d, p, s, pool);
+  std::vector<std::int32_t> on_s, on_c;
+  for (std::int32_t v = 0; v < nv; ++v) {
+    const auto vv = static_cast<std::size_t>(v);
+    if (s.veh_status[vv] != VehStatus::running) continue;
+    const std::int32_t lane = s.veh_lane[vv];
+    if (lane == S) on_s.push_back(v);
+    const float v2 = s.veh_speed[vv] * s.veh_speed[vv];
+    if (lane == C && v2 < 2.0f * 4.5f * (200.0f - s.veh_pos[vv])) on_c.push_back(v);
+  }
+  REQUIRE(!on_s.empty());
+  REQUIRE(!on_c.empty());
+  set_edge_speed(n, s, E, 1.0f);
+  for (int k = 0; k < 1000 && s.arrived < nv; ++k) step(n, d, p, s, pool);
+  CHECK(s.arrived == nv);
+  for (std::int32_t v : on_s) CHECK(route_of(s, v) == std::vector<std::int32_t>{S, A, B, T});
+  // Vehicles on c that could still stop before the junction turn to d.
+  for (std::int32_t v : on_c) CHECK(route_of(s, v) == std::vector<std::int32_t>{C, D, T});
+  CHECK(s.rerouted >= static_cast<std::int64_t>(on_s.size() + on_c.size()));
+}
