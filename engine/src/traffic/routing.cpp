@@ -455,6 +455,24 @@ void update_travel_times(const Network& n, const Demand& d, const Params& p, Tra
 
 }  // namespace
 
+bool compact_routes(TrafficState& s) {
+  std::size_t live = 0;
+  for (std::size_t v = 0; v < s.veh_route_begin.size(); ++v)
+    live += z(s.veh_route_end[v] - s.veh_route_begin[v]);
+  if (s.route_edges.size() <= 2 * live + (std::size_t{1} << 16)) return false;
+  std::vector<std::int32_t> pool;
+  pool.reserve(live);
+  for (std::size_t v = 0; v < s.veh_route_begin.size(); ++v) {
+    const auto b = static_cast<std::int32_t>(pool.size());
+    pool.insert(pool.end(), s.route_edges.begin() + s.veh_route_begin[v],
+                s.route_edges.begin() + s.veh_route_end[v]);
+    s.veh_route_begin[v] = b;
+    s.veh_route_end[v] = static_cast<std::int32_t>(pool.size());
+  }
+  s.route_edges = std::move(pool);
+  return true;
+}
+
 void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                     TaskPool& pool) {
   if (p.reroute_period > 0 && s.time >= s.next_tt_update) {
@@ -520,6 +538,7 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
     if (!r.keep_old) apply_route(n, s, v, r);
   }
   q.clear();
+  compact_routes(s);
 }
 
 }  // namespace citytwin::traffic

@@ -8,6 +8,7 @@
 
 #include "citytwin/parallel.hpp"
 #include "citytwin/traffic.hpp"
+#include "traffic/kernel.hpp"
 #include "traffic/vclass.hpp"
 #include "unit/traffic/fixtures.hpp"
 
@@ -343,4 +344,22 @@ TEST_CASE("slowing an edge re-routes the vehicles that would use it") {
   // Vehicles on c that could still stop before the junction turn to d.
   for (std::int32_t v : on_c) CHECK(route_of(s, v) == std::vector<std::int32_t>{C, D, T});
   CHECK(s.rerouted >= static_cast<std::int64_t>(on_s.size() + on_c.size()));
+}
+
+TEST_CASE("route pool compaction keeps every vehicle's route and drops replaced ones") {
+  const Network n = diamond();
+  const Demand d = test::make_demand(steady_type(), 3, {S, C, E, B, T});
+  TrafficState s = make_state(n, d, Params{});
+  CHECK_FALSE(compact_routes(s));  // nothing replaced yet
+  // Vehicle 1 was re-routed 20,000 times: its old routes are dead entries in the pool.
+  for (int k = 0; k < 20000; ++k) {
+    s.veh_route_begin[1] = static_cast<std::int32_t>(s.route_edges.size());
+    for (std::int32_t e : {S, A, B, T}) s.route_edges.push_back(e);
+    s.veh_route_end[1] = static_cast<std::int32_t>(s.route_edges.size());
+  }
+  REQUIRE(compact_routes(s));
+  CHECK(s.route_edges.size() == 14);
+  CHECK(route_of(s, 0) == std::vector<std::int32_t>{S, C, E, B, T});
+  CHECK(route_of(s, 1) == std::vector<std::int32_t>{S, A, B, T});
+  CHECK(route_of(s, 2) == std::vector<std::int32_t>{S, C, E, B, T});
 }
