@@ -486,6 +486,8 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
       s.route_queue.push_back(s.route_cursor);
     ++s.route_cursor;
   }
+  // Every 256 steps (the check walks all vehicles): drop replaced routes if they dominate.
+  if ((s.step_count & 255) == 0 && s.route_edges.size() > (std::size_t{1} << 16)) compact_routes(s);
   if (s.route_queue.empty()) return;
   auto& q = s.route_queue;
   std::sort(q.begin(), q.end());
@@ -538,7 +540,6 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
     if (!r.keep_old) apply_route(n, s, v, r);
   }
   q.clear();
-  compact_routes(s);
 }
 
 }  // namespace citytwin::traffic
