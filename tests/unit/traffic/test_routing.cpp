@@ -363,3 +363,45 @@ TEST_CASE("route pool compaction keeps every vehicle's route and drops replaced 
   CHECK(route_of(s, 1) == std::vector<std::int32_t>{S, A, B, T});
   CHECK(route_of(s, 2) == std::vector<std::int32_t>{S, C, E, B, T});
 }
+
+TEST_CASE("read_sumo_routes: trips with via and route-less flows are routed by the simulation") {
+  const Network n = diamond();
+  const std::string path = std::string(CITYTWIN_BINARY_DIR) + "/diamond_trips.rou.xml";
+  const auto write = [](const std::string& file, const char* text) {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(text, f);
+    std::fclose(f);
+  };
+  write(
+      path,
+      "<routes>\n"
+      "  <vType id=\"car\" speedDev=\"0\"/>\n"
+      "  <trip id=\"a\" depart=\"0\" from=\"e0\" to=\"e6\" type=\"car\"/>\n"
+      "  <trip id=\"b\" depart=\"2\" from=\"e0\" to=\"e6\" via=\"e4\" type=\"car\"/>\n"
+      "  <flow id=\"f\" begin=\"4\" end=\"10\" number=\"3\" from=\"e0\" to=\"e6\" type=\"car\"/>\n"
+      "</routes>\n");
+  Demand d;
+  REQUIRE(read_sumo_routes(path, n, d));
+  finish_demand(d);
+  REQUIRE(d.n_vehicles() == 5);
+  CHECK(d.veh_trip == std::vector<std::uint8_t>{1, 1, 1, 1, 1});
+  Params p;
+  TaskPool pool(1);
+  TrafficState s = make_state(n, d, p);
+  for (int k = 0; k < 300 && s.arrived < 5; ++k) step(n, d, p, s, pool);
+  CHECK(s.arrived == 5);
+  CHECK(route_of(s, 0) == std::vector<std::int32_t>{S, C, E, B, T});
+  CHECK(route_of(s, 1) == std::vector<std::int32_t>{S, C, D, T});  // via d
+  for (std::int32_t v = 2; v < 5; ++v)
+    CHECK(route_of(s, v) == std::vector<std::int32_t>{S, C, E, B, T});
+  // An unknown edge names the file, the line and the field.
+  write(path, "<routes>\n  <trip id=\"x\" depart=\"0\" from=\"e0\" to=\"nowhere\"/>\n</routes>\n");
+  Demand bad;
+  auto r = read_sumo_routes(path, n, bad);
+  REQUIRE_FALSE(r);
+  const std::string msg = r.error().to_string();
+  CHECK(msg.find("diamond_trips.rou.xml") != std::string::npos);
+  CHECK(msg.find(":2") != std::string::npos);
+  CHECK(msg.find("nowhere") != std::string::npos);
+}
