@@ -185,6 +185,9 @@ void detectors_after_move(const Network& n, const Demand& d, const Params& p, Tr
     TrafficState::DetCover cv = s.det_cover[c];
     const std::int32_t v = cv.veh;
     if (s.veh_teleports[z(v)] != cv.teleports) continue;
+    // Gone before this step (removed by a teleport): nothing more to cover.
+    if (s.veh_status[z(v)] != VehStatus::running && s.veh_arrive_time[z(v)] != s.time + p.dt)
+      continue;
     const double len = d.types[z(d.veh_type[z(v)])].length;
     const double dx = s.scratch_dx[z(v)];
     // Covers found this step start at -s_f; older ones continue from their progress.
