@@ -210,6 +210,7 @@ bool shortest_path(const Network& n, std::span<const float> edge_time,
   const double hs = h_scale * (1.0 - 1e-9);
   const auto h = [&](std::int32_t e) {
     double best = 0;
+    if (hs == 0) return best;  // plain Dijkstra
     for (std::int32_t k = 0; k < nl; ++k) {
       const u base = z(k) * z(ne);
       const double lf_t = n.landmark_from[base + z(to)], lf_e = n.landmark_from[base + z(e)];
