@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "citytwin/error.hpp"
@@ -123,7 +123,7 @@ struct Demand {
   /// (n_vehicles, or empty = all 0) 1 when the vehicle is a trip: its route_edges hold only
   /// from, via..., to, and the simulation routes it when it departs (routing.cpp).
   std::vector<std::uint8_t> veh_trip;
-  std::vector<std::string> ignored;           // "element: count" of what the reader skipped
+  std::vector<std::string> ignored;  // "element: count" of what the reader skipped
   // vTypeDistributions, kept so that later route files can name them.
   std::vector<std::string> dist_id;      // (n_dists)
   std::vector<std::int32_t> dist_begin;  // (n_dists + 1) CSR into dist_type/dist_prob
@@ -149,6 +149,7 @@ struct Params {
   SimTime reroute_period = 0;   ///< ms between travel-time updates and re-routing checks; 0 = off
   double reroute_factor = 1.5;  ///< re-route when the remaining route takes > factor x free flow
   double tt_smoothing = 0.5;    ///< weight of a new travel-time measurement (exponential smoothing)
+  double reroute_min_gain = 0.1;  ///< periodic re-routing switches only if >= 10 % faster
 };
 
 /// A route cache: paths keyed by (from, to, class) for the current travel-time epoch.
@@ -256,11 +257,11 @@ struct TrafficState {
   std::vector<std::uint8_t> tl_dark;      // (n_tls) 1 = dark: all-way stop
 
   // Routing weights and re-routing (routing.cpp).
-  std::vector<float> edge_tt;            // (n_edges) s, smoothed measured travel time >= free flow
-  std::vector<double> tt_veh_meters;     // (n_edges) since the last travel-time update
-  std::vector<double> tt_veh_seconds;    // (n_edges)
-  std::int64_t tt_epoch = 0;             // bumped whenever edge_tt or closures change
-  double heuristic_scale = 1.0;          // <= 1: keeps landmarks admissible after speed raises
+  std::vector<float> edge_tt;          // (n_edges) s, smoothed measured travel time >= free flow
+  std::vector<double> tt_veh_meters;   // (n_edges) since the last travel-time update
+  std::vector<double> tt_veh_seconds;  // (n_edges)
+  std::int64_t tt_epoch = 0;           // bumped whenever edge_tt or closures change
+  double heuristic_scale = 1.0;        // <= 1: keeps landmarks admissible after speed raises
   SimTime next_tt_update = 0;
   std::vector<std::int32_t> route_queue;  // vehicles to (re)route before the next move
   std::int32_t route_cursor = 0;          // trips in depart_order routed so far
@@ -271,9 +272,9 @@ struct TrafficState {
   std::vector<DetectorSpec> detectors;
   std::vector<std::int32_t> lane_det_begin;  // (n_lanes + 1) CSR, empty without detectors
   std::vector<std::int32_t> lane_det;
-  std::vector<std::int32_t> det_count;   // (n_det) vehicles whose front passed, this interval
-  std::vector<double> det_occupied_s;    // (n_det) s the position was covered, this interval
-  std::vector<double> det_speed_sum;     // (n_det) sum of passing speeds, this interval
+  std::vector<std::int32_t> det_count;  // (n_det) vehicles whose front passed, this interval
+  std::vector<double> det_occupied_s;   // (n_det) s the position was covered, this interval
+  std::vector<double> det_speed_sum;    // (n_det) sum of passing speeds, this interval
   struct DetCover {          // a vehicle whose front passed a detector and whose back has not
     std::int32_t det, veh;   // (det_cover, in detection order)
     std::int32_t teleports;  // the vehicle's teleport count then (a teleport ends the cover)
@@ -366,7 +367,8 @@ double path_time(const Network& net, std::span<const float> edge_time,
 void close_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
 /// Reopens edges; stranded vehicles that are still on the road try to re-route.
 void reopen_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
-/// Sets the speed limit (m/s) of every lane of an edge (routing weights follow).
+/// Sets the speed limit (m/s) of every lane of an edge (routing weights follow); vehicles whose
+/// remaining route uses it re-route if that gains Params::reroute_min_gain.
 void set_edge_speed(const Network& net, TrafficState& s, std::int32_t edge, float speed);
 /// Switches a signal dark (all-way stop, first come first served) or back to its program.
 void set_signal_dark(const Network& net, TrafficState& s, std::int32_t tl, bool dark);
@@ -379,8 +381,7 @@ void scale_demand(Demand& demand, double factor, SimTime from, SimTime to, std::
 
 /// Reads <inductionLoop>/<e1Detector> (id, lane, pos; negative pos counts from the lane end)
 /// from a SUMO additional file; other elements are ignored.
-Result<std::vector<DetectorSpec>> read_sumo_detectors(const std::string& path,
-                                                      const Network& net);
+Result<std::vector<DetectorSpec>> read_sumo_detectors(const std::string& path, const Network& net);
 /// Installs detectors in a state (replaces any before).
 Result<void> set_detectors(const Network& net, TrafficState& s, std::vector<DetectorSpec> dets);
 /// Counts, occupancy and mean speed of each detector for one interval.

@@ -79,7 +79,8 @@ class DetectorHandler final : public xml::Handler {
     const double len = m_net.lane_length[z(lane)];
     double p = *pos < 0 ? len + *pos : *pos;
     const char* friendly = at.find("friendlyPos");
-    const bool fr = friendly && (std::string_view(friendly) == "true" || std::string_view(friendly) == "1");
+    const bool fr =
+        friendly && (std::string_view(friendly) == "true" || std::string_view(friendly) == "1");
     if (fr) p = std::clamp(p, 0.0, len);
     if (p < 0 || p > len + 1e-3)
       return fail(at.error(el + ".pos", "outside the lane", std::to_string(*pos),
@@ -95,8 +96,7 @@ class DetectorHandler final : public xml::Handler {
 
 }  // namespace
 
-Result<std::vector<DetectorSpec>> read_sumo_detectors(const std::string& path,
-                                                      const Network& net) {
+Result<std::vector<DetectorSpec>> read_sumo_detectors(const std::string& path, const Network& net) {
   DetectorHandler h(net);
   if (auto r = xml::parse_file(path, h); !r) {
     Error e = std::move(r.error());
@@ -122,10 +122,12 @@ Result<void> set_detectors(const Network& n, TrafficState& s, std::vector<Detect
   s.detectors = std::move(dets);
   s.lane_det_begin.assign(z(n.n_lanes()) + 1, 0);
   for (const DetectorSpec& d : s.detectors) ++s.lane_det_begin[z(d.lane) + 1];
-  for (u l = 0; l + 1 < s.lane_det_begin.size(); ++l) s.lane_det_begin[l + 1] += s.lane_det_begin[l];
+  for (u l = 0; l + 1 < s.lane_det_begin.size(); ++l)
+    s.lane_det_begin[l + 1] += s.lane_det_begin[l];
   s.lane_det.assign(nd, 0);
   std::vector<std::int32_t> fill(s.lane_det_begin.begin(), s.lane_det_begin.end() - 1);
-  for (u k = 0; k < nd; ++k) s.lane_det[z(fill[z(s.detectors[k].lane)]++)] = static_cast<std::int32_t>(k);
+  for (u k = 0; k < nd; ++k)
+    s.lane_det[z(fill[z(s.detectors[k].lane)]++)] = static_cast<std::int32_t>(k);
   s.det_count.assign(nd, 0);
   s.det_occupied_s.assign(nd, 0.0);
   s.det_speed_sum.assign(nd, 0.0);
@@ -151,7 +153,8 @@ void detectors_before_move(TrafficState& s, TaskPool& pool) {
 void detectors_after_move(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
   const double dt = to_seconds(p.dt);
   const auto has = [&](std::int32_t lane) {
-    return lane >= 0 && lane < n.n_lanes() && s.lane_det_begin[z(lane) + 1] > s.lane_det_begin[z(lane)];
+    return lane >= 0 && lane < n.n_lanes() &&
+           s.lane_det_begin[z(lane) + 1] > s.lane_det_begin[z(lane)];
   };
   const auto pass = [&](std::int32_t k, std::int32_t v, double s_f, const StepMotion& m) {
     ++s.det_count[z(k)];
@@ -182,6 +185,9 @@ void detectors_after_move(const Network& n, const Demand& d, const Params& p, Tr
     TrafficState::DetCover cv = s.det_cover[c];
     const std::int32_t v = cv.veh;
     if (s.veh_teleports[z(v)] != cv.teleports) continue;
+    // Gone before this step (removed by a teleport): nothing more to cover.
+    if (s.veh_status[z(v)] != VehStatus::running && s.veh_arrive_time[z(v)] != s.time + p.dt)
+      continue;
     const double len = d.types[z(d.veh_type[z(v)])].length;
     const double dx = s.scratch_dx[z(v)];
     // Covers found this step start at -s_f; older ones continue from their progress.
@@ -207,9 +213,8 @@ DetectorInterval take_detector_interval(TrafficState& s, double begin_s, double 
   r.mean_speed.resize(s.det_count.size());
   for (u k = 0; k < s.det_count.size(); ++k) {
     r.occupancy[k] = span > 0 ? static_cast<float>(s.det_occupied_s[k] / span) : 0.0f;
-    r.mean_speed[k] = s.det_count[k] > 0
-                          ? static_cast<float>(s.det_speed_sum[k] / s.det_count[k])
-                          : std::numeric_limits<float>::quiet_NaN();
+    r.mean_speed[k] = s.det_count[k] > 0 ? static_cast<float>(s.det_speed_sum[k] / s.det_count[k])
+                                         : std::numeric_limits<float>::quiet_NaN();
   }
   std::fill(s.det_count.begin(), s.det_count.end(), 0);
   std::fill(s.det_occupied_s.begin(), s.det_occupied_s.end(), 0.0);

@@ -22,6 +22,10 @@ void init_routing_state(const Network& net, const Demand& demand, TrafficState& 
 void prepare_routes(const Network& net, const Demand& demand, const Params& p, TrafficState& s,
                     TaskPool& pool);
 
+/// Drops replaced routes from the state's route pool when they take more than half of it
+/// (plus 64k entries of slack); serial, in vehicle order. Returns true when it compacted.
+bool compact_routes(TrafficState& s);
+
 /// Free-flow time (s) of an edge at the state's current speed limits.
 float free_time(const Network& net, const TrafficState& s, std::int32_t edge);
 

@@ -177,7 +177,8 @@ void insert_vehicles(const Network& n, const Demand& d, TrafficState& s) {
   for (std::int32_t e = 0; e < n.n_edges(); ++e) {
     std::int32_t q = s.origin_next[z(e)];
     // Vehicles dropped before insertion (no route, routing.cpp) leave the queue.
-    while (q < s.origin_begin[z(e) + 1] && s.veh_status[z(s.origin_veh[z(q)])] != VehStatus::pending)
+    while (q < s.origin_begin[z(e) + 1] &&
+           s.veh_status[z(s.origin_veh[z(q)])] != VehStatus::pending)
       ++q;
     s.origin_next[z(e)] = q;
     if (q >= s.origin_begin[z(e) + 1] || s.edge_closed[z(e)]) continue;
