@@ -430,6 +430,7 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
   p.reroute_period = s.duration_or("reroute_period", p.reroute_period);
   p.reroute_factor = s.number_or("reroute_factor", p.reroute_factor, 1.0, 100.0);
   p.tt_smoothing = s.number_or("tt_smoothing", p.tt_smoothing, 0.0, 1.0);
+  p.reroute_min_gain = s.number_or("reroute_min_gain", p.reroute_min_gain, 0.0, 1.0);
   p.seed =
       static_cast<std::uint64_t>(s.integer_or("seed", static_cast<std::int64_t>(core.run.seed), 0));
 
