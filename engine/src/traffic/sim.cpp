@@ -15,7 +15,10 @@
 // Junctions: a vehicle passes a connection only if its signal allows it, the foes it must
 // yield to (SUMO responses) are not expected within params.critical_gap of its own arrival,
 // and its target lane has room for it (no blocking the junction); otherwise the stop line is
-// a standing obstacle.
+// a standing obstacle. The front vehicle of a lane looks ahead across as many junctions as its
+// stopping distance needs (look_ahead) and crosses, in one step, those it was granted.
+// Lane changes: MOBIL for speed, SUMO LC2013-style strategic changes toward the lane whose
+// continuation along the route is longest (continuation).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -75,12 +78,12 @@ inline std::int32_t next_edge(const Demand& d, const TrafficState& s, std::int32
   return i < d.veh_route_begin[z(v) + 1] ? d.route_edges[z(i)] : -1;
 }
 
-/// The connection vehicle v takes out of `lane` (a road lane of its current edge): one into
-/// its next route edge, preferring a target lane that continues to the edge after that
+/// The connection vehicle v takes out of `lane` (a road lane of route edge `rp`): one into
+/// the next route edge, preferring a target lane that continues to the edge after that
 /// (short edges leave no room to change lanes). -1 on the last edge or without a connection.
-inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
-                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
-  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+inline std::int32_t route_conn_at(const Network& n, const Demand& d, std::int32_t v,
+                                  std::int32_t rp, std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = d.veh_route_begin[z(v)] + rp + 1;
   const std::int32_t end = d.veh_route_begin[z(v) + 1];
   if (i >= end) return -1;
   const std::int32_t ne = d.route_edges[z(i)];
@@ -93,6 +96,11 @@ inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficS
     if (first < 0) first = c;
   }
   return first;
+}
+/// route_conn_at for the vehicle's current edge.
+inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
+                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
+  return route_conn_at(n, d, v, s.veh_route_pos[z(v)], lane, vclass);
 }
 
 inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
@@ -115,6 +123,40 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
   const std::int32_t w = lane_last(s, lane);
   if (w < 0) return n.lane_length[z(lane)];
   return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
+}
+
+/// How far vehicle v can drive along its route from the start of `lane` (a road lane of route
+/// edge `rp`) without changing lanes, capped at `limit` (reached also when the route ends),
+/// and the queue on that way: vehicles on its lanes times `spacing` (a vehicle length plus
+/// gap). This is SUMO's "best lanes" continuation length and occupation
+/// (MSVehicle::updateBestLanes; Erdmann, "SUMO's lane-changing model", LNCS 13, 2015):
+/// strategic lane changes aim at the lane whose continuation is longest, early enough for
+/// the queue on it.
+struct Continuation {
+  float length = 0.0f, occupation = 0.0f;
+};
+Continuation continuation(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                          std::int32_t rp, std::int32_t lane, std::uint8_t vclass, float spacing,
+                          float limit) {
+  const float len = n.lane_length[z(lane)];
+  const float occ =
+      spacing * static_cast<float>(s.lane_veh_begin[z(lane) + 1] - s.lane_veh_begin[z(lane)]);
+  const std::int32_t i = d.veh_route_begin[z(v)] + rp + 1;
+  if (len >= limit || i >= d.veh_route_begin[z(v) + 1]) return {limit, occ};
+  const std::int32_t ne = d.route_edges[z(i)];
+  Continuation best{len, occ};
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)], via = n.conn_via_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(via)] & vclass)) continue;
+    const float done = len + n.lane_length[z(via)];
+    const Continuation rest =
+        done >= limit ? Continuation{0.0f, 0.0f}
+                      : continuation(n, d, s, v, rp + 1, to, vclass, spacing, limit - done);
+    const float total = std::min(limit, done + rest.length);
+    if (total > best.length) best = {total, occ + rest.occupation};
+    if (best.length >= limit) break;
+  }
+  return best;
 }
 
 // ---- phase: signals ----
@@ -167,28 +209,26 @@ void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
 // At most one vehicle per origin edge per step (up to 3600 veh/h per edge at dt = 1 s), in
 // departure order; a vehicle that does not fit waits in its origin's queue (SUMO's insertion
 // backlog), and so does everyone behind it.
-void insert_vehicles(const Network& n, const Demand& d, TrafficState& s) {
+void insert_vehicles(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
   for (std::int32_t e = 0; e < n.n_edges(); ++e) {
     const std::int32_t q = s.origin_next[z(e)];
     if (q >= s.origin_begin[z(e) + 1]) continue;
     const std::int32_t v = s.origin_veh[z(q)];
     if (d.veh_depart[z(v)] > s.time) continue;
     const Driver dr = driver(d, v);
-    // Best lane: allowed, continues the route, most room at its start.
-    const std::int32_t nxt = d.veh_route_begin[z(v) + 1] - d.veh_route_begin[z(v)] > 1
-                                 ? d.route_edges[z(d.veh_route_begin[z(v)] + 1)]
-                                 : -1;
+    // SUMO's departLane="best": the allowed lane whose continuation along the route is
+    // longest, then the one with the most room at its start.
+    const float horizon = static_cast<float>(p.strategic_lookahead);
     std::int32_t best = -1;
-    float best_room = -k_inf;
-    bool best_good = false;
+    float best_room = -k_inf, best_cont = -k_inf;
     for (std::int32_t l = n.edge_lane_begin[z(e)]; l < n.edge_lane_begin[z(e) + 1]; ++l) {
       if (!(n.lane_allow[z(l)] & dr.vclass)) continue;
-      const bool good = nxt < 0 || next_conn(n, l, nxt, dr.vclass) >= 0;
+      const float cont = continuation(n, d, s, v, 0, l, dr.vclass, 0.0f, horizon).length;
       const float room = free_space(n, d, s, l);
-      if ((good && !best_good) || (good == best_good && room > best_room)) {
+      if (cont > best_cont || (cont == best_cont && room > best_room)) {
         best = l;
         best_room = room;
-        best_good = good;
+        best_cont = cont;
       }
     }
     if (best < 0 || best_room < std::min(dr.len + dr.s0, n.lane_length[z(best)])) continue;
@@ -307,27 +347,6 @@ Neighbour follower_at(const Demand& d, const TrafficState& s, std::int32_t lane,
   return r;
 }
 
-/// How well `lane` serves the route of v: 2 if it reaches the next edge on a lane that
-/// continues to the edge after (or v is on its last edge), 1 if it only reaches the next
-/// edge, 0 if it does not. Two edges of look-ahead, because very short edges (SUMO splits
-/// edges at lane-count changes) leave no room to change lanes.
-inline int lane_quality(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
-                        std::int32_t lane, std::uint8_t vclass) {
-  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
-  const std::int32_t end = d.veh_route_begin[z(v) + 1];
-  if (i >= end) return 2;
-  const std::int32_t ne = d.route_edges[z(i)];
-  const std::int32_t nne = i + 1 < end ? d.route_edges[z(i + 1)] : -1;
-  int q = 0;
-  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
-    const std::int32_t to = n.conn_to_lane[z(c)];
-    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
-    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return 2;
-    q = 1;
-  }
-  return q;
-}
-
 // ---- phase: lane-change decisions (MOBIL + strategic), one direction per step ----
 void decide_lane_changes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                          TaskPool& pool) {
@@ -352,11 +371,44 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         const Driver dr = driver(d, v);
         if (!(n.lane_allow[z(target)] & dr.vclass)) continue;
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
-        const float to_end = n.lane_length[z(lane)] - pos;
-        const int q_here = lane_quality(n, d, s, v, lane, dr.vclass);
-        const int q_there = lane_quality(n, d, s, v, target, dr.vclass);
-        const bool must = q_there > q_here;
-        if (q_there < q_here && to_end < p.strategic_lookahead) continue;
+        // Strategic lane changes after SUMO's LC2013 (Erdmann 2015; MSLCM_LC2013::_wantsChange):
+        // the look-ahead distance is laDist = 10 s at the look-ahead speed (here the desired
+        // speed on the lane, which SUMO's slowly decaying speed memory stays close to), twice
+        // that for changes to the left, plus two vehicle lengths with gap. A change toward the
+        // lane with the longest continuation is urgent once the usable distance (continuation
+        // minus the queue on the best lane) per lane change still needed is below laDist; a
+        // change away from it is refused unless the target leaves room (continuation minus
+        // the larger queue) for changing there and back, 2 laDist.
+        const std::int32_t rp = s.veh_route_pos[z(v)];
+        const float horizon = static_cast<float>(p.strategic_lookahead);
+        const float spacing = dr.len + dr.s0;
+        const float la_dist =
+            desired_speed(n, s, dr, v, lane) * 10.0f * (dir > 0 ? 2.0f : 1.0f) + 2.0f * spacing;
+        const Continuation here = continuation(n, d, s, v, rp, lane, dr.vclass, spacing, horizon);
+        const Continuation there =
+            continuation(n, d, s, v, rp, target, dr.vclass, spacing, horizon);
+        bool must = false;
+        if (there.length < here.length) {
+          const float left_place = there.length - pos - std::max(here.occupation, there.occupation);
+          if (left_place < 2.0f * la_dist) continue;
+        } else if (there.length > here.length) {
+          // Lane changes still needed: one to the target, more if only a lane beyond it
+          // reaches further than the target does.
+          int k = 1;
+          Continuation best = there;
+          for (std::int32_t l2 = target + dir, kk = 2;
+               l2 >= n.edge_lane_begin[z(edge)] && l2 < n.edge_lane_begin[z(edge) + 1];
+               l2 += dir, ++kk) {
+            if (!(n.lane_allow[z(l2)] & dr.vclass)) break;
+            const Continuation c2 = continuation(n, d, s, v, rp, l2, dr.vclass, spacing, horizon);
+            if (c2.length > best.length) {
+              best = c2;
+              k = kk;
+            }
+          }
+          const float usable = here.length - pos - best.occupation;
+          must = usable < static_cast<float>(k) * la_dist;
+        }
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(d, s, target, pos, dr.len);
         if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
@@ -461,6 +513,58 @@ float cooperate(const Network& n, const Demand& d, const Params& p, const Traffi
   return acc;
 }
 
+/// What the front vehicle of a lane sees ahead along its route: the nearest obstacle (the
+/// back of a vehicle, or a stop line it may not pass), the cap on its acceleration from
+/// slower junction passages, and how many junctions it was granted. Like SUMO's planMove
+/// (Krajzewicz, "Traffic Simulation with SUMO", 2010; MSVehicle::planMoveInternal) the
+/// look-ahead crosses as many lanes as the stopping distance needs, so a chain of very short
+/// edges (SUMO splits edges where lane counts change) is driven through without stopping on
+/// each piece.
+struct Ahead {
+  float gap = k_inf, lead_v = 0.0f, acc_cap = k_inf;
+  std::int8_t granted = 0;
+};
+Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                 std::int32_t v, const Driver& dr, std::int32_t lane, float dist) {
+  constexpr int k_max_hops = 8;
+  const float vel = s.veh_speed[z(v)];
+  // Far enough to stop comfortably from the current speed, and to see the IDM's desired gap.
+  const float horizon = std::max(50.0f, 2.0f * (dr.s0 + vel * dr.T) + vel * vel / dr.b);
+  Ahead r;
+  float seen = dist;  // distance from the front bumper to the end of `cur`
+  std::int32_t cur = lane, rp = s.veh_route_pos[z(v)];
+  for (int hop = 0; hop < k_max_hops && seen < horizon; ++hop) {
+    std::int32_t next = -1;
+    if (n.lane_edge[z(cur)] < 0) {
+      next = n.conn_to_lane[z(cur - n.n_road_lanes)];
+    } else {
+      if (d.veh_route_begin[z(v)] + rp + 1 >= d.veh_route_begin[z(v) + 1]) break;  // arrives
+      const std::int32_t c = route_conn_at(n, d, v, rp, cur, dr.vclass);
+      if (c < 0 || r.granted == std::numeric_limits<std::int8_t>::max() ||
+          !may_pass(n, d, p, s, v, dr, c, seen)) {
+        r.gap = seen;  // the stop line is a standing obstacle
+        r.lead_v = 0.0f;
+        return r;
+      }
+      ++r.granted;
+      ++rp;
+      next = n.conn_via_lane[z(c)];
+      // Slow down to the passage's speed before entering it.
+      const float vp = n.lane_speed[z(next)];
+      if (vel > vp)
+        r.acc_cap = std::min(r.acc_cap, (vp * vp - vel * vel) / (2.0f * std::max(seen, 1.0f)));
+    }
+    if (const std::int32_t w = lane_last(s, next); w >= 0) {
+      r.gap = seen + s.veh_pos[z(w)] - driver(d, w).len;
+      r.lead_v = s.veh_speed[z(w)];
+      return r;
+    }
+    seen += n.lane_length[z(next)];
+    cur = next;
+  }
+  return r;
+}
+
 // ---- phase: car following into scratch (dx, v') ----
 void car_following(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                    TaskPool& pool) {
@@ -475,39 +579,17 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
         const float v0 = desired_speed(n, s, dr, v, lane);
         float gap = k_inf, lead_v = 0.0f, acc_cap = k_inf;
+        std::int8_t granted = 0;
         if (i > s.lane_veh_begin[z(lane)]) {
           const std::int32_t w = s.lane_veh[z(i - 1)];
           gap = s.veh_pos[z(w)] - driver(d, w).len - pos;
           lead_v = s.veh_speed[z(w)];
         } else {
-          const float dist = len - pos;
-          std::int32_t next_lane = -1;
-          if (n.lane_edge[z(lane)] < 0) {
-            next_lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
-          } else if (const std::int32_t ne = next_edge(d, s, v); ne >= 0) {
-            const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
-            if (c >= 0 && may_pass(n, d, p, s, v, dr, c, dist)) {
-              next_lane = n.conn_via_lane[z(c)];
-              // Slow down to the passage's speed before entering it.
-              const float vp = n.lane_speed[z(next_lane)];
-              if (vel > vp) acc_cap = (vp * vp - vel * vel) / (2.0f * std::max(dist, 1.0f));
-            } else {
-              gap = dist;  // the stop line is a standing obstacle
-              lead_v = 0.0f;
-            }
-          }
-          if (next_lane >= 0) {
-            std::int32_t w = lane_last(s, next_lane);
-            float extra = dist;
-            if (w < 0 && n.lane_edge[z(next_lane)] < 0) {  // empty passage: look at its target
-              extra += n.lane_length[z(next_lane)];
-              w = lane_last(s, n.conn_to_lane[z(next_lane - n.n_road_lanes)]);
-            }
-            if (w >= 0) {
-              gap = extra + s.veh_pos[z(w)] - driver(d, w).len;
-              lead_v = s.veh_speed[z(w)];
-            }
-          }
+          const Ahead ah = look_ahead(n, d, p, s, v, dr, lane, len - pos);
+          gap = ah.gap;
+          lead_v = ah.lead_v;
+          acc_cap = ah.acc_cap;
+          granted = ah.granted;
         }
         if (n.lane_edge[z(lane)] < 0 && i == s.lane_veh_begin[z(lane)]) {
           // Merging passages: the front vehicle of another passage into the same lane that is
@@ -542,6 +624,7 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
         }
         s.scratch_dx[z(v)] = std::max(dx, 0.0f);
         s.scratch_v[z(v)] = v_new;
+        s.scratch_lc[z(v)] = granted;
       }
     }
   });
@@ -566,15 +649,14 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
       s.veh_speed[z(v)] = vnew;
       float pos = s.veh_pos[z(v)] + dx;
       std::int32_t lane = s.veh_lane[z(v)];
-      // One junction per step: only the stop line car following looked at was granted.
-      bool crossed = n.lane_edge[z(lane)] < 0;
-      s.scratch_lc[z(v)] = 0;
+      // Only the junctions car following looked at and was granted may be crossed.
+      std::int8_t budget = s.scratch_lc[z(v)], entered = 0;
       while (pos > n.lane_length[z(lane)]) {
         const float over = pos - n.lane_length[z(lane)];
         if (n.lane_edge[z(lane)] < 0) {
           lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
           pos = over;
-          s.scratch_lc[z(v)] = 2;  // entered a new edge
+          ++entered;  // entered a new edge
           continue;
         }
         const std::int32_t ne = next_edge(d, s, v);
@@ -584,16 +666,17 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
           break;
         }
         const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
-        if (c < 0 || crossed) {  // not granted: wait at the stop line
+        if (c < 0 || budget == 0) {  // not granted: wait at the stop line
           pos = n.lane_length[z(lane)];
           s.veh_speed[z(v)] = 0.0f;
           break;
         }
-        crossed = true;
+        --budget;
         lane = n.conn_via_lane[z(c)];
         ++s.veh_route_pos[z(v)];
         pos = over;
       }
+      s.scratch_lc[z(v)] = entered;
       s.veh_lane[z(v)] = lane;
       s.veh_pos[z(v)] = pos;
     }
@@ -663,12 +746,16 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
   (void)d;
 }
 
-/// Counts edge entries flagged by commit_moves (insertions are counted when inserted).
-void count_entries(const Network& n, TrafficState& s) {
+/// Counts the edge entries commit_moves recorded (insertions are counted when inserted): the
+/// scratch_lc[v] road edges of the route up to the current one (the one before, on a passage).
+void count_entries(const Network& n, const Demand& d, TrafficState& s) {
   for (std::int32_t i = 0; i < s.n_running; ++i) {
     const std::int32_t v = s.running[z(i)];
-    const std::int32_t edge = n.lane_edge[z(s.veh_lane[z(v)])];
-    if (edge >= 0 && s.scratch_lc[z(v)] == 2) ++s.edge_entered[z(edge)];
+    const std::int32_t k = s.scratch_lc[z(v)];
+    if (k <= 0) continue;
+    const std::int32_t last = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] -
+                              (n.lane_edge[z(s.veh_lane[z(v)])] < 0 ? 1 : 0);
+    for (std::int32_t j = last - k + 1; j <= last; ++j) ++s.edge_entered[z(d.route_edges[z(j)])];
   }
 }
 
@@ -725,14 +812,14 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
   update_signals(n, s, pool);
-  insert_vehicles(n, d, s);
+  insert_vehicles(n, d, p, s);
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);
   decide_lane_changes(n, d, p, s, pool);
   index_lanes(n, s, pool);
   car_following(n, d, p, s, pool);
   commit_moves(n, d, p, s, pool);
-  count_entries(n, s);
+  count_entries(n, d, s);
   index_lanes(n, s, pool);
   teleports(n, d, p, s);
   statistics_and_compact(n, d, p, s);
