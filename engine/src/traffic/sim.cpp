@@ -2,7 +2,8 @@
 //
 // Every phase either writes only per-vehicle / per-lane / per-connection slots it owns, or is
 // a short serial pass in a fixed order, so the result is bit-identical for any thread count:
-//   signals -> insert -> index lanes -> approaches -> lane changes -> index lanes ->
+//   signals -> insert -> index lanes -> signal codes + approaches -> lane changes ->
+//   index lanes (applying the changes) ->
 //   car following (into scratch) -> commit moves -> teleports -> statistics -> compact.
 // Lanes are indexed by a counting sort of the running vehicles into CSR (lane_veh, front
 // first), so leaders are neighbours in an array and the step never allocates.
@@ -54,7 +55,10 @@ inline Driver driver(const Demand& d, std::int32_t v) {
 /// IDM acceleration for speed v, desired speed v0, gap s (m, bumper to bumper) and approach
 /// rate dv = v - v_leader; s = inf means a free road.
 inline float idm(const Driver& d, float v, float v0, float s, float dv, double delta) {
-  const float free = 1.0f - static_cast<float>(std::pow(static_cast<double>(v / v0), delta));
+  const double r = static_cast<double>(v / v0);
+  // delta = 4 (the default) as two squarings: pow() was ~7 % of a step.
+  const float free =
+      1.0f - static_cast<float>(delta == 4.0 ? (r * r) * (r * r) : std::pow(r, delta));
   if (!(s < k_inf)) return d.a * free;
   const float sstar = d.s0 + std::max(0.0f, v * d.T + v * dv / (2.0f * std::sqrt(d.a * d.b)));
   const float ss = std::max(s, 0.01f);
@@ -131,27 +135,28 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
 /// gap). This is SUMO's "best lanes" continuation length and occupation
 /// (MSVehicle::updateBestLanes; Erdmann, "SUMO's lane-changing model", LNCS 13, 2015):
 /// strategic lane changes aim at the lane whose continuation is longest, early enough for
-/// the queue on it.
+/// the queue on it. Once the way has `need` metres of free road (length minus occupation),
+/// no lane-change rule can depend on the rest: it counts as reaching `limit`.
 struct Continuation {
   float length = 0.0f, occupation = 0.0f;
 };
 Continuation continuation(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
                           std::int32_t rp, std::int32_t lane, std::uint8_t vclass, float spacing,
-                          float limit) {
+                          float need, float limit) {
   const float len = n.lane_length[z(lane)];
   const float occ =
       spacing * static_cast<float>(s.lane_veh_begin[z(lane) + 1] - s.lane_veh_begin[z(lane)]);
   const std::int32_t i = d.veh_route_begin[z(v)] + rp + 1;
-  if (len >= limit || i >= d.veh_route_begin[z(v) + 1]) return {limit, occ};
+  if (len >= limit || len - occ >= need || i >= d.veh_route_begin[z(v) + 1]) return {limit, occ};
   const std::int32_t ne = d.route_edges[z(i)];
   Continuation best{len, occ};
   for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
     const std::int32_t to = n.conn_to_lane[z(c)], via = n.conn_via_lane[z(c)];
     if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(via)] & vclass)) continue;
     const float done = len + n.lane_length[z(via)];
-    const Continuation rest =
-        done >= limit ? Continuation{0.0f, 0.0f}
-                      : continuation(n, d, s, v, rp + 1, to, vclass, spacing, limit - done);
+    const Continuation rest = done >= limit ? Continuation{0.0f, 0.0f}
+                                            : continuation(n, d, s, v, rp + 1, to, vclass, spacing,
+                                                           need - (done - occ), limit - done);
     const float total = std::min(limit, done + rest.length);
     if (total > best.length) best = {total, occ + rest.occupation};
     if (best.length >= limit) break;
@@ -159,8 +164,9 @@ Continuation continuation(const Network& n, const Demand& d, const TrafficState&
   return best;
 }
 
-// ---- phase: signals ----
-void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
+// ---- phase: signals (serial over signals; the per-connection codes are set in
+// compute_approaches, which visits every connection anyway: one parallel pass less) ----
+void update_signals(const Network& n, TrafficState& s) {
   for (u t = 0; t < n.tl_id.size(); ++t) {
     const SimTime cyc = n.tl_cycle[t];
     SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
@@ -169,40 +175,30 @@ void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
       pos -= n.phase_duration[z(ph++)];
     s.tl_phase[t] = ph;
   }
-  pool.for_blocks(n.n_conns(), k_grain_lanes * 4, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t c = b; c < e; ++c) {
-      const std::int32_t tl = n.conn_tl[z(c)];
-      std::uint8_t code = 0;
-      if (tl < 0) {
-        const LinkRule r = n.conn_rule[z(c)];
-        code = r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
-      } else {
-        const char st =
-            n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])];
-        switch (st) {
-          case 'G':
-          case 'O':
-            code = k_go_major;
-            break;
-          case 'g':
-          case 'o':
-            code = k_go_yield;
-            break;
-          case 'y':
-          case 'Y':
-            code = k_amber;
-            break;
-          case 's':
-            code = k_stop;
-            break;
-          default:
-            code = k_red;
-            break;
-        }
-      }
-      s.conn_signal[z(c)] = code;
-    }
-  });
+}
+
+/// The control code of connection c this step (SUMO link states; k_go_major ... k_stop).
+inline std::uint8_t signal_code(const Network& n, const TrafficState& s, std::int64_t c) {
+  const std::int32_t tl = n.conn_tl[z(c)];
+  if (tl < 0) {
+    const LinkRule r = n.conn_rule[z(c)];
+    return r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
+  }
+  switch (n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])]) {
+    case 'G':
+    case 'O':
+      return k_go_major;
+    case 'g':
+    case 'o':
+      return k_go_yield;
+    case 'y':
+    case 'Y':
+      return k_amber;
+    case 's':
+      return k_stop;
+    default:
+      return k_red;
+  }
 }
 
 // ---- phase: insertion at origins (serial over edges, fixed order) ----
@@ -223,7 +219,7 @@ void insert_vehicles(const Network& n, const Demand& d, const Params& p, Traffic
     float best_room = -k_inf, best_cont = -k_inf;
     for (std::int32_t l = n.edge_lane_begin[z(e)]; l < n.edge_lane_begin[z(e) + 1]; ++l) {
       if (!(n.lane_allow[z(l)] & dr.vclass)) continue;
-      const float cont = continuation(n, d, s, v, 0, l, dr.vclass, 0.0f, horizon).length;
+      const float cont = continuation(n, d, s, v, 0, l, dr.vclass, 0.0f, horizon, horizon).length;
       const float room = free_space(n, d, s, l);
       if (cont > best_cont || (cont == best_cont && room > best_room)) {
         best = l;
@@ -246,10 +242,17 @@ void insert_vehicles(const Network& n, const Demand& d, const Params& p, Traffic
 }
 
 // ---- phase: lane index (counting sort by lane, then by position, front first) ----
-void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
+// With apply_lc, the lane changes decided by decide_lane_changes (scratch_lc, road lanes only)
+// are applied in the counting pass (saves a parallel pass).
+void index_lanes(const Network& n, TrafficState& s, TaskPool& pool, bool apply_lc = false) {
   auto& cnt = s.scratch_count;
   std::fill(cnt.begin(), cnt.end(), 0);
-  for (std::int32_t i = 0; i < s.n_running; ++i) ++cnt[z(s.veh_lane[z(s.running[z(i)])]) + 1];
+  for (std::int32_t i = 0; i < s.n_running; ++i) {
+    const std::int32_t v = s.running[z(i)];
+    if (apply_lc && s.scratch_lc[z(v)] != 0 && n.lane_edge[z(s.veh_lane[z(v)])] >= 0)
+      s.veh_lane[z(v)] += s.scratch_lc[z(v)];
+    ++cnt[z(s.veh_lane[z(v)]) + 1];
+  }
   for (u l = 0; l + 1 < cnt.size(); ++l) cnt[l + 1] += cnt[l];
   std::copy(cnt.begin(), cnt.end(), s.lane_veh_begin.begin());
   for (std::int32_t i = 0; i < s.n_running; ++i) {
@@ -279,6 +282,7 @@ void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
 void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool) {
   pool.for_blocks(n.n_conns(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t c = b; c < e; ++c) {
+      s.conn_signal[z(c)] = signal_code(n, s, c);
       float t = k_inf;
       if (lane_first(s, n.conn_via_lane[z(c)]) >= 0) {
         t = 0.0f;
@@ -384,9 +388,15 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         const float spacing = dr.len + dr.s0;
         const float la_dist =
             desired_speed(n, s, dr, v, lane) * 10.0f * (dir > 0 ? 2.0f : 1.0f) + 2.0f * spacing;
-        const Continuation here = continuation(n, d, s, v, rp, lane, dr.vclass, spacing, horizon);
+        // Free road beyond which the rules below no longer trigger (k <= lanes - 1, 2 laDist).
+        const float need =
+            pos + static_cast<float>(std::max<std::int32_t>(
+                      2, n.edge_lane_begin[z(edge) + 1] - n.edge_lane_begin[z(edge)] - 1)) *
+                      la_dist;
+        const Continuation here =
+            continuation(n, d, s, v, rp, lane, dr.vclass, spacing, need, horizon);
         const Continuation there =
-            continuation(n, d, s, v, rp, target, dr.vclass, spacing, horizon);
+            continuation(n, d, s, v, rp, target, dr.vclass, spacing, need, horizon);
         bool must = false;
         if (there.length < here.length) {
           const float left_place = there.length - pos - std::max(here.occupation, there.occupation);
@@ -400,7 +410,8 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
                l2 >= n.edge_lane_begin[z(edge)] && l2 < n.edge_lane_begin[z(edge) + 1];
                l2 += dir, ++kk) {
             if (!(n.lane_allow[z(l2)] & dr.vclass)) break;
-            const Continuation c2 = continuation(n, d, s, v, rp, l2, dr.vclass, spacing, horizon);
+            const Continuation c2 =
+                continuation(n, d, s, v, rp, l2, dr.vclass, spacing, need, horizon);
             if (c2.length > best.length) {
               best = c2;
               k = kk;
@@ -450,13 +461,7 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
       }
     }
   });
-  pool.for_blocks(s.n_running, k_grain_veh, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const std::int32_t v = s.running[z(i)];
-      if (n.lane_edge[z(s.veh_lane[z(v)])] >= 0 && s.scratch_lc[z(v)] != 0)
-        s.veh_lane[z(v)] += s.scratch_lc[z(v)];
-    }
-  });
+  // Applied by the next index_lanes(..., apply_lc = true).
 }
 
 /// May vehicle v (front of its lane, distance `dist` to the stop line) pass connection c now?
@@ -811,12 +816,12 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 }
 
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
-  update_signals(n, s, pool);
+  update_signals(n, s);
   insert_vehicles(n, d, p, s);
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);
   decide_lane_changes(n, d, p, s, pool);
-  index_lanes(n, s, pool);
+  index_lanes(n, s, pool, true);
   car_following(n, d, p, s, pool);
   commit_moves(n, d, p, s, pool);
   count_entries(n, d, s);
