@@ -51,7 +51,7 @@ bench::Result run(const Loaded& in, int threads, double horizon_s) {
   // Run to the horizon, then on until every vehicle has left (as SUMO does without --end).
   const std::int64_t n = in.demand.n_vehicles();
   while (to_seconds(s.time) < horizon_s ||
-         ((s.inserted < n || s.n_running > 0) &&
+         ((s.inserted + s.unroutable < n || s.n_running > 0) &&
           to_seconds(s.time) < std::max(4.0 * horizon_s, 36000.0)))
     traffic::step(in.net, in.demand, p, s, pool);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -81,6 +81,13 @@ CT_BENCH("traffic.grid20.p020", "SUMO grid20, 18,000 vehicles over 1 h, until al
          [](int threads) {
            static const Loaded in =
                load("grid20/grid20.net.xml.gz", {}, {"grid20/routes_p020.rou.xml.gz"});
+           return run(in, threads, 3600.0);
+         });
+CT_BENCH("traffic.grid20.p020.trips",
+         "SUMO grid20, the 18,000 p020 trips routed in the simulation (A*), until all have arrived",
+         [](int threads) {
+           static const Loaded in =
+               load("grid20/grid20.net.xml.gz", {}, {"grid20/trips_p020.trips.xml.gz"});
            return run(in, threads, 3600.0);
          });
 CT_BENCH("traffic.acosta", "Bologna Andrea Costa (SUMO, 8,779 vehicles), until all have arrived",

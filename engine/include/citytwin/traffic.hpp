@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "citytwin/error.hpp"
@@ -72,6 +74,23 @@ struct Network {
   std::vector<std::int32_t> lane_in_begin;  // (n_lanes + 1) CSR of incoming connections
   std::vector<std::int32_t> lane_in_conn;   // (n_conns) connections ending on each lane
 
+  // Derived by finalize_network() (routing.cpp): the edge graph for routing. An edge e leads
+  // to edge f when some connection joins a lane of e to a lane of f.
+  std::vector<std::int32_t> edge_succ_begin;  // (n_edges + 1) CSR of successor edges
+  std::vector<std::int32_t> edge_succ;        // successor edge
+  std::vector<std::uint8_t> edge_succ_allow;  // classes allowed on some connection e -> f
+  std::vector<float> edge_succ_time;          // s, fastest passage e -> f at its speed limit
+  std::vector<std::int32_t> edge_pred_begin;  // (n_edges + 1) CSR of predecessors
+  std::vector<std::int32_t> edge_pred;        // index into edge_succ* of the entry p -> e
+  std::vector<float> edge_free_time;          // (n_edges) s, length / fastest lane speed
+  // ALT landmarks (Goldberg & Harrelson, SODA 2005): free-flow times between every edge and a
+  // few landmark edges, for an admissible A* heuristic without coordinates.
+  std::vector<std::int32_t> landmark;       // (n_landmarks) edges
+  std::vector<double> landmark_from;        // (n_landmarks * n_edges) s, landmark -> edge
+  std::vector<double> landmark_to;          // (n_landmarks * n_edges) s, edge -> landmark
+  std::vector<std::int32_t> tl_conn_begin;  // (n_tls + 1) CSR of the connections of each signal
+  std::vector<std::int32_t> tl_conn;
+
   std::int32_t n_edges() const { return static_cast<std::int32_t>(edge_id.size()); }
   std::int32_t n_lanes() const { return static_cast<std::int32_t>(lane_length.size()); }
   std::int32_t n_conns() const { return static_cast<std::int32_t>(conn_from_lane.size()); }
@@ -101,7 +120,10 @@ struct Demand {
   std::vector<std::int32_t> veh_type;         // (n_vehicles)
   std::vector<std::int32_t> veh_route_begin;  // (n_vehicles + 1) CSR into route_edges
   std::vector<std::int32_t> route_edges;      // edge indices
-  std::vector<std::string> ignored;           // "element: count" of what the reader skipped
+  /// (n_vehicles, or empty = all 0) 1 when the vehicle is a trip: its route_edges hold only
+  /// from, via..., to, and the simulation routes it when it departs (routing.cpp).
+  std::vector<std::uint8_t> veh_trip;
+  std::vector<std::string> ignored;  // "element: count" of what the reader skipped
   // vTypeDistributions, kept so that later route files can name them.
   std::vector<std::string> dist_id;      // (n_dists)
   std::vector<std::int32_t> dist_begin;  // (n_dists + 1) CSR into dist_type/dist_prob
@@ -123,10 +145,42 @@ struct Params {
   SimTime stats_interval = 300000;     ///< ms per-edge statistics interval
   double halting_speed = 0.1;          ///< m/s, below this a vehicle is halting (SUMO)
   std::uint64_t seed = 42;
+  // Routing (routing.cpp). Closures always re-route the vehicles they affect.
+  SimTime reroute_period = 0;   ///< ms between travel-time updates and re-routing checks; 0 = off
+  double reroute_factor = 1.5;  ///< re-route when the remaining route takes > factor x free flow
+  double tt_smoothing = 0.5;    ///< weight of a new travel-time measurement (exponential smoothing)
+};
+
+/// A route cache: paths keyed by (from, to, class) for the current travel-time epoch.
+struct RouteCache {
+  std::int64_t epoch = -1;
+  std::unordered_map<std::uint64_t, std::pair<std::int32_t, std::int32_t>> index;  // -> edges
+  std::vector<std::int32_t> edges;
+  std::int64_t hits = 0, misses = 0;
+};
+
+/// Per-thread working memory of the router (sized on first use).
+struct RouterScratch {
+  std::vector<double> g;
+  std::vector<std::int32_t> parent;
+  std::vector<std::uint32_t> stamp;  // g/parent valid when stamp == now
+  std::vector<std::uint32_t> done;   // settled when done == now
+  std::vector<std::pair<double, std::int32_t>> heap;
+  std::uint32_t now = 0;
+  std::int64_t settled = 0;  // edges settled by the last search (statistics)
+};
+
+/// A detector (SUMO induction loop / e1Detector) at a position on a road lane.
+struct DetectorSpec {
+  std::string id;
+  std::int32_t lane = -1;  ///< road lane
+  float pos = 0;           ///< m from the lane start
 };
 
 /// Per-connection control this step (TrafficState::conn_signal).
-constexpr std::uint8_t k_go_major = 0, k_go_yield = 1, k_amber = 2, k_red = 3, k_stop = 4;
+/// k_all_way: a dark signal, all-way stop (set_signal_dark).
+constexpr std::uint8_t k_go_major = 0, k_go_yield = 1, k_amber = 2, k_red = 3, k_stop = 4,
+                       k_all_way = 5;
 
 /// Vehicle life cycle.
 enum class VehStatus : std::uint8_t { pending = 0, running = 1, arrived = 2, removed = 3 };
@@ -187,7 +241,57 @@ struct TrafficState {
   std::vector<std::int32_t> edge_entered;  // (n_edges) vehicles that entered
   std::vector<double> edge_veh_seconds;    // (n_edges) sum of dt over vehicles on the edge
   std::vector<double> edge_veh_meters;     // (n_edges) sum of distance driven on the edge
+
+  // Routes live in the state (re-routing never touches the shared Demand): demand routes are
+  // copied into route_edges at make_state(), new routes are appended.
+  std::vector<std::int32_t> route_edges;
+  std::vector<std::int32_t> veh_route_begin;  // (n_veh) into route_edges
+  std::vector<std::int32_t> veh_route_end;    // (n_veh)
+  std::vector<std::int32_t> veh_dest;         // (n_veh) destination edge
+  std::vector<std::uint8_t> veh_flags;        // (n_veh) k_flag_* bits
+
+  // Events (events.cpp): closures, speed limits, dark signals.
+  std::vector<std::uint8_t> edge_closed;  // (n_edges) 1 = closed to entering vehicles
+  std::vector<float> lane_speed;          // (n_lanes) m/s current speed limits
+  std::vector<std::uint8_t> tl_dark;      // (n_tls) 1 = dark: all-way stop
+
+  // Routing weights and re-routing (routing.cpp).
+  std::vector<float> edge_tt;          // (n_edges) s, smoothed measured travel time >= free flow
+  std::vector<double> tt_veh_meters;   // (n_edges) since the last travel-time update
+  std::vector<double> tt_veh_seconds;  // (n_edges)
+  std::int64_t tt_epoch = 0;           // bumped whenever edge_tt or closures change
+  double heuristic_scale = 1.0;        // <= 1: keeps landmarks admissible after speed raises
+  SimTime next_tt_update = 0;
+  std::vector<std::int32_t> route_queue;  // vehicles to (re)route before the next move
+  std::int32_t route_cursor = 0;          // trips in depart_order routed so far
+  RouteCache route_cache;
+  std::vector<RouterScratch> router;  // one per worker
+
+  // Detectors (detectors.cpp).
+  std::vector<DetectorSpec> detectors;
+  std::vector<std::int32_t> lane_det_begin;  // (n_lanes + 1) CSR, empty without detectors
+  std::vector<std::int32_t> lane_det;
+  std::vector<std::int32_t> det_count;  // (n_det) vehicles whose front passed, this interval
+  std::vector<double> det_occupied_s;   // (n_det) s the position was covered, this interval
+  std::vector<double> det_speed_sum;    // (n_det) sum of passing speeds, this interval
+  struct DetCover {          // a vehicle whose front passed a detector and whose back has not
+    std::int32_t det, veh;   // (det_cover, in detection order)
+    std::int32_t teleports;  // the vehicle's teleport count then (a teleport ends the cover)
+    double progress;         // m the front has driven past the position
+  };
+  std::vector<DetCover> det_cover;
+  std::vector<std::int32_t> det_prev_lane;  // (n_veh) lane before the move
+  std::vector<float> det_prev_pos;          // (n_veh) m
+  std::vector<float> det_prev_speed;        // (n_veh) m/s
+
+  // Routing counters (never hidden).
+  std::int64_t rerouted = 0;    // route replacements of running or waiting vehicles
+  std::int64_t stranded = 0;    // running vehicles whose destination became unreachable (removed)
+  std::int64_t unroutable = 0;  // never inserted: no route at departure or closed origin
 };
+
+constexpr std::uint8_t k_flag_needs_route = 1;  ///< route before the next move / insertion
+constexpr std::uint8_t k_flag_stranded = 2;     ///< removed at the end of a truncated route
 
 /// One row of the network summary series (SUMO summary-output in spirit).
 struct SummaryRow {
@@ -238,6 +342,56 @@ SummaryRow summary(const TrafficState& s, const Params& params);
 /// Closes the current statistics interval and resets its counters.
 EdgeInterval take_edge_interval(TrafficState& s, double begin_s, double end_s);
 
+// ---- routing (routing.cpp) ----
+
+/// Shortest travel-time path from edge `from` to edge `to` for vehicle class `vclass` (a
+/// vclass.hpp bit), following connections the class may use and skipping edges marked in
+/// `closed` (may be empty). Cost = sum over the edges after `from` of passage + edge time,
+/// edge times from `edge_time` (s; empty = free flow). A* with the network's landmarks,
+/// scaled by `h_scale` <= 1; ties go to the lower edge index. Writes [from, ..., to] into
+/// `path`; returns false (path empty) when `to` is unreachable.
+bool shortest_path(const Network& net, std::span<const float> edge_time,
+                   std::span<const std::uint8_t> closed, std::int32_t from, std::int32_t to,
+                   std::uint8_t vclass, std::vector<std::int32_t>& path, RouterScratch& scratch,
+                   double h_scale = 1.0);
+/// Cost (s) of a given path as shortest_path() counts it (inf if two edges are not joined).
+double path_time(const Network& net, std::span<const float> edge_time,
+                 std::span<const std::int32_t> path);
+
+// ---- events (events.cpp); they take effect from the next step ----
+
+/// Closes edges: no vehicle enters them any more (vehicles on them drive out); every vehicle
+/// whose remaining route uses one is re-routed before the next move (see docs/traffic.md for
+/// the unreachable policy).
+void close_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
+/// Reopens edges; stranded vehicles that are still on the road try to re-route.
+void reopen_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
+/// Sets the speed limit (m/s) of every lane of an edge (routing weights follow).
+void set_edge_speed(const Network& net, TrafficState& s, std::int32_t edge, float speed);
+/// Switches a signal dark (all-way stop, first come first served) or back to its program.
+void set_signal_dark(const Network& net, TrafficState& s, std::int32_t tl, bool dark);
+/// Scales the departures in [from, to) by `factor` >= 0: each vehicle is kept floor(factor)
+/// times plus once more with probability frac(factor) (counter RNG keyed by seed and vehicle),
+/// copies named "<id>#k". Applied to the demand before make_state(); re-sorts it.
+void scale_demand(Demand& demand, double factor, SimTime from, SimTime to, std::uint64_t seed);
+
+// ---- detectors (detectors.cpp) ----
+
+/// Reads <inductionLoop>/<e1Detector> (id, lane, pos; negative pos counts from the lane end)
+/// from a SUMO additional file; other elements are ignored.
+Result<std::vector<DetectorSpec>> read_sumo_detectors(const std::string& path, const Network& net);
+/// Installs detectors in a state (replaces any before).
+Result<void> set_detectors(const Network& net, TrafficState& s, std::vector<DetectorSpec> dets);
+/// Counts, occupancy and mean speed of each detector for one interval.
+struct DetectorInterval {
+  double begin_s, end_s;
+  std::vector<std::int32_t> count;  // (n_det) vehicles whose front passed the position
+  std::vector<float> occupancy;     // (n_det) fraction of the interval the position was covered
+  std::vector<float> mean_speed;    // (n_det) m/s, mean speed of the passing vehicles, NaN if none
+};
+/// Closes the current detector interval and resets its counters.
+DetectorInterval take_detector_interval(TrafficState& s, double begin_s, double end_s);
+
 // ---- outputs ----
 
 /// Per-trip CSV: id,depart,arrival,duration,route_length,time_loss,waiting_time (arrived only).
@@ -247,5 +401,8 @@ Result<void> write_summary_csv(const std::string& path, const std::vector<Summar
 /// Per-edge intervals CSV: begin,end,edge,entered,mean_speed,veh_seconds.
 Result<void> write_edges_csv(const std::string& path, const Network& net,
                              const std::vector<EdgeInterval>& intervals);
+/// Detector series CSV: begin,end,detector,count,occupancy,mean_speed.
+Result<void> write_detectors_csv(const std::string& path, const std::vector<DetectorSpec>& dets,
+                                 const std::vector<DetectorInterval>& intervals);
 
 }  // namespace citytwin::traffic

@@ -66,4 +66,18 @@ Result<void> write_edges_csv(const std::string& path, const Network& net,
   return close_out(std::move(*f), path);
 }
 
+Result<void> write_detectors_csv(const std::string& path, const std::vector<DetectorSpec>& dets,
+                                 const std::vector<DetectorInterval>& intervals) {
+  auto f = open_out(path);
+  if (!f) return fail(f.error());
+  fmt::print(f->get(), "begin,end,detector,count,occupancy,mean_speed\n");
+  for (const DetectorInterval& iv : intervals)
+    for (std::size_t k = 0; k < iv.count.size() && k < dets.size(); ++k)
+      fmt::print(
+          f->get(), "{:.0f},{:.0f},{},{},{:.5f},{}\n", iv.begin_s, iv.end_s, dets[k].id,
+          iv.count[k], iv.occupancy[k],
+          std::isnan(iv.mean_speed[k]) ? std::string() : fmt::format("{:.3f}", iv.mean_speed[k]));
+  return close_out(std::move(*f), path);
+}
+
 }  // namespace citytwin::traffic

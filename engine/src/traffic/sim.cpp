@@ -28,6 +28,7 @@
 #include "citytwin/parallel.hpp"
 #include "citytwin/rng.hpp"
 #include "citytwin/traffic.hpp"
+#include "traffic/kernel.hpp"
 #include "traffic/vclass.hpp"
 
 namespace citytwin::traffic {
@@ -78,20 +79,21 @@ inline std::int32_t next_conn(const Network& n, std::int32_t lane, std::int32_t 
 
 /// The next route edge after the vehicle's current one, or -1 on its last edge.
 inline std::int32_t next_edge(const Demand& d, const TrafficState& s, std::int32_t v) {
-  const std::int32_t i = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
-  return i < d.veh_route_begin[z(v) + 1] ? d.route_edges[z(i)] : -1;
+  (void)d;
+  const std::int32_t i = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  return i < s.veh_route_end[z(v)] ? s.route_edges[z(i)] : -1;
 }
 
 /// The connection vehicle v takes out of `lane` (a road lane of route edge `rp`): one into
 /// the next route edge, preferring a target lane that continues to the edge after that
 /// (short edges leave no room to change lanes). -1 on the last edge or without a connection.
-inline std::int32_t route_conn_at(const Network& n, const Demand& d, std::int32_t v,
+inline std::int32_t route_conn_at(const Network& n, const TrafficState& s, std::int32_t v,
                                   std::int32_t rp, std::int32_t lane, std::uint8_t vclass) {
-  const std::int32_t i = d.veh_route_begin[z(v)] + rp + 1;
-  const std::int32_t end = d.veh_route_begin[z(v) + 1];
+  const std::int32_t i = s.veh_route_begin[z(v)] + rp + 1;
+  const std::int32_t end = s.veh_route_end[z(v)];
   if (i >= end) return -1;
-  const std::int32_t ne = d.route_edges[z(i)];
-  const std::int32_t nne = i + 1 < end ? d.route_edges[z(i + 1)] : -1;
+  const std::int32_t ne = s.route_edges[z(i)];
+  const std::int32_t nne = i + 1 < end ? s.route_edges[z(i + 1)] : -1;
   std::int32_t first = -1;
   for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
     const std::int32_t to = n.conn_to_lane[z(c)];
@@ -104,12 +106,14 @@ inline std::int32_t route_conn_at(const Network& n, const Demand& d, std::int32_
 /// route_conn_at for the vehicle's current edge.
 inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
                                std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
-  return route_conn_at(n, d, v, s.veh_route_pos[z(v)], lane, vclass);
+  (void)d;
+  return route_conn_at(n, s, v, s.veh_route_pos[z(v)], lane, vclass);
 }
 
 inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
                            std::int32_t lane) {
-  return std::max(0.1f, std::min(d.vmax, n.lane_speed[z(lane)] * s.veh_v0[z(v)]));
+  (void)n;
+  return std::max(0.1f, std::min(d.vmax, s.lane_speed[z(lane)] * s.veh_v0[z(v)]));
 }
 
 inline std::int32_t lane_last(const TrafficState& s, std::int32_t lane) {
@@ -146,9 +150,9 @@ Continuation continuation(const Network& n, const Demand& d, const TrafficState&
   const float len = n.lane_length[z(lane)];
   const float occ =
       spacing * static_cast<float>(s.lane_veh_begin[z(lane) + 1] - s.lane_veh_begin[z(lane)]);
-  const std::int32_t i = d.veh_route_begin[z(v)] + rp + 1;
-  if (len >= limit || len - occ >= need || i >= d.veh_route_begin[z(v) + 1]) return {limit, occ};
-  const std::int32_t ne = d.route_edges[z(i)];
+  const std::int32_t i = s.veh_route_begin[z(v)] + rp + 1;
+  if (len >= limit || len - occ >= need || i >= s.veh_route_end[z(v)]) return {limit, occ};
+  const std::int32_t ne = s.route_edges[z(i)];
   Continuation best{len, occ};
   for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
     const std::int32_t to = n.conn_to_lane[z(c)], via = n.conn_via_lane[z(c)];
@@ -180,6 +184,7 @@ void update_signals(const Network& n, TrafficState& s) {
 /// The control code of connection c this step (SUMO link states; k_go_major ... k_stop).
 inline std::uint8_t signal_code(const Network& n, const TrafficState& s, std::int64_t c) {
   const std::int32_t tl = n.conn_tl[z(c)];
+  if (tl >= 0 && s.tl_dark[z(tl)]) return k_all_way;  // dark signal: all-way stop (all_way_turn)
   if (tl < 0) {
     const LinkRule r = n.conn_rule[z(c)];
     return r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
@@ -207,8 +212,13 @@ inline std::uint8_t signal_code(const Network& n, const TrafficState& s, std::in
 // backlog), and so does everyone behind it.
 void insert_vehicles(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
   for (std::int32_t e = 0; e < n.n_edges(); ++e) {
-    const std::int32_t q = s.origin_next[z(e)];
-    if (q >= s.origin_begin[z(e) + 1]) continue;
+    std::int32_t q = s.origin_next[z(e)];
+    // Vehicles dropped before insertion (no route, routing.cpp) leave the queue.
+    while (q < s.origin_begin[z(e) + 1] &&
+           s.veh_status[z(s.origin_veh[z(q)])] != VehStatus::pending)
+      ++q;
+    s.origin_next[z(e)] = q;
+    if (q >= s.origin_begin[z(e) + 1] || s.edge_closed[z(e)]) continue;
     const std::int32_t v = s.origin_veh[z(q)];
     if (d.veh_depart[z(v)] > s.time) continue;
     const Driver dr = driver(d, v);
@@ -464,13 +474,40 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
   // Applied by the next index_lanes(..., apply_lc = true).
 }
 
+/// All-way stop at a dark signal (first come, first served): connection c may go when no
+/// passage of another approach of the junction is occupied and no vehicle stopped at another
+/// approach's stop line has waited longer (ties: lower edge index first).
+bool all_way_turn(const Network& n, const TrafficState& s, std::int32_t c) {
+  const std::int32_t tl = n.conn_tl[z(c)];
+  const std::int32_t my_edge = n.lane_edge[z(n.conn_from_lane[z(c)])];
+  const std::int32_t me = lane_first(s, n.conn_from_lane[z(c)]);
+  const float my_wait = me >= 0 ? s.veh_stopped_s[z(me)] : 0.0f;
+  for (std::int32_t k = n.tl_conn_begin[z(tl)]; k < n.tl_conn_begin[z(tl) + 1]; ++k) {
+    const std::int32_t f = n.tl_conn[z(k)];
+    const std::int32_t from = n.conn_from_lane[z(f)];
+    const std::int32_t edge = n.lane_edge[z(from)];
+    if (edge == my_edge) continue;
+    if (lane_first(s, n.conn_via_lane[z(f)]) >= 0) return false;  // someone in the junction
+    const std::int32_t w = lane_first(s, from);
+    if (w < 0 || s.veh_speed[z(w)] >= 0.5f || n.lane_length[z(from)] - s.veh_pos[z(w)] >= 3.0f)
+      continue;
+    const float wait = s.veh_stopped_s[z(w)];
+    if (wait > my_wait || (wait == my_wait && edge < my_edge)) return false;
+  }
+  return true;
+}
+
 /// May vehicle v (front of its lane, distance `dist` to the stop line) pass connection c now?
 bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
               std::int32_t v, const Driver& dr, std::int32_t c, float dist) {
   const float vel = s.veh_speed[z(v)];
+  if (s.edge_closed[z(n.lane_edge[z(n.conn_to_lane[z(c)])])]) return false;  // closed (events)
   switch (s.conn_signal[z(c)]) {
     case k_red:
       return false;
+    case k_all_way:
+      if (!(vel < 0.5f && dist < 3.0f) || !all_way_turn(n, s, c)) return false;
+      break;
     case k_amber:
       return vel * vel > 2.0f * dr.b * dist;  // cannot stop comfortably: go
     case k_stop:
@@ -479,7 +516,7 @@ bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficS
     default:
       break;
   }
-  if (s.conn_signal[z(c)] != k_go_major) {
+  if (s.conn_signal[z(c)] != k_go_major && s.conn_signal[z(c)] != k_all_way) {
     // Gap acceptance against the foes that have right of way over this link.
     const float mine = dist / std::max(vel, 1.0f);
     for (std::int32_t k = n.conn_yield_begin[z(c)]; k < n.conn_yield_begin[z(c) + 1]; ++k) {
@@ -543,8 +580,8 @@ Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const Traff
     if (n.lane_edge[z(cur)] < 0) {
       next = n.conn_to_lane[z(cur - n.n_road_lanes)];
     } else {
-      if (d.veh_route_begin[z(v)] + rp + 1 >= d.veh_route_begin[z(v) + 1]) break;  // arrives
-      const std::int32_t c = route_conn_at(n, d, v, rp, cur, dr.vclass);
+      if (s.veh_route_begin[z(v)] + rp + 1 >= s.veh_route_end[z(v)]) break;  // arrives
+      const std::int32_t c = route_conn_at(n, s, v, rp, cur, dr.vclass);
       if (c < 0 || r.granted == std::numeric_limits<std::int8_t>::max() ||
           !may_pass(n, d, p, s, v, dr, c, seen)) {
         r.gap = seen;  // the stop line is a standing obstacle
@@ -665,8 +702,9 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
           continue;
         }
         const std::int32_t ne = next_edge(d, s, v);
-        if (ne < 0) {  // end of the route: arrived
-          s.veh_status[z(v)] = VehStatus::arrived;
+        if (ne < 0) {  // end of the route: arrived (a stranded vehicle is removed, routing.cpp)
+          s.veh_status[z(v)] =
+              s.veh_flags[z(v)] & k_flag_stranded ? VehStatus::removed : VehStatus::arrived;
           s.veh_arrive_time[z(v)] = t_end;
           break;
         }
@@ -701,9 +739,10 @@ void teleports(const Network& n, const Demand& d, const Params& p, TrafficState&
     ++s.teleports;
     s.veh_stopped_s[z(v)] = 0.0f;
     bool placed = false;
-    const std::int32_t rb = d.veh_route_begin[z(v)], re = d.veh_route_begin[z(v) + 1];
+    const std::int32_t rb = s.veh_route_begin[z(v)], re = s.veh_route_end[z(v)];
     for (std::int32_t k = rb + s.veh_route_pos[z(v)] + 1; k < re && !placed; ++k) {
-      const std::int32_t edge = d.route_edges[z(k)];
+      const std::int32_t edge = s.route_edges[z(k)];
+      if (s.edge_closed[z(edge)]) break;  // never past a closure
       for (std::int32_t l = n.edge_lane_begin[z(edge)]; l < n.edge_lane_begin[z(edge) + 1]; ++l) {
         if (!(n.lane_allow[z(l)] & dr.vclass) ||
             free_space(n, d, s, l) < std::min(dr.len + dr.s0, n.lane_length[z(l)]))
@@ -734,6 +773,8 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
     if (edge >= 0) {
       s.edge_veh_seconds[z(edge)] += dt;
       s.edge_veh_meters[z(edge)] += s.scratch_dx[z(v)];
+      s.tt_veh_seconds[z(edge)] += dt;
+      s.tt_veh_meters[z(edge)] += s.scratch_dx[z(v)];
     }
     switch (s.veh_status[z(v)]) {
       case VehStatus::arrived:
@@ -741,6 +782,7 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
         break;
       case VehStatus::removed:
         ++s.removed;
+        if (s.veh_flags[z(v)] & k_flag_stranded) ++s.stranded;
         break;
       default:
         s.running[z(k++)] = v;
@@ -753,14 +795,14 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
 
 /// Counts the edge entries commit_moves recorded (insertions are counted when inserted): the
 /// scratch_lc[v] road edges of the route up to the current one (the one before, on a passage).
-void count_entries(const Network& n, const Demand& d, TrafficState& s) {
+void count_entries(const Network& n, TrafficState& s) {
   for (std::int32_t i = 0; i < s.n_running; ++i) {
     const std::int32_t v = s.running[z(i)];
     const std::int32_t k = s.scratch_lc[z(v)];
     if (k <= 0) continue;
-    const std::int32_t last = d.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] -
+    const std::int32_t last = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] -
                               (n.lane_edge[z(s.veh_lane[z(v)])] < 0 ? 1 : 0);
-    for (std::int32_t j = last - k + 1; j <= last; ++j) ++s.edge_entered[z(d.route_edges[z(j)])];
+    for (std::int32_t j = last - k + 1; j <= last; ++j) ++s.edge_entered[z(s.route_edges[z(j)])];
   }
 }
 
@@ -769,6 +811,7 @@ void count_entries(const Network& n, const Demand& d, TrafficState& s) {
 TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   TrafficState s;
   const auto nv = z(d.n_vehicles());
+  init_routing_state(n, d, s);
   s.veh_status.assign(nv, VehStatus::pending);
   s.veh_lane.assign(nv, 0);
   s.veh_route_pos.assign(nv, 0);
@@ -817,14 +860,17 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
   update_signals(n, s);
+  prepare_routes(n, d, p, s, pool);
   insert_vehicles(n, d, p, s);
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);
   decide_lane_changes(n, d, p, s, pool);
   index_lanes(n, s, pool, true);
   car_following(n, d, p, s, pool);
+  if (!s.detectors.empty()) detectors_before_move(s, pool);
   commit_moves(n, d, p, s, pool);
-  count_entries(n, d, s);
+  if (!s.detectors.empty()) detectors_after_move(n, d, p, s);
+  count_entries(n, s);
   index_lanes(n, s, pool);
   teleports(n, d, p, s);
   statistics_and_compact(n, d, p, s);
@@ -846,6 +892,16 @@ std::uint64_t state_hash(const TrafficState& s) {
   h.add(s.removed);
   h.add(s.teleports);
   h.add(s.edge_entered);
+  h.add(s.route_edges);
+  h.add(s.veh_route_begin);
+  h.add(s.veh_route_end);
+  h.add(s.veh_flags);
+  h.add(s.edge_tt);
+  h.add(s.rerouted);
+  h.add(s.unroutable);
+  h.add(s.det_count);
+  h.add(s.det_occupied_s);
+  h.add(s.det_speed_sum);
   return h.digest();
 }
 
@@ -862,7 +918,7 @@ SummaryRow summary(const TrafficState& s, const Params& p) {
     vs += v;
     if (v < static_cast<float>(p.halting_speed)) ++r.halting;
   }
-  r.pending = static_cast<std::int64_t>(s.veh_status.size()) - s.inserted;
+  r.pending = static_cast<std::int64_t>(s.veh_status.size()) - s.inserted - s.unroutable;
   r.mean_speed = s.n_running > 0 ? vs / s.n_running : 0.0;
   return r;
 }

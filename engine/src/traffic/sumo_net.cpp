@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "citytwin/traffic.hpp"
+#include "traffic/kernel.hpp"
 #include "traffic/sumo_common.hpp"
 #include "traffic/vclass.hpp"
 #include "traffic/xml_reader.hpp"
@@ -382,6 +383,18 @@ void finalize_network(Network& net) {
   for (std::int32_t c = 0; c < net.n_conns(); ++c)
     net.lane_in_conn[static_cast<std::size_t>(
         fill[static_cast<std::size_t>(net.conn_to_lane[static_cast<std::size_t>(c)])]++)] = c;
+  // Connections per signal (all-way stop of dark signals).
+  net.tl_conn_begin.assign(net.tl_id.size() + 1, 0);
+  for (std::int32_t t : net.conn_tl)
+    if (t >= 0) ++net.tl_conn_begin[static_cast<std::size_t>(t) + 1];
+  for (std::size_t t = 0; t + 1 < net.tl_conn_begin.size(); ++t)
+    net.tl_conn_begin[t + 1] += net.tl_conn_begin[t];
+  net.tl_conn.assign(static_cast<std::size_t>(net.tl_conn_begin.back()), 0);
+  std::vector<std::int32_t> tfill(net.tl_conn_begin.begin(), net.tl_conn_begin.end() - 1);
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    if (const std::int32_t t = net.conn_tl[static_cast<std::size_t>(c)]; t >= 0)
+      net.tl_conn[static_cast<std::size_t>(tfill[static_cast<std::size_t>(t)]++)] = c;
+  build_routing_graph(net);
 }
 
 }  // namespace citytwin::traffic

@@ -1,7 +1,8 @@
 // SUMO route files
 // (https://sumo.dlr.de/docs/Definition_of_Vehicles%2C_Vehicle_Types%2C_and_Routes.html): vType,
 // vTypeDistribution, named and inline <route>, <vehicle>, <flow> (period, vehsPerHour or number,
-// with begin/end). Trips without routes need in-simulation routing and are refused with a message;
+// with begin/end), <trip> and route-less <flow> with from/to (and optional via): those are
+// stored as trips (Demand::veh_trip) and routed by the simulation when they depart.
 // <stop> is counted in Demand::ignored (vehicles drive through their stops).
 #include <algorithm>
 #include <map>
@@ -64,23 +65,18 @@ class RoutesHandler final : public xml::Handler {
     }
     if (name == "vType") return start_vtype(at);
     if (name == "route") return start_route(at);
-    if (name == "vehicle" || name == "flow") return start_vehicle(name, at);
-    if (name == "trip")
-      return fail(at.error("trip",
-                           "trips without a route need in-simulation routing, which "
-                           "this reader does not do",
-                           {}, "<vehicle> with a <route> (run duarouter on the trips first)"));
+    if (name == "vehicle" || name == "flow" || name == "trip") return start_vehicle(name, at);
     if (name == "stop" || name == "param" || name == "interval") {
       ++ignored[std::string(name)];
       return {};
     }
     return fail(at.error(std::string(name), "unsupported element", "<" + std::string(name) + ">",
-                         "vType, vTypeDistribution, route, vehicle, flow, stop, param"));
+                         "vType, vTypeDistribution, route, vehicle, trip, flow, stop, param"));
   }
 
   Result<void> end(std::string_view name, int) override {
     if (name == "vTypeDistribution") m_dist_name.clear();
-    if (name == "vehicle" || name == "flow") return finish_vehicle();
+    if (name == "vehicle" || name == "flow" || name == "trip") return finish_vehicle();
     return {};
   }
 
@@ -93,6 +89,7 @@ class RoutesHandler final : public xml::Handler {
     std::int64_t number = -1;
     std::string type, route_ref;
     std::vector<std::int32_t> edges;
+    std::vector<std::int32_t> trip;  // from, via..., to (a trip without a route)
   };
   const Network& m_net;
   Demand& m_demand;
@@ -205,6 +202,25 @@ class RoutesHandler final : public xml::Handler {
     m_veh.id = *id;
     m_veh.type = at.find("type") ? at.find("type") : "DEFAULT_VEHTYPE";
     m_veh.route_ref = at.find("route") ? at.find("route") : "";
+    if (at.find("from") || at.find("to") || name == "trip") {
+      // A trip: from, optional via list, to (edges of the network).
+      std::vector<std::string> ids;
+      for (const char* key : {"from", "via", "to"}) {
+        const char* val = at.find(key);
+        if (!val) {
+          if (std::string_view(key) == "via") continue;
+          return fail(at.error(el + "." + key, "missing", {}, "an edge id"));
+        }
+        for (std::string& e : split_spaces(val)) ids.push_back(std::move(e));
+      }
+      for (const std::string& e : ids) {
+        const std::int32_t k = m_net.find_edge(e);
+        if (k < 0)
+          return fail(at.error(el + ".from/via/to", "unknown edge", "'" + e + "'",
+                               "an edge of the network"));
+        m_veh.trip.push_back(k);
+      }
+    }
     if (!m_veh.is_flow) {
       auto d = at.number(el, "depart");
       if (!d) {
@@ -272,12 +288,15 @@ class RoutesHandler final : public xml::Handler {
     Diagnostic d;
     d.line = v.line;
     d.field = v.is_flow ? "flow" : "vehicle";
+    const bool is_trip = v.edges.empty() && v.route_ref.empty() && !v.trip.empty();
+    if (is_trip) v.edges = v.trip;
     if (v.edges.empty()) {
       auto r = m_routes.find(v.route_ref);
       if (r == m_routes.end()) {
         d.message = "vehicle '" + v.id + "' has no route";
         d.found = v.route_ref.empty() ? "no route" : "route '" + v.route_ref + "'";
-        d.expected = "a route attribute naming a <route> defined before, or an inline <route>";
+        d.expected =
+            "a route attribute naming a <route> defined before, an inline <route>, or from/to";
         return fail(d);
       }
       v.edges = r->second;
@@ -300,6 +319,8 @@ class RoutesHandler final : public xml::Handler {
       m_demand.veh_depart.push_back(
           seconds_ms(v.is_flow ? v.begin + static_cast<double>(k) * v.period : v.depart));
       m_demand.veh_type.push_back(type);
+      m_demand.veh_trip.resize(m_demand.veh_id.size() - 1, 0);
+      m_demand.veh_trip.push_back(is_trip ? 1 : 0);
       if (m_demand.veh_route_begin.empty()) m_demand.veh_route_begin.push_back(0);
       m_demand.route_edges.insert(m_demand.route_edges.end(), v.edges.begin(), v.edges.end());
       m_demand.veh_route_begin.push_back(static_cast<std::int32_t>(m_demand.route_edges.size()));
@@ -343,6 +364,7 @@ void finish_demand(Demand& d) {
     s.veh_id.push_back(d.veh_id[u]);
     s.veh_depart.push_back(d.veh_depart[u]);
     s.veh_type.push_back(d.veh_type[u]);
+    if (!d.veh_trip.empty()) s.veh_trip.push_back(d.veh_trip[u]);
     s.route_edges.insert(s.route_edges.end(), d.route_edges.begin() + d.veh_route_begin[u],
                          d.route_edges.begin() + d.veh_route_begin[u + 1]);
     s.veh_route_begin.push_back(static_cast<std::int32_t>(s.route_edges.size()));

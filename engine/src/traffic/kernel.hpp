@@ -1,0 +1,33 @@
+// Internal hooks between the traffic step (sim.cpp) and the routing, events and detector
+// modules (routing.cpp, events.cpp, detectors.cpp). Not part of the public API.
+#pragma once
+
+#include "citytwin/traffic.hpp"
+
+namespace citytwin {
+class TaskPool;
+}
+
+namespace citytwin::traffic {
+
+/// Builds the edge graph and the landmarks of a network (called by finalize_network()).
+void build_routing_graph(Network& net);
+
+/// Sizes the routing, event and detector arrays of a new state and copies the demand routes.
+void init_routing_state(const Network& net, const Demand& demand, TrafficState& s);
+
+/// Before the vehicles move: travel-time update and periodic re-routing checks when due,
+/// routing of departing trips and of the vehicles queued by events. Deterministic for any
+/// pool size (routes computed in parallel into per-vehicle slots, applied in vehicle order).
+void prepare_routes(const Network& net, const Demand& demand, const Params& p, TrafficState& s,
+                    TaskPool& pool);
+
+/// Free-flow time (s) of an edge at the state's current speed limits.
+float free_time(const Network& net, const TrafficState& s, std::int32_t edge);
+
+/// Detectors: snapshot before commit_moves, crossings and coverage after it.
+void detectors_before_move(TrafficState& s, TaskPool& pool);
+void detectors_after_move(const Network& net, const Demand& demand, const Params& p,
+                          TrafficState& s);
+
+}  // namespace citytwin::traffic
