@@ -407,28 +407,35 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
             continuation(n, d, s, v, rp, lane, dr.vclass, spacing, need, horizon);
         const Continuation there =
             continuation(n, d, s, v, rp, target, dr.vclass, spacing, need, horizon);
-        bool must = false;
-        if (there.length < here.length) {
-          const float left_place = there.length - pos - std::max(here.occupation, there.occupation);
-          if (left_place < 2.0f * la_dist) continue;
-        } else if (there.length > here.length) {
-          // Lane changes still needed: one to the target, more if only a lane beyond it
-          // reaches further than the target does.
-          int k = 1;
-          Continuation best = there;
-          for (std::int32_t l2 = target + dir, kk = 2;
-               l2 >= n.edge_lane_begin[z(edge)] && l2 < n.edge_lane_begin[z(edge) + 1];
-               l2 += dir, ++kk) {
-            if (!(n.lane_allow[z(l2)] & dr.vclass)) break;
+        // The best lane (longest continuation; ties: the nearest) and its offset. Only needed
+        // when this lane runs out within reach; otherwise this lane counts as best.
+        std::int32_t best_off = 0;
+        Continuation best = here;
+        if (here.length < horizon) {
+          for (std::int32_t l2 = n.edge_lane_begin[z(edge)]; l2 < n.edge_lane_begin[z(edge) + 1];
+               ++l2) {
+            if (l2 == lane || !(n.lane_allow[z(l2)] & dr.vclass)) continue;
             const Continuation c2 =
-                continuation(n, d, s, v, rp, l2, dr.vclass, spacing, need, horizon);
-            if (c2.length > best.length) {
+                l2 == target ? there
+                             : continuation(n, d, s, v, rp, l2, dr.vclass, spacing, need, horizon);
+            const std::int32_t off = l2 - lane;
+            if (c2.length > best.length ||
+                (c2.length == best.length && best_off != 0 && std::abs(off) < std::abs(best_off))) {
               best = c2;
-              k = kk;
+              best_off = off;
             }
           }
+        }
+        bool must = false;
+        if (best_off != 0 && (best_off > 0) == (dir > 0)) {
+          // Toward the best lane: urgent once the usable distance per change is below laDist.
           const float usable = here.length - pos - best.occupation;
-          must = usable < static_cast<float>(k) * la_dist;
+          must = usable < static_cast<float>(std::abs(best_off)) * la_dist;
+        } else if (there.length < here.length || best_off != 0) {
+          // Away from the best lane (or off it): only with room to change there and back
+          // (SUMO: neighLeftPlace / (|bestLaneOffset| + 2) < laDist means stay).
+          const float left_place = there.length - pos - std::max(here.occupation, there.occupation);
+          if (left_place < static_cast<float>(std::abs(best_off) + 2) * la_dist) continue;
         }
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(d, s, target, pos, dr.len);
@@ -548,7 +555,11 @@ float cooperate(const Network& n, const Demand& d, const Params& p, const Traffi
     const float mpos = s.lane_merge_pos[z(2 * src + (side == 0 ? 1 : 0))];
     if (mpos < 0.0f) continue;
     const float gap = mpos - 5.0f - pos;  // leave room for a car-length merger
-    if (gap <= 0.0f || vel * vel > 2.0f * dr.b * gap) continue;
+    // Hold back only if that leaves the merger its gap (our minGap) behind it and we can stop
+    // comfortably; a follower already closer passes, and the merger goes in behind it (as
+    // SUMO's informFollower asks a follower that cannot make room to overtake). Holding back
+    // alongside would wait for a gap that never opens (stand-off until a teleport).
+    if (gap < dr.s0 || vel * vel > 2.0f * dr.b * gap) continue;
     acc = std::min(acc, idm(dr, vel, v0, gap, vel, p.delta));
   }
   (void)d;
