@@ -3,7 +3,7 @@
 // Every phase either writes only per-vehicle / per-lane / per-connection slots it owns, or is
 // a short serial pass in a fixed order, so the result is bit-identical for any thread count:
 //   signals -> insert -> index lanes -> signal codes + approaches -> lane changes ->
-//   index lanes (applying the changes) ->
+//   apply them (re-index per edge) ->
 //   car following (into scratch) -> commit moves -> teleports -> statistics -> compact.
 // Lanes are indexed by a counting sort of the running vehicles into CSR (lane_veh, front
 // first), so leaders are neighbours in an array and the step never allocates.
@@ -252,17 +252,10 @@ void insert_vehicles(const Network& n, const Demand& d, const Params& p, Traffic
 }
 
 // ---- phase: lane index (counting sort by lane, then by position, front first) ----
-// With apply_lc, the lane changes decided by decide_lane_changes (scratch_lc, road lanes only)
-// are applied in the counting pass (saves a parallel pass).
-void index_lanes(const Network& n, TrafficState& s, TaskPool& pool, bool apply_lc = false) {
+void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
   auto& cnt = s.scratch_count;
   std::fill(cnt.begin(), cnt.end(), 0);
-  for (std::int32_t i = 0; i < s.n_running; ++i) {
-    const std::int32_t v = s.running[z(i)];
-    if (apply_lc && s.scratch_lc[z(v)] != 0 && n.lane_edge[z(s.veh_lane[z(v)])] >= 0)
-      s.veh_lane[z(v)] += s.scratch_lc[z(v)];
-    ++cnt[z(s.veh_lane[z(v)]) + 1];
-  }
+  for (std::int32_t i = 0; i < s.n_running; ++i) ++cnt[z(s.veh_lane[z(s.running[z(i)])]) + 1];
   for (u l = 0; l + 1 < cnt.size(); ++l) cnt[l + 1] += cnt[l];
   std::copy(cnt.begin(), cnt.end(), s.lane_veh_begin.begin());
   for (std::int32_t i = 0; i < s.n_running; ++i) {
@@ -283,6 +276,48 @@ void index_lanes(const Network& n, TrafficState& s, TaskPool& pool, bool apply_l
           --j;
         }
         *j = v;
+      }
+    }
+  });
+}
+
+// ---- phase: apply the lane changes and re-index, per edge (parallel, no serial pass) ----
+// Lane changes stay within an edge, and an edge's lanes are consecutive, so its vehicles keep
+// their range of lane_veh: sorting that range by (lane, position descending, index) gives the
+// same index a full re-index would, and only the boundaries between its lanes move.
+void apply_lane_changes(const Network& n, TrafficState& s, TaskPool& pool) {
+  pool.for_blocks(n.n_edges(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t edge = b; edge < e; ++edge) {
+      const std::int32_t l0 = n.edge_lane_begin[z(edge)], l1 = n.edge_lane_begin[z(edge) + 1];
+      const std::int32_t vb = s.lane_veh_begin[z(l0)], ve = s.lane_veh_begin[z(l1)];
+      bool changed = false;
+      for (std::int32_t i = vb; i < ve; ++i) {
+        const std::int32_t v = s.lane_veh[z(i)];
+        if (s.scratch_lc[z(v)] == 0) continue;
+        s.veh_lane[z(v)] += s.scratch_lc[z(v)];
+        changed = true;
+      }
+      if (!changed) continue;
+      const auto before = [&](std::int32_t a, std::int32_t c) {
+        const std::int32_t la = s.veh_lane[z(a)], lc = s.veh_lane[z(c)];
+        if (la != lc) return la < lc;
+        const float pa = s.veh_pos[z(a)], pc = s.veh_pos[z(c)];
+        return pa > pc || (pa == pc && a < c);
+      };
+      // Insertion sort: only the few vehicles that changed lanes are out of place.
+      for (std::int32_t i = vb + 1; i < ve; ++i) {
+        const std::int32_t v = s.lane_veh[z(i)];
+        std::int32_t j = i;
+        while (j > vb && before(v, s.lane_veh[z(j - 1)])) {
+          s.lane_veh[z(j)] = s.lane_veh[z(j - 1)];
+          --j;
+        }
+        s.lane_veh[z(j)] = v;
+      }
+      std::int32_t i = vb;
+      for (std::int32_t l = l0; l + 1 < l1; ++l) {
+        while (i < ve && s.veh_lane[z(s.lane_veh[z(i)])] == l) ++i;
+        s.lane_veh_begin[z(l) + 1] = i;
       }
     }
   });
@@ -478,7 +513,7 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
       }
     }
   });
-  // Applied by the next index_lanes(..., apply_lc = true).
+  // Applied by apply_lane_changes.
 }
 
 /// All-way stop at a dark signal (first come, first served): connection c may go when no
@@ -876,7 +911,7 @@ void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, T
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);
   decide_lane_changes(n, d, p, s, pool);
-  index_lanes(n, s, pool, true);
+  apply_lane_changes(n, s, pool);
   car_following(n, d, p, s, pool);
   if (!s.detectors.empty()) detectors_before_move(s, pool);
   commit_moves(n, d, p, s, pool);
