@@ -98,3 +98,42 @@ CT_BENCH("traffic.acosta", "Bologna Andrea Costa (SUMO, 8,779 vehicles), until a
                 "bologna-acosta/acosta_busses.rou.xml"});
            return run(in, threads, 0.0);
          });
+
+namespace {
+
+/// Routes every p020 trip on the free-flow grid20 network, with A* (landmarks) and with plain
+/// Dijkstra (the same search without heuristic), one thread.
+bench::Result route_grid20() {
+  static const Loaded in = load("grid20/grid20.net.xml.gz", {}, {"grid20/trips_p020.trips.xml.gz"});
+  const auto& d = in.demand;
+  traffic::RouterScratch sc;
+  std::vector<std::int32_t> path;
+  double settled[2] = {0, 0}, wall[2] = {0, 0};
+  for (int mode = 0; mode < 2; ++mode) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::int32_t v = 0; v < d.n_vehicles(); ++v) {
+      const auto b = static_cast<std::size_t>(d.veh_route_begin[static_cast<std::size_t>(v)]);
+      traffic::shortest_path(in.net, {}, {}, d.route_edges[b], d.route_edges[b + 1], 1, path, sc,
+                             mode == 0 ? 1.0 : 0.0);
+      settled[mode] += static_cast<double>(sc.settled);
+    }
+    wall[mode] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const double n = d.n_vehicles();
+  bench::Result r;
+  r.rate = n / wall[0];
+  r.unit = "queries/s";
+  r.wall_s = wall[0];
+  r.size = {{"queries", n},
+            {"edges", static_cast<double>(in.net.n_edges())},
+            {"astar_settled_per_query", settled[0] / n},
+            {"dijkstra_settled_per_query", settled[1] / n},
+            {"dijkstra_queries_per_s", n / wall[1]}};
+  return r;
+}
+
+}  // namespace
+
+CT_BENCH("traffic.route.grid20",
+         "A* with landmarks vs Dijkstra: the 18,000 grid20 p020 trips on the free network",
+         [](int) { return route_grid20(); });

@@ -149,6 +149,7 @@ struct Params {
   SimTime reroute_period = 0;   ///< ms between travel-time updates and re-routing checks; 0 = off
   double reroute_factor = 1.5;  ///< re-route when the remaining route takes > factor x free flow
   double tt_smoothing = 0.5;    ///< weight of a new travel-time measurement (exponential smoothing)
+  double reroute_min_gain = 0.1;  ///< periodic re-routing switches only if >= 10 % faster
 };
 
 /// A route cache: paths keyed by (from, to, class) for the current travel-time epoch.
@@ -366,7 +367,8 @@ double path_time(const Network& net, std::span<const float> edge_time,
 void close_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
 /// Reopens edges; stranded vehicles that are still on the road try to re-route.
 void reopen_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
-/// Sets the speed limit (m/s) of every lane of an edge (routing weights follow).
+/// Sets the speed limit (m/s) of every lane of an edge (routing weights follow); vehicles whose
+/// remaining route uses it re-route if that gains Params::reroute_min_gain.
 void set_edge_speed(const Network& net, TrafficState& s, std::int32_t edge, float speed);
 /// Switches a signal dark (all-way stop, first come first served) or back to its program.
 void set_signal_dark(const Network& net, TrafficState& s, std::int32_t tl, bool dark);

@@ -69,6 +69,20 @@ void set_edge_speed(const Network& n, TrafficState& s, std::int32_t edge, float 
     s.lane_speed[z(l)] = speed;
   const float ff = free_time(n, s, edge);
   s.edge_tt[z(edge)] = ff;
+  // Vehicles whose remaining route uses the edge reconsider it (they switch only when the new
+  // route is at least Params::reroute_min_gain faster, see routing.cpp).
+  for (std::int32_t v = 0; v < static_cast<std::int32_t>(s.veh_status.size()); ++v) {
+    const VehStatus st = s.veh_status[z(v)];
+    if (st == VehStatus::arrived || st == VehStatus::removed) continue;
+    if (st == VehStatus::pending && (s.veh_flags[z(v)] & k_flag_needs_route)) continue;
+    const bool running = st == VehStatus::running;
+    const std::int32_t b = s.veh_route_begin[z(v)] + (running ? s.veh_route_pos[z(v)] + 1 : 0);
+    for (std::int32_t k = b; k < s.veh_route_end[z(v)]; ++k)
+      if (s.route_edges[z(k)] == edge) {
+        s.route_queue.push_back(v);
+        break;
+      }
+  }
   // Landmark distances assume the network's free-flow times; a faster edge scales them down.
   s.heuristic_scale =
       std::min(s.heuristic_scale, static_cast<double>(ff / n.edge_free_time[z(edge)]));

@@ -210,6 +210,7 @@ bool shortest_path(const Network& n, std::span<const float> edge_time,
   const double hs = h_scale * (1.0 - 1e-9);
   const auto h = [&](std::int32_t e) {
     double best = 0;
+    if (hs == 0) return best;  // plain Dijkstra
     for (std::int32_t k = 0; k < nl; ++k) {
       const u base = z(k) * z(ne);
       const double lf_t = n.landmark_from[base + z(to)], lf_e = n.landmark_from[base + z(e)];
@@ -332,11 +333,12 @@ std::int32_t reroute_start(const Network& n, const Demand& d, const TrafficState
 struct Routed {
   std::vector<std::int32_t> edges;  // the new route from the vehicle's current edge on
   bool ok = false, cached = false;
+  bool keep_old = false;  // not enough faster than the current route (periodic re-routing)
 };
 
 /// The new route of a queued vehicle (parallel: reads the state, writes only `out`).
-void route_one(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
-               RouterScratch& sc, std::vector<std::int32_t>& leg, Routed& out) {
+void route_one(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+               std::int32_t v, RouterScratch& sc, std::vector<std::int32_t>& leg, Routed& out) {
   const std::int32_t rb = s.veh_route_begin[z(v)], re = s.veh_route_end[z(v)];
   const std::int32_t start = reroute_start(n, d, s, v);
   const std::uint8_t vc = veh_class(d, v);
@@ -372,6 +374,18 @@ void route_one(const Network& n, const Demand& d, const TrafficState& s, std::in
     out.edges.insert(out.edges.end(), leg.begin() + 1, leg.end());
   }
   out.ok = true;
+  // A vehicle with a usable route switches only for a gain of reroute_min_gain or more
+  // (fewer oscillations when many vehicles see the same congestion).
+  if (s.veh_flags[z(v)] & (k_flag_needs_route | k_flag_stranded)) return;
+  const std::span<const std::int32_t> old(s.route_edges.data() + start, z(re - start));
+  for (std::int32_t e : old.subspan(1))
+    if (s.edge_closed[z(e)]) return;
+  const std::span<const std::int32_t> fresh(out.edges);
+  const double t_old = path_time(n, w, old);
+  std::size_t k0 = 0;
+  while (k0 < fresh.size() && fresh[k0] != old.front()) ++k0;
+  const double t_new = path_time(n, w, fresh.subspan(std::min(k0, fresh.size())));
+  if (t_new > t_old * (1.0 - p.reroute_min_gain)) out.keep_old = true;
 }
 
 /// Applies a computed route (serial, vehicle order).
@@ -442,6 +456,24 @@ void update_travel_times(const Network& n, const Demand& d, const Params& p, Tra
 
 }  // namespace
 
+bool compact_routes(TrafficState& s) {
+  std::size_t live = 0;
+  for (std::size_t v = 0; v < s.veh_route_begin.size(); ++v)
+    live += z(s.veh_route_end[v] - s.veh_route_begin[v]);
+  if (s.route_edges.size() <= 2 * live + (std::size_t{1} << 16)) return false;
+  std::vector<std::int32_t> pool;
+  pool.reserve(live);
+  for (std::size_t v = 0; v < s.veh_route_begin.size(); ++v) {
+    const auto b = static_cast<std::int32_t>(pool.size());
+    pool.insert(pool.end(), s.route_edges.begin() + s.veh_route_begin[v],
+                s.route_edges.begin() + s.veh_route_end[v]);
+    s.veh_route_begin[v] = b;
+    s.veh_route_end[v] = static_cast<std::int32_t>(pool.size());
+  }
+  s.route_edges = std::move(pool);
+  return true;
+}
+
 void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                     TaskPool& pool) {
   if (p.reroute_period > 0 && s.time >= s.next_tt_update) {
@@ -455,6 +487,8 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
       s.route_queue.push_back(s.route_cursor);
     ++s.route_cursor;
   }
+  // Every 256 steps (the check walks all vehicles): drop replaced routes if they dominate.
+  if ((s.step_count & 255) == 0 && s.route_edges.size() > (std::size_t{1} << 16)) compact_routes(s);
   if (s.route_queue.empty()) return;
   auto& q = s.route_queue;
   std::sort(q.begin(), q.end());
@@ -476,7 +510,7 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
                   [&](std::int64_t b, std::int64_t e, int worker) {
                     std::vector<std::int32_t> leg;
                     for (std::int64_t i = b; i < e; ++i)
-                      route_one(n, d, s, q[z(i)], s.router[z(worker)], leg, out[z(i)]);
+                      route_one(n, d, p, s, q[z(i)], s.router[z(worker)], leg, out[z(i)]);
                   });
   for (std::size_t i = 0; i < q.size(); ++i) {
     const std::int32_t v = q[i];
@@ -504,7 +538,7 @@ void prepare_routes(const Network& n, const Demand& d, const Params& p, TrafficS
       ++s.route_cache.hits;
     else
       ++s.route_cache.misses;
-    apply_route(n, s, v, r);
+    if (!r.keep_old) apply_route(n, s, v, r);
   }
   q.clear();
 }

@@ -854,6 +854,34 @@ void count_entries(const Network& n, TrafficState& s) {
 
 }  // namespace
 
+int crossed_lanes(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                  std::int32_t from, std::int32_t* out, int max_out) {
+  const std::int32_t to = s.veh_lane[z(v)];
+  if (from == to) return 0;
+  // scratch_lc holds the road edges entered this step (commit_moves); every junction crossed
+  // advanced the route position by one.
+  const bool from_passage = n.lane_edge[z(from)] < 0, to_passage = n.lane_edge[z(to)] < 0;
+  const std::int32_t crossings = s.scratch_lc[z(v)] - (from_passage ? 1 : 0) + (to_passage ? 1 : 0);
+  std::int32_t rp = s.veh_route_pos[z(v)] - crossings, cur = from;
+  const std::uint8_t vclass = driver(d, v).vclass;
+  int k = 0;
+  for (int guard = 0; guard < 2 * std::numeric_limits<std::int8_t>::max(); ++guard) {
+    std::int32_t next = -1;
+    if (n.lane_edge[z(cur)] < 0) {
+      next = n.conn_to_lane[z(cur - n.n_road_lanes)];
+    } else {
+      const std::int32_t c = route_conn_at(n, s, v, rp, cur, vclass);
+      if (c < 0) break;
+      next = n.conn_via_lane[z(c)];
+      ++rp;
+    }
+    if (next == to) break;
+    if (k < max_out) out[k++] = next;
+    cur = next;
+  }
+  return k;
+}
+
 TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   TrafficState s;
   const auto nv = z(d.n_vehicles());

@@ -174,7 +174,8 @@ TEST_CASE("grid20: closure with periodic re-routing, 1 vs 2 threads, conservatio
   CHECK(state_hash(a) == state_hash(b));
   WARN("closed edge " << n.edge_id[static_cast<std::size_t>(closed)] << ": " << through
                       << " running vehicles routed through it; re-routes " << a.rerouted
-                      << ", stranded " << a.stranded << ", arrived " << a.arrived);
+                      << ", stranded " << a.stranded << ", arrived " << a.arrived << ", teleports "
+                      << a.teleports);
 }
 
 TEST_CASE("grid20: detector counts equal the vehicles that passed (every lane, 20 m)") {

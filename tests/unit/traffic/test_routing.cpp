@@ -8,6 +8,7 @@
 
 #include "citytwin/parallel.hpp"
 #include "citytwin/traffic.hpp"
+#include "traffic/kernel.hpp"
 #include "traffic/vclass.hpp"
 #include "unit/traffic/fixtures.hpp"
 
@@ -313,4 +314,94 @@ TEST_CASE("read_sumo_detectors: Bologna acosta induction loops; bad lanes name f
   CHECK(msg.find("bad_detectors.add.xml") != std::string::npos);
   CHECK(msg.find(":2") != std::string::npos);
   CHECK(msg.find("nope_0") != std::string::npos);
+}
+
+TEST_CASE("slowing an edge re-routes the vehicles that would use it") {
+  // 20 trips s -> t (route s,c,e,b,t); at 25 s edge e drops to 1 m/s (50 s instead of 5 s):
+  // s,c,e,b,t = 110.04 s > s,a,b,t = 70.03 s, and from c: d,t = 60 s < e,b,t = 90 s.
+  const Network n = diamond();
+  const std::int32_t nv = 20;
+  const Demand d = test::make_trips(steady_type(), nv, S, T, 3.0);
+  Params p;
+  TaskPool pool(1);
+  TrafficState s = make_state(n, d, p);
+  for (int k = 0; k < 25; ++k) step(n, d, p, s, pool);
+  std::vector<std::int32_t> on_s, on_c;
+  for (std::int32_t v = 0; v < nv; ++v) {
+    const auto vv = static_cast<std::size_t>(v);
+    if (s.veh_status[vv] != VehStatus::running) continue;
+    const std::int32_t lane = s.veh_lane[vv];
+    if (lane == S) on_s.push_back(v);
+    const float v2 = s.veh_speed[vv] * s.veh_speed[vv];
+    if (lane == C && v2 < 2.0f * 4.5f * (200.0f - s.veh_pos[vv])) on_c.push_back(v);
+  }
+  REQUIRE(!on_s.empty());
+  REQUIRE(!on_c.empty());
+  set_edge_speed(n, s, E, 1.0f);
+  for (int k = 0; k < 1000 && s.arrived < nv; ++k) step(n, d, p, s, pool);
+  CHECK(s.arrived == nv);
+  for (std::int32_t v : on_s) CHECK(route_of(s, v) == std::vector<std::int32_t>{S, A, B, T});
+  // Vehicles on c that could still stop before the junction turn to d.
+  for (std::int32_t v : on_c) CHECK(route_of(s, v) == std::vector<std::int32_t>{C, D, T});
+  CHECK(s.rerouted >= static_cast<std::int64_t>(on_s.size() + on_c.size()));
+}
+
+TEST_CASE("route pool compaction keeps every vehicle's route and drops replaced ones") {
+  const Network n = diamond();
+  const Demand d = test::make_demand(steady_type(), 3, {S, C, E, B, T});
+  TrafficState s = make_state(n, d, Params{});
+  CHECK_FALSE(compact_routes(s));  // nothing replaced yet
+  // Vehicle 1 was re-routed 20,000 times: its old routes are dead entries in the pool.
+  for (int k = 0; k < 20000; ++k) {
+    s.veh_route_begin[1] = static_cast<std::int32_t>(s.route_edges.size());
+    for (std::int32_t e : {S, A, B, T}) s.route_edges.push_back(e);
+    s.veh_route_end[1] = static_cast<std::int32_t>(s.route_edges.size());
+  }
+  REQUIRE(compact_routes(s));
+  CHECK(s.route_edges.size() == 14);
+  CHECK(route_of(s, 0) == std::vector<std::int32_t>{S, C, E, B, T});
+  CHECK(route_of(s, 1) == std::vector<std::int32_t>{S, A, B, T});
+  CHECK(route_of(s, 2) == std::vector<std::int32_t>{S, C, E, B, T});
+}
+
+TEST_CASE("read_sumo_routes: trips with via and route-less flows are routed by the simulation") {
+  const Network n = diamond();
+  const std::string path = std::string(CITYTWIN_BINARY_DIR) + "/diamond_trips.rou.xml";
+  const auto write = [](const std::string& file, const char* text) {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(text, f);
+    std::fclose(f);
+  };
+  write(
+      path,
+      "<routes>\n"
+      "  <vType id=\"car\" speedDev=\"0\"/>\n"
+      "  <trip id=\"a\" depart=\"0\" from=\"e0\" to=\"e6\" type=\"car\"/>\n"
+      "  <trip id=\"b\" depart=\"2\" from=\"e0\" to=\"e6\" via=\"e4\" type=\"car\"/>\n"
+      "  <flow id=\"f\" begin=\"4\" end=\"10\" number=\"3\" from=\"e0\" to=\"e6\" type=\"car\"/>\n"
+      "</routes>\n");
+  Demand d;
+  REQUIRE(read_sumo_routes(path, n, d));
+  finish_demand(d);
+  REQUIRE(d.n_vehicles() == 5);
+  CHECK(d.veh_trip == std::vector<std::uint8_t>{1, 1, 1, 1, 1});
+  Params p;
+  TaskPool pool(1);
+  TrafficState s = make_state(n, d, p);
+  for (int k = 0; k < 300 && s.arrived < 5; ++k) step(n, d, p, s, pool);
+  CHECK(s.arrived == 5);
+  CHECK(route_of(s, 0) == std::vector<std::int32_t>{S, C, E, B, T});
+  CHECK(route_of(s, 1) == std::vector<std::int32_t>{S, C, D, T});  // via d
+  for (std::int32_t v = 2; v < 5; ++v)
+    CHECK(route_of(s, v) == std::vector<std::int32_t>{S, C, E, B, T});
+  // An unknown edge names the file, the line and the field.
+  write(path, "<routes>\n  <trip id=\"x\" depart=\"0\" from=\"e0\" to=\"nowhere\"/>\n</routes>\n");
+  Demand bad;
+  auto r = read_sumo_routes(path, n, bad);
+  REQUIRE_FALSE(r);
+  const std::string msg = r.error().to_string();
+  CHECK(msg.find("diamond_trips.rou.xml") != std::string::npos);
+  CHECK(msg.find(":2") != std::string::npos);
+  CHECK(msg.find("nowhere") != std::string::npos);
 }
