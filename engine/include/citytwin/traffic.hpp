@@ -140,7 +140,7 @@ struct Params {
   double lc_threshold = 0.2;   ///< m/s^2, MOBIL incentive threshold
   double lc_politeness = 0.3;  ///< MOBIL politeness p
   double lc_safe_decel = 4.0;  ///< m/s^2, MOBIL safety: the new follower's maximal braking
-  double strategic_lookahead = 200.0;  ///< m before the lane end where route changes dominate
+  double strategic_lookahead = 3000.;  ///< m of route scanned for the best lanes (SUMO 3000)
   SimTime teleport_after = 300000;     ///< ms stopped before a vehicle is teleported (SUMO 300 s)
   SimTime stats_interval = 300000;     ///< ms per-edge statistics interval
   double halting_speed = 0.1;          ///< m/s, below this a vehicle is halting (SUMO)
@@ -227,7 +227,7 @@ struct TrafficState {
   // Per-step scratch.
   std::vector<float> scratch_dx;            // (n_veh) distance to advance this step
   std::vector<float> scratch_v;             // (n_veh) speed at the end of this step
-  std::vector<std::int8_t> scratch_lc;      // (n_veh) desired lane change -1/0/+1
+  std::vector<std::int8_t> scratch_lc;      // (n_veh) lane change, junctions granted, entries
   std::vector<std::int32_t> scratch_count;  // (n_lanes + 1)
   // Cooperative merging: per road lane and direction (0 right, 1 left), the position of the
   // front-most vehicle that must change lanes for its route but found no gap (-1 if none);

@@ -165,7 +165,12 @@ void detectors_after_move(const Network& n, const Demand& d, const Params& p, Tr
   for (std::int32_t i = 0; i < s.n_running; ++i) {
     const std::int32_t v = s.running[z(i)];
     const std::int32_t pl = s.det_prev_lane[z(v)], nl = s.veh_lane[z(v)];
-    if (!has(pl) && !(nl != pl && has(nl))) continue;
+    // Lanes crossed in between (several junctions and short edges may be crossed in a step).
+    std::int32_t mid[8];
+    const int n_mid = nl != pl && pl >= 0 ? crossed_lanes(n, d, s, v, pl, mid, 8) : 0;
+    bool any_mid = false;
+    for (int q = 0; q < n_mid; ++q) any_mid = any_mid || has(mid[q]);
+    if (!has(pl) && !any_mid && !(nl != pl && has(nl))) continue;
     const double pp = s.det_prev_pos[z(v)], np = s.veh_pos[z(v)], dx = s.scratch_dx[z(v)];
     const StepMotion m(s.det_prev_speed[z(v)], s.veh_speed[z(v)], dx, dt);
     if (has(pl))
@@ -173,6 +178,14 @@ void detectors_after_move(const Network& n, const Demand& d, const Params& p, Tr
         const double pos = s.detectors[z(s.lane_det[z(j)])].pos;
         if (pp < pos && pos <= pp + dx) pass(s.lane_det[z(j)], v, pos - pp, m);
       }
+    if (any_mid) {
+      double before = pl >= 0 ? n.lane_length[z(pl)] - pp : 0.0;  // step start to lane start
+      for (int q = 0; q < n_mid; ++q) {
+        for (std::int32_t j = s.lane_det_begin[z(mid[q])]; j < s.lane_det_begin[z(mid[q]) + 1]; ++j)
+          pass(s.lane_det[z(j)], v, before + s.detectors[z(s.lane_det[z(j)])].pos, m);
+        before += n.lane_length[z(mid[q])];
+      }
+    }
     if (nl != pl && has(nl))
       for (std::int32_t j = s.lane_det_begin[z(nl)]; j < s.lane_det_begin[z(nl) + 1]; ++j) {
         const double pos = s.detectors[z(s.lane_det[z(j)])].pos;

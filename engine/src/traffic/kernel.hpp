@@ -29,6 +29,12 @@ bool compact_routes(TrafficState& s);
 /// Free-flow time (s) of an edge at the state's current speed limits.
 float free_time(const Network& net, const TrafficState& s, std::int32_t edge);
 
+/// After commit_moves: the lanes vehicle v crossed this step strictly between `from` (its lane
+/// at the step start) and its lane now (a front vehicle may cross several junctions and short
+/// edges in one step). Writes at most max_out of them to out; returns how many were written.
+int crossed_lanes(const Network& net, const Demand& demand, const TrafficState& s, std::int32_t v,
+                  std::int32_t from, std::int32_t* out, int max_out);
+
 /// Detectors: snapshot before commit_moves, crossings and coverage after it.
 void detectors_before_move(TrafficState& s, TaskPool& pool);
 void detectors_after_move(const Network& net, const Demand& demand, const Params& p,

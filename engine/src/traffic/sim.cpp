@@ -2,7 +2,8 @@
 //
 // Every phase either writes only per-vehicle / per-lane / per-connection slots it owns, or is
 // a short serial pass in a fixed order, so the result is bit-identical for any thread count:
-//   signals -> insert -> index lanes -> approaches -> lane changes -> index lanes ->
+//   signals -> insert -> index lanes -> signal codes + approaches -> lane changes ->
+//   apply them (re-index per edge) ->
 //   car following (into scratch) -> commit moves -> teleports -> statistics -> compact.
 // Lanes are indexed by a counting sort of the running vehicles into CSR (lane_veh, front
 // first), so leaders are neighbours in an array and the step never allocates.
@@ -15,7 +16,10 @@
 // Junctions: a vehicle passes a connection only if its signal allows it, the foes it must
 // yield to (SUMO responses) are not expected within params.critical_gap of its own arrival,
 // and its target lane has room for it (no blocking the junction); otherwise the stop line is
-// a standing obstacle.
+// a standing obstacle. The front vehicle of a lane looks ahead across as many junctions as its
+// stopping distance needs (look_ahead) and crosses, in one step, those it was granted.
+// Lane changes: MOBIL for speed, SUMO LC2013-style strategic changes toward the lane whose
+// continuation along the route is longest (continuation).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -52,7 +56,10 @@ inline Driver driver(const Demand& d, std::int32_t v) {
 /// IDM acceleration for speed v, desired speed v0, gap s (m, bumper to bumper) and approach
 /// rate dv = v - v_leader; s = inf means a free road.
 inline float idm(const Driver& d, float v, float v0, float s, float dv, double delta) {
-  const float free = 1.0f - static_cast<float>(std::pow(static_cast<double>(v / v0), delta));
+  const double r = static_cast<double>(v / v0);
+  // delta = 4 (the default) as two squarings: pow() was ~7 % of a step.
+  const float free =
+      1.0f - static_cast<float>(delta == 4.0 ? (r * r) * (r * r) : std::pow(r, delta));
   if (!(s < k_inf)) return d.a * free;
   const float sstar = d.s0 + std::max(0.0f, v * d.T + v * dv / (2.0f * std::sqrt(d.a * d.b)));
   const float ss = std::max(s, 0.01f);
@@ -77,13 +84,12 @@ inline std::int32_t next_edge(const Demand& d, const TrafficState& s, std::int32
   return i < s.veh_route_end[z(v)] ? s.route_edges[z(i)] : -1;
 }
 
-/// The connection vehicle v takes out of `lane` (a road lane of its current edge): one into
-/// its next route edge, preferring a target lane that continues to the edge after that
+/// The connection vehicle v takes out of `lane` (a road lane of route edge `rp`): one into
+/// the next route edge, preferring a target lane that continues to the edge after that
 /// (short edges leave no room to change lanes). -1 on the last edge or without a connection.
-inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
-                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
-  (void)d;
-  const std::int32_t i = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+inline std::int32_t route_conn_at(const Network& n, const TrafficState& s, std::int32_t v,
+                                  std::int32_t rp, std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = s.veh_route_begin[z(v)] + rp + 1;
   const std::int32_t end = s.veh_route_end[z(v)];
   if (i >= end) return -1;
   const std::int32_t ne = s.route_edges[z(i)];
@@ -96,6 +102,12 @@ inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficS
     if (first < 0) first = c;
   }
   return first;
+}
+/// route_conn_at for the vehicle's current edge.
+inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
+                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
+  (void)d;
+  return route_conn_at(n, s, v, s.veh_route_pos[z(v)], lane, vclass);
 }
 
 inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
@@ -121,8 +133,44 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
   return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
 }
 
-// ---- phase: signals ----
-void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
+/// How far vehicle v can drive along its route from the start of `lane` (a road lane of route
+/// edge `rp`) without changing lanes, capped at `limit` (reached also when the route ends),
+/// and the queue on that way: vehicles on its lanes times `spacing` (a vehicle length plus
+/// gap). This is SUMO's "best lanes" continuation length and occupation
+/// (MSVehicle::updateBestLanes; Erdmann, "SUMO's lane-changing model", LNCS 13, 2015):
+/// strategic lane changes aim at the lane whose continuation is longest, early enough for
+/// the queue on it. Once the way has `need` metres of free road (length minus occupation),
+/// no lane-change rule can depend on the rest: it counts as reaching `limit`.
+struct Continuation {
+  float length = 0.0f, occupation = 0.0f;
+};
+Continuation continuation(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                          std::int32_t rp, std::int32_t lane, std::uint8_t vclass, float spacing,
+                          float need, float limit) {
+  const float len = n.lane_length[z(lane)];
+  const float occ =
+      spacing * static_cast<float>(s.lane_veh_begin[z(lane) + 1] - s.lane_veh_begin[z(lane)]);
+  const std::int32_t i = s.veh_route_begin[z(v)] + rp + 1;
+  if (len >= limit || len - occ >= need || i >= s.veh_route_end[z(v)]) return {limit, occ};
+  const std::int32_t ne = s.route_edges[z(i)];
+  Continuation best{len, occ};
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)], via = n.conn_via_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(via)] & vclass)) continue;
+    const float done = len + n.lane_length[z(via)];
+    const Continuation rest = done >= limit ? Continuation{0.0f, 0.0f}
+                                            : continuation(n, d, s, v, rp + 1, to, vclass, spacing,
+                                                           need - (done - occ), limit - done);
+    const float total = std::min(limit, done + rest.length);
+    if (total > best.length) best = {total, occ + rest.occupation};
+    if (best.length >= limit) break;
+  }
+  return best;
+}
+
+// ---- phase: signals (serial over signals; the per-connection codes are set in
+// compute_approaches, which visits every connection anyway: one parallel pass less) ----
+void update_signals(const Network& n, TrafficState& s) {
   for (u t = 0; t < n.tl_id.size(); ++t) {
     const SimTime cyc = n.tl_cycle[t];
     SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
@@ -131,49 +179,38 @@ void update_signals(const Network& n, TrafficState& s, TaskPool& pool) {
       pos -= n.phase_duration[z(ph++)];
     s.tl_phase[t] = ph;
   }
-  pool.for_blocks(n.n_conns(), k_grain_lanes * 4, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t c = b; c < e; ++c) {
-      const std::int32_t tl = n.conn_tl[z(c)];
-      std::uint8_t code = 0;
-      if (tl >= 0 && s.tl_dark[z(tl)]) {
-        code = k_all_way;  // dark signal: all-way stop (all_way_turn)
-      } else if (tl < 0) {
-        const LinkRule r = n.conn_rule[z(c)];
-        code = r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
-      } else {
-        const char st =
-            n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])];
-        switch (st) {
-          case 'G':
-          case 'O':
-            code = k_go_major;
-            break;
-          case 'g':
-          case 'o':
-            code = k_go_yield;
-            break;
-          case 'y':
-          case 'Y':
-            code = k_amber;
-            break;
-          case 's':
-            code = k_stop;
-            break;
-          default:
-            code = k_red;
-            break;
-        }
-      }
-      s.conn_signal[z(c)] = code;
-    }
-  });
+}
+
+/// The control code of connection c this step (SUMO link states; k_go_major ... k_stop).
+inline std::uint8_t signal_code(const Network& n, const TrafficState& s, std::int64_t c) {
+  const std::int32_t tl = n.conn_tl[z(c)];
+  if (tl >= 0 && s.tl_dark[z(tl)]) return k_all_way;  // dark signal: all-way stop (all_way_turn)
+  if (tl < 0) {
+    const LinkRule r = n.conn_rule[z(c)];
+    return r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
+  }
+  switch (n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])]) {
+    case 'G':
+    case 'O':
+      return k_go_major;
+    case 'g':
+    case 'o':
+      return k_go_yield;
+    case 'y':
+    case 'Y':
+      return k_amber;
+    case 's':
+      return k_stop;
+    default:
+      return k_red;
+  }
 }
 
 // ---- phase: insertion at origins (serial over edges, fixed order) ----
 // At most one vehicle per origin edge per step (up to 3600 veh/h per edge at dt = 1 s), in
 // departure order; a vehicle that does not fit waits in its origin's queue (SUMO's insertion
 // backlog), and so does everyone behind it.
-void insert_vehicles(const Network& n, const Demand& d, TrafficState& s) {
+void insert_vehicles(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
   for (std::int32_t e = 0; e < n.n_edges(); ++e) {
     std::int32_t q = s.origin_next[z(e)];
     // Vehicles dropped before insertion (no route, routing.cpp) leave the queue.
@@ -185,21 +222,19 @@ void insert_vehicles(const Network& n, const Demand& d, TrafficState& s) {
     const std::int32_t v = s.origin_veh[z(q)];
     if (d.veh_depart[z(v)] > s.time) continue;
     const Driver dr = driver(d, v);
-    // Best lane: allowed, continues the route, most room at its start.
-    const std::int32_t nxt = s.veh_route_end[z(v)] - s.veh_route_begin[z(v)] > 1
-                                 ? s.route_edges[z(s.veh_route_begin[z(v)] + 1)]
-                                 : -1;
+    // SUMO's departLane="best": the allowed lane whose continuation along the route is
+    // longest, then the one with the most room at its start.
+    const float horizon = static_cast<float>(p.strategic_lookahead);
     std::int32_t best = -1;
-    float best_room = -k_inf;
-    bool best_good = false;
+    float best_room = -k_inf, best_cont = -k_inf;
     for (std::int32_t l = n.edge_lane_begin[z(e)]; l < n.edge_lane_begin[z(e) + 1]; ++l) {
       if (!(n.lane_allow[z(l)] & dr.vclass)) continue;
-      const bool good = nxt < 0 || next_conn(n, l, nxt, dr.vclass) >= 0;
+      const float cont = continuation(n, d, s, v, 0, l, dr.vclass, 0.0f, horizon, horizon).length;
       const float room = free_space(n, d, s, l);
-      if ((good && !best_good) || (good == best_good && room > best_room)) {
+      if (cont > best_cont || (cont == best_cont && room > best_room)) {
         best = l;
         best_room = room;
-        best_good = good;
+        best_cont = cont;
       }
     }
     if (best < 0 || best_room < std::min(dr.len + dr.s0, n.lane_length[z(best)])) continue;
@@ -246,10 +281,53 @@ void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
   });
 }
 
+// ---- phase: apply the lane changes and re-index, per edge (parallel, no serial pass) ----
+// Lane changes stay within an edge, and an edge's lanes are consecutive, so its vehicles keep
+// their range of lane_veh: sorting that range by (lane, position descending, index) gives the
+// same index a full re-index would, and only the boundaries between its lanes move.
+void apply_lane_changes(const Network& n, TrafficState& s, TaskPool& pool) {
+  pool.for_blocks(n.n_edges(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t edge = b; edge < e; ++edge) {
+      const std::int32_t l0 = n.edge_lane_begin[z(edge)], l1 = n.edge_lane_begin[z(edge) + 1];
+      const std::int32_t vb = s.lane_veh_begin[z(l0)], ve = s.lane_veh_begin[z(l1)];
+      bool changed = false;
+      for (std::int32_t i = vb; i < ve; ++i) {
+        const std::int32_t v = s.lane_veh[z(i)];
+        if (s.scratch_lc[z(v)] == 0) continue;
+        s.veh_lane[z(v)] += s.scratch_lc[z(v)];
+        changed = true;
+      }
+      if (!changed) continue;
+      const auto before = [&](std::int32_t a, std::int32_t c) {
+        const std::int32_t la = s.veh_lane[z(a)], lc = s.veh_lane[z(c)];
+        if (la != lc) return la < lc;
+        const float pa = s.veh_pos[z(a)], pc = s.veh_pos[z(c)];
+        return pa > pc || (pa == pc && a < c);
+      };
+      // Insertion sort: only the few vehicles that changed lanes are out of place.
+      for (std::int32_t i = vb + 1; i < ve; ++i) {
+        const std::int32_t v = s.lane_veh[z(i)];
+        std::int32_t j = i;
+        while (j > vb && before(v, s.lane_veh[z(j - 1)])) {
+          s.lane_veh[z(j)] = s.lane_veh[z(j - 1)];
+          --j;
+        }
+        s.lane_veh[z(j)] = v;
+      }
+      std::int32_t i = vb;
+      for (std::int32_t l = l0; l + 1 < l1; ++l) {
+        while (i < ve && s.veh_lane[z(s.lane_veh[z(i)])] == l) ++i;
+        s.lane_veh_begin[z(l) + 1] = i;
+      }
+    }
+  });
+}
+
 // ---- phase: approach times per connection (occupied passage = 0) ----
 void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool) {
   pool.for_blocks(n.n_conns(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t c = b; c < e; ++c) {
+      s.conn_signal[z(c)] = signal_code(n, s, c);
       float t = k_inf;
       if (lane_first(s, n.conn_via_lane[z(c)]) >= 0) {
         t = 0.0f;
@@ -318,28 +396,6 @@ Neighbour follower_at(const Demand& d, const TrafficState& s, std::int32_t lane,
   return r;
 }
 
-/// How well `lane` serves the route of v: 2 if it reaches the next edge on a lane that
-/// continues to the edge after (or v is on its last edge), 1 if it only reaches the next
-/// edge, 0 if it does not. Two edges of look-ahead, because very short edges (SUMO splits
-/// edges at lane-count changes) leave no room to change lanes.
-inline int lane_quality(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
-                        std::int32_t lane, std::uint8_t vclass) {
-  (void)d;
-  const std::int32_t i = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
-  const std::int32_t end = s.veh_route_end[z(v)];
-  if (i >= end) return 2;
-  const std::int32_t ne = s.route_edges[z(i)];
-  const std::int32_t nne = i + 1 < end ? s.route_edges[z(i + 1)] : -1;
-  int q = 0;
-  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
-    const std::int32_t to = n.conn_to_lane[z(c)];
-    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
-    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return 2;
-    q = 1;
-  }
-  return q;
-}
-
 // ---- phase: lane-change decisions (MOBIL + strategic), one direction per step ----
 void decide_lane_changes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                          TaskPool& pool) {
@@ -364,11 +420,58 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         const Driver dr = driver(d, v);
         if (!(n.lane_allow[z(target)] & dr.vclass)) continue;
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
-        const float to_end = n.lane_length[z(lane)] - pos;
-        const int q_here = lane_quality(n, d, s, v, lane, dr.vclass);
-        const int q_there = lane_quality(n, d, s, v, target, dr.vclass);
-        const bool must = q_there > q_here;
-        if (q_there < q_here && to_end < p.strategic_lookahead) continue;
+        // Strategic lane changes after SUMO's LC2013 (Erdmann 2015; MSLCM_LC2013::_wantsChange):
+        // the look-ahead distance is laDist = 10 s at the look-ahead speed (here the desired
+        // speed on the lane, which SUMO's slowly decaying speed memory stays close to), twice
+        // that for changes to the left, plus two vehicle lengths with gap. A change toward the
+        // lane with the longest continuation is urgent once the usable distance (continuation
+        // minus the queue on the best lane) per lane change still needed is below laDist; a
+        // change away from it is refused unless the target leaves room (continuation minus
+        // the larger queue) for changing there and back, 2 laDist.
+        const std::int32_t rp = s.veh_route_pos[z(v)];
+        const float horizon = static_cast<float>(p.strategic_lookahead);
+        const float spacing = dr.len + dr.s0;
+        const float la_dist =
+            desired_speed(n, s, dr, v, lane) * 10.0f * (dir > 0 ? 2.0f : 1.0f) + 2.0f * spacing;
+        // Free road beyond which the rules below no longer trigger (k <= lanes - 1, 2 laDist).
+        const float need =
+            pos + static_cast<float>(std::max<std::int32_t>(
+                      2, n.edge_lane_begin[z(edge) + 1] - n.edge_lane_begin[z(edge)] - 1)) *
+                      la_dist;
+        const Continuation here =
+            continuation(n, d, s, v, rp, lane, dr.vclass, spacing, need, horizon);
+        const Continuation there =
+            continuation(n, d, s, v, rp, target, dr.vclass, spacing, need, horizon);
+        // The best lane (longest continuation; ties: the nearest) and its offset. Only needed
+        // when this lane runs out within reach; otherwise this lane counts as best.
+        std::int32_t best_off = 0;
+        Continuation best = here;
+        if (here.length < horizon) {
+          for (std::int32_t l2 = n.edge_lane_begin[z(edge)]; l2 < n.edge_lane_begin[z(edge) + 1];
+               ++l2) {
+            if (l2 == lane || !(n.lane_allow[z(l2)] & dr.vclass)) continue;
+            const Continuation c2 =
+                l2 == target ? there
+                             : continuation(n, d, s, v, rp, l2, dr.vclass, spacing, need, horizon);
+            const std::int32_t off = l2 - lane;
+            if (c2.length > best.length ||
+                (c2.length == best.length && best_off != 0 && std::abs(off) < std::abs(best_off))) {
+              best = c2;
+              best_off = off;
+            }
+          }
+        }
+        bool must = false;
+        if (best_off != 0 && (best_off > 0) == (dir > 0)) {
+          // Toward the best lane: urgent once the usable distance per change is below laDist.
+          const float usable = here.length - pos - best.occupation;
+          must = usable < static_cast<float>(std::abs(best_off)) * la_dist;
+        } else if (there.length < here.length || best_off != 0) {
+          // Away from the best lane (or off it): only with room to change there and back
+          // (SUMO: neighLeftPlace / (|bestLaneOffset| + 2) < laDist means stay).
+          const float left_place = there.length - pos - std::max(here.occupation, there.occupation);
+          if (left_place < static_cast<float>(std::abs(best_off) + 2) * la_dist) continue;
+        }
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(d, s, target, pos, dr.len);
         if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
@@ -410,13 +513,7 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
       }
     }
   });
-  pool.for_blocks(s.n_running, k_grain_veh, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const std::int32_t v = s.running[z(i)];
-      if (n.lane_edge[z(s.veh_lane[z(v)])] >= 0 && s.scratch_lc[z(v)] != 0)
-        s.veh_lane[z(v)] += s.scratch_lc[z(v)];
-    }
-  });
+  // Applied by apply_lane_changes.
 }
 
 /// All-way stop at a dark signal (first come, first served): connection c may go when no
@@ -493,11 +590,67 @@ float cooperate(const Network& n, const Demand& d, const Params& p, const Traffi
     const float mpos = s.lane_merge_pos[z(2 * src + (side == 0 ? 1 : 0))];
     if (mpos < 0.0f) continue;
     const float gap = mpos - 5.0f - pos;  // leave room for a car-length merger
-    if (gap <= 0.0f || vel * vel > 2.0f * dr.b * gap) continue;
+    // Hold back only if that leaves the merger its gap (our minGap) behind it and we can stop
+    // comfortably; a follower already closer passes, and the merger goes in behind it (as
+    // SUMO's informFollower asks a follower that cannot make room to overtake). Holding back
+    // alongside would wait for a gap that never opens (stand-off until a teleport).
+    if (gap < dr.s0 || vel * vel > 2.0f * dr.b * gap) continue;
     acc = std::min(acc, idm(dr, vel, v0, gap, vel, p.delta));
   }
   (void)d;
   return acc;
+}
+
+/// What the front vehicle of a lane sees ahead along its route: the nearest obstacle (the
+/// back of a vehicle, or a stop line it may not pass), the cap on its acceleration from
+/// slower junction passages, and how many junctions it was granted. Like SUMO's planMove
+/// (Krajzewicz, "Traffic Simulation with SUMO", 2010; MSVehicle::planMoveInternal) the
+/// look-ahead crosses as many lanes as the stopping distance needs, so a chain of very short
+/// edges (SUMO splits edges where lane counts change) is driven through without stopping on
+/// each piece.
+struct Ahead {
+  float gap = k_inf, lead_v = 0.0f, acc_cap = k_inf;
+  std::int8_t granted = 0;
+};
+Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                 std::int32_t v, const Driver& dr, std::int32_t lane, float dist) {
+  constexpr int k_max_hops = 8;
+  const float vel = s.veh_speed[z(v)];
+  // Far enough to stop comfortably from the current speed, and to see the IDM's desired gap.
+  const float horizon = std::max(50.0f, 2.0f * (dr.s0 + vel * dr.T) + vel * vel / dr.b);
+  Ahead r;
+  float seen = dist;  // distance from the front bumper to the end of `cur`
+  std::int32_t cur = lane, rp = s.veh_route_pos[z(v)];
+  for (int hop = 0; hop < k_max_hops && seen < horizon; ++hop) {
+    std::int32_t next = -1;
+    if (n.lane_edge[z(cur)] < 0) {
+      next = n.conn_to_lane[z(cur - n.n_road_lanes)];
+    } else {
+      if (s.veh_route_begin[z(v)] + rp + 1 >= s.veh_route_end[z(v)]) break;  // arrives
+      const std::int32_t c = route_conn_at(n, s, v, rp, cur, dr.vclass);
+      if (c < 0 || r.granted == std::numeric_limits<std::int8_t>::max() ||
+          !may_pass(n, d, p, s, v, dr, c, seen)) {
+        r.gap = seen;  // the stop line is a standing obstacle
+        r.lead_v = 0.0f;
+        return r;
+      }
+      ++r.granted;
+      ++rp;
+      next = n.conn_via_lane[z(c)];
+      // Slow down to the passage's speed before entering it.
+      const float vp = n.lane_speed[z(next)];
+      if (vel > vp)
+        r.acc_cap = std::min(r.acc_cap, (vp * vp - vel * vel) / (2.0f * std::max(seen, 1.0f)));
+    }
+    if (const std::int32_t w = lane_last(s, next); w >= 0) {
+      r.gap = seen + s.veh_pos[z(w)] - driver(d, w).len;
+      r.lead_v = s.veh_speed[z(w)];
+      return r;
+    }
+    seen += n.lane_length[z(next)];
+    cur = next;
+  }
+  return r;
 }
 
 // ---- phase: car following into scratch (dx, v') ----
@@ -514,39 +667,17 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
         const float v0 = desired_speed(n, s, dr, v, lane);
         float gap = k_inf, lead_v = 0.0f, acc_cap = k_inf;
+        std::int8_t granted = 0;
         if (i > s.lane_veh_begin[z(lane)]) {
           const std::int32_t w = s.lane_veh[z(i - 1)];
           gap = s.veh_pos[z(w)] - driver(d, w).len - pos;
           lead_v = s.veh_speed[z(w)];
         } else {
-          const float dist = len - pos;
-          std::int32_t next_lane = -1;
-          if (n.lane_edge[z(lane)] < 0) {
-            next_lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
-          } else if (const std::int32_t ne = next_edge(d, s, v); ne >= 0) {
-            const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
-            if (c >= 0 && may_pass(n, d, p, s, v, dr, c, dist)) {
-              next_lane = n.conn_via_lane[z(c)];
-              // Slow down to the passage's speed before entering it.
-              const float vp = n.lane_speed[z(next_lane)];
-              if (vel > vp) acc_cap = (vp * vp - vel * vel) / (2.0f * std::max(dist, 1.0f));
-            } else {
-              gap = dist;  // the stop line is a standing obstacle
-              lead_v = 0.0f;
-            }
-          }
-          if (next_lane >= 0) {
-            std::int32_t w = lane_last(s, next_lane);
-            float extra = dist;
-            if (w < 0 && n.lane_edge[z(next_lane)] < 0) {  // empty passage: look at its target
-              extra += n.lane_length[z(next_lane)];
-              w = lane_last(s, n.conn_to_lane[z(next_lane - n.n_road_lanes)]);
-            }
-            if (w >= 0) {
-              gap = extra + s.veh_pos[z(w)] - driver(d, w).len;
-              lead_v = s.veh_speed[z(w)];
-            }
-          }
+          const Ahead ah = look_ahead(n, d, p, s, v, dr, lane, len - pos);
+          gap = ah.gap;
+          lead_v = ah.lead_v;
+          acc_cap = ah.acc_cap;
+          granted = ah.granted;
         }
         if (n.lane_edge[z(lane)] < 0 && i == s.lane_veh_begin[z(lane)]) {
           // Merging passages: the front vehicle of another passage into the same lane that is
@@ -581,6 +712,7 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
         }
         s.scratch_dx[z(v)] = std::max(dx, 0.0f);
         s.scratch_v[z(v)] = v_new;
+        s.scratch_lc[z(v)] = granted;
       }
     }
   });
@@ -605,15 +737,14 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
       s.veh_speed[z(v)] = vnew;
       float pos = s.veh_pos[z(v)] + dx;
       std::int32_t lane = s.veh_lane[z(v)];
-      // One junction per step: only the stop line car following looked at was granted.
-      bool crossed = n.lane_edge[z(lane)] < 0;
-      s.scratch_lc[z(v)] = 0;
+      // Only the junctions car following looked at and was granted may be crossed.
+      std::int8_t budget = s.scratch_lc[z(v)], entered = 0;
       while (pos > n.lane_length[z(lane)]) {
         const float over = pos - n.lane_length[z(lane)];
         if (n.lane_edge[z(lane)] < 0) {
           lane = n.conn_to_lane[z(lane - n.n_road_lanes)];
           pos = over;
-          s.scratch_lc[z(v)] = 2;  // entered a new edge
+          ++entered;  // entered a new edge
           continue;
         }
         const std::int32_t ne = next_edge(d, s, v);
@@ -624,16 +755,17 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
           break;
         }
         const std::int32_t c = route_conn(n, d, s, v, lane, dr.vclass);
-        if (c < 0 || crossed) {  // not granted: wait at the stop line
+        if (c < 0 || budget == 0) {  // not granted: wait at the stop line
           pos = n.lane_length[z(lane)];
           s.veh_speed[z(v)] = 0.0f;
           break;
         }
-        crossed = true;
+        --budget;
         lane = n.conn_via_lane[z(c)];
         ++s.veh_route_pos[z(v)];
         pos = over;
       }
+      s.scratch_lc[z(v)] = entered;
       s.veh_lane[z(v)] = lane;
       s.veh_pos[z(v)] = pos;
     }
@@ -707,16 +839,48 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
   (void)d;
 }
 
-/// Counts edge entries flagged by commit_moves (insertions are counted when inserted).
+/// Counts the edge entries commit_moves recorded (insertions are counted when inserted): the
+/// scratch_lc[v] road edges of the route up to the current one (the one before, on a passage).
 void count_entries(const Network& n, TrafficState& s) {
   for (std::int32_t i = 0; i < s.n_running; ++i) {
     const std::int32_t v = s.running[z(i)];
-    const std::int32_t edge = n.lane_edge[z(s.veh_lane[z(v)])];
-    if (edge >= 0 && s.scratch_lc[z(v)] == 2) ++s.edge_entered[z(edge)];
+    const std::int32_t k = s.scratch_lc[z(v)];
+    if (k <= 0) continue;
+    const std::int32_t last = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] -
+                              (n.lane_edge[z(s.veh_lane[z(v)])] < 0 ? 1 : 0);
+    for (std::int32_t j = last - k + 1; j <= last; ++j) ++s.edge_entered[z(s.route_edges[z(j)])];
   }
 }
 
 }  // namespace
+
+int crossed_lanes(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                  std::int32_t from, std::int32_t* out, int max_out) {
+  const std::int32_t to = s.veh_lane[z(v)];
+  if (from == to) return 0;
+  // scratch_lc holds the road edges entered this step (commit_moves); every junction crossed
+  // advanced the route position by one.
+  const bool from_passage = n.lane_edge[z(from)] < 0, to_passage = n.lane_edge[z(to)] < 0;
+  const std::int32_t crossings = s.scratch_lc[z(v)] - (from_passage ? 1 : 0) + (to_passage ? 1 : 0);
+  std::int32_t rp = s.veh_route_pos[z(v)] - crossings, cur = from;
+  const std::uint8_t vclass = driver(d, v).vclass;
+  int k = 0;
+  for (int guard = 0; guard < 2 * std::numeric_limits<std::int8_t>::max(); ++guard) {
+    std::int32_t next = -1;
+    if (n.lane_edge[z(cur)] < 0) {
+      next = n.conn_to_lane[z(cur - n.n_road_lanes)];
+    } else {
+      const std::int32_t c = route_conn_at(n, s, v, rp, cur, vclass);
+      if (c < 0) break;
+      next = n.conn_via_lane[z(c)];
+      ++rp;
+    }
+    if (next == to) break;
+    if (k < max_out) out[k++] = next;
+    cur = next;
+  }
+  return k;
+}
 
 TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   TrafficState s;
@@ -769,13 +933,13 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 }
 
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
-  update_signals(n, s, pool);
+  update_signals(n, s);
   prepare_routes(n, d, p, s, pool);
-  insert_vehicles(n, d, s);
+  insert_vehicles(n, d, p, s);
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);
   decide_lane_changes(n, d, p, s, pool);
-  index_lanes(n, s, pool);
+  apply_lane_changes(n, s, pool);
   car_following(n, d, p, s, pool);
   if (!s.detectors.empty()) detectors_before_move(s, pool);
   commit_moves(n, d, p, s, pool);
