@@ -313,6 +313,9 @@ int main(int argc, char** argv) {
   app.add_option("--target", target_s, "point looked at x,y,z in the model CRS (m)");
   app.add_option("--size", size, "image or window size WxH");
   app.add_option("--frames", frames, "draw this many frames, then exit (scripted runs)");
+  double speed = 60;
+  app.add_option("--speed", speed, "live: simulated seconds per wall-clock second at start")
+      ->check(CLI::Range(1e-3, 1e6));
   app.footer(R"(Offscreen rendering needs an X server; without a display use
   xvfb-run -a -s "-screen 0 1280x720x24" citytwin-view scenarios/monaco.toml --render m.png)");
   CLI11_PARSE(app, argc, argv);
@@ -405,6 +408,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<LiveRun> live;
   if (source->model) {
     live = std::make_unique<LiveRun>(*source->model);
+    live->speed = speed;
     controls->live = live.get();
     live->start();
   } else {
