@@ -453,11 +453,16 @@ void CityScene::update(const FrameSnapshot& f) {
     if (nv > m_vehicle_capacity) build_vehicles(std::max<std::size_t>(nv, 2 * m_vehicle_capacity));
     auto* px = reinterpret_cast<float*>(m_vehicle_image->data());
     for (std::size_t i = 0; i < nv; ++i) {
-      const osg::Vec3d p = to_scene(f.vehicle_x[i], f.vehicle_y[i], f.vehicle_z[i]);
+      // Without an elevation (none given, or NaN) a vehicle stands on the terrain; without a
+      // heading it faces east.
+      const double x = f.vehicle_x[i], y = i < f.vehicle_y.size() ? f.vehicle_y[i] : 0.0;
+      double z = i < f.vehicle_z.size() ? f.vehicle_z[i] : NAN;
+      if (!std::isfinite(z)) z = m_city.terrain.empty() ? 0.0 : m_city.terrain.sample(x, y);
+      const osg::Vec3d p = to_scene(x, y, std::isfinite(z) ? z : 0.0);
       px[4 * i] = static_cast<float>(p.x());
       px[4 * i + 1] = static_cast<float>(p.y());
       px[4 * i + 2] = static_cast<float>(p.z());
-      px[4 * i + 3] = f.vehicle_heading[i];
+      px[4 * i + 3] = i < f.vehicle_heading.size() ? f.vehicle_heading[i] : 0.f;
     }
     m_vehicle_image->dirty();
   }
