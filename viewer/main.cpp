@@ -231,7 +231,10 @@ struct Controls : osgGA::GUIEventHandler {
     std::string s = fmt::format("t = {:.0f} s", static_cast<double>(f.t) / 1000.0);
     if (live)
       s += fmt::format("   speed x{:g}{}", live->speed.load(), live->paused ? "   PAUSED" : "");
-    for (const auto& [k, v] : f.figures) s += fmt::format("   {}: {}", k, v);
+    // Figures four to a line, so that they fit the window.
+    for (std::size_t i = 0; i < f.figures.size(); ++i)
+      s += fmt::format("{}{}: {}", i % 4 == 0 ? "\n" : "   ", f.figures[i].first,
+                       f.figures[i].second);
     s += "\nkeys: 1-6 layers (terrain, buildings, roads, water, vehicles, power), space pause, n "
          "step, +/- speed, left/right frame, o/t cameras\n";
     if (picked.any) s += "picked: " + describe(scene.city(), picked, f);
@@ -268,10 +271,15 @@ struct Controls : osgGA::GUIEventHandler {
       t->setText(e.text);
       legend_geode->addDrawable(t);
     }
+    // A translucent white panel behind the entries, drawn first.
+    const float top = y0 + line * static_cast<float>(shown_legend.size()) + 2;
+    for (osg::Vec3 p : {osg::Vec3(x0 - 4, y0 - 4, 0), osg::Vec3(x0 + 290, y0 - 4, 0),
+                        osg::Vec3(x0 + 290, top, 0), osg::Vec3(x0 - 4, top, 0)})
+      v->insert(v->begin(), p), c->insert(c->begin(), osg::Vec4(1, 1, 1, 0.7f));
     quads->setVertexArray(v);
     quads->setColorArray(c, osg::Array::BIND_PER_VERTEX);
     quads->addPrimitiveSet(new osg::DrawArrays(GL_QUADS, 0, static_cast<int>(v->size())));
-    legend_geode->addDrawable(quads);
+    legend_geode->insertChild(0, quads);  // before the text
   }
 };
 
@@ -292,6 +300,8 @@ osg::Camera* make_hud(osgText::Text* text, osg::Geode* legend, int w, int h) {
   geode->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
   legend->setDataVariance(osg::Object::DYNAMIC);
   legend->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
+  legend->getOrCreateStateSet()->setMode(GL_BLEND, osg::StateAttribute::ON);
+  legend->getOrCreateStateSet()->setMode(GL_DEPTH_TEST, osg::StateAttribute::OFF);
   cam->addChild(geode);
   cam->addChild(legend);
   return cam;
@@ -316,6 +326,10 @@ int main(int argc, char** argv) {
   double speed = 60;
   app.add_option("--speed", speed, "live: simulated seconds per wall-clock second at start")
       ->check(CLI::Range(1e-3, 1e6));
+  std::string screenshot;
+  app.add_option("--screenshot", screenshot,
+                 "with --frames: write the window (scene, HUD and legend) after the last frame "
+                 "to this PNG");
   app.footer(R"(Offscreen rendering needs an X server; without a display use
   xvfb-run -a -s "-screen 0 1280x720x24" citytwin-view scenarios/monaco.toml --render m.png)");
   CLI11_PARSE(app, argc, argv);
@@ -419,13 +433,34 @@ int main(int argc, char** argv) {
     std::cerr << "citytwin-view: cannot open a window (no X display? see --help)\n";
     return k_internal;
   }
+  // --screenshot: the master camera's final draw callback reads the finished window (the HUD
+  // camera renders before it) on the last scripted frame.
+  struct Grab : osg::Camera::DrawCallback {
+    osg::ref_ptr<osg::Image> image = new osg::Image;
+    void operator()(osg::RenderInfo& info) const override {
+      const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
+      image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
+                        GL_UNSIGNED_BYTE);
+    }
+  };
+  osg::ref_ptr<Grab> grab = new Grab;
   int drawn = 0;
   while (!viewer.done() && (frames <= 0 || drawn < frames)) {
     if (controls->next_frame()) scene.update(controls->current);
     controls->update_hud(controls->current);
+    if (!screenshot.empty() && drawn + 1 == frames)
+      viewer.getCamera()->setFinalDrawCallback(grab.get());
     viewer.frame();
     ++drawn;
   }
   std::cerr << "citytwin-view: " << drawn << " frames drawn\n";
+  if (!screenshot.empty()) {
+    if (!grab->image->data() || !osgDB::writeImageFile(*grab->image, screenshot)) {
+      std::cerr << "citytwin-view: --screenshot: no frame written to " << screenshot
+                << " (give --frames N; is the folder there?)\n";
+      return k_bad_input;
+    }
+    std::cerr << "citytwin-view: wrote " << screenshot << "\n";
+  }
   return k_ok;
 }
