@@ -5,13 +5,14 @@
 #include <osg/Depth>
 #include <osg/Geode>
 #include <osg/Geometry>
+#include <osg/LineWidth>
 #include <osg/PolygonOffset>
 #include <osg/Program>
 #include <osg/Shader>
+#include <osgUtil/RenderBin>
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 namespace citytwin::view {
 namespace {
@@ -48,7 +49,13 @@ void main() {
   float l = 0.45 + 0.55 * max(dot(normalize(normal), sun), 0.0);
   frag = vec4(colour.rgb * l, colour.a);
 })";
+const char* k_flat_fs = R"(#version 130
+in vec4 colour;
+out vec4 frag;
+void main() { frag = colour; })";
 // Water: each vertex is a flood cell centre; its surface and depth come from a float texture.
+// The surface is drawn 0.5 m up so that road ribbons (0.3 m above the terrain) and the terrain
+// mesh (coarser than the flood grid) do not hide shallow water.
 const char* k_water_vs = R"(#version 130
 in float entity;
 uniform sampler2D water;
@@ -58,9 +65,7 @@ void main() {
   int id = int(entity + 0.5);
   vec4 s = texelFetch(water, ivec2(id % nx, id / nx), 0);
   depth = s.g;
-  // Cells with no wet neighbour collapse outside the clip volume: dry areas cost no fragments.
-  gl_Position = s.b > 0.5 ? gl_ModelViewProjectionMatrix * vec4(gl_Vertex.xy, s.r, 1.0)
-                          : vec4(2.0, 2.0, 2.0, 1.0);
+  gl_Position = gl_ModelViewProjectionMatrix * vec4(gl_Vertex.xy, s.r + 0.5, 1.0);
 })";
 const char* k_water_fs = R"(#version 130
 in float depth;
@@ -84,6 +89,18 @@ void main() {
   colour = vec4(0.95, 0.85, 0.1, 1.0);
   gl_Position = gl_ModelViewProjectionMatrix * vec4(v + p.xyz, 1.0);
 })";
+
+// Opaque mesh layers are drawn front to back, buildings first, so that llvmpipe's early depth
+// test rejects the terrain and roads they hide before shading them.
+const char* front_to_back_bin() {
+  static const bool registered = [] {
+    osgUtil::RenderBin::addRenderBinPrototype(
+        "CityFrontToBack", new osgUtil::RenderBin(osgUtil::RenderBin::SORT_FRONT_TO_BACK));
+    return true;
+  }();
+  (void)registered;
+  return "CityFrontToBack";
+}
 
 osg::Program* program(const char* vs, const char* fs) {
   auto* p = new osg::Program;
@@ -129,10 +146,23 @@ std::array<unsigned char, 4> road_colour(float ratio, int closed) {
                   : rgba(0.9f - 1.6f * (r - 0.5f), 0.8f, 0.15f);
 }
 
+// Power line colour: loading |S| / rating from green (0) through yellow (0.8) to red (>= 1);
+// dark grey out of service.
+std::array<unsigned char, 4> line_colour(float loading, int on) {
+  if (!on || !std::isfinite(loading)) return rgba(0.2f, 0.2f, 0.2f);
+  const float l = std::clamp(loading, 0.f, 1.f);
+  return l < 0.8f ? rgba(0.1f + 0.85f * l / 0.8f, 0.75f, 0.1f)
+                  : rgba(0.95f, 0.75f - 0.65f * (l - 0.8f) / 0.2f, 0.1f);
+}
+
+std::array<unsigned char, 4> substation_colour(int on) {
+  return on ? rgba(0.1f, 0.7f, 0.25f) : rgba(0.85f, 0.1f, 0.1f);
+}
+
 }  // namespace
 
 const char* layer_name(unsigned layer) {
-  static const char* names[] = {"terrain", "buildings", "roads", "water", "vehicles"};
+  static const char* names[] = {"terrain", "buildings", "roads", "water", "vehicles", "power"};
   return layer < k_layer_count ? names[layer] : "?";
 }
 
@@ -202,6 +232,8 @@ void CityScene::build_mesh_layers() {
     if (kind == 1) ss->setTextureAttribute(0, m_building_state.texture());
     if (kind == 2) ss->setTextureAttribute(0, m_road_state.texture());
     if (kind == 2) ss->setAttributeAndModes(new osg::PolygonOffset(-1.f, -1.f));
+    // Bins before the default one: buildings, roads, terrain.
+    ss->setRenderBinDetails(kind == 1 ? -3 : kind == 2 ? -2 : -1, front_to_back_bin());
     m_switch->getChild(kind)->asGroup()->addChild(geode);
   }
 }
@@ -221,16 +253,14 @@ void CityScene::build_water(const WaterRaster& w) {
       v->push_back(to_scene(w.x0 + (i + 0.5) * w.dx, w.y0 + (j + 0.5) * w.dy, 0));
       e->push_back(static_cast<float>(j * w.nx + i));
     }
-  auto* idx = new osg::DrawElementsUInt(GL_TRIANGLES);
-  for (int j = 0; j + 1 < w.ny; ++j)
-    for (int i = 0; i + 1 < w.nx; ++i) {
-      const unsigned a = static_cast<unsigned>(j * w.nx + i), b = a + 1, c = a + 1 + w.nx,
-                     d = a + w.nx;
-      for (unsigned q : {a, b, c, a, c, d}) idx->push_back(q);
-    }
+  // The triangles are the quads with a wet corner, chosen every frame (update()).
+  m_water_index = new osg::DrawElementsUInt(GL_TRIANGLES);
+  m_water_index->setDataVariance(osg::Object::DYNAMIC);
   g->setVertexArray(v);
   g->setVertexAttribArray(k_entity_attr, e, osg::Array::BIND_PER_VERTEX);
-  g->addPrimitiveSet(idx);
+  g->addPrimitiveSet(m_water_index.get());
+  osg::Group* group = m_switch->getChild(k_water)->asGroup();
+  group->removeChildren(0, group->getNumChildren());
   m_water = new osg::Geode;
   m_water->addDrawable(g);
   osg::StateSet* ss = m_water->getOrCreateStateSet();
@@ -243,7 +273,7 @@ void CityScene::build_water(const WaterRaster& w) {
   ss->setAttributeAndModes(new osg::Depth(osg::Depth::LESS, 0, 1, false));
   ss->setRenderingHint(osg::StateSet::TRANSPARENT_BIN);
   m_water->setCullingActive(false);
-  m_switch->getChild(k_water)->asGroup()->addChild(m_water.get());
+  group->addChild(m_water.get());
 }
 
 void CityScene::build_vehicles(std::size_t capacity) {
@@ -281,6 +311,96 @@ void CityScene::build_vehicles(std::size_t capacity) {
   m_switch->getChild(k_vehicles)->asGroup()->addChild(geode);
 }
 
+// Power lines: one segment per branch between its buses, 4 m above the terrain (cables are
+// mostly underground; drawn where they run); substations: 16 x 16 x 30 m boxes on the HV bus.
+// Buses without coordinates in the city (cases with geographic or no positions) are not drawn.
+void CityScene::build_power(std::shared_ptr<const PowerLayout> layout) {
+  m_power_layout = std::move(layout);
+  const PowerLayout& l = *m_power_layout;
+  osg::Group* group = m_switch->getChild(k_power)->asGroup();
+  group->removeChildren(0, group->getNumChildren());
+  const auto& e = m_city.extent;
+  const double margin = 1000;
+  auto placed = [&](std::int32_t b) {
+    if (b < 0 || static_cast<std::size_t>(b) >= l.bus_x.size()) return false;
+    const double x = l.bus_x[b], y = l.bus_y[b];
+    return std::isfinite(x) && std::isfinite(y) && x > e[0] - margin && x < e[2] + margin &&
+           y > e[1] - margin && y < e[3] + margin;
+  };
+  auto ground = [&](double x, double y) {
+    const double z = m_city.terrain.empty() ? 0 : m_city.terrain.sample(x, y);
+    return std::isfinite(z) ? z : 0.0;
+  };
+  const int nk = static_cast<int>(l.branch_from.size());
+  const int ns = static_cast<int>(l.substation_hv_bus.size());
+  m_line_state.resize(nk);
+  m_substation_state.resize(ns);
+  osg::ref_ptr<osg::Program> prog = program(k_mesh_vs, k_flat_fs);
+  {
+    auto* g = new osg::Geometry;
+    g->setUseDisplayList(false);
+    g->setUseVertexBufferObjects(true);
+    auto* v = new osg::Vec3Array;
+    auto* ent = new osg::FloatArray;
+    for (int k = 0; k < nk; ++k) {
+      const std::int32_t a = l.branch_from[k], b = l.branch_to[k];
+      if (!placed(a) || !placed(b)) continue;
+      for (std::int32_t bus : {a, b}) {
+        v->push_back(to_scene(l.bus_x[bus], l.bus_y[bus], ground(l.bus_x[bus], l.bus_y[bus]) + 4));
+        ent->push_back(static_cast<float>(k));
+      }
+    }
+    g->setVertexArray(v);
+    g->setVertexAttribArray(k_entity_attr, ent, osg::Array::BIND_PER_VERTEX);
+    g->addPrimitiveSet(new osg::DrawArrays(GL_LINES, 0, static_cast<int>(v->size())));
+    auto* geode = new osg::Geode;
+    geode->addDrawable(g);
+    osg::StateSet* ss = geode->getOrCreateStateSet();
+    ss->setAttributeAndModes(prog.get());
+    ss->setAttributeAndModes(new osg::LineWidth(3.f));
+    ss->addUniform(new osg::Uniform("mode", 1));
+    ss->addUniform(new osg::Uniform("state", 0));
+    ss->setTextureAttribute(0, m_line_state.texture());
+    group->addChild(geode);
+  }
+  {
+    auto* g = new osg::Geometry;
+    g->setUseDisplayList(false);
+    g->setUseVertexBufferObjects(true);
+    auto* v = new osg::Vec3Array;
+    auto* n = new osg::Vec3Array;
+    auto* ent = new osg::FloatArray;
+    const float h = 8.f, top = 30.f;
+    const osg::Vec3 faces[5][4] = {{{-h, -h, top}, {h, -h, top}, {h, h, top}, {-h, h, top}},
+                                   {{-h, -h, 0}, {h, -h, 0}, {h, -h, top}, {-h, -h, top}},
+                                   {{h, h, 0}, {-h, h, 0}, {-h, h, top}, {h, h, top}},
+                                   {{h, -h, 0}, {h, h, 0}, {h, h, top}, {h, -h, top}},
+                                   {{-h, h, 0}, {-h, -h, 0}, {-h, -h, top}, {-h, h, top}}};
+    const osg::Vec3 normals[5] = {{0, 0, 1}, {0, -1, 0}, {0, 1, 0}, {1, 0, 0}, {-1, 0, 0}};
+    for (int s = 0; s < ns; ++s) {
+      const std::int32_t bus = l.substation_hv_bus[s];
+      if (!placed(bus)) continue;
+      const osg::Vec3 c = to_scene(l.bus_x[bus], l.bus_y[bus], ground(l.bus_x[bus], l.bus_y[bus]));
+      for (int f = 0; f < 5; ++f)
+        for (int k : {0, 1, 2, 0, 2, 3})
+          v->push_back(c + faces[f][k]), n->push_back(normals[f]),
+              ent->push_back(static_cast<float>(s));
+    }
+    g->setVertexArray(v);
+    g->setNormalArray(n, osg::Array::BIND_PER_VERTEX);
+    g->setVertexAttribArray(k_entity_attr, ent, osg::Array::BIND_PER_VERTEX);
+    g->addPrimitiveSet(new osg::DrawArrays(GL_TRIANGLES, 0, static_cast<int>(v->size())));
+    auto* geode = new osg::Geode;
+    geode->addDrawable(g);
+    osg::StateSet* ss = geode->getOrCreateStateSet();
+    ss->setAttributeAndModes(program(k_mesh_vs, k_lit_fs));
+    ss->addUniform(new osg::Uniform("mode", 1));
+    ss->addUniform(new osg::Uniform("state", 0));
+    ss->setTextureAttribute(0, m_substation_state.texture());
+    group->addChild(geode);
+  }
+}
+
 void CityScene::update(const FrameSnapshot& f) {
   const Buildings& b = m_city.buildings;
   for (std::int32_t i = 0; i < b.size(); ++i) {
@@ -303,25 +423,29 @@ void CityScene::update(const FrameSnapshot& f) {
     if (f.water.nx != m_water_nx || f.water.ny != m_water_ny) build_water(f.water);
     auto* px = reinterpret_cast<float*>(m_water_image->data());
     const WaterRaster& w = f.water;
-    auto wet = [&](int i, int j) {
-      const std::size_t c = static_cast<std::size_t>(j) * w.nx + i;
-      return std::isfinite(w.surface_m[c]) && w.depth_m[c] >= 0.01f;
-    };
-    for (int j = 0; j < w.ny; ++j)
-      for (int i = 0; i < w.nx; ++i) {
-        const std::size_t c = static_cast<std::size_t>(j) * w.nx + i;
-        const float s = w.surface_m[c];
-        px[4 * c] = std::isfinite(s) ? s : 0.f;
-        px[4 * c + 1] = std::isfinite(s) ? w.depth_m[c] : 0.f;
-        // B: 1 when this cell or a neighbour is wet (the vertex is part of a drawn triangle).
-        bool near_wet = false;
-        for (int dj = -1; dj <= 1 && !near_wet; ++dj)
-          for (int di = -1; di <= 1 && !near_wet; ++di) {
-            const int ii = i + di, jj = j + dj;
-            near_wet = ii >= 0 && jj >= 0 && ii < w.nx && jj < w.ny && wet(ii, jj);
-          }
-        px[4 * c + 2] = near_wet ? 1.f : 0.f;
-      }
+    const std::size_t n = w.depth_m.size();
+    m_water_wet.resize(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      const float sf = w.surface_m[c];
+      const bool wet = std::isfinite(sf) && w.depth_m[c] >= 0.01f;
+      px[4 * c] = std::isfinite(sf) ? sf : 0.f;
+      px[4 * c + 1] = std::isfinite(sf) ? w.depth_m[c] : 0.f;
+      m_water_wet[c] = wet;
+    }
+    // Quads with a wet corner; the others would discard every fragment (depth < 1 cm).
+    osg::DrawElementsUInt& idx = *m_water_index;
+    idx.clear();
+    const auto nx = static_cast<unsigned>(w.nx);
+    for (unsigned j = 0; j + 1 < static_cast<unsigned>(w.ny); ++j) {
+      const std::uint8_t* lo = m_water_wet.data() + static_cast<std::size_t>(j) * nx;
+      const std::uint8_t* hi = lo + nx;
+      for (unsigned i = 0; i + 1 < nx; ++i)
+        if (lo[i] | lo[i + 1] | hi[i] | hi[i + 1]) {
+          const unsigned q0 = j * nx + i, q1 = q0 + 1, q2 = q0 + 1 + nx, q3 = q0 + nx;
+          for (unsigned q : {q0, q1, q2, q0, q2, q3}) idx.push_back(q);
+        }
+    }
+    m_water_index->dirty();
     m_water_image->dirty();
   }
   const std::size_t nv = f.vehicle_x.size();
@@ -329,31 +453,81 @@ void CityScene::update(const FrameSnapshot& f) {
     if (nv > m_vehicle_capacity) build_vehicles(std::max<std::size_t>(nv, 2 * m_vehicle_capacity));
     auto* px = reinterpret_cast<float*>(m_vehicle_image->data());
     for (std::size_t i = 0; i < nv; ++i) {
-      const osg::Vec3d p = to_scene(f.vehicle_x[i], f.vehicle_y[i], f.vehicle_z[i]);
+      // Without an elevation (none given, or NaN) a vehicle stands on the terrain; without a
+      // heading it faces east.
+      const double x = f.vehicle_x[i], y = i < f.vehicle_y.size() ? f.vehicle_y[i] : 0.0;
+      double z = i < f.vehicle_z.size() ? f.vehicle_z[i] : NAN;
+      if (!std::isfinite(z)) z = m_city.terrain.empty() ? 0.0 : m_city.terrain.sample(x, y);
+      const osg::Vec3d p = to_scene(x, y, std::isfinite(z) ? z : 0.0);
       px[4 * i] = static_cast<float>(p.x());
       px[4 * i + 1] = static_cast<float>(p.y());
       px[4 * i + 2] = static_cast<float>(p.z());
-      px[4 * i + 3] = f.vehicle_heading[i];
+      px[4 * i + 3] = i < f.vehicle_heading.size() ? f.vehicle_heading[i] : 0.f;
     }
     m_vehicle_image->dirty();
   }
   if (m_vehicle_geometry) {
+    // No vehicles: no vertices (0 instances would mean one non-instanced box in OpenGL).
     auto* da = static_cast<osg::DrawArrays*>(m_vehicle_geometry->getPrimitiveSet(0));
+    da->setCount(nv > 0 ? 30 : 0);
     da->setNumInstances(static_cast<int>(nv));
     da->dirty();
   }
+  if (f.power_layout) {
+    if (f.power_layout != m_power_layout) build_power(f.power_layout);
+    const int nk = static_cast<int>(m_power_layout->branch_from.size());
+    for (int k = 0; k < nk; ++k)
+      m_line_state.set(
+          k, line_colour(
+                 k < static_cast<int>(f.line_loading.size()) ? f.line_loading[k] : std::nanf(""),
+                 k < static_cast<int>(f.line_on.size()) ? f.line_on[k] : 1));
+    m_line_state.commit();
+    const int ns = static_cast<int>(m_power_layout->substation_hv_bus.size());
+    for (int s = 0; s < ns; ++s)
+      m_substation_state.set(
+          s,
+          substation_colour(s < static_cast<int>(f.substation_on.size()) ? f.substation_on[s] : 1));
+    m_substation_state.commit();
+  }
 }
 
-std::string CityScene::legend() const {
-  std::ostringstream s;
-  if (m_switch->getValue(k_buildings))
-    s << "buildings: cream dry, blue flooded (darker deeper, 2 m), purple-grey without power\n";
-  if (m_switch->getValue(k_roads))
-    s << "roads: speed / free speed, red 0 -> amber 0.5 -> green 1; grey no data; black closed\n";
-  if (m_switch->getValue(k_water) && m_water) s << "water: light 0 m -> dark blue >= 2 m deep\n";
-  if (m_switch->getValue(k_vehicles) && m_vehicle_geometry) s << "vehicles: yellow boxes\n";
-  if (m_switch->getValue(k_terrain)) s << "terrain: green low -> tan high\n";
-  return s.str();
+std::vector<LegendEntry> CityScene::legend() const {
+  std::vector<LegendEntry> out;
+  auto add = [&](unsigned layer, std::array<unsigned char, 4> c, std::string text) {
+    out.push_back({layer, {c[0], c[1], c[2]}, std::move(text)});
+  };
+  if (m_switch->getValue(k_buildings)) {
+    add(k_buildings, building_colour(0, 1), "building: dry, powered");
+    add(k_buildings, building_colour(0.3f, 1), "building: flooded 0.3 m");
+    add(k_buildings, building_colour(2, 1), "building: flooded >= 2 m");
+    add(k_buildings, building_colour(0, 0), "building: without power");
+  }
+  if (m_switch->getValue(k_water) && m_water) {
+    add(k_water, rgba(0.45f, 0.75f, 1.0f), "water: 1 cm deep");
+    add(k_water, rgba(0.02f, 0.15f, 0.65f), "water: >= 2 m deep");
+  }
+  if (m_switch->getValue(k_roads)) {
+    add(k_roads, road_colour(0, 0), "road: stopped (speed / free speed 0)");
+    add(k_roads, road_colour(0.5f, 0), "road: speed ratio 0.5");
+    add(k_roads, road_colour(1, 0), "road: free flow");
+    add(k_roads, road_colour(NAN, 0), "road: no traffic data");
+    add(k_roads, road_colour(1, 1), "road: closed");
+  }
+  if (m_switch->getValue(k_vehicles) && m_vehicle_geometry)
+    add(k_vehicles, rgba(0.95f, 0.85f, 0.1f), "vehicle");
+  if (m_switch->getValue(k_power) && m_power_layout) {
+    add(k_power, line_colour(0, 1), "power line: idle");
+    add(k_power, line_colour(0.8f, 1), "power line: 80 % loaded");
+    add(k_power, line_colour(1, 1), "power line: >= 100 % loaded");
+    add(k_power, line_colour(0, 0), "power line: out of service");
+    add(k_power, substation_colour(1), "substation: energised");
+    add(k_power, substation_colour(0), "substation: out");
+  }
+  if (m_switch->getValue(k_terrain)) {
+    add(k_terrain, rgba(0.42f, 0.52f, 0.33f), "terrain: lowest");
+    add(k_terrain, rgba(0.78f, 0.72f, 0.60f), "terrain: highest");
+  }
+  return out;
 }
 
 }  // namespace citytwin::view

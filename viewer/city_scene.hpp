@@ -2,8 +2,9 @@
 // from FrameSnapshots through per-entity state textures and uniforms (no geometry rebuilt).
 //
 // Layers: terrain (coloured by elevation), buildings (by flood depth / power), roads (by speed
-// ratio), water (translucent, by depth), vehicles (instanced boxes). Each layer is one switch
-// child; adding a layer is one build function and one update function.
+// ratio), water (translucent, by depth), vehicles (instanced boxes), power (lines by loading,
+// substations on/off). Each layer is one switch child; adding a layer is one build function and
+// one update function.
 #pragma once
 
 #include <osg/Geode>
@@ -15,7 +16,9 @@
 #include <osg/Uniform>
 
 #include <array>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "citytwin/city.hpp"
 #include "citytwin/frame.hpp"
@@ -39,8 +42,23 @@ class StateTexture {
   osg::ref_ptr<osg::Texture2D> m_texture = new osg::Texture2D;
 };
 
-enum Layer : unsigned { k_terrain, k_buildings, k_roads, k_water, k_vehicles, k_layer_count };
+enum Layer : unsigned {
+  k_terrain,
+  k_buildings,
+  k_roads,
+  k_water,
+  k_vehicles,
+  k_power,
+  k_layer_count
+};
 const char* layer_name(unsigned layer);
+
+/// One legend line: a swatch colour (what the layer draws for that state) and its meaning.
+struct LegendEntry {
+  unsigned layer;
+  std::array<unsigned char, 3> rgb;
+  std::string text;
+};
 
 class CityScene {
  public:
@@ -50,19 +68,21 @@ class CityScene {
   /// first frame that has them).
   void update(const FrameSnapshot& frame);
   void toggle(unsigned layer) { m_switch->setValue(layer, !m_switch->getValue(layer)); }
+  bool visible(unsigned layer) const { return m_switch->getValue(layer); }
   /// Model CRS -> scene coordinates (relative to the mesh origin).
   osg::Vec3d to_scene(double x, double y, double z) const {
     return {x - m_mesh.origin[0], y - m_mesh.origin[1], z};
   }
   const CityMesh& mesh() const { return m_mesh; }
   const CityModel& city() const { return m_city; }
-  /// Legend lines for the layers that are on.
-  std::string legend() const;
+  /// Legend entries for the layers that are on (and have something drawn).
+  std::vector<LegendEntry> legend() const;
 
  private:
   void build_mesh_layers();
   void build_water(const WaterRaster& w);
   void build_vehicles(std::size_t capacity);
+  void build_power(std::shared_ptr<const PowerLayout> layout);
 
   const CityModel& m_city;
   const CityMesh& m_mesh;
@@ -72,11 +92,16 @@ class CityScene {
   // Water: surface elevation and depth per cell, in one float texture (R = surface, G = depth).
   osg::ref_ptr<osg::Image> m_water_image;
   osg::ref_ptr<osg::Geode> m_water;
+  osg::ref_ptr<osg::DrawElementsUInt> m_water_index;  ///< quads with a wet corner, per frame
+  std::vector<std::uint8_t> m_water_wet;
   int m_water_nx = 0, m_water_ny = 0;
   // Vehicles: x, y, z, heading per instance in a float texture.
   osg::ref_ptr<osg::Image> m_vehicle_image;
   osg::ref_ptr<osg::Geometry> m_vehicle_geometry;
   std::size_t m_vehicle_capacity = 0;
+  // Power: lines (one segment per branch) and substation boxes, coloured by state textures.
+  std::shared_ptr<const PowerLayout> m_power_layout;
+  StateTexture m_line_state, m_substation_state;
 };
 
 }  // namespace citytwin::view

@@ -51,13 +51,16 @@ bool parse_vec3(const std::string& s, osg::Vec3d& out) {
 }
 
 // Live simulation on its own thread: steps as fast as `speed` simulated seconds per wall second
-// allow, publishes the snapshot of the latest state.
+// allow and, when the viewer has taken the previous one, publishes the snapshot of the state
+// after a step (snapshots are made at the drawing rate, not the stepping rate).
 struct LiveRun {
   const Model& model;
   SimState state;
   TaskPool pool{1};
   std::mutex mutex;
   FrameSnapshot latest;
+  bool fresh = false;  ///< latest not yet taken (guarded by mutex)
+  std::atomic<bool> wanted{true};
   std::atomic<bool> paused{false}, stop{false};
   std::atomic<double> speed{60};
   std::atomic<int> single_steps{0};
@@ -68,21 +71,28 @@ struct LiveRun {
     thread = std::thread([this] {
       auto last = std::chrono::steady_clock::now();
       double owed_s = 0;
+      bool pending = true;  // a state not yet published
       while (!stop) {
         const auto now = std::chrono::steady_clock::now();
         owed_s += std::chrono::duration<double>(now - last).count() * (paused ? 0.0 : speed.load());
         last = now;
         const double dt_s = static_cast<double>(model.spec.run.step) / 1000.0;
         const bool done = state.t >= model.spec.run.duration;
-        if (!done && (owed_s >= dt_s || single_steps > 0)) {
+        const bool stepping = !done && (owed_s >= dt_s || single_steps > 0);
+        if (stepping) {
           step(model, state, pool);
           if (single_steps > 0) --single_steps;
           owed_s = std::max(0.0, owed_s - dt_s);
+          pending = true;
+        }
+        if (pending && wanted.exchange(false)) {
+          pending = false;
           FrameSnapshot f = snapshot(model, state);
           f.figures.emplace_back("steps", std::to_string(state.step));
           std::lock_guard lock(mutex);
           latest = std::move(f);
-        } else {
+          fresh = true;
+        } else if (!stepping) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
       }
@@ -94,15 +104,57 @@ struct LiveRun {
   }
 };
 
-// Keys, picking and the HUD text.
+// What a click hit: kind, index and the hit elevation; described with the current frame.
+struct Picked {
+  bool any = false, hit = false;
+  EntityKind kind = EntityKind::terrain;
+  int index = 0;
+  double z = 0;
+};
+
+std::string describe(const CityModel& c, const Picked& p, const FrameSnapshot& f) {
+  if (!p.hit) return "nothing";
+  const int i = p.index;
+  switch (p.kind) {
+    case EntityKind::building: {
+      std::string s = fmt::format("building {} (OSM {}): {:.1f} m tall, roof at {:.1f} m", i,
+                                  c.buildings.osm_id[i], c.buildings.height_m[i], p.z);
+      if (i < static_cast<int>(f.building_depth_m.size()))
+        s += fmt::format(", water {:.2f} m", f.building_depth_m[i]);
+      if (i < static_cast<int>(f.building_powered.size()))
+        s += f.building_powered[i] ? ", powered" : ", WITHOUT POWER";
+      return s;
+    }
+    case EntityKind::road: {
+      std::string s = fmt::format(
+          "road link {} (OSM way {}), {} lane(s)", i,
+          i < static_cast<int>(c.roads.link_osm_way.size()) ? c.roads.link_osm_way[i] : 0,
+          c.roads.link_lanes[i]);
+      if (i < static_cast<int>(f.link_speed_ratio.size()) && std::isfinite(f.link_speed_ratio[i]))
+        s += fmt::format(", speed ratio {:.2f}", f.link_speed_ratio[i]);
+      if (i < static_cast<int>(f.link_closed.size()) && f.link_closed[i]) s += ", CLOSED";
+      return s;
+    }
+    case EntityKind::terrain:
+      return fmt::format("terrain at {:.1f} m", p.z);
+  }
+  return "?";
+}
+
+// Keys, picking and the HUD (text and legend swatches).
 struct Controls : osgGA::GUIEventHandler {
   CityScene& scene;
   const SpatialIndex& index;
   LiveRun* live = nullptr;
   const Source& source;
   double replay_t = 0;
-  osg::ref_ptr<osgText::Text> hud, info;
-  std::string picked;
+  std::size_t replay_k = static_cast<std::size_t>(-1);
+  FrameSnapshot current;  ///< what is drawn
+  osg::ref_ptr<osgText::Text> hud;
+  osg::ref_ptr<osg::Geode> legend_geode;
+  std::vector<LegendEntry> shown_legend;
+  int height = 0;
+  Picked picked;
   float down_x = 0, down_y = 0;
 
   Controls(CityScene& s, const SpatialIndex& i, const Source& src)
@@ -147,50 +199,91 @@ struct Controls : osgGA::GUIEventHandler {
     const auto& o = scene.mesh().origin;
     const auto hit =
         index.ray({a.x() + o[0], a.y() + o[1], a.z()}, {b.x() + o[0], b.y() + o[1], b.z()});
-    if (!hit) {
-      picked = "nothing";
-      return;
-    }
-    const CityModel& c = scene.city();
-    const int i = hit->entity.index;
-    switch (hit->entity.kind) {
-      case EntityKind::building:
-        picked = fmt::format("building {} (OSM {}): {:.1f} m tall, roof at {:.1f} m", i,
-                             c.buildings.osm_id[i], c.buildings.height_m[i], hit->point[2]);
-        break;
-      case EntityKind::road:
-        picked = fmt::format(
-            "road link {} (OSM way {}), {} lane(s)", i,
-            i < static_cast<int>(c.roads.link_osm_way.size()) ? c.roads.link_osm_way[i] : 0,
-            c.roads.link_lanes[i]);
-        break;
-      case EntityKind::terrain:
-        picked = fmt::format("terrain at {:.1f} m", hit->point[2]);
-        break;
-    }
+    picked = Picked{true, hit.has_value()};
+    if (hit)
+      picked.kind = hit->entity.kind, picked.index = hit->entity.index, picked.z = hit->point[2];
   }
 
-  FrameSnapshot frame() {
+  /// Takes a new snapshot into `current` when there is one; true if it changed.
+  bool next_frame() {
     if (live) {
       std::lock_guard lock(live->mutex);
-      return live->latest;
+      if (!live->fresh) return false;
+      current = std::move(live->latest);
+      live->fresh = false;
+      live->wanted = true;
+      return true;
     }
-    return replay_frame(source, replay_t);
+    // Replay: read a recorded frame only when the slider moves to another one.
+    const std::size_t k = replay_index(source, replay_t);
+    if (k == replay_k) return false;
+    replay_k = k;
+    auto f = replay_frame(source, k);
+    if (!f) {
+      std::cerr << "citytwin-view: " << f.error().to_string() << "\n";
+      return false;
+    }
+    current = std::move(*f);
+    return true;
   }
 
   void update_hud(const FrameSnapshot& f) {
     std::string s = fmt::format("t = {:.0f} s", static_cast<double>(f.t) / 1000.0);
     if (live)
       s += fmt::format("   speed x{:g}{}", live->speed.load(), live->paused ? "   PAUSED" : "");
-    for (const auto& [k, v] : f.figures) s += fmt::format("   {}: {}", k, v);
-    s += "\n" + scene.legend() +
-         "keys: 1-5 layers, space pause, n step, +/- speed, left/right frame, o/t cameras\n";
-    if (!picked.empty()) s += "picked: " + picked;
+    // Figures four to a line, so that they fit the window.
+    for (std::size_t i = 0; i < f.figures.size(); ++i)
+      s += fmt::format("{}{}: {}", i % 4 == 0 ? "\n" : "   ", f.figures[i].first,
+                       f.figures[i].second);
+    s += "\nkeys: 1-6 layers (terrain, buildings, roads, water, vehicles, power), space pause, n "
+         "step, +/- speed, left/right frame, o/t cameras\n";
+    if (picked.any) s += "picked: " + describe(scene.city(), picked, f);
     hud->setText(s);
+    update_legend();
+  }
+
+  // The legend: one swatch and line per entry, bottom left; rebuilt when the entries change.
+  void update_legend() {
+    std::vector<LegendEntry> entries = scene.legend();
+    const bool same = entries.size() == shown_legend.size() &&
+                      std::equal(entries.begin(), entries.end(), shown_legend.begin(),
+                                 [](const LegendEntry& a, const LegendEntry& b) {
+                                   return a.text == b.text && a.rgb == b.rgb;
+                                 });
+    if (same) return;
+    shown_legend = std::move(entries);
+    legend_geode->removeDrawables(0, legend_geode->getNumDrawables());
+    const float line = 16, x0 = 10, y0 = 10;
+    auto* quads = new osg::Geometry;
+    auto* v = new osg::Vec3Array;
+    auto* c = new osg::Vec4Array;
+    for (std::size_t i = 0; i < shown_legend.size(); ++i) {
+      const LegendEntry& e = shown_legend[shown_legend.size() - 1 - i];
+      const float y = y0 + line * static_cast<float>(i);
+      const osg::Vec4 col(e.rgb[0] / 255.f, e.rgb[1] / 255.f, e.rgb[2] / 255.f, 1.f);
+      for (osg::Vec3 p : {osg::Vec3(x0, y, 0), osg::Vec3(x0 + 12, y, 0),
+                          osg::Vec3(x0 + 12, y + 12, 0), osg::Vec3(x0, y + 12, 0)})
+        v->push_back(p), c->push_back(col);
+      auto* t = new osgText::Text;
+      t->setCharacterSize(13);
+      t->setPosition(osg::Vec3(x0 + 18, y + 1, 0));
+      t->setColor(osg::Vec4(0, 0, 0, 1));
+      t->setText(e.text);
+      legend_geode->addDrawable(t);
+    }
+    // A translucent white panel behind the entries, drawn first.
+    const float top = y0 + line * static_cast<float>(shown_legend.size()) + 2;
+    for (osg::Vec3 p : {osg::Vec3(x0 - 4, y0 - 4, 0), osg::Vec3(x0 + 290, y0 - 4, 0),
+                        osg::Vec3(x0 + 290, top, 0), osg::Vec3(x0 - 4, top, 0)})
+      v->insert(v->begin(), p), c->insert(c->begin(), osg::Vec4(1, 1, 1, 0.7f));
+    quads->setVertexArray(v);
+    quads->setColorArray(c, osg::Array::BIND_PER_VERTEX);
+    quads->addPrimitiveSet(new osg::DrawArrays(GL_QUADS, 0, static_cast<int>(v->size())));
+    legend_geode->insertChild(0, quads);  // before the text
   }
 };
 
-osg::Camera* make_hud(osgText::Text* text, int w, int h) {
+osg::Camera* make_hud(osgText::Text* text, osg::Geode* legend, int w, int h) {
   auto* cam = new osg::Camera;
   cam->setProjectionMatrixAsOrtho2D(0, w, 0, h);
   cam->setReferenceFrame(osg::Transform::ABSOLUTE_RF);
@@ -205,7 +298,12 @@ osg::Camera* make_hud(osgText::Text* text, int w, int h) {
   auto* geode = new osg::Geode;
   geode->addDrawable(text);
   geode->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
+  legend->setDataVariance(osg::Object::DYNAMIC);
+  legend->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
+  legend->getOrCreateStateSet()->setMode(GL_BLEND, osg::StateAttribute::ON);
+  legend->getOrCreateStateSet()->setMode(GL_DEPTH_TEST, osg::StateAttribute::OFF);
   cam->addChild(geode);
+  cam->addChild(legend);
   return cam;
 }
 
@@ -225,6 +323,13 @@ int main(int argc, char** argv) {
   app.add_option("--target", target_s, "point looked at x,y,z in the model CRS (m)");
   app.add_option("--size", size, "image or window size WxH");
   app.add_option("--frames", frames, "draw this many frames, then exit (scripted runs)");
+  double speed = 60;
+  app.add_option("--speed", speed, "live: simulated seconds per wall-clock second at start")
+      ->check(CLI::Range(1e-3, 1e6));
+  std::string screenshot;
+  app.add_option("--screenshot", screenshot,
+                 "with --frames: write the window (scene, HUD and legend) after the last frame "
+                 "to this PNG");
   app.footer(R"(Offscreen rendering needs an X server; without a display use
   xvfb-run -a -s "-screen 0 1280x720x24" citytwin-view scenarios/monaco.toml --render m.png)");
   CLI11_PARSE(app, argc, argv);
@@ -275,9 +380,14 @@ int main(int argc, char** argv) {
       const auto until = static_cast<SimTime>(std::llround(t_s * 1000));
       while (state.t < until && state.t < source->model->spec.run.duration)
         step(*source->model, state, pool);
-      f.t = state.t;
+      f = snapshot(*source->model, state);
     } else {
-      f = replay_frame(*source, t_s);
+      auto r = replay_frame(*source, replay_index(*source, t_s));
+      if (!r) {
+        std::cerr << "citytwin-view: " << r.error().to_string() << "\n";
+        return k_bad_input;
+      }
+      f = std::move(*r);
     }
     scene.update(f);
     auto image = render_offscreen(scene, pose, w, h);
@@ -301,7 +411,8 @@ int main(int argc, char** argv) {
   root->addChild(scene.root());
   auto controls = osg::ref_ptr<Controls>(new Controls(scene, index, *source));
   controls->hud = new osgText::Text;
-  root->addChild(make_hud(controls->hud.get(), w, h));
+  controls->legend_geode = new osg::Geode;
+  root->addChild(make_hud(controls->hud.get(), controls->legend_geode.get(), w, h));
   viewer.setSceneData(root);
   auto* manip = new osgGA::TrackballManipulator;
   manip->setHomePosition(pose.eye, pose.target, osg::Vec3d(0, 0, 1));
@@ -311,6 +422,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<LiveRun> live;
   if (source->model) {
     live = std::make_unique<LiveRun>(*source->model);
+    live->speed = speed;
     controls->live = live.get();
     live->start();
   } else {
@@ -321,14 +433,34 @@ int main(int argc, char** argv) {
     std::cerr << "citytwin-view: cannot open a window (no X display? see --help)\n";
     return k_internal;
   }
+  // --screenshot: the master camera's final draw callback reads the finished window (the HUD
+  // camera renders before it) on the last scripted frame.
+  struct Grab : osg::Camera::DrawCallback {
+    osg::ref_ptr<osg::Image> image = new osg::Image;
+    void operator()(osg::RenderInfo& info) const override {
+      const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
+      image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
+                        GL_UNSIGNED_BYTE);
+    }
+  };
+  osg::ref_ptr<Grab> grab = new Grab;
   int drawn = 0;
   while (!viewer.done() && (frames <= 0 || drawn < frames)) {
-    const FrameSnapshot f = controls->frame();
-    scene.update(f);
-    controls->update_hud(f);
+    if (controls->next_frame()) scene.update(controls->current);
+    controls->update_hud(controls->current);
+    if (!screenshot.empty() && drawn + 1 == frames)
+      viewer.getCamera()->setFinalDrawCallback(grab.get());
     viewer.frame();
     ++drawn;
   }
   std::cerr << "citytwin-view: " << drawn << " frames drawn\n";
+  if (!screenshot.empty()) {
+    if (!grab->image->data() || !osgDB::writeImageFile(*grab->image, screenshot)) {
+      std::cerr << "citytwin-view: --screenshot: no frame written to " << screenshot
+                << " (give --frames N; is the folder there?)\n";
+      return k_bad_input;
+    }
+    std::cerr << "citytwin-view: wrote " << screenshot << "\n";
+  }
   return k_ok;
 }

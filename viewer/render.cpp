@@ -80,11 +80,25 @@ Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, i
   return std::unique_ptr<OffscreenView>(new OffscreenView(std::move(impl)));
 }
 
+namespace {
+// 40 degrees vertical field, near and far planes scaled by the viewing distance.
+osg::Matrixd projection(const CameraPose& pose, int w, int h) {
+  const double dist = (pose.eye - pose.target).length();
+  return osg::Matrixd::perspective(40.0, static_cast<double>(w) / h, std::max(1.0, dist * 1e-3),
+                                   dist * 10);
+}
+}  // namespace
+
+osg::Vec3d project(const CameraPose& pose, int w, int h, const osg::Vec3d& p) {
+  const osg::Matrixd m = osg::Matrixd::lookAt(pose.eye, pose.target, osg::Vec3d(0, 0, 1)) *
+                         projection(pose, w, h) * osg::Matrixd::translate(1, 1, 1) *
+                         osg::Matrixd::scale(0.5 * w, 0.5 * h, 0.5);
+  return p * m;
+}
+
 const osg::Image& OffscreenView::frame(const CameraPose& pose, bool read_back) {
   osg::Camera* cam = m_impl->viewer.getCamera();
-  const double dist = (pose.eye - pose.target).length();
-  cam->setProjectionMatrixAsPerspective(40.0, static_cast<double>(m_impl->w) / m_impl->h,
-                                        std::max(1.0, dist * 1e-3), dist * 10);
+  cam->setProjectionMatrix(projection(pose, m_impl->w, m_impl->h));
   cam->setViewMatrixAsLookAt(pose.eye, pose.target, osg::Vec3d(0, 0, 1));
   m_impl->grab->enabled = read_back;
   m_impl->viewer.frame();

@@ -17,6 +17,10 @@ struct CameraPose {
   osg::Vec3d eye, target;  ///< scene coordinates (model CRS minus the mesh origin)
 };
 
+/// Window coordinates (pixels, origin bottom left; z in [0, 1] inside the depth range) of a
+/// scene point seen from `pose` in a w x h view: the camera model frame() draws with.
+osg::Vec3d project(const CameraPose& pose, int w, int h, const osg::Vec3d& scene_point);
+
 /// Named presets over the city's extent: "overview" (from the south, 35 degrees down),
 /// "top" (straight down). Returns an error naming the known presets otherwise.
 Result<CameraPose> camera_preset(const CityScene& scene, const std::string& name);

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "citytwin/frame.hpp"
+
 #include "citytwin/io.hpp"
 #include "citytwin/sim.hpp"
 
@@ -85,11 +87,10 @@ Result<Source> open_source(const std::string& path) {
     auto city = read_city(**r, path);
     if (!city) return std::unexpected(city.error());
     s.city = std::make_shared<const CityModel>(std::move(*city));
-    if ((*r)->exists("/time")) {
-      auto t = (*r)->read<double>("/time");
-      if (!t) return std::unexpected(t.error());
-      s.frame_times_s = std::move(t->data);
-    }
+    auto frames = RunFrames::open(**r, path);
+    if (!frames) return std::unexpected(frames.error());
+    s.frame_times_s = frames->time_s;
+    s.frames = std::make_shared<const RunFrames>(std::move(*frames));
     s.reader = std::shared_ptr<const RunReader>(std::move(*r));
     return s;
   }
@@ -102,14 +103,24 @@ Result<Source> open_source(const std::string& path) {
   return s;
 }
 
-FrameSnapshot replay_frame(const Source& s, double t_s) {
-  FrameSnapshot f;
-  // Nearest recorded frame at or before t (the time slider snaps to recorded frames).
+std::size_t replay_index(const Source& s, double t_s) {
+  // The time slider snaps to recorded frames.
   std::size_t k = 0;
   for (std::size_t i = 0; i < s.frame_times_s.size(); ++i)
     if (s.frame_times_s[i] <= t_s + 1e-9) k = i;
-  f.t = s.frame_times_s.empty() ? 0 : static_cast<SimTime>(std::llround(s.frame_times_s[k] * 1000));
-  f.figures.emplace_back("frame", fmt::format("{}/{}", k + 1, s.frame_times_s.size()));
+  return k;
+}
+
+Result<FrameSnapshot> replay_frame(const Source& s, std::size_t k) {
+  if (s.frame_times_s.empty()) {
+    FrameSnapshot f;
+    f.figures.emplace_back("frame", "none recorded");
+    return f;
+  }
+  auto f = s.frames->read(*s.reader, k, s.city->buildings);
+  if (!f) return f;
+  f->figures.emplace(f->figures.begin(), "frame",
+                     fmt::format("{}/{}", k + 1, s.frame_times_s.size()));
   return f;
 }
 

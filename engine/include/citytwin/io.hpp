@@ -83,6 +83,9 @@ class RunReader {
   bool exists(std::string_view path) const;
   template <class T>
   Result<Dataset<T>> read(std::string_view path) const;
+  /// Row `row` of the first axis of a series (one frame): dims are the remaining axes.
+  template <class T>
+  Result<Dataset<T>> read_row(std::string_view path, std::size_t row) const;
   Result<std::vector<std::string>> read_strings(std::string_view path) const;
   Result<std::string> attr_string(std::string_view path, std::string_view name) const;
   Result<double> attr_double(std::string_view path, std::string_view name) const;

@@ -33,9 +33,12 @@ struct EntityRef {
 
 /// How the mesh is built.
 struct CityMeshOptions {
-  double tile_size_m = 500;      ///< side of the square tiles geometry is merged into
-  float lane_width_m = 3.5f;     ///< road ribbon width = lanes * lane_width_m
-  float road_lift_m = 0.3f;      ///< ribbons float this far above the terrain (no z-fighting)
+  double tile_size_m = 500;   ///< side of the square tiles geometry is merged into
+  float lane_width_m = 3.5f;  ///< road ribbon width = lanes * lane_width_m
+  float road_lift_m = 0.3f;   ///< ribbons float this far above the terrain (no z-fighting)
+  /// Ribbons are sampled at the terrain spacing, and samples are dropped where the ribbon stays
+  /// within this of the ground without them (straight streets on smooth ground: few triangles).
+  float road_tolerance_m = 0.05f;
   float building_sink_m = 0.5f;  ///< walls reach this far below the lowest ground point
   bool building_floors = true;   ///< close buildings with a floor (watertight solids)
 };

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "citytwin/frame.hpp"
 #include "citytwin/io.hpp"
 #include "citytwin/raster.hpp"
 
@@ -411,6 +412,18 @@ class FloodDomain : public Domain {
                              " steps; lower flood.cfl to reduce it"});
     if (!tif) summary.push_back({"flood", "GeoTIFF", tif.error().to_string()});
     if (!asc) summary.push_back({"flood", "ESRI ASCII", asc.error().to_string()});
+  }
+
+  // The viewer's water raster and building depths: the same values as /flood/bed and the
+  // frame's /flood/depth, through the mapping replay uses too.
+  void fill_frame(const DomainState& state, FrameSnapshot& f) const override {
+    const auto& s = static_cast<const FloodDomainState&>(state);
+    const Grid& g = m_model.grid;
+    const std::vector<float> bed = interior(
+        [&](std::size_t k) { return g.active[k] ? static_cast<float>(g.z[k]) : std::nanf(""); });
+    fill_flood_frame(g.nx, g.ny, g.x0, g.y0, g.dx, bed,
+                     interior([&](std::size_t k) { return static_cast<float>(s.fs.h[k]); }),
+                     m_city.buildings, f);
   }
 
  private:

@@ -17,6 +17,7 @@
 #include <limits>
 
 #include "citytwin/demand.hpp"
+#include "citytwin/frame.hpp"
 #include "citytwin/io.hpp"
 #include "power/power_domain.hpp"
 
@@ -185,6 +186,7 @@ class PowerDomain : public Domain {
   void write_frame(const DomainState& state, RunWriter& out) const override;
   void write_final(const DomainState& state, RunWriter& out,
                    std::vector<SummaryRow>& summary) const override;
+  void fill_frame(const DomainState& state, FrameSnapshot& f) const override;
 
  private:
   double trip_time_s(double loading) const {
@@ -340,6 +342,21 @@ class PowerDomain : public Domain {
   CityGrid m_grid;
   bool m_city;
   std::vector<double> m_res_peak, m_com_peak;  // (n_bus) pu at profile 1
+  // What the viewer draws the grid with (as /power static data); built after the members above.
+  std::shared_ptr<const PowerLayout> m_layout = make_layout();
+
+  std::shared_ptr<const PowerLayout> make_layout() const {
+    auto l = std::make_shared<PowerLayout>();
+    l->bus_x = m_base.bus_x, l->bus_y = m_base.bus_y;
+    l->branch_from = m_base.br_from, l->branch_to = m_base.br_to;
+    if (m_city) {
+      for (GridBranchKind k : m_grid.br_kind)
+        l->branch_kind.push_back(static_cast<std::uint8_t>(k));
+      l->substation_hv_bus = m_grid.substation_hv_bus;
+    }
+    l->link_substations();
+    return l;
+  }
 };
 
 void PowerDomain::write_static(RunWriter& out) const {
@@ -405,6 +422,22 @@ void PowerDomain::write_frame(const DomainState& state, RunWriter& out) const {
                              std::span<const std::size_t>(&n, 1),
                              {"1", "1 when the building has power"});
   }
+}
+
+// The same values write_frame records, through the mapping replay uses too.
+void PowerDomain::fill_frame(const DomainState& state, FrameSnapshot& f) const {
+  const auto& s = static_cast<const PowerState&>(state);
+  std::vector<float> vm(static_cast<std::size_t>(s.net.n_bus()), 0.0f),
+      load(static_cast<std::size_t>(s.net.n_branch()));
+  for (std::size_t b = 0; b < vm.size() && s.have_result; ++b)
+    vm[b] = static_cast<float>(s.result.bus_vm[b]);
+  for (std::size_t k = 0; k < load.size(); ++k) load[k] = static_cast<float>(s.loading[k]);
+  PowerFrameData d;
+  d.bus_vm = vm, d.branch_loading = load, d.branch_on = s.net.br_on;
+  d.building_powered = s.building_powered;
+  d.served_mw = s.served_mw, d.unserved_mw = s.unserved_mw;
+  d.customers_unserved = s.customers_unserved;
+  fill_power_frame(m_layout, d, f);
 }
 
 void PowerDomain::write_final(const DomainState& state, RunWriter& out,

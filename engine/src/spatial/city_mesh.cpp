@@ -6,6 +6,7 @@
 #include "citytwin/spatial.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -185,13 +186,24 @@ void build_buildings(const CityModel& city, const CityMeshOptions& opt, Builder&
   }
 }
 
-// Roads: a ribbon per link, subdivided to the terrain resolution so it follows the ground.
+// Roads: a ribbon per link that follows the ground: every straight OSM segment is sampled at the
+// terrain spacing and a sample is kept only where the ribbon would otherwise leave the ground
+// (at its centre line or either edge) by more than road_tolerance_m at some dropped sample.
 void build_roads(const CityModel& city, const CityMeshOptions& opt, Builder& b) {
   const RoadNetwork& r = city.roads;
   const double step =
       city.terrain.empty() ? 20.0 : std::max(1.0, std::min(city.terrain.dx, city.terrain.dy));
+  auto ground = [&](double x, double y) {
+    const double z = city.terrain.sample(x, y);
+    return (std::isfinite(z) ? z : 0.0) + opt.road_lift_m;
+  };
   std::vector<Pt> line;
+  std::vector<std::array<double, 3>> z;  // ground at a segment's samples: left, centre, right
   for (std::int32_t l = 0; l < r.link_count(); ++l) {
+    const double width = r.link_lanes[l] * opt.lane_width_m;
+    // Two-way streets: each direction on its own (right-hand) side of the centreline.
+    const double right = r.link_oneway[l] ? width / 2 : width,
+                 left = r.link_oneway[l] ? -width / 2 : 0.0;
     line.clear();
     for (std::int32_t q = r.link_point_offsets[l]; q < r.link_point_offsets[l + 1]; ++q) {
       const Pt pt{r.point_x[q], r.point_y[q]};
@@ -200,17 +212,35 @@ void build_roads(const CityModel& city, const CityMeshOptions& opt, Builder& b) 
         const double len = std::hypot(pt[0] - prev[0], pt[1] - prev[1]);
         if (len == 0) continue;
         const int pieces = static_cast<int>(std::ceil(len / step));
-        for (int s = 1; s < pieces; ++s)
-          line.push_back(
-              {prev[0] + (pt[0] - prev[0]) * s / pieces, prev[1] + (pt[1] - prev[1]) * s / pieces});
+        const double nx = (pt[1] - prev[1]) / len, ny = -(pt[0] - prev[0]) / len;
+        z.resize(static_cast<std::size_t>(pieces) + 1);
+        for (int s = 0; s <= pieces; ++s) {
+          const double x = prev[0] + (pt[0] - prev[0]) * s / pieces,
+                       y = prev[1] + (pt[1] - prev[1]) * s / pieces;
+          z[s] = {ground(x + nx * left, y + ny * left), ground(x, y),
+                  ground(x + nx * right, y + ny * right)};
+        }
+        // Greedy: from the last kept sample, reach as far as the ground allows.
+        auto fits = [&](int a, int e) {
+          for (int s = a + 1; s < e; ++s)
+            for (int k = 0; k < 3; ++k) {
+              const double lin = z[a][k] + (z[e][k] - z[a][k]) * (s - a) / (e - a);
+              if (std::abs(z[s][k] - lin) > opt.road_tolerance_m) return false;
+            }
+          return true;
+        };
+        for (int a = 0; a < pieces;) {
+          int e = a + 1;
+          while (e < pieces && fits(a, e + 1)) ++e;
+          if (e < pieces)
+            line.push_back({prev[0] + (pt[0] - prev[0]) * e / pieces,
+                            prev[1] + (pt[1] - prev[1]) * e / pieces});
+          a = e;
+        }
       }
       line.push_back(pt);
     }
     if (line.size() < 2) continue;
-    const double width = r.link_lanes[l] * opt.lane_width_m;
-    // Two-way streets: each direction on its own (right-hand) side of the centreline.
-    const double right = r.link_oneway[l] ? width / 2 : width,
-                 left = r.link_oneway[l] ? -width / 2 : 0.0;
     const Pt mid = line[line.size() / 2];
     MeshPart& p = b.part(b.tile_at(mid[0], mid[1]), EntityKind::road);
     std::int32_t prev_l = -1, prev_r = -1;
@@ -222,10 +252,6 @@ void build_roads(const CityModel& city, const CityMeshOptions& opt, Builder& b) 
       const double len = std::hypot(dx, dy);
       const double nx = dy / len, ny = -dx / len;  // right-hand side
       // Each edge of the ribbon sits on the terrain below it (across-slope too).
-      auto ground = [&](double x, double y) {
-        const double z = city.terrain.sample(x, y);
-        return (std::isfinite(z) ? z : 0.0) + opt.road_lift_m;
-      };
       const double xl = line[q][0] + nx * left, yl = line[q][1] + ny * left;
       const double xr = line[q][0] + nx * right, yr = line[q][1] + ny * right;
       const std::int32_t vl =

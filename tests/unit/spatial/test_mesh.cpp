@@ -1,7 +1,9 @@
 // City mesh: triangulation and extrusion checked against closed forms on synthetic cities.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "citytwin/spatial.hpp"
 #include "mesh_checks.hpp"
@@ -117,8 +119,56 @@ TEST_CASE("Terrain and roads: one vertex per cell centre, ribbons on the ground"
   }
   // 40 x 40 cells -> 39 x 39 quads of cell centres, two triangles each.
   CHECK(terrain_tris == 2 * 39 * 39);
-  // A 360 m link subdivided at the 10 m terrain spacing: 36 segments, two triangles each.
-  CHECK(road_tris == 2 * 36);
+  // A straight 360 m link on a plane: the ribbon is exact without intermediate samples, so one
+  // segment of two triangles.
+  CHECK(road_tris == 2);
   // 400 m x 400 m at 500 m tiles: one tile.
   CHECK(mesh.tiles_x * mesh.tiles_y == 1);
+}
+
+TEST_CASE("Road ribbons follow curved ground within road_tolerance_m with fewer samples",
+          "[spatial]") {
+  // The small city's road (20, 300) -> (380, 300) over ground with a 2 m bump of 60 m
+  // wavelength between x = 150 and 270, planar elsewhere.
+  CityModel city = testing::small_city();
+  Terrain& t = city.terrain;
+  auto bump = [](double x) {
+    return x > 150 && x < 270 ? 1.0 - std::cos((x - 150) * 2 * M_PI / 60) : 0.0;
+  };
+  for (int j = 0; j < t.ny; ++j)
+    for (int i = 0; i < t.nx; ++i)
+      t.z[static_cast<std::size_t>(j) * t.nx + i] +=
+          static_cast<float>(bump(t.x0 + (i + 0.5) * t.dx));
+  CityMeshOptions opt;
+  const CityMesh mesh = build_city_mesh(city, opt);
+  // The ribbon's left edge (the centre line, y = 300) as a polyline sorted by x.
+  std::vector<std::pair<double, double>> edge;
+  std::int64_t road_tris = 0;
+  for (const MeshPart& p : mesh.parts) {
+    if (p.kind != EntityKind::road) continue;
+    road_tris += p.triangle_count();
+    for (int v = 0; v < p.vertex_count(); ++v) {
+      const double x = p.position[3 * v] + mesh.origin[0],
+                   y = p.position[3 * v + 1] + mesh.origin[1];
+      // Every kept vertex sits exactly road_lift_m above the (bilinear) ground.
+      REQUIRE(p.position[3 * v + 2] == Approx(t.sample(x, y) + 0.3).margin(1e-4));
+      if (std::abs(y - 300) < 1e-6) edge.emplace_back(x, p.position[3 * v + 2]);
+    }
+  }
+  std::sort(edge.begin(), edge.end());
+  REQUIRE(edge.size() >= 2);
+  // At every 10 m sample of the terrain spacing, the ribbon is within the tolerance of the
+  // ground + lift (the greedy drop guarantees it there; float positions: 1e-4).
+  for (double x = 20; x <= 380; x += 10) {
+    const auto hi = std::lower_bound(edge.begin(), edge.end(), std::pair{x, -1e300});
+    REQUIRE(hi != edge.end());
+    const auto lo = hi == edge.begin() ? hi : hi - 1;
+    const double f = hi->first == lo->first ? 0 : (x - lo->first) / (hi->first - lo->first);
+    const double zr = lo->second + f * (hi->second - lo->second);
+    INFO("x = " << x);
+    CHECK(std::abs(zr - (t.sample(x, 300) + 0.3)) <= opt.road_tolerance_m + 1e-4);
+  }
+  // Fewer than the 36 uniform segments (the planar ends need none), more than one (the bump).
+  CHECK(road_tris > 2);
+  CHECK(road_tris < 2 * 36);
 }

@@ -1,0 +1,186 @@
+// The one mapping from domain data to a FrameSnapshot, shared by the live domains
+// (Domain::fill_frame) and the replay of a run file (RunFrames::read).
+#include "citytwin/frame.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "citytwin/city.hpp"
+#include "citytwin/io.hpp"
+
+namespace citytwin {
+
+namespace {
+
+std::string num(double v, const char* fmt = "%.3g") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+template <class T>
+Result<std::vector<T>> read_all(const RunReader& r, const std::string& path) {
+  auto d = r.read<T>(path);
+  if (!d) return fail(d.error());
+  return std::move(d->data);
+}
+
+}  // namespace
+
+void PowerLayout::link_substations() {
+  substation_mv_bus.assign(substation_hv_bus.size(), -1);
+  for (std::size_t s = 0; s < substation_hv_bus.size(); ++s)
+    for (std::size_t k = 0; k < branch_from.size(); ++k)
+      if (k < branch_kind.size() && branch_kind[k] == 1 && branch_from[k] == substation_hv_bus[s]) {
+        substation_mv_bus[s] = branch_to[k];
+        break;
+      }
+}
+
+void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,
+                      std::vector<float> depth, const Buildings& b, FrameSnapshot& f) {
+  WaterRaster& w = f.water;
+  w.nx = nx, w.ny = ny, w.x0 = x0, w.y0 = y0, w.dx = w.dy = dx;
+  w.surface_m.resize(depth.size());
+  std::int64_t wet_cells = 0;
+  float dmax = 0;
+  for (std::size_t c = 0; c < depth.size(); ++c) {
+    const float d = std::isfinite(bed[c]) ? depth[c] : 0.f;
+    depth[c] = d;
+    w.surface_m[c] = d > 0 ? bed[c] + d : std::nanf("");
+    wet_cells += d > 0.1f;
+    dmax = std::max(dmax, d);
+  }
+  w.depth_m = std::move(depth);
+  // Building depth: the deepest of the centroid cell and, around each vertex of the outer
+  // ring, the vertex cell and its four neighbours (walls occupy the footprint itself).
+  auto at = [&](double x, double y) {
+    const double fi = std::floor((x - x0) / dx), fj = std::floor((y - y0) / dx);
+    if (!(fi >= 0 && fj >= 0 && fi < nx && fj < ny)) return 0.f;
+    return w.depth_m[static_cast<std::size_t>(fj) * static_cast<std::size_t>(nx) +
+                     static_cast<std::size_t>(fi)];
+  };
+  const std::int32_t nb = b.size();
+  f.building_depth_m.assign(static_cast<std::size_t>(nb), 0.f);
+  std::int64_t flooded = 0;
+  for (std::int32_t i = 0; i < nb; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    float d = at(b.centroid_x[u], b.centroid_y[u]);
+    const auto r = static_cast<std::size_t>(b.ring_offsets[u]);
+    for (auto p = b.point_offsets[r]; p < b.point_offsets[r + 1]; ++p) {
+      const double x = b.x[static_cast<std::size_t>(p)], y = b.y[static_cast<std::size_t>(p)];
+      d = std::max({d, at(x, y), at(x + dx, y), at(x - dx, y), at(x, y + dx), at(x, y - dx)});
+    }
+    f.building_depth_m[u] = d;
+    flooded += d > 0.1f;
+  }
+  f.figures.emplace_back("flooded area (> 0.1 m)",
+                         num(static_cast<double>(wet_cells) * dx * dx / 1e4) + " ha");
+  f.figures.emplace_back("flooded buildings", std::to_string(flooded));
+  f.figures.emplace_back("max depth", num(dmax, "%.2f") + " m");
+}
+
+void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFrameData& d,
+                      FrameSnapshot& f) {
+  const std::size_t nk = d.branch_loading.size();
+  f.line_loading.resize(nk);
+  f.line_on.assign(d.branch_on.begin(), d.branch_on.end());
+  for (std::size_t k = 0; k < nk; ++k)
+    f.line_loading[k] = d.branch_on[k] ? d.branch_loading[k] : std::nanf("");
+  f.substation_on.clear();
+  if (layout)
+    for (std::int32_t mv : layout->substation_mv_bus)
+      f.substation_on.push_back(
+          mv >= 0 && static_cast<std::size_t>(mv) < d.bus_vm.size() && d.bus_vm[mv] > 0 ? 1 : 0);
+  f.power_layout = std::move(layout);
+  f.building_powered.assign(d.building_powered.begin(), d.building_powered.end());
+  f.figures.emplace_back("served", num(d.served_mw, "%.1f") + " MW");
+  f.figures.emplace_back("unserved", num(d.unserved_mw, "%.1f") + " MW");
+  f.figures.emplace_back("buildings without power", std::to_string(d.customers_unserved));
+}
+
+Result<RunFrames> RunFrames::open(const RunReader& r, const std::string& file) {
+  RunFrames rf;
+  if (r.exists("/time")) {
+    auto t = read_all<double>(r, "/time");
+    if (!t) return fail(t.error());
+    rf.time_s = std::move(*t);
+  }
+  if (r.exists("/flood/depth")) {
+    double v[5];
+    const char* names[5] = {"nx", "ny", "x0", "y0", "dx"};
+    for (int k = 0; k < 5; ++k) {
+      auto a = r.attr_double("/flood", names[k]);
+      if (!a) return fail(a.error());
+      v[k] = *a;
+    }
+    rf.flood_nx = static_cast<int>(v[0]), rf.flood_ny = static_cast<int>(v[1]);
+    rf.flood_x0 = v[2], rf.flood_y0 = v[3], rf.flood_dx = v[4];
+    auto bed = read_all<float>(r, "/flood/bed");
+    if (!bed) return fail(bed.error());
+    rf.flood_bed = std::move(*bed);
+    if (rf.flood_bed.size() != static_cast<std::size_t>(rf.flood_nx) * rf.flood_ny)
+      return fail(
+          Error::msg("/flood/bed: expected ny x nx values as the /flood attributes say", file));
+  }
+  if (r.exists("/power/branch_loading")) {
+    auto l = std::make_shared<PowerLayout>();
+    auto bx = read_all<double>(r, "/power/bus_x");
+    auto by = read_all<double>(r, "/power/bus_y");
+    auto bf = read_all<std::int32_t>(r, "/power/branch_from");
+    auto bt = read_all<std::int32_t>(r, "/power/branch_to");
+    if (!bx || !by || !bf || !bt)
+      return fail(Error::msg("/power: bus_x, bus_y, branch_from and branch_to are needed", file));
+    l->bus_x = std::move(*bx), l->bus_y = std::move(*by);
+    l->branch_from = std::move(*bf), l->branch_to = std::move(*bt);
+    if (r.exists("/power/branch_kind")) {
+      auto k = read_all<std::uint8_t>(r, "/power/branch_kind");
+      auto s = read_all<std::int32_t>(r, "/power/substation_hv_bus");
+      if (!k || !s) return fail(Error::msg("/power: cannot read the city grid's kinds", file));
+      l->branch_kind = std::move(*k);
+      l->substation_hv_bus = std::move(*s);
+    }
+    l->link_substations();
+    rf.power_layout = std::move(l);
+  }
+  return rf;
+}
+
+Result<FrameSnapshot> RunFrames::read(const RunReader& r, std::size_t k,
+                                      const Buildings& buildings) const {
+  FrameSnapshot f;
+  if (k < time_s.size()) f.t = static_cast<SimTime>(std::llround(time_s[k] * 1000));
+  if (flood_nx > 0) {
+    auto d = r.read_row<float>("/flood/depth", k);
+    if (!d) return fail(d.error());
+    fill_flood_frame(flood_nx, flood_ny, flood_x0, flood_y0, flood_dx, flood_bed,
+                     std::move(d->data), buildings, f);
+  }
+  if (power_layout) {
+    auto vm = r.read_row<float>("/power/bus_vm", k);
+    auto load = r.read_row<float>("/power/branch_loading", k);
+    auto on = r.read_row<std::uint8_t>("/power/branch_on", k);
+    auto served = r.read_row<double>("/power/served_mw", k);
+    auto unserved = r.read_row<double>("/power/unserved_mw", k);
+    auto cust = r.read_row<std::int64_t>("/power/customers_unserved", k);
+    for (const Error* e : {vm ? nullptr : &vm.error(), load ? nullptr : &load.error(),
+                           on ? nullptr : &on.error(), served ? nullptr : &served.error(),
+                           unserved ? nullptr : &unserved.error(), cust ? nullptr : &cust.error()})
+      if (e) return fail(*e);
+    Result<Dataset<std::uint8_t>> powered = Dataset<std::uint8_t>{};
+    if (r.exists("/power/building_powered")) {
+      powered = r.read_row<std::uint8_t>("/power/building_powered", k);
+      if (!powered) return fail(powered.error());
+    }
+    PowerFrameData pd;
+    pd.bus_vm = vm->data, pd.branch_loading = load->data, pd.branch_on = on->data;
+    pd.building_powered = powered->data;
+    pd.served_mw = served->data.at(0), pd.unserved_mw = unserved->data.at(0);
+    pd.customers_unserved = cust->data.at(0);
+    fill_power_frame(power_layout, pd, f);
+  }
+  return f;
+}
+
+}  // namespace citytwin
