@@ -8,11 +8,15 @@
 //                     / [ 1 + g dt n^2 |q_{i+1/2}^n| / h_f^{7/3} ]
 //
 // with the flow depth h_f = max(eta_i, eta_{i+1}) - max(z_i, z_{i+1}) and friction treated
-// semi-implicitly (the denominator). Mass: h_i += dt/dx (q_{i-1/2} - q_{i+1/2} + ...). The time
-// step is dt = cfl dx / sqrt(g h_max) (Bates et al. 2010, eq. 12).
+// semi-implicitly (the denominator). The formulation holds for subcritical flow; on steep
+// streets it oscillates, so the face discharge is limited to a Froude number,
+// |q| <= Fr_max h_f sqrt(g h_f) (the Froude limiter of CAESAR-Lisflood, Coulthard et al. 2013,
+// Earth Surf. Process. Landforms 38), Fr_max = flood.froude_limit. Mass: h_i += dt/dx (q_{i-1/2} -
+// q_{i+1/2} + ...). The time step is dt = cfl dx / sqrt(g h_max) (Bates et al. 2010, eq. 12).
 //
-// Two passes over the active tiles: face discharges into the second buffers (b0, b1; old
-// values are read by the theta weighting), then continuity. Each tile owns the west and south
+// Three passes over the active tiles: face discharges into the second buffers (b0, b1; old
+// values are read by the theta weighting), the outflow limiter's donor factors (b2), then
+// continuity with the limited discharges, which become qx, qy. Each tile owns the west and south
 // faces of its cells (and the domain's east/north faces on the last tiles), so no two tiles
 // write the same face.
 #include <cmath>
@@ -26,16 +30,8 @@ namespace {
 
 struct FaceCoef {
   real theta, half_rest, g_dt_dx, dt, h_flow;
-  real dx_4dt;  // dx / (4 dt): a face may empty at most a quarter of its donor cell per step
+  real fr_sqrt_g;  // Froude limit times sqrt(g): |q| <= Fr_max h sqrt(g h)
 };
-
-/// The face discharge, limited so that the four faces of a cell together never take more
-/// water than the cell holds (the explicit scheme is not positivity preserving by itself: on
-/// steep slopes with thin films it would drain cells below zero).
-inline real limit_donor(real q, real hL, real hR, real dx_4dt) {
-  const real qmax = (q > real(0) ? hL : hR) * dx_4dt;
-  return std::min(std::max(q, -qmax), qmax);
-}
 
 // x faces of rows [j0, j1), faces [f0, f1): face f lies between cells f-1 and f.
 void faces_x(const Grid& g, const real* h, const real* q, real* qn, const FaceCoef& k, int f0,
@@ -54,8 +50,8 @@ void faces_x(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
       const real den =
           real(1) + k.dt * real(0.5) * (gn2[L] + gn2[R]) * std::abs(q0) / (hs * hs * cbrt_ieee(hs));
       // Computed unconditionally and selected, so the loop has no branch and vectorises.
-      const real qc = limit_donor(num / den, h[L], h[R], k.dx_4dt);
-      qn[R] = hf > k.h_flow ? qc : real(0);
+      const real lim = k.fr_sqrt_g * hs * std::sqrt(hs);
+      qn[R] = hf > k.h_flow ? std::min(std::max(num / den, -lim), lim) : real(0);
     }
   }
 }
@@ -78,8 +74,8 @@ void faces_y(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
       const real den =
           real(1) + k.dt * real(0.5) * (gn2[L] + gn2[R]) * std::abs(q0) / (hs * hs * cbrt_ieee(hs));
       // Computed unconditionally and selected, so the loop has no branch and vectorises.
-      const real qc = limit_donor(num / den, h[L], h[R], k.dx_4dt);
-      qn[R] = hf > k.h_flow ? qc : real(0);
+      const real lim = k.fr_sqrt_g * hs * std::sqrt(hs);
+      qn[R] = hf > k.h_flow ? std::min(std::max(num / den, -lim), lim) : real(0);
     }
   }
 }
@@ -98,19 +94,63 @@ void extend_open_faces(const FloodModel& m, FloodState& s) {
     for (int i = 0; i < g.nx; ++i) s.qy[g.idx(i, g.ny + 1)] = s.qy[g.idx(i, g.ny)];
 }
 
-// Continuity over one tile; writes the tile's partials (stored depth sum, wet, max depth,
-// clamped water).
+// Outflow limiter, per donor cell: the factor by which every discharge leaving a cell is
+// scaled so that together they take at most the water the cell holds over the step,
+// F = min(1, h / (dt/dx * sum of outgoing face discharges)). The explicit scheme is not
+// positivity preserving by itself: on steep streets with thin films it would drain cells below
+// zero. Scaling by the donor's factor keeps each face one value for both of its cells (mass is
+// conserved exactly) and leaves every face of a cell that holds enough water untouched.
+void donor_factors(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
+  const auto b = tile_box(g, t);
+  const std::size_t sx = static_cast<std::size_t>(g.sx);
+  for (int j = b.j0; j < b.j1; ++j) {
+    const std::size_t row = g.idx(0, j);
+    const real* __restrict h = s.h.data() + row;
+    const real* __restrict qx = s.b0.data() + row;
+    const real* __restrict qy = s.b1.data() + row;
+    real* __restrict f = s.b2.data() + row;
+    for (int i = b.i0; i < b.i1; ++i) {
+      const real out = dt_dx * ((std::max(qx[i + 1], real(0)) - std::min(qx[i], real(0))) +
+                                (std::max(qy[i + sx], real(0)) - std::min(qy[i], real(0))));
+      const real r = h[i] / std::max(out, real(1e-30));
+      f[i] = out > h[i] ? r : real(1);
+    }
+  }
+}
+
+// Continuity over one tile with the limited discharges, which it stores as the step's face
+// discharges (the faces the tile owns); writes the tile's partials (stored depth sum, wet,
+// max depth, clamped water).
 void continuity(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
   const auto b = tile_box(g, t);
   const std::size_t sx = static_cast<std::size_t>(g.sx);
+  const bool east = b.i1 == g.nx, north = b.j1 == g.ny;
   double stored = 0, clamped = 0;
   real hmax = 0;
   for (int j = b.j0; j < b.j1; ++j) {
-    real* h = s.h.data() + g.idx(0, j);
-    const real* qx = s.qx.data() + g.idx(0, j);
-    const real* qy = s.qy.data() + g.idx(0, j);
-    for (int i = b.i0; i < b.i1; ++i)
-      h[i] = h[i] + dt_dx * ((qx[i] - qx[i + 1]) + (qy[i] - qy[i + sx]));
+    const std::size_t row = g.idx(0, j);
+    real* __restrict h = s.h.data() + row;
+    const real* __restrict X = s.b0.data() + row;
+    const real* __restrict Y = s.b1.data() + row;
+    const real* __restrict f = s.b2.data() + row;
+    real* __restrict qx = s.qx.data() + row;
+    real* __restrict qy = s.qy.data() + row;
+    for (int i = b.i0; i < b.i1; ++i) {
+      const real w = X[i] * (X[i] > real(0) ? f[i - 1] : f[i]);
+      const real e = X[i + 1] * (X[i + 1] > real(0) ? f[i] : f[i + 1]);
+      const real so = Y[i] * (Y[i] > real(0) ? f[i - sx] : f[i]);
+      const real n = Y[i + sx] * (Y[i + sx] > real(0) ? f[i] : f[i + sx]);
+      h[i] = h[i] + dt_dx * ((w - e) + (so - n));
+      qx[i] = w;
+      qy[i] = so;
+    }
+    if (east) {
+      const int i = g.nx;
+      qx[i] = X[i] * (X[i] > real(0) ? f[i - 1] : f[i]);
+    }
+    if (north && j == g.ny - 1)
+      for (int i = b.i0; i < b.i1; ++i)
+        qy[i + sx] = Y[i + sx] * (Y[i + sx] > real(0) ? f[i] : f[i + sx]);
     clamp_depths(h, b.i0, b.i1, stored, clamped, hmax);
   }
   const std::size_t ts = static_cast<std::size_t>(t);
@@ -146,9 +186,12 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
   const Grid& g = m.grid;
   const Params& p = m.params;
   fill_ghosts(m, s.h.data(), nullptr, nullptr, s.t, false);
-  const FaceCoef k{static_cast<real>(p.theta),         static_cast<real>(0.5 * (1 - p.theta)),
-                   static_cast<real>(k_g * dt / g.dx), static_cast<real>(dt),
-                   static_cast<real>(p.h_flow),        static_cast<real>(g.dx / (4 * dt))};
+  const FaceCoef k{static_cast<real>(p.theta),
+                   static_cast<real>(0.5 * (1 - p.theta)),
+                   static_cast<real>(k_g * dt / g.dx),
+                   static_cast<real>(dt),
+                   static_cast<real>(p.h_flow),
+                   static_cast<real>(p.froude_limit > 0 ? p.froude_limit * std::sqrt(k_g) : 1e15)};
   const std::int64_t n = static_cast<std::int64_t>(s.active_tiles.size());
 
   // Phase 1: face discharges from the old depths and discharges.
@@ -161,16 +204,19 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
               box.j1 + (box.j1 == g.ny));
     }
   });
-  std::swap(s.qx, s.b0);
-  std::swap(s.qy, s.b1);
-  extend_open_faces(m, s);
-
-  // Phase 2: continuity with the new discharges.
+  // Phase 2: the donor factors from the old depths and the new discharges.
   const real dt_dx = static_cast<real>(dt / g.dx);
+  pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t a = b; a < e; ++a)
+      donor_factors(g, s, dt_dx, s.active_tiles[static_cast<std::size_t>(a)]);
+  });
+
+  // Phase 3: continuity with the limited discharges, stored into qx, qy.
   pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t a = b; a < e; ++a)
       continuity(g, s, dt_dx, s.active_tiles[static_cast<std::size_t>(a)]);
   });
+  extend_open_faces(m, s);
   s.balance.outflow += boundary_outflow(m, s, dt);
 
   real hmax = 0;
