@@ -118,40 +118,79 @@ void donor_factors(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
   }
 }
 
-// Continuity over one tile with the limited discharges, which it stores as the step's face
-// discharges (the faces the tile owns); writes the tile's partials (stored depth sum, wet,
-// max depth, clamped water).
+// The depth of cell c after continuity with the limited discharges; stores the limited
+// discharges of the faces c owns (west, south).
+[[gnu::always_inline]] inline real continuity_cell(const real* __restrict X,
+                                                   const real* __restrict Y,
+                                                   const real* __restrict f, const real* h,
+                                                   real* __restrict qx, real* __restrict qy,
+                                                   std::size_t c, std::size_t sx, real dt_dx) {
+  // Every factor loaded unconditionally, then selected: the loop vectorises.
+  const real fc = f[c], fw = f[c - 1], fe = f[c + 1], fs = f[c - sx], fn = f[c + sx];
+  const real xw = X[c], xe = X[c + 1], ys = Y[c], yn = Y[c + sx];
+  const real w = xw * (xw > real(0) ? fw : fc);
+  const real e = xe * (xe > real(0) ? fc : fe);
+  const real so = ys * (ys > real(0) ? fs : fc);
+  const real n = yn * (yn > real(0) ? fc : fn);
+  qx[c] = w;
+  qy[c] = so;
+  return h[c] + dt_dx * ((w - e) + (so - n));
+}
+
+// Continuity over cells [c0, c1) of one row (padded indices), depths clamped at zero in the
+// same pass: the clamped (created) water is added to `neg`, the depth sum to `sum`, and `hmax`
+// raised, with partials in k_lanes fixed lanes (as clamp_depths).
+[[gnu::noinline]] void continuity_row(const real* __restrict X, const real* __restrict Y,
+                                      const real* __restrict f, real* __restrict h,
+                                      real* __restrict qx, real* __restrict qy, std::size_t c0,
+                                      std::size_t c1, std::size_t sx, real dt_dx, double& sum,
+                                      double& neg, real& hmax) {
+  real ls[k_lanes] = {}, ln[k_lanes] = {}, lm[k_lanes] = {};
+  std::size_t c = c0;
+  for (; c + k_lanes <= c1; c += k_lanes)
+    for (std::size_t l = 0; l < k_lanes; ++l) {
+      const real v = continuity_cell(X, Y, f, h, qx, qy, c + l, sx, dt_dx);
+      ln[l] += std::min(v, real(0));
+      const real cl = std::max(v, real(0));
+      h[c + l] = cl;
+      ls[l] += cl;
+      lm[l] = std::max(lm[l], cl);
+    }
+  for (; c < c1; ++c) {
+    const real v = continuity_cell(X, Y, f, h, qx, qy, c, sx, dt_dx);
+    ln[0] += std::min(v, real(0));
+    h[c] = std::max(v, real(0));
+    ls[0] += h[c];
+    lm[0] = std::max(lm[0], h[c]);
+  }
+  for (std::size_t l = 0; l < k_lanes; ++l) {
+    sum += static_cast<double>(ls[l]);
+    neg -= static_cast<double>(ln[l]);
+    hmax = std::max(hmax, lm[l]);
+  }
+}
+
+// Continuity over one tile; writes the tile's partials (stored depth sum, wet, max depth,
+// clamped water).
 void continuity(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
   const auto b = tile_box(g, t);
   const std::size_t sx = static_cast<std::size_t>(g.sx);
-  const bool east = b.i1 == g.nx, north = b.j1 == g.ny;
+  const real* X = s.b0.data();
+  const real* Y = s.b1.data();
+  const real* f = s.b2.data();
   double stored = 0, clamped = 0;
   real hmax = 0;
   for (int j = b.j0; j < b.j1; ++j) {
-    const std::size_t row = g.idx(0, j);
-    real* __restrict h = s.h.data() + row;
-    const real* __restrict X = s.b0.data() + row;
-    const real* __restrict Y = s.b1.data() + row;
-    const real* __restrict f = s.b2.data() + row;
-    real* __restrict qx = s.qx.data() + row;
-    real* __restrict qy = s.qy.data() + row;
-    for (int i = b.i0; i < b.i1; ++i) {
-      const real w = X[i] * (X[i] > real(0) ? f[i - 1] : f[i]);
-      const real e = X[i + 1] * (X[i + 1] > real(0) ? f[i] : f[i + 1]);
-      const real so = Y[i] * (Y[i] > real(0) ? f[i - sx] : f[i]);
-      const real n = Y[i + sx] * (Y[i + sx] > real(0) ? f[i] : f[i + sx]);
-      h[i] = h[i] + dt_dx * ((w - e) + (so - n));
-      qx[i] = w;
-      qy[i] = so;
+    continuity_row(X, Y, f, s.h.data(), s.qx.data(), s.qy.data(), g.idx(b.i0, j), g.idx(b.i1, j),
+                   sx, dt_dx, stored, clamped, hmax);
+    // The domain's east and north faces belong to the last tiles.
+    if (b.i1 == g.nx) {
+      const std::size_t c = g.idx(g.nx, j);
+      s.qx[c] = X[c] * (X[c] > real(0) ? f[c - 1] : f[c]);
     }
-    if (east) {
-      const int i = g.nx;
-      qx[i] = X[i] * (X[i] > real(0) ? f[i - 1] : f[i]);
-    }
-    if (north && j == g.ny - 1)
-      for (int i = b.i0; i < b.i1; ++i)
-        qy[i + sx] = Y[i + sx] * (Y[i + sx] > real(0) ? f[i] : f[i + sx]);
-    clamp_depths(h, b.i0, b.i1, stored, clamped, hmax);
+    if (j == g.ny - 1)
+      for (std::size_t c = g.idx(b.i0, j + 1); c < g.idx(b.i1, j + 1); ++c)
+        s.qy[c] = Y[c] * (Y[c] > real(0) ? f[c - sx] : f[c]);
   }
   const std::size_t ts = static_cast<std::size_t>(t);
   s.tile_stored[ts] = stored;
