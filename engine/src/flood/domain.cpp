@@ -606,7 +606,8 @@ class FloodDomain : public Domain {
       summary.push_back(
           {"flood", "cells filled / enclosed",
            std::to_string(m_counts.raised) + " / " + std::to_string(m_counts.enclosed)});
-    if (b.clamped > 0)
+    // Clamps of rounding size (float depths a few ulp below zero) are not worth a line.
+    if (b.clamped > 1e-7 * std::max({b.initial, b.rain + b.inflow, 1e-30}))
       summary.push_back({"flood", "water created by clamping",
                          num(b.clamped) + " m3 in " + std::to_string(s.fs.clamp_events) +
                              " steps; lower flood.cfl to reduce it"});
