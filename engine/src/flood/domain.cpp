@@ -324,6 +324,7 @@ struct FloodDomainState : DomainState {
   FloodState fs;
   std::vector<float> max_depth, max_speed, arrival_s, max_hazard;  // (ny * nx)
   std::vector<GaugeRow> gauge_log;                                 // reserved for the whole run
+  std::vector<std::pair<double, Balance>> balance_log;             // per macro step, reserved
   /// A copy of the model whose bed breach events lower (made at the first breach).
   std::unique_ptr<FloodModel> own;
   struct Breach {
@@ -387,6 +388,7 @@ class FloodDomain : public Domain {
     s->max_hazard.assign(n, 0);
     s->arrival_s.assign(n, std::nanf(""));
     s->gauge_log.reserve(m_gauge_rows * m_gauge_cells.size());
+    s->balance_log.reserve(m_gauge_rows);
     TaskPool serial(1);
     start(m_model, s->fs, serial);
     return s;
@@ -442,6 +444,8 @@ class FloodDomain : public Domain {
     const FloodModel& model = s.own ? *s.own : m_model;
     flood::advance(model, s.fs, t_end, *ctx.pool);
     track_maxima(s, t_end, *ctx.pool);
+    if (s.balance_log.size() < s.balance_log.capacity())
+      s.balance_log.emplace_back(t_end, s.fs.balance);
     if (s.gauge_log.size() + m_gauge_cells.size() <= s.gauge_log.capacity())
       for (std::size_t k = 0; k < m_gauge_cells.size(); ++k) {
         const Grid& g = model.grid;
@@ -566,6 +570,7 @@ class FloodDomain : public Domain {
     // Files users open directly, next to the HDF5 file.
     const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
     write_gauges_csv((dir / "flood_gauges.csv").string(), s);
+    write_balance_csv((dir / "flood_balance.csv").string(), s);
     RasterGrid rg{g.nx, g.ny, g.x0, g.y0, g.dx, m_city.crs.wkt, -9999};
     std::vector<float> md = s.max_depth;
     for (int j = 0; j < g.ny; ++j)
@@ -697,6 +702,17 @@ class FloodDomain : public Domain {
                    m_gauge_names[static_cast<std::size_t>(r.gauge)].c_str(),
                    static_cast<double>(r.depth), static_cast<double>(r.level),
                    static_cast<double>(r.speed));
+    std::fclose(f);
+  }
+
+  // The volume balance after every macro step (m3, cumulative since the start).
+  static void write_balance_csv(const std::string& path, const FloodDomainState& s) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) return;
+    std::fprintf(f, "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,error_m3\n");
+    for (const auto& [t, b] : s.balance_log)
+      std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
+                   b.outflow, b.losses, b.error());
     std::fclose(f);
   }
 
@@ -1044,6 +1060,22 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
       for (int i = 0; i < g.nx; ++i) row += static_cast<double>(rg.weight[g.idx(i, j)]);
       rg.weight_sum += row;
     }
+  }
+  // Breach events must reach the grid.
+  for (const EventSpec& e : scenario.events) {
+    if (scenario.domain_names[static_cast<std::size_t>(e.domain)] != "flood") continue;
+    const auto* b = dynamic_cast<const BreachEvent*>(e.payload.get());
+    if (!b) continue;
+    std::vector<double> x, y;
+    for (const Point2& p : b->line) x.push_back(p.x), y.push_back(p.y);
+    auto cells = line_cells(g, x.data(), y.data(), x.size());
+    const auto near = cells_near_line(g, b->line, 0.5 * b->width_m);
+    cells.insert(cells.end(), near.begin(), near.end());
+    if (std::none_of(cells.begin(), cells.end(),
+                     [&](std::int32_t c) { return g.active[g.idx(c % g.nx, c / g.nx)] != 0; }))
+      return fail(diag(e.where, 0, "line",
+                       "the breach line crosses no active cell of the flood grid", "",
+                       "points over the DEM, outside buildings"));
   }
   std::vector<std::int32_t> gauge_cells;
   std::vector<std::string> gauge_names;

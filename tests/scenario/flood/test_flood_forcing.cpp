@@ -354,3 +354,41 @@ level = 1.0
   CHECK(std::abs(last(*r, "/flood/volume/error")) / last(*r, "/flood/volume/stored") <
         k_volume_tol);
 }
+
+TEST_CASE("Bad forcing input names the key") {
+  const std::string dir = fresh_dir("bad");
+  write_asc(dir + "/flat.asc", 10, 10, 0, 0, 10, [](int, int) { return 1.0; });
+  std::vector<DomainInfo> infos;
+  for (const DomainEntry& e : builtin_domains()) infos.push_back(e.info);
+  auto compile = [&](const std::string& toml) -> std::string {
+    const std::string path = dir + "/scenario.toml";
+    std::ofstream(path) << toml;
+    auto spec = parse_scenario(toml, path, infos);
+    if (!spec) return spec.error().to_string();
+    auto model = compile_model(std::move(*spec));
+    return model ? std::string() : model.error().to_string();
+  };
+  const std::string head = "[scenario]\nduration = \"10min\"\n[city]\ndem = \"flat.asc\"\n";
+  // A breach off the grid.
+  std::string e = compile(head + R"([flood]
+[[event]]
+at = "1min"
+type = "flood.breach"
+line = [[500.0, 500.0], [600.0, 500.0]]
+level = 0.0
+)");
+  INFO(e);
+  CHECK(e.find("breach line crosses no active cell") != std::string::npos);
+  // A breach without a level.
+  e = compile(head +
+              "[flood]\n[[event]]\nat = \"1min\"\ntype = \"flood.breach\"\n"
+              "line = [[5.0, 5.0], [50.0, 5.0]]\n");
+  CHECK(e.find("level") != std::string::npos);
+  // A rain gauge without intensity or hyetograph; drainage without capacity.
+  e = compile(head + "[flood]\n[[flood.rain_gauge]]\nat = [5.0, 5.0]\n");
+  CHECK(e.find("intensity") != std::string::npos);
+  e = compile(head + "[flood]\n[flood.drainage]\ncells = \"all\"\n");
+  CHECK(e.find("capacity") != std::string::npos);
+  e = compile(head + "[flood]\n[flood.drainage]\ncapacity = \"20mm/h\"\ncells = \"roofs\"\n");
+  CHECK(e.find("cells") != std::string::npos);
+}
