@@ -14,9 +14,10 @@
 // Earth Surf. Process. Landforms 38), Fr_max = flood.froude_limit. Mass: h_i += dt/dx (q_{i-1/2} -
 // q_{i+1/2} + ...). The time step is dt = cfl dx / sqrt(g h_max) (Bates et al. 2010, eq. 12).
 //
-// Three passes over the active tiles: face discharges into the second buffers (b0, b1; old
-// values are read by the theta weighting), the outflow limiter's donor factors (b2), then
-// continuity with the limited discharges, which become qx, qy. Each tile owns the west and south
+// Two passes over the active tiles: face discharges into the second buffers (b0, b1; old
+// values are read by the theta weighting) and, per tile while they are in cache, the outflow
+// limiter's donor factors (b2); then continuity with the limited discharges, which become
+// qx, qy. Each tile owns the west and south
 // faces of its cells (and the domain's east/north faces on the last tiles), so no two tiles
 // write the same face.
 #include <cmath>
@@ -100,18 +101,28 @@ void extend_open_faces(const FloodModel& m, FloodState& s) {
 // positivity preserving by itself: on steep streets with thin films it would drain cells below
 // zero. Scaling by the donor's factor keeps each face one value for both of its cells (mass is
 // conserved exactly) and leaves every face of a cell that holds enough water untouched.
-void donor_factors(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
-  const auto b = tile_box(g, t);
+//
+// Computed by each tile right after its faces, while they are in cache: the faces on the tile's
+// east and north edges belong to the neighbouring tiles, so the tile computes them too, into
+// the edge buffers ex, ey (the same function of the same inputs: the same bits).
+void donor_factors(const Grid& g, FloodState& s, const real* ex, const real* ey, real dt_dx,
+                   const TileBox& b) {
   const std::size_t sx = static_cast<std::size_t>(g.sx);
+  const bool own_east = b.i1 == g.nx, own_north = b.j1 == g.ny;
   for (int j = b.j0; j < b.j1; ++j) {
     const std::size_t row = g.idx(0, j);
     const real* __restrict h = s.h.data() + row;
     const real* __restrict qx = s.b0.data() + row;
+    const real* __restrict qe = (own_east ? s.b0.data() : ex) + row;
     const real* __restrict qy = s.b1.data() + row;
+    const real* __restrict qn = (own_north || j + 1 < b.j1 ? s.b1.data() : ey) + row + sx;
     real* __restrict f = s.b2.data() + row;
+    const int last = b.i1 - 1;
     for (int i = b.i0; i < b.i1; ++i) {
-      const real out = dt_dx * ((std::max(qx[i + 1], real(0)) - std::min(qx[i], real(0))) +
-                                (std::max(qy[i + sx], real(0)) - std::min(qy[i], real(0))));
+      const real xa = qx[i + 1], xb = qe[i + 1];
+      const real xe = i == last ? xb : xa;
+      const real out = dt_dx * ((std::max(xe, real(0)) - std::min(qx[i], real(0))) +
+                                (std::max(qn[i], real(0)) - std::min(qy[i], real(0))));
       const real r = h[i] / std::max(out, real(1e-30));
       f[i] = out > h[i] ? r : real(1);
     }
@@ -233,7 +244,11 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
                    static_cast<real>(p.froude_limit > 0 ? p.froude_limit * std::sqrt(k_g) : 1e15)};
   const std::int64_t n = static_cast<std::int64_t>(s.active_tiles.size());
 
-  // Phase 1: face discharges from the old depths and discharges.
+  // Phase 1: face discharges from the old depths and discharges, then the tile's donor
+  // factors (with its east and north edge faces recomputed into fx[0], fy[0]).
+  const real dt_dx = static_cast<real>(dt / g.dx);
+  real* ex = s.fx[0].data();
+  real* ey = s.fy[0].data();
   pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t a = b; a < e; ++a) {
       const auto box = tile_box(g, s.active_tiles[static_cast<std::size_t>(a)]);
@@ -241,16 +256,15 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
               box.j1);
       faces_y(g, s.h.data(), s.qy.data(), s.b1.data(), k, box.i0, box.i1, box.j0,
               box.j1 + (box.j1 == g.ny));
+      if (box.i1 < g.nx)
+        faces_x(g, s.h.data(), s.qx.data(), ex, k, box.i1, box.i1 + 1, box.j0, box.j1);
+      if (box.j1 < g.ny)
+        faces_y(g, s.h.data(), s.qy.data(), ey, k, box.i0, box.i1, box.j1, box.j1 + 1);
+      donor_factors(g, s, ex, ey, dt_dx, box);
     }
   });
-  // Phase 2: the donor factors from the old depths and the new discharges.
-  const real dt_dx = static_cast<real>(dt / g.dx);
-  pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t a = b; a < e; ++a)
-      donor_factors(g, s, dt_dx, s.active_tiles[static_cast<std::size_t>(a)]);
-  });
 
-  // Phase 3: continuity with the limited discharges, stored into qx, qy.
+  // Phase 2: continuity with the limited discharges, stored into qx, qy.
   pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t a = b; a < e; ++a)
       continuity(g, s, dt_dx, s.active_tiles[static_cast<std::size_t>(a)]);

@@ -65,6 +65,9 @@ FloodState make_state(const FloodModel& model) {
   if (model.params.solver == Solver::godunov) {
     for (auto& f : s.fx) f.assign(n, 0);
     for (auto& f : s.fy) f.assign(n, 0);
+  } else {  // inertial: the faces on tile edges, recomputed by the tile west / south of them
+    s.fx[0].assign(n, 0);
+    s.fy[0].assign(n, 0);
   }
   s.active_tiles.reserve(tiles);
   s.tile_on.assign(tiles, 0);
