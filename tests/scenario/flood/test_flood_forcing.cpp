@@ -392,3 +392,43 @@ level = 0.0
   e = compile(head + "[flood]\n[flood.drainage]\ncapacity = \"20mm/h\"\ncells = \"roofs\"\n");
   CHECK(e.find("cells") != std::string::npos);
 }
+
+TEST_CASE("fill_depressions raises pits to their spill level and closes unreachable pockets") {
+  const std::string dir = fresh_dir("fill");
+  // 20 x 20 cells of 10 m on a plane falling 1 cm per cell eastwards (free east side), with
+  // a pit (cells 4-6 x 4-6 at -2 m) whose lowest rim cell is (7, 5) at the plane's level, and
+  // a pocket (cells 13-14 x 13-14) closed by a ring of nodata cells.
+  auto plane = [](int i) { return 1.0 - 0.01 * i; };
+  write_asc(dir + "/dem.asc", 20, 20, 0, 0, 10, [&](int i, int j) {
+    if (i >= 4 && i <= 6 && j >= 4 && j <= 6) return -2.0;
+    const bool ring =
+        i >= 12 && i <= 15 && j >= 12 && j <= 15 && !(i >= 13 && i <= 14 && j >= 13 && j <= 14);
+    return ring ? -9999.0 : plane(i);
+  });
+  auto r = run(dir, R"(
+[scenario]
+duration = "1min"
+[city]
+dem = "dem.asc"
+[flood]
+fill_depressions = true
+[flood.boundary]
+east = "free"
+[output]
+every = "1min"
+)");
+  auto bed = r->read<float>("/flood/bed");
+  REQUIRE(bed.has_value());
+  auto at = [&](int i, int j) { return bed->data[static_cast<std::size_t>(j) * 20 + i]; };
+  // The pit drains over its lowest rim cell: (7, 4..6) at 1 - 0.07 = 0.93 m, so the pit fills
+  // to 0.93 m; the rest of the plane is untouched.
+  for (int j = 4; j <= 6; ++j)
+    for (int i = 4; i <= 6; ++i) CHECK(at(i, j) == Approx(0.93).margin(1e-6));
+  CHECK(at(10, 10) == Approx(plane(10)).margin(1e-6));
+  // The pocket inside the nodata ring has no way out: inactive (NaN bed).
+  CHECK(std::isnan(at(13, 13)));
+  CHECK(std::isnan(at(14, 14)));
+  auto info = r->attr_double("/flood", "enclosed_cells");
+  REQUIRE(info.has_value());
+  CHECK(*info == 4.0);
+}
