@@ -117,11 +117,21 @@ struct Params {
   double cfl = -1;       ///< Courant number; < 0: 0.7 (inertial) or 0.45 (godunov)
   double theta = 0.7;    ///< de Almeida et al. (2012) weighting, 1 = Bates et al. (2010)
   double h_flow = 1e-3;  ///< inertial: minimum flow depth at a face (m)
-  double h_dry = 1e-6;   ///< godunov: below this depth a cell's velocity is zero (m)
-  double dt_max = 10;    ///< upper bound of the time step (s)
+  /// inertial: face discharges limited to this Froude number (<= 0: no limit)
+  double froude_limit = 1.0;
+  double h_dry = 1e-6;  ///< godunov: below this depth a cell's velocity is zero (m)
+  double dt_max = 10;   ///< upper bound of the time step (s)
   /// Infiltration after Horton (1940): f(t) = fc + (f0 - fc) exp(-k t), t since the start, on
   /// every active cell (never more than the water present). f0 == fc: a constant rate.
   double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
+};
+
+/// A rain gauge: its hyetograph and its inverse-distance weight on every cell.
+struct RainGauge {
+  std::string name;
+  Series mm_h;               ///< intensity (mm/h), piecewise constant
+  std::vector<real> weight;  ///< (sy * sx) w_k(c) = d_k^-p / sum_m d_m^-p; 0 off the grid
+  double weight_sum = 0;     ///< sum of the weights over active cells (double)
 };
 
 /// The immutable flood model: grid, parameters, forcing.
@@ -129,6 +139,11 @@ struct FloodModel {
   Grid grid;
   Params params;
   Series rain_mm_h;  ///< uniform rain intensity (mm/h), piecewise constant
+  /// Rain gauges (with inverse-distance weighting), added to the uniform rain.
+  std::vector<RainGauge> rain_gauges;
+  /// Drainage capacity per cell (m/s, padded), empty when none: a cell loses
+  /// min(h, capacity dt) per step (with infiltration), counted as losses.
+  std::vector<real> drain_mps;
   std::vector<Inflow> inflows;
   std::array<Boundary, 4> sides;  ///< indexed by Side
   /// Sea cells (unpadded indices): held at `sea_level` at the start of every step, the water
@@ -143,7 +158,8 @@ struct Balance {
   double stored = 0;   ///< stored now
   double rain = 0, inflow = 0;
   double outflow = 0;  ///< net out through the boundaries
-  double losses = 0;   ///< infiltration
+  double losses = 0;   ///< infiltration and drainage
+  double drained = 0;  ///< the drainage part of losses
   double clamped = 0;  ///< water created by clamping negative depths (numerical trouble)
   double error() const { return stored - initial - rain - inflow + outflow + losses; }
   /// Error relative to the largest volume that took part.
@@ -162,13 +178,15 @@ struct FloodState {
   Balance balance;
 
   // Solver scratch, sized by make_state (never resized by a step).
-  std::vector<real> b0, b1, b2;            ///< second buffers (inertial: qx', qy'; godunov: U1)
-  std::vector<real> fx[4], fy[4];          ///< godunov face fluxes
+  std::vector<real> b0, b1, b2;    ///< second buffers (inertial: qx', qy'; godunov: U1)
+  std::vector<real> fx[4], fy[4];  ///< godunov face fluxes; inertial: fx[0], fy[0] tile-edge faces
   std::vector<std::int32_t> active_tiles;  ///< tiles the next step computes
   std::vector<std::uint8_t> tile_on;       ///< (tiles) 1 if in active_tiles
   std::vector<std::uint8_t> tile_wet;      ///< (tiles) any depth > 0 after the last step
-  std::vector<double> tile_stored, tile_clamped, tile_speed, tile_loss;  ///< (tiles) partials
-  std::vector<real> tile_hmax;                                           ///< (tiles)
+  std::vector<std::uint8_t> tile_live;     ///< (tiles) 1 if the tile has an active cell
+  std::vector<double> tile_stored, tile_clamped, tile_speed, tile_loss,
+      tile_drained;               ///< (tiles) partials
+  std::vector<real> tile_hmax;    ///< (tiles)
   std::int64_t clamp_events = 0;  ///< steps with negative depths clamped
 };
 

@@ -8,17 +8,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <queue>
 #include <sstream>
 
+#include "city/dem.hpp"
 #include "citytwin/frame.hpp"
 #include "citytwin/io.hpp"
 #include "citytwin/raster.hpp"
+#include "flood/kernels.hpp"
 
 namespace citytwin::flood {
 
 namespace {
 
 const char* const k_side_names[4] = {"west", "east", "south", "north"};
+constexpr std::size_t k_max_rain_gauges = 16;
 
 Diagnostic diag(std::string file, int line, std::string field, std::string message,
                 std::string found = {}, std::string expected = {}) {
@@ -97,9 +101,12 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
   spec->manning = s.number_or("manning", spec->manning, 1e-4, 1.0);
   spec->cfl = s.number_or("cfl", spec->cfl, -1, 1.0);
   spec->theta = s.number_or("theta", spec->theta, 0.0, 1.0);
+  spec->froude_limit = s.number_or("froude_limit", spec->froude_limit, 0.0, 100.0);
   spec->dt_max = s.number_or("dt_max", spec->dt_max, 1e-3, 600);
   spec->tile = static_cast<int>(s.integer_or("tile", spec->tile, 8, 4096));
   spec->wet_depth = s.quantity_or("wet_depth", Quantity::length, spec->wet_depth, 0);
+  spec->open_roads = s.boolean_or("open_roads", spec->open_roads);
+  spec->fill_depressions = s.boolean_or("fill_depressions", spec->fill_depressions);
   const std::string b = s.choice_or("buildings", {"walls", "raise", "none"}, "walls");
   spec->buildings = b == "walls"   ? BuildingMode::walls
                     : b == "raise" ? BuildingMode::raise
@@ -166,6 +173,39 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
         in.error("final", "Horton's final rate cannot exceed the initial rate");
     }
   }
+  for (SectionReader& gs : s.tables("rain_gauge")) {
+    RainGaugeSpec r;
+    r.name = gs.string_or("name", "rain" + std::to_string(spec->rain_gauges.size() + 1));
+    const auto at = gs.point("at");
+    if (!at)
+      gs.error("at", "a rain gauge needs a point [x, y]");
+    else
+      r.at = *at;
+    if (gs.has("hyetograph")) r.hyetograph = gs.existing_file("hyetograph").value_or("");
+    r.intensity_mps = gs.quantity_or("intensity", Quantity::intensity, 0, 0);
+    r.start_s = to_seconds(gs.duration_or("start", 0));
+    r.end_s = to_seconds(gs.duration_or("end", core.run.duration));
+    if (r.hyetograph.empty() && !(r.intensity_mps > 0))
+      gs.error("intensity", "a rain gauge needs an intensity or a hyetograph", "",
+               "e.g. \"30mm/h\" or hyetograph = \"gauge.csv\"");
+    r.where = gs.where();
+    spec->rain_gauges.push_back(std::move(r));
+    if (spec->rain_gauges.size() > k_max_rain_gauges)
+      gs.error("", "too many rain gauges", std::to_string(spec->rain_gauges.size()),
+               "at most " + std::to_string(k_max_rain_gauges));
+  }
+  spec->idw_power = s.number_or("idw_power", spec->idw_power, 0.5, 8.0);
+  if (s.has("drainage")) {
+    SectionReader d = s.table("drainage");
+    spec->drain_mm_h = d.quantity_or("capacity", Quantity::intensity, 0, 0) * 3.6e6;
+    if (!d.has("capacity")) d.error("", "missing key \"capacity\"", "", "capacity = \"20mm/h\"");
+    spec->drain_all = d.choice_or("cells", {"urban", "all"}, "urban") == "all";
+  }
+  if (s.has("manning_road")) spec->manning_road = s.number_or("manning_road", 0.0, 1e-4, 1.0);
+  if (s.has("manning_building"))
+    spec->manning_building = s.number_or("manning_building", 0.0, 1e-4, 1.0);
+  if (s.has("manning_raster"))
+    spec->manning_raster = s.existing_file("manning_raster").value_or("");
   if (s.has("sea_level")) {
     spec->sea = true;
     spec->sea_level = s.number_or("sea_level", 0.0);
@@ -180,6 +220,90 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
   return spec;
 }
 
+std::shared_ptr<const EventPayload> parse_flood_event(std::string_view action, SectionReader& ev) {
+  if (action != "breach") return nullptr;
+  auto e = std::make_shared<BreachEvent>();
+  e->line = ev.points("line").value_or(std::vector<Point2>{});
+  if (e->line.empty())
+    ev.error("line", "a breach needs a line [[x, y], ...] (or one point [x, y])", "",
+             "line = [[x1, y1], [x2, y2]]");
+  if (!ev.has("level"))
+    ev.error("", "missing key \"level\"", "", "level = 2.5 (m, the bed after the breach)");
+  e->level = ev.number_or("level", 0.0);
+  e->duration_s = to_seconds(ev.duration_or("duration", 0));
+  e->width_m = ev.quantity_or("width", Quantity::length, 0, 0);
+  return e;
+}
+
+std::vector<std::int32_t> cells_near_line(const Grid& g, const std::vector<Point2>& line,
+                                          double half_width) {
+  std::vector<std::int32_t> cells;
+  if (line.empty()) return cells;
+  double x0 = line[0].x, x1 = x0, y0 = line[0].y, y1 = y0;
+  for (const Point2& p : line)
+    x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
+  const int i0 = std::max(0, static_cast<int>(std::floor((x0 - half_width - g.x0) / g.dx)));
+  const int i1 = std::min(g.nx - 1, static_cast<int>(std::floor((x1 + half_width - g.x0) / g.dx)));
+  const int j0 = std::max(0, static_cast<int>(std::floor((y0 - half_width - g.y0) / g.dx)));
+  const int j1 = std::min(g.ny - 1, static_cast<int>(std::floor((y1 + half_width - g.y0) / g.dx)));
+  for (int j = j0; j <= j1; ++j)
+    for (int i = i0; i <= i1; ++i) {
+      const double px = g.x0 + (i + 0.5) * g.dx, py = g.y0 + (j + 0.5) * g.dx;
+      double d2 = 1e300;
+      for (std::size_t k = 0; k < line.size(); ++k) {
+        const Point2 a = line[k], b = k + 1 < line.size() ? line[k + 1] : line[k];
+        const double vx = b.x - a.x, vy = b.y - a.y, l2 = vx * vx + vy * vy;
+        const double t =
+            l2 > 0 ? std::clamp(((px - a.x) * vx + (py - a.y) * vy) / l2, 0.0, 1.0) : 0.0;
+        const double dx = px - a.x - t * vx, dy = py - a.y - t * vy;
+        d2 = std::min(d2, dx * dx + dy * dy);
+      }
+      if (d2 <= half_width * half_width) cells.push_back(j * g.nx + i);
+    }
+  return cells;
+}
+
+std::vector<std::int32_t> line_cells(const Grid& g, const double* x, const double* y,
+                                     std::size_t n) {
+  std::vector<std::int32_t> cells;
+  int pi = -1, pj = -1;
+  for (std::size_t p = 0; p < n; ++p) {
+    const double ax = x[p], ay = y[p], bx = p + 1 < n ? x[p + 1] : ax,
+                 by = p + 1 < n ? y[p + 1] : ay;
+    const int steps = std::max(1, static_cast<int>(std::hypot(bx - ax, by - ay) / (0.25 * g.dx)));
+    for (int s = 0; s <= steps; ++s) {
+      int i = 0, j = 0;
+      if (!g.locate(ax + (bx - ax) * s / steps, ay + (by - ay) * s / steps, i, j)) {
+        pi = -1;
+        continue;
+      }
+      // A diagonal move takes the cell beside it too: water passes through faces only.
+      if (pi >= 0 && i != pi && j != pj) cells.push_back(pj * g.nx + i);
+      cells.push_back(j * g.nx + i);
+      pi = i, pj = j;
+    }
+  }
+  std::sort(cells.begin(), cells.end());
+  cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+  return cells;
+}
+
+void idw_weights(const Grid& g, int i, int j, const std::vector<Point2>& gauges, double p,
+                 double* w) {
+  const double x = g.x0 + (i + 0.5) * g.dx, y = g.y0 + (j + 0.5) * g.dx;
+  double sum = 0;
+  for (std::size_t k = 0; k < gauges.size(); ++k) {
+    const double d = std::hypot(x - gauges[k].x, y - gauges[k].y);
+    if (d < 1e-9) {  // on a gauge: that gauge alone
+      for (std::size_t m = 0; m < gauges.size(); ++m) w[m] = m == k ? 1.0 : 0.0;
+      return;
+    }
+    w[k] = std::pow(d, -p);
+    sum += w[k];
+  }
+  for (std::size_t k = 0; k < gauges.size(); ++k) w[k] /= sum;
+}
+
 namespace {
 
 struct GaugeRow {
@@ -188,12 +312,31 @@ struct GaugeRow {
   float depth, level, speed;
 };
 
+// Cells the compiler changed, reported in the summary and /flood attributes.
+struct CellCounts {
+  std::int64_t building = 0;     ///< footprint cells (walls or raised)
+  std::int64_t road_opened = 0;  ///< footprint cells a road crosses, left open
+  std::int64_t offshore = 0;     ///< sea cells far from land, outside the model
+  std::int64_t raised = 0;       ///< cells raised by flood.fill_depressions
+  std::int64_t enclosed = 0;     ///< pockets closed by footprints, made inactive
+};
+
 struct FloodDomainState : DomainState {
   FloodState fs;
   std::vector<float> max_depth, max_speed, arrival_s, max_hazard;  // (ny * nx)
   std::vector<GaugeRow> gauge_log;                                 // reserved for the whole run
+  std::vector<std::pair<double, Balance>> balance_log;             // per macro step, reserved
+  /// A copy of the model whose bed breach events lower (made at the first breach).
+  std::unique_ptr<FloodModel> own;
+  struct Breach {
+    std::vector<std::size_t> cells;  // padded indices
+    std::vector<real> z0;            // bed before the breach
+    double level = 0, t0 = 0, duration = 0;
+  };
+  std::vector<Breach> breaches;
   void hash(StateHasher& h) const override {
     h.add(fs.t);
+    if (own) h.add(own->grid.z);
     h.add(fs.h);
     h.add(fs.qx);
     h.add(fs.qy);
@@ -212,7 +355,7 @@ class FloodDomain : public Domain {
  public:
   FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& city, std::vector<Lake> lakes,
               std::vector<std::int32_t> gauge_cells, std::vector<std::string> gauge_names,
-              std::size_t gauge_rows, std::int64_t building_cells)
+              std::size_t gauge_rows, CellCounts counts)
       : m_model(std::move(m)),
         m_spec(spec),
         m_city(city),
@@ -220,7 +363,7 @@ class FloodDomain : public Domain {
         m_gauge_cells(std::move(gauge_cells)),
         m_gauge_names(std::move(gauge_names)),
         m_gauge_rows(gauge_rows),
-        m_building_cells(building_cells) {}
+        m_counts(counts) {}
 
   std::string_view name() const override { return "flood"; }
 
@@ -246,25 +389,71 @@ class FloodDomain : public Domain {
     s->max_hazard.assign(n, 0);
     s->arrival_s.assign(n, std::nanf(""));
     s->gauge_log.reserve(m_gauge_rows * m_gauge_cells.size());
+    s->balance_log.reserve(m_gauge_rows);
     TaskPool serial(1);
     start(m_model, s->fs, serial);
     return s;
   }
 
-  void apply_event(const EventSpec&, DomainState&) const override {}
+  // flood.breach: the cells along the line (active ones) start lowering towards the level now.
+  void apply_event(const EventSpec& e, DomainState& state) const override {
+    auto& s = static_cast<FloodDomainState&>(state);
+    const auto* b = dynamic_cast<const BreachEvent*>(e.payload.get());
+    if (!b) return;
+    if (!s.own) s.own = std::make_unique<FloodModel>(m_model);
+    const Grid& g = s.own->grid;
+    std::vector<double> x, y;
+    for (const Point2& p : b->line) x.push_back(p.x), y.push_back(p.y);
+    FloodDomainState::Breach br;
+    std::vector<std::int32_t> cells = line_cells(g, x.data(), y.data(), x.size());
+    if (b->width_m > 0) {
+      const auto near = cells_near_line(g, b->line, 0.5 * b->width_m);
+      cells.insert(cells.end(), near.begin(), near.end());
+      std::sort(cells.begin(), cells.end());
+      cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+    }
+    for (std::int32_t c : cells) {
+      const std::size_t k = g.idx(c % g.nx, c / g.nx);
+      if (!g.active[k]) continue;
+      br.cells.push_back(k);
+      br.z0.push_back(g.z[k]);
+    }
+    br.level = b->level;
+    br.t0 = s.fs.t;
+    br.duration = b->duration_s;
+    s.breaches.push_back(std::move(br));
+    lower_beds(s, s.fs.t);
+  }
+
+  // Beds of breaches at time t: z0 lowered linearly to the level over the duration (never
+  // raised). The water on a cell keeps its depth, so no volume is created or lost.
+  static void lower_beds(FloodDomainState& s, double t) {
+    for (const auto& br : s.breaches) {
+      const double f = br.duration > 0 ? std::clamp((t - br.t0) / br.duration, 0.0, 1.0) : 1.0;
+      for (std::size_t k = 0; k < br.cells.size(); ++k) {
+        const double z0 = br.z0[k];
+        if (z0 > br.level) s.own->grid.z[br.cells[k]] = static_cast<real>(z0 - (z0 - br.level) * f);
+      }
+    }
+  }
 
   void advance(DomainState& state, const StepContext& ctx) const override {
     auto& s = static_cast<FloodDomainState&>(state);
     const double t_end = to_seconds(ctx.t + ctx.dt);
-    flood::advance(m_model, s.fs, t_end, *ctx.pool);
+    // A gradual breach reaches its macro step's end depth at the start of the step.
+    if (!s.breaches.empty()) lower_beds(s, t_end);
+    const FloodModel& model = s.own ? *s.own : m_model;
+    flood::advance(model, s.fs, t_end, *ctx.pool);
     track_maxima(s, t_end, *ctx.pool);
+    if (s.balance_log.size() < s.balance_log.capacity())
+      s.balance_log.emplace_back(t_end, s.fs.balance);
     if (s.gauge_log.size() + m_gauge_cells.size() <= s.gauge_log.capacity())
       for (std::size_t k = 0; k < m_gauge_cells.size(); ++k) {
-        const Grid& g = m_model.grid;
+        const Grid& g = model.grid;
         const std::int32_t c = m_gauge_cells[k];
         const int i = c % g.nx, j = c / g.nx;
         double u = 0, v = 0;
-        velocity(m_model, s.fs, i, j, u, v);
+        velocity(model, s.fs, i, j, u, v);
         const double h = s.fs.h[g.idx(i, j)];
         s.gauge_log.push_back({t_end, static_cast<std::int32_t>(k), static_cast<float>(h),
                                static_cast<float>(h + g.z[g.idx(i, j)]),
@@ -282,7 +471,11 @@ class FloodDomain : public Domain {
     out.attr("/flood", "y0", g.y0);
     out.attr("/flood", "active_cells", g.active_cells);
     out.attr("/flood", "nodata_cells", g.inactive_cells);
-    out.attr("/flood", "building_cells", m_building_cells);
+    out.attr("/flood", "building_cells", m_counts.building);
+    out.attr("/flood", "road_cells_opened", m_counts.road_opened);
+    out.attr("/flood", "offshore_cells", m_counts.offshore);
+    out.attr("/flood", "filled_cells", m_counts.raised);
+    out.attr("/flood", "enclosed_cells", m_counts.enclosed);
     std::vector<float> bed = interior(
         [&](std::size_t k) { return g.active[k] ? static_cast<float>(g.z[k]) : std::nanf(""); });
     const std::size_t dims[2] = {static_cast<std::size_t>(g.ny), static_cast<std::size_t>(g.nx)};
@@ -314,6 +507,10 @@ class FloodDomain : public Domain {
     out.append<double>("/flood/volume/inflow", b.inflow, {"m3", "inflow since the start"});
     out.append<double>("/flood/volume/outflow", b.outflow,
                        {"m3", "net outflow through open sides"});
+    out.append<double>("/flood/volume/losses", b.losses,
+                       {"m3", "infiltration and drainage since the start"});
+    out.append<double>("/flood/volume/drained", b.drained,
+                       {"m3", "drainage since the start (part of losses)"});
     out.append<double>("/flood/volume/error", b.error(),
                        {"m3", "stored - initial - rain - inflow + outflow + losses"});
   }
@@ -374,6 +571,7 @@ class FloodDomain : public Domain {
     // Files users open directly, next to the HDF5 file.
     const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
     write_gauges_csv((dir / "flood_gauges.csv").string(), s);
+    write_balance_csv((dir / "flood_balance.csv").string(), s);
     RasterGrid rg{g.nx, g.ny, g.x0, g.y0, g.dx, m_city.crs.wkt, -9999};
     std::vector<float> md = s.max_depth;
     for (int j = 0; j < g.ny; ++j)
@@ -405,8 +603,17 @@ class FloodDomain : public Domain {
     summary.push_back({"flood", "relative volume error", num(b.relative_error())});
     summary.push_back(
         {"flood", "nodata / building cells",
-         std::to_string(g.inactive_cells) + " / " + std::to_string(m_building_cells)});
-    if (b.clamped > 0)
+         std::to_string(g.inactive_cells) + " / " + std::to_string(m_counts.building)});
+    if (m_counts.road_opened > 0 || m_counts.offshore > 0)
+      summary.push_back(
+          {"flood", "road cells opened / offshore cells",
+           std::to_string(m_counts.road_opened) + " / " + std::to_string(m_counts.offshore)});
+    if (m_counts.raised > 0 || m_counts.enclosed > 0)
+      summary.push_back(
+          {"flood", "cells filled / enclosed",
+           std::to_string(m_counts.raised) + " / " + std::to_string(m_counts.enclosed)});
+    // Clamps of rounding size (float depths a few ulp below zero) are not worth a line.
+    if (b.clamped > 1e-7 * std::max({b.initial, b.rain + b.inflow, 1e-30}))
       summary.push_back({"flood", "water created by clamping",
                          num(b.clamped) + " m3 in " + std::to_string(s.fs.clamp_events) +
                              " steps; lower flood.cfl to reduce it"});
@@ -436,36 +643,55 @@ class FloodDomain : public Domain {
     return v;
   }
 
-  // Maxima, arrival and hazard over rows in parallel (each row written by one block).
+  // Maxima, arrival and hazard over the tiles the last step computed (the others are dry), in
+  // parallel: each cell is written by the one block holding its tile.
   void track_maxima(FloodDomainState& s, double t, TaskPool& pool) const {
     const Grid& g = m_model.grid;
     const float wet = static_cast<float>(m_spec.wet_depth);
     const bool centred = m_model.params.solver == Solver::godunov;
     const float h_dry = static_cast<float>(m_model.params.h_dry);
     const std::size_t sx = static_cast<std::size_t>(g.sx);
-    pool.for_blocks(g.ny, 16, [&](std::int64_t b, std::int64_t e, int) {
-      for (int j = static_cast<int>(b); j < static_cast<int>(e); ++j) {
-        const real* h = s.fs.h.data() + g.idx(0, j);
-        const real* qx = s.fs.qx.data() + g.idx(0, j);
-        const real* qy = s.fs.qy.data() + g.idx(0, j);
-        const std::size_t row = static_cast<std::size_t>(j) * static_cast<std::size_t>(g.nx);
-        for (int i = 0; i < g.nx; ++i) {
-          const float d = static_cast<float>(h[i]);
-          if (!(d > h_dry)) continue;
-          // Cell-centred discharge: stored (godunov) or the mean of the two faces (inertial).
-          const float qu =
-              centred ? static_cast<float>(qx[i]) : 0.5f * static_cast<float>(qx[i] + qx[i + 1]);
-          const float qv =
-              centred ? static_cast<float>(qy[i]) : 0.5f * static_cast<float>(qy[i] + qy[i + sx]);
-          const float sp = std::sqrt(qu * qu + qv * qv) / d;
-          const std::size_t o = row + static_cast<std::size_t>(i);
-          s.max_depth[o] = std::max(s.max_depth[o], d);
-          s.max_speed[o] = std::max(s.max_speed[o], sp);
-          s.max_hazard[o] = std::max(s.max_hazard[o], hazard(d, sp));
-          if (d > wet && std::isnan(s.arrival_s[o])) s.arrival_s[o] = static_cast<float>(t);
-        }
-      }
-    });
+    const auto& tiles = s.fs.active_tiles;
+    pool.for_blocks(static_cast<std::int64_t>(tiles.size()), 4,
+                    [&](std::int64_t b, std::int64_t e, int) {
+                      for (std::int64_t k = b; k < e; ++k) {
+                        const auto box = detail::tile_box(g, tiles[static_cast<std::size_t>(k)]);
+                        for (int j = box.j0; j < box.j1; ++j)
+                          track_row(s, j, box.i0, box.i1, t, wet, h_dry, centred, sx);
+                      }
+                    });
+  }
+
+  // One row of a tile, branch-free so that it vectorises (the flood module is compiled with
+  // -fno-trapping-math). Dry cells change nothing: their depth and speed are 0.
+  void track_row(FloodDomainState& s, int j, int i0, int i1, double t, float wet, float /*h_dry*/,
+                 bool centred, std::size_t sx) const {
+    const Grid& g = m_model.grid;
+    const real* __restrict h = s.fs.h.data() + g.idx(0, j);
+    const real* __restrict qx = s.fs.qx.data() + g.idx(0, j);
+    const real* __restrict qy = s.fs.qy.data() + g.idx(0, j);
+    const std::size_t row = static_cast<std::size_t>(j) * static_cast<std::size_t>(g.nx);
+    float* __restrict md = s.max_depth.data() + row;
+    float* __restrict ms = s.max_speed.data() + row;
+    float* __restrict mh = s.max_hazard.data() + row;
+    float* __restrict at = s.arrival_s.data() + row;
+    const float tf = static_cast<float>(t);
+    const float half = centred ? 0.0f : 0.5f, self = centred ? 1.0f : 0.5f;
+    for (int i = i0; i < i1; ++i) {
+      const float d = static_cast<float>(h[i]);
+      // Cell-centred discharge: stored (godunov) or the mean of the two faces (inertial).
+      const float qu = self * static_cast<float>(qx[i]) + half * static_cast<float>(qx[i + 1]);
+      const float qv = self * static_cast<float>(qy[i]) + half * static_cast<float>(qy[i + sx]);
+      // Speeds of films thinner than wet_depth are noise (q / h with h -> 0).
+      const bool is_wet = d > wet;
+      const float sp0 = std::sqrt(qu * qu + qv * qv) / std::max(d, wet);
+      const float sp = is_wet ? sp0 : 0.0f;
+      md[i] = std::max(md[i], d);
+      ms[i] = std::max(ms[i], sp);
+      mh[i] = std::max(mh[i], is_wet ? hazard(d, sp) : 0.0f);
+      const float a = at[i];
+      at[i] = is_wet && a != a ? tf : a;
+    }
   }
 
   float sample_max(const FloodDomainState& s, double x, double y) const {
@@ -492,6 +718,17 @@ class FloodDomain : public Domain {
     std::fclose(f);
   }
 
+  // The volume balance after every macro step (m3, cumulative since the start).
+  static void write_balance_csv(const std::string& path, const FloodDomainState& s) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) return;
+    std::fprintf(f, "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,error_m3\n");
+    for (const auto& [t, b] : s.balance_log)
+      std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
+                   b.outflow, b.losses, b.error());
+    std::fclose(f);
+  }
+
   FloodModel m_model;
   FloodSpec m_spec;
   const CityModel& m_city;
@@ -499,8 +736,78 @@ class FloodDomain : public Domain {
   std::vector<std::int32_t> m_gauge_cells;
   std::vector<std::string> m_gauge_names;
   std::size_t m_gauge_rows;
-  std::int64_t m_building_cells;
+  CellCounts m_counts;
 };
+
+// Cells crossed by the road links (unpadded indices, sorted, unique), 4-connected.
+std::vector<std::int32_t> road_cells(const Grid& g, const RoadNetwork& rn) {
+  std::vector<std::int32_t> cells;
+  for (std::int32_t l = 0; l < rn.link_count(); ++l) {
+    const auto p0 = static_cast<std::size_t>(rn.link_point_offsets[static_cast<std::size_t>(l)]),
+               p1 =
+                   static_cast<std::size_t>(rn.link_point_offsets[static_cast<std::size_t>(l) + 1]);
+    const auto c = line_cells(g, rn.point_x.data() + p0, rn.point_y.data() + p0, p1 - p0);
+    cells.insert(cells.end(), c.begin(), c.end());
+  }
+  std::sort(cells.begin(), cells.end());
+  cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+  return cells;
+}
+
+// Depressions the buildings leave in the flood grid, filled by priority-flood (Barnes, Lehman
+// & Mulla 2014, Computers & Geosciences 62, Algorithm 1) with wall cells as barriers: starting
+// from the outlets (active cells on open sides, and sea cells), cells are visited in order of
+// elevation and each is raised to the lowest level from which water can run to an outlet.
+// Cells no outlet reaches are pockets closed by footprints (courtyards): they become inactive
+// like the buildings around them. Returns {cells raised, cells closed}; nothing happens when
+// the grid has no outlet.
+std::pair<std::int64_t, std::int64_t> fill_grid_depressions(FloodModel& m) {
+  Grid& g = m.grid;
+  using Item = std::pair<real, std::int32_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> open;
+  std::vector<std::uint8_t> seen(static_cast<std::size_t>(g.nx) * static_cast<std::size_t>(g.ny),
+                                 0);
+  auto seed = [&](int i, int j) {
+    const std::int32_t c = j * g.nx + i;
+    const std::size_t k = g.idx(i, j);
+    if (seen[static_cast<std::size_t>(c)] || !g.active[k]) return;
+    seen[static_cast<std::size_t>(c)] = 1;
+    open.emplace(g.z[k], c);
+  };
+  for (std::int32_t c : m.sea_cells) seed(c % g.nx, c / g.nx);
+  for (int j = 0; j < g.ny; ++j) {
+    if (m.sides[west].kind != BoundaryKind::closed) seed(0, j);
+    if (m.sides[east].kind != BoundaryKind::closed) seed(g.nx - 1, j);
+  }
+  for (int i = 0; i < g.nx; ++i) {
+    if (m.sides[south].kind != BoundaryKind::closed) seed(i, 0);
+    if (m.sides[north].kind != BoundaryKind::closed) seed(i, g.ny - 1);
+  }
+  if (open.empty()) return {0, 0};
+  std::int64_t raised = 0, closed = 0;
+  while (!open.empty()) {
+    const auto [level, c] = open.top();
+    open.pop();
+    const int i = c % g.nx, j = c / g.nx;
+    for (int d = 0; d < 4; ++d) {
+      const int a = i + (d == 0) - (d == 1), b = j + (d == 2) - (d == 3);
+      if (a < 0 || b < 0 || a >= g.nx || b >= g.ny) continue;
+      const std::int32_t n = b * g.nx + a;
+      const std::size_t k = g.idx(a, b);
+      if (seen[static_cast<std::size_t>(n)] || !g.active[k]) continue;
+      seen[static_cast<std::size_t>(n)] = 1;
+      if (g.z[k] < level) g.z[k] = level, ++raised;
+      open.emplace(g.z[k], n);
+    }
+  }
+  for (int j = 0; j < g.ny; ++j)
+    for (int i = 0; i < g.nx; ++i) {
+      const std::size_t k = g.idx(i, j);
+      if (g.active[k] && !seen[static_cast<std::size_t>(j) * g.nx + i])
+        g.z[k] = k_wall_z, g.active[k] = 0, --g.active_cells, ++closed;
+    }
+  return {raised, closed};
+}
 
 // The DEM resampled (bilinear between cell centres) to a square grid of the given size.
 Terrain resample(const Terrain& t, double res) {
@@ -548,6 +855,7 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
   m.params.solver = spec.solver;
   m.params.cfl = spec.cfl;
   m.params.theta = spec.theta;
+  m.params.froude_limit = spec.froude_limit;
   m.params.dt_max = spec.dt_max;
   m.params.infil_f0_mm_h = spec.infil_f0_mm_h;
   m.params.infil_fc_mm_h = spec.infil_fc_mm_h;
@@ -556,6 +864,8 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
 
   // Buildings: walls close their footprint cells, raise lifts them by the building height.
   std::int64_t building_cells = 0;
+  const std::vector<real> bare_z = g.z;  // the terrain before buildings
+  std::vector<std::uint8_t> in_building(g.z.size(), 0);
   if (spec.buildings != BuildingMode::none) {
     const Buildings& b = city.buildings;
     for (std::int32_t k = 0; k < b.size(); ++k) {
@@ -567,6 +877,7 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
         const std::size_t i = g.idx(c % g.nx, c / g.nx);
         if (!g.active[i]) continue;
         ++building_cells;
+        in_building[i] = 1;
         if (spec.buildings == BuildingMode::walls) {
           g.z[i] = k_wall_z;
           g.active[i] = 0;
@@ -578,6 +889,64 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     }
   }
 
+  // Streets stay open through footprints: at a few metres per cell, footprints rasterised at
+  // cell centres close narrow streets, and many of Monaco's roads pass under buildings; a closed
+  // street would dam its valley into a pond tens of metres deep.
+  const std::vector<std::int32_t> roads = road_cells(g, city.roads);
+  std::int64_t road_cells_opened = 0;
+  if (spec.open_roads)
+    for (std::int32_t c : roads) {
+      const std::size_t k = g.idx(c % g.nx, c / g.nx);
+      if (!in_building[k]) continue;
+      in_building[k] = 0;
+      --building_cells;
+      ++road_cells_opened;
+      g.z[k] = bare_z[k];
+      if (!g.active[k]) g.active[k] = 1, ++g.active_cells;
+    }
+
+  // Manning's n per class (roads, building footprints when not walls), then a raster.
+  auto gn2 = [](double n) { return static_cast<real>(k_g * n * n); };
+  if (spec.manning_building > 0)
+    for (std::size_t k = 0; k < in_building.size(); ++k)
+      if (in_building[k] && g.active[k]) g.gn2[k] = gn2(spec.manning_building);
+  if (spec.manning_road > 0)
+    for (std::int32_t c : roads) g.gn2[g.idx(c % g.nx, c / g.nx)] = gn2(spec.manning_road);
+  if (!spec.manning_raster.empty()) {
+    auto r = read_raster(spec.manning_raster);
+    if (!r) return fail(r.error());
+    // Nearest raster cell at each cell centre, in the model CRS; nodata or n <= 0 keep the
+    // class or default value.
+    const auto& gt = r->geo;
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i) {
+        const double x = g.x0 + (i + 0.5) * g.dx, y = g.y0 + (j + 0.5) * g.dx;
+        const int a = static_cast<int>(std::floor((x - gt[0]) / gt[1]));
+        const int b = static_cast<int>(std::floor((y - gt[3]) / gt[5]));
+        if (a < 0 || b < 0 || a >= r->nx || b >= r->ny) continue;
+        const float n = r->z[static_cast<std::size_t>(b) * static_cast<std::size_t>(r->nx) +
+                             static_cast<std::size_t>(a)];
+        if (n > 0) g.gn2[g.idx(i, j)] = gn2(n);
+      }
+  }
+  // Drainage capacity: on every active cell, or on urban cells: cells a road crosses, building
+  // footprint cells (buildings = "raise" | "none") and cells next to a footprint (8 neighbours).
+  if (spec.drain_mm_h > 0) {
+    const real cap = static_cast<real>(spec.drain_mm_h / 1000.0 / 3600.0);
+    m.drain_mps.assign(g.z.size(), 0);
+    std::vector<std::uint8_t> urban(g.z.size(), spec.drain_all ? 1 : 0);
+    if (!spec.drain_all) {
+      for (std::int32_t c : roads) urban[g.idx(c % g.nx, c / g.nx)] = 1;
+      for (int j = 0; j < g.ny; ++j)
+        for (int i = 0; i < g.nx; ++i)
+          if (in_building[g.idx(i, j)])
+            for (int dj = -1; dj <= 1; ++dj)
+              for (int di = -1; di <= 1; ++di) urban[g.idx(i + di, j + dj)] = 1;
+    }
+    for (std::size_t k = 0; k < urban.size(); ++k)
+      if (urban[k] && g.active[k]) m.drain_mps[k] = cap;
+  }
+
   // Forcing.
   if (!spec.hyetograph.empty()) {
     auto r = read_series_csv(spec.hyetograph, true);
@@ -586,6 +955,34 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
   } else if (spec.rain_intensity_mps > 0) {
     m.rain_mm_h =
         Series{{spec.rain_start_s, spec.rain_end_s}, {spec.rain_intensity_mps * 3.6e6, 0.0}, true};
+  }
+  if (!spec.rain_gauges.empty()) {
+    std::vector<Point2> at;
+    for (const RainGaugeSpec& r : spec.rain_gauges) {
+      RainGauge rg;
+      rg.name = r.name;
+      if (!r.hyetograph.empty()) {
+        auto h = read_series_csv(r.hyetograph, true);
+        if (!h) return fail(h.error());
+        rg.mm_h = std::move(*h);
+      } else {
+        rg.mm_h = Series{{r.start_s, r.end_s}, {r.intensity_mps * 3.6e6, 0.0}, true};
+      }
+      rg.weight.assign(g.z.size(), 0);
+      m.rain_gauges.push_back(std::move(rg));
+      at.push_back(r.at);
+    }
+    std::vector<double> w(at.size());
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i) {
+        if (!g.active[g.idx(i, j)]) continue;
+        idw_weights(g, i, j, at, spec.idw_power, w.data());
+        for (std::size_t k = 0; k < at.size(); ++k) {
+          const real wk = static_cast<real>(w[k]);
+          m.rain_gauges[k].weight[g.idx(i, j)] = wk;
+          m.rain_gauges[k].weight_sum += static_cast<double>(wk);
+        }
+      }
   }
   for (const NamedPoints& p : spec.inflows) {
     Inflow in;
@@ -630,12 +1027,68 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     }
   }
   prepare_boundaries(m);
+  std::int64_t offshore_cells = 0;
   if (spec.sea) {
     m.sea_level = spec.sea_level;
+    auto is_sea = [&](int i, int j) {
+      const std::size_t k = g.idx(i, j);
+      return g.active[k] && g.z[k] <= spec.sea_level;
+    };
+    // Sea cells more than two cells from any land cell leave the model (inactive): water never
+    // reaches them before the coastal band takes it, and they would cost every rainy step.
+    std::vector<std::uint8_t> offshore(g.z.size(), 0);
     for (int j = 0; j < g.ny; ++j)
-      for (int i = 0; i < g.nx; ++i)
-        if (g.active[g.idx(i, j)] && g.z[g.idx(i, j)] <= spec.sea_level)
+      for (int i = 0; i < g.nx; ++i) {
+        if (!is_sea(i, j)) continue;
+        bool near_land = false;
+        for (int dj = -2; dj <= 2 && !near_land; ++dj)
+          for (int di = -2; di <= 2 && !near_land; ++di) {
+            const int a = i + di, b = j + dj;
+            near_land = a >= 0 && b >= 0 && a < g.nx && b < g.ny &&
+                        (g.active[g.idx(a, b)] || in_building[g.idx(a, b)]) && !is_sea(a, b);
+          }
+        if (near_land)
           m.sea_cells.push_back(j * g.nx + i);
+        else
+          offshore[g.idx(i, j)] = 1;
+      }
+    for (std::size_t k = 0; k < offshore.size(); ++k)
+      if (offshore[k]) g.z[k] = k_wall_z, g.active[k] = 0, --g.active_cells, ++offshore_cells;
+  }
+  std::pair<std::int64_t, std::int64_t> filled{0, 0};
+  if (spec.fill_depressions) {
+    filled = fill_grid_depressions(m);
+    prepare_boundaries(m);  // ghost beds follow the raised boundary cells
+  }
+  // Offshore and enclosed cells left the model: no rain or drainage there.
+  for (std::size_t k = 0; k < g.z.size(); ++k)
+    if (!g.active[k]) {
+      if (!m.drain_mps.empty()) m.drain_mps[k] = 0;
+      for (RainGauge& rg : m.rain_gauges) rg.weight[k] = 0;
+    }
+  for (RainGauge& rg : m.rain_gauges) {
+    rg.weight_sum = 0;
+    for (int j = 0; j < g.ny; ++j) {
+      double row = 0;
+      for (int i = 0; i < g.nx; ++i) row += static_cast<double>(rg.weight[g.idx(i, j)]);
+      rg.weight_sum += row;
+    }
+  }
+  // Breach events must reach the grid.
+  for (const EventSpec& e : scenario.events) {
+    if (scenario.domain_names[static_cast<std::size_t>(e.domain)] != "flood") continue;
+    const auto* b = dynamic_cast<const BreachEvent*>(e.payload.get());
+    if (!b) continue;
+    std::vector<double> x, y;
+    for (const Point2& p : b->line) x.push_back(p.x), y.push_back(p.y);
+    auto cells = line_cells(g, x.data(), y.data(), x.size());
+    const auto near = cells_near_line(g, b->line, 0.5 * b->width_m);
+    cells.insert(cells.end(), near.begin(), near.end());
+    if (std::none_of(cells.begin(), cells.end(),
+                     [&](std::int32_t c) { return g.active[g.idx(c % g.nx, c / g.nx)] != 0; }))
+      return fail(diag(e.where, 0, "line",
+                       "the breach line crosses no active cell of the flood grid", "",
+                       "points over the DEM, outside buildings"));
   }
   std::vector<std::int32_t> gauge_cells;
   std::vector<std::string> gauge_names;
@@ -649,13 +1102,13 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
   }
   const std::size_t rows =
       static_cast<std::size_t>(scenario.run.duration / std::max<SimTime>(1, scenario.run.step)) + 2;
-  return std::unique_ptr<const Domain>(
-      std::make_unique<FloodDomain>(std::move(m), spec, city, spec.lakes, std::move(gauge_cells),
-                                    std::move(gauge_names), rows, building_cells));
+  return std::unique_ptr<const Domain>(std::make_unique<FloodDomain>(
+      std::move(m), spec, city, spec.lakes, std::move(gauge_cells), std::move(gauge_names), rows,
+      CellCounts{building_cells, road_cells_opened, offshore_cells, filled.first, filled.second}));
 }
 
 const DomainEntry& domain_entry() {
-  static const DomainEntry entry{{"flood", parse_flood, nullptr}, compile_flood};
+  static const DomainEntry entry{{"flood", parse_flood, parse_flood_event}, compile_flood};
   return entry;
 }
 

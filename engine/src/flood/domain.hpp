@@ -30,14 +30,34 @@ struct Lake {
   std::vector<Point2> polygon;
 };
 
+/// A rain gauge of [[flood.rain_gauge]].
+struct RainGaugeSpec {
+  std::string name;
+  Point2 at{};
+  std::string hyetograph;  ///< CSV time_s, intensity_mm_h
+  double intensity_mps = 0, start_s = 0, end_s = 0;
+  std::string where;
+};
+
+/// A `flood.breach` event: the bed along a polyline lowered to `level`, linearly over
+/// `duration_s` (0: at once).
+struct BreachEvent : EventPayload {
+  std::vector<Point2> line;
+  double level = 0;
+  double duration_s = 0;
+  double width_m = 0;  ///< cells whose centres lie within width/2 of the line (0: those it crosses)
+};
+
 /// The [flood] section, typed (docs/scenario-flood.md).
 struct FloodSpec : DomainSpec {
   Solver solver = Solver::inertial;
   double resolution_m = 0;  ///< 0: the DEM's own grid
   double manning = 0.03;
-  double cfl = -1, theta = 0.7, dt_max = 10;
+  double cfl = -1, theta = 0.7, dt_max = 10, froude_limit = 1.0;
   int tile = 64;
   BuildingMode buildings = BuildingMode::walls;
+  bool open_roads = true;         ///< footprint cells crossed by a road stay open
+  bool fill_depressions = false;  ///< priority-flood fill of the grid after the buildings
   double rain_intensity_mps = 0;
   double rain_start_s = 0, rain_end_s = 0;
   std::string hyetograph;  ///< CSV time_s, intensity_mm_h
@@ -46,6 +66,12 @@ struct FloodSpec : DomainSpec {
   std::array<SideSpec, 4> sides;
   std::vector<Lake> lakes;
   double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
+  std::vector<RainGaugeSpec> rain_gauges;
+  double idw_power = 2;
+  double drain_mm_h = 0;   ///< [flood.drainage] capacity
+  bool drain_all = false;  ///< drainage on every active cell (else urban cells)
+  double manning_road = 0, manning_building = 0;  ///< 0: the default n
+  std::string manning_raster;
   bool sea = false;  ///< flood.sea_level given: cells with bed <= it are sea
   double sea_level = 0;
 };
@@ -57,6 +83,17 @@ Result<Series> read_series_csv(const std::string& path, bool step);
 std::vector<std::int32_t> cells_in_polygon(const Grid& g, const double* x, const double* y, int n);
 
 std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSpec& core);
+std::shared_ptr<const EventPayload> parse_flood_event(std::string_view action, SectionReader& ev);
+/// Cells whose centres lie within `half_width` of a polyline (unpadded indices, sorted, unique).
+std::vector<std::int32_t> cells_near_line(const Grid& g, const std::vector<Point2>& line,
+                                          double half_width);
+/// Cells a polyline crosses (unpadded indices, sorted, unique), 4-connected.
+std::vector<std::int32_t> line_cells(const Grid& g, const double* x, const double* y,
+                                     std::size_t n);
+/// Inverse-distance weights w_k(c) = d_k^-p / sum_m d_m^-p of gauges at (gx, gy) for the centre
+/// of cell (i, j); a gauge at the centre takes the whole weight.
+void idw_weights(const Grid& g, int i, int j, const std::vector<Point2>& gauges, double p,
+                 double* w);
 Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& spec,
                                                     const ScenarioSpec& scenario,
                                                     const CityModel& city);

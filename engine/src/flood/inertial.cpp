@@ -8,11 +8,16 @@
 //                     / [ 1 + g dt n^2 |q_{i+1/2}^n| / h_f^{7/3} ]
 //
 // with the flow depth h_f = max(eta_i, eta_{i+1}) - max(z_i, z_{i+1}) and friction treated
-// semi-implicitly (the denominator). Mass: h_i += dt/dx (q_{i-1/2} - q_{i+1/2} + ...). The time
-// step is dt = cfl dx / sqrt(g h_max) (Bates et al. 2010, eq. 12).
+// semi-implicitly (the denominator). The formulation holds for subcritical flow; on steep
+// streets it oscillates, so the face discharge is limited to a Froude number,
+// |q| <= Fr_max h_f sqrt(g h_f) (the Froude limiter of CAESAR-Lisflood, Coulthard et al. 2013,
+// Earth Surf. Process. Landforms 38), Fr_max = flood.froude_limit. Mass: h_i += dt/dx (q_{i-1/2} -
+// q_{i+1/2} + ...). The time step is dt = cfl dx / sqrt(g h_max) (Bates et al. 2010, eq. 12).
 //
 // Two passes over the active tiles: face discharges into the second buffers (b0, b1; old
-// values are read by the theta weighting), then continuity. Each tile owns the west and south
+// values are read by the theta weighting) and, per tile while they are in cache, the outflow
+// limiter's donor factors (b2); then continuity with the limited discharges, which become
+// qx, qy. Each tile owns the west and south
 // faces of its cells (and the domain's east/north faces on the last tiles), so no two tiles
 // write the same face.
 #include <cmath>
@@ -26,16 +31,8 @@ namespace {
 
 struct FaceCoef {
   real theta, half_rest, g_dt_dx, dt, h_flow;
-  real dx_4dt;  // dx / (4 dt): a face may empty at most a quarter of its donor cell per step
+  real fr_sqrt_g;  // Froude limit times sqrt(g): |q| <= Fr_max h sqrt(g h)
 };
-
-/// The face discharge, limited so that the four faces of a cell together never take more
-/// water than the cell holds (the explicit scheme is not positivity preserving by itself: on
-/// steep slopes with thin films it would drain cells below zero).
-inline real limit_donor(real q, real hL, real hR, real dx_4dt) {
-  const real qmax = (q > real(0) ? hL : hR) * dx_4dt;
-  return std::min(std::max(q, -qmax), qmax);
-}
 
 // x faces of rows [j0, j1), faces [f0, f1): face f lies between cells f-1 and f.
 void faces_x(const Grid& g, const real* h, const real* q, real* qn, const FaceCoef& k, int f0,
@@ -54,8 +51,8 @@ void faces_x(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
       const real den =
           real(1) + k.dt * real(0.5) * (gn2[L] + gn2[R]) * std::abs(q0) / (hs * hs * cbrt_ieee(hs));
       // Computed unconditionally and selected, so the loop has no branch and vectorises.
-      const real qc = limit_donor(num / den, h[L], h[R], k.dx_4dt);
-      qn[R] = hf > k.h_flow ? qc : real(0);
+      const real lim = k.fr_sqrt_g * hs * std::sqrt(hs);
+      qn[R] = hf > k.h_flow ? std::min(std::max(num / den, -lim), lim) : real(0);
     }
   }
 }
@@ -78,8 +75,8 @@ void faces_y(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
       const real den =
           real(1) + k.dt * real(0.5) * (gn2[L] + gn2[R]) * std::abs(q0) / (hs * hs * cbrt_ieee(hs));
       // Computed unconditionally and selected, so the loop has no branch and vectorises.
-      const real qc = limit_donor(num / den, h[L], h[R], k.dx_4dt);
-      qn[R] = hf > k.h_flow ? qc : real(0);
+      const real lim = k.fr_sqrt_g * hs * std::sqrt(hs);
+      qn[R] = hf > k.h_flow ? std::min(std::max(num / den, -lim), lim) : real(0);
     }
   }
 }
@@ -98,20 +95,113 @@ void extend_open_faces(const FloodModel& m, FloodState& s) {
     for (int i = 0; i < g.nx; ++i) s.qy[g.idx(i, g.ny + 1)] = s.qy[g.idx(i, g.ny)];
 }
 
+// Outflow limiter, per donor cell: the factor by which every discharge leaving a cell is
+// scaled so that together they take at most the water the cell holds over the step,
+// F = min(1, h / (dt/dx * sum of outgoing face discharges)). The explicit scheme is not
+// positivity preserving by itself: on steep streets with thin films it would drain cells below
+// zero. Scaling by the donor's factor keeps each face one value for both of its cells (mass is
+// conserved exactly) and leaves every face of a cell that holds enough water untouched.
+//
+// Computed by each tile right after its faces, while they are in cache: the faces on the tile's
+// east and north edges belong to the neighbouring tiles, so the tile computes them too, into
+// the edge buffers ex, ey (the same function of the same inputs: the same bits).
+void donor_factors(const Grid& g, FloodState& s, const real* ex, const real* ey, real dt_dx,
+                   const TileBox& b) {
+  const std::size_t sx = static_cast<std::size_t>(g.sx);
+  const bool own_east = b.i1 == g.nx, own_north = b.j1 == g.ny;
+  for (int j = b.j0; j < b.j1; ++j) {
+    const std::size_t row = g.idx(0, j);
+    const real* __restrict h = s.h.data() + row;
+    const real* __restrict qx = s.b0.data() + row;
+    const real* __restrict qe = (own_east ? s.b0.data() : ex) + row;
+    const real* __restrict qy = s.b1.data() + row;
+    const real* __restrict qn = (own_north || j + 1 < b.j1 ? s.b1.data() : ey) + row + sx;
+    real* __restrict f = s.b2.data() + row;
+    const int last = b.i1 - 1;
+    for (int i = b.i0; i < b.i1; ++i) {
+      const real xa = qx[i + 1], xb = qe[i + 1];
+      const real xe = i == last ? xb : xa;
+      const real out = dt_dx * ((std::max(xe, real(0)) - std::min(qx[i], real(0))) +
+                                (std::max(qn[i], real(0)) - std::min(qy[i], real(0))));
+      const real r = h[i] / std::max(out, real(1e-30));
+      f[i] = out > h[i] ? r : real(1);
+    }
+  }
+}
+
+// The depth of cell c after continuity with the limited discharges; stores the limited
+// discharges of the faces c owns (west, south).
+[[gnu::always_inline]] inline real continuity_cell(const real* __restrict X,
+                                                   const real* __restrict Y,
+                                                   const real* __restrict f, const real* h,
+                                                   real* __restrict qx, real* __restrict qy,
+                                                   std::size_t c, std::size_t sx, real dt_dx) {
+  // Every factor loaded unconditionally, then selected: the loop vectorises.
+  const real fc = f[c], fw = f[c - 1], fe = f[c + 1], fs = f[c - sx], fn = f[c + sx];
+  const real xw = X[c], xe = X[c + 1], ys = Y[c], yn = Y[c + sx];
+  const real w = xw * (xw > real(0) ? fw : fc);
+  const real e = xe * (xe > real(0) ? fc : fe);
+  const real so = ys * (ys > real(0) ? fs : fc);
+  const real n = yn * (yn > real(0) ? fc : fn);
+  qx[c] = w;
+  qy[c] = so;
+  return h[c] + dt_dx * ((w - e) + (so - n));
+}
+
+// Continuity over cells [c0, c1) of one row (padded indices), depths clamped at zero in the
+// same pass: the clamped (created) water is added to `neg`, the depth sum to `sum`, and `hmax`
+// raised, with partials in k_lanes fixed lanes (as clamp_depths).
+[[gnu::noinline]] void continuity_row(const real* __restrict X, const real* __restrict Y,
+                                      const real* __restrict f, real* __restrict h,
+                                      real* __restrict qx, real* __restrict qy, std::size_t c0,
+                                      std::size_t c1, std::size_t sx, real dt_dx, double& sum,
+                                      double& neg, real& hmax) {
+  real ls[k_lanes] = {}, ln[k_lanes] = {}, lm[k_lanes] = {};
+  std::size_t c = c0;
+  for (; c + k_lanes <= c1; c += k_lanes)
+    for (std::size_t l = 0; l < k_lanes; ++l) {
+      const real v = continuity_cell(X, Y, f, h, qx, qy, c + l, sx, dt_dx);
+      ln[l] += std::min(v, real(0));
+      const real cl = std::max(v, real(0));
+      h[c + l] = cl;
+      ls[l] += cl;
+      lm[l] = std::max(lm[l], cl);
+    }
+  for (; c < c1; ++c) {
+    const real v = continuity_cell(X, Y, f, h, qx, qy, c, sx, dt_dx);
+    ln[0] += std::min(v, real(0));
+    h[c] = std::max(v, real(0));
+    ls[0] += h[c];
+    lm[0] = std::max(lm[0], h[c]);
+  }
+  for (std::size_t l = 0; l < k_lanes; ++l) {
+    sum += static_cast<double>(ls[l]);
+    neg -= static_cast<double>(ln[l]);
+    hmax = std::max(hmax, lm[l]);
+  }
+}
+
 // Continuity over one tile; writes the tile's partials (stored depth sum, wet, max depth,
 // clamped water).
 void continuity(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
   const auto b = tile_box(g, t);
   const std::size_t sx = static_cast<std::size_t>(g.sx);
+  const real* X = s.b0.data();
+  const real* Y = s.b1.data();
+  const real* f = s.b2.data();
   double stored = 0, clamped = 0;
   real hmax = 0;
   for (int j = b.j0; j < b.j1; ++j) {
-    real* h = s.h.data() + g.idx(0, j);
-    const real* qx = s.qx.data() + g.idx(0, j);
-    const real* qy = s.qy.data() + g.idx(0, j);
-    for (int i = b.i0; i < b.i1; ++i)
-      h[i] = h[i] + dt_dx * ((qx[i] - qx[i + 1]) + (qy[i] - qy[i + sx]));
-    clamp_depths(h, b.i0, b.i1, stored, clamped, hmax);
+    continuity_row(X, Y, f, s.h.data(), s.qx.data(), s.qy.data(), g.idx(b.i0, j), g.idx(b.i1, j),
+                   sx, dt_dx, stored, clamped, hmax);
+    // The domain's east and north faces belong to the last tiles.
+    if (b.i1 == g.nx) {
+      const std::size_t c = g.idx(g.nx, j);
+      s.qx[c] = X[c] * (X[c] > real(0) ? f[c - 1] : f[c]);
+    }
+    if (j == g.ny - 1)
+      for (std::size_t c = g.idx(b.i0, j + 1); c < g.idx(b.i1, j + 1); ++c)
+        s.qy[c] = Y[c] * (Y[c] > real(0) ? f[c - sx] : f[c]);
   }
   const std::size_t ts = static_cast<std::size_t>(t);
   s.tile_stored[ts] = stored;
@@ -146,12 +236,19 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
   const Grid& g = m.grid;
   const Params& p = m.params;
   fill_ghosts(m, s.h.data(), nullptr, nullptr, s.t, false);
-  const FaceCoef k{static_cast<real>(p.theta),         static_cast<real>(0.5 * (1 - p.theta)),
-                   static_cast<real>(k_g * dt / g.dx), static_cast<real>(dt),
-                   static_cast<real>(p.h_flow),        static_cast<real>(g.dx / (4 * dt))};
+  const FaceCoef k{static_cast<real>(p.theta),
+                   static_cast<real>(0.5 * (1 - p.theta)),
+                   static_cast<real>(k_g * dt / g.dx),
+                   static_cast<real>(dt),
+                   static_cast<real>(p.h_flow),
+                   static_cast<real>(p.froude_limit > 0 ? p.froude_limit * std::sqrt(k_g) : 1e15)};
   const std::int64_t n = static_cast<std::int64_t>(s.active_tiles.size());
 
-  // Phase 1: face discharges from the old depths and discharges.
+  // Phase 1: face discharges from the old depths and discharges, then the tile's donor
+  // factors (with its east and north edge faces recomputed into fx[0], fy[0]).
+  const real dt_dx = static_cast<real>(dt / g.dx);
+  real* ex = s.fx[0].data();
+  real* ey = s.fy[0].data();
   pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t a = b; a < e; ++a) {
       const auto box = tile_box(g, s.active_tiles[static_cast<std::size_t>(a)]);
@@ -159,18 +256,20 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
               box.j1);
       faces_y(g, s.h.data(), s.qy.data(), s.b1.data(), k, box.i0, box.i1, box.j0,
               box.j1 + (box.j1 == g.ny));
+      if (box.i1 < g.nx)
+        faces_x(g, s.h.data(), s.qx.data(), ex, k, box.i1, box.i1 + 1, box.j0, box.j1);
+      if (box.j1 < g.ny)
+        faces_y(g, s.h.data(), s.qy.data(), ey, k, box.i0, box.i1, box.j1, box.j1 + 1);
+      donor_factors(g, s, ex, ey, dt_dx, box);
     }
   });
-  std::swap(s.qx, s.b0);
-  std::swap(s.qy, s.b1);
-  extend_open_faces(m, s);
 
-  // Phase 2: continuity with the new discharges.
-  const real dt_dx = static_cast<real>(dt / g.dx);
+  // Phase 2: continuity with the limited discharges, stored into qx, qy.
   pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t a = b; a < e; ++a)
       continuity(g, s, dt_dx, s.active_tiles[static_cast<std::size_t>(a)]);
   });
+  extend_open_faces(m, s);
   s.balance.outflow += boundary_outflow(m, s, dt);
 
   real hmax = 0;

@@ -60,10 +60,14 @@ FloodState make_state(const FloodModel& model) {
   s.qy.assign(n, 0);
   s.b0.assign(n, 0);
   s.b1.assign(n, 0);
+  // Inertial: b2 holds the donor factors; ghosts keep 1 (boundary inflow is never limited).
+  s.b2.assign(n, model.params.solver == Solver::inertial ? 1 : 0);
   if (model.params.solver == Solver::godunov) {
-    s.b2.assign(n, 0);
     for (auto& f : s.fx) f.assign(n, 0);
     for (auto& f : s.fy) f.assign(n, 0);
+  } else {  // inertial: the faces on tile edges, recomputed by the tile west / south of them
+    s.fx[0].assign(n, 0);
+    s.fy[0].assign(n, 0);
   }
   s.active_tiles.reserve(tiles);
   s.tile_on.assign(tiles, 0);
@@ -72,7 +76,15 @@ FloodState make_state(const FloodModel& model) {
   s.tile_clamped.assign(tiles, 0);
   s.tile_speed.assign(tiles, 0);
   s.tile_loss.assign(tiles, 0);
+  s.tile_drained.assign(tiles, 0);
   s.tile_hmax.assign(tiles, 0);
+  s.tile_live.assign(tiles, 0);
+  for (std::int32_t t = 0; t < g.tile_count(); ++t) {
+    const auto b = tile_box(g, t);
+    for (int j = b.j0; j < b.j1; ++j)
+      for (int i = b.i0; i < b.i1; ++i)
+        s.tile_live[static_cast<std::size_t>(t)] |= g.active[g.idx(i, j)];
+  }
   return s;
 }
 
@@ -127,7 +139,8 @@ void clear_tile(const FloodModel& m, FloodState& s, std::int32_t t) {
       std::fill(a.begin() + static_cast<std::ptrdiff_t>(g.idx(b.i0, j)),
                 a.begin() + static_cast<std::ptrdiff_t>(g.idx(i1, j)), real(0));
   };
-  zero(s.qx), zero(s.qy), zero(s.b0), zero(s.b1), zero(s.b2);
+  zero(s.qx), zero(s.qy), zero(s.b0), zero(s.b1);
+  if (m.params.solver == Solver::godunov) zero(s.b2);  // inertial: donor factors, rewritten
   for (auto& f : s.fx) zero(f);
   for (auto& f : s.fy) zero(f);
 }
@@ -135,13 +148,18 @@ void clear_tile(const FloodModel& m, FloodState& s, std::int32_t t) {
 // Rebuilds the active tile list for a step over [t, t + dt].
 void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
   const Grid& g = m.grid;
-  const bool raining = m.rain_mm_h.integral(s.t, s.t + dt) > 0;
+  bool raining = m.rain_mm_h.integral(s.t, s.t + dt) > 0;
+  for (const RainGauge& rg : m.rain_gauges)
+    raining = raining || rg.mm_h.integral(s.t, s.t + dt) > 0;
   const std::size_t tiles = static_cast<std::size_t>(g.tile_count());
   std::vector<std::uint8_t>& want = s.tile_on;  // reused: old flags read before overwrite
   s.active_tiles.clear();
   for (int tj = 0; tj < g.tiles_y; ++tj)
     for (int ti = 0; ti < g.tiles_x; ++ti) {
-      bool on = raining;
+      const std::int32_t t = tj * g.tiles_x + ti;
+      // A tile without active cells holds no water and no face of it can carry any.
+      const bool live = s.tile_live[static_cast<std::size_t>(t)] != 0;
+      bool on = raining && live;
       for (int dj = -1; dj <= 1 && !on; ++dj)
         for (int di = -1; di <= 1 && !on; ++di) {
           const int a = ti + di, b = tj + dj;
@@ -152,8 +170,7 @@ void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
                               (m.sides[east].kind == BoundaryKind::level && ti == g.tiles_x - 1) ||
                               (m.sides[south].kind == BoundaryKind::level && tj == 0) ||
                               (m.sides[north].kind == BoundaryKind::level && tj == g.tiles_y - 1);
-      on = on || edge_level;
-      const std::int32_t t = tj * g.tiles_x + ti;
+      on = live && (on || edge_level);
       if (on)
         s.active_tiles.push_back(t);
       else if (want[static_cast<std::size_t>(t)])
@@ -170,38 +187,60 @@ void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
   for (std::int32_t t : s.active_tiles) want[static_cast<std::size_t>(t)] = 1;
 }
 
-// Horton infiltration over the active tiles (dry tiles hold no water to lose): each cell loses
-// min(h, f dt), f at the middle of the step; per-tile sums reduced in tile order.
-void apply_infiltration(const FloodModel& m, FloodState& s, double dt, TaskPool& pool) {
+// Losses over the active tiles (dry tiles hold no water to lose): Horton infiltration (f at
+// the middle of the step) plus the cell's drainage capacity, never more than the water
+// present: each cell loses min(h, (f + drain) dt). Per-tile sums reduced in tile order.
+void apply_losses(const FloodModel& m, FloodState& s, double dt, TaskPool& pool) {
   const Params& p = m.params;
-  if (!(p.infil_f0_mm_h > 0 || p.infil_fc_mm_h > 0)) return;
+  const bool infil = p.infil_f0_mm_h > 0 || p.infil_fc_mm_h > 0;
+  const bool drain = !m.drain_mps.empty();
+  if (!infil && !drain) return;
   const Grid& g = m.grid;
   const double t_h = (s.t + 0.5 * dt) / 3600.0;
-  const double f =
-      p.infil_fc_mm_h + (p.infil_f0_mm_h - p.infil_fc_mm_h) * std::exp(-p.infil_k_per_h * t_h);
+  const double f = infil ? p.infil_fc_mm_h + (p.infil_f0_mm_h - p.infil_fc_mm_h) *
+                                                 std::exp(-p.infil_k_per_h * t_h)
+                         : 0.0;
   const real dh = static_cast<real>(f / 1000.0 / 3600.0 * dt);
+  const real rdt = static_cast<real>(dt);
   pool.for_blocks(static_cast<std::int64_t>(s.active_tiles.size()), detail::k_tile_grain,
                   [&](std::int64_t b, std::int64_t e, int) {
                     for (std::int64_t k = b; k < e; ++k) {
                       const std::int32_t t = s.active_tiles[static_cast<std::size_t>(k)];
                       const auto box = tile_box(g, t);
-                      double lost = 0;
+                      double lost = 0, drained = 0;
                       for (int j = box.j0; j < box.j1; ++j) {
                         real* h = s.h.data() + g.idx(0, j);
-                        real row = 0;
-                        for (int i = box.i0; i < box.i1; ++i) {
-                          const real take = std::min(h[i], dh);
-                          h[i] -= take;
-                          row += take;
+                        real row = 0, row_d = 0;
+                        if (drain) {
+                          const real* cap = m.drain_mps.data() + g.idx(0, j);
+                          for (int i = box.i0; i < box.i1; ++i) {
+                            const real take = std::min(h[i], dh + cap[i] * rdt);
+                            // The drainage share: what is left after infiltration took its part.
+                            row_d += std::max(real(0), take - dh);
+                            h[i] -= take;
+                            row += take;
+                          }
+                        } else {
+                          for (int i = box.i0; i < box.i1; ++i) {
+                            const real take = std::min(h[i], dh);
+                            h[i] -= take;
+                            row += take;
+                          }
                         }
                         lost += static_cast<double>(row);
+                        drained += static_cast<double>(row_d);
                       }
                       s.tile_loss[static_cast<std::size_t>(t)] = lost;
+                      s.tile_drained[static_cast<std::size_t>(t)] = drained;
                     }
                   });
-  double lost = 0;
-  for (std::int32_t t : s.active_tiles) lost += s.tile_loss[static_cast<std::size_t>(t)];
+  double lost = 0, drained = 0;
+  for (std::int32_t t : s.active_tiles) {
+    lost += s.tile_loss[static_cast<std::size_t>(t)];
+    drained += s.tile_drained[static_cast<std::size_t>(t)];
+  }
   s.balance.losses += lost * g.cell_area();
+  s.balance.drained += drained * g.cell_area();
 }
 
 // Rain over every active cell and inflow hydrographs into their cells, as volumes over the
@@ -224,7 +263,35 @@ void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool
                     });
     s.balance.rain += static_cast<double>(dh) * g.cell_area() * static_cast<double>(g.active_cells);
   }
-  apply_infiltration(m, s, dt, pool);
+  // Rain gauges: each adds its depth times its inverse-distance weight on every active cell.
+  double gauge_dh[16] = {};  // at most 16 gauges (parse_flood)
+  const std::size_t ng = m.rain_gauges.size();
+  bool gauge_rain = false;
+  for (std::size_t k = 0; k < ng; ++k) {
+    const RainGauge& rg = m.rain_gauges[k];
+    gauge_dh[k] = rg.mm_h.integral(s.t, s.t + dt) / 1000.0 / 3600.0;
+    gauge_rain = gauge_rain || gauge_dh[k] > 0;
+  }
+  if (gauge_rain) {
+    pool.for_blocks(static_cast<std::int64_t>(s.active_tiles.size()), detail::k_tile_grain,
+                    [&](std::int64_t b, std::int64_t e, int) {
+                      for (std::int64_t a = b; a < e; ++a) {
+                        const auto box = tile_box(g, s.active_tiles[static_cast<std::size_t>(a)]);
+                        for (std::size_t k = 0; k < ng; ++k) {
+                          const real dh = static_cast<real>(gauge_dh[k]);
+                          if (!(dh > 0)) continue;
+                          for (int j = box.j0; j < box.j1; ++j) {
+                            real* h = s.h.data() + g.idx(0, j);
+                            const real* w = m.rain_gauges[k].weight.data() + g.idx(0, j);
+                            for (int i = box.i0; i < box.i1; ++i) h[i] += w[i] * dh;
+                          }
+                        }
+                      }
+                    });
+    for (std::size_t k = 0; k < ng; ++k)
+      s.balance.rain += gauge_dh[k] * m.rain_gauges[k].weight_sum * g.cell_area();
+  }
+  apply_losses(m, s, dt, pool);
   for (const Inflow& in : m.inflows) {
     if (in.cells.empty()) continue;
     const double vol = in.discharge.integral(s.t, s.t + dt);

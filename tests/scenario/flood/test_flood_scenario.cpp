@@ -2,6 +2,7 @@
 // record; then the files a user opens: run.h5, flood_gauges.csv, flood_max_depth.tif/.asc.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -97,5 +98,22 @@ TEST_CASE("Valley scenario: the issue's example runs and writes every output") {
     while (asc >> v) amax = std::max(amax, v);
     CHECK(amax == Approx(hmax).margin(1e-4));
     CHECK(std::filesystem::file_size(out + "/flood_max_depth.tif") > 1000);
+
+    // Volume balance CSV: one row per macro step, closing to the relative tolerance.
+    std::ifstream bal(out + "/flood_balance.csv");
+    std::getline(bal, line);
+    CHECK(line == "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,error_m3");
+    int brows = 0;
+    double worst = 0;
+    while (std::getline(bal, line)) {
+      ++brows;
+      std::replace(line.begin(), line.end(), ',', ' ');
+      std::istringstream ls(line);
+      double t = 0, st = 0, rn = 0, inf = 0, of = 0, ls_ = 0, err = 0;
+      ls >> t >> st >> rn >> inf >> of >> ls_ >> err;
+      worst = std::max(worst, std::abs(err) / std::max(inf, 1.0));
+    }
+    CHECK(brows == 7200);
+    CHECK(worst < 1e-4);
   }
 }
