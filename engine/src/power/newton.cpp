@@ -9,11 +9,20 @@
 // Unknowns: angles at PV and PQ buses, magnitudes at PQ buses; equations: real mismatch at
 // PV and PQ buses, reactive mismatch at PQ buses. Converged when max |mismatch| < tol (pu).
 //
-// Performance: each Ybus entry maps to at most four Jacobian entries whose positions in the
-// CSC value array are computed once per bus-type set, so an iteration fills values in place
-// and refactorises with KLU (Davis & Palamadai Natarajan, ACM TOMS 37(3), 2010) reusing the
-// symbolic analysis; the pivot sequence of the previous numeric factorisation is reused too
-// (klu_refactor) unless the reciprocal condition estimate says it has gone bad.
+// Performance (what makes a solve fast):
+// - The Jacobian is stored as 2x2 blocks on the Ybus pattern: every bus with equations has a
+//   (P, Q) x (Va, Vm) block per Ybus neighbour, so the pattern comes from Ybus in O(nnz) and
+//   each Ybus entry writes its four derivatives into its block in place.
+// - Equations a bus does not have in a solve (Q at a PV bus, both at a de-energised bus or at
+//   a PV bus that became an island's slack) are identity rows with zeroed columns, so the
+//   pattern, the ordering and the symbolic factorisation survive contingencies, Q-limit
+//   switching and time steps: one symbolic analysis per solver, grown only when a bus needs
+//   equations it never had.
+// - Ordering: AMD (Amestoy, Davis & Duff, SIAM J. Matrix Anal. Appl. 17(4), 1996) on the bus
+//   graph. Factorisation: block LU with 2x2 pivots (power/block_lu.hpp), every update target
+//   precomputed, deterministic (no pivot search, nothing depends on earlier solves). When a
+//   pivot block is near singular, or a solve fails, the solve is redone with KLU (Davis &
+//   Palamadai Natarajan, ACM TOMS 37(3), 2010) and partial pivoting on the same matrix.
 //
 // Generator Q limits follow MATPOWER's runpf with pf.enforce_q_lims = 1: after a converged
 // solve every violating generator is fixed at its limit, its bus becomes PQ (the slack too,
@@ -21,6 +30,7 @@
 // the end fixed generators are restored and angles shifted back to the original reference.
 #include "citytwin/power.hpp"
 
+#include <amd.h>
 #include <klu.h>
 
 #include <algorithm>
@@ -28,37 +38,57 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <tuple>
 
+#include "power/block_lu.hpp"
 #include "power/pf_internal.hpp"
 #include "power/ybus.hpp"
 
 namespace citytwin::power {
 
+namespace {
+
+// Equation bits of a bus kind (0 none, 1 PQ, 2 PV, 3 ref): bit 0 P, bit 1 Q.
+constexpr std::uint8_t k_eq_p = 1, k_eq_q = 2;
+std::uint8_t equations_of(std::int8_t kind) {
+  return kind == 1 ? k_eq_p | k_eq_q : kind == 2 ? k_eq_p : 0;
+}
+
+// Block pivots whose |det| falls below this fraction of their largest entry squared send the
+// solve to KLU with partial pivoting.
+constexpr double k_pivot_tol = 1e-10;
+
+}  // namespace
+
 struct PowerFlowSolver::Impl {
   Admittance adm;
   Network work;  // working copy: Q-limit rounds change types, loads and generator status
   std::int32_t n_bus = 0, n_branch = 0;
+  std::vector<int> ybus_row;      // row of each Ybus entry
+  std::vector<std::int8_t> kind;  // bus kind of the current solve (0 none, 1 PQ, 2 PV, 3 ref)
 
-  // Equation numbering (n_bus): row of the P equation (= column of the angle) and of the Q
-  // equation (= column of the magnitude), -1 if none.
-  std::vector<int> eq_p, eq_q;
-  std::vector<std::int8_t> kind, pattern_kind;  // bus kind (0 none, 1 PQ, 2 PV, 3 ref)
-  int n_eq = 0;
+  // Jacobian pattern: buses with a block row (`block` = its index, -1 none), the equations
+  // active in this solve (k_eq_p | k_eq_q bits) and their masks (1 active, 0 identity row).
+  std::vector<std::uint8_t> in_pattern, active;
+  std::vector<int> block, block_bus;
+  std::vector<int> frozen;  // buses of the pattern with an inactive equation
+  std::vector<double> mask_p, mask_q;
+  int n_blocks = 0;
+  std::vector<int> bp_ptr, bp_idx;  // block pattern, CSR over block rows
+  std::vector<int> bpos;            // per Ybus entry: its block in `lu` (the spare if none)
+  BlockLU lu;
+  int n_symbolic = 0;
 
-  // Jacobian in CSC (KLU's format) and, per Ybus entry, where its four derivatives go.
-  std::vector<int> jp, ji;
+  // KLU fallback on the same matrix (2 equations per block row), built on first use.
+  std::vector<int> jp, ji, jmap;  // CSC; jmap: per block entry, its 4 positions in jx
   std::vector<double> jx;
-  std::vector<int> pos_pa, pos_qa, pos_pm, pos_qm;
-  std::vector<int> ybus_row;  // row of each Ybus entry
-
   klu_common common{};
   klu_symbolic* sym = nullptr;
   klu_numeric* num = nullptr;
-  int n_symbolic = 0;
+  bool use_klu = false;
 
   std::vector<Complex> v, vn, ibus, sbus;
-  std::vector<double> vm, va, rhs;
+  std::vector<double> vm, va, inv_vm, rhs;
+  std::vector<double> vm_start, va_start;  // start of the current Newton run (for a retry)
   bool have_solution = false;
 
   explicit Impl(const Network& net) {
@@ -78,30 +108,47 @@ struct PowerFlowSolver::Impl {
     sbus.resize(nb);
     vm.resize(nb);
     va.resize(nb);
-    eq_p.resize(nb);
-    eq_q.resize(nb);
+    inv_vm.resize(nb);
     kind.resize(nb);
+    active.resize(nb);
+    block.resize(nb);
+    mask_p.resize(nb);
+    mask_q.resize(nb);
+    // The pattern of the network as given, from bus types and generators alone (no island
+    // search): every bus but an isolated one and a slack with a generator. Islands only
+    // remove equations from this set.
+    in_pattern.assign(nb, 0);
+    std::vector<std::uint8_t> has_gen(nb, 0);
+    for (int g = 0; g < net.n_gen(); ++g)
+      if (net.gen_on[g]) has_gen[net.gen_bus[g]] = 1;
+    for (int i = 0; i < n_bus; ++i)
+      in_pattern[i] =
+          net.bus_type[i] != BusType::isolated && !(has_gen[i] && net.bus_type[i] == BusType::ref);
   }
   ~Impl() {
-    free_factors();
+    free_klu();
     free_fd(bp);
     free_fd(bpp);
   }
 
-  void free_factors() {
+  void free_klu() {
     if (num) klu_free_numeric(&num, &common);
     if (sym) klu_free_symbolic(&sym, &common);
   }
 
   void build_pattern();
-  int factor_and_solve(bool first);
+  void build_klu();
+  void set_voltages();
   void compute_injections();
   double mismatch(std::int32_t* worst);
   void fill_jacobian();
+  int factor_and_solve();
+  PfStatus newton_iterations(const PowerFlowOptions& opt, PowerFlowResult& out);
   PfStatus newton(const PowerFlowOptions& opt, PowerFlowResult& out);
 
   // Fast-decoupled (XB) matrices B' (P-V angle, n_p x n_p) and B'' (Q-V magnitude), CSC, with
-  // the position of each Ybus entry in their value arrays; each has its own KLU factors.
+  // the position of each Ybus entry in their value arrays; each has its own KLU factors and
+  // its own equation numbering.
   struct Factor {
     std::vector<int> p, i;
     std::vector<double> x;
@@ -111,8 +158,9 @@ struct PowerFlowSolver::Impl {
   };
   Factor bp, bpp;
   std::vector<std::int8_t> fd_kind;
+  std::vector<int> fd_p_eq, fd_q_eq;
   std::vector<double> fp, fq;
-  int n_p = 0;
+  int n_p = 0, n_fd = 0;
   void build_fd_pattern();
   void fill_fd(const Network& w);
   bool factor_fd(Factor& f);
@@ -124,59 +172,84 @@ struct PowerFlowSolver::Impl {
   }
 };
 
-// Jacobian pattern for the current bus kinds: per Ybus entry (i, k), the entries
-// (P_i, Va_k), (Q_i, Va_k), (P_i, Vm_k), (Q_i, Vm_k) that exist, laid out column by column.
+// Block pattern of the buses in the pattern (Ybus restricted to them, O(nnz)), the AMD
+// ordering of that graph and the block LU's symbolic factorisation.
 void PowerFlowSolver::Impl::build_pattern() {
-  n_eq = 0;
-  for (int i = 0; i < n_bus; ++i) eq_p[i] = (kind[i] == 1 || kind[i] == 2) ? n_eq++ : -1;
-  n_p = n_eq;
-  for (int i = 0; i < n_bus; ++i) eq_q[i] = kind[i] == 1 ? n_eq++ : -1;
+  n_blocks = 0;
+  block_bus.clear();
+  for (int i = 0; i < n_bus; ++i) {
+    block[i] = in_pattern[i] ? n_blocks++ : -1;
+    if (in_pattern[i]) block_bus.push_back(i);
+  }
   const int nnz = static_cast<int>(adm.ybus.nonZeros());
+  const int* outer = adm.ybus.outerIndexPtr();
   const int* col = adm.ybus.innerIndexPtr();
-  // (column, row, slot) with slot = 4 * ybus entry + corner.
-  std::vector<std::tuple<int, int, int>> ent;
-  ent.reserve(static_cast<std::size_t>(4 * nnz));
-  for (int e = 0; e < nnz; ++e) {
-    const int i = ybus_row[e], k = col[e];
-    const int rows[2] = {eq_p[i], eq_q[i]};
-    const int cols[2] = {eq_p[k], eq_q[k]};
-    for (int c = 0; c < 2; ++c)
-      for (int r = 0; r < 2; ++r)
-        if (rows[r] >= 0 && cols[c] >= 0) ent.emplace_back(cols[c], rows[r], 4 * e + 2 * c + r);
+  bp_ptr.assign(static_cast<std::size_t>(n_blocks) + 1, 0);
+  bp_idx.clear();
+  std::vector<int> csr_of(static_cast<std::size_t>(nnz), -1);  // Ybus entry -> block entry
+  for (int b = 0; b < n_blocks; ++b) {
+    const int i = block_bus[b];
+    for (int e = outer[i]; e < outer[i + 1]; ++e)
+      if (block[col[e]] >= 0) {
+        csr_of[e] = static_cast<int>(bp_idx.size());
+        bp_idx.push_back(block[col[e]]);
+      }
+    bp_ptr[b + 1] = static_cast<int>(bp_idx.size());
   }
-  std::sort(ent.begin(), ent.end());
-  jp.assign(static_cast<std::size_t>(n_eq) + 1, 0);
-  ji.resize(ent.size());
-  jx.assign(ent.size(), 0.0);
-  pos_pa.assign(static_cast<std::size_t>(nnz), -1);
-  pos_qa.assign(static_cast<std::size_t>(nnz), -1);
-  pos_pm.assign(static_cast<std::size_t>(nnz), -1);
-  pos_qm.assign(static_cast<std::size_t>(nnz), -1);
-  for (std::size_t p = 0; p < ent.size(); ++p) {
-    const auto [c, r, slot] = ent[p];
-    ++jp[c + 1];
-    ji[p] = r;
-    const int e = slot / 4;
-    std::vector<int>* dst[4] = {&pos_pa, &pos_qa, &pos_pm, &pos_qm};
-    (*dst[slot % 4])[e] = static_cast<int>(p);
-  }
-  for (int c = 0; c < n_eq; ++c) jp[c + 1] += jp[c];
-  rhs.resize(static_cast<std::size_t>(n_eq));
-
-  free_factors();
-  sym = klu_analyze(n_eq, jp.data(), ji.data(), &common);
+  std::vector<int> perm(static_cast<std::size_t>(n_blocks));
+  double control[AMD_CONTROL], info[AMD_INFO];
+  amd_defaults(control);
+  if (n_blocks > 0 &&
+      amd_order(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data(), control, info) < 0)
+    std::iota(perm.begin(), perm.end(), 0);
+  lu.analyze(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data());
+  bpos.resize(static_cast<std::size_t>(nnz));
+  for (int e = 0; e < nnz; ++e) bpos[e] = csr_of[e] >= 0 ? lu.position(csr_of[e]) : lu.spare();
+  rhs.resize(static_cast<std::size_t>(2 * n_blocks));
+  free_klu();
+  jp.clear();
   ++n_symbolic;
-  pattern_kind = kind;
-  fd_kind.clear();  // the numbering changed
+}
+
+// CSC of the block matrix for KLU: column 2c (Va) and 2c+1 (Vm) of block column c hold, per
+// neighbour r of c in increasing order, rows 2r (P) and 2r+1 (Q).
+void PowerFlowSolver::Impl::build_klu() {
+  const int n = 2 * n_blocks;
+  jp.assign(static_cast<std::size_t>(n) + 1, 0);
+  ji.clear();
+  for (int c = 0; c < n_blocks; ++c)
+    for (int s = 0; s < 2; ++s) {
+      for (int q = bp_ptr[c]; q < bp_ptr[c + 1]; ++q) {
+        ji.push_back(2 * bp_idx[q]);
+        ji.push_back(2 * bp_idx[q] + 1);
+      }
+      jp[2 * c + s + 1] = static_cast<int>(ji.size());
+    }
+  jx.assign(ji.size(), 0.0);
+  // Block entry q = (r, c): its neighbour rank t in column c's list, by a transpose walk.
+  jmap.assign(4 * bp_idx.size(), 0);
+  std::vector<int> cursor(bp_ptr.begin(), bp_ptr.end() - 1);
+  for (int r = 0; r < n_blocks; ++r)
+    for (int q = bp_ptr[r]; q < bp_ptr[r + 1]; ++q) {
+      const int c = bp_idx[q];
+      const int t = cursor[c]++ - bp_ptr[c];
+      jmap[4 * q + 0] = jp[2 * c] + 2 * t;          // (P_r, Va_c)
+      jmap[4 * q + 1] = jp[2 * c + 1] + 2 * t;      // (P_r, Vm_c)
+      jmap[4 * q + 2] = jp[2 * c] + 2 * t + 1;      // (Q_r, Va_c)
+      jmap[4 * q + 3] = jp[2 * c + 1] + 2 * t + 1;  // (Q_r, Vm_c)
+    }
+  sym = klu_analyze(n, jp.data(), ji.data(), &common);
+  ++n_symbolic;
 }
 
 // B' over angle unknowns and B'' over magnitude unknowns, patterns from Ybus.
 void PowerFlowSolver::Impl::build_fd_pattern() {
-  n_eq = 0;
-  for (int i = 0; i < n_bus; ++i) eq_p[i] = (kind[i] == 1 || kind[i] == 2) ? n_eq++ : -1;
-  n_p = n_eq;
-  for (int i = 0; i < n_bus; ++i) eq_q[i] = kind[i] == 1 ? n_eq++ : -1;
-  pattern_kind.clear();  // the Jacobian numbering is no longer valid
+  fd_p_eq.resize(static_cast<std::size_t>(n_bus));
+  fd_q_eq.resize(static_cast<std::size_t>(n_bus));
+  n_fd = 0;
+  for (int i = 0; i < n_bus; ++i) fd_p_eq[i] = (kind[i] == 1 || kind[i] == 2) ? n_fd++ : -1;
+  n_p = n_fd;
+  for (int i = 0; i < n_bus; ++i) fd_q_eq[i] = kind[i] == 1 ? n_fd++ : -1;
   const int nnz = static_cast<int>(adm.ybus.nonZeros());
   const int* col = adm.ybus.innerIndexPtr();
   // Ybus is structurally symmetric, so its row-major pattern read column-wise is B's CSC.
@@ -201,10 +274,10 @@ void PowerFlowSolver::Impl::build_fd_pattern() {
     if (n > 0) f.sym = klu_analyze(n, f.p.data(), f.i.data(), &common);
     ++n_symbolic;
   };
-  build(bp, eq_p, 0, n_p);
-  build(bpp, eq_q, n_p, n_eq - n_p);
+  build(bp, fd_p_eq, 0, n_p);
+  build(bpp, fd_q_eq, n_p, n_fd - n_p);
   fp.resize(static_cast<std::size_t>(n_p));
-  fq.resize(static_cast<std::size_t>(n_eq - n_p));
+  fq.resize(static_cast<std::size_t>(n_fd - n_p));
   fd_kind = kind;
 }
 
@@ -253,12 +326,12 @@ double PowerFlowSolver::Impl::fd_mismatch(std::int32_t* worst) {
   double mx = 0;
   *worst = -1;
   for (int i = 0; i < n_bus; ++i) {
-    if (eq_p[i] < 0) continue;
+    if (fd_p_eq[i] < 0) continue;
     const Complex mis = v[i] * std::conj(ibus[i]) - sbus[i];
-    fp[eq_p[i]] = mis.real() / vm[i];
+    fp[fd_p_eq[i]] = mis.real() / vm[i];
     double a = std::abs(mis.real());
-    if (eq_q[i] >= 0) {
-      fq[eq_q[i] - n_p] = mis.imag() / vm[i];
+    if (fd_q_eq[i] >= 0) {
+      fq[fd_q_eq[i] - n_p] = mis.imag() / vm[i];
       a = std::max(a, std::abs(mis.imag()));
     }
     if (!(a <= mx)) {
@@ -282,7 +355,7 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
   std::int32_t worst = -1;
   double norm = fd_mismatch(&worst);
   out.mismatch_history.push_back(norm);
-  const int n_q = n_eq - n_p;
+  const int n_q = n_fd - n_p;
   for (int it = 0;; ++it) {
     out.max_mismatch = norm;
     out.worst_bus = worst;
@@ -293,8 +366,8 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
     if (n_p > 0 && klu_solve(bp.sym, bp.num, n_p, 1, fp.data(), &common) != 1)
       return PfStatus::singular;
     for (int i = 0; i < n_bus; ++i)
-      if (eq_p[i] >= 0) {
-        va[i] -= fp[eq_p[i]];
+      if (fd_p_eq[i] >= 0) {
+        va[i] -= fp[fd_p_eq[i]];
         v[i] = std::polar(vm[i], va[i]);
       }
     compute_injections();
@@ -303,8 +376,8 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
     if (n_q > 0 && klu_solve(bpp.sym, bpp.num, n_q, 1, fq.data(), &common) != 1)
       return PfStatus::singular;
     for (int i = 0; i < n_bus; ++i)
-      if (eq_q[i] >= 0) {
-        vm[i] -= fq[eq_q[i] - n_p];
+      if (fd_q_eq[i] >= 0) {
+        vm[i] -= fq[fd_q_eq[i] - n_p];
         v[i] = std::polar(vm[i], va[i]);
       }
     compute_injections();
@@ -313,7 +386,16 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
   }
 }
 
-// I = Ybus V and the unit phasors V/|V|.
+// V = Vm e^{j Va}, the unit phasors V/|V| and 1/|V| (0 at a dead bus), one sincos per bus.
+void PowerFlowSolver::Impl::set_voltages() {
+  for (int i = 0; i < n_bus; ++i) {
+    vn[i] = Complex(std::cos(va[i]), std::sin(va[i]));
+    v[i] = vm[i] * vn[i];
+    inv_vm[i] = vm[i] > 0 ? 1.0 / vm[i] : 0.0;
+  }
+}
+
+// I = Ybus V.
 void PowerFlowSolver::Impl::compute_injections() {
   const int* outer = adm.ybus.outerIndexPtr();
   const int* col = adm.ybus.innerIndexPtr();
@@ -322,77 +404,105 @@ void PowerFlowSolver::Impl::compute_injections() {
     Complex s = 0.0;
     for (int e = outer[i]; e < outer[i + 1]; ++e) s += y[e] * v[col[e]];
     ibus[i] = s;
-    vn[i] = std::polar(1.0, va[i]);
   }
 }
 
-// Writes F into rhs (P rows then Q rows) and returns max |F|; `worst` gets its bus.
+// Writes F into rhs (zero on inactive equations) and returns max |F|; `worst` gets its bus.
 double PowerFlowSolver::Impl::mismatch(std::int32_t* worst) {
   double mx = 0;
   *worst = -1;
-  for (int i = 0; i < n_bus; ++i) {
-    if (eq_p[i] < 0) continue;
+  for (int b = 0; b < n_blocks; ++b) {
+    const int i = block_bus[b];
     const Complex mis = v[i] * std::conj(ibus[i]) - sbus[i];
-    rhs[eq_p[i]] = mis.real();
-    double a = std::abs(mis.real());
-    if (eq_q[i] >= 0) {
-      rhs[eq_q[i]] = mis.imag();
-      a = std::max(a, std::abs(mis.imag()));
-    }
-    if (!(a <= mx)) {  // also catches NaN
-      mx = std::isnan(a) ? std::numeric_limits<double>::infinity() : a;
+    const double f_p = mask_p[i] * mis.real(), f_q = mask_q[i] * mis.imag();
+    rhs[2 * b] = f_p;
+    rhs[2 * b + 1] = f_q;
+    const double m = std::max(std::abs(f_p), std::abs(f_q));
+    if (!(m <= mx)) {  // also catches NaN
+      mx = std::isnan(m) ? std::numeric_limits<double>::infinity() : m;
       *worst = i;
     }
   }
   return mx;
 }
 
-// Jacobian values in place (dS/dVa, dS/dVm of the file comment).
+// Jacobian blocks in place (dS/dVa, dS/dVm of the file comment), [dP/dVa dP/dVm; dQ/dVa
+// dQ/dVm]. Per entry (i, k) with a = V_i conj(Y_ik V_k): dS_i/dVa_k = -j a and dS_i/dVm_k =
+// a / |V_k| off the diagonal; the diagonal adds j V_i conj(I_i) and V_i conj(I_i) / |V_i|.
+// Inactive equations: their row and column are zeroed and the diagonal set to 1.
 void PowerFlowSolver::Impl::fill_jacobian() {
   const int* col = adm.ybus.innerIndexPtr();
   const Complex* y = adm.ybus.valuePtr();
   const int* outer = adm.ybus.outerIndexPtr();
-  const Complex j(0.0, 1.0);
-  for (int i = 0; i < n_bus; ++i) {
-    if (eq_p[i] < 0) continue;
+  double* x = lu.values();
+  for (int b : lu.perm()) {  // elimination order: the diagonal and U blocks come in sequence
+    const int i = block_bus[b];
+    const Complex vi = v[i];
     for (int e = outer[i]; e < outer[i + 1]; ++e) {
       const int k = col[e];
-      const Complex yv = y[e] * v[k];
-      Complex dva = j * v[i] * std::conj(-yv);
-      Complex dvm = v[i] * std::conj(y[e] * vn[k]);
-      if (k == i) {
-        dva += j * v[i] * std::conj(ibus[i]);
-        dvm += std::conj(ibus[i]) * vn[i];
-      }
-      if (pos_pa[e] >= 0) jx[pos_pa[e]] = dva.real();
-      if (pos_qa[e] >= 0) jx[pos_qa[e]] = dva.imag();
-      if (pos_pm[e] >= 0) jx[pos_pm[e]] = dvm.real();
-      if (pos_qm[e] >= 0) jx[pos_qm[e]] = dvm.imag();
+      const Complex a = vi * std::conj(y[e] * v[k]);
+      double* d = x + 4 * bpos[e];
+      d[0] = a.imag();
+      d[1] = a.real() * inv_vm[k];
+      d[2] = -a.real();
+      d[3] = a.imag() * inv_vm[k];
     }
+    const Complex si = vi * std::conj(ibus[i]);
+    double* d = x + 4 * bpos[adm.bus_pos_diag[i]];
+    d[0] -= si.imag();
+    d[1] += si.real() * inv_vm[i];
+    d[2] += si.real();
+    d[3] += si.imag() * inv_vm[i];
   }
+  const int* tr = adm.transpose.data();
+  for (int i : frozen) {
+    const double rp = mask_p[i], rq = mask_q[i];
+    for (int e = outer[i]; e < outer[i + 1]; ++e) {
+      double* r = x + 4 * bpos[e];      // block (i, k): scale row i
+      double* c = x + 4 * bpos[tr[e]];  // block (k, i): scale column i
+      r[0] *= rp;
+      r[1] *= rp;
+      r[2] *= rq;
+      r[3] *= rq;
+      c[0] *= rp;
+      c[1] *= rq;
+      c[2] *= rp;
+      c[3] *= rq;
+    }
+    double* d = x + 4 * bpos[adm.bus_pos_diag[i]];
+    d[0] += 1.0 - rp;
+    d[3] += 1.0 - rq;
+  }
+  lu.clear_fill();
 }
 
-// Factorises J (reusing the symbolic analysis, and the previous pivots when they are still
-// good) and solves J x = rhs in place. Returns 0 on success.
-int PowerFlowSolver::Impl::factor_and_solve(bool first) {
+// Factorises J and solves J x = rhs in place (block LU, or KLU once the solve has fallen back
+// to it). Returns 0 on success.
+int PowerFlowSolver::Impl::factor_and_solve() {
+  if (!use_klu) {
+    if (lu.factor(k_pivot_tol)) {
+      lu.solve(rhs.data());
+      return 0;
+    }
+    use_klu = true;  // a near-singular pivot block: pivot properly for the rest of the solve
+    fill_jacobian();
+  }
+  if (jp.empty()) build_klu();
   if (!sym) return 1;
-  bool ok = false;
-  if (num) {
-    ok = klu_refactor(jp.data(), ji.data(), jx.data(), sym, num, &common) == 1;
-    // klu_rcond is cheap (min/max |diag U|); a tiny value means the old pivots no longer fit.
-    if (ok && first) ok = klu_rcond(sym, num, &common) == 1 && common.rcond > 1e-12;
+  const double* x = lu.values();
+  for (std::size_t q = 0; q < bp_idx.size(); ++q) {
+    const double* d = x + 4 * lu.position(static_cast<int>(q));
+    for (int c = 0; c < 4; ++c) jx[jmap[4 * q + c]] = d[c];
   }
-  if (!ok) {
-    if (num) klu_free_numeric(&num, &common);
-    num = klu_factor(jp.data(), ji.data(), jx.data(), sym, &common);
-    if (!num) return 1;
-  }
-  return klu_solve(sym, num, n_eq, 1, rhs.data(), &common) == 1 ? 0 : 1;
+  if (num) klu_free_numeric(&num, &common);
+  num = klu_factor(jp.data(), ji.data(), jx.data(), sym, &common);
+  if (!num) return 1;
+  return klu_solve(sym, num, 2 * n_blocks, 1, rhs.data(), &common) == 1 ? 0 : 1;
 }
 
-PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowResult& out) {
-  if (kind != pattern_kind) build_pattern();
-  for (int i = 0; i < n_bus; ++i) v[i] = std::polar(vm[i], va[i]);
+PfStatus PowerFlowSolver::Impl::newton_iterations(const PowerFlowOptions& opt,
+                                                  PowerFlowResult& out) {
+  set_voltages();
   compute_injections();
   std::int32_t worst = -1;
   double norm = mismatch(&worst);
@@ -404,21 +514,55 @@ PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowRes
     if (!std::isfinite(norm)) return PfStatus::diverged;
     if (it >= opt.max_iterations) return PfStatus::max_iterations;
     fill_jacobian();
-    if (factor_and_solve(it == 0) != 0) return PfStatus::singular;
+    if (factor_and_solve() != 0) return PfStatus::singular;
     ++out.iterations;
-    // x -= J^-1 F, then renormalise through the complex voltage as MATPOWER does.
-    for (int i = 0; i < n_bus; ++i) {
-      if (eq_p[i] >= 0) va[i] -= rhs[eq_p[i]];
-      if (eq_q[i] >= 0) vm[i] -= rhs[eq_q[i]];
-      if (eq_p[i] < 0) continue;
-      v[i] = std::polar(vm[i], va[i]);
-      vm[i] = std::abs(v[i]);
-      va[i] = std::arg(v[i]);
+    // x -= J^-1 F on the active unknowns (inactive ones have a zero update).
+    for (int b = 0; b < n_blocks; ++b) {
+      const int i = block_bus[b];
+      va[i] -= rhs[2 * b];
+      vm[i] -= rhs[2 * b + 1];
     }
+    set_voltages();
     compute_injections();
     norm = mismatch(&worst);
     out.mismatch_history.push_back(norm);
   }
+}
+
+// Newton on the current bus kinds. Grows the pattern (a new symbolic analysis) only when a
+// bus needs equations it does not have. A solve that fails with the block LU is repeated from
+// the same start with KLU's partial pivoting, so the absence of pivoting never decides a
+// failure.
+PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowResult& out) {
+  bool grow = false;
+  for (int i = 0; i < n_bus; ++i) {
+    active[i] = equations_of(kind[i]);
+    mask_p[i] = active[i] & k_eq_p ? 1.0 : 0.0;
+    mask_q[i] = active[i] & k_eq_q ? 1.0 : 0.0;
+    if (active[i] && !in_pattern[i]) {
+      in_pattern[i] = 1;
+      grow = true;
+    }
+  }
+  if (grow || n_symbolic == 0) build_pattern();
+  frozen.clear();
+  for (int b = 0; b < n_blocks; ++b)
+    if (active[block_bus[b]] != (k_eq_p | k_eq_q)) frozen.push_back(block_bus[b]);
+  vm_start = vm;
+  va_start = va;
+  const int iterations0 = out.iterations;
+  const std::size_t history0 = out.mismatch_history.size();
+  use_klu = false;
+  PfStatus st = newton_iterations(opt, out);
+  if (st != PfStatus::converged && !use_klu) {
+    vm = vm_start;
+    va = va_start;
+    out.iterations = iterations0;
+    out.mismatch_history.resize(history0);
+    use_klu = true;
+    st = newton_iterations(opt, out);
+  }
+  return st;
 }
 
 PowerFlowSolver::PowerFlowSolver(const Network& net) : m_impl(std::make_unique<Impl>(net)) {}
@@ -479,7 +623,7 @@ void PowerFlowSolver::solve(const Network& net, const PowerFlowOptions& opt, Pow
     status =
         opt.method == PfMethod::fast_decoupled ? s.fast_decoupled(w, opt, out) : s.newton(opt, out);
     if (status != PfStatus::converged) break;
-    for (int i = 0; i < s.n_bus; ++i) s.v[i] = std::polar(s.vm[i], s.va[i]);
+    s.set_voltages();
     update_generators(w, s.adm, s.kind, s.v, s.ibus, out.islands);
     if (!opt.enforce_q_limits) break;
     const int n_new =
