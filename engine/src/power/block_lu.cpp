@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 #include <cmath>
@@ -145,16 +145,18 @@ bool BlockLU::factor(double pivot_tol) {
     // block is one register: X -= [l0 l0 l2 l2] * [u0 u1 u0 u1] + [l1 l1 l3 l3] * [u2 u3 u2 u3].
     for (int p = t0; p < t1; ++p) {
       const double* l = lv + 4 * p;
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__)
       const __m256d la = _mm256_setr_pd(l[0], l[0], l[2], l[2]);
       const __m256d lb = _mm256_setr_pd(l[1], l[1], l[3], l[3]);
       for (int q = t0; q < t1; ++q) {
         const __m256d u = _mm256_loadu_pd(uv + 4 * q);
         double* x = v + 4 * *tgt++;
         __m256d xv = _mm256_loadu_pd(x);
-        xv = _mm256_fnmadd_pd(la, _mm256_permute4x64_pd(u, 0x44), xv);
-        xv = _mm256_fnmadd_pd(lb, _mm256_permute4x64_pd(u, 0xEE), xv);
-        _mm256_storeu_pd(x, xv);
+        // Separate multiplies and adds, in the scalar code's order: bit-identical to it (the
+        // project builds with -ffp-contract=off so that results do not depend on FMA).
+        const __m256d t = _mm256_add_pd(_mm256_mul_pd(la, _mm256_permute4x64_pd(u, 0x44)),
+                                        _mm256_mul_pd(lb, _mm256_permute4x64_pd(u, 0xEE)));
+        _mm256_storeu_pd(x, _mm256_sub_pd(xv, t));
       }
 #else
       const double l0 = l[0], l1 = l[1], l2 = l[2], l3 = l[3];

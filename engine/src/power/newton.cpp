@@ -552,9 +552,10 @@ PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowRes
   va_start = va;
   const int iterations0 = out.iterations;
   const std::size_t history0 = out.mismatch_history.size();
-  use_klu = false;
+  const bool klu_only = opt.linear_solver == PfLinearSolver::klu;
+  use_klu = klu_only;
   PfStatus st = newton_iterations(opt, out);
-  if (st != PfStatus::converged && !use_klu) {
+  if (st != PfStatus::converged && !klu_only) {
     vm = vm_start;
     va = va_start;
     out.iterations = iterations0;
