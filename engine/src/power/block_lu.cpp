@@ -80,8 +80,9 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
     if (!is_a[b]) m_fill.push_back(b);
 
   // Update targets: step k subtracts L(i,k) U(k,j) from block (i,j) for i, j in struct(L_k).
-  // For i > j that is L entry (i, j), found in column j's sorted rows (a forward search, the
-  // rows i come in increasing order); U entry (j, i) has the same index.
+  // For i > j that is L entry (i, j), found in column j's sorted rows by a forward scan (the
+  // rows i come in increasing order and all of them are there: j is an ancestor of k in the
+  // elimination tree); U entry (j, i) has the same index.
   const int t_all = [&] {
     long long c = 0;
     for (int k = 0; k < n; ++k)
@@ -96,9 +97,8 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
       const int j = m_li[t0 + b];
       m_tgt[base + b * len + b] = j;  // diagonal block
       const int* first = m_li.data() + m_lp[j];
-      const int* last = m_li.data() + m_lp[j + 1];
-      for (int a = b + 1; a < len; ++a) {  // row i = m_li[t0 + a] > j
-        first = std::lower_bound(first, last, m_li[t0 + a]);
+      for (int a = b + 1; a < len; ++a) {       // row i = m_li[t0 + a] > j
+        while (*first < m_li[t0 + a]) ++first;  // present: struct(L_k) above j is in struct(L_j)
         const int t = static_cast<int>(first - m_li.data());
         m_tgt[base + a * len + b] = m_n + t;            // L(i, j)
         m_tgt[base + b * len + a] = m_n + m_nnz_l + t;  // U(j, i)

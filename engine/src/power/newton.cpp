@@ -75,6 +75,11 @@ struct PowerFlowSolver::Impl {
   int n_blocks = 0;
   std::vector<int> bp_ptr, bp_idx;  // block pattern, CSR over block rows
   std::vector<int> bpos;            // per Ybus entry: its block in `lu` (the spare if none)
+  // The Ybus rows of the pattern buses in elimination order, as one stream (row r: entries
+  // st_ptr[r] .. st_ptr[r+1] of bus st_bus[r]): column bus, target block and admittance
+  // (gathered once per solve), so filling the Jacobian walks memory in order.
+  std::vector<int> st_ptr, st_bus, st_diag, st_col, st_block, st_entry;
+  std::vector<Complex> st_y;
   BlockLU lu;
   int n_symbolic = 0;
 
@@ -205,6 +210,24 @@ void PowerFlowSolver::Impl::build_pattern() {
   lu.analyze(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data());
   bpos.resize(static_cast<std::size_t>(nnz));
   for (int e = 0; e < nnz; ++e) bpos[e] = csr_of[e] >= 0 ? lu.position(csr_of[e]) : lu.spare();
+  st_ptr.assign(1, 0);
+  st_bus.clear();
+  st_diag.clear();
+  st_col.clear();
+  st_block.clear();
+  st_entry.clear();
+  for (int b : lu.perm()) {
+    const int i = block_bus[b];
+    st_bus.push_back(i);
+    st_diag.push_back(bpos[adm.bus_pos_diag[i]]);
+    for (int e = outer[i]; e < outer[i + 1]; ++e) {
+      st_col.push_back(col[e]);
+      st_block.push_back(bpos[e]);
+      st_entry.push_back(e);
+    }
+    st_ptr.push_back(static_cast<int>(st_col.size()));
+  }
+  st_y.resize(st_col.size());
   rhs.resize(static_cast<std::size_t>(2 * n_blocks));
   free_klu();
   jp.clear();
@@ -431,29 +454,28 @@ double PowerFlowSolver::Impl::mismatch(std::int32_t* worst) {
 // a / |V_k| off the diagonal; the diagonal adds j V_i conj(I_i) and V_i conj(I_i) / |V_i|.
 // Inactive equations: their row and column are zeroed and the diagonal set to 1.
 void PowerFlowSolver::Impl::fill_jacobian() {
-  const int* col = adm.ybus.innerIndexPtr();
-  const Complex* y = adm.ybus.valuePtr();
-  const int* outer = adm.ybus.outerIndexPtr();
   double* x = lu.values();
-  for (int b : lu.perm()) {  // elimination order: the diagonal and U blocks come in sequence
-    const int i = block_bus[b];
+  const int n_rows = static_cast<int>(st_bus.size());
+  for (int r = 0; r < n_rows; ++r) {
+    const int i = st_bus[r];
     const Complex vi = v[i];
-    for (int e = outer[i]; e < outer[i + 1]; ++e) {
-      const int k = col[e];
-      const Complex a = vi * std::conj(y[e] * v[k]);
-      double* d = x + 4 * bpos[e];
+    for (int s = st_ptr[r]; s < st_ptr[r + 1]; ++s) {
+      const int k = st_col[s];
+      const Complex a = vi * std::conj(st_y[s] * v[k]);
+      double* d = x + 4 * st_block[s];
       d[0] = a.imag();
       d[1] = a.real() * inv_vm[k];
       d[2] = -a.real();
       d[3] = a.imag() * inv_vm[k];
     }
     const Complex si = vi * std::conj(ibus[i]);
-    double* d = x + 4 * bpos[adm.bus_pos_diag[i]];
+    double* d = x + 4 * st_diag[r];
     d[0] -= si.imag();
     d[1] += si.real() * inv_vm[i];
     d[2] += si.real();
     d[3] += si.imag() * inv_vm[i];
   }
+  const int* outer = adm.ybus.outerIndexPtr();
   const int* tr = adm.transpose.data();
   for (int i : frozen) {
     const double rp = mask_p[i], rq = mask_q[i];
@@ -545,6 +567,8 @@ PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowRes
     }
   }
   if (grow || n_symbolic == 0) build_pattern();
+  const Complex* y = adm.ybus.valuePtr();
+  for (std::size_t q = 0; q < st_entry.size(); ++q) st_y[q] = y[st_entry[q]];
   frozen.clear();
   for (int b = 0; b < n_blocks; ++b)
     if (active[block_bus[b]] != (k_eq_p | k_eq_q)) frozen.push_back(block_bus[b]);

@@ -5,10 +5,10 @@
 
 namespace citytwin::power {
 
-// O(nnz) construction: a counting sort of the branch ends by bus gives each row's columns,
-// a small insertion sort per row orders them (rows are short: a bus has a handful of
-// neighbours) and drops parallel branches, and each (branch, corner) finds its slot by a scan
-// of its row.
+// O(nnz) construction without searches: a counting sort of the entries by row (the diagonal,
+// then both ends of every branch), a second counting sort by column that visits rows in
+// increasing order -- so every row comes out sorted -- and a compaction that merges parallel
+// branches. Each entry remembers where it landed, which gives the branch and diagonal slots.
 void Admittance::build_pattern(const Network& net) {
   const int nb = net.n_bus();
   const int nl = net.n_branch();
@@ -19,50 +19,59 @@ void Admittance::build_pattern(const Network& net) {
     ++start[net.br_to[k] + 1];
   }
   for (int i = 0; i < nb; ++i) start[i + 1] += start[i];
-  std::vector<int> cols(static_cast<std::size_t>(start[nb]));
+  const int total = start[nb];
+  // Pass 1, by row, unsorted: entry p = (row, cols[p]); the diagonal first in each row, then
+  // branch k's (f, t) and (t, f).
+  std::vector<int> cols(static_cast<std::size_t>(total));
   std::vector<int> fill(start.begin(), start.end() - 1);
+  std::vector<int> at_ft(static_cast<std::size_t>(nl)), at_tf(static_cast<std::size_t>(nl));
   for (int i = 0; i < nb; ++i) cols[fill[i]++] = i;
   for (int k = 0; k < nl; ++k) {
     const int f = net.br_from[k], t = net.br_to[k];
+    at_ft[k] = fill[f];
     cols[fill[f]++] = t;
+    at_tf[k] = fill[t];
     cols[fill[t]++] = f;
   }
-  // Sort and deduplicate each row in place, compacting into the final CSR arrays.
+  // Pass 2: entry p = (i, j) appends i to row j; rows i come in increasing order, so row j is
+  // sorted. moved[p] = the slot of the transposed entry (j, i).
+  std::vector<int> sorted(static_cast<std::size_t>(total)), moved(static_cast<std::size_t>(total));
+  std::copy(start.begin(), start.end() - 1, fill.begin());
+  for (int i = 0; i < nb; ++i)
+    for (int p = start[i]; p < start[i + 1]; ++p) {
+      const int q = fill[cols[p]]++;
+      sorted[q] = i;
+      moved[p] = q;
+    }
+  // Pass 3: compaction (parallel branches share a slot).
   ybus.resize(nb, nb);
-  ybus.resizeNonZeros(start[nb]);
+  ybus.resizeNonZeros(total);
   int* outer = ybus.outerIndexPtr();
   int* inner = ybus.innerIndexPtr();
+  std::vector<int> slot(static_cast<std::size_t>(total));
   int nnz = 0;
-  for (int i = 0; i < nb; ++i) {
-    int* row = cols.data() + start[i];
-    const int len = start[i + 1] - start[i];
-    for (int a = 1; a < len; ++a)
-      for (int b = a; b > 0 && row[b - 1] > row[b]; --b) std::swap(row[b - 1], row[b]);
-    outer[i] = nnz;
-    for (int a = 0; a < len; ++a)
-      if (a == 0 || row[a] != row[a - 1]) inner[nnz++] = row[a];
+  for (int j = 0; j < nb; ++j) {
+    outer[j] = nnz;
+    for (int q = start[j]; q < start[j + 1]; ++q) {
+      if (q == start[j] || sorted[q] != sorted[q - 1]) inner[nnz++] = sorted[q];
+      slot[q] = nnz - 1;
+    }
   }
   outer[nb] = nnz;
   ybus.resizeNonZeros(nnz);
   std::fill(ybus.valuePtr(), ybus.valuePtr() + nnz, Complex(0.0));
 
-  auto pos = [&](int r, int c) {
-    int e = outer[r];
-    while (inner[e] != c) ++e;
-    return e;
-  };
   bus_pos_diag.resize(static_cast<std::size_t>(nb));
-  for (int i = 0; i < nb; ++i) bus_pos_diag[i] = pos(i, i);
+  for (int i = 0; i < nb; ++i) bus_pos_diag[i] = slot[moved[start[i]]];
   br_pos_ff.resize(static_cast<std::size_t>(nl));
   br_pos_ft.resize(static_cast<std::size_t>(nl));
   br_pos_tf.resize(static_cast<std::size_t>(nl));
   br_pos_tt.resize(static_cast<std::size_t>(nl));
   for (int k = 0; k < nl; ++k) {
-    const int f = net.br_from[k], t = net.br_to[k];
-    br_pos_ff[k] = bus_pos_diag[f];
-    br_pos_ft[k] = pos(f, t);
-    br_pos_tf[k] = pos(t, f);
-    br_pos_tt[k] = bus_pos_diag[t];
+    br_pos_ff[k] = bus_pos_diag[net.br_from[k]];
+    br_pos_tf[k] = slot[moved[at_ft[k]]];  // (f, t) moved to (t, f)
+    br_pos_ft[k] = slot[moved[at_tf[k]]];
+    br_pos_tt[k] = bus_pos_diag[net.br_to[k]];
   }
   // Transpose positions: the rows of column c are visited in increasing order as r grows.
   transpose.resize(static_cast<std::size_t>(nnz));
@@ -89,7 +98,9 @@ void Admittance::fill(const Network& net) {
     // 1/conj(tap) from |tap| and the shift.
     const double r = net.br_r[k], xk = net.br_x[k], z2 = r * r + xk * xk;
     const Complex ys(r / z2, -xk / z2);
-    const double m = net.br_tap[k], c = std::cos(net.br_shift[k]), sn = std::sin(net.br_shift[k]);
+    const double sh = net.br_shift[k];
+    const double m = net.br_tap[k], c = sh == 0.0 ? 1.0 : std::cos(sh),
+                 sn = sh == 0.0 ? 0.0 : std::sin(sh);
     const Complex inv_tap(c / m, -sn / m);  // 1 / tap
     const Complex ytt = ys + Complex(0.0, net.br_b[k] / 2);
     br_ytt[k] = ytt;
