@@ -70,7 +70,8 @@ struct PowerFlowSolver::Impl {
   // active in this solve (k_eq_p | k_eq_q bits) and their masks (1 active, 0 identity row).
   std::vector<std::uint8_t> in_pattern, active;
   std::vector<int> block, block_bus;
-  std::vector<int> frozen;  // buses of the pattern with an inactive equation
+  std::vector<int> no_angle;    // buses of the pattern whose angle is not an unknown
+  std::vector<double> q_scale;  // per bus: 1/|V| if its magnitude is an unknown, else 0
   std::vector<double> mask_p, mask_q;
   int n_blocks = 0;
   std::vector<int> bp_ptr, bp_idx;  // block pattern, CSR over block rows
@@ -91,8 +92,8 @@ struct PowerFlowSolver::Impl {
   klu_numeric* num = nullptr;
   bool use_klu = false;
 
-  std::vector<Complex> v, vn, ibus, sbus;
-  std::vector<double> vm, va, inv_vm, rhs;
+  std::vector<Complex> v, ibus, sbus;
+  std::vector<double> vm, va, rhs;
   std::vector<double> vm_start, va_start;  // start of the current Newton run (for a retry)
   bool have_solution = false;
 
@@ -108,12 +109,11 @@ struct PowerFlowSolver::Impl {
         ybus_row[e] = r;
     const auto nb = static_cast<std::size_t>(n_bus);
     v.resize(nb);
-    vn.resize(nb);
     ibus.resize(nb);
     sbus.resize(nb);
     vm.resize(nb);
     va.resize(nb);
-    inv_vm.resize(nb);
+    q_scale.resize(nb);
     kind.resize(nb);
     active.resize(nb);
     block.resize(nb);
@@ -409,12 +409,11 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
   }
 }
 
-// V = Vm e^{j Va}, the unit phasors V/|V| and 1/|V| (0 at a dead bus), one sincos per bus.
+// V = Vm e^{j Va} (one sincos per bus) and q_scale.
 void PowerFlowSolver::Impl::set_voltages() {
   for (int i = 0; i < n_bus; ++i) {
-    vn[i] = Complex(std::cos(va[i]), std::sin(va[i]));
-    v[i] = vm[i] * vn[i];
-    inv_vm[i] = vm[i] > 0 ? 1.0 / vm[i] : 0.0;
+    v[i] = Complex(vm[i] * std::cos(va[i]), vm[i] * std::sin(va[i]));
+    q_scale[i] = vm[i] > 0 ? mask_q[i] / vm[i] : 0.0;
   }
 }
 
@@ -452,49 +451,43 @@ double PowerFlowSolver::Impl::mismatch(std::int32_t* worst) {
 // Jacobian blocks in place (dS/dVa, dS/dVm of the file comment), [dP/dVa dP/dVm; dQ/dVa
 // dQ/dVm]. Per entry (i, k) with a = V_i conj(Y_ik V_k): dS_i/dVa_k = -j a and dS_i/dVm_k =
 // a / |V_k| off the diagonal; the diagonal adds j V_i conj(I_i) and V_i conj(I_i) / |V_i|.
-// Inactive equations: their row and column are zeroed and the diagonal set to 1.
+// Inactive equations: their row and column are zero and their diagonal entry 1 (identity).
 void PowerFlowSolver::Impl::fill_jacobian() {
   double* x = lu.values();
   const int n_rows = static_cast<int>(st_bus.size());
   for (int r = 0; r < n_rows; ++r) {
     const int i = st_bus[r];
     const Complex vi = v[i];
+    const double rp = mask_p[i], rq = mask_q[i];  // inactive rows are zero
     for (int s = st_ptr[r]; s < st_ptr[r + 1]; ++s) {
       const int k = st_col[s];
       const Complex a = vi * std::conj(st_y[s] * v[k]);
+      const double sq = q_scale[k];  // 1/|V_k|, 0 if Vm_k is not an unknown
       double* d = x + 4 * st_block[s];
-      d[0] = a.imag();
-      d[1] = a.real() * inv_vm[k];
-      d[2] = -a.real();
-      d[3] = a.imag() * inv_vm[k];
+      d[0] = rp * a.imag();
+      d[1] = rp * a.real() * sq;
+      d[2] = -rq * a.real();
+      d[3] = rq * a.imag() * sq;
     }
     const Complex si = vi * std::conj(ibus[i]);
     double* d = x + 4 * st_diag[r];
-    d[0] -= si.imag();
-    d[1] += si.real() * inv_vm[i];
-    d[2] += si.real();
-    d[3] += si.imag() * inv_vm[i];
+    d[0] += 1.0 - rp - rp * si.imag();
+    d[1] += rp * si.real() * q_scale[i];
+    d[2] += rq * si.real();
+    d[3] += 1.0 - rq + rq * si.imag() * q_scale[i];
   }
+  // Angle columns of buses without a P equation (de-energised, new island slacks; rare):
+  // zero them off the diagonal.
   const int* outer = adm.ybus.outerIndexPtr();
+  const int* col = adm.ybus.innerIndexPtr();
   const int* tr = adm.transpose.data();
-  for (int i : frozen) {
-    const double rp = mask_p[i], rq = mask_q[i];
-    for (int e = outer[i]; e < outer[i + 1]; ++e) {
-      double* r = x + 4 * bpos[e];      // block (i, k): scale row i
-      double* c = x + 4 * bpos[tr[e]];  // block (k, i): scale column i
-      r[0] *= rp;
-      r[1] *= rp;
-      r[2] *= rq;
-      r[3] *= rq;
-      c[0] *= rp;
-      c[1] *= rq;
-      c[2] *= rp;
-      c[3] *= rq;
-    }
-    double* d = x + 4 * bpos[adm.bus_pos_diag[i]];
-    d[0] += 1.0 - rp;
-    d[3] += 1.0 - rq;
-  }
+  for (int i : no_angle)
+    for (int e = outer[i]; e < outer[i + 1]; ++e)
+      if (col[e] != i) {
+        double* c = x + 4 * bpos[tr[e]];  // block (k, i)
+        c[0] = 0.0;
+        c[2] = 0.0;
+      }
   lu.clear_fill();
 }
 
@@ -569,9 +562,9 @@ PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowRes
   if (grow || n_symbolic == 0) build_pattern();
   const Complex* y = adm.ybus.valuePtr();
   for (std::size_t q = 0; q < st_entry.size(); ++q) st_y[q] = y[st_entry[q]];
-  frozen.clear();
+  no_angle.clear();
   for (int b = 0; b < n_blocks; ++b)
-    if (active[block_bus[b]] != (k_eq_p | k_eq_q)) frozen.push_back(block_bus[b]);
+    if (!(active[block_bus[b]] & k_eq_p)) no_angle.push_back(block_bus[b]);
   vm_start = vm;
   va_start = va;
   const int iterations0 = out.iterations;
