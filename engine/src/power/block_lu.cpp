@@ -23,7 +23,8 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
   for (int k = 0; k < n; ++k) inv[perm[k]] = k;
 
   // Symbolic factorisation over the elimination tree.
-  std::vector<int> parent(static_cast<std::size_t>(n), -1), mark(static_cast<std::size_t>(n), -1);
+  std::vector<int>& mark = m_mark;               // a member: GCC 12 -O3 reports a bogus
+  mark.assign(static_cast<std::size_t>(n), -1);  // -Wfree-nonheap-object on a local here
   std::vector<int> child_head(static_cast<std::size_t>(n), -1),
       child_next(static_cast<std::size_t>(n), -1);
   m_lp.assign(static_cast<std::size_t>(n) + 1, 0);
@@ -52,21 +53,44 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
     m_li.insert(m_li.end(), list.begin(), list.end());
     m_lp[k + 1] = static_cast<int>(m_li.size());
     if (!list.empty()) {
-      parent[k] = list.front();
       child_next[k] = child_head[list.front()];
       child_head[list.front()] = k;
     }
   }
   m_nnz_l = static_cast<int>(m_li.size());
 
-  // Block of (row i, column j) in elimination indices: D, L (i > j, column j) or U (i < j,
-  // row i).
+  // Row-major block layout (elimination indices): row i holds its L blocks (i, j < i) by
+  // increasing j, then D(i), then its U blocks (i, j > i) by increasing j. A step's updates of
+  // one row then land in one increasing run of memory.
+  std::vector<int> n_lrow(static_cast<std::size_t>(n), 0);
+  for (int i : m_li) ++n_lrow[i];
+  m_dpos.resize(static_cast<std::size_t>(n));
+  m_ustart.resize(static_cast<std::size_t>(n));
+  m_lstart.resize(static_cast<std::size_t>(n));
+  int at = 0;
+  for (int i = 0; i < n; ++i) {
+    m_lstart[i] = at;
+    m_dpos[i] = at + n_lrow[i];
+    m_ustart[i] = m_dpos[i] + 1;
+    at = m_ustart[i] + (m_lp[i + 1] - m_lp[i]);
+  }
+  std::vector<int> lcur(m_lstart.begin(), m_lstart.end());
+  m_lrow.resize(static_cast<std::size_t>(m_nnz_l));
+  m_lcol.assign(static_cast<std::size_t>(blocks()), 0);
+  for (int j = 0; j < n; ++j)  // columns in order: each row's L blocks come out sorted by j
+    for (int t = m_lp[j]; t < m_lp[j + 1]; ++t) {
+      m_lrow[t] = lcur[m_li[t]]++;
+      m_lcol[m_lrow[t]] = j;
+    }
+
+  // Block of (row i, column j): D, L (i > j; entry t of column j) or U (i < j; entry t of
+  // row i, which has the same pattern as column i).
   auto block = [&](int i, int j) {
-    if (i == j) return i;
+    if (i == j) return m_dpos[i];
     const int c = std::min(i, j), r = std::max(i, j);
     const int t = static_cast<int>(
         std::lower_bound(m_li.begin() + m_lp[c], m_li.begin() + m_lp[c + 1], r) - m_li.begin());
-    return i > j ? m_n + t : m_n + m_nnz_l + t;
+    return i > j ? m_lrow[t] : m_ustart[i] + (t - m_lp[i]);
   };
   m_pos.resize(static_cast<std::size_t>(ptr[n]));
   std::vector<char> is_a(static_cast<std::size_t>(blocks()), 0);
@@ -95,13 +119,13 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
     const int t0 = m_lp[k], len = m_lp[k + 1] - t0;
     for (int b = 0; b < len; ++b) {  // column j = m_li[t0 + b]
       const int j = m_li[t0 + b];
-      m_tgt[base + b * len + b] = j;  // diagonal block
+      m_tgt[base + b * len + b] = m_dpos[j];  // diagonal block
       const int* first = m_li.data() + m_lp[j];
       for (int a = b + 1; a < len; ++a) {       // row i = m_li[t0 + a] > j
         while (*first < m_li[t0 + a]) ++first;  // present: struct(L_k) above j is in struct(L_j)
         const int t = static_cast<int>(first - m_li.data());
-        m_tgt[base + a * len + b] = m_n + t;            // L(i, j)
-        m_tgt[base + b * len + a] = m_n + m_nnz_l + t;  // U(j, i)
+        m_tgt[base + a * len + b] = m_lrow[t];                    // L(i, j)
+        m_tgt[base + b * len + a] = m_ustart[j] + (t - m_lp[j]);  // U(j, i)
       }
     }
     base += len * len;
@@ -116,11 +140,9 @@ void BlockLU::clear_fill() {
 
 bool BlockLU::factor(double pivot_tol) {
   double* v = m_val.data();
-  double* lv = v + 4 * m_n;
-  double* uv = v + 4 * (m_n + m_nnz_l);
   const int* tgt = m_tgt.data();
   for (int k = 0; k < m_n; ++k) {
-    double* d = v + 4 * k;
+    double* d = v + 4 * m_dpos[k];
     const double a = d[0], b = d[1], c = d[2], e = d[3];
     const double det = a * e - b * c;
     const double big =
@@ -134,7 +156,7 @@ bool BlockLU::factor(double pivot_tol) {
     const int t0 = m_lp[k], t1 = m_lp[k + 1];
     // Multipliers L(i,k) = A(i,k) D^-1.
     for (int t = t0; t < t1; ++t) {
-      double* l = lv + 4 * t;
+      double* l = v + 4 * m_lrow[t];
       const double l0 = l[0], l1 = l[1], l2 = l[2], l3 = l[3];
       l[0] = l0 * d[0] + l1 * d[2];
       l[1] = l0 * d[1] + l1 * d[3];
@@ -143,13 +165,14 @@ bool BlockLU::factor(double pivot_tol) {
     }
     // Schur complement update: X(i,j) -= L(i,k) U(k,j) for i, j in struct(L_k). With AVX2 a
     // block is one register: X -= [l0 l0 l2 l2] * [u0 u1 u0 u1] + [l1 l1 l3 l3] * [u2 u3 u2 u3].
+    const int us = m_ustart[k] - t0;  // U(k, j) of entry q of row k is block us + q
     for (int p = t0; p < t1; ++p) {
-      const double* l = lv + 4 * p;
+      const double* l = v + 4 * m_lrow[p];
 #if defined(__AVX2__)
       const __m256d la = _mm256_setr_pd(l[0], l[0], l[2], l[2]);
       const __m256d lb = _mm256_setr_pd(l[1], l[1], l[3], l[3]);
       for (int q = t0; q < t1; ++q) {
-        const __m256d u = _mm256_loadu_pd(uv + 4 * q);
+        const __m256d u = _mm256_loadu_pd(v + 4 * (us + q));
         double* x = v + 4 * *tgt++;
         __m256d xv = _mm256_loadu_pd(x);
         // Separate multiplies and adds, in the scalar code's order: bit-identical to it (the
@@ -161,7 +184,7 @@ bool BlockLU::factor(double pivot_tol) {
 #else
       const double l0 = l[0], l1 = l[1], l2 = l[2], l3 = l[3];
       for (int q = t0; q < t1; ++q) {
-        const double* u = uv + 4 * q;
+        const double* u = v + 4 * (us + q);
         double* x = v + 4 * *tgt++;
         x[0] -= l0 * u[0] + l1 * u[2];
         x[1] -= l0 * u[1] + l1 * u[3];
@@ -176,31 +199,31 @@ bool BlockLU::factor(double pivot_tol) {
 
 void BlockLU::solve(double* b) const {
   const double* v = m_val.data();
-  const double* lv = v + 4 * m_n;
-  const double* uv = v + 4 * (m_n + m_nnz_l);
   double* y = m_work.data();
   for (int k = 0; k < m_n; ++k) {
     y[2 * k] = b[2 * m_perm[k]];
     y[2 * k + 1] = b[2 * m_perm[k] + 1];
   }
-  for (int k = 0; k < m_n; ++k) {  // L y = b, unit block diagonal
-    const double y0 = y[2 * k], y1 = y[2 * k + 1];
-    for (int t = m_lp[k]; t < m_lp[k + 1]; ++t) {
-      const double* l = lv + 4 * t;
-      double* yi = y + 2 * m_li[t];
-      yi[0] -= l[0] * y0 + l[1] * y1;
-      yi[1] -= l[2] * y0 + l[3] * y1;
+  for (int i = 0; i < m_n; ++i) {  // L y = b, unit block diagonal, row by row
+    double s0 = y[2 * i], s1 = y[2 * i + 1];
+    for (int q = m_lstart[i]; q < m_dpos[i]; ++q) {
+      const double* l = v + 4 * q;
+      const double* yj = y + 2 * m_lcol[q];
+      s0 -= l[0] * yj[0] + l[1] * yj[1];
+      s1 -= l[2] * yj[0] + l[3] * yj[1];
     }
+    y[2 * i] = s0;
+    y[2 * i + 1] = s1;
   }
   for (int k = m_n - 1; k >= 0; --k) {  // U x = y, x_k = D^-1 (y_k - sum U(k,j) x_j)
     double s0 = y[2 * k], s1 = y[2 * k + 1];
-    for (int t = m_lp[k]; t < m_lp[k + 1]; ++t) {
-      const double* u = uv + 4 * t;
+    const double* u = v + 4 * m_ustart[k];
+    for (int t = m_lp[k]; t < m_lp[k + 1]; ++t, u += 4) {
       const double* xj = y + 2 * m_li[t];
       s0 -= u[0] * xj[0] + u[1] * xj[1];
       s1 -= u[2] * xj[0] + u[3] * xj[1];
     }
-    const double* d = v + 4 * k;
+    const double* d = v + 4 * m_dpos[k];
     y[2 * k] = d[0] * s0 + d[1] * s1;
     y[2 * k + 1] = d[2] * s0 + d[3] * s1;
   }

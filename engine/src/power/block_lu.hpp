@@ -42,8 +42,14 @@ class BlockLU {
   std::vector<int> m_pos;     // CSR entry -> block
   std::vector<int> m_fill;    // fill-in blocks
   std::vector<int> m_tgt;     // per k, per (row, column) of struct(L_k)^2 in order: target block
-  std::vector<double> m_val;  // D^-1 blocks (n), L multipliers (nnz_l), U blocks (nnz_l)
+  std::vector<int> m_dpos;    // k -> its diagonal block (D^-1 after factor())
+  std::vector<int> m_ustart;  // k -> first block of row k's U part (then contiguous)
+  std::vector<int> m_lrow;    // L entry t (column order) -> its block (row-major)
+  std::vector<int> m_lstart;  // k -> first block of row k's L part (up to m_dpos[k])
+  std::vector<int> m_lcol;    // L block -> its column
+  std::vector<double> m_val;  // blocks row by row: L (multipliers after factor()), D, U
   mutable std::vector<double> m_work;
+  std::vector<int> m_mark;  // analyze() scratch
 };
 
 }  // namespace citytwin::power
