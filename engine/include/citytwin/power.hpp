@@ -96,9 +96,17 @@ enum class PfMethod : std::int8_t {
   fast_decoupled,  ///< fast-decoupled XB (B' and B'' factorised once per solve)
 };
 
+/// Linear solver of the Newton steps.
+enum class PfLinearSolver : std::int8_t {
+  block_lu,  ///< 2x2-block LU on a fixed AMD order, no pivot search (fast; a near-singular
+             ///< pivot block or a failed solve falls back to KLU)
+  klu,       ///< KLU with partial pivoting in every iteration (the robust reference)
+};
+
 /// Options of one power flow.
 struct PowerFlowOptions {
   PfMethod method = PfMethod::newton;
+  PfLinearSolver linear_solver = PfLinearSolver::block_lu;
   int max_fd_iterations = 30;     ///< fast-decoupled iterations (MATPOWER pf.fd.max_it)
   double tolerance = 1e-8;        ///< max |mismatch|, pu (MATPOWER pf.tol)
   int max_iterations = 10;        ///< Newton iterations per solve (MATPOWER pf.nr.max_it)
@@ -141,8 +149,10 @@ struct PowerFlowResult {
 };
 
 /// Newton-Raphson AC power flow in polar coordinates (Tinney & Hart 1967; the formulation of
-/// MATPOWER's newtonpf), with the Jacobian pattern built once per bus-type set and its values
-/// filled in place, factorised by KLU with the symbolic analysis reused across solves.
+/// MATPOWER's newtonpf). The Jacobian is a matrix of 2x2 blocks on the Ybus pattern, built
+/// once per solver (grown only if a bus needs equations it never had; equations a bus lacks
+/// in a solve are identity rows), its values filled in place and factorised by a block LU on a
+/// fixed AMD order with the symbolic factorisation reused across solves (see newton.cpp).
 class PowerFlowSolver {
  public:
   explicit PowerFlowSolver(const Network& net);
@@ -162,7 +172,8 @@ class PowerFlowSolver {
   /// every contingency, so results do not depend on which contingency a worker solved last).
   void set_start(const std::vector<double>& vm, const std::vector<double>& va);
 
-  /// Number of KLU symbolic analyses done so far (for tests of reuse).
+  /// Number of symbolic analyses (Jacobian pattern builds, KLU analyses) so far (tests of
+  /// reuse).
   int symbolic_analyses() const;
 
  private:

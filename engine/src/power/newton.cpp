@@ -9,11 +9,20 @@
 // Unknowns: angles at PV and PQ buses, magnitudes at PQ buses; equations: real mismatch at
 // PV and PQ buses, reactive mismatch at PQ buses. Converged when max |mismatch| < tol (pu).
 //
-// Performance: each Ybus entry maps to at most four Jacobian entries whose positions in the
-// CSC value array are computed once per bus-type set, so an iteration fills values in place
-// and refactorises with KLU (Davis & Palamadai Natarajan, ACM TOMS 37(3), 2010) reusing the
-// symbolic analysis; the pivot sequence of the previous numeric factorisation is reused too
-// (klu_refactor) unless the reciprocal condition estimate says it has gone bad.
+// Performance (what makes a solve fast):
+// - The Jacobian is stored as 2x2 blocks on the Ybus pattern: every bus with equations has a
+//   (P, Q) x (Va, Vm) block per Ybus neighbour, so the pattern comes from Ybus in O(nnz) and
+//   each Ybus entry writes its four derivatives into its block in place.
+// - Equations a bus does not have in a solve (Q at a PV bus, both at a de-energised bus or at
+//   a PV bus that became an island's slack) are identity rows with zeroed columns, so the
+//   pattern, the ordering and the symbolic factorisation survive contingencies, Q-limit
+//   switching and time steps: one symbolic analysis per solver, grown only when a bus needs
+//   equations it never had.
+// - Ordering: AMD (Amestoy, Davis & Duff, SIAM J. Matrix Anal. Appl. 17(4), 1996) on the bus
+//   graph. Factorisation: block LU with 2x2 pivots (power/block_lu.hpp), every update target
+//   precomputed, deterministic (no pivot search, nothing depends on earlier solves). When a
+//   pivot block is near singular, or a solve fails, the solve is redone with KLU (Davis &
+//   Palamadai Natarajan, ACM TOMS 37(3), 2010) and partial pivoting on the same matrix.
 //
 // Generator Q limits follow MATPOWER's runpf with pf.enforce_q_lims = 1: after a converged
 // solve every violating generator is fixed at its limit, its bus becomes PQ (the slack too,
@@ -21,6 +30,7 @@
 // the end fixed generators are restored and angles shifted back to the original reference.
 #include "citytwin/power.hpp"
 
+#include <amd.h>
 #include <klu.h>
 
 #include <algorithm>
@@ -28,37 +38,63 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <tuple>
 
+#include "power/block_lu.hpp"
 #include "power/pf_internal.hpp"
 #include "power/ybus.hpp"
 
 namespace citytwin::power {
 
+namespace {
+
+// Equation bits of a bus kind (0 none, 1 PQ, 2 PV, 3 ref): bit 0 P, bit 1 Q.
+constexpr std::uint8_t k_eq_p = 1, k_eq_q = 2;
+std::uint8_t equations_of(std::int8_t kind) {
+  return kind == 1 ? k_eq_p | k_eq_q : kind == 2 ? k_eq_p : 0;
+}
+
+// Block pivots whose |det| falls below this fraction of their largest entry squared send the
+// solve to KLU with partial pivoting.
+constexpr double k_pivot_tol = 1e-10;
+
+}  // namespace
+
 struct PowerFlowSolver::Impl {
   Admittance adm;
   Network work;  // working copy: Q-limit rounds change types, loads and generator status
   std::int32_t n_bus = 0, n_branch = 0;
+  std::vector<int> ybus_row;      // row of each Ybus entry
+  std::vector<std::int8_t> kind;  // bus kind of the current solve (0 none, 1 PQ, 2 PV, 3 ref)
 
-  // Equation numbering (n_bus): row of the P equation (= column of the angle) and of the Q
-  // equation (= column of the magnitude), -1 if none.
-  std::vector<int> eq_p, eq_q;
-  std::vector<std::int8_t> kind, pattern_kind;  // bus kind (0 none, 1 PQ, 2 PV, 3 ref)
-  int n_eq = 0;
+  // Jacobian pattern: buses with a block row (`block` = its index, -1 none), the equations
+  // active in this solve (k_eq_p | k_eq_q bits) and their masks (1 active, 0 identity row).
+  std::vector<std::uint8_t> in_pattern, active;
+  std::vector<int> block, block_bus;
+  std::vector<int> no_angle;    // buses of the pattern whose angle is not an unknown
+  std::vector<double> q_scale;  // per bus: 1/|V| if its magnitude is an unknown, else 0
+  std::vector<double> mask_p, mask_q;
+  int n_blocks = 0;
+  std::vector<int> bp_ptr, bp_idx;  // block pattern, CSR over block rows
+  std::vector<int> bpos;            // per Ybus entry: its block in `lu` (the spare if none)
+  // The Ybus rows of the pattern buses in elimination order, as one stream (row r: entries
+  // st_ptr[r] .. st_ptr[r+1] of bus st_bus[r]): column bus, target block and admittance
+  // (gathered once per solve), so filling the Jacobian walks memory in order.
+  std::vector<int> st_ptr, st_bus, st_diag, st_col, st_block, st_entry;
+  std::vector<Complex> st_y;
+  BlockLU lu;
+  int n_symbolic = 0;
 
-  // Jacobian in CSC (KLU's format) and, per Ybus entry, where its four derivatives go.
-  std::vector<int> jp, ji;
+  // KLU fallback on the same matrix (2 equations per block row), built on first use.
+  std::vector<int> jp, ji, jmap;  // CSC; jmap: per block entry, its 4 positions in jx
   std::vector<double> jx;
-  std::vector<int> pos_pa, pos_qa, pos_pm, pos_qm;
-  std::vector<int> ybus_row;  // row of each Ybus entry
-
   klu_common common{};
   klu_symbolic* sym = nullptr;
   klu_numeric* num = nullptr;
-  int n_symbolic = 0;
+  bool use_klu = false;
 
-  std::vector<Complex> v, vn, ibus, sbus;
+  std::vector<Complex> v, ibus, sbus;
   std::vector<double> vm, va, rhs;
+  std::vector<double> vm_start, va_start;  // start of the current Newton run (for a retry)
   bool have_solution = false;
 
   explicit Impl(const Network& net) {
@@ -73,35 +109,51 @@ struct PowerFlowSolver::Impl {
         ybus_row[e] = r;
     const auto nb = static_cast<std::size_t>(n_bus);
     v.resize(nb);
-    vn.resize(nb);
     ibus.resize(nb);
     sbus.resize(nb);
     vm.resize(nb);
     va.resize(nb);
-    eq_p.resize(nb);
-    eq_q.resize(nb);
+    q_scale.resize(nb);
     kind.resize(nb);
+    active.resize(nb);
+    block.resize(nb);
+    mask_p.resize(nb);
+    mask_q.resize(nb);
+    // The pattern of the network as given, from bus types and generators alone (no island
+    // search): every bus but an isolated one and a slack with a generator. Islands only
+    // remove equations from this set.
+    in_pattern.assign(nb, 0);
+    std::vector<std::uint8_t> has_gen(nb, 0);
+    for (int g = 0; g < net.n_gen(); ++g)
+      if (net.gen_on[g]) has_gen[net.gen_bus[g]] = 1;
+    for (int i = 0; i < n_bus; ++i)
+      in_pattern[i] =
+          net.bus_type[i] != BusType::isolated && !(has_gen[i] && net.bus_type[i] == BusType::ref);
   }
   ~Impl() {
-    free_factors();
+    free_klu();
     free_fd(bp);
     free_fd(bpp);
   }
 
-  void free_factors() {
+  void free_klu() {
     if (num) klu_free_numeric(&num, &common);
     if (sym) klu_free_symbolic(&sym, &common);
   }
 
   void build_pattern();
-  int factor_and_solve(bool first);
+  void build_klu();
+  void set_voltages();
   void compute_injections();
   double mismatch(std::int32_t* worst);
   void fill_jacobian();
+  int factor_and_solve();
+  PfStatus newton_iterations(const PowerFlowOptions& opt, PowerFlowResult& out);
   PfStatus newton(const PowerFlowOptions& opt, PowerFlowResult& out);
 
   // Fast-decoupled (XB) matrices B' (P-V angle, n_p x n_p) and B'' (Q-V magnitude), CSC, with
-  // the position of each Ybus entry in their value arrays; each has its own KLU factors.
+  // the position of each Ybus entry in their value arrays; each has its own KLU factors and
+  // its own equation numbering.
   struct Factor {
     std::vector<int> p, i;
     std::vector<double> x;
@@ -111,8 +163,9 @@ struct PowerFlowSolver::Impl {
   };
   Factor bp, bpp;
   std::vector<std::int8_t> fd_kind;
+  std::vector<int> fd_p_eq, fd_q_eq;
   std::vector<double> fp, fq;
-  int n_p = 0;
+  int n_p = 0, n_fd = 0;
   void build_fd_pattern();
   void fill_fd(const Network& w);
   bool factor_fd(Factor& f);
@@ -124,59 +177,102 @@ struct PowerFlowSolver::Impl {
   }
 };
 
-// Jacobian pattern for the current bus kinds: per Ybus entry (i, k), the entries
-// (P_i, Va_k), (Q_i, Va_k), (P_i, Vm_k), (Q_i, Vm_k) that exist, laid out column by column.
+// Block pattern of the buses in the pattern (Ybus restricted to them, O(nnz)), the AMD
+// ordering of that graph and the block LU's symbolic factorisation.
 void PowerFlowSolver::Impl::build_pattern() {
-  n_eq = 0;
-  for (int i = 0; i < n_bus; ++i) eq_p[i] = (kind[i] == 1 || kind[i] == 2) ? n_eq++ : -1;
-  n_p = n_eq;
-  for (int i = 0; i < n_bus; ++i) eq_q[i] = kind[i] == 1 ? n_eq++ : -1;
+  n_blocks = 0;
+  block_bus.clear();
+  for (int i = 0; i < n_bus; ++i) {
+    block[i] = in_pattern[i] ? n_blocks++ : -1;
+    if (in_pattern[i]) block_bus.push_back(i);
+  }
   const int nnz = static_cast<int>(adm.ybus.nonZeros());
+  const int* outer = adm.ybus.outerIndexPtr();
   const int* col = adm.ybus.innerIndexPtr();
-  // (column, row, slot) with slot = 4 * ybus entry + corner.
-  std::vector<std::tuple<int, int, int>> ent;
-  ent.reserve(static_cast<std::size_t>(4 * nnz));
-  for (int e = 0; e < nnz; ++e) {
-    const int i = ybus_row[e], k = col[e];
-    const int rows[2] = {eq_p[i], eq_q[i]};
-    const int cols[2] = {eq_p[k], eq_q[k]};
-    for (int c = 0; c < 2; ++c)
-      for (int r = 0; r < 2; ++r)
-        if (rows[r] >= 0 && cols[c] >= 0) ent.emplace_back(cols[c], rows[r], 4 * e + 2 * c + r);
+  bp_ptr.assign(static_cast<std::size_t>(n_blocks) + 1, 0);
+  bp_idx.clear();
+  std::vector<int> csr_of(static_cast<std::size_t>(nnz), -1);  // Ybus entry -> block entry
+  for (int b = 0; b < n_blocks; ++b) {
+    const int i = block_bus[b];
+    for (int e = outer[i]; e < outer[i + 1]; ++e)
+      if (block[col[e]] >= 0) {
+        csr_of[e] = static_cast<int>(bp_idx.size());
+        bp_idx.push_back(block[col[e]]);
+      }
+    bp_ptr[b + 1] = static_cast<int>(bp_idx.size());
   }
-  std::sort(ent.begin(), ent.end());
-  jp.assign(static_cast<std::size_t>(n_eq) + 1, 0);
-  ji.resize(ent.size());
-  jx.assign(ent.size(), 0.0);
-  pos_pa.assign(static_cast<std::size_t>(nnz), -1);
-  pos_qa.assign(static_cast<std::size_t>(nnz), -1);
-  pos_pm.assign(static_cast<std::size_t>(nnz), -1);
-  pos_qm.assign(static_cast<std::size_t>(nnz), -1);
-  for (std::size_t p = 0; p < ent.size(); ++p) {
-    const auto [c, r, slot] = ent[p];
-    ++jp[c + 1];
-    ji[p] = r;
-    const int e = slot / 4;
-    std::vector<int>* dst[4] = {&pos_pa, &pos_qa, &pos_pm, &pos_qm};
-    (*dst[slot % 4])[e] = static_cast<int>(p);
+  std::vector<int> perm(static_cast<std::size_t>(n_blocks));
+  double control[AMD_CONTROL], info[AMD_INFO];
+  amd_defaults(control);
+  if (n_blocks > 0 &&
+      amd_order(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data(), control, info) < 0)
+    std::iota(perm.begin(), perm.end(), 0);
+  lu.analyze(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data());
+  bpos.resize(static_cast<std::size_t>(nnz));
+  for (int e = 0; e < nnz; ++e) bpos[e] = csr_of[e] >= 0 ? lu.position(csr_of[e]) : lu.spare();
+  st_ptr.assign(1, 0);
+  st_bus.clear();
+  st_diag.clear();
+  st_col.clear();
+  st_block.clear();
+  st_entry.clear();
+  for (int b : lu.perm()) {
+    const int i = block_bus[b];
+    st_bus.push_back(i);
+    st_diag.push_back(bpos[adm.bus_pos_diag[i]]);
+    for (int e = outer[i]; e < outer[i + 1]; ++e) {
+      st_col.push_back(col[e]);
+      st_block.push_back(bpos[e]);
+      st_entry.push_back(e);
+    }
+    st_ptr.push_back(static_cast<int>(st_col.size()));
   }
-  for (int c = 0; c < n_eq; ++c) jp[c + 1] += jp[c];
-  rhs.resize(static_cast<std::size_t>(n_eq));
-
-  free_factors();
-  sym = klu_analyze(n_eq, jp.data(), ji.data(), &common);
+  st_y.resize(st_col.size());
+  rhs.resize(static_cast<std::size_t>(2 * n_blocks));
+  free_klu();
+  jp.clear();
   ++n_symbolic;
-  pattern_kind = kind;
-  fd_kind.clear();  // the numbering changed
+}
+
+// CSC of the block matrix for KLU: column 2c (Va) and 2c+1 (Vm) of block column c hold, per
+// neighbour r of c in increasing order, rows 2r (P) and 2r+1 (Q).
+void PowerFlowSolver::Impl::build_klu() {
+  const int n = 2 * n_blocks;
+  jp.assign(static_cast<std::size_t>(n) + 1, 0);
+  ji.clear();
+  for (int c = 0; c < n_blocks; ++c)
+    for (int s = 0; s < 2; ++s) {
+      for (int q = bp_ptr[c]; q < bp_ptr[c + 1]; ++q) {
+        ji.push_back(2 * bp_idx[q]);
+        ji.push_back(2 * bp_idx[q] + 1);
+      }
+      jp[2 * c + s + 1] = static_cast<int>(ji.size());
+    }
+  jx.assign(ji.size(), 0.0);
+  // Block entry q = (r, c): its neighbour rank t in column c's list, by a transpose walk.
+  jmap.assign(4 * bp_idx.size(), 0);
+  std::vector<int> cursor(bp_ptr.begin(), bp_ptr.end() - 1);
+  for (int r = 0; r < n_blocks; ++r)
+    for (int q = bp_ptr[r]; q < bp_ptr[r + 1]; ++q) {
+      const int c = bp_idx[q];
+      const int t = cursor[c]++ - bp_ptr[c];
+      jmap[4 * q + 0] = jp[2 * c] + 2 * t;          // (P_r, Va_c)
+      jmap[4 * q + 1] = jp[2 * c + 1] + 2 * t;      // (P_r, Vm_c)
+      jmap[4 * q + 2] = jp[2 * c] + 2 * t + 1;      // (Q_r, Va_c)
+      jmap[4 * q + 3] = jp[2 * c + 1] + 2 * t + 1;  // (Q_r, Vm_c)
+    }
+  sym = klu_analyze(n, jp.data(), ji.data(), &common);
+  ++n_symbolic;
 }
 
 // B' over angle unknowns and B'' over magnitude unknowns, patterns from Ybus.
 void PowerFlowSolver::Impl::build_fd_pattern() {
-  n_eq = 0;
-  for (int i = 0; i < n_bus; ++i) eq_p[i] = (kind[i] == 1 || kind[i] == 2) ? n_eq++ : -1;
-  n_p = n_eq;
-  for (int i = 0; i < n_bus; ++i) eq_q[i] = kind[i] == 1 ? n_eq++ : -1;
-  pattern_kind.clear();  // the Jacobian numbering is no longer valid
+  fd_p_eq.resize(static_cast<std::size_t>(n_bus));
+  fd_q_eq.resize(static_cast<std::size_t>(n_bus));
+  n_fd = 0;
+  for (int i = 0; i < n_bus; ++i) fd_p_eq[i] = (kind[i] == 1 || kind[i] == 2) ? n_fd++ : -1;
+  n_p = n_fd;
+  for (int i = 0; i < n_bus; ++i) fd_q_eq[i] = kind[i] == 1 ? n_fd++ : -1;
   const int nnz = static_cast<int>(adm.ybus.nonZeros());
   const int* col = adm.ybus.innerIndexPtr();
   // Ybus is structurally symmetric, so its row-major pattern read column-wise is B's CSC.
@@ -201,10 +297,10 @@ void PowerFlowSolver::Impl::build_fd_pattern() {
     if (n > 0) f.sym = klu_analyze(n, f.p.data(), f.i.data(), &common);
     ++n_symbolic;
   };
-  build(bp, eq_p, 0, n_p);
-  build(bpp, eq_q, n_p, n_eq - n_p);
+  build(bp, fd_p_eq, 0, n_p);
+  build(bpp, fd_q_eq, n_p, n_fd - n_p);
   fp.resize(static_cast<std::size_t>(n_p));
-  fq.resize(static_cast<std::size_t>(n_eq - n_p));
+  fq.resize(static_cast<std::size_t>(n_fd - n_p));
   fd_kind = kind;
 }
 
@@ -253,12 +349,12 @@ double PowerFlowSolver::Impl::fd_mismatch(std::int32_t* worst) {
   double mx = 0;
   *worst = -1;
   for (int i = 0; i < n_bus; ++i) {
-    if (eq_p[i] < 0) continue;
+    if (fd_p_eq[i] < 0) continue;
     const Complex mis = v[i] * std::conj(ibus[i]) - sbus[i];
-    fp[eq_p[i]] = mis.real() / vm[i];
+    fp[fd_p_eq[i]] = mis.real() / vm[i];
     double a = std::abs(mis.real());
-    if (eq_q[i] >= 0) {
-      fq[eq_q[i] - n_p] = mis.imag() / vm[i];
+    if (fd_q_eq[i] >= 0) {
+      fq[fd_q_eq[i] - n_p] = mis.imag() / vm[i];
       a = std::max(a, std::abs(mis.imag()));
     }
     if (!(a <= mx)) {
@@ -282,7 +378,7 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
   std::int32_t worst = -1;
   double norm = fd_mismatch(&worst);
   out.mismatch_history.push_back(norm);
-  const int n_q = n_eq - n_p;
+  const int n_q = n_fd - n_p;
   for (int it = 0;; ++it) {
     out.max_mismatch = norm;
     out.worst_bus = worst;
@@ -293,8 +389,8 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
     if (n_p > 0 && klu_solve(bp.sym, bp.num, n_p, 1, fp.data(), &common) != 1)
       return PfStatus::singular;
     for (int i = 0; i < n_bus; ++i)
-      if (eq_p[i] >= 0) {
-        va[i] -= fp[eq_p[i]];
+      if (fd_p_eq[i] >= 0) {
+        va[i] -= fp[fd_p_eq[i]];
         v[i] = std::polar(vm[i], va[i]);
       }
     compute_injections();
@@ -303,8 +399,8 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
     if (n_q > 0 && klu_solve(bpp.sym, bpp.num, n_q, 1, fq.data(), &common) != 1)
       return PfStatus::singular;
     for (int i = 0; i < n_bus; ++i)
-      if (eq_q[i] >= 0) {
-        vm[i] -= fq[eq_q[i] - n_p];
+      if (fd_q_eq[i] >= 0) {
+        vm[i] -= fq[fd_q_eq[i] - n_p];
         v[i] = std::polar(vm[i], va[i]);
       }
     compute_injections();
@@ -313,7 +409,15 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
   }
 }
 
-// I = Ybus V and the unit phasors V/|V|.
+// V = Vm e^{j Va} (one sincos per bus) and q_scale.
+void PowerFlowSolver::Impl::set_voltages() {
+  for (int i = 0; i < n_bus; ++i) {
+    v[i] = Complex(vm[i] * std::cos(va[i]), vm[i] * std::sin(va[i]));
+    q_scale[i] = vm[i] > 0 ? mask_q[i] / vm[i] : 0.0;
+  }
+}
+
+// I = Ybus V.
 void PowerFlowSolver::Impl::compute_injections() {
   const int* outer = adm.ybus.outerIndexPtr();
   const int* col = adm.ybus.innerIndexPtr();
@@ -322,77 +426,98 @@ void PowerFlowSolver::Impl::compute_injections() {
     Complex s = 0.0;
     for (int e = outer[i]; e < outer[i + 1]; ++e) s += y[e] * v[col[e]];
     ibus[i] = s;
-    vn[i] = std::polar(1.0, va[i]);
   }
 }
 
-// Writes F into rhs (P rows then Q rows) and returns max |F|; `worst` gets its bus.
+// Writes F into rhs (zero on inactive equations) and returns max |F|; `worst` gets its bus.
 double PowerFlowSolver::Impl::mismatch(std::int32_t* worst) {
   double mx = 0;
   *worst = -1;
-  for (int i = 0; i < n_bus; ++i) {
-    if (eq_p[i] < 0) continue;
+  for (int b = 0; b < n_blocks; ++b) {
+    const int i = block_bus[b];
     const Complex mis = v[i] * std::conj(ibus[i]) - sbus[i];
-    rhs[eq_p[i]] = mis.real();
-    double a = std::abs(mis.real());
-    if (eq_q[i] >= 0) {
-      rhs[eq_q[i]] = mis.imag();
-      a = std::max(a, std::abs(mis.imag()));
-    }
-    if (!(a <= mx)) {  // also catches NaN
-      mx = std::isnan(a) ? std::numeric_limits<double>::infinity() : a;
+    const double f_p = mask_p[i] * mis.real(), f_q = mask_q[i] * mis.imag();
+    rhs[2 * b] = f_p;
+    rhs[2 * b + 1] = f_q;
+    const double m = std::max(std::abs(f_p), std::abs(f_q));
+    if (!(m <= mx)) {  // also catches NaN
+      mx = std::isnan(m) ? std::numeric_limits<double>::infinity() : m;
       *worst = i;
     }
   }
   return mx;
 }
 
-// Jacobian values in place (dS/dVa, dS/dVm of the file comment).
+// Jacobian blocks in place (dS/dVa, dS/dVm of the file comment), [dP/dVa dP/dVm; dQ/dVa
+// dQ/dVm]. Per entry (i, k) with a = V_i conj(Y_ik V_k): dS_i/dVa_k = -j a and dS_i/dVm_k =
+// a / |V_k| off the diagonal; the diagonal adds j V_i conj(I_i) and V_i conj(I_i) / |V_i|.
+// Inactive equations: their row and column are zero and their diagonal entry 1 (identity).
 void PowerFlowSolver::Impl::fill_jacobian() {
-  const int* col = adm.ybus.innerIndexPtr();
-  const Complex* y = adm.ybus.valuePtr();
-  const int* outer = adm.ybus.outerIndexPtr();
-  const Complex j(0.0, 1.0);
-  for (int i = 0; i < n_bus; ++i) {
-    if (eq_p[i] < 0) continue;
-    for (int e = outer[i]; e < outer[i + 1]; ++e) {
-      const int k = col[e];
-      const Complex yv = y[e] * v[k];
-      Complex dva = j * v[i] * std::conj(-yv);
-      Complex dvm = v[i] * std::conj(y[e] * vn[k]);
-      if (k == i) {
-        dva += j * v[i] * std::conj(ibus[i]);
-        dvm += std::conj(ibus[i]) * vn[i];
-      }
-      if (pos_pa[e] >= 0) jx[pos_pa[e]] = dva.real();
-      if (pos_qa[e] >= 0) jx[pos_qa[e]] = dva.imag();
-      if (pos_pm[e] >= 0) jx[pos_pm[e]] = dvm.real();
-      if (pos_qm[e] >= 0) jx[pos_qm[e]] = dvm.imag();
+  double* x = lu.values();
+  const int n_rows = static_cast<int>(st_bus.size());
+  for (int r = 0; r < n_rows; ++r) {
+    const int i = st_bus[r];
+    const Complex vi = v[i];
+    const double rp = mask_p[i], rq = mask_q[i];  // inactive rows are zero
+    for (int s = st_ptr[r]; s < st_ptr[r + 1]; ++s) {
+      const int k = st_col[s];
+      const Complex a = vi * std::conj(st_y[s] * v[k]);
+      const double sq = q_scale[k];  // 1/|V_k|, 0 if Vm_k is not an unknown
+      double* d = x + 4 * st_block[s];
+      d[0] = rp * a.imag();
+      d[1] = rp * a.real() * sq;
+      d[2] = -rq * a.real();
+      d[3] = rq * a.imag() * sq;
     }
+    const Complex si = vi * std::conj(ibus[i]);
+    double* d = x + 4 * st_diag[r];
+    d[0] += 1.0 - rp - rp * si.imag();
+    d[1] += rp * si.real() * q_scale[i];
+    d[2] += rq * si.real();
+    d[3] += 1.0 - rq + rq * si.imag() * q_scale[i];
   }
+  // Angle columns of buses without a P equation (de-energised, new island slacks; rare):
+  // zero them off the diagonal.
+  const int* outer = adm.ybus.outerIndexPtr();
+  const int* col = adm.ybus.innerIndexPtr();
+  const int* tr = adm.transpose.data();
+  for (int i : no_angle)
+    for (int e = outer[i]; e < outer[i + 1]; ++e)
+      if (col[e] != i) {
+        double* c = x + 4 * bpos[tr[e]];  // block (k, i)
+        c[0] = 0.0;
+        c[2] = 0.0;
+      }
+  lu.clear_fill();
 }
 
-// Factorises J (reusing the symbolic analysis, and the previous pivots when they are still
-// good) and solves J x = rhs in place. Returns 0 on success.
-int PowerFlowSolver::Impl::factor_and_solve(bool first) {
+// Factorises J and solves J x = rhs in place (block LU, or KLU once the solve has fallen back
+// to it). Returns 0 on success.
+int PowerFlowSolver::Impl::factor_and_solve() {
+  if (!use_klu) {
+    if (lu.factor(k_pivot_tol)) {
+      lu.solve(rhs.data());
+      return 0;
+    }
+    use_klu = true;  // a near-singular pivot block: pivot properly for the rest of the solve
+    fill_jacobian();
+  }
+  if (jp.empty()) build_klu();
   if (!sym) return 1;
-  bool ok = false;
-  if (num) {
-    ok = klu_refactor(jp.data(), ji.data(), jx.data(), sym, num, &common) == 1;
-    // klu_rcond is cheap (min/max |diag U|); a tiny value means the old pivots no longer fit.
-    if (ok && first) ok = klu_rcond(sym, num, &common) == 1 && common.rcond > 1e-12;
+  const double* x = lu.values();
+  for (std::size_t q = 0; q < bp_idx.size(); ++q) {
+    const double* d = x + 4 * lu.position(static_cast<int>(q));
+    for (int c = 0; c < 4; ++c) jx[jmap[4 * q + c]] = d[c];
   }
-  if (!ok) {
-    if (num) klu_free_numeric(&num, &common);
-    num = klu_factor(jp.data(), ji.data(), jx.data(), sym, &common);
-    if (!num) return 1;
-  }
-  return klu_solve(sym, num, n_eq, 1, rhs.data(), &common) == 1 ? 0 : 1;
+  if (num) klu_free_numeric(&num, &common);
+  num = klu_factor(jp.data(), ji.data(), jx.data(), sym, &common);
+  if (!num) return 1;
+  return klu_solve(sym, num, 2 * n_blocks, 1, rhs.data(), &common) == 1 ? 0 : 1;
 }
 
-PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowResult& out) {
-  if (kind != pattern_kind) build_pattern();
-  for (int i = 0; i < n_bus; ++i) v[i] = std::polar(vm[i], va[i]);
+PfStatus PowerFlowSolver::Impl::newton_iterations(const PowerFlowOptions& opt,
+                                                  PowerFlowResult& out) {
+  set_voltages();
   compute_injections();
   std::int32_t worst = -1;
   double norm = mismatch(&worst);
@@ -404,21 +529,58 @@ PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowRes
     if (!std::isfinite(norm)) return PfStatus::diverged;
     if (it >= opt.max_iterations) return PfStatus::max_iterations;
     fill_jacobian();
-    if (factor_and_solve(it == 0) != 0) return PfStatus::singular;
+    if (factor_and_solve() != 0) return PfStatus::singular;
     ++out.iterations;
-    // x -= J^-1 F, then renormalise through the complex voltage as MATPOWER does.
-    for (int i = 0; i < n_bus; ++i) {
-      if (eq_p[i] >= 0) va[i] -= rhs[eq_p[i]];
-      if (eq_q[i] >= 0) vm[i] -= rhs[eq_q[i]];
-      if (eq_p[i] < 0) continue;
-      v[i] = std::polar(vm[i], va[i]);
-      vm[i] = std::abs(v[i]);
-      va[i] = std::arg(v[i]);
+    // x -= J^-1 F on the active unknowns (inactive ones have a zero update).
+    for (int b = 0; b < n_blocks; ++b) {
+      const int i = block_bus[b];
+      va[i] -= rhs[2 * b];
+      vm[i] -= rhs[2 * b + 1];
     }
+    set_voltages();
     compute_injections();
     norm = mismatch(&worst);
     out.mismatch_history.push_back(norm);
   }
+}
+
+// Newton on the current bus kinds. Grows the pattern (a new symbolic analysis) only when a
+// bus needs equations it does not have. A solve that fails with the block LU is repeated from
+// the same start with KLU's partial pivoting, so the absence of pivoting never decides a
+// failure.
+PfStatus PowerFlowSolver::Impl::newton(const PowerFlowOptions& opt, PowerFlowResult& out) {
+  bool grow = false;
+  for (int i = 0; i < n_bus; ++i) {
+    active[i] = equations_of(kind[i]);
+    mask_p[i] = active[i] & k_eq_p ? 1.0 : 0.0;
+    mask_q[i] = active[i] & k_eq_q ? 1.0 : 0.0;
+    if (active[i] && !in_pattern[i]) {
+      in_pattern[i] = 1;
+      grow = true;
+    }
+  }
+  if (grow || n_symbolic == 0) build_pattern();
+  const Complex* y = adm.ybus.valuePtr();
+  for (std::size_t q = 0; q < st_entry.size(); ++q) st_y[q] = y[st_entry[q]];
+  no_angle.clear();
+  for (int b = 0; b < n_blocks; ++b)
+    if (!(active[block_bus[b]] & k_eq_p)) no_angle.push_back(block_bus[b]);
+  vm_start = vm;
+  va_start = va;
+  const int iterations0 = out.iterations;
+  const std::size_t history0 = out.mismatch_history.size();
+  const bool klu_only = opt.linear_solver == PfLinearSolver::klu;
+  use_klu = klu_only;
+  PfStatus st = newton_iterations(opt, out);
+  if (st != PfStatus::converged && !klu_only) {
+    vm = vm_start;
+    va = va_start;
+    out.iterations = iterations0;
+    out.mismatch_history.resize(history0);
+    use_klu = true;
+    st = newton_iterations(opt, out);
+  }
+  return st;
 }
 
 PowerFlowSolver::PowerFlowSolver(const Network& net) : m_impl(std::make_unique<Impl>(net)) {}
@@ -479,7 +641,7 @@ void PowerFlowSolver::solve(const Network& net, const PowerFlowOptions& opt, Pow
     status =
         opt.method == PfMethod::fast_decoupled ? s.fast_decoupled(w, opt, out) : s.newton(opt, out);
     if (status != PfStatus::converged) break;
-    for (int i = 0; i < s.n_bus; ++i) s.v[i] = std::polar(s.vm[i], s.va[i]);
+    s.set_voltages();
     update_generators(w, s.adm, s.kind, s.v, s.ibus, out.islands);
     if (!opt.enforce_q_limits) break;
     const int n_new =

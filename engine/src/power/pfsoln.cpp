@@ -192,10 +192,11 @@ void finish_result(const Network& w, const Admittance& adm, const std::vector<st
   out.br_qf.resize(static_cast<std::size_t>(nl));
   out.br_pt.resize(static_cast<std::size_t>(nl));
   out.br_qt.resize(static_cast<std::size_t>(nl));
+  std::vector<Complex> vb(static_cast<std::size_t>(nb));  // one sincos per bus
+  for (int i = 0; i < nb; ++i) vb[i] = std::polar(out.bus_vm[i], out.bus_va[i]);
   for (int k = 0; k < nl; ++k) {
     const int f = w.br_from[k], t = w.br_to[k];
-    const Complex vf = std::polar(out.bus_vm[f], out.bus_va[f]);
-    const Complex vt = std::polar(out.bus_vm[t], out.bus_va[t]);
+    const Complex vf = vb[f], vt = vb[t];
     const Complex sf = vf * std::conj(adm.br_yff[k] * vf + adm.br_yft[k] * vt);
     const Complex st = vt * std::conj(adm.br_ytf[k] * vf + adm.br_ytt[k] * vt);
     out.br_pf[k] = sf.real();

@@ -21,6 +21,9 @@ struct Admittance {
   // Per branch (n_branch): positions of (f,f), (f,t), (t,f), (t,t) in ybus.valuePtr().
   std::vector<int> br_pos_ff, br_pos_ft, br_pos_tf, br_pos_tt;
   std::vector<int> bus_pos_diag;  // (n_bus)
+  /// Position of entry (c, r) for the entry (r, c) at each position (the pattern is
+  /// structurally symmetric), so columns can be walked through rows.
+  std::vector<int> transpose;
   // Per branch two-port admittances (zero when out of service): If = yff Vf + yft Vt, ...
   std::vector<Complex> br_yff, br_yft, br_ytf, br_ytt;
 
