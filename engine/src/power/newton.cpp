@@ -99,6 +99,7 @@ struct PowerFlowSolver::Impl {
 
   explicit Impl(const Network& net) {
     klu_defaults(&common);
+    common.btf = 0;  // a power-flow Jacobian is irreducible: BTF finds one block
     n_bus = net.n_bus();
     n_branch = net.n_branch();
     adm.build_pattern(net);
@@ -509,9 +510,15 @@ int PowerFlowSolver::Impl::factor_and_solve() {
     const double* d = x + 4 * lu.position(static_cast<int>(q));
     for (int c = 0; c < 4; ++c) jx[jmap[4 * q + c]] = d[c];
   }
-  if (num) klu_free_numeric(&num, &common);
-  num = klu_factor(jp.data(), ji.data(), jx.data(), sym, &common);
-  if (!num) return 1;
+  // Same pattern every iteration: keep KLU's pivot order (klu_refactor) while the estimated
+  // reciprocal condition stays sane; otherwise factor again with partial pivoting.
+  bool ok = num && klu_refactor(jp.data(), ji.data(), jx.data(), sym, num, &common) == 1 &&
+            klu_rcond(sym, num, &common) == 1 && common.rcond > 1e-12;
+  if (!ok) {
+    if (num) klu_free_numeric(&num, &common);
+    num = klu_factor(jp.data(), ji.data(), jx.data(), sym, &common);
+    if (!num) return 1;
+  }
   return klu_solve(sym, num, 2 * n_blocks, 1, rhs.data(), &common) == 1 ? 0 : 1;
 }
 
