@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -31,11 +32,22 @@ namespace {
 
 using u = std::size_t;
 
+// A detector declared in the scenario ([[traffic.detector]]): on an edge (one lane or all) at
+// a position, or at the road lane nearest to a point.
+struct DetectorDecl {
+  std::string name, edge;
+  std::optional<Point2> at;
+  std::int64_t lane = -1;     // lane index within the edge (0 = rightmost); -1 = every lane
+  std::optional<double> pos;  // m from the lane start, negative from its end; none = middle
+  std::string where;
+};
+
 struct TrafficSpec : DomainSpec {
   bool city = false;  // network = "city"
   TripParams demand;  // [traffic.demand], network = "city"
   std::string net_file;
   std::vector<std::string> route_files, additional_files;
+  std::vector<DetectorDecl> detectors;
   Params params;
 };
 
@@ -434,6 +446,22 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
   p.seed =
       static_cast<std::uint64_t>(s.integer_or("seed", static_cast<std::int64_t>(core.run.seed), 0));
 
+  for (SectionReader& ds : s.tables("detector")) {
+    DetectorDecl dd;
+    dd.name = ds.string_or("name", "detector" + std::to_string(spec->detectors.size() + 1));
+    dd.edge = ds.string_or("edge", "");
+    if (ds.has("at")) dd.at = ds.point("at");
+    if (dd.edge.empty() == !dd.at.has_value())
+      ds.error("", "place the detector one way", "",
+               "edge = \"<edge id>\" (with optional lane and pos) or at = [x, y] (model CRS)");
+    dd.lane = ds.integer_or("lane", -1, -1, 255);
+    if (dd.at && ds.has("pos"))
+      ds.error("pos", "at = [x, y] already gives the position", "", "edge = ... with pos");
+    if (ds.has("pos")) dd.pos = ds.quantity("pos", Quantity::length);
+    dd.where = ds.where();
+    spec->detectors.push_back(std::move(dd));
+  }
+
   // City demand.
   SectionReader d = s.table("demand");
   TripParams& t = spec->demand;
@@ -679,6 +707,75 @@ Result<void> resolve_events(const TrafficSpec& spec, const ScenarioSpec& scenari
   return {};
 }
 
+// Places the scenario's detectors on the compiled network (after the additional files' ones).
+Result<void> resolve_detectors(const TrafficSpec& spec, Compiled& c) {
+  const Network& n = c.net;
+  for (const DetectorDecl& dd : spec.detectors) {
+    auto error = [&](std::string field, std::string message, std::string found,
+                     std::string expected) {
+      Diagnostic d;
+      d.file = dd.where;
+      d.field = std::move(field);
+      d.message = std::move(message);
+      d.found = std::move(found);
+      d.expected = std::move(expected);
+      return fail(Error(std::move(d)));
+    };
+    if (dd.at) {
+      // The nearest point on any road lane's shape (the lane's polyline scaled to its
+      // simulated length, as the viewer draws it).
+      const double px = dd.at->x, py = dd.at->y;
+      double best = 1e300, best_pos = 0;
+      std::int32_t best_lane = -1;
+      for (std::int32_t l = 0; l < n.n_road_lanes; ++l) {
+        const auto b = static_cast<std::size_t>(c.geom.lane_point_begin[static_cast<u>(l)]),
+                   e = static_cast<std::size_t>(c.geom.lane_point_begin[static_cast<u>(l) + 1]);
+        if (e < b + 2) continue;
+        const double scale =
+            n.lane_length[static_cast<u>(l)] / std::max(1e-9, static_cast<double>(c.geom.s[e - 1]));
+        for (std::size_t q = b; q + 1 < e; ++q) {
+          const double ax = c.geom.x[q], ay = c.geom.y[q], dx = c.geom.x[q + 1] - ax,
+                       dy = c.geom.y[q + 1] - ay, len2 = dx * dx + dy * dy;
+          const double f =
+              len2 > 0 ? std::clamp(((px - ax) * dx + (py - ay) * dy) / len2, 0.0, 1.0) : 0.0;
+          const double ex = ax + f * dx - px, ey = ay + f * dy - py, d2 = ex * ex + ey * ey;
+          if (d2 < best) {
+            best = d2;
+            best_lane = l;
+            best_pos = scale * (c.geom.s[q] + f * (c.geom.s[q + 1] - c.geom.s[q]));
+          }
+        }
+      }
+      if (best_lane < 0 || std::sqrt(best) > 50.0)
+        return error("at", "no road lane within 50 m of the point",
+                     fmt::format("[{:.1f}, {:.1f}]", px, py), "a point on a road (model CRS)");
+      c.detectors.push_back({dd.name, best_lane, static_cast<float>(best_pos)});
+      continue;
+    }
+    const std::int32_t edge = n.find_edge(dd.edge);
+    if (edge < 0)
+      return error("edge", "no such edge", dd.edge,
+                   c.city ? "a road link index (/city/roads)" : "an edge id of the SUMO network");
+    const std::int32_t lb = n.edge_lane_begin[static_cast<u>(edge)],
+                       le = n.edge_lane_begin[static_cast<u>(edge) + 1];
+    if (dd.lane >= le - lb)
+      return error("lane", "the edge has fewer lanes", std::to_string(dd.lane),
+                   fmt::format("0 to {} (0 = rightmost)", le - lb - 1));
+    for (std::int32_t l = lb; l < le; ++l) {
+      if (dd.lane >= 0 && l != lb + dd.lane) continue;
+      const double len = n.lane_length[static_cast<u>(l)];
+      const double pos = !dd.pos ? 0.5 * len : *dd.pos < 0 ? len + *dd.pos : *dd.pos;
+      if (pos < 0 || pos > len)
+        return error("pos", "outside the lane", fmt::format("{} m", dd.pos.value_or(0)),
+                     fmt::format("-{0:.1f} m to {0:.1f} m (negative: from the end)", len));
+      std::string id = dd.name;
+      if (dd.lane < 0 && le - lb > 1) id += "_" + std::to_string(l - lb);
+      c.detectors.push_back({std::move(id), l, static_cast<float>(pos)});
+    }
+  }
+  return {};
+}
+
 Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec,
                                                       const ScenarioSpec& scenario,
                                                       const CityModel& city) {
@@ -688,6 +785,7 @@ Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec,
     return fail(r.error());
   finish_demand(c.demand);
   if (auto r = resolve_events(spec, scenario, c); !r) return fail(r.error());
+  if (auto r = resolve_detectors(spec, c); !r) return fail(r.error());
   return std::unique_ptr<const Domain>(
       std::make_unique<TrafficDomain>(spec.params, std::move(c), city));
 }

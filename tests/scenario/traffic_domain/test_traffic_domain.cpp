@@ -10,8 +10,11 @@
 #include <numeric>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "citytwin/frame.hpp"
 #include "scenario/traffic_domain/run_support.hpp"
+#include "traffic/traffic_domain.hpp"
 
 using namespace traffic_test;
 
@@ -367,4 +370,81 @@ TEST_CASE("a signal event naming no signal is refused", "[traffic][domain][error
   auto model = compile_model(std::move(*spec));
   REQUIRE(!model);
   CHECK(model.error().to_string().find("no such signal") != std::string::npos);
+}
+
+TEST_CASE("detectors declared in the scenario count as the same loops from an additional file",
+          "[traffic][domain][detectors]") {
+  const auto dir = std::filesystem::temp_directory_path() / "citytwin_traffic_domain" / "det_decl";
+  std::filesystem::create_directories(dir);
+  // The same three loops, 5 m into each lane of acosta's 204a[0], once from a SUMO additional
+  // file and once as [[traffic.detector]] (every lane of the edge), plus one by a point: the
+  // point 60 m along lane 204a[0]_1's drawn shape resolves to that lane at 60 m.
+  std::ofstream(dir / "loops.add.xml")
+      << "<additional>\n"
+      << "  <inductionLoop id=\"l0\" lane=\"204a[0]_0\" pos=\"5\" freq=\"300\" file=\"x\"/>\n"
+      << "  <inductionLoop id=\"l1\" lane=\"204a[0]_1\" pos=\"5\" freq=\"300\" file=\"x\"/>\n"
+      << "  <inductionLoop id=\"l2\" lane=\"204a[0]_2\" pos=\"5\" freq=\"300\" file=\"x\"/>\n"
+      << "</additional>\n";
+  auto net = citytwin::traffic::read_sumo_net(k_acosta + "acosta_buslanes.net.xml.gz");
+  REQUIRE(net);
+  auto geom =
+      citytwin::traffic::read_sumo_lane_shapes(k_acosta + "acosta_buslanes.net.xml.gz", *net);
+  REQUIRE(geom);
+  const std::int32_t edge = net->find_edge("204a[0]");
+  REQUIRE(edge >= 0);
+  const std::int32_t lane1 = net->edge_lane_begin[static_cast<std::size_t>(edge)] + 1;
+  double x = 0, y = 0;
+  float heading = 0;
+  geom->at(lane1, 60.0f, net->lane_length[static_cast<std::size_t>(lane1)], x, y, heading);
+
+  std::string body = acosta_scenario("10min");
+  body.replace(body.find("additional = ["), std::string("additional = [").size(),
+               "additional = [\"" + (dir / "loops.add.xml").string() + "\", ");
+  body += "[[traffic.detector]]\nname = \"d\"\nedge = \"204a[0]\"\npos = \"-185.3m\"\n";
+  body += fmt::format("[[traffic.detector]]\nname = \"p\"\nat = [{:.4f}, {:.4f}]\n", x, y);
+  Run r = run(write_scenario("det_decl", body));
+  const auto ids = r.file->read_strings("/traffic/detectors/id");
+  REQUIRE(ids);
+  CHECK(*ids == std::vector<std::string>{"l0", "l1", "l2", "d_0", "d_1", "d_2", "p"});
+  const auto lane = r.file->read<std::int32_t>("/traffic/detectors/lane");
+  const auto pos = r.file->read<float>("/traffic/detectors/pos");
+  REQUIRE(lane);
+  REQUIRE(pos);
+  for (std::size_t j = 0; j < 3; ++j) {
+    CHECK(lane->data[3 + j] == lane->data[j]);
+    CHECK(pos->data[3 + j] == Approx(pos->data[j]).margin(0.01));  // 190.3 m lanes
+  }
+  CHECK(lane->data[6] == lane1);
+  CHECK(pos->data[6] == Approx(60.0).margin(0.01));
+  const auto count = r.file->read<std::int32_t>("/traffic/detectors/count");
+  REQUIRE(count);
+  REQUIRE(count->dims == std::vector<std::size_t>{2, 7});
+  std::int32_t total = 0;
+  for (std::size_t k = 0; k < 2; ++k)
+    for (std::size_t j = 0; j < 3; ++j) {
+      CHECK(count->data[7 * k + 3 + j] == count->data[7 * k + j]);
+      total += count->data[7 * k + j];
+    }
+  CHECK(total > 100);
+}
+
+TEST_CASE("a declared detector on a missing edge or beyond its lane is refused with its location",
+          "[traffic][domain][errors]") {
+  auto refused = [&](const std::string& name, const std::string& decl) {
+    auto spec = load_scenario(write_scenario(name, acosta_scenario("1min") + decl));
+    REQUIRE(spec);
+    auto model = compile_model(std::move(*spec));
+    REQUIRE(!model);
+    return model.error().first();
+  };
+  const auto a = refused("det_noedge", "[[traffic.detector]]\nedge = \"nope\"\n");
+  CHECK(a.field == "edge");
+  CHECK(a.found == "nope");
+  CHECK(a.file.find("det_noedge") != std::string::npos);
+  const auto b = refused("det_pos", "[[traffic.detector]]\nedge = \"204a[0]\"\npos = \"400m\"\n");
+  CHECK(b.field == "pos");
+  const auto c = refused("det_lane", "[[traffic.detector]]\nedge = \"204a[0]\"\nlane = 3\n");
+  CHECK(c.field == "lane");
+  const auto d = refused("det_far", "[[traffic.detector]]\nat = [0.0, 0.0]\n");
+  CHECK(d.field == "at");
 }
