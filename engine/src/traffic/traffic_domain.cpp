@@ -6,9 +6,9 @@
 // gravity model, daily profile), routed when they depart. Events close and reopen edges, change
 // speed limits, switch signals dark and scale the demand. Each macro step runs whole traffic steps
 // of `traffic.dt` until the traffic clock reaches the end of the macro step. Per-edge statistics
-// close every `stats_interval` of simulated time; the network summary is written at every output
-// frame; the per-trip CSV and the end-of-run figures are written at the end
-// (docs/scenario-traffic.md, hdf5-layout.md).
+// close every `stats_interval` of simulated time; the network summary and the viewer frame
+// (vehicles, link state) are written at every output frame; the per-trip CSV and the end-of-run
+// figures are written at the end (docs/scenario-traffic.md, hdf5-layout.md).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>

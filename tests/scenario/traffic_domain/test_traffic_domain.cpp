@@ -1,6 +1,7 @@
 // The [traffic] domain through the engine's run loop: SUMO inputs (explicit files and a
 // .sumocfg), vehicle conservation in the written series, the per-trip CSV against the counters,
-// per-edge intervals, and located errors for bad input.
+// per-edge intervals, the recorded viewer frames against the live ones, and located errors for
+// bad input.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
