@@ -99,6 +99,20 @@ struct PowerFrameData {
 void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFrameData& d,
                       FrameSnapshot& f);
 
+/// The recorded values of one traffic frame (/traffic/vehicles/* and /traffic/link_* rows).
+struct TrafficFrameData {
+  std::span<const float> vehicle_x, vehicle_y, vehicle_z;  ///< (n_vehicles) model CRS (m)
+  std::span<const float> vehicle_heading, vehicle_speed;   ///< (n_vehicles) rad, m/s
+  std::span<const float> link_speed_ratio;    ///< (n_links), empty when edges are not links
+  std::span<const std::uint8_t> link_closed;  ///< (n_links), empty when edges are not links
+  std::int64_t running = 0, arrived = 0;
+  double mean_speed_mps = 0;
+};
+
+/// Traffic: the running vehicles, the road links' speed ratio and closures, HUD figures
+/// vehicles running, vehicles arrived, mean speed.
+void fill_traffic_frame(const TrafficFrameData& d, FrameSnapshot& f);
+
 /// Replay: what a run file records, read once (static data of every domain in it).
 struct RunFrames {
   std::vector<double> time_s;  ///< /time
@@ -108,6 +122,9 @@ struct RunFrames {
   std::vector<float> flood_bed;
   // Power
   std::shared_ptr<const PowerLayout> power_layout;
+  // Traffic: frame k's vehicles are rows [offset[k], offset[k] + count[k]) of /traffic/vehicles/*
+  bool traffic = false, traffic_links = false;
+  std::vector<std::int64_t> vehicle_offset, vehicle_count;
 
   static Result<RunFrames> open(const RunReader& r, const std::string& file);
   /// Frame k (0 <= k < time_s.size()) as the live domains fill it.

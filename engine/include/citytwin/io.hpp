@@ -53,6 +53,15 @@ class RunWriter {
   void append(std::string_view path, T value, DatasetInfo info) {
     append(path, std::span<const T>(&value, 1), std::span<const std::size_t>(), info);
   }
+  /// Appends values to the end of a 1-D series (created on first use with shape (0)) and
+  /// returns the index of the first: ragged per-frame data, located by per-frame offset and
+  /// count series written alongside.
+  template <class T>
+  std::size_t extend(std::string_view path, std::span<const T> values, DatasetInfo info);
+  template <class T>
+  std::size_t extend(std::string_view path, const std::vector<T>& values, DatasetInfo info) {
+    return extend(path, std::span<const T>(values), info);
+  }
   /// Attributes on a group or dataset (created as a group if missing).
   void attr(std::string_view path, std::string_view name, std::string_view value);
   void attr(std::string_view path, std::string_view name, double value);
@@ -86,6 +95,9 @@ class RunReader {
   /// Row `row` of the first axis of a series (one frame): dims are the remaining axes.
   template <class T>
   Result<Dataset<T>> read_row(std::string_view path, std::size_t row) const;
+  /// Rows [first, first + count) of the first axis (count may be 0): dims are (count, rest...).
+  template <class T>
+  Result<Dataset<T>> read_rows(std::string_view path, std::size_t first, std::size_t count) const;
   Result<std::vector<std::string>> read_strings(std::string_view path) const;
   Result<std::string> attr_string(std::string_view path, std::string_view name) const;
   Result<double> attr_double(std::string_view path, std::string_view name) const;

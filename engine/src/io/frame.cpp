@@ -100,6 +100,19 @@ void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFram
   f.figures.emplace_back("buildings without power", std::to_string(d.customers_unserved));
 }
 
+void fill_traffic_frame(const TrafficFrameData& d, FrameSnapshot& f) {
+  f.vehicle_x.assign(d.vehicle_x.begin(), d.vehicle_x.end());
+  f.vehicle_y.assign(d.vehicle_y.begin(), d.vehicle_y.end());
+  f.vehicle_z.assign(d.vehicle_z.begin(), d.vehicle_z.end());
+  f.vehicle_heading.assign(d.vehicle_heading.begin(), d.vehicle_heading.end());
+  f.vehicle_speed_mps.assign(d.vehicle_speed.begin(), d.vehicle_speed.end());
+  f.link_speed_ratio.assign(d.link_speed_ratio.begin(), d.link_speed_ratio.end());
+  f.link_closed.assign(d.link_closed.begin(), d.link_closed.end());
+  f.figures.emplace_back("vehicles running", std::to_string(d.running));
+  f.figures.emplace_back("vehicles arrived", std::to_string(d.arrived));
+  f.figures.emplace_back("mean speed", num(d.mean_speed_mps * 3.6, "%.1f") + " km/h");
+}
+
 Result<RunFrames> RunFrames::open(const RunReader& r, const std::string& file) {
   RunFrames rf;
   if (r.exists("/time")) {
@@ -144,6 +157,18 @@ Result<RunFrames> RunFrames::open(const RunReader& r, const std::string& file) {
     l->link_substations();
     rf.power_layout = std::move(l);
   }
+  if (r.exists("/traffic/vehicles/offset")) {
+    auto off = read_all<std::int64_t>(r, "/traffic/vehicles/offset");
+    if (!off) return fail(off.error());
+    auto cnt = read_all<std::int64_t>(r, "/traffic/vehicles/count");
+    if (!cnt) return fail(cnt.error());
+    if (off->size() != cnt->size() || off->size() < rf.time_s.size())
+      return fail(
+          Error::msg("/traffic/vehicles: offset and count need one row per /time row", file));
+    rf.vehicle_offset = std::move(*off), rf.vehicle_count = std::move(*cnt);
+    rf.traffic = true;
+    rf.traffic_links = r.exists("/traffic/link_speed_ratio");
+  }
   return rf;
 }
 
@@ -156,6 +181,41 @@ Result<FrameSnapshot> RunFrames::read(const RunReader& r, std::size_t k,
     if (!d) return fail(d.error());
     fill_flood_frame(flood_nx, flood_ny, flood_x0, flood_y0, flood_dx, flood_bed,
                      std::move(d->data), buildings, f);
+  }
+  // In the order of the domain registry (flood, traffic, power), as snapshot() fills them.
+  if (traffic) {
+    if (k >= vehicle_offset.size())
+      return fail(Error::msg("/traffic/vehicles: no frame " + std::to_string(k)));
+    const auto first = static_cast<std::size_t>(vehicle_offset[k]);
+    const auto n = static_cast<std::size_t>(vehicle_count[k]);
+    Result<Dataset<float>> v[5] = {r.read_rows<float>("/traffic/vehicles/x", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/y", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/z", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/heading", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/speed", first, n)};
+    for (const auto& a : v)
+      if (!a) return fail(a.error());
+    auto running = r.read_row<std::int64_t>("/traffic/running", k);
+    auto arrived = r.read_row<std::int64_t>("/traffic/arrived", k);
+    auto speed = r.read_row<double>("/traffic/mean_speed", k);
+    if (!running) return fail(running.error());
+    if (!arrived) return fail(arrived.error());
+    if (!speed) return fail(speed.error());
+    Result<Dataset<float>> ratio = Dataset<float>{};
+    Result<Dataset<std::uint8_t>> closed = Dataset<std::uint8_t>{};
+    if (traffic_links) {
+      ratio = r.read_row<float>("/traffic/link_speed_ratio", k);
+      if (!ratio) return fail(ratio.error());
+      closed = r.read_row<std::uint8_t>("/traffic/link_closed", k);
+      if (!closed) return fail(closed.error());
+    }
+    TrafficFrameData td;
+    td.vehicle_x = v[0]->data, td.vehicle_y = v[1]->data, td.vehicle_z = v[2]->data;
+    td.vehicle_heading = v[3]->data, td.vehicle_speed = v[4]->data;
+    td.link_speed_ratio = ratio->data, td.link_closed = closed->data;
+    td.running = running->data.at(0), td.arrived = arrived->data.at(0);
+    td.mean_speed_mps = speed->data.at(0);
+    fill_traffic_frame(td, f);
   }
   if (power_layout) {
     auto vm = r.read_row<float>("/power/bus_vm", k);

@@ -83,6 +83,14 @@ Result<Dataset<T>> RunReader::read(std::string_view path) const {
 
 template <class T>
 Result<Dataset<T>> RunReader::read_row(std::string_view path, std::size_t row) const {
+  auto r = read_rows<T>(path, row, 1);
+  if (r) r->dims.erase(r->dims.begin());
+  return r;
+}
+
+template <class T>
+Result<Dataset<T>> RunReader::read_rows(std::string_view path, std::size_t first,
+                                        std::size_t count) const {
   const std::string p(path);
   if (!exists(p)) return fail(Error::msg("no dataset " + p, m_impl->path));
   try {
@@ -91,20 +99,23 @@ Result<Dataset<T>> RunReader::read_row(std::string_view path, std::size_t row) c
     const int rank = space.getSimpleExtentNdims();
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     space.getSimpleExtentDims(dims.data());
-    if (rank < 1 || row >= dims[0])
-      return fail(Error::msg(p + ": no row " + std::to_string(row) + " (has " +
+    if (rank < 1 || first + count > dims[0])
+      return fail(Error::msg(p + ": no rows " + std::to_string(first) + " to " +
+                                 std::to_string(first + count) + " (has " +
                                  std::to_string(rank < 1 ? 0 : dims[0]) + ")",
                              m_impl->path));
-    std::vector<hsize_t> start(dims.size(), 0), count(dims);
-    start[0] = row;
-    count[0] = 1;
-    space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
     Dataset<T> out;
-    std::size_t n = 1;
+    out.dims.push_back(count);
+    std::size_t n = count;
     for (std::size_t d = 1; d < dims.size(); ++d) out.dims.push_back(dims[d]), n *= dims[d];
     out.data.resize(n);
-    H5::DataSpace mem(rank, count.data());
-    if (n > 0) ds.read(out.data.data(), mem_type<T>(), mem, space);
+    if (n == 0) return out;
+    std::vector<hsize_t> start(dims.size(), 0), cnt(dims);
+    start[0] = first;
+    cnt[0] = count;
+    space.selectHyperslab(H5S_SELECT_SET, cnt.data(), start.data());
+    H5::DataSpace mem(rank, cnt.data());
+    ds.read(out.data.data(), mem_type<T>(), mem, space);
     return out;
   } catch (const H5::Exception& e) {
     return fail(Error::msg("cannot read " + p + ": " + e.getDetailMsg(), m_impl->path));
@@ -178,6 +189,8 @@ template Result<Dataset<std::uint8_t>> RunReader::read<std::uint8_t>(std::string
 template Result<Dataset<std::int32_t>> RunReader::read<std::int32_t>(std::string_view) const;
 template Result<Dataset<std::int64_t>> RunReader::read<std::int64_t>(std::string_view) const;
 template Result<Dataset<std::uint64_t>> RunReader::read<std::uint64_t>(std::string_view) const;
+template Result<Dataset<float>> RunReader::read_rows<float>(std::string_view, std::size_t,
+                                                            std::size_t) const;
 template Result<Dataset<float>> RunReader::read_row<float>(std::string_view, std::size_t) const;
 template Result<Dataset<double>> RunReader::read_row<double>(std::string_view, std::size_t) const;
 template Result<Dataset<std::uint8_t>> RunReader::read_row<std::uint8_t>(std::string_view,

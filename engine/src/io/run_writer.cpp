@@ -119,6 +119,12 @@ struct RunWriter::Impl {
     }
     return p;
   }
+
+  // Appends `rows` rows of shape row_dims to the series at p (created on first use).
+  template <class T>
+  std::size_t grow(const std::string& p, std::span<const T> data, hsize_t rows,
+                   std::span<const std::size_t> row_dims, const DatasetInfo& info,
+                   const std::string& file_path);
 };
 
 RunWriter::RunWriter(std::unique_ptr<Impl> impl, std::string path)
@@ -180,43 +186,56 @@ void RunWriter::write_strings(std::string_view path, const std::vector<std::stri
 }
 
 template <class T>
-void RunWriter::append(std::string_view path, std::span<const T> row,
-                       std::span<const std::size_t> row_dims, DatasetInfo info) {
-  const std::string p(path);
+std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data, hsize_t rows,
+                                  std::span<const std::size_t> row_dims, const DatasetInfo& info,
+                                  const std::string& file_path) {
   try {
-    auto it = m_impl->series.find(p);
-    if (it == m_impl->series.end()) {
-      ensure_group(m_impl->file, parent_of(p));
+    auto it = series.find(p);
+    if (it == series.end()) {
+      ensure_group(file, parent_of(p));
       std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED};
       for (std::size_t d : row_dims) dims.push_back(d), maxdims.push_back(d);
       H5::DataSpace space(static_cast<int>(dims.size()), dims.data(), maxdims.data());
       std::vector<hsize_t> shape = dims;
       shape[0] = 1;
-      H5::DataSet ds =
-          m_impl->file.createDataSet(p, h5_type<T>(), space, m_impl->props(shape, true));
+      H5::DataSet ds = file.createDataSet(p, h5_type<T>(), space, props(shape, true));
       describe(ds, info);
-      it = m_impl->series.emplace(p, ds).first;
+      it = series.emplace(p, ds).first;
     }
     H5::DataSet& ds = it->second;
     H5::DataSpace fspace = ds.getSpace();
     std::vector<hsize_t> dims(static_cast<std::size_t>(fspace.getSimpleExtentNdims()));
     fspace.getSimpleExtentDims(dims.data());
-    std::size_t n = 1;
+    std::size_t n = rows;
     for (std::size_t k = 1; k < dims.size(); ++k) n *= dims[k];
-    if (n != row.size()) throw std::logic_error("row size does not match the series shape");
+    if (n != data.size()) throw std::logic_error("row size does not match the series shape");
+    const auto first = static_cast<std::size_t>(dims[0]);
+    if (rows == 0) return first;
     std::vector<hsize_t> start(dims.size(), 0), count = dims;
     start[0] = dims[0];
-    count[0] = 1;
-    dims[0] += 1;
+    count[0] = rows;
+    dims[0] += rows;
     ds.extend(dims.data());
     fspace = ds.getSpace();
     fspace.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
     H5::DataSpace mspace(static_cast<int>(count.size()), count.data());
-    ds.write(row.data(), h5_type<T>(), mspace, fspace);
+    ds.write(data.data(), h5_type<T>(), mspace, fspace);
+    return first;
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 append to " + p + " in " + m_path +
+    throw std::runtime_error("HDF5 append to " + p + " in " + file_path +
                              " failed: " + e.getDetailMsg());
   }
+}
+
+template <class T>
+void RunWriter::append(std::string_view path, std::span<const T> row,
+                       std::span<const std::size_t> row_dims, DatasetInfo info) {
+  m_impl->grow(std::string(path), row, 1, row_dims, info, m_path);
+}
+
+template <class T>
+std::size_t RunWriter::extend(std::string_view path, std::span<const T> values, DatasetInfo info) {
+  return m_impl->grow(std::string(path), values, values.size(), {}, info, m_path);
 }
 
 namespace {
@@ -280,11 +299,12 @@ void RunWriter::flush() {
   }
 }
 
-#define CT_INSTANTIATE(T)                                                       \
-  template void RunWriter::write<T>(std::string_view, std::span<const T>,       \
-                                    std::span<const std::size_t>, DatasetInfo); \
-  template void RunWriter::append<T>(std::string_view, std::span<const T>,      \
-                                     std::span<const std::size_t>, DatasetInfo);
+#define CT_INSTANTIATE(T)                                                        \
+  template void RunWriter::write<T>(std::string_view, std::span<const T>,        \
+                                    std::span<const std::size_t>, DatasetInfo);  \
+  template void RunWriter::append<T>(std::string_view, std::span<const T>,       \
+                                     std::span<const std::size_t>, DatasetInfo); \
+  template std::size_t RunWriter::extend<T>(std::string_view, std::span<const T>, DatasetInfo);
 CT_INSTANTIATE(float)
 CT_INSTANTIATE(double)
 CT_INSTANTIATE(std::int8_t)

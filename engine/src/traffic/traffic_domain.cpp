@@ -6,9 +6,9 @@
 // gravity model, daily profile), routed when they depart. Events close and reopen edges, change
 // speed limits, switch signals dark and scale the demand. Each macro step runs whole traffic steps
 // of `traffic.dt` until the traffic clock reaches the end of the macro step. Per-edge statistics
-// close every `stats_interval` of simulated time; the network summary is written at every output
-// frame; the per-trip CSV and the end-of-run figures are written at the end
-// (docs/scenario-traffic.md, hdf5-layout.md).
+// close every `stats_interval` of simulated time; the network summary and the viewer frame
+// (vehicles, link state) are written at every output frame; the per-trip CSV and the end-of-run
+// figures are written at the end (docs/scenario-traffic.md, hdf5-layout.md).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -243,6 +243,28 @@ class TrafficDomain : public Domain {
     out.append<std::int64_t>(
         "/traffic/stranded", s.ts.stranded,
         {"1", "vehicles removed because their destination became unreachable"});
+    // What the viewer draws (replay): the running vehicles appended to flat arrays, located by
+    // per-frame offset and count; per-link state on city networks.
+    const FrameValues v = frame_values(s);
+    const auto first = static_cast<std::int64_t>(
+        out.extend("/traffic/vehicles/x", v.x, {"m", "vehicle position x (model CRS)"}));
+    out.extend("/traffic/vehicles/y", v.y, {"m", "vehicle position y (model CRS)"});
+    out.extend("/traffic/vehicles/z", v.z, {"m", "ground elevation under the vehicle"});
+    out.extend("/traffic/vehicles/heading", v.heading, {"rad", "heading from east, CCW"});
+    out.extend("/traffic/vehicles/speed", v.speed, {"m/s", "vehicle speed"});
+    out.append<std::int64_t>("/traffic/vehicles/offset", first,
+                             {"", "index of the frame's first vehicle in /traffic/vehicles/*"});
+    out.append<std::int64_t>("/traffic/vehicles/count", static_cast<std::int64_t>(v.x.size()),
+                             {"1", "vehicles of the frame (the running ones)"});
+    if (m_c.city) {
+      const std::size_t ne = v.link_ratio.size();
+      out.append<float>("/traffic/link_speed_ratio", v.link_ratio,
+                        std::span<const std::size_t>(&ne, 1),
+                        {"1", "per road link: mean speed / speed limit of its vehicles, NaN none"});
+      out.append<std::uint8_t>("/traffic/link_closed", v.link_closed,
+                               std::span<const std::size_t>(&ne, 1),
+                               {"1", "per road link: 1 when closed"});
+    }
   }
 
   void write_final(const DomainState& state, RunWriter& out,
@@ -328,13 +350,40 @@ class TrafficDomain : public Domain {
   }
 
   void fill_frame(const DomainState& state, FrameSnapshot& frame) const override {
-    const auto& s = static_cast<const TrafficDomainState&>(state);
+    const FrameValues v = frame_values(static_cast<const TrafficDomainState&>(state));
+    fill_traffic_frame(v.data(), frame);
+  }
+
+  const Network& network() const { return m_net; }
+
+ private:
+  // What the viewer draws of the state: fill_frame shows it live and write_frame records it, and
+  // both (and the replay) go through fill_traffic_frame.
+  struct FrameValues {
+    std::vector<float> x, y, z, heading, speed;  // running vehicles, in s.ts.running order
+    std::vector<float> link_ratio;               // city networks: per edge (= road link)
+    std::vector<std::uint8_t> link_closed;
+    traffic::SummaryRow summary;
+
+    TrafficFrameData data() const {
+      TrafficFrameData d;
+      d.vehicle_x = x, d.vehicle_y = y, d.vehicle_z = z;
+      d.vehicle_heading = heading, d.vehicle_speed = speed;
+      d.link_speed_ratio = link_ratio, d.link_closed = link_closed;
+      d.running = summary.running, d.arrived = summary.arrived;
+      d.mean_speed_mps = summary.mean_speed;
+      return d;
+    }
+  };
+
+  FrameValues frame_values(const TrafficDomainState& s) const {
+    FrameValues f;
     const std::size_t n = static_cast<std::size_t>(s.ts.n_running);
-    frame.vehicle_x.resize(n);
-    frame.vehicle_y.resize(n);
-    frame.vehicle_z.resize(n);
-    frame.vehicle_heading.resize(n);
-    frame.vehicle_speed_mps.resize(n);
+    f.x.resize(n);
+    f.y.resize(n);
+    f.z.resize(n);
+    f.heading.resize(n);
+    f.speed.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       const auto v = static_cast<u>(s.ts.running[i]);
       const std::int32_t lane = s.ts.veh_lane[v];
@@ -343,11 +392,11 @@ class TrafficDomain : public Domain {
       if (!m_geom.empty())
         m_geom.at(lane, s.ts.veh_pos[v], m_net.lane_length[static_cast<u>(lane)], x, y, heading);
       const double z = m_city.terrain.empty() ? 0.0 : m_city.ground(x, y);
-      frame.vehicle_x[i] = static_cast<float>(x);
-      frame.vehicle_y[i] = static_cast<float>(y);
-      frame.vehicle_z[i] = std::isfinite(z) ? static_cast<float>(z) : 0.0f;
-      frame.vehicle_heading[i] = heading;
-      frame.vehicle_speed_mps[i] = s.ts.veh_speed[v];
+      f.x[i] = static_cast<float>(x);
+      f.y[i] = static_cast<float>(y);
+      f.z[i] = std::isfinite(z) ? static_cast<float>(z) : 0.0f;
+      f.heading[i] = heading;
+      f.speed[i] = s.ts.veh_speed[v];
     }
     if (m_c.city) {
       // Per city link: mean speed of the vehicles on it / its current speed limit.
@@ -363,22 +412,16 @@ class TrafficDomain : public Domain {
             s.ts.veh_speed[v] / std::max(0.1f, s.ts.lane_speed[static_cast<u>(lane)]);
         ++count[static_cast<u>(e)];
       }
-      frame.link_speed_ratio.assign(ne, std::numeric_limits<float>::quiet_NaN());
+      f.link_ratio.assign(ne, std::numeric_limits<float>::quiet_NaN());
       for (std::size_t e = 0; e < ne; ++e)
-        if (count[e] > 0)
-          frame.link_speed_ratio[e] = std::min(1.0f, sum[e] / static_cast<float>(count[e]));
-      frame.link_closed = s.ts.edge_closed;
-      frame.link_closed.resize(ne, 0);
+        if (count[e] > 0) f.link_ratio[e] = std::min(1.0f, sum[e] / static_cast<float>(count[e]));
+      f.link_closed = s.ts.edge_closed;
+      f.link_closed.resize(ne, 0);
     }
-    const traffic::SummaryRow r = summary(s.ts, m_params);
-    frame.figures.emplace_back("vehicles running", std::to_string(r.running));
-    frame.figures.emplace_back("vehicles arrived", std::to_string(r.arrived));
-    frame.figures.emplace_back("mean speed", fmt::format("{:.1f} km/h", r.mean_speed * 3.6));
+    f.summary = summary(s.ts, m_params);
+    return f;
   }
 
-  const Network& network() const { return m_net; }
-
- private:
   Params m_params;
   Compiled m_c;
   const Network& m_net;

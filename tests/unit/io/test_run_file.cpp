@@ -71,3 +71,36 @@ TEST_CASE("a run file that cannot be created is an error naming it", "[io]") {
   auto r = RunReader::open(std::string(CITYTWIN_SOURCE_DIR) + "/README.md");
   REQUIRE(!r);
 }
+
+TEST_CASE("ragged series: extend returns each frame's offset, read_rows gives it back", "[io]") {
+  const std::string path = temp_file("citytwin_io_ragged.h5");
+  // Frames of 0, 3, 0 and 5000 values (the last crosses a 4096-element chunk).
+  const std::vector<std::size_t> counts = {0, 3, 0, 5000};
+  std::vector<std::size_t> offsets;
+  {
+    auto w = RunWriter::create(path, 4);
+    REQUIRE(w.has_value());
+    float next = 0;
+    for (std::size_t n : counts) {
+      std::vector<float> v(n);
+      for (float& x : v) x = next++;
+      offsets.push_back((*w)->extend<float>("/r/v", v, {"m", "flat values"}));
+    }
+  }
+  CHECK(offsets == std::vector<std::size_t>{0, 0, 3, 3});
+  auto r = RunReader::open(path);
+  REQUIRE(r.has_value());
+  CHECK((*r)->read<float>("/r/v")->dims == std::vector<std::size_t>{5003});
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    auto rows = (*r)->read_rows<float>("/r/v", offsets[k], counts[k]);
+    REQUIRE(rows.has_value());
+    CHECK(rows->dims == std::vector<std::size_t>{counts[k]});
+    REQUIRE(rows->data.size() == counts[k]);
+    for (std::size_t i = 0; i < counts[k]; ++i)
+      CHECK(rows->data[i] == static_cast<float>(offsets[k] + i));  // exact: integers < 2^24
+  }
+  auto past = (*r)->read_rows<float>("/r/v", 5000, 4);
+  REQUIRE_FALSE(past.has_value());
+  CHECK(past.error().to_string().find("/r/v") != std::string::npos);
+  CHECK(past.error().to_string().find("has 5003") != std::string::npos);
+}
