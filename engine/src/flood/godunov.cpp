@@ -100,54 +100,132 @@ inline constexpr real k_wall_half = k_wall_z / 2;
   return {hc, hc + z[c], qn[c] * inv, qt[c] * inv, z[c] >= k_wall_half, !wet};
 }
 
-/// Flux through the face between cells L and R = L + stride (stride 1: x faces, sx: y faces).
-[[gnu::always_inline]] inline FaceFlux face_flux(const real* h, const real* qn, const real* qt,
-                                                 const real* z, real hd, std::size_t L,
-                                                 std::size_t stride) {
-  const std::size_t R = L + stride;
-  const Prim a = prim(h, qn, qt, z, hd, L - stride), b = prim(h, qn, qt, z, hd, L),
-             c = prim(h, qn, qt, z, hd, R), d = prim(h, qn, qt, z, hd, R + stride);
-  // Left state: cell L extended to its right face; right state: cell R to its left face.
-  const real hl = b.h + real(0.5) * slope(a, b, c, &Prim::h);
-  const real el = b.eta + real(0.5) * slope(a, b, c, &Prim::eta);
-  const real ul = b.u + real(0.5) * slope(a, b, c, &Prim::u);
-  const real vl = b.v + real(0.5) * slope(a, b, c, &Prim::v);
-  const real hr = c.h - real(0.5) * slope(b, c, d, &Prim::h);
-  const real er = c.eta - real(0.5) * slope(b, c, d, &Prim::eta);
-  const real ur = c.u - real(0.5) * slope(b, c, d, &Prim::u);
-  const real vr = c.v - real(0.5) * slope(b, c, d, &Prim::v);
-  // Hydrostatic reconstruction (Audusse et al. 2004).
-  const real zs = std::max(el - hl, er - hr);
-  const real hls = std::max(real(0), el - zs), hrs = std::max(real(0), er - zs);
-  return hllc(hls, ul, vl, hrs, ur, vr);
-}
+// MUSCL reconstruction once per cell and direction: per row, the velocities and level of every
+// cell, then its limited slopes, then the faces from the slopes of their two cells (each slope
+// is computed once, not once per face side). Row buffers live in FloodState::recon, one set per
+// tile; all loops are branch-free and vectorise.
 
-// Faces [c0, c1) of one row (face c between cells c - stride and c). Restrict pointers: the
-// inputs and the four outputs never overlap, so the loop vectorises without alias checks.
-[[gnu::noinline]] void flux_row(const real* __restrict h, const real* __restrict qn,
-                                const real* __restrict qt, const real* __restrict z, real h_dry,
-                                std::size_t stride, std::size_t c0, std::size_t c1,
-                                real* __restrict fh, real* __restrict gl, real* __restrict gr,
-                                real* __restrict ft) {
-  for (std::size_t c = c0; c < c1; ++c) {
-    const FaceFlux f = face_flux(h, qn, qt, z, h_dry, c - stride, stride);
-    fh[c] = f.fh, gl[c] = f.gl, gr[c] = f.gr, ft[c] = f.ft;
+/// u = hu / h, v = hv / h (zero when dry) and eta = h + z of cells [0, n) of a row.
+[[gnu::noinline]] void prim_row(const real* __restrict h, const real* __restrict hu,
+                                const real* __restrict hv, const real* __restrict z, real hd, int n,
+                                real* __restrict u, real* __restrict v, real* __restrict e) {
+  for (int k = 0; k < n; ++k) {
+    const real hc = h[k];
+    // Divide unconditionally by a safe value, then select: no branch.
+    const real r = real(1) / std::max(hc, hd);
+    const real inv = hc > hd ? r : real(0);
+    u[k] = hu[k] * inv;
+    v[k] = hv[k] * inv;
+    e[k] = hc + z[k];
   }
 }
 
+/// Cell values of one row as seen by the slope and face loops (k indexes all arrays alike).
+struct RowView {
+  const real *h, *z, *e, *u, *v;
+  RowView shifted(std::ptrdiff_t d) const { return {h + d, z + d, e + d, u + d, v + d}; }
+};
+
+/// Limited slopes (van Leer MUSCL with the MC limiter, same rules as slope()) of h, eta, u, v of
+/// cells [k0, k1) of row b between the neighbours in rows a and c.
+[[gnu::noinline]] void slope_row(const RowView a, const RowView b, const RowView c, real hd, int k0,
+                                 int k1, real* __restrict sh, real* __restrict se,
+                                 real* __restrict su, real* __restrict sv) {
+  const real* __restrict ah = a.h, * __restrict az = a.z, * __restrict ae = a.e, * __restrict au = a.u, * __restrict av = a.v;
+  const real* __restrict bh = b.h, * __restrict be = b.e, * __restrict bu = b.u, * __restrict bv = b.v;
+  const real* __restrict cz = c.z, * __restrict ce = c.e, * __restrict ch = c.h, * __restrict cu = c.u, * __restrict cv = c.v;
+  for (int k = k0; k < k1; ++k) {
+    const bool wa = az[k] >= k_wall_half, wc = cz[k] >= k_wall_half, dry = !(bh[k] > hd);
+    auto lim = [&](real qa, real qb, real qc) {
+      const real da = wa ? real(0) : qb - qa;
+      const real db = wc ? real(0) : qc - qb;
+      return dry ? real(0) : mc_slope(da, db);
+    };
+    sh[k] = lim(ah[k], bh[k], ch[k]);
+    se[k] = lim(ae[k], be[k], ce[k]);
+    su[k] = lim(au[k], bu[k], cu[k]);
+    sv[k] = lim(av[k], bv[k], cv[k]);
+  }
+}
+
+/// Face values of one row: cell values (h, eta, normal and tangential velocity) and their
+/// slopes along the face normal.
+struct FaceSide {
+  const real *h, *e, *un, *ut, *sh, *se, *sun, *sut;
+};
+
+/// Faces [k0, k1) between side L and side R: MUSCL face states, hydrostatic reconstruction
+/// (Audusse et al. 2004) and HLLC (Toro 2001); outputs mass flux, normal momentum minus pL and
+/// minus pR, and tangential momentum flux.
+[[gnu::noinline]] void face_row(const FaceSide L, const FaceSide R, int k0, int k1,
+                                real* __restrict fh, real* __restrict gl, real* __restrict gr,
+                                real* __restrict ft) {
+  const real* __restrict lh = L.h, * __restrict le = L.e, * __restrict lu = L.un, * __restrict lv = L.ut, * __restrict lsh = L.sh, * __restrict lse = L.se, * __restrict lsu = L.sun, * __restrict lsv = L.sut;
+  const real* __restrict rh = R.h, * __restrict re = R.e, * __restrict ru = R.un, * __restrict rv = R.ut, * __restrict rsh = R.sh, * __restrict rse = R.se, * __restrict rsu = R.sun, * __restrict rsv = R.sut;
+  for (int k = k0; k < k1; ++k) {
+    // Left state: cell L extended to its right face; right state: cell R to its left face.
+    const real hl = lh[k] + real(0.5) * lsh[k], el = le[k] + real(0.5) * lse[k];
+    const real ul = lu[k] + real(0.5) * lsu[k], vl = lv[k] + real(0.5) * lsv[k];
+    const real hr = rh[k] - real(0.5) * rsh[k], er = re[k] - real(0.5) * rse[k];
+    const real ur = ru[k] - real(0.5) * rsu[k], vr = rv[k] - real(0.5) * rsv[k];
+    // Hydrostatic reconstruction (Audusse et al. 2004, eqs. 2.6-2.9).
+    const real zs = std::max(el - hl, er - hr);
+    const real hls = std::max(real(0), el - zs), hrs = std::max(real(0), er - zs);
+    const FaceFlux f = hllc(hls, ul, vl, hrs, ur, vr);
+    fh[k] = f.fh, gl[k] = f.gl, gr[k] = f.gr, ft[k] = f.ft;
+  }
+}
+
+// Face fluxes of one tile. Rows r = j0 - 2 .. fj1 are swept once: the velocities and levels of
+// row r go into a ring of 4 row buffers; row r's x slopes and x faces follow at once; the y
+// slopes of row r - 1 (from rows r - 2 .. r) go into a ring of 2, and with those of row r - 2
+// give the y faces between rows r - 2 and r - 1.
 void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, const real* hv,
             std::int32_t t) {
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
-  const std::size_t sx = static_cast<std::size_t>(g.sx);
   const real hd = static_cast<real>(m.params.h_dry);
+  const real* z = g.z.data();
   const int fi1 = b.i1 + (b.i1 == g.nx), fj1 = b.j1 + (b.j1 == g.ny);
-  for (int j = b.j0; j < b.j1; ++j)
-    flux_row(h, hu, hv, g.z.data(), hd, 1, g.idx(b.i0, j), g.idx(fi1, j), s.fx[0].data(),
-             s.fx[1].data(), s.fx[2].data(), s.fx[3].data());
-  for (int j = b.j0; j < fj1; ++j)
-    flux_row(h, hv, hu, g.z.data(), hd, sx, g.idx(b.i0, j), g.idx(b.i1, j), s.fy[0].data(),
-             s.fy[2].data(), s.fy[3].data(), s.fy[1].data());
+  const std::size_t w = static_cast<std::size_t>(g.tile + 4);
+  real* scratch = s.recon.data() + static_cast<std::size_t>(t) * recon_per_tile(g);
+  auto buf = [&](int k) { return scratch + static_cast<std::size_t>(k) * w; };
+  // Buffer index k <-> column i0 - 2 + k: primitives for k in [0, np), x slopes [1, np - 1),
+  // x faces [2, np - 1), y slopes and faces [2, 2 + i1 - i0).
+  const int np = fi1 - b.i0 + 3, ky1 = 2 + b.i1 - b.i0;
+  auto view = [&](int r) {  // row r (its primitives must be in the ring)
+    const std::size_t row = g.idx(b.i0 - 2, r);
+    const int p = r & 3;
+    return RowView{h + row, z + row, buf(8 + p), buf(p), buf(4 + p)};
+  };
+  real *sxh = buf(12), *sxe = buf(13), *sxu = buf(14), *sxv = buf(15);
+  auto ys = [&](int r, int q) { return buf(16 + 4 * (r & 1) + q); };  // y slope q of row r
+  for (int r = b.j0 - 2; r <= fj1; ++r) {
+    const std::size_t row = g.idx(b.i0 - 2, r);
+    const RowView c = view(r);
+    prim_row(h + row, hu + row, hv + row, z + row, hd, np, const_cast<real*>(c.u),
+             const_cast<real*>(c.v), const_cast<real*>(c.e));
+    if (r >= b.j0 && r < b.j1) {
+      slope_row(c.shifted(-1), c, c.shifted(1), hd, 1, np - 1, sxh, sxe, sxu, sxv);
+      const FaceSide R{c.h, c.e, c.u, c.v, sxh, sxe, sxu, sxv};
+      const FaceSide L{c.h - 1, c.e - 1, c.u - 1, c.v - 1, sxh - 1, sxe - 1, sxu - 1, sxv - 1};
+      face_row(L, R, 2, np - 1, s.fx[0].data() + row, s.fx[1].data() + row, s.fx[2].data() + row,
+               s.fx[3].data() + row);
+    }
+    const int q = r - 1;  // row whose y slopes are now computable
+    if (q < b.j0 - 1 || q >= fj1) continue;
+    const RowView yc = view(q);
+    slope_row(view(q - 1), yc, c, hd, 2, ky1, ys(q, 0), ys(q, 1), ys(q, 2), ys(q, 3));
+    if (q < b.j0) continue;
+    // y faces between rows q - 1 and q: normal velocity v, tangential u.
+    const RowView yl = view(q - 1);
+    const FaceSide L{yl.h,         yl.e,         yl.v,         yl.u,
+                     ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
+    const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
+    const std::size_t qrow = g.idx(b.i0 - 2, q);
+    face_row(L, R, 2, ky1, s.fy[0].data() + qrow, s.fy[2].data() + qrow, s.fy[3].data() + qrow,
+             s.fy[1].data() + qrow);
+  }
 }
 
 struct StageArrays {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "citytwin/flood.hpp"
@@ -87,6 +88,13 @@ inline TileBox tile_box(const Grid& g, std::int32_t t) {
   const int ti = t % g.tiles_x, tj = t / g.tiles_x;
   return {ti * g.tile, std::min(g.nx, (ti + 1) * g.tile), tj * g.tile,
           std::min(g.ny, (tj + 1) * g.tile)};
+}
+
+/// Godunov reconstruction scratch per tile (FloodState::recon): 24 rows of tile + 4 reals
+/// (a ring of 4 rows of u, v, eta; the x slopes of h, eta, u, v; a ring of 2 rows of y slopes).
+inline constexpr int k_recon_rows = 24;
+inline std::size_t recon_per_tile(const Grid& g) {
+  return static_cast<std::size_t>(k_recon_rows) * static_cast<std::size_t>(g.tile + 4);
 }
 
 /// Tiles per parallel block: fixed, so blocks never depend on the thread count.

@@ -65,6 +65,7 @@ FloodState make_state(const FloodModel& model) {
   if (model.params.solver == Solver::godunov) {
     for (auto& f : s.fx) f.assign(n, 0);
     for (auto& f : s.fy) f.assign(n, 0);
+    s.recon.assign(tiles * detail::recon_per_tile(g), 0);
   } else {  // inertial: the faces on tile edges, recomputed by the tile west / south of them
     s.fx[0].assign(n, 0);
     s.fy[0].assign(n, 0);
