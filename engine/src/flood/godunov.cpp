@@ -36,22 +36,6 @@ namespace {
   return a * b > real(0) ? std::copysign(m, a) : real(0);
 }
 
-struct Prim {
-  real h, eta, u, v;
-  bool wall;  // ghost or nodata cell: differences towards it count as zero
-  bool dry;   // h <= h_dry: reconstructed first order
-};
-
-/// Limited slope of q in cell b between neighbours a and c. Dry cells are first order (their
-/// level is their bed, and extrapolating the wet neighbour's level would raise a bump at the
-/// front); differences towards walls are zero (the wall's bed is not a water level).
-[[gnu::always_inline]] inline real slope(const Prim& a, const Prim& b, const Prim& c,
-                                         real Prim::*q) {
-  const real da = a.wall ? real(0) : b.*q - a.*q;
-  const real db = c.wall ? real(0) : c.*q - b.*q;
-  return b.dry ? real(0) : mc_slope(da, db);
-}
-
 struct FaceFlux {
   real fh, gl, gr, ft;
 };
@@ -89,17 +73,6 @@ struct FaceFlux {
 
 inline constexpr real k_wall_half = k_wall_z / 2;
 
-/// Primitive variables of cell c: depth, level, normal and tangential velocity (zero when dry).
-[[gnu::always_inline]] inline Prim prim(const real* h, const real* qn, const real* qt,
-                                        const real* z, real h_dry, std::size_t c) {
-  const real hc = h[c];
-  const bool wet = hc > h_dry;
-  // Divide unconditionally by a safe value, then select: no branch, so the loops vectorise.
-  const real r = real(1) / std::max(hc, h_dry);
-  const real inv = wet ? r : real(0);
-  return {hc, hc + z[c], qn[c] * inv, qt[c] * inv, z[c] >= k_wall_half, !wet};
-}
-
 // MUSCL reconstruction once per cell and direction: per row, the velocities and level of every
 // cell, then its limited slopes, then the faces from the slopes of their two cells (each slope
 // is computed once, not once per face side). Row buffers live in FloodState::recon, one set per
@@ -126,8 +99,10 @@ struct RowView {
   RowView shifted(std::ptrdiff_t d) const { return {h + d, z + d, e + d, u + d, v + d}; }
 };
 
-/// Limited slopes (van Leer MUSCL with the MC limiter, same rules as slope()) of h, eta, u, v of
-/// cells [k0, k1) of row b between the neighbours in rows a and c.
+/// Limited slopes (van Leer MUSCL with the MC limiter) of h, eta, u, v of cells [k0, k1) of
+/// row b between the neighbours in rows a and c. Dry cells are first order (their level is
+/// their bed, and extrapolating the wet neighbour's level would raise a bump at the front);
+/// differences towards walls (ghost or nodata cells) are zero (a wall's bed is not a level).
 [[gnu::noinline]] void slope_row(const RowView a, const RowView b, const RowView c, real hd, int k0,
                                  int k1, real* __restrict sh, real* __restrict se,
                                  real* __restrict su, real* __restrict sv) {
@@ -155,9 +130,11 @@ struct FaceSide {
 };
 
 /// Faces [k0, k1) between side L and side R: MUSCL face states, hydrostatic reconstruction
-/// (Audusse et al. 2004) and HLLC (Toro 2001); outputs mass flux, normal momentum minus pL and
-/// minus pR, and tangential momentum flux.
-[[gnu::noinline]] void face_row(const FaceSide L, const FaceSide R, int k0, int k1,
+/// (Audusse et al. 2004) and HLLC (Toro 2001); outputs mass flux, normal momentum minus pL
+/// (gl), normal momentum minus pR minus the bed-and-pressure term g h_R slope(eta)_R of cell R
+/// (gr; the face is R's only face on its side, so the term is added once per cell), and
+/// tangential momentum flux.
+[[gnu::noinline]] void face_row(const FaceSide L, const FaceSide R, int k0, int k1, real g,
                                 real* __restrict fh, real* __restrict gl, real* __restrict gr,
                                 real* __restrict ft) {
   const real* __restrict lh = L.h, * __restrict le = L.e, * __restrict lu = L.un, * __restrict lv = L.ut, * __restrict lsh = L.sh, * __restrict lse = L.se, * __restrict lsu = L.sun, * __restrict lsv = L.sut;
@@ -172,7 +149,7 @@ struct FaceSide {
     const real zs = std::max(el - hl, er - hr);
     const real hls = std::max(real(0), el - zs), hrs = std::max(real(0), er - zs);
     const FaceFlux f = hllc(hls, ul, vl, hrs, ur, vr);
-    fh[k] = f.fh, gl[k] = f.gl, gr[k] = f.gr, ft[k] = f.ft;
+    fh[k] = f.fh, gl[k] = f.gl, gr[k] = f.gr - g * rh[k] * rse[k], ft[k] = f.ft;
   }
 }
 
@@ -184,7 +161,7 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
             std::int32_t t) {
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
-  const real hd = static_cast<real>(m.params.h_dry);
+  const real hd = static_cast<real>(m.params.h_dry), grav = static_cast<real>(k_g);
   const real* z = g.z.data();
   const int fi1 = b.i1 + (b.i1 == g.nx), fj1 = b.j1 + (b.j1 == g.ny);
   const std::size_t w = static_cast<std::size_t>(g.tile + 4);
@@ -209,8 +186,8 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
       slope_row(c.shifted(-1), c, c.shifted(1), hd, 1, np - 1, sxh, sxe, sxu, sxv);
       const FaceSide R{c.h, c.e, c.u, c.v, sxh, sxe, sxu, sxv};
       const FaceSide L{c.h - 1, c.e - 1, c.u - 1, c.v - 1, sxh - 1, sxe - 1, sxu - 1, sxv - 1};
-      face_row(L, R, 2, np - 1, s.fx[0].data() + row, s.fx[1].data() + row, s.fx[2].data() + row,
-               s.fx[3].data() + row);
+      face_row(L, R, 2, np - 1, grav, s.fx[0].data() + row, s.fx[1].data() + row,
+               s.fx[2].data() + row, s.fx[3].data() + row);
     }
     const int q = r - 1;  // row whose y slopes are now computable
     if (q < b.j0 - 1 || q >= fj1) continue;
@@ -223,8 +200,8 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
                      ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
     const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
     const std::size_t qrow = g.idx(b.i0 - 2, q);
-    face_row(L, R, 2, ky1, s.fy[0].data() + qrow, s.fy[2].data() + qrow, s.fy[3].data() + qrow,
-             s.fy[1].data() + qrow);
+    face_row(L, R, 2, ky1, grav, s.fy[0].data() + qrow, s.fy[2].data() + qrow,
+             s.fy[3].data() + qrow, s.fy[1].data() + qrow);
   }
 }
 
@@ -236,36 +213,30 @@ struct StageArrays {
 
 struct RowCoef {
   std::size_t sx;
-  real k, g, h_dry, dt, wn, wo;
+  real k, h_dry, dt, wn, wo;
 };
 
 // Cells [c0, c1) of one row: U_out = wn U_out + wo (U_in + dt L(U_in)), friction applied to the
 // stage result. Restrict: U_out is only read at the cell it writes.
 [[gnu::noinline]] void update_row(const real* __restrict h, const real* __restrict hu,
-                                  const real* __restrict hv, const real* __restrict z,
-                                  const real* __restrict gn2, const real* __restrict fx0,
-                                  const real* __restrict fx1, const real* __restrict fx2,
-                                  const real* __restrict fx3, const real* __restrict fy0,
-                                  const real* __restrict fy1, const real* __restrict fy2,
-                                  const real* __restrict fy3, real* __restrict oh,
-                                  real* __restrict ohu, real* __restrict ohv, std::size_t c0,
-                                  std::size_t c1, const RowCoef rc) {
+                                  const real* __restrict hv, const real* __restrict gn2,
+                                  const real* __restrict fx0, const real* __restrict fx1,
+                                  const real* __restrict fx2, const real* __restrict fx3,
+                                  const real* __restrict fy0, const real* __restrict fy1,
+                                  const real* __restrict fy2, const real* __restrict fy3,
+                                  real* __restrict oh, real* __restrict ohu, real* __restrict ohv,
+                                  std::size_t c0, std::size_t c1, const RowCoef rc) {
   // Locals, so stores to the outputs cannot alias the coefficients.
   const std::size_t sx = rc.sx;
-  const real k = rc.k, g = rc.g, hd = rc.h_dry, dt = rc.dt, wn = rc.wn, wo = rc.wo;
+  const real k = rc.k, hd = rc.h_dry, dt = rc.dt, wn = rc.wn, wo = rc.wo;
   // No cell reads another cell's output: no loop-carried dependence.
 #pragma GCC ivdep
   for (std::size_t c = c0; c < c1; ++c) {
     const real hc = h[c];
-    // The level slopes of the face reconstruction (same rules, so the bed source matches).
-    const Prim pc = prim(h, hu, hv, z, hd, c);
-    const real sex =
-        slope(prim(h, hu, hv, z, hd, c - 1), pc, prim(h, hu, hv, z, hd, c + 1), &Prim::eta);
-    const real sey =
-        slope(prim(h, hu, hv, z, hd, c - sx), pc, prim(h, hu, hv, z, hd, c + sx), &Prim::eta);
+    // fx2, fy3 (G_R of the west and south faces) include the cell's g h slope(eta) term.
     real hn = hc - k * ((fx0[c + 1] - fx0[c]) + (fy0[c + sx] - fy0[c]));
-    real qu = hu[c] - k * ((fx1[c + 1] - fx2[c] + g * hc * sex) + (fy1[c + sx] - fy1[c]));
-    real qv = hv[c] - k * ((fx3[c + 1] - fx3[c]) + (fy2[c + sx] - fy3[c] + g * hc * sey));
+    real qu = hu[c] - k * ((fx1[c + 1] - fx2[c]) + (fy1[c + sx] - fy1[c]));
+    real qv = hv[c] - k * ((fx3[c + 1] - fx3[c]) + (fy2[c + sx] - fy3[c]));
     // Semi-implicit Manning friction on the stage result.
     const real hs = std::max(hn, hd);
     const real qm = std::sqrt(qu * qu + qv * qv);
@@ -289,15 +260,14 @@ void update(const FloodModel& m, FloodState& s, const StageArrays& a, real dt, b
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
   const real hd = static_cast<real>(m.params.h_dry);
-  const RowCoef rc{
-      static_cast<std::size_t>(g.sx), dt / static_cast<real>(g.dx),  static_cast<real>(k_g), hd, dt,
-      a.second ? real(0.5) : real(0), a.second ? real(0.5) : real(1)};
+  const RowCoef rc{static_cast<std::size_t>(g.sx), dt / static_cast<real>(g.dx),  hd, dt,
+                   a.second ? real(0.5) : real(0), a.second ? real(0.5) : real(1)};
   double stored = 0, clamped = 0;
   real smax = 0, hmax = 0;
   for (int j = b.j0; j < b.j1; ++j) {
-    update_row(a.h, a.hu, a.hv, g.z.data(), g.gn2.data(), s.fx[0].data(), s.fx[1].data(),
-               s.fx[2].data(), s.fx[3].data(), s.fy[0].data(), s.fy[1].data(), s.fy[2].data(),
-               s.fy[3].data(), a.oh, a.ohu, a.ohv, g.idx(b.i0, j), g.idx(b.i1, j), rc);
+    update_row(a.h, a.hu, a.hv, g.gn2.data(), s.fx[0].data(), s.fx[1].data(), s.fx[2].data(),
+               s.fx[3].data(), s.fy[0].data(), s.fy[1].data(), s.fy[2].data(), s.fy[3].data(), a.oh,
+               a.ohu, a.ohv, g.idx(b.i0, j), g.idx(b.i1, j), rc);
     // Depths clamped at zero (counted), sums and speeds per row, in fixed lanes.
     const std::size_t row = g.idx(0, j);
     clamp_depths(a.oh + row, b.i0, b.i1, stored, clamped, hmax);
