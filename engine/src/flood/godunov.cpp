@@ -31,8 +31,9 @@ namespace {
 
 /// Monotonised-central limited slope (van Leer 1977) of the one-sided differences a, b.
 [[gnu::always_inline]] inline real mc_slope(real a, real b) {
+  // 2 min(|a|, |b|) == min(2|a|, 2|b|) exactly (doubling is exact).
   const real m =
-      std::min(std::min(real(2) * std::abs(a), real(2) * std::abs(b)), real(0.5) * std::abs(a + b));
+      std::min(real(2) * std::min(std::abs(a), std::abs(b)), real(0.5) * std::abs(a + b));
   return a * b > real(0) ? std::copysign(m, a) : real(0);
 }
 
@@ -66,9 +67,9 @@ struct FaceFlux {
   gr = left ? mL + pL - pR : (right ? mR : gr);
   const real dsn = hR * (uR - SR) - hL * (uL - SL);
   const real snum = SL * hR * (uR - SR) - SR * hL * (uL - SL);
-  const real sq = snum / (dsn != real(0) ? dsn : real(1));
-  const real sstar = dsn != real(0) ? sq : real(0);
-  return {fh, gl, gr, fh * (sstar >= real(0) ? vL : vR)};
+  // Only the sign of S* = snum / dsn matters (it picks the upwind tangential velocity), and
+  // S* = 0 when dsn = 0: S* >= 0 <=> snum dsn >= 0, without the division.
+  return {fh, gl, gr, fh * (snum * dsn >= real(0) ? vL : vR)};
 }
 
 inline constexpr real k_wall_half = k_wall_z / 2;
@@ -240,7 +241,9 @@ struct RowCoef {
     // Semi-implicit Manning friction on the stage result.
     const real hs = std::max(hn, hd);
     const real qm = std::sqrt(qu * qu + qv * qv);
-    const real fr = real(1) / (real(1) + dt * gn2[c] * qm / (hs * hs * cbrt_ieee(hs)));
+    // 1 / (1 + a / h^(7/3)) = h^2 / (h^2 + a h^(-1/3)): one division.
+    const real h2 = hs * hs;
+    const real fr = h2 / (h2 + dt * gn2[c] * qm * rcbrt_ieee(hs));
     qu *= fr;
     qv *= fr;
     // wn = 0 in the first stage: the old contents of U_out (finite) contribute nothing.
