@@ -29,11 +29,11 @@ namespace citytwin::flood::detail {
 
 namespace {
 
-/// Monotonised-central limited slope (van Leer 1977) of the one-sided differences a, b.
-[[gnu::always_inline]] inline real mc_slope(real a, real b) {
-  // 2 min(|a|, |b|) == min(2|a|, 2|b|) exactly (doubling is exact).
-  const real m =
-      std::min(real(2) * std::min(std::abs(a), std::abs(b)), real(0.5) * std::abs(a + b));
+/// Half the monotonised-central limited slope (van Leer 1977) of the one-sided differences a,
+/// b: min(|a|, |b|, |a + b| / 4) with their sign, 0 at extrema. Half the slope is what the face
+/// reconstruction adds, so the factor 1/2 is applied once per cell, not once per face side.
+[[gnu::always_inline]] inline real mc_half_slope(real a, real b) {
+  const real m = std::min(std::min(std::abs(a), std::abs(b)), real(0.25) * std::abs(a + b));
   return a * b > real(0) ? std::copysign(m, a) : real(0);
 }
 
@@ -53,20 +53,22 @@ struct FaceFlux {
   const real SR = hR > real(0) ? std::max(uR + cR, us + cs) : uL + real(2) * cL;
   const real qL = hL * uL, qR = hR * uR;
   const real mL = qL * uL, mR = qR * uR;
-  const real pL = real(0.5) * g * hL * hL, pR = real(0.5) * g * hR * hR;
+  // Only the pressure difference pL - pR = g/2 (hL^2 - hR^2) enters (exactly 0 for hL = hR).
+  const real dp = real(0.5) * g * (hL - hR) * (hL + hR);
   const real den = SR - SL;
   const real rden = real(1) / std::max(den, real(1e-12));
   const real inv = den > real(1e-12) ? rden : real(0);
   const real mix = SR * mL - SL * mR + SL * SR * (qR - qL);
   real fh = (SR * qL - SL * qR + SL * SR * (hR - hL)) * inv;
-  real gl = (mix - SL * (pR - pL)) * inv;
-  real gr = (mix + SR * (pL - pR)) * inv;
+  real gl = (mix + SL * dp) * inv;
+  real gr = (mix + SR * dp) * inv;
   const bool left = SL >= real(0), right = SR <= real(0);
   fh = left ? qL : (right ? qR : fh);
-  gl = left ? mL : (right ? mR + pR - pL : gl);
-  gr = left ? mL + pL - pR : (right ? mR : gr);
-  const real dsn = hR * (uR - SR) - hL * (uL - SL);
-  const real snum = SL * hR * (uR - SR) - SR * hL * (uL - SL);
+  gl = left ? mL : (right ? mR - dp : gl);
+  gr = left ? mL + dp : (right ? mR : gr);
+  // Contact speed S* = (SL A - SR B) / (A - B), A = hR (uR - SR), B = hL (uL - SL) (eq. 10.26).
+  const real A = hR * (uR - SR), B = hL * (uL - SL);
+  const real dsn = A - B, snum = SL * A - SR * B;
   // Only the sign of S* = snum / dsn matters (it picks the upwind tangential velocity), and
   // S* = 0 when dsn = 0: S* >= 0 <=> snum dsn >= 0, without the division.
   return {fh, gl, gr, fh * (snum * dsn >= real(0) ? vL : vR)};
@@ -100,7 +102,7 @@ struct RowView {
   RowView shifted(std::ptrdiff_t d) const { return {h + d, z + d, e + d, u + d, v + d}; }
 };
 
-/// Limited slopes (van Leer MUSCL with the MC limiter) of h, eta, u, v of cells [k0, k1) of
+/// Half limited slopes (van Leer MUSCL with the MC limiter) of h, eta, u, v of cells [k0, k1) of
 /// row b between the neighbours in rows a and c. Dry cells are first order (their level is
 /// their bed, and extrapolating the wet neighbour's level would raise a bump at the front);
 /// differences towards walls (ghost or nodata cells) are zero (a wall's bed is not a level).
@@ -115,7 +117,7 @@ struct RowView {
     auto lim = [&](real qa, real qb, real qc) {
       const real da = wa ? real(0) : qb - qa;
       const real db = wc ? real(0) : qc - qb;
-      return dry ? real(0) : mc_slope(da, db);
+      return dry ? real(0) : mc_half_slope(da, db);
     };
     sh[k] = lim(ah[k], bh[k], ch[k]);
     se[k] = lim(ae[k], be[k], ce[k]);
@@ -125,7 +127,7 @@ struct RowView {
 }
 
 /// Face values of one row: cell values (h, eta, normal and tangential velocity) and their
-/// slopes along the face normal.
+/// half slopes along the face normal.
 struct FaceSide {
   const real *h, *e, *un, *ut, *sh, *se, *sun, *sut;
 };
@@ -133,24 +135,24 @@ struct FaceSide {
 /// Faces [k0, k1) between side L and side R: MUSCL face states, hydrostatic reconstruction
 /// (Audusse et al. 2004) and HLLC (Toro 2001); outputs mass flux, normal momentum minus pL
 /// (gl), normal momentum minus pR minus the bed-and-pressure term g h_R slope(eta)_R of cell R
-/// (gr; the face is R's only face on its side, so the term is added once per cell), and
-/// tangential momentum flux.
-[[gnu::noinline]] void face_row(const FaceSide L, const FaceSide R, int k0, int k1, real g,
+/// (gr; the face is R's only face on its side, so the term is added once per cell; g2 = 2 g
+/// because the slopes are halved), and tangential momentum flux.
+[[gnu::noinline]] void face_row(const FaceSide L, const FaceSide R, int k0, int k1, real g2,
                                 real* __restrict fh, real* __restrict gl, real* __restrict gr,
                                 real* __restrict ft) {
   const real* __restrict lh = L.h, * __restrict le = L.e, * __restrict lu = L.un, * __restrict lv = L.ut, * __restrict lsh = L.sh, * __restrict lse = L.se, * __restrict lsu = L.sun, * __restrict lsv = L.sut;
   const real* __restrict rh = R.h, * __restrict re = R.e, * __restrict ru = R.un, * __restrict rv = R.ut, * __restrict rsh = R.sh, * __restrict rse = R.se, * __restrict rsu = R.sun, * __restrict rsv = R.sut;
   for (int k = k0; k < k1; ++k) {
     // Left state: cell L extended to its right face; right state: cell R to its left face.
-    const real hl = lh[k] + real(0.5) * lsh[k], el = le[k] + real(0.5) * lse[k];
-    const real ul = lu[k] + real(0.5) * lsu[k], vl = lv[k] + real(0.5) * lsv[k];
-    const real hr = rh[k] - real(0.5) * rsh[k], er = re[k] - real(0.5) * rse[k];
-    const real ur = ru[k] - real(0.5) * rsu[k], vr = rv[k] - real(0.5) * rsv[k];
+    const real hl = lh[k] + lsh[k], el = le[k] + lse[k];
+    const real ul = lu[k] + lsu[k], vl = lv[k] + lsv[k];
+    const real hr = rh[k] - rsh[k], er = re[k] - rse[k];
+    const real ur = ru[k] - rsu[k], vr = rv[k] - rsv[k];
     // Hydrostatic reconstruction (Audusse et al. 2004, eqs. 2.6-2.9).
     const real zs = std::max(el - hl, er - hr);
     const real hls = std::max(real(0), el - zs), hrs = std::max(real(0), er - zs);
     const FaceFlux f = hllc(hls, ul, vl, hrs, ur, vr);
-    fh[k] = f.fh, gl[k] = f.gl, gr[k] = f.gr - g * rh[k] * rse[k], ft[k] = f.ft;
+    fh[k] = f.fh, gl[k] = f.gl, gr[k] = f.gr - g2 * rh[k] * rse[k], ft[k] = f.ft;
   }
 }
 
@@ -187,7 +189,7 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
       slope_row(c.shifted(-1), c, c.shifted(1), hd, 1, np - 1, sxh, sxe, sxu, sxv);
       const FaceSide R{c.h, c.e, c.u, c.v, sxh, sxe, sxu, sxv};
       const FaceSide L{c.h - 1, c.e - 1, c.u - 1, c.v - 1, sxh - 1, sxe - 1, sxu - 1, sxv - 1};
-      face_row(L, R, 2, np - 1, grav, s.fx[0].data() + row, s.fx[1].data() + row,
+      face_row(L, R, 2, np - 1, 2 * grav, s.fx[0].data() + row, s.fx[1].data() + row,
                s.fx[2].data() + row, s.fx[3].data() + row);
     }
     const int q = r - 1;  // row whose y slopes are now computable
@@ -201,7 +203,7 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
                      ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
     const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
     const std::size_t qrow = g.idx(b.i0 - 2, q);
-    face_row(L, R, 2, ky1, grav, s.fy[0].data() + qrow, s.fy[2].data() + qrow,
+    face_row(L, R, 2, ky1, 2 * grav, s.fy[0].data() + qrow, s.fy[2].data() + qrow,
              s.fy[3].data() + qrow, s.fy[1].data() + qrow);
   }
 }
