@@ -106,12 +106,19 @@ struct RowView {
 /// row b between the neighbours in rows a and c. Dry cells are first order (their level is
 /// their bed, and extrapolating the wet neighbour's level would raise a bump at the front);
 /// differences towards walls (ghost or nodata cells) are zero (a wall's bed is not a level).
+/// In a row (`along`), a and c are b shifted by -1 and +1: one pointer per quantity, so the
+/// loop keeps its pointers in registers.
+template <bool along>
 [[gnu::noinline]] void slope_row(const RowView a, const RowView b, const RowView c, real hd, int k0,
                                  int k1, real* __restrict sh, real* __restrict se,
                                  real* __restrict su, real* __restrict sv) {
-  const real* __restrict ah = a.h, * __restrict az = a.z, * __restrict ae = a.e, * __restrict au = a.u, * __restrict av = a.v;
-  const real* __restrict bh = b.h, * __restrict be = b.e, * __restrict bu = b.u, * __restrict bv = b.v;
-  const real* __restrict cz = c.z, * __restrict ce = c.e, * __restrict ch = c.h, * __restrict cu = c.u, * __restrict cv = c.v;
+  const RowView ra = along ? b.shifted(-1) : a, rc = along ? b.shifted(1) : c;
+  const real* __restrict ah = ra.h, * __restrict az = ra.z, * __restrict ae = ra.e;
+  const real* __restrict au = ra.u, * __restrict av = ra.v;
+  const real* __restrict bh = b.h, * __restrict be = b.e, * __restrict bu = b.u;
+  const real* __restrict bv = b.v;
+  const real* __restrict ch = rc.h, * __restrict cz = rc.z, * __restrict ce = rc.e;
+  const real* __restrict cu = rc.u, * __restrict cv = rc.v;
   for (int k = k0; k < k1; ++k) {
     const bool wa = az[k] >= k_wall_half, wc = cz[k] >= k_wall_half, dry = !(bh[k] > hd);
     auto lim = [&](real qa, real qb, real qc) {
@@ -136,12 +143,21 @@ struct FaceSide {
 /// (Audusse et al. 2004) and HLLC (Toro 2001); outputs mass flux, normal momentum minus pL
 /// (gl), normal momentum minus pR minus the bed-and-pressure term g h_R slope(eta)_R of cell R
 /// (gr; the face is R's only face on its side, so the term is added once per cell; g2 = 2 g
-/// because the slopes are halved), and tangential momentum flux.
-[[gnu::noinline]] void face_row(const FaceSide L, const FaceSide R, int k0, int k1, real g2,
+/// because the slopes are halved), and tangential momentum flux. In a row (`along`), L is R
+/// shifted by -1.
+template <bool along>
+[[gnu::noinline]] void face_row(const FaceSide L0, const FaceSide R, int k0, int k1, real g2,
                                 real* __restrict fh, real* __restrict gl, real* __restrict gr,
                                 real* __restrict ft) {
-  const real* __restrict lh = L.h, * __restrict le = L.e, * __restrict lu = L.un, * __restrict lv = L.ut, * __restrict lsh = L.sh, * __restrict lse = L.se, * __restrict lsu = L.sun, * __restrict lsv = L.sut;
-  const real* __restrict rh = R.h, * __restrict re = R.e, * __restrict ru = R.un, * __restrict rv = R.ut, * __restrict rsh = R.sh, * __restrict rse = R.se, * __restrict rsu = R.sun, * __restrict rsv = R.sut;
+  const FaceSide L = along ? FaceSide{R.h - 1,  R.e - 1,  R.un - 1,  R.ut - 1,
+                                      R.sh - 1, R.se - 1, R.sun - 1, R.sut - 1}
+                           : L0;
+  const real* __restrict lh = L.h, * __restrict le = L.e, * __restrict lu = L.un;
+  const real* __restrict lv = L.ut, * __restrict lsh = L.sh, * __restrict lse = L.se;
+  const real* __restrict lsu = L.sun, * __restrict lsv = L.sut;
+  const real* __restrict rh = R.h, * __restrict re = R.e, * __restrict ru = R.un;
+  const real* __restrict rv = R.ut, * __restrict rsh = R.sh, * __restrict rse = R.se;
+  const real* __restrict rsu = R.sun, * __restrict rsv = R.sut;
   for (int k = k0; k < k1; ++k) {
     // Left state: cell L extended to its right face; right state: cell R to its left face.
     const real hl = lh[k] + lsh[k], el = le[k] + lse[k];
@@ -186,16 +202,16 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
     prim_row(h + row, hu + row, hv + row, z + row, hd, np, const_cast<real*>(c.u),
              const_cast<real*>(c.v), const_cast<real*>(c.e));
     if (r >= b.j0 && r < b.j1) {
-      slope_row(c.shifted(-1), c, c.shifted(1), hd, 1, np - 1, sxh, sxe, sxu, sxv);
+      slope_row<true>(c, c, c, hd, 1, np - 1, sxh, sxe, sxu, sxv);
       const FaceSide R{c.h, c.e, c.u, c.v, sxh, sxe, sxu, sxv};
-      const FaceSide L{c.h - 1, c.e - 1, c.u - 1, c.v - 1, sxh - 1, sxe - 1, sxu - 1, sxv - 1};
-      face_row(L, R, 2, np - 1, 2 * grav, s.fx[0].data() + row, s.fx[1].data() + row,
-               s.fx[2].data() + row, s.fx[3].data() + row);
+      // L (cell i - 1) is R shifted by -1.
+      face_row<true>(R, R, 2, np - 1, 2 * grav, s.fx[0].data() + row, s.fx[1].data() + row,
+                     s.fx[2].data() + row, s.fx[3].data() + row);
     }
     const int q = r - 1;  // row whose y slopes are now computable
     if (q < b.j0 - 1 || q >= fj1) continue;
     const RowView yc = view(q);
-    slope_row(view(q - 1), yc, c, hd, 2, ky1, ys(q, 0), ys(q, 1), ys(q, 2), ys(q, 3));
+    slope_row<false>(view(q - 1), yc, c, hd, 2, ky1, ys(q, 0), ys(q, 1), ys(q, 2), ys(q, 3));
     if (q < b.j0) continue;
     // y faces between rows q - 1 and q: normal velocity v, tangential u.
     const RowView yl = view(q - 1);
@@ -203,8 +219,8 @@ void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, c
                      ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
     const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
     const std::size_t qrow = g.idx(b.i0 - 2, q);
-    face_row(L, R, 2, ky1, 2 * grav, s.fy[0].data() + qrow, s.fy[2].data() + qrow,
-             s.fy[3].data() + qrow, s.fy[1].data() + qrow);
+    face_row<false>(L, R, 2, ky1, 2 * grav, s.fy[0].data() + qrow, s.fy[2].data() + qrow,
+                    s.fy[3].data() + qrow, s.fy[1].data() + qrow);
   }
 }
 
