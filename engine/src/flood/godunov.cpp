@@ -17,10 +17,11 @@
 //    keeps depths non-negative with this reconstruction (Audusse et al. 2004, section 3.2).
 //  - Manning friction: semi-implicit after each stage, q /= 1 + dt g n^2 |q| / h^{7/3}.
 //
-// Per stage two passes over the active tiles: face fluxes into fx/fy (each tile owns the west
-// and south faces of its cells), then the cell update. Faces store the mass flux, the normal
-// momentum flux minus the left and right hydrostatic pressures (G_L, G_R), and the tangential
-// momentum flux.
+// Per stage one pass over the active tiles (stage_tile): a sweep over the tile's rows computes
+// each cell's primitives and limited slopes once per direction, the face fluxes and the cell
+// update, with all intermediate rows in a small per-tile scratch. Faces hold the mass flux, the
+// normal momentum flux minus the left and right hydrostatic pressures (G_L, G_R; G_R also
+// carries the right cell's g h slope(eta) term), and the tangential momentum flux.
 #include <cmath>
 
 #include "flood/kernels.hpp"
@@ -172,90 +173,43 @@ template <bool along>
   }
 }
 
-// Face fluxes of one tile. Rows r = j0 - 2 .. fj1 are swept once: the velocities and levels of
-// row r go into a ring of 4 row buffers; row r's x slopes and x faces follow at once; the y
-// slopes of row r - 1 (from rows r - 2 .. r) go into a ring of 2, and with those of row r - 2
-// give the y faces between rows r - 2 and r - 1.
-void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, const real* hv,
-            std::int32_t t) {
-  const Grid& g = m.grid;
-  const auto b = tile_box(g, t);
-  const real hd = static_cast<real>(m.params.h_dry), grav = static_cast<real>(k_g);
-  const real* z = g.z.data();
-  const int fi1 = b.i1 + (b.i1 == g.nx), fj1 = b.j1 + (b.j1 == g.ny);
-  const std::size_t w = static_cast<std::size_t>(g.tile + 4);
-  real* scratch = s.recon.data() + static_cast<std::size_t>(t) * recon_per_tile(g);
-  auto buf = [&](int k) { return scratch + static_cast<std::size_t>(k) * w; };
-  // Buffer index k <-> column i0 - 2 + k: primitives for k in [0, np), x slopes [1, np - 1),
-  // x faces [2, np - 1), y slopes and faces [2, 2 + i1 - i0).
-  const int np = fi1 - b.i0 + 3, ky1 = 2 + b.i1 - b.i0;
-  auto view = [&](int r) {  // row r (its primitives must be in the ring)
-    const std::size_t row = g.idx(b.i0 - 2, r);
-    const int p = r & 3;
-    return RowView{h + row, z + row, buf(8 + p), buf(p), buf(4 + p)};
-  };
-  real *sxh = buf(12), *sxe = buf(13), *sxu = buf(14), *sxv = buf(15);
-  auto ys = [&](int r, int q) { return buf(16 + 4 * (r & 1) + q); };  // y slope q of row r
-  for (int r = b.j0 - 2; r <= fj1; ++r) {
-    const std::size_t row = g.idx(b.i0 - 2, r);
-    const RowView c = view(r);
-    prim_row(h + row, hu + row, hv + row, z + row, hd, np, const_cast<real*>(c.u),
-             const_cast<real*>(c.v), const_cast<real*>(c.e));
-    if (r >= b.j0 && r < b.j1) {
-      slope_row<true>(c, c, c, hd, 1, np - 1, sxh, sxe, sxu, sxv);
-      const FaceSide R{c.h, c.e, c.u, c.v, sxh, sxe, sxu, sxv};
-      // L (cell i - 1) is R shifted by -1.
-      face_row<true>(R, R, 2, np - 1, 2 * grav, s.fx[0].data() + row, s.fx[1].data() + row,
-                     s.fx[2].data() + row, s.fx[3].data() + row);
-    }
-    const int q = r - 1;  // row whose y slopes are now computable
-    if (q < b.j0 - 1 || q >= fj1) continue;
-    const RowView yc = view(q);
-    slope_row<false>(view(q - 1), yc, c, hd, 2, ky1, ys(q, 0), ys(q, 1), ys(q, 2), ys(q, 3));
-    if (q < b.j0) continue;
-    // y faces between rows q - 1 and q: normal velocity v, tangential u.
-    const RowView yl = view(q - 1);
-    const FaceSide L{yl.h,         yl.e,         yl.v,         yl.u,
-                     ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
-    const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
-    const std::size_t qrow = g.idx(b.i0 - 2, q);
-    face_row<false>(L, R, 2, ky1, 2 * grav, s.fy[0].data() + qrow, s.fy[2].data() + qrow,
-                    s.fy[3].data() + qrow, s.fy[1].data() + qrow);
-  }
-}
-
 struct StageArrays {
-  const real *h, *hu, *hv;  // stage input (fluxes were computed from it)
+  const real *h, *hu, *hv;  // stage input (fluxes are computed from it)
   real *oh, *ohu, *ohv;     // output; holds U^n on entry to the second stage
   bool second;              // second stage: average with U^n (Heun)
 };
 
 struct RowCoef {
-  std::size_t sx;
   real k, h_dry, dt, wn, wo;
 };
 
-// Cells [c0, c1) of one row: U_out = wn U_out + wo (U_in + dt L(U_in)), friction applied to the
-// stage result. Restrict: U_out is only read at the cell it writes.
+/// The four face arrays of a face row: mass, G_L, G_R, tangential momentum.
+struct FaceRow {
+  real *fh, *gl, *gr, *ft;
+};
+
+// Cells [k0, k1) of one row: U_out = wn U_out + wo (U_in + dt L(U_in)), friction applied to
+// the stage result. Cell k has x faces k (west) and k + 1 (east) in `x`, y faces k in `s`
+// (south) and `n` (north). Restrict: U_out is only read at the cell it writes.
 [[gnu::noinline]] void update_row(const real* __restrict h, const real* __restrict hu,
                                   const real* __restrict hv, const real* __restrict gn2,
-                                  const real* __restrict fx0, const real* __restrict fx1,
-                                  const real* __restrict fx2, const real* __restrict fx3,
-                                  const real* __restrict fy0, const real* __restrict fy1,
-                                  const real* __restrict fy2, const real* __restrict fy3,
+                                  const FaceRow x, const FaceRow s, const FaceRow n,
                                   real* __restrict oh, real* __restrict ohu, real* __restrict ohv,
-                                  std::size_t c0, std::size_t c1, const RowCoef rc) {
+                                  int k0, int k1, const RowCoef rc) {
   // Locals, so stores to the outputs cannot alias the coefficients.
-  const std::size_t sx = rc.sx;
   const real k = rc.k, hd = rc.h_dry, dt = rc.dt, wn = rc.wn, wo = rc.wo;
+  const real* __restrict xh = x.fh, * __restrict xl = x.gl, * __restrict xr = x.gr;
+  const real* __restrict xt = x.ft, * __restrict sh = s.fh, * __restrict sr = s.gr;
+  const real* __restrict st = s.ft, * __restrict nh = n.fh, * __restrict nl = n.gl;
+  const real* __restrict nt = n.ft;
   // No cell reads another cell's output: no loop-carried dependence.
 #pragma GCC ivdep
-  for (std::size_t c = c0; c < c1; ++c) {
+  for (int c = k0; c < k1; ++c) {
     const real hc = h[c];
-    // fx2, fy3 (G_R of the west and south faces) include the cell's g h slope(eta) term.
-    real hn = hc - k * ((fx0[c + 1] - fx0[c]) + (fy0[c + sx] - fy0[c]));
-    real qu = hu[c] - k * ((fx1[c + 1] - fx2[c]) + (fy1[c + sx] - fy1[c]));
-    real qv = hv[c] - k * ((fx3[c + 1] - fx3[c]) + (fy2[c + sx] - fy3[c]));
+    // G_R of the west and south faces include the cell's g h slope(eta) term.
+    real hn = hc - k * ((xh[c + 1] - xh[c]) + (nh[c] - sh[c]));
+    real qu = hu[c] - k * ((xl[c + 1] - xr[c]) + (nt[c] - st[c]));
+    real qv = hv[c] - k * ((xt[c + 1] - xt[c]) + (nl[c] - sr[c]));
     // Semi-implicit Manning friction on the stage result.
     const real hs = std::max(hn, hd);
     const real qm = std::sqrt(qu * qu + qv * qv);
@@ -275,35 +229,90 @@ struct RowCoef {
   }
 }
 
-// Cell update of one tile; writes the tile's partials (when `last`: stored, wet, speed).
-void update(const FloodModel& m, FloodState& s, const StageArrays& a, real dt, bool last,
-            std::int32_t t) {
+// One stage on one tile, fluxes and cell update fused in a single sweep over rows
+// r = j0 - 2 .. j1 + 1, all intermediate rows in the tile's scratch (FloodState::recon, L1/L2
+// sized): the velocities and levels of row r go into a ring of 4 rows; the y slopes of row
+// r - 1 (from rows r - 2 .. r) into a ring of 2, giving with those of row r - 2 the y faces
+// between rows r - 2 and r - 1 (a ring of 2 face rows); then the x slopes and x faces of row
+// r - 2, and its cell update from its x faces and its south and north face rows. The tile
+// computes all faces around its cells, so faces on tile edges are computed by both tiles,
+// by the same function of the same stage input: the result does not depend on which tile
+// or thread runs first. Mass fluxes through the domain's sides go to fx[0] / fy[0] for the
+// outflow balance. Writes the tile's partials (when `last`: stored, wet, speed).
+void stage_tile(const FloodModel& m, FloodState& s, const StageArrays& a, real dt, bool last,
+                std::int32_t t) {
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
-  const real hd = static_cast<real>(m.params.h_dry);
-  const RowCoef rc{static_cast<std::size_t>(g.sx), dt / static_cast<real>(g.dx),  hd, dt,
-                   a.second ? real(0.5) : real(0), a.second ? real(0.5) : real(1)};
+  const real hd = static_cast<real>(m.params.h_dry), grav = static_cast<real>(k_g);
+  const real *h = a.h, *hu = a.hu, *hv = a.hv, *z = g.z.data();
+  const std::size_t w = static_cast<std::size_t>(g.tile + 4);
+  real* scratch = s.recon.data() + static_cast<std::size_t>(t) * recon_per_tile(g);
+  auto buf = [&](int k) { return scratch + static_cast<std::size_t>(k) * w; };
+  // Buffer index k <-> column i0 - 2 + k: primitives for k in [0, np), x slopes [1, np - 1),
+  // x faces [2, np - 1) (the tile's west to east faces), cells, y slopes and y faces
+  // [2, ky1).
+  const int np = b.i1 - b.i0 + 4, ky1 = 2 + b.i1 - b.i0;
+  auto view = [&](int r) {  // row r (its primitives must be in the ring)
+    const std::size_t row = g.idx(b.i0 - 2, r);
+    const int p = r & 3;
+    return RowView{h + row, z + row, buf(8 + p), buf(p), buf(4 + p)};
+  };
+  real *sxh = buf(12), *sxe = buf(13), *sxu = buf(14), *sxv = buf(15);
+  auto ys = [&](int r, int q) { return buf(16 + 4 * (r & 1) + q); };  // y slope q of row r
+  const FaceRow fx{buf(24), buf(25), buf(26), buf(27)};
+  auto fy = [&](int f) {  // y faces between rows f - 1 and f
+    const int o = 28 + 4 * (f & 1);
+    return FaceRow{buf(o), buf(o + 1), buf(o + 2), buf(o + 3)};
+  };
+  const RowCoef rc{dt / static_cast<real>(g.dx), hd, dt, a.second ? real(0.5) : real(0),
+                   a.second ? real(0.5) : real(1)};
   double stored = 0, clamped = 0;
   real smax = 0, hmax = 0;
-  for (int j = b.j0; j < b.j1; ++j) {
-    update_row(a.h, a.hu, a.hv, g.gn2.data(), s.fx[0].data(), s.fx[1].data(), s.fx[2].data(),
-               s.fx[3].data(), s.fy[0].data(), s.fy[1].data(), s.fy[2].data(), s.fy[3].data(), a.oh,
-               a.ohu, a.ohv, g.idx(b.i0, j), g.idx(b.i1, j), rc);
+  for (int r = b.j0 - 2; r <= b.j1 + 1; ++r) {
+    const std::size_t row = g.idx(b.i0 - 2, r);
+    const RowView c = view(r);
+    prim_row(h + row, hu + row, hv + row, z + row, hd, np, const_cast<real*>(c.u),
+             const_cast<real*>(c.v), const_cast<real*>(c.e));
+    const int q = r - 1;  // row whose y slopes are now computable
+    if (q < b.j0 - 1) continue;
+    const RowView yc = view(q);
+    slope_row<false>(view(q - 1), yc, c, hd, 2, ky1, ys(q, 0), ys(q, 1), ys(q, 2), ys(q, 3));
+    if (q < b.j0) continue;
+    // y faces between rows q - 1 and q: normal velocity v, tangential u.
+    const RowView yl = view(q - 1);
+    const FaceSide L{yl.h,         yl.e,         yl.v,         yl.u,
+                     ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
+    const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
+    const FaceRow fq = fy(q);
+    face_row<false>(L, R, 2, ky1, 2 * grav, fq.fh, fq.gl, fq.gr, fq.ft);
+    if (q == 0 || q == g.ny)  // domain side: mass flux for the outflow balance
+      std::copy(fq.fh + 2, fq.fh + ky1, s.fy[0].data() + g.idx(b.i0, q));
+    const int j = r - 2;  // row whose cells are now updated
+    if (j < b.j0) continue;
+    const RowView xc = view(j);
+    const std::size_t jrow = g.idx(b.i0 - 2, j);
+    slope_row<true>(xc, xc, xc, hd, 1, np - 1, sxh, sxe, sxu, sxv);
+    // L (cell i - 1) is R shifted by -1.
+    const FaceSide X{xc.h, xc.e, xc.u, xc.v, sxh, sxe, sxu, sxv};
+    face_row<true>(X, X, 2, np - 1, 2 * grav, fx.fh, fx.gl, fx.gr, fx.ft);
+    if (b.i0 == 0) s.fx[0][g.idx(0, j)] = fx.fh[2];
+    if (b.i1 == g.nx) s.fx[0][g.idx(g.nx, j)] = fx.fh[np - 2];
+    update_row(h + jrow, hu + jrow, hv + jrow, g.gn2.data() + jrow, fx, fy(j), fy(j + 1),
+               a.oh + jrow, a.ohu + jrow, a.ohv + jrow, 2, ky1, rc);
     // Depths clamped at zero (counted), sums and speeds per row, in fixed lanes.
-    const std::size_t row = g.idx(0, j);
-    clamp_depths(a.oh + row, b.i0, b.i1, stored, clamped, hmax);
+    const std::size_t row0 = g.idx(0, j);
+    clamp_depths(a.oh + row0, b.i0, b.i1, stored, clamped, hmax);
     if (last)
-      smax = std::max(smax, max_wave_speed(a.oh + row, a.ohu + row, a.ohv + row, b.i0, b.i1, hd));
+      smax =
+          std::max(smax, max_wave_speed(a.oh + row0, a.ohu + row0, a.ohv + row0, b.i0, b.i1, hd));
   }
   const std::size_t ts = static_cast<std::size_t>(t);
   if (last) {
     s.tile_stored[ts] = stored;
     s.tile_wet[ts] = stored > 0;
     s.tile_speed[ts] = smax;
-    s.tile_clamped[ts] = clamped;
-  } else {
-    s.tile_clamped[ts] = clamped;
   }
+  s.tile_clamped[ts] = clamped;
 }
 
 // Net mass flux out through open sides, from the current face fluxes (m3/s).
@@ -350,13 +359,9 @@ double godunov_step(const FloodModel& m, FloodState& s, double dt, TaskPool& poo
                 true);
     pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
       for (std::int64_t k = b; k < e; ++k)
-        fluxes(m, s, a.h, a.hu, a.hv, s.active_tiles[static_cast<std::size_t>(k)]);
+        stage_tile(m, s, a, rdt, last, s.active_tiles[static_cast<std::size_t>(k)]);
     });
     s.balance.outflow += 0.5 * dt * boundary_flux(m, s);
-    pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
-      for (std::int64_t k = b; k < e; ++k)
-        update(m, s, a, rdt, last, s.active_tiles[static_cast<std::size_t>(k)]);
-    });
   };
   // Stage 1: U1 = U^n + dt L(U^n).
   stage({s.h.data(), s.qx.data(), s.qy.data(), s.b0.data(), s.b1.data(), s.b2.data(), false},

@@ -108,9 +108,10 @@ inline TileBox tile_box(const Grid& g, std::int32_t t) {
           std::min(g.ny, (tj + 1) * g.tile)};
 }
 
-/// Godunov reconstruction scratch per tile (FloodState::recon): 24 rows of tile + 4 reals
-/// (a ring of 4 rows of u, v, eta; the x slopes of h, eta, u, v; a ring of 2 rows of y slopes).
-inline constexpr int k_recon_rows = 24;
+/// Godunov scratch per tile (FloodState::recon): 36 rows of tile + 4 reals (a ring of 4 rows
+/// of u, v, eta; the x slopes of h, eta, u, v; a ring of 2 rows of y slopes; one row of x face
+/// fluxes; a ring of 2 rows of y face fluxes, 4 arrays each).
+inline constexpr int k_recon_rows = 36;
 inline std::size_t recon_per_tile(const Grid& g) {
   return static_cast<std::size_t>(k_recon_rows) * static_cast<std::size_t>(g.tile + 4);
 }
