@@ -178,8 +178,10 @@ struct FloodState {
   Balance balance;
 
   // Solver scratch, sized by make_state (never resized by a step).
-  std::vector<real> b0, b1, b2;    ///< second buffers (inertial: qx', qy'; godunov: U1)
-  std::vector<real> fx[4], fy[4];  ///< godunov face fluxes; inertial: fx[0], fy[0] tile-edge faces
+  std::vector<real> b0, b1, b2;  ///< second buffers (inertial: qx', qy'; godunov: U1)
+  std::vector<real> fx[4],
+      fy[4];  ///< only [0] allocated: inertial tile-edge faces; godunov side mass fluxes
+  std::vector<real> recon;  ///< godunov: per-tile row scratch (velocities, slopes, face fluxes)
   std::vector<std::int32_t> active_tiles;  ///< tiles the next step computes
   std::vector<std::uint8_t> tile_on;       ///< (tiles) 1 if in active_tiles
   std::vector<std::uint8_t> tile_wet;      ///< (tiles) any depth > 0 after the last step

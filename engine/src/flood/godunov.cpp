@@ -17,10 +17,11 @@
 //    keeps depths non-negative with this reconstruction (Audusse et al. 2004, section 3.2).
 //  - Manning friction: semi-implicit after each stage, q /= 1 + dt g n^2 |q| / h^{7/3}.
 //
-// Per stage two passes over the active tiles: face fluxes into fx/fy (each tile owns the west
-// and south faces of its cells), then the cell update. Faces store the mass flux, the normal
-// momentum flux minus the left and right hydrostatic pressures (G_L, G_R), and the tangential
-// momentum flux.
+// Per stage one pass over the active tiles (stage_tile): a sweep over the tile's rows computes
+// each cell's primitives and limited slopes once per direction, the face fluxes and the cell
+// update, with all intermediate rows in a small per-tile scratch. Faces hold the mass flux, the
+// normal momentum flux minus the left and right hydrostatic pressures (G_L, G_R; G_R also
+// carries the right cell's g h slope(eta) term), and the tangential momentum flux.
 #include <cmath>
 
 #include "flood/kernels.hpp"
@@ -29,27 +30,12 @@ namespace citytwin::flood::detail {
 
 namespace {
 
-/// Monotonised-central limited slope (van Leer 1977) of the one-sided differences a, b.
-[[gnu::always_inline]] inline real mc_slope(real a, real b) {
-  const real m =
-      std::min(std::min(real(2) * std::abs(a), real(2) * std::abs(b)), real(0.5) * std::abs(a + b));
+/// Half the monotonised-central limited slope (van Leer 1977) of the one-sided differences a,
+/// b: min(|a|, |b|, |a + b| / 4) with their sign, 0 at extrema. Half the slope is what the face
+/// reconstruction adds, so the factor 1/2 is applied once per cell, not once per face side.
+[[gnu::always_inline]] inline real mc_half_slope(real a, real b) {
+  const real m = std::min(std::min(std::abs(a), std::abs(b)), real(0.25) * std::abs(a + b));
   return a * b > real(0) ? std::copysign(m, a) : real(0);
-}
-
-struct Prim {
-  real h, eta, u, v;
-  bool wall;  // ghost or nodata cell: differences towards it count as zero
-  bool dry;   // h <= h_dry: reconstructed first order
-};
-
-/// Limited slope of q in cell b between neighbours a and c. Dry cells are first order (their
-/// level is their bed, and extrapolating the wet neighbour's level would raise a bump at the
-/// front); differences towards walls are zero (the wall's bed is not a water level).
-[[gnu::always_inline]] inline real slope(const Prim& a, const Prim& b, const Prim& c,
-                                         real Prim::*q) {
-  const real da = a.wall ? real(0) : b.*q - a.*q;
-  const real db = c.wall ? real(0) : c.*q - b.*q;
-  return b.dry ? real(0) : mc_slope(da, db);
 }
 
 struct FaceFlux {
@@ -68,130 +54,168 @@ struct FaceFlux {
   const real SR = hR > real(0) ? std::max(uR + cR, us + cs) : uL + real(2) * cL;
   const real qL = hL * uL, qR = hR * uR;
   const real mL = qL * uL, mR = qR * uR;
-  const real pL = real(0.5) * g * hL * hL, pR = real(0.5) * g * hR * hR;
+  // Only the pressure difference pL - pR = g/2 (hL^2 - hR^2) enters (exactly 0 for hL = hR).
+  const real dp = real(0.5) * g * (hL - hR) * (hL + hR);
   const real den = SR - SL;
   const real rden = real(1) / std::max(den, real(1e-12));
   const real inv = den > real(1e-12) ? rden : real(0);
   const real mix = SR * mL - SL * mR + SL * SR * (qR - qL);
   real fh = (SR * qL - SL * qR + SL * SR * (hR - hL)) * inv;
-  real gl = (mix - SL * (pR - pL)) * inv;
-  real gr = (mix + SR * (pL - pR)) * inv;
+  real gl = (mix + SL * dp) * inv;
+  real gr = (mix + SR * dp) * inv;
   const bool left = SL >= real(0), right = SR <= real(0);
   fh = left ? qL : (right ? qR : fh);
-  gl = left ? mL : (right ? mR + pR - pL : gl);
-  gr = left ? mL + pL - pR : (right ? mR : gr);
-  const real dsn = hR * (uR - SR) - hL * (uL - SL);
-  const real snum = SL * hR * (uR - SR) - SR * hL * (uL - SL);
-  const real sq = snum / (dsn != real(0) ? dsn : real(1));
-  const real sstar = dsn != real(0) ? sq : real(0);
-  return {fh, gl, gr, fh * (sstar >= real(0) ? vL : vR)};
+  gl = left ? mL : (right ? mR - dp : gl);
+  gr = left ? mL + dp : (right ? mR : gr);
+  // Contact speed S* = (SL A - SR B) / (A - B), A = hR (uR - SR), B = hL (uL - SL) (eq. 10.26).
+  const real A = hR * (uR - SR), B = hL * (uL - SL);
+  const real dsn = A - B, snum = SL * A - SR * B;
+  // Only the sign of S* = snum / dsn matters (it picks the upwind tangential velocity), and
+  // S* = 0 when dsn = 0: S* >= 0 <=> snum dsn >= 0, without the division.
+  return {fh, gl, gr, fh * (snum * dsn >= real(0) ? vL : vR)};
 }
 
 inline constexpr real k_wall_half = k_wall_z / 2;
 
-/// Primitive variables of cell c: depth, level, normal and tangential velocity (zero when dry).
-[[gnu::always_inline]] inline Prim prim(const real* h, const real* qn, const real* qt,
-                                        const real* z, real h_dry, std::size_t c) {
-  const real hc = h[c];
-  const bool wet = hc > h_dry;
-  // Divide unconditionally by a safe value, then select: no branch, so the loops vectorise.
-  const real r = real(1) / std::max(hc, h_dry);
-  const real inv = wet ? r : real(0);
-  return {hc, hc + z[c], qn[c] * inv, qt[c] * inv, z[c] >= k_wall_half, !wet};
-}
+// MUSCL reconstruction once per cell and direction: per row, the velocities and level of every
+// cell, then its limited slopes, then the faces from the slopes of their two cells (each slope
+// is computed once, not once per face side). Row buffers live in FloodState::recon, one set per
+// tile; all loops are branch-free and vectorise.
 
-/// Flux through the face between cells L and R = L + stride (stride 1: x faces, sx: y faces).
-[[gnu::always_inline]] inline FaceFlux face_flux(const real* h, const real* qn, const real* qt,
-                                                 const real* z, real hd, std::size_t L,
-                                                 std::size_t stride) {
-  const std::size_t R = L + stride;
-  const Prim a = prim(h, qn, qt, z, hd, L - stride), b = prim(h, qn, qt, z, hd, L),
-             c = prim(h, qn, qt, z, hd, R), d = prim(h, qn, qt, z, hd, R + stride);
-  // Left state: cell L extended to its right face; right state: cell R to its left face.
-  const real hl = b.h + real(0.5) * slope(a, b, c, &Prim::h);
-  const real el = b.eta + real(0.5) * slope(a, b, c, &Prim::eta);
-  const real ul = b.u + real(0.5) * slope(a, b, c, &Prim::u);
-  const real vl = b.v + real(0.5) * slope(a, b, c, &Prim::v);
-  const real hr = c.h - real(0.5) * slope(b, c, d, &Prim::h);
-  const real er = c.eta - real(0.5) * slope(b, c, d, &Prim::eta);
-  const real ur = c.u - real(0.5) * slope(b, c, d, &Prim::u);
-  const real vr = c.v - real(0.5) * slope(b, c, d, &Prim::v);
-  // Hydrostatic reconstruction (Audusse et al. 2004).
-  const real zs = std::max(el - hl, er - hr);
-  const real hls = std::max(real(0), el - zs), hrs = std::max(real(0), er - zs);
-  return hllc(hls, ul, vl, hrs, ur, vr);
-}
-
-// Faces [c0, c1) of one row (face c between cells c - stride and c). Restrict pointers: the
-// inputs and the four outputs never overlap, so the loop vectorises without alias checks.
-[[gnu::noinline]] void flux_row(const real* __restrict h, const real* __restrict qn,
-                                const real* __restrict qt, const real* __restrict z, real h_dry,
-                                std::size_t stride, std::size_t c0, std::size_t c1,
-                                real* __restrict fh, real* __restrict gl, real* __restrict gr,
-                                real* __restrict ft) {
-  for (std::size_t c = c0; c < c1; ++c) {
-    const FaceFlux f = face_flux(h, qn, qt, z, h_dry, c - stride, stride);
-    fh[c] = f.fh, gl[c] = f.gl, gr[c] = f.gr, ft[c] = f.ft;
+/// u = hu / h, v = hv / h (zero when dry) and eta = h + z of cells [0, n) of a row.
+[[gnu::noinline]] void prim_row(const real* __restrict h, const real* __restrict hu,
+                                const real* __restrict hv, const real* __restrict z, real hd, int n,
+                                real* __restrict u, real* __restrict v, real* __restrict e) {
+  for (int k = 0; k < n; ++k) {
+    const real hc = h[k];
+    // Divide unconditionally by a safe value, then select: no branch.
+    const real r = real(1) / std::max(hc, hd);
+    const real inv = hc > hd ? r : real(0);
+    u[k] = hu[k] * inv;
+    v[k] = hv[k] * inv;
+    e[k] = hc + z[k];
   }
 }
 
-void fluxes(const FloodModel& m, FloodState& s, const real* h, const real* hu, const real* hv,
-            std::int32_t t) {
-  const Grid& g = m.grid;
-  const auto b = tile_box(g, t);
-  const std::size_t sx = static_cast<std::size_t>(g.sx);
-  const real hd = static_cast<real>(m.params.h_dry);
-  const int fi1 = b.i1 + (b.i1 == g.nx), fj1 = b.j1 + (b.j1 == g.ny);
-  for (int j = b.j0; j < b.j1; ++j)
-    flux_row(h, hu, hv, g.z.data(), hd, 1, g.idx(b.i0, j), g.idx(fi1, j), s.fx[0].data(),
-             s.fx[1].data(), s.fx[2].data(), s.fx[3].data());
-  for (int j = b.j0; j < fj1; ++j)
-    flux_row(h, hv, hu, g.z.data(), hd, sx, g.idx(b.i0, j), g.idx(b.i1, j), s.fy[0].data(),
-             s.fy[2].data(), s.fy[3].data(), s.fy[1].data());
+/// Cell values of one row as seen by the slope and face loops (k indexes all arrays alike).
+struct RowView {
+  const real *h, *z, *e, *u, *v;
+  RowView shifted(std::ptrdiff_t d) const { return {h + d, z + d, e + d, u + d, v + d}; }
+};
+
+/// Half limited slopes (van Leer MUSCL with the MC limiter) of h, eta, u, v of cells [k0, k1) of
+/// row b between the neighbours in rows a and c. Dry cells are first order (their level is
+/// their bed, and extrapolating the wet neighbour's level would raise a bump at the front);
+/// differences towards walls (ghost or nodata cells) are zero (a wall's bed is not a level).
+/// In a row (`along`), a and c are b shifted by -1 and +1: one pointer per quantity, so the
+/// loop keeps its pointers in registers.
+template <bool along>
+[[gnu::noinline]] void slope_row(const RowView a, const RowView b, const RowView c, real hd, int k0,
+                                 int k1, real* __restrict sh, real* __restrict se,
+                                 real* __restrict su, real* __restrict sv) {
+  const RowView ra = along ? b.shifted(-1) : a, rc = along ? b.shifted(1) : c;
+  const real* __restrict ah = ra.h, * __restrict az = ra.z, * __restrict ae = ra.e;
+  const real* __restrict au = ra.u, * __restrict av = ra.v;
+  const real* __restrict bh = b.h, * __restrict be = b.e, * __restrict bu = b.u;
+  const real* __restrict bv = b.v;
+  const real* __restrict ch = rc.h, * __restrict cz = rc.z, * __restrict ce = rc.e;
+  const real* __restrict cu = rc.u, * __restrict cv = rc.v;
+  for (int k = k0; k < k1; ++k) {
+    const bool wa = az[k] >= k_wall_half, wc = cz[k] >= k_wall_half, dry = !(bh[k] > hd);
+    auto lim = [&](real qa, real qb, real qc) {
+      const real da = wa ? real(0) : qb - qa;
+      const real db = wc ? real(0) : qc - qb;
+      return dry ? real(0) : mc_half_slope(da, db);
+    };
+    sh[k] = lim(ah[k], bh[k], ch[k]);
+    se[k] = lim(ae[k], be[k], ce[k]);
+    su[k] = lim(au[k], bu[k], cu[k]);
+    sv[k] = lim(av[k], bv[k], cv[k]);
+  }
+}
+
+/// Face values of one row: cell values (h, eta, normal and tangential velocity) and their
+/// half slopes along the face normal.
+struct FaceSide {
+  const real *h, *e, *un, *ut, *sh, *se, *sun, *sut;
+};
+
+/// Faces [k0, k1) between side L and side R: MUSCL face states, hydrostatic reconstruction
+/// (Audusse et al. 2004) and HLLC (Toro 2001); outputs mass flux, normal momentum minus pL
+/// (gl), normal momentum minus pR minus the bed-and-pressure term g h_R slope(eta)_R of cell R
+/// (gr; the face is R's only face on its side, so the term is added once per cell; g2 = 2 g
+/// because the slopes are halved), and tangential momentum flux. In a row (`along`), L is R
+/// shifted by -1.
+template <bool along>
+[[gnu::noinline]] void face_row(const FaceSide L0, const FaceSide R, int k0, int k1, real g2,
+                                real* __restrict fh, real* __restrict gl, real* __restrict gr,
+                                real* __restrict ft) {
+  const FaceSide L = along ? FaceSide{R.h - 1,  R.e - 1,  R.un - 1,  R.ut - 1,
+                                      R.sh - 1, R.se - 1, R.sun - 1, R.sut - 1}
+                           : L0;
+  const real* __restrict lh = L.h, * __restrict le = L.e, * __restrict lu = L.un;
+  const real* __restrict lv = L.ut, * __restrict lsh = L.sh, * __restrict lse = L.se;
+  const real* __restrict lsu = L.sun, * __restrict lsv = L.sut;
+  const real* __restrict rh = R.h, * __restrict re = R.e, * __restrict ru = R.un;
+  const real* __restrict rv = R.ut, * __restrict rsh = R.sh, * __restrict rse = R.se;
+  const real* __restrict rsu = R.sun, * __restrict rsv = R.sut;
+  for (int k = k0; k < k1; ++k) {
+    // Left state: cell L extended to its right face; right state: cell R to its left face.
+    const real hl = lh[k] + lsh[k], el = le[k] + lse[k];
+    const real ul = lu[k] + lsu[k], vl = lv[k] + lsv[k];
+    const real hr = rh[k] - rsh[k], er = re[k] - rse[k];
+    const real ur = ru[k] - rsu[k], vr = rv[k] - rsv[k];
+    // Hydrostatic reconstruction (Audusse et al. 2004, eqs. 2.6-2.9).
+    const real zs = std::max(el - hl, er - hr);
+    const real hls = std::max(real(0), el - zs), hrs = std::max(real(0), er - zs);
+    const FaceFlux f = hllc(hls, ul, vl, hrs, ur, vr);
+    fh[k] = f.fh, gl[k] = f.gl, gr[k] = f.gr - g2 * rh[k] * rse[k], ft[k] = f.ft;
+  }
 }
 
 struct StageArrays {
-  const real *h, *hu, *hv;  // stage input (fluxes were computed from it)
+  const real *h, *hu, *hv;  // stage input (fluxes are computed from it)
   real *oh, *ohu, *ohv;     // output; holds U^n on entry to the second stage
   bool second;              // second stage: average with U^n (Heun)
 };
 
 struct RowCoef {
-  std::size_t sx;
-  real k, g, h_dry, dt, wn, wo;
+  real k, h_dry, dt, wn, wo;
 };
 
-// Cells [c0, c1) of one row: U_out = wn U_out + wo (U_in + dt L(U_in)), friction applied to the
-// stage result. Restrict: U_out is only read at the cell it writes.
+/// The four face arrays of a face row: mass, G_L, G_R, tangential momentum.
+struct FaceRow {
+  real *fh, *gl, *gr, *ft;
+};
+
+// Cells [k0, k1) of one row: U_out = wn U_out + wo (U_in + dt L(U_in)), friction applied to
+// the stage result. Cell k has x faces k (west) and k + 1 (east) in `x`, y faces k in `s`
+// (south) and `n` (north). Restrict: U_out is only read at the cell it writes.
 [[gnu::noinline]] void update_row(const real* __restrict h, const real* __restrict hu,
-                                  const real* __restrict hv, const real* __restrict z,
-                                  const real* __restrict gn2, const real* __restrict fx0,
-                                  const real* __restrict fx1, const real* __restrict fx2,
-                                  const real* __restrict fx3, const real* __restrict fy0,
-                                  const real* __restrict fy1, const real* __restrict fy2,
-                                  const real* __restrict fy3, real* __restrict oh,
-                                  real* __restrict ohu, real* __restrict ohv, std::size_t c0,
-                                  std::size_t c1, const RowCoef rc) {
+                                  const real* __restrict hv, const real* __restrict gn2,
+                                  const FaceRow x, const FaceRow s, const FaceRow n,
+                                  real* __restrict oh, real* __restrict ohu, real* __restrict ohv,
+                                  int k0, int k1, const RowCoef rc) {
   // Locals, so stores to the outputs cannot alias the coefficients.
-  const std::size_t sx = rc.sx;
-  const real k = rc.k, g = rc.g, hd = rc.h_dry, dt = rc.dt, wn = rc.wn, wo = rc.wo;
+  const real k = rc.k, hd = rc.h_dry, dt = rc.dt, wn = rc.wn, wo = rc.wo;
+  const real* __restrict xh = x.fh, * __restrict xl = x.gl, * __restrict xr = x.gr;
+  const real* __restrict xt = x.ft, * __restrict sh = s.fh, * __restrict sr = s.gr;
+  const real* __restrict st = s.ft, * __restrict nh = n.fh, * __restrict nl = n.gl;
+  const real* __restrict nt = n.ft;
   // No cell reads another cell's output: no loop-carried dependence.
 #pragma GCC ivdep
-  for (std::size_t c = c0; c < c1; ++c) {
+  for (int c = k0; c < k1; ++c) {
     const real hc = h[c];
-    // The level slopes of the face reconstruction (same rules, so the bed source matches).
-    const Prim pc = prim(h, hu, hv, z, hd, c);
-    const real sex =
-        slope(prim(h, hu, hv, z, hd, c - 1), pc, prim(h, hu, hv, z, hd, c + 1), &Prim::eta);
-    const real sey =
-        slope(prim(h, hu, hv, z, hd, c - sx), pc, prim(h, hu, hv, z, hd, c + sx), &Prim::eta);
-    real hn = hc - k * ((fx0[c + 1] - fx0[c]) + (fy0[c + sx] - fy0[c]));
-    real qu = hu[c] - k * ((fx1[c + 1] - fx2[c] + g * hc * sex) + (fy1[c + sx] - fy1[c]));
-    real qv = hv[c] - k * ((fx3[c + 1] - fx3[c]) + (fy2[c + sx] - fy3[c] + g * hc * sey));
+    // G_R of the west and south faces include the cell's g h slope(eta) term.
+    real hn = hc - k * ((xh[c + 1] - xh[c]) + (nh[c] - sh[c]));
+    real qu = hu[c] - k * ((xl[c + 1] - xr[c]) + (nt[c] - st[c]));
+    real qv = hv[c] - k * ((xt[c + 1] - xt[c]) + (nl[c] - sr[c]));
     // Semi-implicit Manning friction on the stage result.
     const real hs = std::max(hn, hd);
     const real qm = std::sqrt(qu * qu + qv * qv);
-    const real fr = real(1) / (real(1) + dt * gn2[c] * qm / (hs * hs * cbrt_ieee(hs)));
+    // 1 / (1 + a / h^(7/3)) = h^2 / (h^2 + a h^(-1/3)): one division.
+    const real h2 = hs * hs;
+    const real fr = h2 / (h2 + dt * gn2[c] * qm * rcbrt_ieee(hs));
     qu *= fr;
     qv *= fr;
     // wn = 0 in the first stage: the old contents of U_out (finite) contribute nothing.
@@ -205,36 +229,90 @@ struct RowCoef {
   }
 }
 
-// Cell update of one tile; writes the tile's partials (when `last`: stored, wet, speed).
-void update(const FloodModel& m, FloodState& s, const StageArrays& a, real dt, bool last,
-            std::int32_t t) {
+// One stage on one tile, fluxes and cell update fused in a single sweep over rows
+// r = j0 - 2 .. j1 + 1, all intermediate rows in the tile's scratch (FloodState::recon, L1/L2
+// sized): the velocities and levels of row r go into a ring of 4 rows; the y slopes of row
+// r - 1 (from rows r - 2 .. r) into a ring of 2, giving with those of row r - 2 the y faces
+// between rows r - 2 and r - 1 (a ring of 2 face rows); then the x slopes and x faces of row
+// r - 2, and its cell update from its x faces and its south and north face rows. The tile
+// computes all faces around its cells, so faces on tile edges are computed by both tiles,
+// by the same function of the same stage input: the result does not depend on which tile
+// or thread runs first. Mass fluxes through the domain's sides go to fx[0] / fy[0] for the
+// outflow balance. Writes the tile's partials (when `last`: stored, wet, speed).
+void stage_tile(const FloodModel& m, FloodState& s, const StageArrays& a, real dt, bool last,
+                std::int32_t t) {
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
-  const real hd = static_cast<real>(m.params.h_dry);
-  const RowCoef rc{
-      static_cast<std::size_t>(g.sx), dt / static_cast<real>(g.dx),  static_cast<real>(k_g), hd, dt,
-      a.second ? real(0.5) : real(0), a.second ? real(0.5) : real(1)};
+  const real hd = static_cast<real>(m.params.h_dry), grav = static_cast<real>(k_g);
+  const real *h = a.h, *hu = a.hu, *hv = a.hv, *z = g.z.data();
+  const std::size_t w = static_cast<std::size_t>(g.tile + 4);
+  real* scratch = s.recon.data() + static_cast<std::size_t>(t) * recon_per_tile(g);
+  auto buf = [&](int k) { return scratch + static_cast<std::size_t>(k) * w; };
+  // Buffer index k <-> column i0 - 2 + k: primitives for k in [0, np), x slopes [1, np - 1),
+  // x faces [2, np - 1) (the tile's west to east faces), cells, y slopes and y faces
+  // [2, ky1).
+  const int np = b.i1 - b.i0 + 4, ky1 = 2 + b.i1 - b.i0;
+  auto view = [&](int r) {  // row r (its primitives must be in the ring)
+    const std::size_t row = g.idx(b.i0 - 2, r);
+    const int p = r & 3;
+    return RowView{h + row, z + row, buf(8 + p), buf(p), buf(4 + p)};
+  };
+  real *sxh = buf(12), *sxe = buf(13), *sxu = buf(14), *sxv = buf(15);
+  auto ys = [&](int r, int q) { return buf(16 + 4 * (r & 1) + q); };  // y slope q of row r
+  const FaceRow fx{buf(24), buf(25), buf(26), buf(27)};
+  auto fy = [&](int f) {  // y faces between rows f - 1 and f
+    const int o = 28 + 4 * (f & 1);
+    return FaceRow{buf(o), buf(o + 1), buf(o + 2), buf(o + 3)};
+  };
+  const RowCoef rc{dt / static_cast<real>(g.dx), hd, dt, a.second ? real(0.5) : real(0),
+                   a.second ? real(0.5) : real(1)};
   double stored = 0, clamped = 0;
   real smax = 0, hmax = 0;
-  for (int j = b.j0; j < b.j1; ++j) {
-    update_row(a.h, a.hu, a.hv, g.z.data(), g.gn2.data(), s.fx[0].data(), s.fx[1].data(),
-               s.fx[2].data(), s.fx[3].data(), s.fy[0].data(), s.fy[1].data(), s.fy[2].data(),
-               s.fy[3].data(), a.oh, a.ohu, a.ohv, g.idx(b.i0, j), g.idx(b.i1, j), rc);
+  for (int r = b.j0 - 2; r <= b.j1 + 1; ++r) {
+    const std::size_t row = g.idx(b.i0 - 2, r);
+    const RowView c = view(r);
+    prim_row(h + row, hu + row, hv + row, z + row, hd, np, const_cast<real*>(c.u),
+             const_cast<real*>(c.v), const_cast<real*>(c.e));
+    const int q = r - 1;  // row whose y slopes are now computable
+    if (q < b.j0 - 1) continue;
+    const RowView yc = view(q);
+    slope_row<false>(view(q - 1), yc, c, hd, 2, ky1, ys(q, 0), ys(q, 1), ys(q, 2), ys(q, 3));
+    if (q < b.j0) continue;
+    // y faces between rows q - 1 and q: normal velocity v, tangential u.
+    const RowView yl = view(q - 1);
+    const FaceSide L{yl.h,         yl.e,         yl.v,         yl.u,
+                     ys(q - 1, 0), ys(q - 1, 1), ys(q - 1, 3), ys(q - 1, 2)};
+    const FaceSide R{yc.h, yc.e, yc.v, yc.u, ys(q, 0), ys(q, 1), ys(q, 3), ys(q, 2)};
+    const FaceRow fq = fy(q);
+    face_row<false>(L, R, 2, ky1, 2 * grav, fq.fh, fq.gl, fq.gr, fq.ft);
+    if (q == 0 || q == g.ny)  // domain side: mass flux for the outflow balance
+      std::copy(fq.fh + 2, fq.fh + ky1, s.fy[0].data() + g.idx(b.i0, q));
+    const int j = r - 2;  // row whose cells are now updated
+    if (j < b.j0) continue;
+    const RowView xc = view(j);
+    const std::size_t jrow = g.idx(b.i0 - 2, j);
+    slope_row<true>(xc, xc, xc, hd, 1, np - 1, sxh, sxe, sxu, sxv);
+    // L (cell i - 1) is R shifted by -1.
+    const FaceSide X{xc.h, xc.e, xc.u, xc.v, sxh, sxe, sxu, sxv};
+    face_row<true>(X, X, 2, np - 1, 2 * grav, fx.fh, fx.gl, fx.gr, fx.ft);
+    if (b.i0 == 0) s.fx[0][g.idx(0, j)] = fx.fh[2];
+    if (b.i1 == g.nx) s.fx[0][g.idx(g.nx, j)] = fx.fh[np - 2];
+    update_row(h + jrow, hu + jrow, hv + jrow, g.gn2.data() + jrow, fx, fy(j), fy(j + 1),
+               a.oh + jrow, a.ohu + jrow, a.ohv + jrow, 2, ky1, rc);
     // Depths clamped at zero (counted), sums and speeds per row, in fixed lanes.
-    const std::size_t row = g.idx(0, j);
-    clamp_depths(a.oh + row, b.i0, b.i1, stored, clamped, hmax);
+    const std::size_t row0 = g.idx(0, j);
+    clamp_depths(a.oh + row0, b.i0, b.i1, stored, clamped, hmax);
     if (last)
-      smax = std::max(smax, max_wave_speed(a.oh + row, a.ohu + row, a.ohv + row, b.i0, b.i1, hd));
+      smax =
+          std::max(smax, max_wave_speed(a.oh + row0, a.ohu + row0, a.ohv + row0, b.i0, b.i1, hd));
   }
   const std::size_t ts = static_cast<std::size_t>(t);
   if (last) {
     s.tile_stored[ts] = stored;
     s.tile_wet[ts] = stored > 0;
     s.tile_speed[ts] = smax;
-    s.tile_clamped[ts] = clamped;
-  } else {
-    s.tile_clamped[ts] = clamped;
   }
+  s.tile_clamped[ts] = clamped;
 }
 
 // Net mass flux out through open sides, from the current face fluxes (m3/s).
@@ -281,13 +359,9 @@ double godunov_step(const FloodModel& m, FloodState& s, double dt, TaskPool& poo
                 true);
     pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
       for (std::int64_t k = b; k < e; ++k)
-        fluxes(m, s, a.h, a.hu, a.hv, s.active_tiles[static_cast<std::size_t>(k)]);
+        stage_tile(m, s, a, rdt, last, s.active_tiles[static_cast<std::size_t>(k)]);
     });
     s.balance.outflow += 0.5 * dt * boundary_flux(m, s);
-    pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
-      for (std::int64_t k = b; k < e; ++k)
-        update(m, s, a, rdt, last, s.active_tiles[static_cast<std::size_t>(k)]);
-    });
   };
   // Stage 1: U1 = U^n + dt L(U^n).
   stage({s.h.data(), s.qx.data(), s.qy.data(), s.b0.data(), s.b1.data(), s.b2.data(), false},

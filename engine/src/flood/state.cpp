@@ -62,13 +62,11 @@ FloodState make_state(const FloodModel& model) {
   s.b1.assign(n, 0);
   // Inertial: b2 holds the donor factors; ghosts keep 1 (boundary inflow is never limited).
   s.b2.assign(n, model.params.solver == Solver::inertial ? 1 : 0);
-  if (model.params.solver == Solver::godunov) {
-    for (auto& f : s.fx) f.assign(n, 0);
-    for (auto& f : s.fy) f.assign(n, 0);
-  } else {  // inertial: the faces on tile edges, recomputed by the tile west / south of them
-    s.fx[0].assign(n, 0);
-    s.fy[0].assign(n, 0);
-  }
+  // Inertial: the faces on tile edges, recomputed by the tile west / south of them; godunov:
+  // the mass fluxes through the domain's sides (its face fluxes stay in the tile scratch).
+  s.fx[0].assign(n, 0);
+  s.fy[0].assign(n, 0);
+  if (model.params.solver == Solver::godunov) s.recon.assign(tiles * detail::recon_per_tile(g), 0);
   s.active_tiles.reserve(tiles);
   s.tile_on.assign(tiles, 0);
   s.tile_wet.assign(tiles, 0);

@@ -57,6 +57,13 @@ TEST_CASE("cbrt_ieee matches std::cbrt to float and double precision") {
   }
 }
 
+TEST_CASE("rcbrt_ieee matches 1 / std::cbrt to float and double precision") {
+  for (double x : {1e-7, 1e-6, 1e-3, 0.1, 0.7, 1.0, 3.3, 25.0, 1000.0, 1e6}) {
+    CHECK(detail::rcbrt_ieee(static_cast<float>(x)) == Approx(1.0 / std::cbrt(x)).epsilon(5e-7));
+    CHECK(detail::rcbrt_ieee(x) == Approx(1.0 / std::cbrt(x)).epsilon(1e-15));
+  }
+}
+
 TEST_CASE("Dry tiles are skipped") {
   // 256 x 256 cells in tiles of 32: water only in the south-west corner tile. The first step
   // computes that tile and its 3 neighbours: 4 of 64 tiles.
