@@ -130,6 +130,18 @@ struct Demand {
   std::vector<std::int32_t> dist_type;
   std::vector<double> dist_prob;
   std::int32_t n_vehicles() const { return static_cast<std::int32_t>(veh_id.size()); }
+  /// The same types, distributions and notes without any vehicle (to rebuild the vehicles).
+  Demand without_vehicles() const {
+    Demand out;
+    out.types = types;
+    out.ignored = ignored;
+    out.dist_id = dist_id;
+    out.dist_begin = dist_begin;
+    out.dist_type = dist_type;
+    out.dist_prob = dist_prob;
+    out.veh_route_begin.push_back(0);
+    return out;
+  }
 };
 
 /// Simulation settings (the [traffic] section's keys; see docs/scenario-traffic.md).

@@ -98,14 +98,7 @@ void scale_demand(Demand& d, double factor, SimTime from, SimTime to, std::uint6
   factor = std::max(0.0, factor);
   const auto whole = static_cast<std::int64_t>(std::floor(factor));
   const double frac = factor - static_cast<double>(whole);
-  Demand out;
-  out.types = d.types;
-  out.ignored = d.ignored;
-  out.dist_id = d.dist_id;
-  out.dist_begin = d.dist_begin;
-  out.dist_type = d.dist_type;
-  out.dist_prob = d.dist_prob;
-  out.veh_route_begin.push_back(0);
+  Demand out = d.without_vehicles();
   const bool trips = !d.veh_trip.empty();
   for (std::int32_t v = 0; v < d.n_vehicles(); ++v) {
     const bool in = d.veh_depart[z(v)] >= from && d.veh_depart[z(v)] < to;

@@ -351,14 +351,7 @@ void finish_demand(Demand& d) {
   std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
     return d.veh_depart[static_cast<std::size_t>(a)] < d.veh_depart[static_cast<std::size_t>(b)];
   });
-  Demand s;
-  s.types = d.types;
-  s.ignored = d.ignored;
-  s.dist_id = d.dist_id;
-  s.dist_begin = d.dist_begin;
-  s.dist_type = d.dist_type;
-  s.dist_prob = d.dist_prob;
-  s.veh_route_begin.push_back(0);
+  Demand s = d.without_vehicles();
   for (std::int32_t v : order) {
     const auto u = static_cast<std::size_t>(v);
     s.veh_id.push_back(d.veh_id[u]);
