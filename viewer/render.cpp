@@ -1,8 +1,11 @@
 #include "render.hpp"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <osgViewer/Viewer>
 
 #include <cmath>
+#include <cstring>
 
 namespace citytwin::view {
 namespace {
@@ -21,6 +24,25 @@ struct ReadPixels : osg::Camera::DrawCallback {
                       GL_UNSIGNED_BYTE);
   }
 };
+
+// Keeps the GL vendor library (libGLX_*) and the DRI driver loaded for the rest of the process
+// once a context exists. Otherwise glvnd unloads them when the last context of a display closes
+// and loads them again for the next view: every OffscreenView pays the driver's start-up, and
+// the allocations the driver's globals still point to look like leaks to LeakSanitizer.
+void pin_gl_driver() {
+  static const bool pinned = [] {
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void*) {
+          const char* name = info->dlpi_name;
+          if (name && (std::strstr(name, "/dri/") || std::strstr(name, "libGLX_")))
+            dlopen(name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);  // a reference never dropped
+          return 0;
+        },
+        nullptr);
+    return true;
+  }();
+  (void)pinned;
+}
 
 }  // namespace
 
@@ -77,6 +99,7 @@ Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, i
   impl->grab->image = new osg::Image;
   cam->setFinalDrawCallback(impl->grab.get());
   viewer.realize();
+  pin_gl_driver();
   return std::unique_ptr<OffscreenView>(new OffscreenView(std::move(impl)));
 }
 
