@@ -5,9 +5,10 @@
 //      (MATPOWER runpf's start), 20 repetitions.
 //    warm_*: a reused solver (patterns and symbolic factorisation kept) starting from the
 //      previous solution after a 1 % load step -- the time-series situation -- 30 steps.
-//    *_ms_min / *_ms_median: wall time per power flow; *_cpu_ms_median: the thread's CPU time
-//    (on a shared machine wall time includes waiting for a core). rate: warm power flows per
-//    second of wall time.
+//    Both solve with PowerFlowOptions::pool, a TaskPool of --threads workers.
+//    *_ms_min / *_ms_median: wall time per power flow; *_cpu_ms_median: the process's CPU time
+//    over all threads (on a shared machine wall time includes waiting for a core). rate: warm
+//    power flows per second of wall time.
 //  power.dc.<case>: DC power flow including the KLU factorisation of B'.
 //  power.n1.<case>: N-1 over branches, contingencies spread over the TaskPool with one solver
 //    and one network copy per worker (built and primed on the base case before the clock
@@ -57,19 +58,21 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-bench::Result bench_nr(const std::string& name) {
+bench::Result bench_nr(const std::string& name, int threads) {
   const power::Network net = load_case(name);
+  TaskPool pool(threads);
   power::PowerFlowOptions opt;
+  opt.pool = &pool;
   std::vector<double> cold, cold_cpu, warm, warm_cpu;
   int iterations = 0;
   constexpr int k_cold = 20, k_warm = 30;
   for (int r = 0; r < k_cold; ++r) {
-    const double c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    const double c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     const auto t0 = Clock::now();
     power::PowerFlowSolver solver(net);
     const auto res = solver.solve(net, opt);
     cold.push_back(seconds_since(t0));
-    cold_cpu.push_back(cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0);
+    cold_cpu.push_back(cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0);
     iterations = res.iterations;
     if (!res.success()) std::fprintf(stderr, "%s\n", res.diagnosis(net).c_str());
   }
@@ -88,11 +91,11 @@ bench::Result bench_nr(const std::string& name) {
       step.bus_pd[i] = net.bus_pd[i] * scale;
       step.bus_qd[i] = net.bus_qd[i] * scale;
     }
-    const double c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    const double c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     const auto t0 = Clock::now();
     solver.solve(step, opt, res);
     warm.push_back(seconds_since(t0));
-    warm_cpu.push_back(cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0);
+    warm_cpu.push_back(cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0);
     warm_iterations += res.iterations;
     if (!res.success()) std::fprintf(stderr, "%s\n", res.diagnosis(step).c_str());
   }
@@ -225,9 +228,9 @@ bench::Result bench_n1(const std::string& name, int threads, int n_contingencies
 }
 
 CT_BENCH("power.nr.case9241pegase", "Newton AC power flow, PEGASE 9241 buses (cold and warm)",
-         [](int) { return bench_nr("case9241pegase"); });
+         [](int threads) { return bench_nr("case9241pegase", threads); });
 CT_BENCH("power.nr.case_ACTIVSg2000", "Newton AC power flow, ACTIVSg 2000 buses (cold and warm)",
-         [](int) { return bench_nr("case_ACTIVSg2000"); });
+         [](int threads) { return bench_nr("case_ACTIVSg2000", threads); });
 CT_BENCH("power.dc.case9241pegase", "DC power flow, PEGASE 9241 buses",
          [](int) { return bench_dc("case9241pegase"); });
 CT_BENCH("power.n1fd.case9241pegase",

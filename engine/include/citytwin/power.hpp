@@ -17,6 +17,10 @@
 
 #include "citytwin/error.hpp"
 
+namespace citytwin {
+class TaskPool;
+}
+
 namespace citytwin::power {
 
 /// MATPOWER bus types (BUS_TYPE column).
@@ -114,6 +118,11 @@ struct PowerFlowOptions {
   int max_q_switch_rounds = 50;   ///< bound on PV->PQ switching rounds
   bool flat_start = false;        ///< start from 1 pu / 0 rad instead of the case's values
   bool warm_start = false;        ///< start from the previous solution of this solver
+  /// Optional workers for one solve: a cold solve builds its symbolic factorisation while the
+  /// admittances and islands are computed, and every iteration fills the Jacobian and the
+  /// injections row-parallel. Results are bit-identical with and without a pool. Leave null
+  /// when the solves themselves run in parallel (N-1 over contingencies).
+  TaskPool* pool = nullptr;
 };
 
 /// Why a power flow failed, never silently.

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "citytwin/parallel.hpp"
 #include "citytwin/power.hpp"
 #include "cli/commands.hpp"
 
@@ -22,6 +23,7 @@ struct PowerflowArgs {
   bool fd = false;
   int max_iterations = 10;
   double tolerance = 1e-8;
+  int threads = 0;
 };
 
 int run_powerflow(const PowerflowArgs& a) {
@@ -41,6 +43,8 @@ int run_powerflow(const PowerflowArgs& a) {
     if (a.fd) opt.method = power::PfMethod::fast_decoupled;
     opt.max_iterations = a.max_iterations;
     opt.tolerance = a.tolerance;
+    TaskPool pool(a.threads);
+    opt.pool = &pool;
     power::PowerFlowSolver solver(*net);
     r = solver.solve(*net, opt);
   }
@@ -99,6 +103,9 @@ Runner add_powerflow_command(CLI::App& app) {
   cmd->add_option("--tol", a->tolerance, "Convergence tolerance on the mismatch, pu")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out, "Write bus.csv, branch.csv, gen.csv into this folder");
+  cmd->add_option("--threads", a->threads,
+                  "Worker threads of the solve (0: all cores; results do not depend on it)")
+      ->check(CLI::NonNegativeNumber);
   cmd->get_option("--dc")->excludes("--qlim");
   return [a]() { return run_powerflow(*a); };
 }

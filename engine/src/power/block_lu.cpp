@@ -14,9 +14,27 @@
 #endif
 #include <cmath>
 
+#include "citytwin/parallel.hpp"
+
 namespace citytwin::power {
 
-void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
+namespace {
+
+// body(begin, end) over [0, n) in fixed blocks, on the pool when there is one.
+template <class F>
+void for_range(TaskPool* pool, int n, int grain, F&& body) {
+  if (!pool || pool->threads() < 2 || n <= grain) {
+    body(0, n);
+    return;
+  }
+  pool->for_blocks(n, grain, [&](std::int64_t b, std::int64_t e, int) {
+    body(static_cast<int>(b), static_cast<int>(e));
+  });
+}
+
+}  // namespace
+
+void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm, TaskPool* pool) {
   m_n = n;
   m_perm.assign(perm, perm + n);
   std::vector<int> inv(static_cast<std::size_t>(n));
@@ -94,11 +112,13 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
   };
   m_pos.resize(static_cast<std::size_t>(ptr[n]));
   std::vector<char> is_a(static_cast<std::size_t>(blocks()), 0);
-  for (int r = 0; r < n; ++r)
-    for (int e = ptr[r]; e < ptr[r + 1]; ++e) {
-      m_pos[e] = block(inv[r], inv[idx[e]]);
-      is_a[m_pos[e]] = 1;
-    }
+  for_range(pool, n, 2048, [&](int r0, int r1) {  // every entry has a block of its own
+    for (int r = r0; r < r1; ++r)
+      for (int e = ptr[r]; e < ptr[r + 1]; ++e) {
+        m_pos[e] = block(inv[r], inv[idx[e]]);
+        is_a[m_pos[e]] = 1;
+      }
+  });
   m_fill.clear();
   for (int b = 0; b < blocks(); ++b)
     if (!is_a[b]) m_fill.push_back(b);
@@ -107,29 +127,29 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm) {
   // For i > j that is L entry (i, j), found in column j's sorted rows by a forward scan (the
   // rows i come in increasing order and all of them are there: j is an ancestor of k in the
   // elimination tree); U entry (j, i) has the same index.
-  const int t_all = [&] {
-    long long c = 0;
-    for (int k = 0; k < n; ++k)
-      c += static_cast<long long>(m_lp[k + 1] - m_lp[k]) * (m_lp[k + 1] - m_lp[k]);
-    return static_cast<int>(c);
-  }();
-  m_tgt.resize(static_cast<std::size_t>(t_all));
-  int base = 0;
+  std::vector<int> base(static_cast<std::size_t>(n) + 1, 0);  // step k's first target
   for (int k = 0; k < n; ++k) {
-    const int t0 = m_lp[k], len = m_lp[k + 1] - t0;
-    for (int b = 0; b < len; ++b) {  // column j = m_li[t0 + b]
-      const int j = m_li[t0 + b];
-      m_tgt[base + b * len + b] = m_dpos[j];  // diagonal block
-      const int* first = m_li.data() + m_lp[j];
-      for (int a = b + 1; a < len; ++a) {       // row i = m_li[t0 + a] > j
-        while (*first < m_li[t0 + a]) ++first;  // present: struct(L_k) above j is in struct(L_j)
-        const int t = static_cast<int>(first - m_li.data());
-        m_tgt[base + a * len + b] = m_lrow[t];                    // L(i, j)
-        m_tgt[base + b * len + a] = m_ustart[j] + (t - m_lp[j]);  // U(j, i)
+    const int len = m_lp[k + 1] - m_lp[k];
+    base[k + 1] = base[k] + len * len;
+  }
+  m_tgt.resize(static_cast<std::size_t>(base[n]));
+  for_range(pool, n, 256, [&](int k0, int k1) {  // late steps are the long ones
+    for (int k = k0; k < k1; ++k) {
+      const int t0 = m_lp[k], len = m_lp[k + 1] - t0;
+      int* tgt = m_tgt.data() + base[k];
+      for (int b = 0; b < len; ++b) {  // column j = m_li[t0 + b]
+        const int j = m_li[t0 + b];
+        tgt[b * len + b] = m_dpos[j];  // diagonal block
+        const int* first = m_li.data() + m_lp[j];
+        for (int a = b + 1; a < len; ++a) {       // row i = m_li[t0 + a] > j
+          while (*first < m_li[t0 + a]) ++first;  // present: struct(L_k) above j is in struct(L_j)
+          const int t = static_cast<int>(first - m_li.data());
+          tgt[a * len + b] = m_lrow[t];                    // L(i, j)
+          tgt[b * len + a] = m_ustart[j] + (t - m_lp[j]);  // U(j, i)
+        }
       }
     }
-    base += len * len;
-  }
+  });
   m_val.assign(static_cast<std::size_t>(4 * (blocks() + 1)), 0.0);
   m_work.resize(static_cast<std::size_t>(2 * n));
 }

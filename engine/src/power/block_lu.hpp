@@ -6,13 +6,18 @@
 
 #include <vector>
 
+namespace citytwin {
+class TaskPool;
+}
+
 namespace citytwin::power {
 
 class BlockLU {
  public:
   /// Pattern of n block rows in CSR (`ptr`, `idx`; structurally symmetric, diagonal present),
-  /// eliminated in the order `perm` (perm[k] = the block row eliminated k-th).
-  void analyze(int n, const int* ptr, const int* idx, const int* perm);
+  /// eliminated in the order `perm` (perm[k] = the block row eliminated k-th). With a pool,
+  /// the block positions and update targets are computed on its workers (same result).
+  void analyze(int n, const int* ptr, const int* idx, const int* perm, TaskPool* pool = nullptr);
 
   int n() const { return m_n; }
   /// The elimination order (perm[k] = block row eliminated k-th); its blocks are stored in

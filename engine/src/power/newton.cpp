@@ -39,6 +39,7 @@
 #include <limits>
 #include <numeric>
 
+#include "citytwin/parallel.hpp"
 #include "power/block_lu.hpp"
 #include "power/pf_internal.hpp"
 #include "power/ybus.hpp"
@@ -56,6 +57,9 @@ std::uint8_t equations_of(std::int8_t kind) {
 // Block pivots whose |det| falls below this fraction of their largest entry squared send the
 // solve to KLU with partial pivoting.
 constexpr double k_pivot_tol = 1e-10;
+
+// Row loops go parallel (when the solve has a pool) from this many rows, in fixed blocks.
+constexpr int k_parallel_rows = 4096, k_row_grain = 1024;
 
 }  // namespace
 
@@ -96,6 +100,20 @@ struct PowerFlowSolver::Impl {
   std::vector<double> vm, va, rhs;
   std::vector<double> vm_start, va_start;  // start of the current Newton run (for a retry)
   bool have_solution = false;
+  TaskPool* pool = nullptr;  // of the current solve (PowerFlowOptions::pool)
+
+  // body(begin, end) over [0, n): on the pool in fixed blocks for large n (each block writes
+  // only its own rows, so the result does not depend on the thread count), else inline.
+  template <class F>
+  void for_rows(int n, F&& body) {
+    if (!pool || pool->threads() < 2 || n < k_parallel_rows) {
+      body(0, n);
+      return;
+    }
+    pool->for_blocks(n, k_row_grain, [&](std::int64_t b, std::int64_t e, int) {
+      body(static_cast<int>(b), static_cast<int>(e));
+    });
+  }
 
   explicit Impl(const Network& net) {
     klu_defaults(&common);
@@ -208,7 +226,7 @@ void PowerFlowSolver::Impl::build_pattern() {
   if (n_blocks > 0 &&
       amd_order(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data(), control, info) < 0)
     std::iota(perm.begin(), perm.end(), 0);
-  lu.analyze(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data());
+  lu.analyze(n_blocks, bp_ptr.data(), bp_idx.data(), perm.data(), pool);
   bpos.resize(static_cast<std::size_t>(nnz));
   for (int e = 0; e < nnz; ++e) bpos[e] = csr_of[e] >= 0 ? lu.position(csr_of[e]) : lu.spare();
   st_ptr.assign(1, 0);
@@ -222,6 +240,7 @@ void PowerFlowSolver::Impl::build_pattern() {
     st_bus.push_back(i);
     st_diag.push_back(bpos[adm.bus_pos_diag[i]]);
     for (int e = outer[i]; e < outer[i + 1]; ++e) {
+      if (csr_of[e] < 0) continue;  // no unknowns at the column bus: no derivative to write
       st_col.push_back(col[e]);
       st_block.push_back(bpos[e]);
       st_entry.push_back(e);
@@ -412,10 +431,12 @@ PfStatus PowerFlowSolver::Impl::fast_decoupled(const Network& w, const PowerFlow
 
 // V = Vm e^{j Va} (one sincos per bus) and q_scale.
 void PowerFlowSolver::Impl::set_voltages() {
-  for (int i = 0; i < n_bus; ++i) {
-    v[i] = Complex(vm[i] * std::cos(va[i]), vm[i] * std::sin(va[i]));
-    q_scale[i] = vm[i] > 0 ? mask_q[i] / vm[i] : 0.0;
-  }
+  for_rows(n_bus, [&](int i0, int i1) {
+    for (int i = i0; i < i1; ++i) {
+      v[i] = Complex(vm[i] * std::cos(va[i]), vm[i] * std::sin(va[i]));
+      q_scale[i] = vm[i] > 0 ? mask_q[i] / vm[i] : 0.0;
+    }
+  });
 }
 
 // I = Ybus V.
@@ -423,11 +444,13 @@ void PowerFlowSolver::Impl::compute_injections() {
   const int* outer = adm.ybus.outerIndexPtr();
   const int* col = adm.ybus.innerIndexPtr();
   const Complex* y = adm.ybus.valuePtr();
-  for (int i = 0; i < n_bus; ++i) {
-    Complex s = 0.0;
-    for (int e = outer[i]; e < outer[i + 1]; ++e) s += y[e] * v[col[e]];
-    ibus[i] = s;
-  }
+  for_rows(n_bus, [&](int i0, int i1) {
+    for (int i = i0; i < i1; ++i) {
+      Complex s = 0.0;
+      for (int e = outer[i]; e < outer[i + 1]; ++e) s += y[e] * v[col[e]];
+      ibus[i] = s;
+    }
+  });
 }
 
 // Writes F into rhs (zero on inactive equations) and returns max |F|; `worst` gets its bus.
@@ -456,27 +479,29 @@ double PowerFlowSolver::Impl::mismatch(std::int32_t* worst) {
 void PowerFlowSolver::Impl::fill_jacobian() {
   double* x = lu.values();
   const int n_rows = static_cast<int>(st_bus.size());
-  for (int r = 0; r < n_rows; ++r) {
-    const int i = st_bus[r];
-    const Complex vi = v[i];
-    const double rp = mask_p[i], rq = mask_q[i];  // inactive rows are zero
-    for (int s = st_ptr[r]; s < st_ptr[r + 1]; ++s) {
-      const int k = st_col[s];
-      const Complex a = vi * std::conj(st_y[s] * v[k]);
-      const double sq = q_scale[k];  // 1/|V_k|, 0 if Vm_k is not an unknown
-      double* d = x + 4 * st_block[s];
-      d[0] = rp * a.imag();
-      d[1] = rp * a.real() * sq;
-      d[2] = -rq * a.real();
-      d[3] = rq * a.imag() * sq;
+  for_rows(n_rows, [&](int r0, int r1) {  // a row writes only its own blocks
+    for (int r = r0; r < r1; ++r) {
+      const int i = st_bus[r];
+      const Complex vi = v[i];
+      const double rp = mask_p[i], rq = mask_q[i];  // inactive rows are zero
+      for (int s = st_ptr[r]; s < st_ptr[r + 1]; ++s) {
+        const int k = st_col[s];
+        const Complex a = vi * std::conj(st_y[s] * v[k]);
+        const double sq = q_scale[k];  // 1/|V_k|, 0 if Vm_k is not an unknown
+        double* d = x + 4 * st_block[s];
+        d[0] = rp * a.imag();
+        d[1] = rp * a.real() * sq;
+        d[2] = -rq * a.real();
+        d[3] = rq * a.imag() * sq;
+      }
+      const Complex si = vi * std::conj(ibus[i]);
+      double* d = x + 4 * st_diag[r];
+      d[0] += 1.0 - rp - rp * si.imag();
+      d[1] += rp * si.real() * q_scale[i];
+      d[2] += rq * si.real();
+      d[3] += 1.0 - rq + rq * si.imag() * q_scale[i];
     }
-    const Complex si = vi * std::conj(ibus[i]);
-    double* d = x + 4 * st_diag[r];
-    d[0] += 1.0 - rp - rp * si.imag();
-    d[1] += rp * si.real() * q_scale[i];
-    d[2] += rq * si.real();
-    d[3] += 1.0 - rq + rq * si.imag() * q_scale[i];
-  }
+  });
   // Angle columns of buses without a P equation (de-energised, new island slacks; rare):
   // zero them off the diagonal.
   const int* outer = adm.ybus.outerIndexPtr();
@@ -615,13 +640,28 @@ void PowerFlowSolver::solve(const Network& net, const PowerFlowOptions& opt, Pow
   CT_ASSERT(net.n_bus() == s.n_bus && net.n_branch() == s.n_branch,
             "PowerFlowSolver::solve: network layout differs from the one the solver was built for");
   const auto t0 = std::chrono::steady_clock::now();
-  s.work = net;
+  s.pool = opt.pool;
   Network& w = s.work;
-  s.adm.fill(w);
+  const auto prepare = [&] {
+    w = net;
+    s.adm.fill(w);
+    out.islands = find_islands(w);
+  };
+  if (s.n_symbolic == 0 && opt.method == PfMethod::newton && s.pool && s.pool->threads() > 1) {
+    // Cold start: the ordering and the symbolic factorisation need only the Ybus pattern, so
+    // they run beside the admittance values and the island search.
+    s.pool->run_all(2, [&](std::int64_t task) {
+      if (task == 0)
+        s.build_pattern();
+      else
+        prepare();
+    });
+  } else {
+    prepare();
+  }
   out.iterations = 0;
   out.q_rounds = 0;
   out.mismatch_history.clear();
-  out.islands = find_islands(w);
 
   // Start values.
   const bool warm = opt.warm_start && s.have_solution;

@@ -146,7 +146,7 @@ class PowerDomain : public Domain {
     s->integrator = s->loading;
     s->bus_served.assign(static_cast<std::size_t>(m_base.n_bus()), 1.0);
     s->building_powered.assign(m_grid.building_bus.size(), 1);
-    check(*s, 0);  // the state starts solved at t = 0
+    check(*s, 0, nullptr);  // the state starts solved at t = 0 (make_state has no pool)
     return s;
   }
 
@@ -177,9 +177,9 @@ class PowerDomain : public Domain {
     auto& s = static_cast<PowerState&>(state);
     // Events act at their own time; scheduled checks solve the state at the end of the step,
     // so a frame written at t shows the power flow of t.
-    if (s.dirty) check(s, ctx.t);
+    if (s.dirty) check(s, ctx.t, ctx.pool);
     s.unserved_mwh += s.unserved_mw * to_seconds(ctx.dt) / 3600.0;
-    if (ctx.t + ctx.dt >= s.next_check) check(s, ctx.t + ctx.dt);
+    if (ctx.t + ctx.dt >= s.next_check) check(s, ctx.t + ctx.dt, ctx.pool);
   }
 
   void write_static(RunWriter& out) const override;
@@ -214,8 +214,9 @@ class PowerDomain : public Domain {
     }
   }
 
-  bool solve(PowerState& s) const {
+  bool solve(PowerState& s, TaskPool* pool) const {
     PowerFlowOptions opt;
+    opt.pool = pool;
     opt.tolerance = m_spec.tolerance;
     opt.max_iterations = m_spec.max_iterations;
     opt.warm_start = s.have_result;
@@ -237,7 +238,7 @@ class PowerDomain : public Domain {
   }
 
   // One protection check at time t: integrate, flow, cascade, shed, account.
-  void check(PowerState& s, SimTime t) const {
+  void check(PowerState& s, SimTime t, TaskPool* pool) const {
     const ProtectionSpec& pr = m_spec.protection;
     const double elapsed = to_seconds(t - s.last_check);
     s.last_check = t;
@@ -260,7 +261,7 @@ class PowerDomain : public Domain {
       }
       generation += tripped ? 1 : 0;
     }
-    bool ok = solve(s);
+    bool ok = solve(s, pool);
     // Cascade: instant trips, then undervoltage shedding, until nothing changes.
     while (ok && pr.enabled && generation < pr.max_generations) {
       bool changed = false;
@@ -284,7 +285,7 @@ class PowerDomain : public Domain {
       }
       if (!changed) break;
       ++generation;
-      ok = solve(s);
+      ok = solve(s, pool);
     }
     s.dirty = false;
     // Next check: the interval, or sooner when an integrator will reach 1 before it.
