@@ -5,7 +5,6 @@
 #include <osgDB/WriteFile>
 #include <osgGA/GUIEventHandler>
 #include <osgGA/TrackballManipulator>
-#include <osgText/Text>
 #include <osgViewer/Viewer>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 
 #include "city_scene.hpp"
 #include "citytwin/sim.hpp"
+#include "overlay.hpp"
 #include "render.hpp"
 #include "sources.hpp"
 
@@ -141,6 +141,16 @@ std::string describe(const CityModel& c, const Picked& p, const FrameSnapshot& f
   return "?";
 }
 
+// The simulated time (then `after` on the same line) and the frame's key figures, four to a
+// line so that they fit the window: the HUD's text and the caption of rendered images.
+std::string frame_caption(const FrameSnapshot& f, const std::string& after) {
+  std::string s = fmt::format("t = {:.0f} s{}", static_cast<double>(f.t) / 1000.0, after);
+  for (std::size_t i = 0; i < f.figures.size(); ++i)
+    s +=
+        fmt::format("{}{}: {}", i % 4 == 0 ? "\n" : "   ", f.figures[i].first, f.figures[i].second);
+  return s;
+}
+
 // Keys, picking and the HUD (text and legend swatches).
 struct Controls : osgGA::GUIEventHandler {
   CityScene& scene;
@@ -149,10 +159,8 @@ struct Controls : osgGA::GUIEventHandler {
   const Source& source;
   double replay_t = 0;
   std::size_t replay_k = static_cast<std::size_t>(-1);
-  FrameSnapshot current;  ///< what is drawn
-  osg::ref_ptr<osgText::Text> hud;
-  osg::ref_ptr<osg::Geode> legend_geode;
-  std::vector<LegendEntry> shown_legend;
+  FrameSnapshot current;       ///< what is drawn
+  Overlay* overlay = nullptr;  ///< HUD text and legend
   int height = 0;
   Picked picked;
   float down_x = 0, down_y = 0;
@@ -228,84 +236,16 @@ struct Controls : osgGA::GUIEventHandler {
   }
 
   void update_hud(const FrameSnapshot& f) {
-    std::string s = fmt::format("t = {:.0f} s", static_cast<double>(f.t) / 1000.0);
-    if (live)
-      s += fmt::format("   speed x{:g}{}", live->speed.load(), live->paused ? "   PAUSED" : "");
-    // Figures four to a line, so that they fit the window.
-    for (std::size_t i = 0; i < f.figures.size(); ++i)
-      s += fmt::format("{}{}: {}", i % 4 == 0 ? "\n" : "   ", f.figures[i].first,
-                       f.figures[i].second);
+    std::string s = frame_caption(f, live ? fmt::format("   speed x{:g}{}", live->speed.load(),
+                                                        live->paused ? "   PAUSED" : "")
+                                          : "");
     s += "\nkeys: 1-6 layers (terrain, buildings, roads, water, vehicles, power), space pause, n "
          "step, +/- speed, left/right frame, o/t cameras\n";
     if (picked.any) s += "picked: " + describe(scene.city(), picked, f);
-    hud->setText(s);
-    update_legend();
-  }
-
-  // The legend: one swatch and line per entry, bottom left; rebuilt when the entries change.
-  void update_legend() {
-    std::vector<LegendEntry> entries = scene.legend();
-    const bool same = entries.size() == shown_legend.size() &&
-                      std::equal(entries.begin(), entries.end(), shown_legend.begin(),
-                                 [](const LegendEntry& a, const LegendEntry& b) {
-                                   return a.text == b.text && a.rgb == b.rgb;
-                                 });
-    if (same) return;
-    shown_legend = std::move(entries);
-    legend_geode->removeDrawables(0, legend_geode->getNumDrawables());
-    const float line = 16, x0 = 10, y0 = 10;
-    auto* quads = new osg::Geometry;
-    auto* v = new osg::Vec3Array;
-    auto* c = new osg::Vec4Array;
-    for (std::size_t i = 0; i < shown_legend.size(); ++i) {
-      const LegendEntry& e = shown_legend[shown_legend.size() - 1 - i];
-      const float y = y0 + line * static_cast<float>(i);
-      const osg::Vec4 col(e.rgb[0] / 255.f, e.rgb[1] / 255.f, e.rgb[2] / 255.f, 1.f);
-      for (osg::Vec3 p : {osg::Vec3(x0, y, 0), osg::Vec3(x0 + 12, y, 0),
-                          osg::Vec3(x0 + 12, y + 12, 0), osg::Vec3(x0, y + 12, 0)})
-        v->push_back(p), c->push_back(col);
-      auto* t = new osgText::Text;
-      t->setCharacterSize(13);
-      t->setPosition(osg::Vec3(x0 + 18, y + 1, 0));
-      t->setColor(osg::Vec4(0, 0, 0, 1));
-      t->setText(e.text);
-      legend_geode->addDrawable(t);
-    }
-    // A translucent white panel behind the entries, drawn first.
-    const float top = y0 + line * static_cast<float>(shown_legend.size()) + 2;
-    for (osg::Vec3 p : {osg::Vec3(x0 - 4, y0 - 4, 0), osg::Vec3(x0 + 290, y0 - 4, 0),
-                        osg::Vec3(x0 + 290, top, 0), osg::Vec3(x0 - 4, top, 0)})
-      v->insert(v->begin(), p), c->insert(c->begin(), osg::Vec4(1, 1, 1, 0.7f));
-    quads->setVertexArray(v);
-    quads->setColorArray(c, osg::Array::BIND_PER_VERTEX);
-    quads->addPrimitiveSet(new osg::DrawArrays(GL_QUADS, 0, static_cast<int>(v->size())));
-    legend_geode->insertChild(0, quads);  // before the text
+    overlay->set_text(s);
+    overlay->set_legend(scene.legend());
   }
 };
-
-osg::Camera* make_hud(osgText::Text* text, osg::Geode* legend, int w, int h) {
-  auto* cam = new osg::Camera;
-  cam->setProjectionMatrixAsOrtho2D(0, w, 0, h);
-  cam->setReferenceFrame(osg::Transform::ABSOLUTE_RF);
-  cam->setViewMatrix(osg::Matrix::identity());
-  cam->setClearMask(GL_DEPTH_BUFFER_BIT);
-  cam->setRenderOrder(osg::Camera::POST_RENDER);
-  cam->setAllowEventFocus(false);
-  text->setCharacterSize(14);
-  text->setPosition(osg::Vec3(10, static_cast<float>(h) - 20, 0));
-  text->setColor(osg::Vec4(0, 0, 0, 1));
-  text->setDataVariance(osg::Object::DYNAMIC);
-  auto* geode = new osg::Geode;
-  geode->addDrawable(text);
-  geode->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
-  legend->setDataVariance(osg::Object::DYNAMIC);
-  legend->getOrCreateStateSet()->setMode(GL_LIGHTING, osg::StateAttribute::OFF);
-  legend->getOrCreateStateSet()->setMode(GL_BLEND, osg::StateAttribute::ON);
-  legend->getOrCreateStateSet()->setMode(GL_DEPTH_TEST, osg::StateAttribute::OFF);
-  cam->addChild(geode);
-  cam->addChild(legend);
-  return cam;
-}
 
 }  // namespace
 
@@ -318,6 +258,9 @@ int main(int argc, char** argv) {
   app.add_option("source", source_path, "SCENARIO.toml (live) or RUN.h5 (replay)")->required();
   app.add_option("--render", out, "render one frame offscreen to this PNG and exit");
   app.add_option("--at", at, "simulated time of the rendered frame (90, 90s, 15min, 2h)");
+  bool plain = false;
+  app.add_flag("--plain", plain,
+               "with --render: the city only, without the legend and the time and figures");
   app.add_option("--camera", camera, "camera preset: overview, top");
   app.add_option("--eye", eye_s, "camera position x,y,z in the model CRS (m)");
   app.add_option("--target", target_s, "point looked at x,y,z in the model CRS (m)");
@@ -390,7 +333,8 @@ int main(int argc, char** argv) {
       f = std::move(*r);
     }
     scene.update(f);
-    auto image = render_offscreen(scene, pose, w, h);
+    const Annotation annotation{frame_caption(f, "")};
+    auto image = render_offscreen(scene, pose, w, h, plain ? nullptr : &annotation);
     if (!image) {
       std::cerr << "citytwin-view: " << image.error().to_string() << "\n";
       return k_internal;
@@ -410,9 +354,9 @@ int main(int argc, char** argv) {
   auto* root = new osg::Group;
   root->addChild(scene.root());
   auto controls = osg::ref_ptr<Controls>(new Controls(scene, index, *source));
-  controls->hud = new osgText::Text;
-  controls->legend_geode = new osg::Geode;
-  root->addChild(make_hud(controls->hud.get(), controls->legend_geode.get(), w, h));
+  Overlay overlay(w, h);
+  controls->overlay = &overlay;
+  root->addChild(overlay.camera());
   viewer.setSceneData(root);
   auto* manip = new osgGA::TrackballManipulator;
   manip->setHomePosition(pose.eye, pose.target, osg::Vec3d(0, 0, 1));

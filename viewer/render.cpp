@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "overlay.hpp"
+
 namespace citytwin::view {
 namespace {
 
@@ -70,7 +72,8 @@ struct OffscreenView::Impl {
 OffscreenView::OffscreenView(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 OffscreenView::~OffscreenView() = default;
 
-Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, int w, int h) {
+Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, int w, int h,
+                                                             osg::Node* overlay) {
   osg::ref_ptr<osg::GraphicsContext::Traits> traits = new osg::GraphicsContext::Traits;
   traits->readDISPLAY();
   traits->setUndefinedScreenDetailsToDefaultScreen();
@@ -90,7 +93,14 @@ Result<std::unique_ptr<OffscreenView>> OffscreenView::create(CityScene& scene, i
   impl->h = h;
   osgViewer::Viewer& viewer = impl->viewer;
   viewer.setThreadingModel(osgViewer::Viewer::SingleThreaded);
-  viewer.setSceneData(scene.root());
+  if (overlay) {
+    osg::ref_ptr<osg::Group> root = new osg::Group;
+    root->addChild(scene.root());
+    root->addChild(overlay);
+    viewer.setSceneData(root.get());
+  } else {
+    viewer.setSceneData(scene.root());
+  }
   osg::Camera* cam = viewer.getCamera();
   cam->setGraphicsContext(impl->gc.get());
   cam->setViewport(0, 0, w, h);
@@ -129,8 +139,14 @@ const osg::Image& OffscreenView::frame(const CameraPose& pose, bool read_back) {
 }
 
 Result<osg::ref_ptr<osg::Image>> render_offscreen(CityScene& scene, const CameraPose& pose, int w,
-                                                  int h) {
-  auto view = OffscreenView::create(scene, w, h);
+                                                  int h, const Annotation* annotation) {
+  std::unique_ptr<Overlay> overlay;
+  if (annotation) {
+    overlay = std::make_unique<Overlay>(w, h);
+    overlay->set_text(annotation->caption);
+    overlay->set_legend(scene.legend());
+  }
+  auto view = OffscreenView::create(scene, w, h, overlay ? overlay->camera() : nullptr);
   if (!view) return std::unexpected(view.error());
   const osg::Image& im = (*view)->frame(pose);
   if (!im.data()) return std::unexpected(Error::msg("offscreen frame could not be read back"));

@@ -29,8 +29,10 @@ Result<CameraPose> camera_preset(const CityScene& scene, const std::string& name
 /// renders).
 class OffscreenView {
  public:
-  /// Fails with a message naming xvfb-run when no X server is reachable.
-  static Result<std::unique_ptr<OffscreenView>> create(CityScene& scene, int w, int h);
+  /// Fails with a message naming xvfb-run when no X server is reachable. `overlay` (optional,
+  /// e.g. Overlay::camera()) is drawn over the scene.
+  static Result<std::unique_ptr<OffscreenView>> create(CityScene& scene, int w, int h,
+                                                       osg::Node* overlay = nullptr);
   ~OffscreenView();
   /// Draws one frame from `pose`; the image (RGB, row 0 at the bottom) is read back only when
   /// `read_back`, otherwise the frame is finished with glFinish.
@@ -42,9 +44,15 @@ class OffscreenView {
   std::unique_ptr<Impl> m_impl;
 };
 
+/// What an annotated image carries besides the city: the legend of the layers shown (bottom
+/// left, as in the viewer) and a caption (top left).
+struct Annotation {
+  std::string caption;
+};
+
 /// Renders one frame of `scene` from `pose` into an RGB image of w x h pixels (row 0 at the
-/// bottom, as OpenGL reads it).
+/// bottom, as OpenGL reads it), annotated when `annotation` is given.
 Result<osg::ref_ptr<osg::Image>> render_offscreen(CityScene& scene, const CameraPose& pose, int w,
-                                                  int h);
+                                                  int h, const Annotation* annotation = nullptr);
 
 }  // namespace citytwin::view

@@ -21,6 +21,7 @@ namespace {
 
 struct RenderOptions {
   std::string source, at = "0", camera, eye, target, size = "1280x720", out;
+  bool plain = false;
 };
 
 std::string find_viewer() {
@@ -41,6 +42,7 @@ int run_render(const RenderOptions& o) {
   if (!o.camera.empty()) args.insert(args.end(), {"--camera", o.camera});
   if (!o.eye.empty()) args.insert(args.end(), {"--eye", o.eye});
   if (!o.target.empty()) args.insert(args.end(), {"--target", o.target});
+  if (o.plain) args.emplace_back("--plain");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -69,6 +71,9 @@ Runner add_render_command(CLI::App& app) {
   cam->excludes(eye);
   sub->add_option("--size", o->size, "image size WxH (default 1280x720)");
   sub->add_option("--out", o->out, "output PNG")->required();
+  sub->add_flag(
+      "--plain", o->plain,
+      "the city only: no legend, no time and figures (drawn by default, as in the viewer)");
   sub->footer(R"(Example (no display needed):
   xvfb-run -a -s "-screen 0 1280x720x24" citytwin render scenarios/monaco.toml --at 0 --out monaco.png)");
   return [o] { return run_render(*o); };

@@ -12,6 +12,7 @@
 #include "city_scene.hpp"
 #include "citytwin/io.hpp"
 #include "citytwin/sim.hpp"
+#include "overlay.hpp"
 #include "render.hpp"
 #include "support/synthetic_city.hpp"
 
@@ -336,4 +337,44 @@ TEST_CASE("Roads and vehicles draw what a snapshot carries (synthetic traffic)",
   f.link_closed.assign(f.link_closed.size(), 1);
   scene.update(f);
   CHECK(near(at(300, 298.5), lit_up(swatch(scene, "road: closed")), 4));
+}
+
+TEST_CASE("An annotated render carries the legend swatches and the caption; a plain one does not",
+          "[viewer]") {
+  const CityModel city = testing::small_city();
+  const CityMesh mesh = build_city_mesh(city);
+  CityScene scene(city, mesh);
+  scene.update(FrameSnapshot{});
+  const int w = 400, h = 480;  // tall enough for every entry of the legend
+  const auto pose = camera_preset(scene, "overview");
+  REQUIRE(pose);
+  const Annotation annotation{"t = 0 s"};
+  auto annotated = render_offscreen(scene, *pose, w, h, &annotation);
+  auto plain = render_offscreen(scene, *pose, w, h);
+  if (!annotated) FAIL(annotated.error().to_string());
+  REQUIRE(plain);
+  const std::vector<LegendEntry> legend = scene.legend();
+  REQUIRE(legend.size() >= 10);
+  int differs_plain = 0;
+  for (std::size_t k = 0; k < legend.size(); ++k) {
+    const osg::Vec2 c = Overlay::swatch_centre(k, legend.size());
+    const int x = static_cast<int>(c.x()), y = static_cast<int>(c.y());
+    REQUIRE(y < h);
+    const auto& rgb = legend[k].rgb;
+    INFO("entry " << k << " '" << legend[k].text << "'");
+    // Swatches are unlit and opaque: exactly their colour (1 for rounding).
+    CHECK(near(pixel(**annotated, x, y), {rgb[0], rgb[1], rgb[2]}, 1));
+    differs_plain += !near(pixel(**plain, x, y), {rgb[0], rgb[1], rgb[2]}, 1);
+  }
+  CHECK(differs_plain >= static_cast<int>(legend.size()) - 2);  // the city alone, by chance
+  // The caption: dark text over the top-left band of the annotated image, where the plain one
+  // shows the sky and the terrain (glyph strokes are thin and anti-aliased: a pixel counts when
+  // it is darker by 150 in the sum of its channels).
+  int text_pixels = 0;
+  for (int y = h - 30; y < h; ++y)
+    for (int x = 0; x < 80; ++x) {
+      const auto a = pixel(**annotated, x, y), p = pixel(**plain, x, y);
+      text_pixels += (p[0] + p[1] + p[2]) - (a[0] + a[1] + a[2]) > 150;
+    }
+  CHECK(text_pixels > 20);
 }
