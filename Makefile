@@ -26,10 +26,11 @@ demo: build
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS) -LE validate
 
-# One JSON line per benchmark result on stdout. Without a display the viewer benchmarks get
+# One JSON line per benchmark result on stdout (the build's output goes to stderr). Without a display the viewer benchmarks get
 # an Xvfb server (Debian's OpenSceneGraph is GLX-only).
 XVFB := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x720x24 -noreset")
-bench: build
+bench:
+	@$(MAKE) --no-print-directory build >&2
 	@$(XVFB) $(BUILD)/benchmarks/citytwin-bench --all
 
 # Long validations against reference tools (minutes to hours); not run by CI.
