@@ -198,7 +198,17 @@ constexpr std::uint8_t k_go_major = 0, k_go_yield = 1, k_amber = 2, k_red = 3, k
 /// Vehicle life cycle.
 enum class VehStatus : std::uint8_t { pending = 0, running = 1, arrived = 2, removed = 3 };
 
-/// Everything that changes during a run. Arrays sized at make_state(); step() never allocates.
+/// One teleport (gridlock recovery after Params::teleport_after stopped, as SUMO's
+/// time-to-teleport): when, which vehicle, the lane it was stuck on (a road lane or a junction
+/// passage) and the road lane it was put on, -1 when no edge of its route had room and it was
+/// removed.
+struct TeleportEvent {
+  SimTime time;
+  std::int32_t vehicle, from_lane, to_lane;
+};
+
+/// Everything that changes during a run. Arrays sized at make_state(); step() never allocates
+/// (except the teleport log, which grows by one entry per teleport).
 struct TrafficState {
   SimTime time = 0;
   std::int64_t step_count = 0;
@@ -249,6 +259,7 @@ struct TrafficState {
   // Counters (never hidden): inserted = running + arrived + removed.
   std::int64_t inserted = 0, arrived = 0, removed = 0, teleports = 0, collisions = 0;
   std::int64_t vehicle_steps = 0;
+  std::vector<TeleportEvent> teleport_log;  // every teleport, in order (teleports entries)
 
   // Per-edge statistics for the current interval.
   std::vector<std::int32_t> edge_entered;  // (n_edges) vehicles that entered
@@ -415,6 +426,12 @@ Result<void> write_summary_csv(const std::string& path, const std::vector<Summar
 /// Per-edge intervals CSV: begin,end,edge,entered,mean_speed,veh_seconds.
 Result<void> write_edges_csv(const std::string& path, const Network& net,
                              const std::vector<EdgeInterval>& intervals);
+/// Where a lane is, for people: a road lane as SUMO names it ("<edge>_<index>"), a junction
+/// passage as "<from edge> -> <to edge>".
+std::string describe_lane(const Network& net, std::int32_t lane);
+/// Teleport log CSV: time,vehicle,stuck_on,moved_to,outcome (moved_to empty when removed).
+Result<void> write_teleports_csv(const std::string& path, const Network& net, const Demand& demand,
+                                 const TrafficState& s);
 /// Detector series CSV: begin,end,detector,count,occupancy,mean_speed.
 Result<void> write_detectors_csv(const std::string& path, const std::vector<DetectorSpec>& dets,
                                  const std::vector<DetectorInterval>& intervals);

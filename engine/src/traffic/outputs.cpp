@@ -66,6 +66,34 @@ Result<void> write_edges_csv(const std::string& path, const Network& net,
   return close_out(std::move(*f), path);
 }
 
+std::string describe_lane(const Network& net, std::int32_t lane) {
+  const auto l = static_cast<std::size_t>(lane);
+  if (net.lane_edge[l] >= 0)
+    return fmt::format("{}_{}", net.edge_id[static_cast<std::size_t>(net.lane_edge[l])],
+                       net.lane_index[l]);
+  for (std::size_t c = 0; c < net.conn_via_lane.size(); ++c)  // the via lane of one connection
+    if (net.conn_via_lane[c] == lane) {
+      const auto from = net.lane_edge[static_cast<std::size_t>(net.conn_from_lane[c])];
+      const auto to = net.lane_edge[static_cast<std::size_t>(net.conn_to_lane[c])];
+      return fmt::format("{} -> {}", net.edge_id[static_cast<std::size_t>(from)],
+                         net.edge_id[static_cast<std::size_t>(to)]);
+    }
+  return fmt::format("lane {}", lane);
+}
+
+Result<void> write_teleports_csv(const std::string& path, const Network& net, const Demand& d,
+                                 const TrafficState& s) {
+  auto f = open_out(path);
+  if (!f) return fail(f.error());
+  fmt::print(f->get(), "time,vehicle,stuck_on,moved_to,outcome\n");
+  for (const TeleportEvent& e : s.teleport_log)
+    fmt::print(f->get(), "{:.1f},{},{},{},{}\n", to_seconds(e.time),
+               d.veh_id[static_cast<std::size_t>(e.vehicle)], describe_lane(net, e.from_lane),
+               e.to_lane >= 0 ? describe_lane(net, e.to_lane) : "",
+               e.to_lane >= 0 ? "moved" : "removed");
+  return close_out(std::move(*f), path);
+}
+
 Result<void> write_detectors_csv(const std::string& path, const std::vector<DetectorSpec>& dets,
                                  const std::vector<DetectorInterval>& intervals) {
   auto f = open_out(path);

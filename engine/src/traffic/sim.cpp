@@ -783,6 +783,7 @@ void teleports(const Network& n, const Demand& d, const Params& p, TrafficState&
     const Driver dr = driver(d, v);
     ++s.veh_teleports[z(v)];
     ++s.teleports;
+    const std::int32_t stuck_on = s.veh_lane[z(v)];
     s.veh_stopped_s[z(v)] = 0.0f;
     bool placed = false;
     const std::int32_t rb = s.veh_route_begin[z(v)], re = s.veh_route_end[z(v)];
@@ -805,6 +806,7 @@ void teleports(const Network& n, const Demand& d, const Params& p, TrafficState&
       s.veh_status[z(v)] = VehStatus::removed;
       s.veh_arrive_time[z(v)] = s.time + p.dt;
     }
+    s.teleport_log.push_back({s.time + p.dt, v, stuck_on, placed ? s.veh_lane[z(v)] : -1});
   }
 }
 

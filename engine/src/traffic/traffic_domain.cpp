@@ -317,6 +317,28 @@ class TrafficDomain : public Domain {
     }
     const std::string trips = (dir / "traffic_trips.csv").string();
     const auto wrote = write_trips_csv(trips, m_demand, s.ts);
+    // Every teleport: when, who, where it was stuck and where it went (SUMO prints these as
+    // warnings; here they are data).
+    std::string teleports_file;
+    if (!s.ts.teleport_log.empty()) {
+      std::vector<double> time_s;
+      std::vector<std::string> vehicle, stuck_on, moved_to;
+      for (const traffic::TeleportEvent& e : s.ts.teleport_log) {
+        time_s.push_back(to_seconds(e.time));
+        vehicle.push_back(m_demand.veh_id[static_cast<u>(e.vehicle)]);
+        stuck_on.push_back(describe_lane(m_net, e.from_lane));
+        moved_to.push_back(e.to_lane >= 0 ? describe_lane(m_net, e.to_lane) : "");
+      }
+      out.write(std::string("/traffic/teleport_log/time_s"), time_s, {"s", "time of the teleport"});
+      out.write_strings("/traffic/teleport_log/vehicle", vehicle, {"", "vehicle id"});
+      out.write_strings("/traffic/teleport_log/stuck_on", stuck_on,
+                        {"", "lane the vehicle was stuck on (<edge>_<lane> or <from> -> <to>)"});
+      out.write_strings("/traffic/teleport_log/moved_to", moved_to,
+                        {"", "road lane it was put on; empty when it was removed"});
+      const std::string path = (dir / "traffic_teleports.csv").string();
+      const auto ok = write_teleports_csv(path, m_net, m_demand, s.ts);
+      teleports_file = ok ? path : "not written: " + ok.error().to_string();
+    }
 
     double dur = 0, loss = 0;
     for (std::int32_t v = 0; v < m_demand.n_vehicles(); ++v)
@@ -347,6 +369,7 @@ class TrafficDomain : public Domain {
         fmt::format("{} / {} / {}", s.ts.rerouted, s.ts.stranded, s.ts.unroutable));
     for (const auto& [k, v] : m_c.notes) add(k, v);
     add("trips file", wrote ? trips : "not written: " + wrote.error().to_string());
+    if (!teleports_file.empty()) add("teleports file", teleports_file);
   }
 
   void fill_frame(const DomainState& state, FrameSnapshot& frame) const override {

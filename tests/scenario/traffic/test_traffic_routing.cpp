@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -255,4 +257,71 @@ TEST_CASE("grid20: dark signals are all-way stops, one approach at a time") {
     }
   }
   CHECK(s.arrived > 500);  // traffic still flows (one approach at a time)
+}
+
+TEST_CASE("grid20: every teleport is in the log, consistent with the counters and the routes") {
+  // A short time-to-teleport turns waits at red lights into teleports: many log entries.
+  const Network& n = grid_net();
+  const Demand& d = grid_demand("routes_p010.rou.xml.gz");
+  Params p;
+  p.teleport_after = 25000;
+  TaskPool pool(2);
+  TrafficState s = make_state(n, d, p);
+  for (int k = 0; k < 600; ++k) step(n, d, p, s, pool);
+  REQUIRE(s.teleports >= 50);
+  REQUIRE(s.teleport_log.size() == static_cast<std::size_t>(s.teleports));
+  std::vector<std::int32_t> per_vehicle(d.veh_id.size(), 0);
+  std::int64_t removed = 0, passages = 0;
+  SimTime last = 0;
+  for (const TeleportEvent& e : s.teleport_log) {
+    ++per_vehicle[static_cast<std::size_t>(e.vehicle)];
+    CHECK(e.time >= last);
+    CHECK(e.time <= s.time);
+    CHECK(e.time % p.dt == 0);
+    last = e.time;
+    const std::string stuck = describe_lane(n, e.from_lane);
+    if (n.lane_edge[static_cast<std::size_t>(e.from_lane)] < 0) {
+      ++passages;
+      CHECK(stuck.find(" -> ") != std::string::npos);
+    } else {
+      const auto l = static_cast<std::size_t>(e.from_lane);
+      CHECK(stuck == n.edge_id[static_cast<std::size_t>(n.lane_edge[l])] + "_" +
+                         std::to_string(n.lane_index[l]));
+    }
+    if (e.to_lane < 0) {
+      ++removed;
+      continue;
+    }
+    // Moved ahead onto a road lane of an edge of its own route (no re-routing in this run).
+    const auto v = static_cast<std::size_t>(e.vehicle);
+    const std::int32_t edge = n.lane_edge[static_cast<std::size_t>(e.to_lane)];
+    REQUIRE(edge >= 0);
+    bool on_route = false;
+    for (std::int32_t k = s.veh_route_begin[v]; k < s.veh_route_end[v]; ++k)
+      on_route |= s.route_edges[static_cast<std::size_t>(k)] == edge;
+    CHECK(on_route);
+  }
+  CHECK(removed == s.removed - s.stranded);
+  // A junction passage is named by the edges it joins.
+  const std::int32_t via = n.conn_via_lane[0];
+  REQUIRE(n.lane_edge[static_cast<std::size_t>(via)] < 0);
+  CHECK(describe_lane(n, via) ==
+        n.edge_id[static_cast<std::size_t>(
+            n.lane_edge[static_cast<std::size_t>(n.conn_from_lane[0])])] +
+            " -> " +
+            n.edge_id[static_cast<std::size_t>(
+                n.lane_edge[static_cast<std::size_t>(n.conn_to_lane[0])])]);
+  for (std::size_t v = 0; v < per_vehicle.size(); ++v)
+    if (per_vehicle[v] != s.veh_teleports[v]) FAIL("vehicle " << d.veh_id[v] << " log count");
+  // The CSV has a line per teleport.
+  const std::string csv = "test_teleports.csv";
+  REQUIRE(write_teleports_csv(csv, n, d, s));
+  std::ifstream in(csv);
+  std::string line;
+  std::int64_t lines = 0;
+  while (std::getline(in, line)) ++lines;
+  CHECK(lines == s.teleports + 1);
+  std::remove(csv.c_str());
+  WARN("teleports " << s.teleports << " (" << passages << " from junction passages, " << removed
+                    << " removed)");
 }
