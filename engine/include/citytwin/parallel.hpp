@@ -63,6 +63,12 @@ class TaskPool {
   int m_threads = 1;
 };
 
+/// pool->for_blocks(n, grain, body) when `pool` has several workers and n spans more than one
+/// block; otherwise body(0, n, 0) inline. For code that runs with or without a pool (the result
+/// must not depend on which, as for for_blocks itself).
+void for_blocks_or_inline(TaskPool* pool, std::int64_t n, std::int64_t grain,
+                          FunctionRef<void(std::int64_t, std::int64_t, int)> body);
+
 /// Number of blocks for_blocks() uses for n items of the given grain.
 constexpr std::int64_t block_count(std::int64_t n, std::int64_t grain) {
   return n <= 0 ? 0 : (n + grain - 1) / grain;

@@ -64,6 +64,14 @@ void TaskPool::for_blocks(std::int64_t n, std::int64_t grain,
   });
 }
 
+void for_blocks_or_inline(TaskPool* pool, std::int64_t n, std::int64_t grain,
+                          FunctionRef<void(std::int64_t, std::int64_t, int)> body) {
+  if (pool && pool->threads() > 1 && n > grain)
+    pool->for_blocks(n, grain, body);
+  else
+    body(0, n, 0);
+}
+
 void TaskPool::run_all(std::int64_t count, FunctionRef<void(std::int64_t)> task) {
   if (m_threads == 1 || count <= 1) {
     for (std::int64_t i = 0; i < count; ++i) task(i);

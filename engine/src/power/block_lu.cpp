@@ -18,22 +18,6 @@
 
 namespace citytwin::power {
 
-namespace {
-
-// body(begin, end) over [0, n) in fixed blocks, on the pool when there is one.
-template <class F>
-void for_range(TaskPool* pool, int n, int grain, F&& body) {
-  if (!pool || pool->threads() < 2 || n <= grain) {
-    body(0, n);
-    return;
-  }
-  pool->for_blocks(n, grain, [&](std::int64_t b, std::int64_t e, int) {
-    body(static_cast<int>(b), static_cast<int>(e));
-  });
-}
-
-}  // namespace
-
 void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm, TaskPool* pool) {
   m_n = n;
   m_perm.assign(perm, perm + n);
@@ -112,8 +96,8 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm, Ta
   };
   m_pos.resize(static_cast<std::size_t>(ptr[n]));
   std::vector<char> is_a(static_cast<std::size_t>(blocks()), 0);
-  for_range(pool, n, 2048, [&](int r0, int r1) {  // every entry has a block of its own
-    for (int r = r0; r < r1; ++r)
+  for_blocks_or_inline(pool, n, 2048, [&](std::int64_t r0, std::int64_t r1, int) {
+    for (auto r = static_cast<int>(r0); r < r1; ++r)  // every entry has a block of its own
       for (int e = ptr[r]; e < ptr[r + 1]; ++e) {
         m_pos[e] = block(inv[r], inv[idx[e]]);
         is_a[m_pos[e]] = 1;
@@ -133,8 +117,8 @@ void BlockLU::analyze(int n, const int* ptr, const int* idx, const int* perm, Ta
     base[k + 1] = base[k] + len * len;
   }
   m_tgt.resize(static_cast<std::size_t>(base[n]));
-  for_range(pool, n, 256, [&](int k0, int k1) {  // late steps are the long ones
-    for (int k = k0; k < k1; ++k) {
+  for_blocks_or_inline(pool, n, 256, [&](std::int64_t k0, std::int64_t k1, int) {
+    for (auto k = static_cast<int>(k0); k < k1; ++k) {  // late steps are the long ones
       const int t0 = m_lp[k], len = m_lp[k + 1] - t0;
       int* tgt = m_tgt.data() + base[k];
       for (int b = 0; b < len; ++b) {  // column j = m_li[t0 + b]

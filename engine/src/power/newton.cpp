@@ -106,13 +106,10 @@ struct PowerFlowSolver::Impl {
   // only its own rows, so the result does not depend on the thread count), else inline.
   template <class F>
   void for_rows(int n, F&& body) {
-    if (!pool || pool->threads() < 2 || n < k_parallel_rows) {
-      body(0, n);
-      return;
-    }
-    pool->for_blocks(n, k_row_grain, [&](std::int64_t b, std::int64_t e, int) {
-      body(static_cast<int>(b), static_cast<int>(e));
-    });
+    for_blocks_or_inline(n >= k_parallel_rows ? pool : nullptr, n, k_row_grain,
+                         [&](std::int64_t b, std::int64_t e, int) {
+                           body(static_cast<int>(b), static_cast<int>(e));
+                         });
   }
 
   explicit Impl(const Network& net) {

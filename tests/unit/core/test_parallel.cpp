@@ -58,3 +58,22 @@ TEST_CASE("run_all runs each task once", "[parallel]") {
   pool.run_all(7, [&](std::int64_t i) { ran[i] += int(i) + 1; });
   for (int i = 0; i < 7; ++i) REQUIRE(ran[i] == i + 1);
 }
+
+TEST_CASE("for_blocks_or_inline: fixed blocks on a pool, one inline call without", "[parallel]") {
+  const std::int64_t n = 1'000, grain = 64;
+  auto calls = [&](TaskPool* pool, std::int64_t count) {
+    std::atomic<int> n_calls{0};
+    std::vector<int> hits(static_cast<std::size_t>(count), 0);
+    for_blocks_or_inline(pool, count, grain, [&](std::int64_t b, std::int64_t e, int) {
+      ++n_calls;
+      for (std::int64_t i = b; i < e; ++i) hits[static_cast<std::size_t>(i)] += 1;
+    });
+    for (int h : hits) REQUIRE(h == 1);
+    return n_calls.load();
+  };
+  TaskPool one(1), two(2);
+  CHECK(calls(nullptr, n) == 1);   // no pool: inline
+  CHECK(calls(&one, n) == 1);      // a single worker: inline
+  CHECK(calls(&two, grain) == 1);  // one block's worth: inline
+  CHECK(calls(&two, n) == static_cast<int>(block_count(n, grain)));
+}
