@@ -429,9 +429,15 @@ Result<void> write_edges_csv(const std::string& path, const Network& net,
 /// Where a lane is, for people: a road lane as SUMO names it ("<edge>_<index>"), a junction
 /// passage as "<from edge> -> <to edge>".
 std::string describe_lane(const Network& net, std::int32_t lane);
-/// Teleport log CSV: time,vehicle,stuck_on,moved_to,outcome (moved_to empty when removed).
-Result<void> write_teleports_csv(const std::string& path, const Network& net, const Demand& demand,
-                                 const TrafficState& s);
+/// The teleport log for people, one row per teleport: time, vehicle id, describe_lane() of the
+/// lane it was stuck on and of the lane it was put on (empty when it was removed).
+struct TeleportTable {
+  std::vector<double> time_s;
+  std::vector<std::string> vehicle, stuck_on, moved_to;
+};
+TeleportTable teleport_table(const Network& net, const Demand& demand, const TrafficState& s);
+/// Teleport log CSV: time,vehicle,stuck_on,moved_to,outcome (moved or removed).
+Result<void> write_teleports_csv(const std::string& path, const TeleportTable& t);
 /// Detector series CSV: begin,end,detector,count,occupancy,mean_speed.
 Result<void> write_detectors_csv(const std::string& path, const std::vector<DetectorSpec>& dets,
                                  const std::vector<DetectorInterval>& intervals);

@@ -81,16 +81,24 @@ std::string describe_lane(const Network& net, std::int32_t lane) {
   return fmt::format("lane {}", lane);
 }
 
-Result<void> write_teleports_csv(const std::string& path, const Network& net, const Demand& d,
-                                 const TrafficState& s) {
+TeleportTable teleport_table(const Network& net, const Demand& d, const TrafficState& s) {
+  TeleportTable t;
+  for (const TeleportEvent& e : s.teleport_log) {
+    t.time_s.push_back(to_seconds(e.time));
+    t.vehicle.push_back(d.veh_id[static_cast<std::size_t>(e.vehicle)]);
+    t.stuck_on.push_back(describe_lane(net, e.from_lane));
+    t.moved_to.push_back(e.to_lane >= 0 ? describe_lane(net, e.to_lane) : "");
+  }
+  return t;
+}
+
+Result<void> write_teleports_csv(const std::string& path, const TeleportTable& t) {
   auto f = open_out(path);
   if (!f) return fail(f.error());
   fmt::print(f->get(), "time,vehicle,stuck_on,moved_to,outcome\n");
-  for (const TeleportEvent& e : s.teleport_log)
-    fmt::print(f->get(), "{:.1f},{},{},{},{}\n", to_seconds(e.time),
-               d.veh_id[static_cast<std::size_t>(e.vehicle)], describe_lane(net, e.from_lane),
-               e.to_lane >= 0 ? describe_lane(net, e.to_lane) : "",
-               e.to_lane >= 0 ? "moved" : "removed");
+  for (std::size_t k = 0; k < t.time_s.size(); ++k)
+    fmt::print(f->get(), "{:.1f},{},{},{},{}\n", t.time_s[k], t.vehicle[k], t.stuck_on[k],
+               t.moved_to[k], t.moved_to[k].empty() ? "removed" : "moved");
   return close_out(std::move(*f), path);
 }
 

@@ -321,22 +321,16 @@ class TrafficDomain : public Domain {
     // warnings; here they are data).
     std::string teleports_file;
     if (!s.ts.teleport_log.empty()) {
-      std::vector<double> time_s;
-      std::vector<std::string> vehicle, stuck_on, moved_to;
-      for (const traffic::TeleportEvent& e : s.ts.teleport_log) {
-        time_s.push_back(to_seconds(e.time));
-        vehicle.push_back(m_demand.veh_id[static_cast<u>(e.vehicle)]);
-        stuck_on.push_back(describe_lane(m_net, e.from_lane));
-        moved_to.push_back(e.to_lane >= 0 ? describe_lane(m_net, e.to_lane) : "");
-      }
-      out.write(std::string("/traffic/teleport_log/time_s"), time_s, {"s", "time of the teleport"});
-      out.write_strings("/traffic/teleport_log/vehicle", vehicle, {"", "vehicle id"});
-      out.write_strings("/traffic/teleport_log/stuck_on", stuck_on,
+      const TeleportTable t = teleport_table(m_net, m_demand, s.ts);
+      out.write(std::string("/traffic/teleport_log/time_s"), t.time_s,
+                {"s", "time of the teleport"});
+      out.write_strings("/traffic/teleport_log/vehicle", t.vehicle, {"", "vehicle id"});
+      out.write_strings("/traffic/teleport_log/stuck_on", t.stuck_on,
                         {"", "lane the vehicle was stuck on (<edge>_<lane> or <from> -> <to>)"});
-      out.write_strings("/traffic/teleport_log/moved_to", moved_to,
+      out.write_strings("/traffic/teleport_log/moved_to", t.moved_to,
                         {"", "road lane it was put on; empty when it was removed"});
       const std::string path = (dir / "traffic_teleports.csv").string();
-      const auto ok = write_teleports_csv(path, m_net, m_demand, s.ts);
+      const auto ok = write_teleports_csv(path, t);
       teleports_file = ok ? path : "not written: " + ok.error().to_string();
     }
 

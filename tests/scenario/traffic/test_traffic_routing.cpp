@@ -313,14 +313,25 @@ TEST_CASE("grid20: every teleport is in the log, consistent with the counters an
                 n.lane_edge[static_cast<std::size_t>(n.conn_to_lane[0])])]);
   for (std::size_t v = 0; v < per_vehicle.size(); ++v)
     if (per_vehicle[v] != s.veh_teleports[v]) FAIL("vehicle " << d.veh_id[v] << " log count");
-  // The CSV has a line per teleport.
+  // The CSV has a line per teleport, in log order, naming the vehicle and both lanes.
   const std::string csv = "test_teleports.csv";
-  REQUIRE(write_teleports_csv(csv, n, d, s));
+  REQUIRE(write_teleports_csv(csv, teleport_table(n, d, s)));
   std::ifstream in(csv);
   std::string line;
-  std::int64_t lines = 0;
-  while (std::getline(in, line)) ++lines;
-  CHECK(lines == s.teleports + 1);
+  std::getline(in, line);
+  CHECK(line == "time,vehicle,stuck_on,moved_to,outcome");
+  std::int64_t rows = 0;
+  while (std::getline(in, line)) {
+    const TeleportEvent& e = s.teleport_log[static_cast<std::size_t>(rows++)];
+    char time[32];
+    std::snprintf(time, sizeof time, "%.1f", to_seconds(e.time));
+    const std::string expect =
+        std::string(time) + "," + d.veh_id[static_cast<std::size_t>(e.vehicle)] + "," +
+        describe_lane(n, e.from_lane) + "," +
+        (e.to_lane >= 0 ? describe_lane(n, e.to_lane) + ",moved" : ",removed");
+    if (line != expect) FAIL("row " << rows << ": '" << line << "', expected '" << expect << "'");
+  }
+  CHECK(rows == s.teleports);
   std::remove(csv.c_str());
   WARN("teleports " << s.teleports << " (" << passages << " from junction passages, " << removed
                     << " removed)");
