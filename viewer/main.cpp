@@ -54,9 +54,7 @@ bool parse_vec3(const std::string& s, osg::Vec3d& out) {
 // allow and, when the viewer has taken the previous one, publishes the snapshot of the state
 // after a step (snapshots are made at the drawing rate, not the stepping rate).
 struct LiveRun {
-  const Model& model;
-  SimState state;
-  TaskPool pool{1};
+  Run run;
   std::mutex mutex;
   FrameSnapshot latest;
   bool fresh = false;  ///< latest not yet taken (guarded by mutex)
@@ -66,7 +64,7 @@ struct LiveRun {
   std::atomic<int> single_steps{0};
   std::thread thread;
 
-  explicit LiveRun(const Model& m) : model(m), state(make_state(m)) {}
+  explicit LiveRun(std::shared_ptr<const Model> m) : run(std::move(m), 1) {}
   void start() {
     thread = std::thread([this] {
       auto last = std::chrono::steady_clock::now();
@@ -76,19 +74,19 @@ struct LiveRun {
         const auto now = std::chrono::steady_clock::now();
         owed_s += std::chrono::duration<double>(now - last).count() * (paused ? 0.0 : speed.load());
         last = now;
-        const double dt_s = static_cast<double>(model.spec.run.step) / 1000.0;
-        const bool done = state.t >= model.spec.run.duration;
+        const double dt_s = static_cast<double>(run.model().spec.run.step) / 1000.0;
+        const bool done = run.done();
         const bool stepping = !done && (owed_s >= dt_s || single_steps > 0);
         if (stepping) {
-          step(model, state, pool);
+          run.step();
           if (single_steps > 0) --single_steps;
           owed_s = std::max(0.0, owed_s - dt_s);
           pending = true;
         }
         if (pending && wanted.exchange(false)) {
           pending = false;
-          FrameSnapshot f = snapshot(model, state);
-          f.figures.emplace_back("steps", std::to_string(state.step));
+          FrameSnapshot f = snapshot(run.model(), run.state());
+          f.figures.emplace_back("steps", std::to_string(run.state().step));
           std::lock_guard lock(mutex);
           latest = std::move(f);
           fresh = true;
@@ -318,12 +316,9 @@ int main(int argc, char** argv) {
     FrameSnapshot f;
     if (source->model) {
       // Run the scenario up to the requested time.
-      SimState state = make_state(*source->model);
-      TaskPool pool(1);
-      const auto until = static_cast<SimTime>(std::llround(t_s * 1000));
-      while (state.t < until && state.t < source->model->spec.run.duration)
-        step(*source->model, state, pool);
-      f = snapshot(*source->model, state);
+      Run run(source->model, 1);
+      run.run_until(static_cast<SimTime>(std::llround(t_s * 1000)));
+      f = snapshot(run.model(), run.state());
     } else {
       auto r = replay_frame(*source, replay_index(*source, t_s));
       if (!r) {
@@ -365,7 +360,7 @@ int main(int argc, char** argv) {
   viewer.getCamera()->setClearColor(osg::Vec4(0.62f, 0.74f, 0.86f, 1.f));
   std::unique_ptr<LiveRun> live;
   if (source->model) {
-    live = std::make_unique<LiveRun>(*source->model);
+    live = std::make_unique<LiveRun>(source->model);
     live->speed = speed;
     controls->live = live.get();
     live->start();

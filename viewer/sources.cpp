@@ -117,7 +117,7 @@ Result<FrameSnapshot> replay_frame(const Source& s, std::size_t k) {
     f.figures.emplace_back("frame", "none recorded");
     return f;
   }
-  auto f = s.frames->read(*s.reader, k, s.city->buildings);
+  auto f = s.frames->read(*s.reader, k);
   if (!f) return f;
   f->figures.emplace(f->figures.begin(), "frame",
                      fmt::format("{}/{}", k + 1, s.frame_times_s.size()));

@@ -38,19 +38,23 @@ class DiffusionDomain : public Domain {
   DiffusionDomain(const DiffusionSpec& spec, const Terrain& t)
       : m_spec(spec), m_nx(t.nx), m_ny(t.ny), m_z(t.z) {}
   std::string_view name() const override { return "diffuse"; }
-  std::unique_ptr<DomainState> make_state() const override {
+  std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<DiffusionState>();
     s->u.resize(m_z.size());
     for (std::size_t k = 0; k < m_z.size(); ++k) s->u[k] = std::isnan(m_z[k]) ? 0.0 : m_z[k];
     s->scratch = s->u;
     return s;
   }
-  void apply_event(const EventSpec& e, DomainState& state) const override {
+  Result<void> apply_event(const EventSpec& e, DomainState& state) const override {
     auto& s = static_cast<DiffusionState&>(state);
     const auto& p = static_cast<const PulseEvent&>(*e.payload);
+    if (p.cell < 0 || p.cell >= static_cast<std::int64_t>(s.u.size()))
+      return fail(Diagnostic::at(e.where, 0, "cell", "no such cell", std::to_string(p.cell),
+                                 "an index below " + std::to_string(s.u.size())));
     s.u[static_cast<std::size_t>(p.cell)] += p.amount;
     s.event_log.insert(s.event_log.end(),
                        {to_seconds(e.at), static_cast<double>(p.cell), p.amount});
+    return {};
   }
   void advance(DomainState& state, const StepContext& ctx) const override {
     auto& s = static_cast<DiffusionState&>(state);
@@ -110,10 +114,10 @@ inline std::shared_ptr<const EventPayload> parse_pulse(std::string_view action, 
   return e;
 }
 
-inline Result<std::unique_ptr<const Domain>> compile_diffusion(const DomainSpec& spec,
-                                                               const ScenarioSpec&,
-                                                               const CityModel& city) {
-  return std::unique_ptr<const Domain>(
+inline Result<std::unique_ptr<Domain>> compile_diffusion(const DomainSpec& spec,
+                                                         const ScenarioSpec&,
+                                                         const CityModel& city) {
+  return std::unique_ptr<Domain>(
       std::make_unique<DiffusionDomain>(static_cast<const DiffusionSpec&>(spec), city.terrain));
 }
 

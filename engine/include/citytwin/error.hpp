@@ -22,6 +22,10 @@ struct Diagnostic {
 
   /// "file:line:col: field: message (found X; expected Y)".
   std::string to_string() const;
+  /// A diagnostic at `file` (a path, or "file:line" as SectionReader::where() gives), line
+  /// `line` (0: unknown or already in `file`).
+  static Diagnostic at(std::string file, int line, std::string field, std::string message,
+                       std::string found = {}, std::string expected = {});
 };
 
 /// A failed operation: one or more diagnostics (a scenario reports all its errors at once).

@@ -141,8 +141,9 @@ struct FloodModel {
   Series rain_mm_h;  ///< uniform rain intensity (mm/h), piecewise constant
   /// Rain gauges (with inverse-distance weighting), added to the uniform rain.
   std::vector<RainGauge> rain_gauges;
-  /// Drainage capacity per cell (m/s, padded), empty when none: a cell loses
-  /// min(h, capacity dt) per step (with infiltration), counted as losses.
+  /// The scenario's drainage capacity per cell (m/s, padded), empty when none: a cell loses
+  /// min(h, capacity dt) per step (with infiltration), counted as losses. A state starts with
+  /// it in FloodState::drain_mps, which pumps change during the run.
   std::vector<real> drain_mps;
   std::vector<Inflow> inflows;
   std::array<Boundary, 4> sides;  ///< indexed by Side
@@ -176,6 +177,9 @@ struct FloodState {
   std::int64_t cell_updates = 0;  ///< sum over steps of cells in active tiles
   std::vector<real> h, qx, qy;    ///< (sy * sx)
   Balance balance;
+  /// Drainage capacity in force (m/s, padded; empty when none): the model's, plus the pumps
+  /// that run (a control array: the coupling switches pumps on and off).
+  std::vector<real> drain_mps;
 
   // Solver scratch, sized by make_state (never resized by a step).
   std::vector<real> b0, b1, b2;  ///< second buffers (inertial: qx', qy'; godunov: U1)

@@ -24,7 +24,8 @@
 
 namespace citytwin {
 
-struct Buildings;
+struct ExchangeLayout;
+struct CityExchange;
 class RunReader;
 
 /// Water depth on a regular raster (the flood grid), row 0 the southernmost row.
@@ -74,16 +75,25 @@ struct FrameSnapshot {
   std::vector<float> building_depth_m;         ///< (n_buildings) flood depth at the building
   std::vector<std::uint8_t> building_powered;  ///< (n_buildings) 1 served, 0 without power
 
+  // The coupling (from the exchange): what the flood does to roads and the grid, and signals.
+  std::vector<float> link_flood_factor;          ///< (n_links) speed factor, 0 closed by water
+  std::vector<double> signal_x, signal_y;        ///< (n_signals) model CRS
+  std::vector<std::uint8_t> signal_powered;      ///< (n_signals) 0 dark (all-way stop)
+  std::vector<std::uint8_t> element_in_service;  ///< (n_elements) 0 failed (flooded)
+
   /// Key figures for the HUD ("flooded buildings", "12"), in display order.
   std::vector<std::pair<std::string, std::string>> figures;
 };
 
 /// Flood: the water raster from the bed (NaN on walls and nodata) and depth of the flood grid
-/// (row 0 south, `dx` square cells); surface = bed + depth where depth > 0, NaN elsewhere. Then
-/// each building's depth (the deepest cell at its centroid and around its outer ring, as
-/// /flood/building_max_depth) and the HUD figures flooded area, flooded buildings, max depth.
+/// (row 0 south, `dx` square cells); surface = bed + depth where depth > 0, NaN elsewhere; the
+/// HUD figures flooded area and max depth.
 void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,
-                      std::vector<float> depth, const Buildings& buildings, FrameSnapshot& f);
+                      std::vector<float> depth, FrameSnapshot& f);
+
+/// The exchange's part: building depth (flood) and the HUD's flooded buildings, the links'
+/// flood speed factor, signals and their power, elements in service.
+void fill_exchange_frame(const ExchangeLayout& layout, const CityExchange& x, FrameSnapshot& f);
 
 /// The recorded values of one power frame (/power per-frame datasets).
 struct PowerFrameData {
@@ -125,10 +135,12 @@ struct RunFrames {
   // Traffic: frame k's vehicles are rows [offset[k], offset[k] + count[k]) of /traffic/vehicles/*
   bool traffic = false, traffic_links = false;
   std::vector<std::int64_t> vehicle_offset, vehicle_count;
+  // The exchange (/exchange rows, /coupling static data).
+  std::shared_ptr<const ExchangeLayout> layout;
 
   static Result<RunFrames> open(const RunReader& r, const std::string& file);
   /// Frame k (0 <= k < time_s.size()) as the live domains fill it.
-  Result<FrameSnapshot> read(const RunReader& r, std::size_t k, const Buildings& buildings) const;
+  Result<FrameSnapshot> read(const RunReader& r, std::size_t k) const;
 };
 
 }  // namespace citytwin

@@ -18,6 +18,7 @@ enum class RngStream : std::uint32_t {
   power = 3,
   flood = 4,
   sensors = 5,
+  coupling = 6,
 };
 
 /// Philox4x32-10 applied to a 128-bit counter with a 64-bit key; returns 4 random words.

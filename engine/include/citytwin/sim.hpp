@@ -1,16 +1,21 @@
-// The run loop (DESIGN.md "The time loop"): a compiled Model (the city and each domain's
-// compiled model, immutable) drives a SimState (everything that changes). One Model can drive
-// many SimStates at once (ensembles, what-if forks).
+// The run loop (DESIGN.md "The time loop"): a compiled Model (the city, each domain's compiled
+// model and the coupling rules; immutable) drives a SimState (everything that changes, the
+// exchange and the coupling state included). One Model can drive many SimStates at once
+// (ensembles, what-if forks); the seed belongs to the state.
 //
-// Within a macro step [t, t + step):
-//   1. apply the events due at t, in (time, declaration order);
-//   2. every domain advances over [t, t + step) with its own inner steps; domains run as
-//      concurrent tasks because none reads another's state during the step;
-//   3. the clock moves to t + step;
-//   4. observers (outputs) run when an output time is reached.
+// One macro step [t, t + step), step():
+//   1. the inbox: events due at t (the scenario's, then injected ones), in (time, source order),
+//      resolved to entity indices by the domain when they are applied;
+//   2. consume: each domain reads the exchange published at the end of the previous step and
+//      applies what changed through its own switches;
+//   3. advance: every domain over [t, t + step) as concurrent tasks (none reads another's state);
+//   4. publish: each domain writes its exports into the exchange's other buffer;
+//   5. the coupling rules turn exports into the next step's inputs; the buffers swap;
+//   6. the clock moves to t + step; observers (Run, recorder, viewer) then read the state.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -18,7 +23,9 @@
 #include <vector>
 
 #include "citytwin/city.hpp"
+#include "citytwin/coupling.hpp"
 #include "citytwin/error.hpp"
+#include "citytwin/exchange.hpp"
 #include "citytwin/hash.hpp"
 #include "citytwin/parallel.hpp"
 #include "citytwin/spec.hpp"
@@ -34,7 +41,7 @@ struct StepContext {
   SimTime t = 0;           ///< start of the macro step (ms)
   SimTime dt = 0;          ///< length of the macro step (ms)
   std::int64_t step = 0;   ///< macro step index (0-based), for counter-based RNG keys
-  std::uint64_t seed = 0;  ///< scenario seed
+  std::uint64_t seed = 0;  ///< the state's seed
   TaskPool* pool = nullptr;
 };
 
@@ -52,17 +59,33 @@ class DomainState {
   virtual void hash(StateHasher& h) const = 0;
 };
 
-/// A domain's compiled, immutable model and its step function. Thread safety: all methods are
-/// const and may be called for different states from different threads.
+/// A domain's compiled, immutable model and its step function. Thread safety: all const
+/// methods may be called for different states from different threads.
 class Domain {
  public:
   virtual ~Domain() = default;
   virtual std::string_view name() const = 0;
-  virtual std::unique_ptr<DomainState> make_state() const = 0;
-  /// Applies one of this domain's events (parsed by its DomainInfo::parse_event).
-  virtual void apply_event(const EventSpec& event, DomainState& state) const = 0;
+  virtual std::unique_ptr<DomainState> make_state(std::uint64_t seed) const = 0;
+  /// Applies one of this domain's events (parsed by its DomainInfo::parse_event), resolving
+  /// what it names (edges by id or area, a signal by id, cells along a line) now, so an event
+  /// made during a run is as good as one from the scenario. An event that names nothing of
+  /// this model is an error and changes nothing.
+  virtual Result<void> apply_event(const EventSpec& event, DomainState& state) const = 0;
   /// Advances the state over [ctx.t, ctx.t + ctx.dt).
   virtual void advance(DomainState& state, const StepContext& ctx) const = 0;
+
+  /// Adds what this domain owns to the exchange's index spaces (the power grid's buses and
+  /// elements) and says that it takes part. Called once, in domain order, after compiling.
+  virtual void declare(ExchangeLayout& /*layout*/) const {}
+  /// Compiles this domain's maps onto the exchange's index spaces (the flood cells under each
+  /// link, building, element and pump). Called once, after every domain declared.
+  virtual Result<void> bind(const ExchangeLayout& /*layout*/) { return {}; }
+  /// Before advance: applies the inputs of `x` that changed since the last call.
+  virtual void consume(const CityExchange& /*x*/, DomainState& /*state*/,
+                       const StepContext& /*ctx*/) const {}
+  /// After advance: writes this domain's exports into `x` (every export array it owns).
+  virtual void publish(const DomainState& /*state*/, CityExchange& /*x*/) const {}
+
   /// Writes static datasets once, before the first frame (under /<name>).
   virtual void write_static(RunWriter& out) const = 0;
   /// Appends one output frame (under /<name>); called at every output time.
@@ -76,7 +99,7 @@ class Domain {
 };
 
 /// Compiles a domain's model from its spec and the city.
-using DomainCompiler = Result<std::unique_ptr<const Domain>> (*)(const DomainSpec& spec,
+using DomainCompiler = Result<std::unique_ptr<Domain>> (*)(const DomainSpec& spec,
                                                                  const ScenarioSpec& scenario,
                                                                  const CityModel& city);
 
@@ -97,6 +120,8 @@ struct Model {
   ScenarioSpec spec;
   std::shared_ptr<const CityModel> city;
   std::vector<std::unique_ptr<const Domain>> domains;  ///< parallel to spec.domains
+  std::shared_ptr<const ExchangeLayout> layout;        ///< the exchange's index spaces
+  std::unique_ptr<const CouplingModel> coupling;       ///< the rules (all off without [coupling])
 };
 
 /// Imports the city and compiles every domain. `domains` defaults to the built-in list.
@@ -109,20 +134,60 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
 struct SimState {
   SimTime t = 0;                                      ///< current time (ms since start)
   std::int64_t step = 0;                              ///< macro steps taken
+  std::uint64_t seed = 0;                             ///< keys every random draw of the run
   std::size_t next_event = 0;                         ///< index into the model's sorted event list
+  std::vector<EventSpec> inbox;                       ///< injected events not yet applied, by time
   std::vector<std::unique_ptr<DomainState>> domains;  ///< parallel to Model::domains
+  CityExchange exchange[2];                           ///< [current], the other is written next
+  int current = 0;
+  CouplingState coupling;
+  /// Injected events that named nothing of the model: counted, with their messages.
+  std::vector<std::string> rejected_events;
+
+  const CityExchange& x() const { return exchange[current]; }
 };
 
+/// A state at t = 0 with the scenario's seed, or with `seed` (ensemble members).
 SimState make_state(const Model& model);
+SimState make_state(const Model& model, std::uint64_t seed);
 
-/// Advances by one macro step (events due at state.t, then every domain).
+/// Queues an event (a coupling rule's, a test's, an operator's) for the step that starts at or
+/// after event.at; events at the same time apply after the scenario's, in injection order.
+void inject(SimState& state, EventSpec event);
+
+/// Advances by one macro step (the order in the header comment).
 void step(const Model& model, SimState& state, TaskPool& pool);
 
-/// Hash of the clock and every domain's state.
+/// Hash of the clock, every domain's state, the exchange and the coupling state.
 std::uint64_t hash_state(const Model& model, const SimState& state);
 
-/// The viewer's snapshot of a state: the time and every domain's fill_frame.
+/// The viewer's snapshot of a state: the time, every domain's fill_frame and the exchange.
 FrameSnapshot snapshot(const Model& model, const SimState& state);
+
+/// One run of a Model: its state, its workers and the macro-step loop that the CLI, the
+/// viewer, benchmarks and tests all drive.
+class Run {
+ public:
+  Run(std::shared_ptr<const Model> model, int threads);
+  Run(std::shared_ptr<const Model> model, int threads, std::uint64_t seed);
+  const Model& model() const { return *m_model; }
+  const SimState& state() const { return m_state; }
+  TaskPool& pool() { return m_pool; }
+  bool done() const { return m_state.t >= m_model->spec.run.duration; }
+  void inject(EventSpec event) { citytwin::inject(m_state, std::move(event)); }
+  /// One macro step, then the observer (if any) sees the state.
+  void step();
+  /// Steps until the end of the run (or `until`, when earlier).
+  void run_until(SimTime until);
+  /// Called after every step (the recorder, a progress line).
+  void observe(std::function<void(const SimState&)> observer) { m_observer = std::move(observer); }
+
+ private:
+  std::shared_ptr<const Model> m_model;
+  TaskPool m_pool;
+  SimState m_state;
+  std::function<void(const SimState&)> m_observer;
+};
 
 /// Writes a run's HDF5 file: /meta and /city at open, /time and domain frames at every output
 /// interval, results at the end; flushes every output.flush_every of simulated time.

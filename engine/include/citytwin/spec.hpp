@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "citytwin/error.hpp"
@@ -184,6 +185,58 @@ struct OutputSpec {
   int compression = 4;            ///< output.compression: deflate level 0-9
 };
 
+/// [coupling]: which cross-domain rules run and their parameters (docs/coupling.md). A rule
+/// defaults to on when the [coupling] section is present and the domains it joins are.
+struct CouplingSpec {
+  bool enabled = false;  ///< a [coupling] section with enabled = true (the default)
+  std::string where;     ///< "file:line" of the section
+
+  /// Flood depth on a road link -> its speed and closure.
+  struct FloodRoads {
+    bool on = false;
+    /// Depth (m) -> speed factor, piecewise linear; empty: Pregnolato et al. (2017),
+    /// v(w) = 0.0009 w^2 - 0.5529 w + 86.9448 km/h (w in mm) as a cap on the speed limit.
+    std::vector<std::pair<double, double>> curve;
+    double close_depth_m = 0.3;   ///< closed at or above this depth
+    double reopen_depth_m = 0.2;  ///< a closed link reopens below this depth (hysteresis)
+  } flood_roads;
+
+  /// Flood depth at a substation or transformer -> out of service; flooded buildings.
+  struct FloodPower {
+    bool on = false;
+    double substation_depth_m = 1.0, transformer_depth_m = 0.3;  ///< thresholds
+    bool fragility = false;  ///< lognormal fragility curves instead of thresholds
+    double substation_median_m = 1.0, substation_sigma = 0.4;
+    double transformer_median_m = 0.3, transformer_sigma = 0.4;
+    SimTime repair = 6 * 3'600'000;  ///< back in service this long after the water recedes
+    double building_depth_m = 0;     ///< > 0: buildings this deep lose supply (0: off)
+  } flood_power;
+
+  /// Dark LV bus -> signal battery -> dark signal (all-way stop).
+  struct Signals {
+    bool on = false;
+    SimTime battery = 4 * 3'600'000;  ///< backup time; 0: no battery
+  } signals;
+
+  /// A drainage pump: removes `capacity` while its bus has power.
+  struct Pump {
+    std::string name;
+    Point2 at;
+    double capacity_m3s = 0;
+    std::string where;
+  };
+  std::vector<Pump> pumps;
+  bool pumps_on = false;  ///< the power -> pump rule (on when pumps and power exist)
+
+  /// Arrivals -> EV charging load at the destination building.
+  struct EvCharging {
+    bool on = false;
+    double share = 0.2;      ///< fraction of arriving cars that charge
+    double power_w = 7400;   ///< charging power per car
+    SimTime duration = 3'600'000;
+  } ev;
+};
+
 /// Base of every domain's typed section (FloodSpec, TrafficSpec, ...).
 struct DomainSpec {
   virtual ~DomainSpec() = default;
@@ -210,6 +263,7 @@ struct ScenarioSpec {
   RunSpec run;
   CitySpec city;
   OutputSpec output;
+  CouplingSpec coupling;
   /// One entry per domain section present, in the order of the built-in domain list.
   std::vector<std::string> domain_names;
   std::vector<std::shared_ptr<const DomainSpec>> domains;

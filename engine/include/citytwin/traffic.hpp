@@ -274,10 +274,14 @@ struct TrafficState {
   std::vector<std::int32_t> veh_dest;         // (n_veh) destination edge
   std::vector<std::uint8_t> veh_flags;        // (n_veh) k_flag_* bits
 
-  // Events (events.cpp): closures, speed limits, dark signals.
-  std::vector<std::uint8_t> edge_closed;  // (n_edges) 1 = closed to entering vehicles
+  // Events and the coupling (events.cpp): closures, speed limits, dark signals. Closures and
+  // dark signals are bit sets of their causes (k_cause_*): an edge is closed, a signal dark,
+  // while any cause holds.
+  std::vector<std::uint8_t> edge_closed;  // (n_edges) causes closing it to entering vehicles
   std::vector<float> lane_speed;          // (n_lanes) m/s current speed limits
-  std::vector<std::uint8_t> tl_dark;      // (n_tls) 1 = dark: all-way stop
+  std::vector<float> edge_limit;          // (n_edges) m/s limit set by an event, 0 = network's
+  std::vector<float> edge_speed_factor;   // (n_edges) flood factor on the limit, 1 = none
+  std::vector<std::uint8_t> tl_dark;      // (n_tls) causes switching it dark: all-way stop
 
   // Routing weights and re-routing (routing.cpp).
   std::vector<float> edge_tt;          // (n_edges) s, smoothed measured travel time >= free flow
@@ -313,6 +317,9 @@ struct TrafficState {
   std::int64_t stranded = 0;    // running vehicles whose destination became unreachable (removed)
   std::int64_t unroutable = 0;  // never inserted: no route at departure or closed origin
 };
+
+/// Causes of a closure or a dark signal (TrafficState::edge_closed, tl_dark bits).
+constexpr std::uint8_t k_cause_event = 1, k_cause_coupling = 2;
 
 constexpr std::uint8_t k_flag_needs_route = 1;  ///< route before the next move / insertion
 constexpr std::uint8_t k_flag_stranded = 2;     ///< removed at the end of a truncated route
@@ -384,17 +391,25 @@ double path_time(const Network& net, std::span<const float> edge_time,
 
 // ---- events (events.cpp); they take effect from the next step ----
 
-/// Closes edges: no vehicle enters them any more (vehicles on them drive out); every vehicle
-/// whose remaining route uses one is re-routed before the next move (see docs/traffic.md for
-/// the unreachable policy).
-void close_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
-/// Reopens edges; stranded vehicles that are still on the road try to re-route.
-void reopen_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges);
+/// Closes edges for a cause (k_cause_*): no vehicle enters them any more (vehicles on them
+/// drive out); every vehicle whose remaining route uses one is re-routed before the next move
+/// (see docs/traffic.md for the unreachable policy). Returns the vehicles queued for re-routing.
+std::int64_t close_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges,
+                         std::uint8_t cause = k_cause_event);
+/// Lifts a cause's closure; edges with no cause left reopen and stranded vehicles that are
+/// still on the road try to re-route.
+void reopen_edges(const Network& net, TrafficState& s, std::span<const std::int32_t> edges,
+                  std::uint8_t cause = k_cause_event);
 /// Sets the speed limit (m/s) of every lane of an edge (routing weights follow); vehicles whose
 /// remaining route uses it re-route if that gains Params::reroute_min_gain.
 void set_edge_speed(const Network& net, TrafficState& s, std::int32_t edge, float speed);
-/// Switches a signal dark (all-way stop, first come first served) or back to its program.
-void set_signal_dark(const Network& net, TrafficState& s, std::int32_t tl, bool dark);
+/// Scales an edge's limit by a factor in (0, 1] (the flood's depth-disruption curve), on top of
+/// any event limit; re-routing as set_edge_speed.
+void set_edge_speed_factor(const Network& net, TrafficState& s, std::int32_t edge, float factor);
+/// Switches a signal dark for a cause (all-way stop, first come first served), or lifts that
+/// cause; the signal runs its program again when no cause is left.
+void set_signal_dark(const Network& net, TrafficState& s, std::int32_t tl, bool dark,
+                     std::uint8_t cause = k_cause_event);
 /// Scales the departures in [from, to) by `factor` >= 0: each vehicle is kept floor(factor)
 /// times plus once more with probability frac(factor) (counter RNG keyed by seed and vehicle),
 /// copies named "<id>#k". Applied to the demand before make_state(); re-sorts it.
@@ -421,11 +436,6 @@ DetectorInterval take_detector_interval(TrafficState& s, double begin_s, double 
 
 /// Per-trip CSV: id,depart,arrival,duration,route_length,time_loss,waiting_time (arrived only).
 Result<void> write_trips_csv(const std::string& path, const Demand& demand, const TrafficState& s);
-/// Summary series CSV: time,running,inserted,arrived,removed,halting,pending,mean_speed.
-Result<void> write_summary_csv(const std::string& path, const std::vector<SummaryRow>& rows);
-/// Per-edge intervals CSV: begin,end,edge,entered,mean_speed,veh_seconds.
-Result<void> write_edges_csv(const std::string& path, const Network& net,
-                             const std::vector<EdgeInterval>& intervals);
 /// Where a lane is, for people: a road lane as SUMO names it ("<edge>_<index>"), a junction
 /// passage as "<from edge> -> <to edge>".
 std::string describe_lane(const Network& net, std::int32_t lane);

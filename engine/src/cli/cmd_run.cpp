@@ -123,23 +123,25 @@ int run(const RunArgs& args) {
     std::cerr << recorder.error().to_string() << "\n";
     return k_exit_bad_input;
   }
-  TaskPool pool(threads);
+  Run run(*model, threads);
   if (!args.quiet)
-    spdlog::info("city: {} buildings, {} road links, terrain {}x{}; {} domain(s); {} thread(s)",
+    spdlog::info("city: {} buildings, {} road links, terrain {}x{}; {} domain(s){}; {} thread(s)",
                  m.city->buildings.size(), m.city->roads.link_count(), m.city->terrain.nx,
-                 m.city->terrain.ny, m.domains.size(), pool.threads());
+                 m.city->terrain.ny, m.domains.size(), m.coupling->any() ? ", coupled" : "",
+                 run.pool().threads());
 
-  SimState state = make_state(m);
   Progress progress(m.spec.run.duration, args.quiet);
-  (*recorder)->observe(state);
+  RunRecorder& rec = **recorder;
+  rec.observe(run.state());
   const auto t_loop = Clock::now();
-  while (state.t < m.spec.run.duration) {
-    step(m, state, pool);
-    (*recorder)->observe(state);
-    progress.update(state.t, std::chrono::duration<double>(Clock::now() - t_loop).count());
-  }
+  run.observe([&](const SimState& s) {
+    rec.observe(s);
+    progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count());
+  });
+  run.run_until(m.spec.run.duration);
+  const SimState& state = run.state();
   const double loop_s = std::chrono::duration<double>(Clock::now() - t_loop).count();
-  std::vector<SummaryRow> rows = (*recorder)->finish(state);
+  std::vector<SummaryRow> rows = rec.finish(state);
   recorder->reset();  // closes the file
 
   const double sim_s = to_seconds(state.t);
@@ -147,7 +149,7 @@ int run(const RunArgs& args) {
       {"run", "scenario", m.spec.run.name},
       {"run", "simulated", format_duration(state.t)},
       {"run", "steps", std::to_string(state.step)},
-      {"run", "threads", std::to_string(pool.threads())},
+      {"run", "threads", std::to_string(run.pool().threads())},
       {"run", "load + import", fmt::format("{:.2f} s", load_s)},
       {"run", "simulation wall time", fmt::format("{:.2f} s", loop_s)},
       {"run", "speed", loop_s > 0 ? fmt::format("{:.0f}x real time", sim_s / loop_s) : "-"},

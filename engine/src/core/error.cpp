@@ -5,6 +5,18 @@
 
 namespace citytwin {
 
+Diagnostic Diagnostic::at(std::string file, int line, std::string field, std::string message,
+                          std::string found, std::string expected) {
+  Diagnostic d;
+  d.file = std::move(file);
+  d.line = line;
+  d.field = std::move(field);
+  d.message = std::move(message);
+  d.found = std::move(found);
+  d.expected = std::move(expected);
+  return d;
+}
+
 std::string Diagnostic::to_string() const {
   std::string s;
   if (!file.empty()) {

@@ -2,6 +2,7 @@
 // forcing), advances the solver over each macro step, tracks maxima and gauges, writes outputs
 // (HDF5 datasets, flood_gauges.csv, flood_max_depth.tif/.asc).
 #include "flood/domain.hpp"
+#include "flood/probes.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <queue>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "city/dem.hpp"
 #include "citytwin/frame.hpp"
@@ -24,23 +27,12 @@ namespace {
 const char* const k_side_names[4] = {"west", "east", "south", "north"};
 constexpr std::size_t k_max_rain_gauges = 16;
 
-Diagnostic diag(std::string file, int line, std::string field, std::string message,
-                std::string found = {}, std::string expected = {}) {
-  Diagnostic d;
-  d.file = std::move(file);
-  d.line = line;
-  d.field = std::move(field);
-  d.message = std::move(message);
-  d.found = std::move(found);
-  d.expected = std::move(expected);
-  return d;
-}
 
 }  // namespace
 
 Result<Series> read_series_csv(const std::string& path, bool step) {
   std::ifstream in(path);
-  if (!in) return fail(diag(path, 0, "", "cannot open the time series"));
+  if (!in) return fail(Diagnostic::at(path, 0, "", "cannot open the time series"));
   Series s;
   s.step = step;
   std::string line;
@@ -53,15 +45,15 @@ Result<Series> read_series_csv(const std::string& path, bool step) {
     double t = 0, v = 0;
     if (!(ls >> t >> v)) {
       if (s.t_s.empty() && n == 1) continue;  // header
-      return fail(diag(path, n, "", "bad row", line, "time_s, value"));
+      return fail(Diagnostic::at(path, n, "", "bad row", line, "time_s, value"));
     }
     if (!s.t_s.empty() && t <= s.t_s.back())
-      return fail(diag(path, n, "", "times must increase", std::to_string(t),
+      return fail(Diagnostic::at(path, n, "", "times must increase", std::to_string(t),
                        "> " + std::to_string(s.t_s.back())));
     s.t_s.push_back(t);
     s.value.push_back(v);
   }
-  if (s.t_s.empty()) return fail(diag(path, 0, "", "no rows", "", "time_s, value rows"));
+  if (s.t_s.empty()) return fail(Diagnostic::at(path, 0, "", "no rows", "", "time_s, value rows"));
   return s;
 }
 
@@ -306,6 +298,26 @@ void idw_weights(const Grid& g, int i, int j, const std::vector<Point2>& gauges,
 
 namespace {
 
+// Water at a point entity (a kiosk, a substation, a pump) is read from the nearest open cell
+// within this distance.
+constexpr double k_probe_radius_m = 15.0;
+
+// The active cells a breach lowers: those its line crosses and, with a width, those whose
+// centres lie within width / 2 of it (unpadded indices, sorted, unique).
+std::vector<std::int32_t> breach_cells(const Grid& g, const BreachEvent& b) {
+  std::vector<double> x, y;
+  for (const Point2& p : b.line) x.push_back(p.x), y.push_back(p.y);
+  std::vector<std::int32_t> cells = line_cells(g, x.data(), y.data(), x.size());
+  if (b.width_m > 0) {
+    const auto near = cells_near_line(g, b.line, 0.5 * b.width_m);
+    cells.insert(cells.end(), near.begin(), near.end());
+    std::sort(cells.begin(), cells.end());
+    cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+  }
+  std::erase_if(cells, [&](std::int32_t c) { return !g.active[g.idx(c % g.nx, c / g.nx)]; });
+  return cells;
+}
+
 struct GaugeRow {
   double t;
   std::int32_t gauge;
@@ -334,6 +346,7 @@ struct FloodDomainState : DomainState {
     double level = 0, t0 = 0, duration = 0;
   };
   std::vector<Breach> breaches;
+  std::vector<float> pump_rate;  // (n_pumps) m3/s the drainage array holds now
   void hash(StateHasher& h) const override {
     h.add(fs.t);
     if (own) h.add(own->grid.z);
@@ -342,6 +355,8 @@ struct FloodDomainState : DomainState {
     h.add(fs.qy);
     h.add(max_depth);
     h.add(arrival_s);
+    h.add(fs.drain_mps);
+    h.add(pump_rate);
   }
 };
 
@@ -363,11 +378,13 @@ class FloodDomain : public Domain {
         m_gauge_cells(std::move(gauge_cells)),
         m_gauge_names(std::move(gauge_names)),
         m_gauge_rows(gauge_rows),
-        m_counts(counts) {}
+        m_counts(counts),
+        m_building_probes(building_probes(m_model.grid, city.buildings)),
+        m_link_probes(link_probes(m_model.grid, city.roads)) {}
 
   std::string_view name() const override { return "flood"; }
 
-  std::unique_ptr<DomainState> make_state() const override {
+  std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<FloodDomainState>();
     s->fs = flood::make_state(m_model);
     const Grid& g = m_model.grid;
@@ -390,39 +407,98 @@ class FloodDomain : public Domain {
     s->arrival_s.assign(n, std::nanf(""));
     s->gauge_log.reserve(m_gauge_rows * m_gauge_cells.size());
     s->balance_log.reserve(m_gauge_rows);
+    s->pump_rate.assign(m_pump_cells.size(), 0.0f);
     TaskPool serial(1);
     start(m_model, s->fs, serial);
     return s;
   }
 
   // flood.breach: the cells along the line (active ones) start lowering towards the level now.
-  void apply_event(const EventSpec& e, DomainState& state) const override {
+  Result<void> apply_event(const EventSpec& e, DomainState& state) const override {
     auto& s = static_cast<FloodDomainState&>(state);
     const auto* b = dynamic_cast<const BreachEvent*>(e.payload.get());
-    if (!b) return;
-    if (!s.own) s.own = std::make_unique<FloodModel>(m_model);
-    const Grid& g = s.own->grid;
+    if (!b) return fail(Error::msg("not a flood event: " + e.type, e.where));
+    const Grid& g0 = m_model.grid;
     std::vector<double> x, y;
     for (const Point2& p : b->line) x.push_back(p.x), y.push_back(p.y);
     FloodDomainState::Breach br;
-    std::vector<std::int32_t> cells = line_cells(g, x.data(), y.data(), x.size());
-    if (b->width_m > 0) {
-      const auto near = cells_near_line(g, b->line, 0.5 * b->width_m);
-      cells.insert(cells.end(), near.begin(), near.end());
-      std::sort(cells.begin(), cells.end());
-      cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
-    }
-    for (std::int32_t c : cells) {
-      const std::size_t k = g.idx(c % g.nx, c / g.nx);
-      if (!g.active[k]) continue;
+    for (std::int32_t c : breach_cells(g0, *b)) {
+      const std::size_t k = g0.idx(c % g0.nx, c / g0.nx);
       br.cells.push_back(k);
-      br.z0.push_back(g.z[k]);
+      br.z0.push_back(s.own ? s.own->grid.z[k] : g0.z[k]);
     }
+    if (br.cells.empty())
+      return fail(Diagnostic::at(e.where, 0, "line", "the breach line crosses no active cell of the flood grid",
+                       "", "points over the DEM, outside buildings"));
+    if (!s.own) s.own = std::make_unique<FloodModel>(m_model);
     br.level = b->level;
     br.t0 = s.fs.t;
     br.duration = b->duration_s;
     s.breaches.push_back(std::move(br));
     lower_beds(s, s.fs.t);
+    return {};
+  }
+
+  void declare(ExchangeLayout& l) const override { l.flood = true; }
+
+  // The grid cells of the exchange's point entities: the water at a substation or kiosk is the
+  // water in the nearest open cell within k_probe_radius_m (equipment stands at the street, and
+  // buildings are walls); a pump drains its nearest open cell.
+  Result<void> bind(const ExchangeLayout& l) override {
+    const Grid& g = m_model.grid;
+    m_element_cells.clear();
+    for (std::int32_t e = 0; e < l.n_elements(); ++e)
+      m_element_cells.push_back(nearest_open_cell(g, l.element_x[static_cast<std::size_t>(e)],
+                                                  l.element_y[static_cast<std::size_t>(e)],
+                                                  k_probe_radius_m));
+    m_pump_cells.clear();
+    for (std::int32_t p = 0; p < l.n_pumps(); ++p) {
+      const auto u = static_cast<std::size_t>(p);
+      const std::int64_t c = nearest_open_cell(g, l.pump_x[u], l.pump_y[u], k_probe_radius_m);
+      if (c < 0)
+        return fail(Diagnostic::at(l.pump_where[u], 0, "at",
+                         "the pump stands outside the flood grid's open cells",
+                         fmt::format("[{:.1f}, {:.1f}]", l.pump_x[u], l.pump_y[u]),
+                         fmt::format("a point within {} m of an open cell of the grid "
+                                     "x {:.1f}..{:.1f}, y {:.1f}..{:.1f} (model CRS)",
+                                     k_probe_radius_m, g.x0, g.x0 + g.nx * g.dx, g.y0,
+                                     g.y0 + g.ny * g.dx)));
+      m_pump_cells.push_back(static_cast<std::size_t>(c));
+    }
+    return {};
+  }
+
+  // Pumps: a pump's rate is drainage capacity on its cell (m/s = m3/s / cell area), on top of
+  // the scenario's drainage there; only a change of rate touches the array.
+  void consume(const CityExchange& x, DomainState& state, const StepContext&) const override {
+    auto& s = static_cast<FloodDomainState&>(state);
+    bool changed = false;
+    for (std::size_t p = 0; p < m_pump_cells.size(); ++p) changed |= x.pump_rate_m3s[p] != s.pump_rate[p];
+    if (!changed) return;
+    const Grid& g = m_model.grid;
+    if (s.fs.drain_mps.empty()) s.fs.drain_mps.assign(g.z.size(), 0);
+    for (std::size_t p = 0; p < m_pump_cells.size(); ++p) {
+      const std::size_t k = m_pump_cells[p];
+      s.fs.drain_mps[k] = m_model.drain_mps.empty() ? real(0) : m_model.drain_mps[k];
+    }
+    for (std::size_t p = 0; p < m_pump_cells.size(); ++p) {
+      s.pump_rate[p] = x.pump_rate_m3s[p];
+      s.fs.drain_mps[m_pump_cells[p]] += static_cast<real>(s.pump_rate[p] / g.cell_area());
+    }
+  }
+
+  void publish(const DomainState& state, CityExchange& x) const override {
+    const auto& s = static_cast<const FloodDomainState&>(state);
+    const auto& h = s.fs.h;
+    for (std::int32_t l = 0; l < m_link_probes.size(); ++l)
+      x.link_depth_m[static_cast<std::size_t>(l)] = m_link_probes.max(h, l);
+    for (std::int32_t b = 0; b < m_building_probes.size(); ++b)
+      x.building_depth_m[static_cast<std::size_t>(b)] = m_building_probes.max(h, b);
+    for (std::size_t e = 0; e < m_element_cells.size(); ++e)
+      x.element_depth_m[e] =
+          m_element_cells[e] >= 0 ? static_cast<float>(h[static_cast<std::size_t>(m_element_cells[e])]) : 0.0f;
+    for (std::size_t p = 0; p < m_pump_cells.size(); ++p)
+      x.pump_depth_m[p] = static_cast<float>(h[m_pump_cells[p]]);
   }
 
   // Beds of breaches at time t: z0 lowered linearly to the level over the duration (never
@@ -536,37 +612,19 @@ class FloodDomain : public Domain {
     out.write<std::uint8_t>(
         "/flood/hazard_class", std::span<const std::uint8_t>(cls), dims,
         {"1", "FD2320 class: 0 low, 1 danger for some, 2 danger for most, 3 danger for all"});
-    // Per building and road link: the largest max depth over the cells they touch.
-    std::vector<float> bdepth(static_cast<std::size_t>(m_city.buildings.size()), 0.0f);
-    const Buildings& bl = m_city.buildings;
-    for (std::int32_t b = 0; b < bl.size(); ++b) {
-      float d = sample_max(s, bl.centroid_x[static_cast<std::size_t>(b)],
-                           bl.centroid_y[static_cast<std::size_t>(b)]);
-      const std::int32_t r = bl.ring_offsets[static_cast<std::size_t>(b)];
-      for (std::int32_t p = bl.point_offsets[static_cast<std::size_t>(r)];
-           p < bl.point_offsets[static_cast<std::size_t>(r) + 1]; ++p)
-        d = std::max(
-            d, ring_max(s, bl.x[static_cast<std::size_t>(p)], bl.y[static_cast<std::size_t>(p)]));
-      bdepth[static_cast<std::size_t>(b)] = d;
-    }
+    // Per building and road link: the largest max depth over their probe cells (the cells the
+    // exchange reads their depth from).
+    const std::vector<float> md_padded = padded(s.max_depth);
+    std::vector<float> bdepth(static_cast<std::size_t>(m_building_probes.size()));
+    for (std::int32_t b = 0; b < m_building_probes.size(); ++b)
+      bdepth[static_cast<std::size_t>(b)] = m_building_probes.max(md_padded, b);
     out.write<float>("/flood/building_max_depth", bdepth,
                      {"m", "max depth around each building footprint"});
-    const RoadNetwork& rn = m_city.roads;
-    std::vector<float> ldepth(static_cast<std::size_t>(rn.link_count()), 0.0f);
-    for (std::int32_t l = 0; l < rn.link_count(); ++l) {
-      float d = 0;
-      const auto p0 = rn.link_point_offsets[static_cast<std::size_t>(l)],
-                 p1 = rn.link_point_offsets[static_cast<std::size_t>(l) + 1];
-      for (auto p = p0; p < p1; ++p) {
-        const std::size_t k = static_cast<std::size_t>(p);
-        d = std::max(d, sample_max(s, rn.point_x[k], rn.point_y[k]));
-        if (p + 1 < p1)
-          d = std::max(d, sample_max(s, 0.5 * (rn.point_x[k] + rn.point_x[k + 1]),
-                                     0.5 * (rn.point_y[k] + rn.point_y[k + 1])));
-      }
-      ldepth[static_cast<std::size_t>(l)] = d;
-    }
-    out.write<float>("/flood/link_max_depth", ldepth, {"m", "max depth along each road link"});
+    std::vector<float> ldepth(static_cast<std::size_t>(m_link_probes.size()));
+    for (std::int32_t l = 0; l < m_link_probes.size(); ++l)
+      ldepth[static_cast<std::size_t>(l)] = m_link_probes.max(md_padded, l);
+    out.write<float>("/flood/link_max_depth", ldepth,
+                     {"m", "max depth over the cells each road link crosses"});
 
     // Files users open directly, next to the HDF5 file.
     const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
@@ -629,8 +687,7 @@ class FloodDomain : public Domain {
     const std::vector<float> bed = interior(
         [&](std::size_t k) { return g.active[k] ? static_cast<float>(g.z[k]) : std::nanf(""); });
     fill_flood_frame(g.nx, g.ny, g.x0, g.y0, g.dx, bed,
-                     interior([&](std::size_t k) { return static_cast<float>(s.fs.h[k]); }),
-                     m_city.buildings, f);
+                     interior([&](std::size_t k) { return static_cast<float>(s.fs.h[k]); }), f);
   }
 
  private:
@@ -694,16 +751,13 @@ class FloodDomain : public Domain {
     }
   }
 
-  float sample_max(const FloodDomainState& s, double x, double y) const {
-    int i = 0, j = 0;
-    if (!m_model.grid.locate(x, y, i, j)) return 0;
-    return s.max_depth[static_cast<std::size_t>(j) * m_model.grid.nx + i];
-  }
-  // Around a footprint vertex: the vertex cell and its 4 neighbours (walls sit inside).
-  float ring_max(const FloodDomainState& s, double x, double y) const {
-    const double d = m_model.grid.dx;
-    return std::max({sample_max(s, x, y), sample_max(s, x + d, y), sample_max(s, x - d, y),
-                     sample_max(s, x, y + d), sample_max(s, x, y - d)});
+  // An interior (ny * nx) field on the padded layout (0 on ghosts), for the probes.
+  std::vector<float> padded(const std::vector<float>& v) const {
+    const Grid& g = m_model.grid;
+    std::vector<float> out(g.z.size(), 0.0f);
+    for (int j = 0; j < g.ny; ++j)
+      for (int i = 0; i < g.nx; ++i) out[g.idx(i, j)] = v[static_cast<std::size_t>(j) * g.nx + i];
+    return out;
   }
 
   void write_gauges_csv(const std::string& path, const FloodDomainState& s) const {
@@ -737,6 +791,9 @@ class FloodDomain : public Domain {
   std::vector<std::string> m_gauge_names;
   std::size_t m_gauge_rows;
   CellCounts m_counts;
+  Probes m_building_probes, m_link_probes;
+  std::vector<std::int64_t> m_element_cells;  // (n_elements) padded index, -1 none (bind)
+  std::vector<std::size_t> m_pump_cells;      // (n_pumps) padded index (bind)
 };
 
 // Cells crossed by the road links (unpadded indices, sorted, unique), 4-connected.
@@ -833,12 +890,12 @@ Terrain resample(const Terrain& t, double res) {
 
 }  // namespace
 
-Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
-                                                    const ScenarioSpec& scenario,
-                                                    const CityModel& city) {
+Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec,
+                                              const ScenarioSpec& scenario,
+                                              const CityModel& city) {
   const auto& spec = static_cast<const FloodSpec&>(dspec);
   if (city.terrain.empty())
-    return fail(diag(scenario.path, 0, "city.dem", "the flood domain needs a DEM", "",
+    return fail(Diagnostic::at(scenario.path, 0, "city.dem", "the flood domain needs a DEM", "",
                      "city.dem = \"...tif|asc\""));
   const bool resample_grid =
       spec.resolution_m > 0 && std::abs(spec.resolution_m - city.terrain.dx) > 1e-9;
@@ -1001,7 +1058,7 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     std::sort(in.cells.begin(), in.cells.end());
     in.cells.erase(std::unique(in.cells.begin(), in.cells.end()), in.cells.end());
     if (in.cells.empty())
-      return fail(diag(p.where, 0, "flood.inflow.at",
+      return fail(Diagnostic::at(p.where, 0, "flood.inflow.at",
                        "inflow '" + p.name + "' lies outside the active grid"));
     if (!p.hydrograph.empty()) {
       auto r = read_series_csv(p.hydrograph, false);
@@ -1078,15 +1135,8 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
   for (const EventSpec& e : scenario.events) {
     if (scenario.domain_names[static_cast<std::size_t>(e.domain)] != "flood") continue;
     const auto* b = dynamic_cast<const BreachEvent*>(e.payload.get());
-    if (!b) continue;
-    std::vector<double> x, y;
-    for (const Point2& p : b->line) x.push_back(p.x), y.push_back(p.y);
-    auto cells = line_cells(g, x.data(), y.data(), x.size());
-    const auto near = cells_near_line(g, b->line, 0.5 * b->width_m);
-    cells.insert(cells.end(), near.begin(), near.end());
-    if (std::none_of(cells.begin(), cells.end(),
-                     [&](std::int32_t c) { return g.active[g.idx(c % g.nx, c / g.nx)] != 0; }))
-      return fail(diag(e.where, 0, "line",
+    if (b && breach_cells(g, *b).empty())
+      return fail(Diagnostic::at(e.where, 0, "line",
                        "the breach line crosses no active cell of the flood grid", "",
                        "points over the DEM, outside buildings"));
   }
@@ -1096,13 +1146,13 @@ Result<std::unique_ptr<const Domain>> compile_flood(const DomainSpec& dspec,
     int i = 0, j = 0;
     if (!g.locate(p.at[0].x, p.at[0].y, i, j))
       return fail(
-          diag(p.where, 0, "flood.gauge.at", "gauge '" + p.name + "' lies outside the grid"));
+          Diagnostic::at(p.where, 0, "flood.gauge.at", "gauge '" + p.name + "' lies outside the grid"));
     gauge_cells.push_back(j * g.nx + i);
     gauge_names.push_back(p.name);
   }
   const std::size_t rows =
       static_cast<std::size_t>(scenario.run.duration / std::max<SimTime>(1, scenario.run.step)) + 2;
-  return std::unique_ptr<const Domain>(std::make_unique<FloodDomain>(
+  return std::unique_ptr<Domain>(std::make_unique<FloodDomain>(
       std::move(m), spec, city, spec.lakes, std::move(gauge_cells), std::move(gauge_names), rows,
       CellCounts{building_cells, road_cells_opened, offshore_cells, filled.first, filled.second}));
 }

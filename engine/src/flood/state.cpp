@@ -58,6 +58,7 @@ FloodState make_state(const FloodModel& model) {
   s.h.assign(n, 0);
   s.qx.assign(n, 0);
   s.qy.assign(n, 0);
+  s.drain_mps = model.drain_mps;
   s.b0.assign(n, 0);
   s.b1.assign(n, 0);
   // Inertial: b2 holds the donor factors; ghosts keep 1 (boundary inflow is never limited).
@@ -191,7 +192,7 @@ void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
 void apply_losses(const FloodModel& m, FloodState& s, double dt, TaskPool& pool) {
   const Params& p = m.params;
   const bool infil = p.infil_f0_mm_h > 0 || p.infil_fc_mm_h > 0;
-  const bool drain = !m.drain_mps.empty();
+  const bool drain = !s.drain_mps.empty();
   if (!infil && !drain) return;
   const Grid& g = m.grid;
   const double t_h = (s.t + 0.5 * dt) / 3600.0;
@@ -210,7 +211,7 @@ void apply_losses(const FloodModel& m, FloodState& s, double dt, TaskPool& pool)
                         real* h = s.h.data() + g.idx(0, j);
                         real row = 0, row_d = 0;
                         if (drain) {
-                          const real* cap = m.drain_mps.data() + g.idx(0, j);
+                          const real* cap = s.drain_mps.data() + g.idx(0, j);
                           for (int i = box.i0; i < box.i1; ++i) {
                             const real take = std::min(h[i], dh + cap[i] * rdt);
                             // The drainage share: what is left after infiltration took its part.

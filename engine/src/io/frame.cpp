@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "citytwin/city.hpp"
+#include "citytwin/exchange.hpp"
 #include "citytwin/io.hpp"
 
 namespace citytwin {
@@ -39,7 +39,7 @@ void PowerLayout::link_substations() {
 }
 
 void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,
-                      std::vector<float> depth, const Buildings& b, FrameSnapshot& f) {
+                      std::vector<float> depth, FrameSnapshot& f) {
   WaterRaster& w = f.water;
   w.nx = nx, w.ny = ny, w.x0 = x0, w.y0 = y0, w.dx = w.dy = dx;
   w.surface_m.resize(depth.size());
@@ -53,32 +53,29 @@ void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span
     dmax = std::max(dmax, d);
   }
   w.depth_m = std::move(depth);
-  // Building depth: the deepest of the centroid cell and, around each vertex of the outer
-  // ring, the vertex cell and its four neighbours (walls occupy the footprint itself).
-  auto at = [&](double x, double y) {
-    const double fi = std::floor((x - x0) / dx), fj = std::floor((y - y0) / dx);
-    if (!(fi >= 0 && fj >= 0 && fi < nx && fj < ny)) return 0.f;
-    return w.depth_m[static_cast<std::size_t>(fj) * static_cast<std::size_t>(nx) +
-                     static_cast<std::size_t>(fi)];
-  };
-  const std::int32_t nb = b.size();
-  f.building_depth_m.assign(static_cast<std::size_t>(nb), 0.f);
-  std::int64_t flooded = 0;
-  for (std::int32_t i = 0; i < nb; ++i) {
-    const auto u = static_cast<std::size_t>(i);
-    float d = at(b.centroid_x[u], b.centroid_y[u]);
-    const auto r = static_cast<std::size_t>(b.ring_offsets[u]);
-    for (auto p = b.point_offsets[r]; p < b.point_offsets[r + 1]; ++p) {
-      const double x = b.x[static_cast<std::size_t>(p)], y = b.y[static_cast<std::size_t>(p)];
-      d = std::max({d, at(x, y), at(x + dx, y), at(x - dx, y), at(x, y + dx), at(x, y - dx)});
-    }
-    f.building_depth_m[u] = d;
-    flooded += d > 0.1f;
-  }
   f.figures.emplace_back("flooded area (> 0.1 m)",
                          num(static_cast<double>(wet_cells) * dx * dx / 1e4) + " ha");
-  f.figures.emplace_back("flooded buildings", std::to_string(flooded));
   f.figures.emplace_back("max depth", num(dmax, "%.2f") + " m");
+}
+
+void fill_exchange_frame(const ExchangeLayout& l, const CityExchange& x, FrameSnapshot& f) {
+  if (l.flood) {
+    f.building_depth_m = x.building_depth_m;
+    std::int64_t flooded = 0;
+    for (float d : x.building_depth_m) flooded += d > 0.1f;
+    f.figures.emplace_back("flooded buildings", std::to_string(flooded));
+  }
+  f.link_flood_factor = x.link_speed_factor;
+  f.signal_x = l.signal_x, f.signal_y = l.signal_y;
+  f.signal_powered = x.signal_powered;
+  f.element_in_service = x.element_in_service;
+  std::int64_t dark = 0, closed = 0, failed = 0;
+  for (std::uint8_t p : x.signal_powered) dark += p ? 0 : 1;
+  for (std::uint8_t c : x.link_closed) closed += c;
+  for (std::uint8_t e : x.element_in_service) failed += e ? 0 : 1;
+  if (closed > 0) f.figures.emplace_back("roads closed by water", std::to_string(closed));
+  if (failed > 0) f.figures.emplace_back("grid elements flooded", std::to_string(failed));
+  if (dark > 0) f.figures.emplace_back("signals dark", std::to_string(dark));
 }
 
 void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFrameData& d,
@@ -157,6 +154,20 @@ Result<RunFrames> RunFrames::open(const RunReader& r, const std::string& file) {
     l->link_substations();
     rf.power_layout = std::move(l);
   }
+  if (r.exists("/exchange/link_closed")) {
+    auto l = std::make_shared<ExchangeLayout>();
+    auto sx = read_all<double>(r, "/coupling/signal_x");
+    auto sy = read_all<double>(r, "/coupling/signal_y");
+    auto ek = read_all<std::uint8_t>(r, "/coupling/element_kind");
+    if (!sx || !sy || !ek)
+      return fail(Error::msg("/coupling: signal_x, signal_y and element_kind are needed", file));
+    l->signal_x = std::move(*sx), l->signal_y = std::move(*sy);
+    l->signal_node.assign(l->signal_x.size(), -1);
+    for (std::uint8_t k : *ek) l->element_kind.push_back(static_cast<ElementKind>(k));
+    l->flood = r.exists("/exchange/building_depth_m");
+    l->power = r.exists("/exchange/building_powered");
+    rf.layout = std::move(l);
+  }
   if (r.exists("/traffic/vehicles/offset")) {
     auto off = read_all<std::int64_t>(r, "/traffic/vehicles/offset");
     if (!off) return fail(off.error());
@@ -172,15 +183,14 @@ Result<RunFrames> RunFrames::open(const RunReader& r, const std::string& file) {
   return rf;
 }
 
-Result<FrameSnapshot> RunFrames::read(const RunReader& r, std::size_t k,
-                                      const Buildings& buildings) const {
+Result<FrameSnapshot> RunFrames::read(const RunReader& r, std::size_t k) const {
   FrameSnapshot f;
   if (k < time_s.size()) f.t = static_cast<SimTime>(std::llround(time_s[k] * 1000));
   if (flood_nx > 0) {
     auto d = r.read_row<float>("/flood/depth", k);
     if (!d) return fail(d.error());
     fill_flood_frame(flood_nx, flood_ny, flood_x0, flood_y0, flood_dx, flood_bed,
-                     std::move(d->data), buildings, f);
+                     std::move(d->data), f);
   }
   // In the order of the domain registry (flood, traffic, power), as snapshot() fills them.
   if (traffic) {
@@ -239,6 +249,22 @@ Result<FrameSnapshot> RunFrames::read(const RunReader& r, std::size_t k,
     pd.served_mw = served->data.at(0), pd.unserved_mw = unserved->data.at(0);
     pd.customers_unserved = cust->data.at(0);
     fill_power_frame(power_layout, pd, f);
+  }
+  if (layout) {
+    CityExchange x;
+    auto row = [&]<class T>(const char* name, std::vector<T>& out) -> Result<void> {
+      if (!r.exists(std::string("/exchange/") + name)) return {};
+      auto v = r.read_row<T>(std::string("/exchange/") + name, k);
+      if (!v) return fail(v.error());
+      out = std::move(v->data);
+      return {};
+    };
+    for (auto res : {row("building_depth_m", x.building_depth_m),
+                     row("link_speed_factor", x.link_speed_factor),
+                     row("link_closed", x.link_closed), row("signal_powered", x.signal_powered),
+                     row("element_in_service", x.element_in_service)})
+      if (!res) return fail(res.error());
+    fill_exchange_frame(*layout, x, f);
   }
   return f;
 }

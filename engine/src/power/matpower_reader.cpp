@@ -45,14 +45,8 @@ std::string_view strip_comment(std::string_view s) {
 
 Diagnostic diag(const std::string& path, int line, std::string field, std::string message,
                 std::string found, std::string expected) {
-  Diagnostic d;
-  d.file = path;
-  d.line = line;
-  d.field = std::move(field);
-  d.message = std::move(message);
-  d.found = std::move(found);
-  d.expected = std::move(expected);
-  return d;
+  return Diagnostic::at(path, line, std::move(field), std::move(message), std::move(found),
+                        std::move(expected));
 }
 
 // Parses the numbers of one matrix row ("1 3 0 0;" already split at ';').

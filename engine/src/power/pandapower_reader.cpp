@@ -49,13 +49,8 @@ struct Table {
 
 Diagnostic diag(const std::string& path, std::string field, std::string message, std::string found,
                 std::string expected) {
-  Diagnostic d;
-  d.file = path;
-  d.field = std::move(field);
-  d.message = std::move(message);
-  d.found = std::move(found);
-  d.expected = std::move(expected);
-  return d;
+  return Diagnostic::at(path, 0, std::move(field), std::move(message), std::move(found),
+                        std::move(expected));
 }
 
 Result<Table> table(const json& root, const std::string& name, const std::vector<std::string>& need,

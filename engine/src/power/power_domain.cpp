@@ -32,11 +32,13 @@ enum class Reason : std::uint8_t {
   overload_instant,
   undervoltage_shed,
   substation_out,
-  substation_in
+  substation_in,
+  element_out,  // the coupling switched a flooded element out
+  element_in    // ... and back in after its repair
 };
 constexpr const char* k_reason_names =
     "event_trip,event_restore,overload_timed,overload_instant,undervoltage_shed,substation_out,"
-    "substation_in";
+    "substation_in,element_out,element_in";
 
 struct ProtectionSpec {
   bool enabled = true;
@@ -60,11 +62,11 @@ struct PowerSpec : DomainSpec {
 };
 
 struct BranchEvent : EventPayload {
-  std::int32_t branch = 0;
+  std::int64_t branch = 0;  // 64-bit as written: checked against the grid before any use
   bool restore = false;
 };
 struct SubstationEvent : EventPayload {
-  std::int32_t substation = 0;
+  std::int64_t substation = 0;
   bool in_service = false;
 };
 struct ScaleEvent : EventPayload {
@@ -80,6 +82,13 @@ struct PowerState : DomainState {
   std::vector<double> integrator;  // (n_branch) overload integrator, trips at 1
   std::vector<double> bus_served;  // (n_bus) fraction of load not shed
   std::vector<std::uint8_t> building_powered;  // (n_buildings)
+  // Control arrays the coupling sets (consume): elements switched out, buildings cut off,
+  // extra load per bus (EV charging, pu); and since when each bus is dark (ms, -1 live).
+  std::vector<std::uint8_t> element_out;     // (n_elements)
+  std::vector<std::uint8_t> building_cut;    // (n_buildings)
+  std::vector<float> building_extra_w;       // (n_buildings)
+  std::vector<double> bus_extra;             // (n_bus) pu
+  std::vector<std::int64_t> bus_dark_since;  // (n_bus)
   double load_factor = 1.0;
   SimTime next_check = 0, last_check = 0;
   bool dirty = true;
@@ -101,6 +110,10 @@ struct PowerState : DomainState {
     h.add(integrator);
     h.add(bus_served);
     h.add(building_powered);
+    h.add(element_out);
+    h.add(building_cut);
+    h.add(building_extra_w);
+    h.add(bus_dark_since);
     h.add(load_factor);
     h.add(log_time_s);
     h.add(log_branch);
@@ -138,7 +151,7 @@ class PowerDomain : public Domain {
   const CityGrid& grid() const { return m_grid; }
   bool city() const { return m_city; }
 
-  std::unique_ptr<DomainState> make_state() const override {
+  std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<PowerState>();
     s->net = m_base;
     s->solver = std::make_unique<PowerFlowSolver>(m_base);
@@ -146,31 +159,119 @@ class PowerDomain : public Domain {
     s->integrator = s->loading;
     s->bus_served.assign(static_cast<std::size_t>(m_base.n_bus()), 1.0);
     s->building_powered.assign(m_grid.building_bus.size(), 1);
+    s->element_out.assign(m_element_branches.size(), 0);
+    s->building_cut.assign(m_grid.building_bus.size(), 0);
+    s->building_extra_w.assign(m_grid.building_bus.size(), 0.0f);
+    s->bus_extra.assign(static_cast<std::size_t>(m_base.n_bus()), 0.0);
+    s->bus_dark_since.assign(static_cast<std::size_t>(m_base.n_bus()), -1);
     check(*s, 0, nullptr);  // the state starts solved at t = 0 (make_state has no pool)
     return s;
   }
 
-  void apply_event(const EventSpec& e, DomainState& state) const override {
+  Result<void> apply_event(const EventSpec& e, DomainState& state) const override {
     auto& s = static_cast<PowerState&>(state);
+    if (auto ok = check_event(e); !ok) return ok;
     if (const auto* b = dynamic_cast<const BranchEvent*>(e.payload.get())) {
-      s.net.br_on[b->branch] = b->restore ? 1 : 0;
-      if (b->restore) s.integrator[b->branch] = 0;
-      s.log(e.at, 0, b->branch, -1, b->restore ? Reason::event_restore : Reason::event_trip,
-            s.loading[b->branch]);
+      const auto k = static_cast<std::size_t>(b->branch);
+      s.net.br_on[k] = b->restore ? 1 : 0;
+      if (b->restore) s.integrator[k] = 0;
+      s.log(e.at, 0, static_cast<std::int32_t>(k), -1,
+            b->restore ? Reason::event_restore : Reason::event_trip,
+            s.loading[k]);
     } else if (const auto* sub = dynamic_cast<const SubstationEvent*>(e.payload.get())) {
-      const std::int32_t hv = m_grid.substation_hv_bus[sub->substation],
-                         mv = m_grid.substation_mv_bus[sub->substation];
-      for (std::int32_t k = 0; k < s.net.n_branch(); ++k)
-        if (s.net.br_from[k] == hv || s.net.br_to[k] == hv || s.net.br_from[k] == mv ||
-            s.net.br_to[k] == mv) {
-          s.net.br_on[k] = sub->in_service ? 1 : 0;
-          s.integrator[k] = 0;
-        }
-      s.log(e.at, 0, -1, hv, sub->in_service ? Reason::substation_in : Reason::substation_out, 0);
+      switch_element(s, static_cast<std::int32_t>(sub->substation), sub->in_service, e.at,
+                     sub->in_service ? Reason::substation_in : Reason::substation_out);
     } else if (const auto* sc = dynamic_cast<const ScaleEvent*>(e.payload.get())) {
       s.load_factor = sc->factor;
     }
     s.dirty = true;
+    return {};
+  }
+
+  /// Whether an event names a branch or substation of this grid (compile time and at apply).
+  Result<void> check_event(const EventSpec& e) const {
+    if (const auto* b = dynamic_cast<const BranchEvent*>(e.payload.get());
+        b && (b->branch < 0 || b->branch >= m_base.n_branch()))
+      return fail(Diagnostic::at(e.where, 0, "branch", "no such branch", std::to_string(b->branch),
+                                 "an index from 0 to " + std::to_string(m_base.n_branch() - 1)));
+    const auto n_sub = static_cast<std::int64_t>(m_grid.substation_hv_bus.size());
+    if (const auto* sub = dynamic_cast<const SubstationEvent*>(e.payload.get());
+        sub && (sub->substation < 0 || sub->substation >= n_sub))
+      return fail(Diagnostic::at(
+          e.where, 0, "substation",
+          m_city ? "no such substation" : "substation events need power.grid = \"city\"",
+          std::to_string(sub->substation),
+          n_sub > 0 ? "an index from 0 to " + std::to_string(n_sub - 1) : "no substation event"));
+    return {};
+  }
+
+  // Elements (the exchange's index space): the city grid's substations, then its MV/LV
+  // transformers. Switching one opens or closes its branches (a substation: every branch at its
+  // HV or MV bus, which de-energises its feeders) and resets their overload integrators.
+  void switch_element(PowerState& s, std::int32_t element, bool in_service, SimTime t,
+                      Reason reason) const {
+    const auto u = static_cast<std::size_t>(element);
+    for (std::int32_t k : std::span(m_element_branches[u])) {
+      s.net.br_on[static_cast<std::size_t>(k)] = in_service ? 1 : 0;
+      s.integrator[static_cast<std::size_t>(k)] = 0;
+    }
+    s.log(t, 0, element < static_cast<std::int32_t>(m_grid.substation_hv_bus.size()) ? -1 : m_element_branches[u].front(),
+          m_element_bus[u], reason, 0);
+    s.dirty = true;
+  }
+
+  void declare(ExchangeLayout& l) const override {
+    l.power = true;
+    l.bus_x = m_base.bus_x, l.bus_y = m_base.bus_y;
+    l.bus_lv.assign(static_cast<std::size_t>(m_base.n_bus()), 0);
+    for (std::size_t b = 0; b < m_grid.bus_kind.size(); ++b)
+      l.bus_lv[b] = m_grid.bus_kind[b] == GridBusKind::lv ? 1 : 0;
+    for (std::size_t e = 0; e < m_element_branches.size(); ++e) {
+      const bool sub = e < m_grid.substation_hv_bus.size();
+      const std::int32_t at = sub ? m_grid.substation_hv_bus[e] : m_element_bus[e];
+      l.element_kind.push_back(sub ? ElementKind::substation : ElementKind::transformer);
+      l.element_x.push_back(m_base.bus_x[static_cast<std::size_t>(at)]);
+      l.element_y.push_back(m_base.bus_y[static_cast<std::size_t>(at)]);
+      l.element_bus.push_back(m_element_bus[e]);
+    }
+    if (m_city) l.building_bus = m_grid.building_bus;
+  }
+
+  // The coupling's inputs, applied when they change; any change re-solves at once.
+  void consume(const CityExchange& x, DomainState& state, const StepContext& ctx) const override {
+    auto& s = static_cast<PowerState&>(state);
+    for (std::size_t e = 0; e < s.element_out.size(); ++e) {
+      const std::uint8_t out = x.element_in_service[e] ? 0 : 1;
+      if (out == s.element_out[e]) continue;
+      s.element_out[e] = out;
+      switch_element(s, static_cast<std::int32_t>(e), !out, ctx.t,
+                     out ? Reason::element_out : Reason::element_in);
+    }
+    bool loads = false;
+    for (std::size_t b = 0; b < s.building_cut.size(); ++b) {
+      const std::uint8_t cut = x.building_connected[b] ? 0 : 1;
+      loads |= cut != s.building_cut[b] || x.building_extra_w[b] != s.building_extra_w[b];
+      s.building_cut[b] = cut;
+      s.building_extra_w[b] = x.building_extra_w[b];
+    }
+    if (!loads) return;
+    std::fill(s.bus_extra.begin(), s.bus_extra.end(), 0.0);
+    for (std::size_t b = 0; b < s.building_extra_w.size(); ++b)
+      s.bus_extra[static_cast<std::size_t>(m_grid.building_bus[b])] +=
+          s.building_extra_w[b] * 1e-6 / m_base.base_mva;
+    s.dirty = true;
+  }
+
+  void publish(const DomainState& state, CityExchange& x) const override {
+    const auto& s = static_cast<const PowerState&>(state);
+    for (std::size_t b = 0; b < s.bus_dark_since.size(); ++b) {
+      x.bus_dark_since[b] = s.bus_dark_since[b];
+      x.bus_live[b] = s.bus_dark_since[b] < 0 ? 1 : 0;
+    }
+    std::copy(s.building_powered.begin(), s.building_powered.end(), x.building_powered.begin());
+    for (std::size_t e = 0; e < s.element_out.size(); ++e)
+      x.element_energised[e] =
+          !s.element_out[e] && s.bus_dark_since[static_cast<std::size_t>(m_element_bus[e])] < 0;
   }
 
   void advance(DomainState& state, const StepContext& ctx) const override {
@@ -193,24 +294,33 @@ class PowerDomain : public Domain {
     return to_seconds(m_spec.protection.overload_delay) * 0.5 / std::max(loading - 1.0, 1e-9);
   }
 
-  void set_loads(PowerState& s, SimTime t) const {
+  // The load a bus asks for at local time t (pu): its buildings' peaks on the daily profiles
+  // (the city grid) or the case's load on their mean, times the scale, the scale_load events and
+  // the extra load the coupling adds (EV charging). Before shedding.
+  double bus_demand(const PowerState& s, std::int32_t b, double fr, double fc) const {
+    const auto u = static_cast<std::size_t>(b);
+    double p = m_city ? m_res_peak[u] * fr + m_com_peak[u] * fc
+                      : m_base.bus_pd[u] * (m_spec.daily_profile ? 0.5 * (fr + fc) : 1.0);
+    return p * m_spec.load_scale * s.load_factor + s.bus_extra[u];
+  }
+  // Profile factors (residential, commercial) at simulated time t.
+  std::pair<double, double> profile(SimTime t) const {
+    if (!m_spec.daily_profile) return {1.0, 1.0};
     const double hour = m_run.local_second_of_day(t) / 3600.0;
     static const DailyProfile res = DailyProfile::residential_load(),
                               com = DailyProfile::commercial_load();
-    const double fr = m_spec.daily_profile ? res.at(hour) : 1.0,
-                 fc = m_spec.daily_profile ? com.at(hour) : 1.0;
+    return {res.at(hour), com.at(hour)};
+  }
+
+  void set_loads(PowerState& s, SimTime t) const {
+    const auto [fr, fc] = profile(t);
     for (std::int32_t b = 0; b < s.net.n_bus(); ++b) {
-      double p;
-      if (m_city)
-        p = m_res_peak[b] * fr + m_com_peak[b] * fc;
-      else
-        p = m_base.bus_pd[b] * (m_spec.daily_profile ? 0.5 * (fr + fc) : 1.0);
-      p *= m_spec.load_scale * s.load_factor * s.bus_served[b];
-      const double ratio = m_base.bus_pd[b] != 0 ? m_base.bus_qd[b] / m_base.bus_pd[b] : 0.0;
-      s.net.bus_pd[b] = p;
-      s.net.bus_qd[b] =
-          m_city ? p * ratio
-                 : m_base.bus_qd[b] * (p / (m_base.bus_pd[b] != 0 ? m_base.bus_pd[b] : 1.0));
+      const auto u = static_cast<std::size_t>(b);
+      const double p = bus_demand(s, b, fr, fc) * s.bus_served[u];
+      const double ratio = m_base.bus_pd[u] != 0 ? m_base.bus_qd[u] / m_base.bus_pd[u] : 0.0;
+      s.net.bus_pd[u] = p;
+      s.net.bus_qd[u] = m_city ? p * ratio
+                               : m_base.bus_qd[u] * (p / (m_base.bus_pd[u] != 0 ? m_base.bus_pd[u] : 1.0));
     }
   }
 
@@ -297,22 +407,19 @@ class PowerDomain : public Domain {
     account(s);
   }
 
-  // Served and unserved load, and which buildings have power.
+  // Served and unserved load, which buildings have power, and since when each bus is dark.
   void account(PowerState& s) const {
     const auto& vm = s.result.bus_vm;
     double served = 0, demand = 0;
-    const double hour = m_run.local_second_of_day(s.last_check) / 3600.0;
-    static const DailyProfile res = DailyProfile::residential_load(),
-                              com = DailyProfile::commercial_load();
-    const double fr = m_spec.daily_profile ? res.at(hour) : 1.0,
-                 fc = m_spec.daily_profile ? com.at(hour) : 1.0;
+    const auto [fr, fc] = profile(s.last_check);
     for (std::int32_t b = 0; b < s.net.n_bus(); ++b) {
-      double want = m_city ? m_res_peak[b] * fr + m_com_peak[b] * fc
-                           : m_base.bus_pd[b] * (m_spec.daily_profile ? 0.5 * (fr + fc) : 1.0);
-      want *= m_spec.load_scale * s.load_factor * m_base.base_mva;
+      const auto u = static_cast<std::size_t>(b);
+      const double want = bus_demand(s, b, fr, fc) * m_base.base_mva;
       demand += want;
-      const bool live = s.have_result && b < static_cast<std::int32_t>(vm.size()) && vm[b] > 0;
-      if (live) served += want * s.bus_served[b];
+      const bool live = s.have_result && u < vm.size() && vm[u] > 0;
+      if (live) served += want * s.bus_served[u];
+      if (!live && s.bus_dark_since[u] < 0) s.bus_dark_since[u] = s.last_check;
+      if (live) s.bus_dark_since[u] = -1;
     }
     s.served_mw = served;
     s.unserved_mw = demand - served;
@@ -320,12 +427,12 @@ class PowerDomain : public Domain {
     // Within a partly shed bus, buildings lose power in index order (a fixed rota).
     std::vector<std::int32_t> rank_in_bus(static_cast<std::size_t>(s.net.n_bus()), 0),
         count(rank_in_bus);
-    for (std::int32_t bus : m_grid.building_bus) ++count[bus];
+    for (std::int32_t bus : m_grid.building_bus) ++count[static_cast<std::size_t>(bus)];
     for (std::size_t i = 0; i < m_grid.building_bus.size(); ++i) {
-      const std::int32_t bus = m_grid.building_bus[i];
+      const auto bus = static_cast<std::size_t>(m_grid.building_bus[i]);
       const std::int32_t rank = rank_in_bus[bus]++;
-      const bool live =
-          s.have_result && vm[bus] > 0 && rank < std::lround(s.bus_served[bus] * count[bus]);
+      const bool live = s.have_result && vm[bus] > 0 && !s.building_cut[i] &&
+                        rank < std::lround(s.bus_served[bus] * count[bus]);
       s.building_powered[i] = live ? 1 : 0;
       s.customers_unserved += live ? 0 : 1;
     }
@@ -343,8 +450,40 @@ class PowerDomain : public Domain {
   CityGrid m_grid;
   bool m_city;
   std::vector<double> m_res_peak, m_com_peak;  // (n_bus) pu at profile 1
+  // Elements: substations then MV/LV transformers; the branches each one switches and the bus
+  // it energises (a substation's MV bus, a transformer's LV bus).
+  std::vector<std::vector<std::int32_t>> m_element_branches = make_elements();
+  std::vector<std::int32_t> m_element_bus = element_buses();
   // What the viewer draws the grid with (as /power static data); built after the members above.
   std::shared_ptr<const PowerLayout> m_layout = make_layout();
+
+  std::vector<std::vector<std::int32_t>> make_elements() const {
+    std::vector<std::vector<std::int32_t>> el;
+    if (!m_city) return el;
+    for (std::size_t sub = 0; sub < m_grid.substation_hv_bus.size(); ++sub) {
+      const std::int32_t hv = m_grid.substation_hv_bus[sub], mv = m_grid.substation_mv_bus[sub];
+      std::vector<std::int32_t> br;
+      for (std::int32_t k = 0; k < m_base.n_branch(); ++k) {
+        const auto u = static_cast<std::size_t>(k);
+        if (m_base.br_from[u] == hv || m_base.br_to[u] == hv || m_base.br_from[u] == mv ||
+            m_base.br_to[u] == mv)
+          br.push_back(k);
+      }
+      el.push_back(std::move(br));
+    }
+    for (std::int32_t k = 0; k < m_grid.n_branch(); ++k)
+      if (m_grid.br_kind[static_cast<std::size_t>(k)] == GridBranchKind::mv_lv_transformer)
+        el.push_back({k});
+    return el;
+  }
+  std::vector<std::int32_t> element_buses() const {
+    std::vector<std::int32_t> bus;
+    for (std::size_t e = 0; e < m_element_branches.size(); ++e)
+      bus.push_back(e < m_grid.substation_mv_bus.size()
+                        ? m_grid.substation_mv_bus[e]
+                        : m_grid.br_to[static_cast<std::size_t>(m_element_branches[e].front())]);
+    return bus;
+  }
 
   std::shared_ptr<const PowerLayout> make_layout() const {
     auto l = std::make_shared<PowerLayout>();
@@ -513,7 +652,7 @@ std::shared_ptr<const EventPayload> parse_power_event(std::string_view action, S
   if (action == "trip_branch" || action == "restore_branch") {
     auto e = std::make_shared<BranchEvent>();
     e->restore = action == "restore_branch";
-    e->branch = static_cast<std::int32_t>(ev.integer_or("branch", -1, 0));
+    e->branch = ev.integer_or("branch", -1, 0);
     if (!ev.has("branch"))
       ev.error("", "missing key \"branch\"", "", "branch = <index into /power/branch_from>");
     return e;
@@ -521,7 +660,7 @@ std::shared_ptr<const EventPayload> parse_power_event(std::string_view action, S
   if (action == "substation_out" || action == "substation_in") {
     auto e = std::make_shared<SubstationEvent>();
     e->in_service = action == "substation_in";
-    e->substation = static_cast<std::int32_t>(ev.integer_or("substation", -1, 0));
+    e->substation = ev.integer_or("substation", -1, 0);
     if (!ev.has("substation"))
       ev.error("", "missing key \"substation\"", "", "substation = <index>");
     return e;
@@ -534,7 +673,7 @@ std::shared_ptr<const EventPayload> parse_power_event(std::string_view action, S
   return nullptr;
 }
 
-Result<std::unique_ptr<const Domain>> compile_power(const DomainSpec& dspec,
+Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec,
                                                     const ScenarioSpec& scenario,
                                                     const CityModel& city) {
   const auto& spec = static_cast<const PowerSpec&>(dspec);
@@ -556,31 +695,13 @@ Result<std::unique_ptr<const Domain>> compile_power(const DomainSpec& dspec,
     if (!r) return fail(r.error());
     net = std::move(*r);
   }
+  auto domain = std::make_unique<PowerDomain>(spec, scenario.run, std::move(net), std::move(grid),
+                                              spec.city_grid, residential);
   // Events must name branches and substations that exist.
-  for (const EventSpec& e : scenario.events) {
-    if (scenario.domain_names[static_cast<std::size_t>(e.domain)] != "power") continue;
-    Diagnostic d;
-    d.file = e.where;
-    if (const auto* b = dynamic_cast<const BranchEvent*>(e.payload.get());
-        b && b->branch >= net.n_branch()) {
-      d.field = "branch";
-      d.message = "no such branch";
-      d.found = std::to_string(b->branch);
-      d.expected = "an index below " + std::to_string(net.n_branch());
-      return fail(d);
-    }
-    if (const auto* sub = dynamic_cast<const SubstationEvent*>(e.payload.get());
-        sub && sub->substation >= static_cast<std::int32_t>(grid.substation_hv_bus.size())) {
-      d.field = "substation";
-      d.message =
-          spec.city_grid ? "no such substation" : "substation events need power.grid = \"city\"";
-      d.found = std::to_string(sub->substation);
-      d.expected = "an index below " + std::to_string(grid.substation_hv_bus.size());
-      return fail(d);
-    }
-  }
-  return std::unique_ptr<const Domain>(std::make_unique<PowerDomain>(
-      spec, scenario.run, std::move(net), std::move(grid), spec.city_grid, residential));
+  for (const EventSpec& e : scenario.events)
+    if (scenario.domain_names[static_cast<std::size_t>(e.domain)] == "power")
+      if (auto ok = domain->check_event(e); !ok) return fail(ok.error());
+  return std::unique_ptr<Domain>(std::move(domain));
 }
 
 }  // namespace

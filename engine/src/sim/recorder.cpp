@@ -21,6 +21,7 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
   w.attr("/meta", "scenario_path", s.path);
   w.attr("/meta", "scenario_name", s.run.name);
   w.attr("/meta", "seed", static_cast<std::int64_t>(s.run.seed));
+  w.attr("/meta", "coupled", static_cast<std::int64_t>(model.coupling->any()));
   w.attr("/meta", "start", format_rfc3339(s.run.start_unix_s));
   w.attr("/meta", "start_unix_s", s.run.start_unix_s);
   w.attr("/meta", "step_s", to_seconds(s.run.step));
@@ -33,6 +34,7 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
   w.write_strings("/meta/domains", domains, {"", "the domains this run simulates, in step order"});
   write_city(*model.city, w);
   for (const auto& d : model.domains) d->write_static(w);
+  write_coupling_static(*model.coupling, w);
   w.flush();
   auto rec = std::unique_ptr<RunRecorder>(new RunRecorder(model, std::move(*out)));
   rec->m_next_flush = s.output.flush_every;
@@ -46,6 +48,7 @@ void RunRecorder::observe(const SimState& state) {
                           {"s", "simulated time of each output frame since the start"});
     for (std::size_t i = 0; i < m_model.domains.size(); ++i)
       m_model.domains[i]->write_frame(*state.domains[i], *m_out);
+    write_coupling_frame(*m_model.coupling, state.x(), *m_out);
     m_last_frame = state.t;
     while (m_next_frame <= state.t) m_next_frame += o.every;
   }
@@ -64,6 +67,9 @@ std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
   }
   for (std::size_t i = 0; i < m_model.domains.size(); ++i)
     m_model.domains[i]->write_final(*state.domains[i], *m_out, summary);
+  write_coupling_final(*m_model.coupling, state.coupling, *m_out, summary);
+  m_out->attr("/meta", "rejected_events", static_cast<std::int64_t>(state.rejected_events.size()));
+  for (const std::string& r : state.rejected_events) summary.push_back({"run", "event rejected", r});
   m_out->attr("/meta", "end_s", to_seconds(state.t));
   m_out->attr("/meta", "steps", state.step);
   m_out->attr("/meta", "state_hash", hash_hex(hash_state(m_model, state)));

@@ -1,4 +1,5 @@
-// The macro step: events, then every domain over [t, t + dt) as concurrent tasks.
+// The model compiler (domains, the exchange layout, the coupling rules) and the macro step:
+// inbox, consume, advance (concurrent), publish, coupling rules, swap.
 #include <algorithm>
 
 #include "citytwin/frame.hpp"
@@ -16,11 +17,37 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec) {
   return compile_model(std::move(spec), std::move(*city), builtin_domains());
 }
 
+namespace {
+
+// The city's part of the layout: links, buildings, signals; the scenario's pumps.
+std::shared_ptr<ExchangeLayout> city_layout(const CityModel& city, const CouplingSpec& c) {
+  auto l = std::make_shared<ExchangeLayout>();
+  const RoadNetwork& rn = city.roads;
+  l->n_links = rn.link_count();
+  l->n_buildings = city.buildings.size();
+  for (std::int32_t n = 0; n < rn.node_count(); ++n)
+    if (rn.node_signal[static_cast<std::size_t>(n)]) {
+      l->signal_node.push_back(n);
+      l->signal_x.push_back(rn.node_x[static_cast<std::size_t>(n)]);
+      l->signal_y.push_back(rn.node_y[static_cast<std::size_t>(n)]);
+    }
+  l->building_bus.assign(static_cast<std::size_t>(l->n_buildings), -1);
+  for (const CouplingSpec::Pump& p : c.pumps) {
+    l->pump_x.push_back(p.at.x);
+    l->pump_y.push_back(p.at.y);
+    l->pump_where.push_back(p.where);
+  }
+  return l;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
                                                    std::shared_ptr<const CityModel> city,
                                                    std::span<const DomainEntry> domains) {
   auto model = std::make_shared<Model>();
   model->city = std::move(city);
+  std::vector<std::unique_ptr<Domain>> compiled;
   for (std::size_t i = 0; i < spec.domain_names.size(); ++i) {
     const auto it = std::find_if(domains.begin(), domains.end(), [&](const DomainEntry& e) {
       return e.info.section == spec.domain_names[i];
@@ -28,35 +55,87 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
     CT_ASSERT(it != domains.end(), "the spec was loaded with the same domain list");
     auto d = it->compile(*spec.domains[i], spec, *model->city);
     if (!d) return fail(d.error());
-    model->domains.push_back(std::move(*d));
+    compiled.push_back(std::move(*d));
   }
+  std::shared_ptr<ExchangeLayout> layout = city_layout(*model->city, spec.coupling);
+  for (const auto& d : compiled) d->declare(*layout);
+  for (const auto& d : compiled)
+    if (auto r = d->bind(*layout); !r) return fail(r.error());
+  auto coupling = compile_coupling(spec.coupling, layout, *model->city);
+  if (!coupling) return fail(coupling.error());
+  model->coupling = std::move(*coupling);
+  model->layout = std::move(layout);
+  for (auto& d : compiled) model->domains.push_back(std::move(d));
   model->spec = std::move(spec);
   return std::shared_ptr<const Model>(std::move(model));
 }
 
-SimState make_state(const Model& model) {
+SimState make_state(const Model& model) { return make_state(model, model.spec.run.seed); }
+
+SimState make_state(const Model& model, std::uint64_t seed) {
   SimState s;
-  for (const auto& d : model.domains) s.domains.push_back(d->make_state());
+  s.seed = seed;
+  for (const auto& d : model.domains) s.domains.push_back(d->make_state(seed));
+  s.exchange[0].reset(*model.layout);
+  s.exchange[1].reset(*model.layout);
+  s.coupling = make_coupling_state(*model.coupling, seed);
+  // The exchange of t = 0: what the initial states export, and the rules' first word on it.
+  CityExchange& x = s.exchange[1];
+  for (std::size_t i = 0; i < model.domains.size(); ++i)
+    model.domains[i]->publish(*s.domains[i], x);
+  apply_coupling(*model.coupling, s.coupling, 0, 0, x);
+  s.current = 1;
   return s;
 }
 
+void inject(SimState& state, EventSpec event) {
+  // Sorted by time; equal times keep injection order.
+  const auto at = std::upper_bound(state.inbox.begin(), state.inbox.end(), event,
+                                   [](const EventSpec& a, const EventSpec& b) { return a.at < b.at; });
+  state.inbox.insert(at, std::move(event));
+}
+
+namespace {
+
+void apply(const Model& model, SimState& state, const EventSpec& e) {
+  const auto d = static_cast<std::size_t>(e.domain);
+  CT_ASSERT(d < model.domains.size(), "an event names a domain of the model");
+  if (auto r = model.domains[d]->apply_event(e, *state.domains[d]); !r)
+    state.rejected_events.push_back(e.type + " at " + format_duration(e.at) + ": " +
+                                    r.error().to_string());
+}
+
+}  // namespace
+
 void step(const Model& model, SimState& state, TaskPool& pool) {
   const ScenarioSpec& spec = model.spec;
-  // Events declared at or before t apply at the start of the step that begins at t; equal
-  // times keep their declaration order (the list is sorted stably).
-  while (state.next_event < spec.events.size() && spec.events[state.next_event].at <= state.t) {
-    const EventSpec& e = spec.events[state.next_event++];
-    model.domains[static_cast<std::size_t>(e.domain)]->apply_event(
-        e, *state.domains[static_cast<std::size_t>(e.domain)]);
-  }
+  // 1. The inbox: events at or before t, the scenario's first (declaration order), then the
+  //    injected ones (injection order).
+  while (state.next_event < spec.events.size() && spec.events[state.next_event].at <= state.t)
+    apply(model, state, spec.events[state.next_event++]);
+  std::size_t due = 0;
+  while (due < state.inbox.size() && state.inbox[due].at <= state.t)
+    apply(model, state, state.inbox[due++]);
+  state.inbox.erase(state.inbox.begin(), state.inbox.begin() + static_cast<std::ptrdiff_t>(due));
+
   const SimTime dt = std::min(spec.run.step, spec.run.duration - state.t);
   CT_ASSERT(dt > 0, "step() called at or after the end of the run");
-  const StepContext ctx{state.t, dt, state.step, spec.run.seed, &pool};
-  // Domains read only their own state during a step, so they may run concurrently.
-  pool.run_all(static_cast<std::int64_t>(model.domains.size()), [&](std::int64_t i) {
+  const StepContext ctx{state.t, dt, state.step, state.seed, &pool};
+  const auto n = static_cast<std::int64_t>(model.domains.size());
+  // 2. consume the exchange of t.
+  for (std::size_t i = 0; i < model.domains.size(); ++i)
+    model.domains[i]->consume(state.x(), *state.domains[i], ctx);
+  // 3. Domains read only their own state during a step, so they may run concurrently.
+  pool.run_all(n, [&](std::int64_t i) {
     model.domains[static_cast<std::size_t>(i)]->advance(*state.domains[static_cast<std::size_t>(i)],
                                                         ctx);
   });
+  // 4.-5. publish into the other buffer, the rules complete it, and it becomes current.
+  CityExchange& next = state.exchange[1 - state.current];
+  for (std::size_t i = 0; i < model.domains.size(); ++i)
+    model.domains[i]->publish(*state.domains[i], next);
+  apply_coupling(*model.coupling, state.coupling, state.t + dt, dt, next);
+  state.current = 1 - state.current;
   state.t += dt;
   state.step += 1;
 }
@@ -65,11 +144,15 @@ std::uint64_t hash_state(const Model& model, const SimState& state) {
   StateHasher h;
   h.add(state.t);
   h.add(state.step);
+  h.add(state.seed);
   h.add(static_cast<std::uint64_t>(state.next_event));
+  h.add(static_cast<std::uint64_t>(state.inbox.size()));
   for (std::size_t i = 0; i < model.domains.size(); ++i) {
     h.add(model.domains[i]->name());
     state.domains[i]->hash(h);
   }
+  state.x().hash(h);
+  state.coupling.hash(h);
   return h.digest();
 }
 
@@ -78,7 +161,24 @@ FrameSnapshot snapshot(const Model& model, const SimState& state) {
   f.t = state.t;
   for (std::size_t i = 0; i < model.domains.size(); ++i)
     model.domains[i]->fill_frame(*state.domains[i], f);
+  fill_exchange_frame(*model.layout, state.x(), f);
   return f;
+}
+
+Run::Run(std::shared_ptr<const Model> model, int threads)
+    : Run(model, threads, model->spec.run.seed) {}
+
+Run::Run(std::shared_ptr<const Model> model, int threads, std::uint64_t seed)
+    : m_model(std::move(model)), m_pool(threads), m_state(make_state(*m_model, seed)) {}
+
+void Run::step() {
+  citytwin::step(*m_model, m_state, m_pool);
+  if (m_observer) m_observer(m_state);
+}
+
+void Run::run_until(SimTime until) {
+  const SimTime end = std::min(until, m_model->spec.run.duration);
+  while (m_state.t < end) step();
 }
 
 }  // namespace citytwin

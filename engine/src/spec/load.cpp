@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "citytwin/spec.hpp"
+#include "spec/coupling_parse.hpp"
 
 namespace citytwin {
 
@@ -131,6 +132,7 @@ Result<ScenarioSpec> build(ScenarioDocument& doc, std::span<const DomainInfo> do
     spec.domain_names.emplace_back(d.section);
     spec.domains.push_back(d.parse(section, spec));
   }
+  parse_coupling(root, spec);
   parse_events(root, spec, domains);
   Error errors = doc.finish();
   if (!errors.items.empty()) return fail(std::move(errors));

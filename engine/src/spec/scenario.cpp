@@ -40,14 +40,9 @@ std::string source_file(const toml::source_region& src) {
 
 Diagnostic located(const toml::source_region& src, std::string field, std::string message,
                    std::string found = {}, std::string expected = {}) {
-  Diagnostic d;
-  d.file = source_file(src);
-  d.line = static_cast<int>(src.begin.line);
+  Diagnostic d = Diagnostic::at(source_file(src), static_cast<int>(src.begin.line), std::move(field),
+                                std::move(message), std::move(found), std::move(expected));
   d.column = static_cast<int>(src.begin.column);
-  d.field = std::move(field);
-  d.message = std::move(message);
-  d.found = std::move(found);
-  d.expected = std::move(expected);
   return d;
 }
 
@@ -275,11 +270,8 @@ void SectionReader::error(std::string_view key, std::string message, std::string
     d = located(n->source(), dotted(m_name, key), std::move(message), std::move(found),
                 std::move(expected));
   } else {
-    d.file = m_doc->path();
-    d.field = dotted(m_name, key);
-    d.message = std::move(message);
-    d.found = std::move(found);
-    d.expected = std::move(expected);
+    d = Diagnostic::at(m_doc->path(), 0, dotted(m_name, key), std::move(message), std::move(found),
+                       std::move(expected));
   }
   m_doc->add(std::move(d));
 }

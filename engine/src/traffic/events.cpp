@@ -30,30 +30,34 @@ bool route_uses_closed(const TrafficState& s, std::int32_t v) {
 
 }  // namespace
 
-void close_edges(const Network& n, TrafficState& s, std::span<const std::int32_t> edges) {
+std::int64_t close_edges(const Network& n, TrafficState& s, std::span<const std::int32_t> edges,
+                         std::uint8_t cause) {
   bool any = false;
   for (std::int32_t e : edges)
-    if (e >= 0 && e < n.n_edges() && !s.edge_closed[z(e)]) {
-      s.edge_closed[z(e)] = 1;
-      any = true;
+    if (e >= 0 && e < n.n_edges()) {
+      any |= s.edge_closed[z(e)] == 0;
+      s.edge_closed[z(e)] |= cause;
     }
-  if (!any) return;
+  if (!any) return 0;
   ++s.tt_epoch;  // cached routes may use the closed edges
+  std::int64_t queued = 0;
   for (std::int32_t v = 0; v < static_cast<std::int32_t>(s.veh_status.size()); ++v) {
     const VehStatus st = s.veh_status[z(v)];
     if (st == VehStatus::arrived || st == VehStatus::removed) continue;
     // A trip not routed yet is routed (around the closure) when it departs.
     if (st == VehStatus::pending && (s.veh_flags[z(v)] & k_flag_needs_route)) continue;
-    if (route_uses_closed(s, v)) s.route_queue.push_back(v);
+    if (route_uses_closed(s, v)) s.route_queue.push_back(v), ++queued;
   }
+  return queued;
 }
 
-void reopen_edges(const Network& n, TrafficState& s, std::span<const std::int32_t> edges) {
+void reopen_edges(const Network& n, TrafficState& s, std::span<const std::int32_t> edges,
+                  std::uint8_t cause) {
   bool any = false;
   for (std::int32_t e : edges)
-    if (e >= 0 && e < n.n_edges() && s.edge_closed[z(e)]) {
-      s.edge_closed[z(e)] = 0;
-      any = true;
+    if (e >= 0 && e < n.n_edges() && (s.edge_closed[z(e)] & cause)) {
+      s.edge_closed[z(e)] &= static_cast<std::uint8_t>(~cause);
+      any |= s.edge_closed[z(e)] == 0;
     }
   if (!any) return;
   ++s.tt_epoch;
@@ -63,14 +67,17 @@ void reopen_edges(const Network& n, TrafficState& s, std::span<const std::int32_
   }
 }
 
-void set_edge_speed(const Network& n, TrafficState& s, std::int32_t edge, float speed) {
-  if (edge < 0 || edge >= n.n_edges() || !(speed > 0)) return;
+namespace {
+
+// Lane limits of an edge from its event limit (or the network's) and its flood factor; routing
+// weights follow, and vehicles whose remaining route uses the edge reconsider it (they switch
+// only when the new route is at least Params::reroute_min_gain faster, see routing.cpp).
+void update_edge_speed(const Network& n, TrafficState& s, std::int32_t edge) {
+  const float limit = s.edge_limit[z(edge)], factor = s.edge_speed_factor[z(edge)];
   for (std::int32_t l = n.edge_lane_begin[z(edge)]; l < n.edge_lane_begin[z(edge) + 1]; ++l)
-    s.lane_speed[z(l)] = speed;
+    s.lane_speed[z(l)] = (limit > 0 ? limit : n.lane_speed[z(l)]) * factor;
   const float ff = free_time(n, s, edge);
   s.edge_tt[z(edge)] = ff;
-  // Vehicles whose remaining route uses the edge reconsider it (they switch only when the new
-  // route is at least Params::reroute_min_gain faster, see routing.cpp).
   for (std::int32_t v = 0; v < static_cast<std::int32_t>(s.veh_status.size()); ++v) {
     const VehStatus st = s.veh_status[z(v)];
     if (st == VehStatus::arrived || st == VehStatus::removed) continue;
@@ -89,9 +96,27 @@ void set_edge_speed(const Network& n, TrafficState& s, std::int32_t edge, float 
   ++s.tt_epoch;
 }
 
-void set_signal_dark(const Network& n, TrafficState& s, std::int32_t tl, bool dark) {
+}  // namespace
+
+void set_edge_speed(const Network& n, TrafficState& s, std::int32_t edge, float speed) {
+  if (edge < 0 || edge >= n.n_edges() || !(speed > 0)) return;
+  s.edge_limit[z(edge)] = speed;
+  update_edge_speed(n, s, edge);
+}
+
+void set_edge_speed_factor(const Network& n, TrafficState& s, std::int32_t edge, float factor) {
+  if (edge < 0 || edge >= n.n_edges() || !(factor > 0) || factor > 1) return;
+  s.edge_speed_factor[z(edge)] = factor;
+  update_edge_speed(n, s, edge);
+}
+
+void set_signal_dark(const Network& n, TrafficState& s, std::int32_t tl, bool dark,
+                     std::uint8_t cause) {
   if (tl < 0 || z(tl) >= n.tl_id.size()) return;
-  s.tl_dark[z(tl)] = dark ? 1 : 0;
+  if (dark)
+    s.tl_dark[z(tl)] |= cause;
+  else
+    s.tl_dark[z(tl)] &= static_cast<std::uint8_t>(~cause);
 }
 
 void scale_demand(Demand& d, double factor, SimTime from, SimTime to, std::uint64_t seed) {

@@ -41,31 +41,6 @@ Result<void> write_trips_csv(const std::string& path, const Demand& d, const Tra
   return close_out(std::move(*f), path);
 }
 
-Result<void> write_summary_csv(const std::string& path, const std::vector<SummaryRow>& rows) {
-  auto f = open_out(path);
-  if (!f) return fail(f.error());
-  fmt::print(f->get(), "time,running,inserted,arrived,removed,halting,pending,mean_speed\n");
-  for (const SummaryRow& r : rows)
-    fmt::print(f->get(), "{:.1f},{},{},{},{},{},{},{:.3f}\n", r.time_s, r.running, r.inserted,
-               r.arrived, r.removed, r.halting, r.pending, r.mean_speed);
-  return close_out(std::move(*f), path);
-}
-
-Result<void> write_edges_csv(const std::string& path, const Network& net,
-                             const std::vector<EdgeInterval>& intervals) {
-  auto f = open_out(path);
-  if (!f) return fail(f.error());
-  fmt::print(f->get(), "begin,end,edge,entered,mean_speed,veh_seconds\n");
-  for (const EdgeInterval& iv : intervals)
-    for (std::size_t e = 0; e < iv.entered.size(); ++e) {
-      if (iv.entered[e] == 0 && iv.veh_seconds[e] == 0) continue;
-      fmt::print(f->get(), "{:.0f},{:.0f},{},{},{:.3f},{:.1f}\n", iv.begin_s, iv.end_s,
-                 net.edge_id[e], iv.entered[e],
-                 std::isnan(iv.mean_speed[e]) ? 0.0f : iv.mean_speed[e], iv.veh_seconds[e]);
-    }
-  return close_out(std::move(*f), path);
-}
-
 std::string describe_lane(const Network& net, std::int32_t lane) {
   const auto l = static_cast<std::size_t>(lane);
   if (net.lane_edge[l] >= 0)

@@ -302,6 +302,8 @@ void init_routing_state(const Network& n, const Demand& d, TrafficState& s) {
   }
   s.edge_closed.assign(z(n.n_edges()), 0);
   s.lane_speed = n.lane_speed;
+  s.edge_limit.assign(z(n.n_edges()), 0.0f);
+  s.edge_speed_factor.assign(z(n.n_edges()), 1.0f);
   s.tl_dark.assign(n.tl_id.size(), 0);
   s.edge_tt = n.edge_free_time;
   s.tt_veh_meters.assign(z(n.n_edges()), 0.0);

@@ -978,6 +978,15 @@ std::uint64_t state_hash(const TrafficState& s) {
   h.add(s.det_count);
   h.add(s.det_occupied_s);
   h.add(s.det_speed_sum);
+  // What events and the coupling change: closures, limits, dark signals, signal phases.
+  h.add(s.edge_closed);
+  h.add(s.lane_speed);
+  h.add(s.edge_limit);
+  h.add(s.edge_speed_factor);
+  h.add(s.tl_dark);
+  h.add(s.tl_phase);
+  h.add(s.stranded);
+  h.add(s.veh_stopped_s);
   return h.digest();
 }
 

@@ -56,9 +56,18 @@ struct TrafficDomainState : DomainState {
   std::vector<EdgeInterval> intervals;       // closed statistics intervals
   std::vector<DetectorInterval> detections;  // the same intervals for the detectors
   SimTime interval_begin = 0;
+  SimTime step_begin = 0;  // start of the last macro step (arrivals since then are published)
+  // The coupling inputs applied so far (consume applies only changes).
+  std::vector<std::uint8_t> applied_closed, applied_dark;  // (n_links), (n_signals)
+  std::vector<float> applied_factor;                       // (n_links)
+  std::int64_t flood_reroutes = 0;  // vehicles queued for re-routing by flood closures
 
   void hash(StateHasher& h) const override {
     h.add(state_hash(ts));
+    h.add(applied_closed);
+    h.add(applied_dark);
+    h.add(applied_factor);
+    h.add(flood_reroutes);
     h.add(static_cast<std::int64_t>(intervals.size()));
     for (const EdgeInterval& e : intervals) h.add(e.entered);
     for (const DetectorInterval& e : detections) h.add(e.count);
@@ -113,11 +122,15 @@ struct Compiled {
   LaneGeometry geom;
   std::string source;
   bool city = false;  // edges are the city's road links
-  std::map<const EventPayload*, std::vector<std::int32_t>> event_edges;
-  std::map<const EventPayload*, std::int32_t> event_tl;
+  std::vector<std::int32_t> veh_dest_building;  // (n_vehicles) city demand, -1 unknown
+  std::map<std::string, std::int32_t> dest_by_id;  // city trips: vehicle id -> destination
   std::vector<DetectorSpec> detectors;
   std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
 };
+
+Result<std::vector<std::int32_t>> resolve_edges(const Compiled& c, const EventSpec& e,
+                                                const EdgeEvent& ee);
+Result<std::int32_t> resolve_signal(const Compiled& c, const EventSpec& e, const SignalEvent& se);
 
 class TrafficDomain : public Domain {
  public:
@@ -132,9 +145,14 @@ class TrafficDomain : public Domain {
 
   std::string_view name() const override { return "traffic"; }
 
-  std::unique_ptr<DomainState> make_state() const override {
+  std::unique_ptr<DomainState> make_state(std::uint64_t seed) const override {
     auto s = std::make_unique<TrafficDomainState>();
-    s->ts = traffic::make_state(m_net, m_demand, m_params);
+    Params p = m_params;
+    p.seed = seed;  // the state's seed draws its drivers (desired speeds)
+    s->ts = traffic::make_state(m_net, m_demand, p);
+    s->applied_closed.assign(m_c.city ? static_cast<std::size_t>(m_net.n_edges()) : 0, 0);
+    s->applied_factor.assign(s->applied_closed.size(), 1.0f);
+    s->applied_dark.assign(m_signal_tl.size(), 0);
     if (!m_c.detectors.empty()) {
       const auto ok = set_detectors(m_net, s->ts, m_c.detectors);
       CT_ASSERT(ok.has_value(), "detectors were checked at compile time");
@@ -142,24 +160,91 @@ class TrafficDomain : public Domain {
     return s;
   }
 
-  void apply_event(const EventSpec& e, DomainState& state) const override {
+  Result<void> apply_event(const EventSpec& e, DomainState& state) const override {
     auto& s = static_cast<TrafficDomainState&>(state).ts;
     if (const auto* ee = dynamic_cast<const EdgeEvent*>(e.payload.get())) {
-      const std::vector<std::int32_t>& edges = m_c.event_edges.at(ee);
-      if (ee->kind == EdgeEvent::Kind::close) close_edges(m_net, s, edges);
-      if (ee->kind == EdgeEvent::Kind::reopen) reopen_edges(m_net, s, edges);
+      auto edges = resolve_edges(m_c, e, *ee);
+      if (!edges) return fail(edges.error());
+      if (ee->kind == EdgeEvent::Kind::close) close_edges(m_net, s, *edges);
+      if (ee->kind == EdgeEvent::Kind::reopen) reopen_edges(m_net, s, *edges);
       if (ee->kind == EdgeEvent::Kind::speed)
-        for (std::int32_t edge : edges)
+        for (std::int32_t edge : *edges)
           set_edge_speed(m_net, s, edge, static_cast<float>(ee->speed_mps));
     } else if (const auto* se = dynamic_cast<const SignalEvent*>(e.payload.get())) {
-      set_signal_dark(m_net, s, m_c.event_tl.at(se), se->dark);
+      auto tl = resolve_signal(m_c, e, *se);
+      if (!tl) return fail(tl.error());
+      set_signal_dark(m_net, s, *tl, se->dark);
     }
     // DemandScaleEvent: applied to the demand at compile time (scale_demand), nothing to do.
+    return {};
+  }
+
+  void declare(ExchangeLayout& l) const override {
+    l.traffic = true;
+    l.traffic_on_city_links = m_c.city;
+  }
+
+  // City signals (the exchange's index space) -> this network's signals: a city network names
+  // its signal at road node n "n<OSM id>"; a signal node without one (no conflicting movement)
+  // maps to -1.
+  Result<void> bind(const ExchangeLayout& l) override {
+    m_signal_tl.assign(static_cast<std::size_t>(l.n_signals()), -1);
+    if (!m_c.city) return {};
+    std::map<std::string, std::int32_t> by_id;
+    for (std::size_t t = 0; t < m_net.tl_id.size(); ++t)
+      by_id[m_net.tl_id[t]] = static_cast<std::int32_t>(t);
+    for (std::int32_t g = 0; g < l.n_signals(); ++g) {
+      const auto node = static_cast<std::size_t>(l.signal_node[static_cast<std::size_t>(g)]);
+      const auto it = by_id.find(fmt::format("n{}", m_city.roads.node_osm_id[node]));
+      if (it != by_id.end()) m_signal_tl[static_cast<std::size_t>(g)] = it->second;
+    }
+    return {};
+  }
+
+  // The coupling's inputs, applied only where they changed: a closure re-routes the vehicles
+  // it affects once, a factor changes the lane limits once.
+  void consume(const CityExchange& x, DomainState& state, const StepContext&) const override {
+    auto& s = static_cast<TrafficDomainState&>(state);
+    std::vector<std::int32_t> closing, opening;
+    for (std::size_t e = 0; e < s.applied_closed.size(); ++e) {
+      const auto edge = static_cast<std::int32_t>(e);
+      if (x.link_closed[e] != s.applied_closed[e]) {
+        (x.link_closed[e] ? closing : opening).push_back(edge);
+        s.applied_closed[e] = x.link_closed[e];
+      }
+      const float f = x.link_closed[e] ? s.applied_factor[e] : x.link_speed_factor[e];
+      if (f != s.applied_factor[e]) {
+        set_edge_speed_factor(m_net, s.ts, edge, f);
+        s.applied_factor[e] = f;
+      }
+    }
+    if (!closing.empty()) s.flood_reroutes += close_edges(m_net, s.ts, closing, k_cause_coupling);
+    if (!opening.empty()) reopen_edges(m_net, s.ts, opening, k_cause_coupling);
+    for (std::size_t g = 0; g < s.applied_dark.size(); ++g) {
+      const std::uint8_t dark = x.signal_powered[g] ? 0 : 1;
+      if (dark == s.applied_dark[g]) continue;
+      s.applied_dark[g] = dark;
+      set_signal_dark(m_net, s.ts, m_signal_tl[g], dark, k_cause_coupling);
+    }
+  }
+
+  // Trips that ended during the last macro step, per destination building (city demand).
+  void publish(const DomainState& state, CityExchange& x) const override {
+    const auto& s = static_cast<const TrafficDomainState&>(state);
+    std::fill(x.building_arrivals.begin(), x.building_arrivals.end(), 0);
+    if (m_c.veh_dest_building.empty()) return;
+    for (std::size_t v = 0; v < m_c.veh_dest_building.size(); ++v) {
+      const std::int32_t b = m_c.veh_dest_building[v];
+      if (b >= 0 && s.ts.veh_status[v] == VehStatus::arrived && s.ts.veh_arrive_time[v] > s.step_begin &&
+          s.ts.veh_arrive_time[v] <= s.ts.time)
+        ++x.building_arrivals[static_cast<std::size_t>(b)];
+    }
   }
 
   void advance(DomainState& state, const StepContext& ctx) const override {
     auto& s = static_cast<TrafficDomainState&>(state);
     const SimTime end = ctx.t + ctx.dt;
+    s.step_begin = s.ts.time;
     while (s.ts.time < end) {
       traffic::step(m_net, m_demand, m_params, s.ts, *ctx.pool);
       if (s.ts.time - s.interval_begin >= m_params.stats_interval) {
@@ -361,6 +446,13 @@ class TrafficDomain : public Domain {
     add("teleports (removed)", fmt::format("{} ({})", s.ts.teleports, s.ts.removed));
     add("rerouted / stranded / unroutable",
         fmt::format("{} / {} / {}", s.ts.rerouted, s.ts.stranded, s.ts.unroutable));
+    std::int64_t dark = 0;
+    for (std::uint8_t d : s.applied_dark) dark += d;
+    if (s.flood_reroutes > 0 || dark > 0) {
+      add("re-route requests by flood closures / signals dark now",
+          fmt::format("{} / {}", s.flood_reroutes, dark));
+      out.attr("/traffic", "flood_reroutes", s.flood_reroutes);
+    }
     for (const auto& [k, v] : m_c.notes) add(k, v);
     add("trips file", wrote ? trips : "not written: " + wrote.error().to_string());
     if (!teleports_file.empty()) add("teleports file", teleports_file);
@@ -432,8 +524,8 @@ class TrafficDomain : public Domain {
       f.link_ratio.assign(ne, std::numeric_limits<float>::quiet_NaN());
       for (std::size_t e = 0; e < ne; ++e)
         if (count[e] > 0) f.link_ratio[e] = std::min(1.0f, sum[e] / static_cast<float>(count[e]));
-      f.link_closed = s.ts.edge_closed;
-      f.link_closed.resize(ne, 0);
+      f.link_closed.assign(ne, 0);
+      for (std::size_t e = 0; e < ne; ++e) f.link_closed[e] = s.ts.edge_closed[e] ? 1 : 0;
     }
     f.summary = summary(s.ts, m_params);
     return f;
@@ -446,6 +538,7 @@ class TrafficDomain : public Domain {
   const LaneGeometry& m_geom;
   const CityModel& m_city;  // owned by the Model, which outlives its domains
   const std::string& m_source;
+  std::vector<std::int32_t> m_signal_tl;  // (n_signals) the exchange's signals -> tls (bind)
 };
 
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core) {
@@ -694,6 +787,7 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
     d.route_edges.push_back(t.dest_link);
     d.veh_route_begin.push_back(static_cast<std::int32_t>(d.route_edges.size()));
     d.veh_trip.push_back(1);
+    c.dest_by_id[d.veh_id.back()] = t.dest_building;
   }
   cn = build_city_network(city.roads, flow);
   c.net = std::move(cn.net);
@@ -708,57 +802,58 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
   return {};
 }
 
-Diagnostic event_error(const EventSpec& e, std::string field, std::string message,
-                       std::string found = {}, std::string expected = {}) {
-  Diagnostic d;
-  d.file = e.where;
-  d.field = std::move(field);
-  d.message = std::move(message);
-  d.found = std::move(found);
-  d.expected = std::move(expected);
-  return d;
+
+// The edges an edge event names (by id, polygon or bbox), resolved on the compiled network.
+Result<std::vector<std::int32_t>> resolve_edges(const Compiled& c, const EventSpec& e,
+                                                const EdgeEvent& ee) {
+  std::vector<std::int32_t> edges;
+  for (const std::string& id : ee.ids) {
+    const std::int32_t k = c.net.find_edge(id);
+    if (k < 0)
+      return fail(Diagnostic::at(
+          e.where, 0, "edges", "no such edge", id,
+          c.city ? "a road link index (/city/roads)" : "an edge id of the SUMO network"));
+    edges.push_back(k);
+  }
+  if (!ee.polygon.empty() || !ee.bbox.empty()) {
+    for (std::int32_t k = 0; k < c.net.n_edges(); ++k) {
+      const std::int32_t lane = c.net.edge_lane_begin[static_cast<std::size_t>(k)];
+      bool in = false;
+      for (std::int32_t p = c.geom.lane_point_begin[static_cast<std::size_t>(lane)];
+           !in && p < c.geom.lane_point_begin[static_cast<std::size_t>(lane) + 1]; ++p) {
+        const double x = c.geom.x[static_cast<std::size_t>(p)],
+                     y = c.geom.y[static_cast<std::size_t>(p)];
+        in = ee.bbox.empty()
+                 ? inside_polygon(ee.polygon, x, y)
+                 : x >= ee.bbox[0] && y >= ee.bbox[1] && x <= ee.bbox[2] && y <= ee.bbox[3];
+      }
+      if (in) edges.push_back(k);
+    }
+    if (edges.empty())
+      return fail(Diagnostic::at(e.where, 0, ee.bbox.empty() ? "area" : "bbox", "no edge in the area", "",
+                              "an area (model CRS) holding some edge's shape point"));
+  }
+  return edges;
 }
 
-// Resolves the events' edges and signals; applies demand scaling.
-Result<void> resolve_events(const TrafficSpec& spec, const ScenarioSpec& scenario, Compiled& c) {
+Result<std::int32_t> resolve_signal(const Compiled& c, const EventSpec& e, const SignalEvent& se) {
+  const auto it = std::find(c.net.tl_id.begin(), c.net.tl_id.end(), se.id);
+  if (it == c.net.tl_id.end())
+    return fail(Diagnostic::at(
+        e.where, 0, "signal", "no such signal", se.id,
+        c.city ? "\"n<OSM node id>\" of a signal node" : "a tlLogic id of the network"));
+  return static_cast<std::int32_t>(it - c.net.tl_id.begin());
+}
+
+// Checks that the scenario's events name edges and signals of the network; applies demand
+// scaling (a transform of the demand before the run).
+Result<void> check_events(const TrafficSpec& spec, const ScenarioSpec& scenario, Compiled& c) {
   for (const EventSpec& e : scenario.events) {
     if (scenario.domain_names[static_cast<std::size_t>(e.domain)] != "traffic") continue;
     if (const auto* ee = dynamic_cast<const EdgeEvent*>(e.payload.get())) {
-      std::vector<std::int32_t> edges;
-      for (const std::string& id : ee->ids) {
-        const std::int32_t k = c.net.find_edge(id);
-        if (k < 0)
-          return fail(event_error(
-              e, "edges", "no such edge", id,
-              c.city ? "a road link index (/city/roads)" : "an edge id of the SUMO network"));
-        edges.push_back(k);
-      }
-      if (!ee->polygon.empty() || !ee->bbox.empty()) {
-        for (std::int32_t k = 0; k < c.net.n_edges(); ++k) {
-          const std::int32_t lane = c.net.edge_lane_begin[static_cast<std::size_t>(k)];
-          bool in = false;
-          for (std::int32_t p = c.geom.lane_point_begin[static_cast<std::size_t>(lane)];
-               !in && p < c.geom.lane_point_begin[static_cast<std::size_t>(lane) + 1]; ++p) {
-            const double x = c.geom.x[static_cast<std::size_t>(p)],
-                         y = c.geom.y[static_cast<std::size_t>(p)];
-            in = ee->bbox.empty()
-                     ? inside_polygon(ee->polygon, x, y)
-                     : x >= ee->bbox[0] && y >= ee->bbox[1] && x <= ee->bbox[2] && y <= ee->bbox[3];
-          }
-          if (in) edges.push_back(k);
-        }
-        if (edges.empty())
-          return fail(event_error(e, ee->bbox.empty() ? "area" : "bbox", "no edge in the area", "",
-                                  "an area (model CRS) holding some edge's shape point"));
-      }
-      c.event_edges[ee] = std::move(edges);
+      if (auto r = resolve_edges(c, e, *ee); !r) return fail(r.error());
     } else if (const auto* se = dynamic_cast<const SignalEvent*>(e.payload.get())) {
-      const auto it = std::find(c.net.tl_id.begin(), c.net.tl_id.end(), se->id);
-      if (it == c.net.tl_id.end())
-        return fail(event_error(
-            e, "signal", "no such signal", se->id,
-            c.city ? "\"n<OSM node id>\" of a signal node" : "a tlLogic id of the network"));
-      c.event_tl[se] = static_cast<std::int32_t>(it - c.net.tl_id.begin());
+      if (auto r = resolve_signal(c, e, *se); !r) return fail(r.error());
     } else if (const auto* de = dynamic_cast<const DemandScaleEvent*>(e.payload.get())) {
       scale_demand(c.demand, de->factor, e.at, de->until >= 0 ? de->until : scenario.run.duration,
                    spec.params.seed);
@@ -773,13 +868,8 @@ Result<void> resolve_detectors(const TrafficSpec& spec, Compiled& c) {
   for (const DetectorDecl& dd : spec.detectors) {
     auto error = [&](std::string field, std::string message, std::string found,
                      std::string expected) {
-      Diagnostic d;
-      d.file = dd.where;
-      d.field = std::move(field);
-      d.message = std::move(message);
-      d.found = std::move(found);
-      d.expected = std::move(expected);
-      return fail(Error(std::move(d)));
+      return fail(Diagnostic::at(dd.where, 0, std::move(field), std::move(message),
+                                 std::move(found), std::move(expected)));
     };
     if (dd.at) {
       // The nearest point on any road lane's shape (the lane's polyline scaled to its
@@ -836,7 +926,7 @@ Result<void> resolve_detectors(const TrafficSpec& spec, Compiled& c) {
   return {};
 }
 
-Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec,
+Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
                                                       const ScenarioSpec& scenario,
                                                       const CityModel& city) {
   const auto& spec = static_cast<const TrafficSpec&>(dspec);
@@ -844,10 +934,16 @@ Result<std::unique_ptr<const Domain>> compile_traffic(const DomainSpec& dspec,
   if (auto r = spec.city ? build_city(spec, scenario, city, c) : load_sumo(spec, c); !r)
     return fail(r.error());
   finish_demand(c.demand);
-  if (auto r = resolve_events(spec, scenario, c); !r) return fail(r.error());
+  if (auto r = check_events(spec, scenario, c); !r) return fail(r.error());
+  // Destination buildings of the city's trips, in the final vehicle order ("<id>#k" copies of a
+  // scaled demand share their original's).
+  if (!c.dest_by_id.empty())
+    for (const std::string& id : c.demand.veh_id) {
+      const auto it = c.dest_by_id.find(id.substr(0, id.find('#')));
+      c.veh_dest_building.push_back(it != c.dest_by_id.end() ? it->second : -1);
+    }
   if (auto r = resolve_detectors(spec, c); !r) return fail(r.error());
-  return std::unique_ptr<const Domain>(
-      std::make_unique<TrafficDomain>(spec.params, std::move(c), city));
+  return std::unique_ptr<Domain>(std::make_unique<TrafficDomain>(spec.params, std::move(c), city));
 }
 
 }  // namespace

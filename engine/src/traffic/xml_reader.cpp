@@ -19,14 +19,8 @@ const char* Attrs::find(std::string_view name) const {
 
 Diagnostic Attrs::error(std::string field, std::string message, std::string found,
                         std::string expected) const {
-  Diagnostic d;
-  d.file = *m_file;
-  d.line = m_line;
-  d.field = std::move(field);
-  d.message = std::move(message);
-  d.found = std::move(found);
-  d.expected = std::move(expected);
-  return d;
+  return Diagnostic::at(*m_file, m_line, std::move(field), std::move(message), std::move(found),
+                        std::move(expected));
 }
 
 Result<std::string_view> Attrs::text(std::string_view element, std::string_view name) const {

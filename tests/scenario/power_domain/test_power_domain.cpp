@@ -22,13 +22,13 @@ std::string write_scenario(const std::string& name, const std::string& body) {
   return path.string();
 }
 
-struct Run {
+struct Finished {
   std::shared_ptr<const Model> model;
   std::unique_ptr<RunReader> file;
   std::uint64_t hash = 0;
 };
 
-Run run(const std::string& scenario_path, int threads = 2) {
+Finished run(const std::string& scenario_path, int threads = 2) {
   auto spec = load_scenario(scenario_path);
   if (!spec) FAIL(spec.error().to_string());
   auto model = compile_model(std::move(*spec));
@@ -45,7 +45,7 @@ Run run(const std::string& scenario_path, int threads = 2) {
       (*rec)->observe(s);
     }
     (*rec)->finish(s);
-    Run r;
+    Finished r;
     r.hash = hash_state(**model, s);
     r.model = *model;
     r.file = std::move(*RunReader::open(h5));
@@ -93,7 +93,7 @@ at = "10min"
 type = "power.trip_branch"
 branch = 0
 )");
-  Run r = run(path);
+  Finished r = run(path);
   auto time = r.file->read<double>("/power/cascade/time_s")->data;
   auto branch = r.file->read<std::int32_t>("/power/cascade/branch")->data;
   auto reason = r.file->read<std::uint8_t>("/power/cascade/reason")->data;
@@ -136,7 +136,7 @@ at = "20min"
 type = "power.substation_in"
 substation = 0
 )");
-  Run r = run(path);
+  Finished r = run(path);
   auto building_bus = r.file->read<std::int32_t>("/power/building_bus")->data;
   auto hv = r.file->read<std::int32_t>("/power/substation_hv_bus")->data;
   auto powered = r.file->read<std::uint8_t>("/power/building_powered");
@@ -180,7 +180,9 @@ factor = 1.3
 }
 
 TEST_CASE("bad power events are located errors before the run", "[power]") {
-  const std::string path = write_scenario("bad_branch.toml", R"([scenario]
+  // 2^31 and 2^32 + 1 once passed a 32-bit check (a crash, and an event on branch 1).
+  for (const std::string branch : {"7", "2147483648", "4294967297"}) {
+    const std::string path = write_scenario("bad_branch.toml", R"([scenario]
 duration = "5min"
 [city]
 dem = ")" + k_root + R"(/tests/data/city/tiny.asc"
@@ -189,15 +191,16 @@ case = ")" + k_root + R"(/tests/data/power/cases/cascade3.m"
 [[event]]
 at = "1min"
 type = "power.trip_branch"
-branch = 7
-)");
-  auto spec = load_scenario(path);
-  REQUIRE(spec);
-  auto model = compile_model(std::move(*spec));
-  REQUIRE(!model);
-  CHECK(model.error().first().file == path + ":7");
-  CHECK(model.error().first().message == "no such branch");
-  CHECK(model.error().first().expected == "an index below 3");
+branch = )" + branch + "\n");
+    auto spec = load_scenario(path);
+    REQUIRE(spec);
+    auto model = compile_model(std::move(*spec));
+    REQUIRE(!model);
+    CHECK(model.error().first().file == path + ":7");
+    CHECK(model.error().first().message == "no such branch");
+    CHECK(model.error().first().found == branch);
+    CHECK(model.error().first().expected == "an index from 0 to 2");
+  }
 }
 
 TEST_CASE(
@@ -215,7 +218,7 @@ interval = "15min"
 [output]
 every = "15min"
 )");
-  Run r = run(path);
+  Finished r = run(path);
   auto served = r.file->read<double>("/power/served_mw")->data;
   auto unserved = r.file->read<double>("/power/unserved_mw")->data;
   REQUIRE(served.size() == 5);

@@ -27,7 +27,7 @@ inline std::string write_scenario(const std::string& name, const std::string& bo
   return path.string();
 }
 
-struct Run {
+struct Finished {
   std::shared_ptr<const Model> model;
   std::unique_ptr<RunReader> file;
   std::string dir;
@@ -36,7 +36,7 @@ struct Run {
 };
 
 /// Loads, compiles and runs a scenario; the run file goes next to it.
-inline Run run(const std::string& scenario_path, int threads = 2) {
+inline Finished run(const std::string& scenario_path, int threads = 2) {
   auto spec = load_scenario(scenario_path);
   if (!spec) FAIL(spec.error().to_string());
   const std::string dir = std::filesystem::path(scenario_path).parent_path().string() + "/out" +
@@ -46,19 +46,16 @@ inline Run run(const std::string& scenario_path, int threads = 2) {
   auto model = compile_model(std::move(*spec));
   if (!model) FAIL(model.error().to_string());
   const std::string h5 = dir + "/run.h5";
-  Run r;
+  Finished r;
   {
     auto rec = RunRecorder::create(**model, h5);
     REQUIRE(rec);
-    SimState s = make_state(**model);
-    TaskPool pool(threads);
-    (*rec)->observe(s);
-    while (s.t < (*model)->spec.run.duration) {
-      step(**model, s, pool);
-      (*rec)->observe(s);
-    }
-    r.summary = (*rec)->finish(s);
-    r.hash = hash_state(**model, s);
+    citytwin::Run sim(*model, threads);
+    (*rec)->observe(sim.state());
+    sim.observe([&](const SimState& s) { (*rec)->observe(s); });
+    sim.run_until((*model)->spec.run.duration);
+    r.summary = (*rec)->finish(sim.state());
+    r.hash = hash_state(**model, sim.state());
   }
   r.model = *model;
   r.dir = dir;

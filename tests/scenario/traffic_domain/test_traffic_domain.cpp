@@ -67,7 +67,7 @@ std::vector<T> series(const RunReader& f, const std::string& path) {
 
 TEST_CASE("acosta, first 10 minutes: conservation every frame, trips CSV rows = arrivals",
           "[traffic][domain]") {
-  Run r = run(write_scenario("acosta10", acosta_scenario("10min")));
+  Finished r = run(write_scenario("acosta10", acosta_scenario("10min")));
   const auto running = series<std::int64_t>(*r.file, "/traffic/running");
   const auto inserted = series<std::int64_t>(*r.file, "/traffic/inserted");
   const auto arrived = series<std::int64_t>(*r.file, "/traffic/arrived");
@@ -119,10 +119,10 @@ TEST_CASE("a .sumocfg names the same run as explicit files (equal state hashes)"
       << "grid20.net.xml.gz\"/>\n    <route-files value=\"" << k_grid
       << "routes_p020.rou.xml.gz\"/>\n  </input>\n  <time>\n    <begin value=\"0\"/>\n"
       << "    <end value=\"300\"/>\n  </time>\n</configuration>\n";
-  const Run a =
+  const Finished a =
       run(write_scenario("cfg_a", "[scenario]\nduration = \"5min\"\n[traffic]\nsumocfg = \"" +
                                       cfg_dir + "/grid.sumocfg\"\n"));
-  const Run b = run(write_scenario("cfg_b", "[scenario]\nduration = \"5min\"\n[traffic]\nnet = \"" +
+  const Finished b = run(write_scenario("cfg_b", "[scenario]\nduration = \"5min\"\n[traffic]\nnet = \"" +
                                                 k_grid + "grid20.net.xml.gz\"\nroutes = \"" +
                                                 k_grid + "routes_p020.rou.xml.gz\"\n"));
   CHECK(a.hash == b.hash);
@@ -163,7 +163,7 @@ std::string monaco_traffic(const std::string& duration, const std::string& event
 TEST_CASE("Monaco city traffic: conservation, trips CSV, closure and speed-limit events",
           "[traffic][domain][city]") {
   // Baseline: the busiest edge of the first 5 minutes.
-  Run base = run(write_scenario("monaco_base", monaco_traffic("5min")));
+  Finished base = run(write_scenario("monaco_base", monaco_traffic("5min")));
   const auto e0 = base.file->read<std::int32_t>("/traffic/edges/entered");
   REQUIRE(e0);
   const auto busiest = static_cast<std::int32_t>(
@@ -183,7 +183,7 @@ TEST_CASE("Monaco city traffic: conservation, trips CSV, closure and speed-limit
                              "\"]\n[[event]]\nat = \"5min\"\ntype = \"traffic.speed_limit\"\n"
                              "edges = [\"" +
                              std::to_string(slow) + "\"]\nspeed = \"10km/h\"\n";
-  Run r = run(write_scenario("monaco_events", monaco_traffic("20min", events)));
+  Finished r = run(write_scenario("monaco_events", monaco_traffic("20min", events)));
   const auto running = series<std::int64_t>(*r.file, "/traffic/running");
   const auto inserted = series<std::int64_t>(*r.file, "/traffic/inserted");
   const auto arrived = series<std::int64_t>(*r.file, "/traffic/arrived");
@@ -312,7 +312,7 @@ TEST_CASE("detectors from an additional file count what enters their edge",
   std::string body = acosta_scenario("10min");
   body.replace(body.find("additional = ["), std::string("additional = [").size(),
                "additional = [\"" + (dir / "loops.add.xml").string() + "\", ");
-  Run r = run(write_scenario("det_loops", body));
+  Finished r = run(write_scenario("det_loops", body));
   const auto count = r.file->read<std::int32_t>("/traffic/detectors/count");
   REQUIRE(count);
   REQUIRE(count->dims == std::vector<std::size_t>{2, 3});
@@ -347,7 +347,7 @@ TEST_CASE("scale_demand events thin and duplicate the departures of their window
                        "[[event]]\nat = \"10s\"\ntype = "
                        "\"traffic.scale_demand\"\nfactor = " +
                        factor + "\nuntil = \"30min\"\n";
-    Run r = run(write_scenario(name, body));
+    Finished r = run(write_scenario(name, body));
     const auto pending = series<std::int64_t>(*r.file, "/traffic/pending");
     const auto inserted = series<std::int64_t>(*r.file, "/traffic/inserted");
     return pending.front() + inserted.front();
@@ -404,7 +404,7 @@ TEST_CASE("detectors declared in the scenario count as the same loops from an ad
                "additional = [\"" + (dir / "loops.add.xml").string() + "\", ");
   body += "[[traffic.detector]]\nname = \"d\"\nedge = \"204a[0]\"\npos = \"-185.3m\"\n";
   body += fmt::format("[[traffic.detector]]\nname = \"p\"\nat = [{:.4f}, {:.4f}]\n", x, y);
-  Run r = run(write_scenario("det_decl", body));
+  Finished r = run(write_scenario("det_decl", body));
   const auto ids = r.file->read_strings("/traffic/detectors/id");
   REQUIRE(ids);
   CHECK(*ids == std::vector<std::string>{"l0", "l1", "l2", "d_0", "d_1", "d_2", "p"});
@@ -508,7 +508,7 @@ TEST_CASE("replay of a Monaco traffic run gives the live viewer frame, value for
     CHECK(frames->vehicle_offset[k] == total);
     CHECK(frames->vehicle_count[k] == running[k]);
     total += frames->vehicle_count[k];
-    auto rep = frames->read(**reader, k, m.city->buildings);
+    auto rep = frames->read(**reader, k);
     REQUIRE(rep);
     CHECK(rep->t == l.t);
     // Bit for bit (NaN links alike): the same float values through the same mapping.

@@ -13,7 +13,7 @@ TEST_CASE("acosta through the domain: equal state hashes with 1 and 2 threads",
                  "acosta_buslanes.net.xml.gz\"\nadditional = [\"" + a + "acosta_tls.add.xml\", \"" +
                  a + "acosta_vtypes.add.xml\"]\nroutes = [\"" + a + "acosta.rou.xml.gz\", \"" + a +
                  "acosta_busses.rou.xml\"]\n");
-  const Run one = run(path, 1), two = run(path, 2);
+  const Finished one = run(path, 1), two = run(path, 2);
   CHECK(one.hash == two.hash);
   CHECK(one.file->read<std::int64_t>("/traffic/arrived")->data ==
         two.file->read<std::int64_t>("/traffic/arrived")->data);
@@ -30,7 +30,7 @@ TEST_CASE("Monaco city traffic with re-routing and a closure: equal hashes with 
                          "43.755]\n[traffic]\nnetwork = \"city\"\nreroute_period = \"1min\"\n"
                          "[traffic.demand]\ntrips_per_resident = 0.9\n[[event]]\nat = \"3min\"\n"
                          "type = \"traffic.close\"\nbbox = [372500, 4843000, 373000, 4843500]\n");
-  const Run one = run(path, 1), two = run(path, 2);
+  const Finished one = run(path, 1), two = run(path, 2);
   CHECK(one.hash == two.hash);
   CHECK(one.file->read<std::int64_t>("/traffic/rerouted")->data ==
         two.file->read<std::int64_t>("/traffic/rerouted")->data);

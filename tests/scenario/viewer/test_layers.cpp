@@ -130,10 +130,9 @@ TEST_CASE("Replay of a run file gives the live snapshot of the same time, value 
   REQUIRE(frames);
   REQUIRE(frames->time_s.size() == run.live.size());  // 0, 1, ..., 5 min
   REQUIRE(run.live.size() == 6);
-  const Buildings& b = run.model->city->buildings;
   for (std::size_t k = 0; k < run.live.size(); ++k) {
     const FrameSnapshot& live = run.live[k];
-    auto rep = frames->read(**reader, k, b);
+    auto rep = frames->read(**reader, k);
     REQUIRE(rep);
     INFO("frame " << k << " at t = " << live.t << " ms");
     CHECK(rep->t == live.t);
@@ -150,6 +149,10 @@ TEST_CASE("Replay of a run file gives the live snapshot of the same time, value 
     CHECK(same(rep->line_on, live.line_on));
     CHECK(same(rep->substation_on, live.substation_on));
     CHECK(same(rep->building_powered, live.building_powered));
+    CHECK(same(rep->link_flood_factor, live.link_flood_factor));
+    CHECK(same(rep->signal_powered, live.signal_powered));
+    CHECK(same(rep->signal_x, live.signal_x));
+    CHECK(same(rep->element_in_service, live.element_in_service));
     CHECK(rep->figures == live.figures);
     REQUIRE(rep->power_layout);
     CHECK(same(rep->power_layout->bus_x, live.power_layout->bus_x));
@@ -233,7 +236,7 @@ TEST_CASE("Monaco flood frame: water-coloured pixels where depth > 0 projects, n
   REQUIRE(reader);
   auto frames = RunFrames::open(**reader, run.h5);
   REQUIRE(frames);
-  auto rep = frames->read(**reader, run.live.size() - 1, city.buildings);
+  auto rep = frames->read(**reader, run.live.size() - 1);
   REQUIRE(rep);
   scene.update(*rep);
   auto im2 = render_offscreen(scene, *pose, w, h);
