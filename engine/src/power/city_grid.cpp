@@ -156,8 +156,10 @@ CityGrid synthesise_city_grid(const CityModel& city, const CityGridParams& p) {
     lv_bus[l] = b.add_bus(GridBusKind::lv, p.lv_kv, x / w, y / w);
     for (std::int32_t i : leaves[l]) g.bus_peak_w[lv_bus[l]] += g.building_peak_w[i];
   }
-  g.building_bus.resize(all.size());
-  for (std::size_t i = 0; i < all.size(); ++i) g.building_bus[i] = lv_bus[leaf_of[i]];
+  // (split() moves `all` into a leaf when the whole city fits one transformer: count from the
+  // buildings, not from it.)
+  g.building_bus.resize(static_cast<std::size_t>(bl.size()));
+  for (std::size_t i = 0; i < g.building_bus.size(); ++i) g.building_bus[i] = lv_bus[leaf_of[i]];
 
   // 3. Substations: mapped ones inside the city, else weighted k-means over the LV load.
   std::vector<double> sx, sy;

@@ -341,6 +341,13 @@ class TrafficDomain : public Domain {
                              {"", "index of the frame's first vehicle in /traffic/vehicles/*"});
     out.append<std::int64_t>("/traffic/vehicles/count", static_cast<std::int64_t>(v.x.size()),
                              {"1", "vehicles of the frame (the running ones)"});
+    if (!m_net.tl_id.empty()) {
+      const std::size_t nt = m_net.tl_id.size();
+      std::vector<std::uint8_t> dark(nt);
+      for (std::size_t t = 0; t < nt; ++t) dark[t] = s.ts.tl_dark[t] ? 1 : 0;
+      out.append<std::uint8_t>("/traffic/signal_dark", dark, std::span<const std::size_t>(&nt, 1),
+                               {"1", "per signal: 1 dark (all-way stop, by an event or no power)"});
+    }
     if (m_c.city) {
       const std::size_t ne = v.link_ratio.size();
       out.append<float>("/traffic/link_speed_ratio", v.link_ratio,
@@ -448,11 +455,10 @@ class TrafficDomain : public Domain {
         fmt::format("{} / {} / {}", s.ts.rerouted, s.ts.stranded, s.ts.unroutable));
     std::int64_t dark = 0;
     for (std::uint8_t d : s.applied_dark) dark += d;
-    if (s.flood_reroutes > 0 || dark > 0) {
+    if (!s.applied_closed.empty()) out.attr("/traffic", "flood_reroutes", s.flood_reroutes);
+    if (s.flood_reroutes > 0 || dark > 0)
       add("re-route requests by flood closures / signals dark now",
           fmt::format("{} / {}", s.flood_reroutes, dark));
-      out.attr("/traffic", "flood_reroutes", s.flood_reroutes);
-    }
     for (const auto& [k, v] : m_c.notes) add(k, v);
     add("trips file", wrote ? trips : "not written: " + wrote.error().to_string());
     if (!teleports_file.empty()) add("teleports file", teleports_file);
