@@ -155,8 +155,16 @@ SimState make_state(const Model& model, std::uint64_t seed);
 /// after event.at; events at the same time apply after the scenario's, in injection order.
 void inject(SimState& state, EventSpec event);
 
-/// Advances by one macro step (the order in the header comment).
-void step(const Model& model, SimState& state, TaskPool& pool);
+/// Wall time spent in the phases of step() (benchmarks: what the coupling costs).
+struct StepTimes {
+  double events_s = 0, consume_s = 0, advance_s = 0, publish_s = 0, rules_s = 0;
+  double exchange_s() const { return consume_s + publish_s + rules_s; }
+  double total_s() const { return events_s + exchange_s() + advance_s; }
+};
+
+/// Advances by one macro step (the order in the header comment); adds the phases' wall times
+/// to `times` when given.
+void step(const Model& model, SimState& state, TaskPool& pool, StepTimes* times = nullptr);
 
 /// Hash of the clock, every domain's state, the exchange and the coupling state.
 std::uint64_t hash_state(const Model& model, const SimState& state);
@@ -181,12 +189,15 @@ class Run {
   void run_until(SimTime until);
   /// Called after every step (the recorder, a progress line).
   void observe(std::function<void(const SimState&)> observer) { m_observer = std::move(observer); }
+  /// Wall time of the steps so far, by phase.
+  const StepTimes& times() const { return m_times; }
 
  private:
   std::shared_ptr<const Model> m_model;
   TaskPool m_pool;
   SimState m_state;
   std::function<void(const SimState&)> m_observer;
+  StepTimes m_times;
 };
 
 /// Writes a run's HDF5 file: /meta and /city at open, /time and domain frames at every output

@@ -1,6 +1,7 @@
 // The model compiler (domains, the exchange layout, the coupling rules) and the macro step:
 // inbox, consume, advance (concurrent), publish, coupling rules, swap.
 #include <algorithm>
+#include <chrono>
 
 #include "citytwin/frame.hpp"
 #include "citytwin/sim.hpp"
@@ -107,8 +108,30 @@ void apply(const Model& model, SimState& state, const EventSpec& e) {
 
 }  // namespace
 
-void step(const Model& model, SimState& state, TaskPool& pool) {
+namespace {
+
+// Adds the wall time since the last call to one of the phase counters (when timing).
+class PhaseClock {
+ public:
+  explicit PhaseClock(StepTimes* t) : m_times(t), m_last(t ? Clock::now() : Clock::time_point{}) {}
+  void lap(double StepTimes::*phase) {
+    if (!m_times) return;
+    const auto now = Clock::now();
+    m_times->*phase += std::chrono::duration<double>(now - m_last).count();
+    m_last = now;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  StepTimes* m_times;
+  Clock::time_point m_last;
+};
+
+}  // namespace
+
+void step(const Model& model, SimState& state, TaskPool& pool, StepTimes* times) {
   const ScenarioSpec& spec = model.spec;
+  PhaseClock clock(times);
   // 1. The inbox: events at or before t, the scenario's first (declaration order), then the
   //    injected ones (injection order).
   while (state.next_event < spec.events.size() && spec.events[state.next_event].at <= state.t)
@@ -117,6 +140,7 @@ void step(const Model& model, SimState& state, TaskPool& pool) {
   while (due < state.inbox.size() && state.inbox[due].at <= state.t)
     apply(model, state, state.inbox[due++]);
   state.inbox.erase(state.inbox.begin(), state.inbox.begin() + static_cast<std::ptrdiff_t>(due));
+  clock.lap(&StepTimes::events_s);
 
   const SimTime dt = std::min(spec.run.step, spec.run.duration - state.t);
   CT_ASSERT(dt > 0, "step() called at or after the end of the run");
@@ -125,16 +149,20 @@ void step(const Model& model, SimState& state, TaskPool& pool) {
   // 2. consume the exchange of t.
   for (std::size_t i = 0; i < model.domains.size(); ++i)
     model.domains[i]->consume(state.x(), *state.domains[i], ctx);
+  clock.lap(&StepTimes::consume_s);
   // 3. Domains read only their own state during a step, so they may run concurrently.
   pool.run_all(n, [&](std::int64_t i) {
     model.domains[static_cast<std::size_t>(i)]->advance(*state.domains[static_cast<std::size_t>(i)],
                                                         ctx);
   });
+  clock.lap(&StepTimes::advance_s);
   // 4.-5. publish into the other buffer, the rules complete it, and it becomes current.
   CityExchange& next = state.exchange[1 - state.current];
   for (std::size_t i = 0; i < model.domains.size(); ++i)
     model.domains[i]->publish(*state.domains[i], next);
+  clock.lap(&StepTimes::publish_s);
   apply_coupling(*model.coupling, state.coupling, state.t + dt, dt, next);
+  clock.lap(&StepTimes::rules_s);
   state.current = 1 - state.current;
   state.t += dt;
   state.step += 1;
@@ -172,7 +200,7 @@ Run::Run(std::shared_ptr<const Model> model, int threads, std::uint64_t seed)
     : m_model(std::move(model)), m_pool(threads), m_state(make_state(*m_model, seed)) {}
 
 void Run::step() {
-  citytwin::step(*m_model, m_state, m_pool);
+  citytwin::step(*m_model, m_state, m_pool, &m_times);
   if (m_observer) m_observer(m_state);
 }
 
