@@ -137,9 +137,14 @@ std::array<unsigned char, 4> building_colour(float depth, int powered) {
   return rgba(0.90f, 0.87f, 0.80f);
 }
 
-// Road colour: speed ratio from red (stopped) through amber to green (free flow).
-std::array<unsigned char, 4> road_colour(float ratio, int closed) {
+// Road colour: speed ratio from red (stopped) through amber to green (free flow); a link the
+// water slows (flood speed factor < 1) in violet, darker the slower; closed in black.
+std::array<unsigned char, 4> road_colour(float ratio, int closed, float flood_factor = 1.f) {
   if (closed) return rgba(0.1f, 0.1f, 0.1f);
+  if (flood_factor < 1.f) {
+    const float f = std::clamp(flood_factor, 0.f, 1.f);
+    return rgba(0.35f + 0.35f * f, 0.15f + 0.35f * f, 0.55f + 0.35f * f);
+  }
   if (!std::isfinite(ratio)) return rgba(0.55f, 0.55f, 0.58f);
   const float r = std::clamp(ratio, 0.f, 1.f);
   return r < 0.5f ? rgba(0.9f, 0.15f + 1.3f * r, 0.1f)
@@ -159,10 +164,16 @@ std::array<unsigned char, 4> substation_colour(int on) {
   return on ? rgba(0.1f, 0.7f, 0.25f) : rgba(0.85f, 0.1f, 0.1f);
 }
 
+// Traffic signal: green while powered, black when dark (an all-way stop).
+std::array<unsigned char, 4> signal_colour(int powered) {
+  return powered ? rgba(0.15f, 0.85f, 0.3f) : rgba(0.05f, 0.05f, 0.05f);
+}
+
 }  // namespace
 
 const char* layer_name(unsigned layer) {
-  static const char* names[] = {"terrain", "buildings", "roads", "water", "vehicles", "power"};
+  static const char* names[] = {"terrain", "buildings", "roads",  "water",
+                                "vehicles", "power",     "signals"};
   return layer < k_layer_count ? names[layer] : "?";
 }
 
@@ -363,42 +374,64 @@ void CityScene::build_power(std::shared_ptr<const PowerLayout> layout) {
     ss->setTextureAttribute(0, m_line_state.texture());
     group->addChild(geode);
   }
-  {
-    auto* g = new osg::Geometry;
-    g->setUseDisplayList(false);
-    g->setUseVertexBufferObjects(true);
-    auto* v = new osg::Vec3Array;
-    auto* n = new osg::Vec3Array;
-    auto* ent = new osg::FloatArray;
-    const float h = 8.f, top = 30.f;
-    const osg::Vec3 faces[5][4] = {{{-h, -h, top}, {h, -h, top}, {h, h, top}, {-h, h, top}},
-                                   {{-h, -h, 0}, {h, -h, 0}, {h, -h, top}, {-h, -h, top}},
-                                   {{h, h, 0}, {-h, h, 0}, {-h, h, top}, {h, h, top}},
-                                   {{h, -h, 0}, {h, h, 0}, {h, h, top}, {h, -h, top}},
-                                   {{-h, h, 0}, {-h, -h, 0}, {-h, -h, top}, {-h, h, top}}};
-    const osg::Vec3 normals[5] = {{0, 0, 1}, {0, -1, 0}, {0, 1, 0}, {1, 0, 0}, {-1, 0, 0}};
-    for (int s = 0; s < ns; ++s) {
-      const std::int32_t bus = l.substation_hv_bus[s];
-      if (!placed(bus)) continue;
-      const osg::Vec3 c = to_scene(l.bus_x[bus], l.bus_y[bus], ground(l.bus_x[bus], l.bus_y[bus]));
-      for (int f = 0; f < 5; ++f)
-        for (int k : {0, 1, 2, 0, 2, 3})
-          v->push_back(c + faces[f][k]), n->push_back(normals[f]),
-              ent->push_back(static_cast<float>(s));
-    }
-    g->setVertexArray(v);
-    g->setNormalArray(n, osg::Array::BIND_PER_VERTEX);
-    g->setVertexAttribArray(k_entity_attr, ent, osg::Array::BIND_PER_VERTEX);
-    g->addPrimitiveSet(new osg::DrawArrays(GL_TRIANGLES, 0, static_cast<int>(v->size())));
-    auto* geode = new osg::Geode;
-    geode->addDrawable(g);
-    osg::StateSet* ss = geode->getOrCreateStateSet();
-    ss->setAttributeAndModes(program(k_mesh_vs, k_lit_fs));
-    ss->addUniform(new osg::Uniform("mode", 1));
-    ss->addUniform(new osg::Uniform("state", 0));
-    ss->setTextureAttribute(0, m_substation_state.texture());
-    group->addChild(geode);
+  std::vector<osg::Vec3> at;
+  for (int s = 0; s < ns; ++s) {
+    const std::int32_t bus = l.substation_hv_bus[s];
+    // Off-map substations keep their index with a box far below the terrain.
+    at.push_back(placed(bus) ? osg::Vec3(to_scene(l.bus_x[bus], l.bus_y[bus],
+                                                  ground(l.bus_x[bus], l.bus_y[bus])))
+                             : osg::Vec3(0, 0, -1e5f));
   }
+  group->addChild(boxes(at, 8.f, 30.f, m_substation_state.texture()));
+}
+
+// Boxes of half-width h and height `top` standing at the points, entity i = point i, lit and
+// coloured by a state texture (substations, signals).
+osg::Geode* CityScene::boxes(const std::vector<osg::Vec3>& at, float h, float top,
+                             osg::Texture2D* state) const {
+  auto* g = new osg::Geometry;
+  g->setUseDisplayList(false);
+  g->setUseVertexBufferObjects(true);
+  auto* v = new osg::Vec3Array;
+  auto* n = new osg::Vec3Array;
+  auto* ent = new osg::FloatArray;
+  const osg::Vec3 faces[5][4] = {{{-h, -h, top}, {h, -h, top}, {h, h, top}, {-h, h, top}},
+                                 {{-h, -h, 0}, {h, -h, 0}, {h, -h, top}, {-h, -h, top}},
+                                 {{h, h, 0}, {-h, h, 0}, {-h, h, top}, {h, h, top}},
+                                 {{h, -h, 0}, {h, h, 0}, {h, h, top}, {h, -h, top}},
+                                 {{-h, h, 0}, {-h, -h, 0}, {-h, -h, top}, {-h, h, top}}};
+  const osg::Vec3 normals[5] = {{0, 0, 1}, {0, -1, 0}, {0, 1, 0}, {1, 0, 0}, {-1, 0, 0}};
+  for (std::size_t s = 0; s < at.size(); ++s)
+    for (int f = 0; f < 5; ++f)
+      for (int k : {0, 1, 2, 0, 2, 3})
+        v->push_back(at[s] + faces[f][k]), n->push_back(normals[f]),
+            ent->push_back(static_cast<float>(s));
+  g->setVertexArray(v);
+  g->setNormalArray(n, osg::Array::BIND_PER_VERTEX);
+  g->setVertexAttribArray(k_entity_attr, ent, osg::Array::BIND_PER_VERTEX);
+  g->addPrimitiveSet(new osg::DrawArrays(GL_TRIANGLES, 0, static_cast<int>(v->size())));
+  auto* geode = new osg::Geode;
+  geode->addDrawable(g);
+  osg::StateSet* ss = geode->getOrCreateStateSet();
+  ss->setAttributeAndModes(program(k_mesh_vs, k_lit_fs));
+  ss->addUniform(new osg::Uniform("mode", 1));
+  ss->addUniform(new osg::Uniform("state", 0));
+  ss->setTextureAttribute(0, state);
+  return geode;
+}
+
+// Signals: a box on the ground at each signal node, coloured by its power.
+void CityScene::build_signals(const std::vector<double>& x, const std::vector<double>& y) {
+  osg::Group* group = m_switch->getChild(k_signals)->asGroup();
+  group->removeChildren(0, group->getNumChildren());
+  m_signal_count = x.size();
+  m_signal_state.resize(static_cast<int>(m_signal_count));
+  std::vector<osg::Vec3> at;
+  for (std::size_t g = 0; g < x.size(); ++g) {
+    const double z = m_city.terrain.empty() ? 0 : m_city.terrain.sample(x[g], y[g]);
+    at.push_back(osg::Vec3(to_scene(x[g], y[g], std::isfinite(z) ? z : 0.0)));
+  }
+  group->addChild(boxes(at, 4.f, 12.f, m_signal_state.texture()));
 }
 
 void CityScene::update(const FrameSnapshot& f) {
@@ -416,7 +449,9 @@ void CityScene::update(const FrameSnapshot& f) {
     const float ratio =
         l < static_cast<std::int32_t>(f.link_speed_ratio.size()) ? f.link_speed_ratio[l] : NAN;
     const int closed = l < static_cast<std::int32_t>(f.link_closed.size()) ? f.link_closed[l] : 0;
-    m_road_state.set(l, road_colour(ratio, closed));
+    const float factor =
+        l < static_cast<std::int32_t>(f.link_flood_factor.size()) ? f.link_flood_factor[l] : 1.f;
+    m_road_state.set(l, road_colour(ratio, closed, factor));
   }
   m_road_state.commit();
   if (!f.water.empty()) {
@@ -489,6 +524,13 @@ void CityScene::update(const FrameSnapshot& f) {
           substation_colour(s < static_cast<int>(f.substation_on.size()) ? f.substation_on[s] : 1));
     m_substation_state.commit();
   }
+  if (!f.signal_x.empty()) {
+    if (f.signal_x.size() != m_signal_count) build_signals(f.signal_x, f.signal_y);
+    for (std::size_t g = 0; g < m_signal_count; ++g)
+      m_signal_state.set(static_cast<int>(g),
+                         signal_colour(g < f.signal_powered.size() ? f.signal_powered[g] : 1));
+    m_signal_state.commit();
+  }
 }
 
 std::vector<LegendEntry> CityScene::legend() const {
@@ -511,6 +553,7 @@ std::vector<LegendEntry> CityScene::legend() const {
     add(k_roads, road_colour(0.5f, 0), "road: speed ratio 0.5");
     add(k_roads, road_colour(1, 0), "road: free flow");
     add(k_roads, road_colour(NAN, 0), "road: no traffic data");
+    add(k_roads, road_colour(1, 0, 0.5f), "road: slowed by water (speed factor 0.5)");
     add(k_roads, road_colour(1, 1), "road: closed");
   }
   if (m_switch->getValue(k_vehicles) && m_vehicle_geometry)
@@ -522,6 +565,10 @@ std::vector<LegendEntry> CityScene::legend() const {
     add(k_power, line_colour(0, 0), "power line: out of service");
     add(k_power, substation_colour(1), "substation: energised");
     add(k_power, substation_colour(0), "substation: out");
+  }
+  if (m_switch->getValue(k_signals) && m_signal_count > 0) {
+    add(k_signals, signal_colour(1), "signal: powered");
+    add(k_signals, signal_colour(0), "signal: dark (all-way stop)");
   }
   if (m_switch->getValue(k_terrain)) {
     add(k_terrain, rgba(0.42f, 0.52f, 0.33f), "terrain: lowest");

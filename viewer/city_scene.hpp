@@ -2,8 +2,8 @@
 // from FrameSnapshots through per-entity state textures and uniforms (no geometry rebuilt).
 //
 // Layers: terrain (coloured by elevation), buildings (by flood depth / power), roads (by speed
-// ratio), water (translucent, by depth), vehicles (instanced boxes), power (lines by loading,
-// substations on/off). Each layer is one switch child; adding a layer is one build function and
+// ratio, slowed or closed by water), water (translucent, by depth), vehicles (instanced boxes),
+// power (lines by loading, substations on/off), signals (powered or dark). Each layer is one switch child; adding a layer is one build function and
 // one update function.
 #pragma once
 
@@ -49,6 +49,7 @@ enum Layer : unsigned {
   k_water,
   k_vehicles,
   k_power,
+  k_signals,
   k_layer_count
 };
 const char* layer_name(unsigned layer);
@@ -83,6 +84,9 @@ class CityScene {
   void build_water(const WaterRaster& w);
   void build_vehicles(std::size_t capacity);
   void build_power(std::shared_ptr<const PowerLayout> layout);
+  void build_signals(const std::vector<double>& x, const std::vector<double>& y);
+  osg::Geode* boxes(const std::vector<osg::Vec3>& at, float h, float top,
+                    osg::Texture2D* state) const;
 
   const CityModel& m_city;
   const CityMesh& m_mesh;
@@ -102,6 +106,9 @@ class CityScene {
   // Power: lines (one segment per branch) and substation boxes, coloured by state textures.
   std::shared_ptr<const PowerLayout> m_power_layout;
   StateTexture m_line_state, m_substation_state;
+  // Traffic signals (the exchange's): boxes coloured by power.
+  StateTexture m_signal_state;
+  std::size_t m_signal_count = 0;
 };
 
 }  // namespace citytwin::view
