@@ -111,6 +111,8 @@ struct DomainEntry {
 
 /// Every built-in domain, in the fixed order domains advance and write.
 std::span<const DomainEntry> builtin_domains();
+/// Their scenario-loading parts (for parse_scenario and parse_events).
+std::vector<DomainInfo> builtin_domain_infos();
 
 /// Loads and validates a scenario with the built-in domains.
 Result<ScenarioSpec> load_scenario(const std::string& path);
@@ -150,6 +152,11 @@ struct SimState {
 /// A state at t = 0 with the scenario's seed, or with `seed` (ensemble members).
 SimState make_state(const Model& model);
 SimState make_state(const Model& model, std::uint64_t seed);
+
+/// Events in scenario syntax (`[[event]]` tables) for a run of `model`, parsed by the built-in
+/// domains; errors name `where`, the line and the key.
+Result<std::vector<EventSpec>> parse_events(const Model& model, std::string_view text,
+                                            const std::string& where);
 
 /// Queues an event (a coupling rule's, a test's, an operator's) for the step that starts at or
 /// after event.at; events at the same time apply after the scenario's, in injection order.

@@ -289,6 +289,12 @@ struct DomainInfo {
 
 /// Loads and validates a scenario: core sections, each domain's section, and the events.
 Result<ScenarioSpec> load_scenario(const std::string& path, std::span<const DomainInfo> domains);
+/// Events written as in a scenario (`[[event]]` tables), for a run of `spec` already loaded:
+/// what an operator, a test or a coupling injects during a run. `where` names the text in
+/// messages ("operator", "drill.toml"); every problem is reported at once.
+Result<std::vector<EventSpec>> parse_events(std::string_view text, const std::string& where,
+                                            const ScenarioSpec& spec,
+                                            std::span<const DomainInfo> domains);
 /// Same, from text in memory (tests); `path` anchors relative paths and names the file.
 Result<ScenarioSpec> parse_scenario(std::string_view text, const std::string& path,
                                     std::span<const DomainInfo> domains);

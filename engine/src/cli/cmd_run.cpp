@@ -80,9 +80,7 @@ Result<ScenarioSpec> load_sumocfg(const RunArgs& args) {
   const std::string text =
       fmt::format("[scenario]\nname = \"{}\"\nduration = \"{}\"\n[traffic]\nsumocfg = \"{}\"\n",
                   p.stem().string(), duration, p.filename().string());
-  std::vector<DomainInfo> infos;
-  for (const DomainEntry& e : builtin_domains()) infos.push_back(e.info);
-  return parse_scenario(text, args.scenario, infos);
+  return parse_scenario(text, args.scenario, builtin_domain_infos());
 }
 
 int run(const RunArgs& args) {

@@ -12,10 +12,19 @@ std::span<const DomainEntry> builtin_domains() {
   return entries;
 }
 
-Result<ScenarioSpec> load_scenario(const std::string& path) {
+std::vector<DomainInfo> builtin_domain_infos() {
   std::vector<DomainInfo> infos;
   for (const DomainEntry& e : builtin_domains()) infos.push_back(e.info);
-  return load_scenario(path, infos);
+  return infos;
+}
+
+Result<ScenarioSpec> load_scenario(const std::string& path) {
+  return load_scenario(path, builtin_domain_infos());
+}
+
+Result<std::vector<EventSpec>> parse_events(const Model& model, std::string_view text,
+                                            const std::string& where) {
+  return parse_events(text, where, model.spec, builtin_domain_infos());
 }
 
 }  // namespace citytwin

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "citytwin/spec.hpp"
 #include "spec/coupling_parse.hpp"
@@ -63,57 +64,62 @@ void parse_output(SectionReader s, const std::string& name, OutputSpec& out) {
   if (out.every <= 0) s.error("every", "the output interval must be positive", "", "e.g. \"60s\"");
 }
 
-void parse_events(SectionReader root, ScenarioSpec& spec, std::span<const DomainInfo> domains) {
-  for (SectionReader ev : root.tables("event")) {
-    EventSpec e;
-    e.where = ev.where();
-    if (ev.has("at")) {
-      // "at" is a duration since the start, or an absolute RFC 3339 date-time.
-      auto text = ev.string("at");
-      if (text && parse_duration(*text)) {
-        e.at = *parse_duration(*text);
-      } else if (text && parse_rfc3339(*text)) {
-        e.at = (*parse_rfc3339(*text) - spec.run.start_unix_s) * 1000;
-      } else if (text) {
-        ev.error("at", "not a time", "\"" + *text + "\"",
-                 "a time since the start (\"10min\") or an RFC 3339 date-time");
-      }
-      if (e.at < 0 || e.at > spec.run.duration)
-        ev.error("at", "outside the run", format_duration(e.at),
-                 "a time within [0, scenario.duration]");
-    } else {
-      ev.error("", "missing key \"at\"", "", "at = \"10min\" (or an RFC 3339 date-time)");
+// One [[event]] table; nullopt (with the errors recorded in the reader) when it is not valid.
+std::optional<EventSpec> parse_event(SectionReader ev, const ScenarioSpec& spec,
+                                     std::span<const DomainInfo> domains) {
+  EventSpec e;
+  e.where = ev.where();
+  if (ev.has("at")) {
+    // "at" is a duration since the start, or an absolute RFC 3339 date-time.
+    auto text = ev.string("at");
+    if (text && parse_duration(*text)) {
+      e.at = *parse_duration(*text);
+    } else if (text && parse_rfc3339(*text)) {
+      e.at = (*parse_rfc3339(*text) - spec.run.start_unix_s) * 1000;
+    } else if (text) {
+      ev.error("at", "not a time", "\"" + *text + "\"",
+               "a time since the start (\"10min\") or an RFC 3339 date-time");
     }
-    e.type = ev.string_or("type", "");
-    const auto dot = e.type.find('.');
-    const std::string section = e.type.substr(0, dot);
-    const auto it = std::find(spec.domain_names.begin(), spec.domain_names.end(), section);
-    if (e.type.empty()) {
-      ev.error("", "missing key \"type\"", "", "type = \"<domain>.<action>\"");
-      continue;
-    }
-    if (dot == std::string::npos || it == spec.domain_names.end()) {
-      std::string known;
-      for (const std::string& n : spec.domain_names) known += (known.empty() ? "" : ", ") + n;
-      ev.error("type", "no such domain in this scenario", "\"" + e.type + "\"",
-               "\"<domain>.<action>\" with a domain section present (" +
-                   (known.empty() ? std::string("none") : known) + ")");
-      continue;
-    }
-    e.domain = static_cast<int>(it - spec.domain_names.begin());
-    const DomainInfo* info = nullptr;
-    for (const DomainInfo& d : domains)
-      if (d.section == section) info = &d;
-    CT_ASSERT(info != nullptr, "every domain name in the spec comes from the domain list");
-    e.payload = info->parse_event ? info->parse_event(std::string_view(e.type).substr(dot + 1), ev)
-                                  : nullptr;
-    if (!e.payload) {
-      ev.error("type", "unknown event type", "\"" + e.type + "\"",
-               "an event the " + section + " domain defines");
-      continue;
-    }
-    spec.events.push_back(std::move(e));
+    if (e.at < 0 || e.at > spec.run.duration)
+      ev.error("at", "outside the run", format_duration(e.at),
+               "a time within [0, scenario.duration]");
+  } else {
+    ev.error("", "missing key \"at\"", "", "at = \"10min\" (or an RFC 3339 date-time)");
   }
+  e.type = ev.string_or("type", "");
+  const auto dot = e.type.find('.');
+  const std::string section = e.type.substr(0, dot);
+  const auto it = std::find(spec.domain_names.begin(), spec.domain_names.end(), section);
+  if (e.type.empty()) {
+    ev.error("", "missing key \"type\"", "", "type = \"<domain>.<action>\"");
+    return std::nullopt;
+  }
+  if (dot == std::string::npos || it == spec.domain_names.end()) {
+    std::string known;
+    for (const std::string& n : spec.domain_names) known += (known.empty() ? "" : ", ") + n;
+    ev.error("type", "no such domain in this scenario", "\"" + e.type + "\"",
+             "\"<domain>.<action>\" with a domain section present (" +
+                 (known.empty() ? std::string("none") : known) + ")");
+    return std::nullopt;
+  }
+  e.domain = static_cast<int>(it - spec.domain_names.begin());
+  const DomainInfo* info = nullptr;
+  for (const DomainInfo& d : domains)
+    if (d.section == section) info = &d;
+  CT_ASSERT(info != nullptr, "every domain name in the spec comes from the domain list");
+  e.payload = info->parse_event ? info->parse_event(std::string_view(e.type).substr(dot + 1), ev)
+                                : nullptr;
+  if (!e.payload) {
+    ev.error("type", "unknown event type", "\"" + e.type + "\"",
+             "an event the " + section + " domain defines");
+    return std::nullopt;
+  }
+  return e;
+}
+
+void parse_events(SectionReader root, ScenarioSpec& spec, std::span<const DomainInfo> domains) {
+  for (SectionReader ev : root.tables("event"))
+    if (auto e = parse_event(ev, spec, domains)) spec.events.push_back(std::move(*e));
   // Equal times keep declaration order.
   std::stable_sort(spec.events.begin(), spec.events.end(),
                    [](const EventSpec& a, const EventSpec& b) { return a.at < b.at; });
@@ -146,6 +152,19 @@ Result<ScenarioSpec> load_scenario(const std::string& path, std::span<const Doma
   auto doc = ScenarioDocument::load(path);
   if (!doc) return fail(doc.error());
   return build(**doc, domains);
+}
+
+Result<std::vector<EventSpec>> parse_events(std::string_view text, const std::string& where,
+                                            const ScenarioSpec& spec,
+                                            std::span<const DomainInfo> domains) {
+  auto doc = ScenarioDocument::parse(text, where);
+  if (!doc) return fail(doc.error());
+  std::vector<EventSpec> events;
+  for (SectionReader ev : (*doc)->root().tables("event"))
+    if (auto e = parse_event(ev, spec, domains)) events.push_back(std::move(*e));
+  Error errors = (*doc)->finish();
+  if (!errors.items.empty()) return fail(std::move(errors));
+  return events;
 }
 
 Result<ScenarioSpec> parse_scenario(std::string_view text, const std::string& path,

@@ -73,9 +73,7 @@ capacity = "0.2m3/s"
 }
 
 std::shared_ptr<const Model> valley_model(const std::string& text) {
-  std::vector<DomainInfo> infos;
-  for (const DomainEntry& e : builtin_domains()) infos.push_back(e.info);
-  auto spec = parse_scenario(text, k_dir + "/valley.toml", infos);
+  auto spec = parse_scenario(text, k_dir + "/valley.toml", builtin_domain_infos());
   if (!spec) FAIL(spec.error().to_string());
   auto model = compile_model(std::move(*spec), std::make_shared<const CityModel>(testing::valley_city()),
                              builtin_domains());
@@ -251,9 +249,7 @@ namespace {
 
 // The first error of loading and compiling a scenario text over the valley city.
 Diagnostic valley_error(const std::string& text) {
-  std::vector<DomainInfo> infos;
-  for (const DomainEntry& e : builtin_domains()) infos.push_back(e.info);
-  auto spec = parse_scenario(text, k_dir + "/bad.toml", infos);
+  auto spec = parse_scenario(text, k_dir + "/bad.toml", builtin_domain_infos());
   if (!spec) return spec.error().first();
   auto model = compile_model(std::move(*spec), std::make_shared<const CityModel>(testing::valley_city()),
                              builtin_domains());
@@ -305,4 +301,36 @@ TEST_CASE("valley: bad coupling configurations are located errors", "[coupling]"
     const Diagnostic d = valley_error(with("repair_time = \"10min\"", "repair_time = \"-1h\""));
     CHECK(d.field == "coupling.flood_power.repair_time");
   }
+}
+
+TEST_CASE("valley: events injected during a run act as the scenario's; a bad one is counted",
+          "[coupling][events]") {
+  auto model = valley_model(valley_scenario());
+  Run run(model, 2);
+  run.run_until(60'000);
+  // Close the northern street (links 10-13) at 2 min, by link index as the city network names
+  // its edges, and try an edge that does not exist.
+  auto events = parse_events(*model, R"([[event]]
+at = "2min"
+type = "traffic.close"
+edges = ["10", "11", "12", "13"]
+[[event]]
+at = "2min"
+type = "traffic.close"
+edges = ["99999"]
+)", "operator");
+  REQUIRE(events);
+  REQUIRE(events->size() == 2);
+  for (EventSpec& e : *events) run.inject(std::move(e));
+  run.run_until(3 * 60'000);
+  REQUIRE(run.state().rejected_events.size() == 1);
+  CHECK(run.state().rejected_events[0].find("no such edge") != std::string::npos);
+  CHECK(run.state().rejected_events[0].find("operator:5") != std::string::npos);
+  const FrameSnapshot f = snapshot(*model, run.state());
+  for (std::int32_t l = 10; l <= 13; ++l) CHECK(f.link_closed[static_cast<std::size_t>(l)] == 1);
+  CHECK(f.link_closed[2] == 0);
+  // A bad event text is a located error before the run takes it.
+  auto bad = parse_events(*model, "[[event]]\nat = \"2min\"\ntype = \"traffic.closed\"\n", "operator");
+  REQUIRE(!bad);
+  CHECK(bad.error().first().message == "unknown event type");
 }
