@@ -27,8 +27,9 @@ Runner add_validate_command(CLI::App& app) {
       std::cerr << model.error().to_string() << "\n";
       return k_exit_bad_input;
     }
-    std::cout << fmt::format("{}: valid ({} domain{}, {} event{}, {} buildings, {} road links)\n",
-                             *path, n_domains, n_domains == 1 ? "" : "s", n_events,
+    std::cout << fmt::format("{}: valid ({} domain{}{}, {} event{}, {} buildings, {} road links)\n",
+                             *path, n_domains, n_domains == 1 ? "" : "s",
+                             (*model)->coupling->any() ? ", coupled" : "", n_events,
                              n_events == 1 ? "" : "s", (*model)->city->buildings.size(),
                              (*model)->city->roads.link_count());
     return k_exit_ok;

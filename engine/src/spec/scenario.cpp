@@ -95,16 +95,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Tables merge key by key (the variant's value wins); everything else is replaced.
-void merge_into(toml::table& base, const toml::table& over) {
+// Tables merge key by key (the variant's value wins); everything else is replaced. The
+// variant's nodes are moved, not copied: toml++ keeps a node's source (file, line) only when it
+// is moved, and errors in a variant must name the variant's lines.
+void merge_into(toml::table& base, toml::table&& over) {
   for (auto&& [key, value] : over) {
     if (auto* sub = value.as_table()) {
       if (auto* target = base.get_as<toml::table>(key.str())) {
-        merge_into(*target, *sub);
+        merge_into(*target, std::move(*sub));
         continue;
       }
     }
-    base.insert_or_assign(key, value);
+    base.insert_or_assign(key, std::move(value));
   }
 }
 
@@ -143,7 +145,7 @@ Result<toml::table> load_chain(const std::string& path, std::vector<std::string>
     auto base = load_chain(base_path.lexically_normal().string(), chain, &ext->source());
     if (!base) return base;
     table.erase("extends");
-    merge_into(*base, table);
+    merge_into(*base, std::move(table));
     table = std::move(*base);
   }
   return table;

@@ -71,8 +71,18 @@ def bad_input():
 def validate():
     r = run("validate", "scenarios/monaco.toml")
     expect(r.returncode == 0 and "valid" in r.stdout, f"validate monaco: {r.stdout} {r.stderr}")
+    expect("coupled" in r.stdout, f"validate says the scenario is coupled: {r.stdout}")
     r = run("validate", "tests/data/spec/typo.toml")
     expect(r.returncode == 2, "validate of a bad file exits 2")
+    # Bad coupling configurations: located, exit code 2, for validate and run alike.
+    for cmd in ("validate", "run"):
+        r = run(cmd, "tests/data/spec/bad_coupling.toml")
+        expect(r.returncode == 2, f"{cmd}: a rising curve exits 2, got {r.returncode}")
+        expect("bad_coupling.toml:6:" in r.stderr and "coupling.flood_roads.curve" in r.stderr
+               and "monotone" in r.stderr, f"{cmd}: located curve error: {r.stderr!r}")
+    r = run("validate", "tests/data/spec/pump_off_grid.toml")
+    expect(r.returncode == 2 and "pump_off_grid.toml:" in r.stderr and "outside the flood grid" in r.stderr,
+           f"a pump off the grid is located: {r.stderr!r}")
 
 
 globals()[CHECK]()
