@@ -1,4 +1,6 @@
-// The flood domain as the run loop sees it: the [flood] section, its compiled model, outputs.
+// The flood domain as the run loop sees it: the [flood] section typed and its parsers
+// (spec.cpp), the grid cells under the city's shapes (geometry.cpp) and compile_flood
+// (compile.cpp). The domain it compiles is flood_domain.hpp.
 #pragma once
 
 #include <string>

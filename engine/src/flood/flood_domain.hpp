@@ -1,0 +1,117 @@
+// Private to flood/: the flood domain the run loop drives (FloodDomain) and its state, shared by
+// the files that implement it: compile.cpp builds it, domain.cpp makes and advances its state
+// (events, exchange hooks, time loop), outputs.cpp writes what it computed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "citytwin/flood.hpp"
+#include "citytwin/sim.hpp"
+#include "flood/domain.hpp"
+#include "flood/probes.hpp"
+
+namespace citytwin::flood {
+
+/// The active cells a breach lowers: those its line crosses and, with a width, those whose
+/// centres lie within width / 2 of it (unpadded indices, sorted, unique).
+std::vector<std::int32_t> breach_cells(const Grid& g, const BreachEvent& b);
+
+struct GaugeRow {
+  double t;
+  std::int32_t gauge;
+  float depth, level, speed;
+};
+
+// Cells the compiler changed, reported in the summary and /flood attributes.
+struct CellCounts {
+  std::int64_t building = 0;     ///< footprint cells (walls or raised)
+  std::int64_t road_opened = 0;  ///< footprint cells a road crosses, left open
+  std::int64_t offshore = 0;     ///< sea cells far from land, outside the model
+  std::int64_t raised = 0;       ///< cells raised by flood.fill_depressions
+  std::int64_t enclosed = 0;     ///< pockets closed by footprints, made inactive
+};
+
+struct FloodDomainState : DomainState {
+  FloodState fs;
+  std::vector<float> max_depth, max_speed, arrival_s, max_hazard;  // (ny * nx)
+  std::vector<GaugeRow> gauge_log;                                 // reserved for the whole run
+  std::vector<std::pair<double, Balance>> balance_log;             // per macro step, reserved
+  /// A copy of the model whose bed breach events lower (made at the first breach).
+  std::unique_ptr<FloodModel> own;
+  struct Breach {
+    std::vector<std::size_t> cells;  // padded indices
+    std::vector<real> z0;            // bed before the breach
+    double level = 0, t0 = 0, duration = 0;
+  };
+  std::vector<Breach> breaches;
+  std::vector<float> pump_rate;  // (n_pumps) m3/s the drainage array holds now
+  void hash(StateHasher& h) const override {
+    h.add(fs.t);
+    if (own) h.add(own->grid.z);
+    h.add(fs.h);
+    h.add(fs.qx);
+    h.add(fs.qy);
+    h.add(max_depth);
+    h.add(arrival_s);
+    h.add(fs.drain_mps);
+    h.add(pump_rate);
+  }
+};
+
+class FloodDomain : public Domain {
+ public:
+  FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& city, std::vector<Lake> lakes,
+              std::vector<std::int32_t> gauge_cells, std::vector<std::string> gauge_names,
+              std::size_t gauge_rows, CellCounts counts);
+
+  std::string_view name() const override { return "flood"; }
+
+  // domain.cpp: state, events, exchange hooks, time loop.
+  std::unique_ptr<DomainState> make_state(std::uint64_t seed) const override;
+  Result<void> apply_event(const EventSpec& e, DomainState& state) const override;
+  void declare(ExchangeLayout& l) const override { l.flood = true; }
+  Result<void> bind(const ExchangeLayout& l) override;
+  void consume(const CityExchange& x, DomainState& state, const StepContext&) const override;
+  void publish(const DomainState& state, CityExchange& x) const override;
+  static void lower_beds(FloodDomainState& s, double t);
+  void advance(DomainState& state, const StepContext& ctx) const override;
+
+  // outputs.cpp.
+  void write_static(RunWriter& out) const override;
+  void write_frame(const DomainState& state, RunWriter& out) const override;
+  void write_final(const DomainState& state, RunWriter& out,
+                   std::vector<SummaryRow>& summary) const override;
+  void fill_frame(const DomainState& state, FrameSnapshot& f) const override;
+
+ private:
+  // domain.cpp.
+  void track_maxima(FloodDomainState& s, double t, TaskPool& pool) const;
+  void track_row(FloodDomainState& s, int j, int i0, int i1, double t, float wet, float h_dry,
+                 bool centred, std::size_t sx) const;
+
+  // outputs.cpp.
+  template <class F>
+  std::vector<float> interior(F value) const;
+  std::vector<float> padded(const std::vector<float>& v) const;
+  void write_gauges_csv(const std::string& path, const FloodDomainState& s) const;
+  static void write_balance_csv(const std::string& path, const FloodDomainState& s);
+
+  FloodModel m_model;
+  FloodSpec m_spec;
+  const CityModel& m_city;
+  std::vector<Lake> m_lakes;
+  std::vector<std::int32_t> m_gauge_cells;
+  std::vector<std::string> m_gauge_names;
+  std::size_t m_gauge_rows;
+  CellCounts m_counts;
+  Probes m_building_probes, m_link_probes;
+  std::vector<std::int64_t> m_element_cells;  // (n_elements) padded index, -1 none (bind)
+  std::vector<std::size_t> m_pump_cells;      // (n_pumps) padded index (bind)
+};
+
+}  // namespace citytwin::flood
