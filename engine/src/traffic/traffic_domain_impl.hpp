@@ -1,0 +1,166 @@
+// Private to traffic/: the parts of the traffic domain shared by the files that implement it.
+// The [traffic] section typed and its events (traffic_domain_spec.cpp parses them), what
+// compile_traffic builds (traffic_domain_compile.cpp), and the TrafficDomain with its state
+// (traffic_domain.cpp: state, events, exchange hooks, time loop; traffic_domain_outputs.cpp:
+// what it writes and shows).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "citytwin/demand.hpp"
+#include "citytwin/frame.hpp"
+#include "citytwin/sim.hpp"
+#include "citytwin/traffic.hpp"
+#include "traffic/traffic_domain.hpp"
+
+namespace citytwin::traffic {
+
+// A detector declared in the scenario ([[traffic.detector]]): on an edge (one lane or all) at
+// a position, or at the road lane nearest to a point.
+struct DetectorDecl {
+  std::string name, edge;
+  std::optional<Point2> at;
+  std::int64_t lane = -1;     // lane index within the edge (0 = rightmost); -1 = every lane
+  std::optional<double> pos;  // m from the lane start, negative from its end; none = middle
+  std::string where;
+};
+
+struct TrafficSpec : DomainSpec {
+  bool city = false;  // network = "city"
+  TripParams demand;  // [traffic.demand], network = "city"
+  std::string net_file;
+  std::vector<std::string> route_files, additional_files;
+  std::vector<DetectorDecl> detectors;
+  Params params;
+};
+
+struct TrafficDomainState : DomainState {
+  TrafficState ts;
+  std::vector<EdgeInterval> intervals;       // closed statistics intervals
+  std::vector<DetectorInterval> detections;  // the same intervals for the detectors
+  SimTime interval_begin = 0;
+  SimTime step_begin = 0;  // start of the last macro step (arrivals since then are published)
+  // The coupling inputs applied so far (consume applies only changes).
+  std::vector<std::uint8_t> applied_closed, applied_dark;  // (n_links), (n_signals)
+  std::vector<float> applied_factor;                       // (n_links)
+  std::int64_t flood_reroutes = 0;  // vehicles queued for re-routing by flood closures
+
+  void hash(StateHasher& h) const override {
+    h.add(state_hash(ts));
+    h.add(applied_closed);
+    h.add(applied_dark);
+    h.add(applied_factor);
+    h.add(flood_reroutes);
+    h.add(static_cast<std::int64_t>(intervals.size()));
+    for (const EdgeInterval& e : intervals) h.add(e.entered);
+    for (const DetectorInterval& e : detections) h.add(e.count);
+  }
+};
+
+// Edge events: the edges are named by id, or chosen by an area (polygon or bbox, model CRS);
+// compile_traffic resolves them to indices.
+struct EdgeEvent : EventPayload {
+  enum class Kind : std::uint8_t { close, reopen, speed } kind = Kind::close;
+  std::vector<std::string> ids;
+  std::vector<Point2> polygon;
+  std::vector<double> bbox;  // xmin, ymin, xmax, ymax, or empty
+  double speed_mps = 0;
+};
+struct SignalEvent : EventPayload {
+  std::string id;
+  bool dark = true;
+};
+struct DemandScaleEvent : EventPayload {
+  double factor = 1.0;
+  SimTime until = -1;  // < 0: the end of the run
+};
+
+// Everything compile_traffic builds.
+struct Compiled {
+  Network net;
+  Demand demand;
+  LaneGeometry geom;
+  std::string source;
+  bool city = false;                               // edges are the city's road links
+  std::vector<std::int32_t> veh_dest_building;     // (n_vehicles) city demand, -1 unknown
+  std::map<std::string, std::int32_t> dest_by_id;  // city trips: vehicle id -> destination
+  std::vector<DetectorSpec> detectors;
+  std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
+};
+
+std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core);
+std::shared_ptr<const EventPayload> parse_traffic_event(std::string_view action, SectionReader& ev);
+
+Result<std::vector<std::int32_t>> resolve_edges(const Compiled& c, const EventSpec& e,
+                                                const EdgeEvent& ee);
+Result<std::int32_t> resolve_signal(const Compiled& c, const EventSpec& e, const SignalEvent& se);
+
+class TrafficDomain : public Domain {
+ public:
+  TrafficDomain(Params params, Compiled c, const CityModel& city)
+      : m_params(params),
+        m_c(std::move(c)),
+        m_net(m_c.net),
+        m_demand(m_c.demand),
+        m_geom(m_c.geom),
+        m_city(city),
+        m_source(m_c.source) {}
+
+  std::string_view name() const override { return "traffic"; }
+
+  // traffic_domain.cpp: state, events, exchange hooks, time loop.
+  std::unique_ptr<DomainState> make_state(std::uint64_t seed) const override;
+  Result<void> apply_event(const EventSpec& e, DomainState& state) const override;
+  void declare(ExchangeLayout& l) const override;
+  Result<void> bind(const ExchangeLayout& l) override;
+  void consume(const CityExchange& x, DomainState& state, const StepContext&) const override;
+  void publish(const DomainState& state, CityExchange& x) const override;
+  void advance(DomainState& state, const StepContext& ctx) const override;
+
+  // traffic_domain_outputs.cpp.
+  void write_static(RunWriter& out) const override;
+  void write_frame(const DomainState& state, RunWriter& out) const override;
+  void write_final(const DomainState& state, RunWriter& out,
+                   std::vector<citytwin::SummaryRow>& summary_rows) const override;
+  void fill_frame(const DomainState& state, FrameSnapshot& frame) const override;
+
+ private:
+  // What the viewer draws of the state: fill_frame shows it live and write_frame records it, and
+  // both (and the replay) go through fill_traffic_frame.
+  struct FrameValues {
+    std::vector<float> x, y, z, heading, speed;  // running vehicles, in s.ts.running order
+    std::vector<float> link_ratio;               // city networks: per edge (= road link)
+    std::vector<std::uint8_t> link_closed;
+    traffic::SummaryRow summary;
+
+    TrafficFrameData data() const {
+      TrafficFrameData d;
+      d.vehicle_x = x, d.vehicle_y = y, d.vehicle_z = z;
+      d.vehicle_heading = heading, d.vehicle_speed = speed;
+      d.link_speed_ratio = link_ratio, d.link_closed = link_closed;
+      d.running = summary.running, d.arrived = summary.arrived;
+      d.mean_speed_mps = summary.mean_speed;
+      return d;
+    }
+  };
+
+  FrameValues frame_values(const TrafficDomainState& s) const;
+
+  Params m_params;
+  Compiled m_c;
+  const Network& m_net;
+  const Demand& m_demand;
+  const LaneGeometry& m_geom;
+  const CityModel& m_city;  // owned by the Model, which outlives its domains
+  const std::string& m_source;
+  std::vector<std::int32_t> m_signal_tl;  // (n_signals) the exchange's signals -> tls (bind)
+};
+
+}  // namespace citytwin::traffic

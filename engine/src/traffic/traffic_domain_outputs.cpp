@@ -1,0 +1,280 @@
+// What the traffic domain writes and shows (TrafficDomain, traffic_domain_impl.hpp): the network
+// once (write_static); the network summary, the running vehicles and the per-link state every
+// output frame (write_frame); the per-edge and detector intervals, traffic_trips.csv, the
+// teleport log and the summary rows at the end (write_final); and the viewer's frame
+// (fill_frame). write_frame and fill_frame read the state through the same frame_values.
+#include "traffic/traffic_domain_impl.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "citytwin/io.hpp"
+
+namespace citytwin::traffic {
+
+namespace {
+
+using u = std::size_t;
+
+}  // namespace
+
+void TrafficDomain::write_static(RunWriter& out) const {
+  out.write_strings("/traffic/edge_id", m_net.edge_id, {"", "SUMO edge id (or city link)"});
+  out.write(std::string("/traffic/edge_length"), m_net.edge_length,
+            {"m", "length of the edge's rightmost lane"});
+  std::vector<std::int32_t> lanes(static_cast<u>(m_net.n_edges()));
+  std::vector<float> speed(lanes.size());
+  for (std::int32_t e = 0; e < m_net.n_edges(); ++e) {
+    lanes[static_cast<u>(e)] =
+        m_net.edge_lane_begin[static_cast<u>(e) + 1] - m_net.edge_lane_begin[static_cast<u>(e)];
+    speed[static_cast<u>(e)] = m_net.lane_speed[static_cast<u>(m_net.edge_lane_begin[e])];
+  }
+  out.write(std::string("/traffic/edge_lanes"), lanes, {"1", "lanes of each edge"});
+  out.write(std::string("/traffic/edge_speed_limit"), speed,
+            {"m/s", "speed limit of the rightmost lane"});
+  if (m_c.city) {
+    std::vector<std::int32_t> link(static_cast<u>(m_net.n_edges()));
+    for (std::int32_t e = 0; e < m_net.n_edges(); ++e) link[static_cast<u>(e)] = e;
+    out.write(std::string("/traffic/edge_link"), link,
+              {"", "the city road link of each edge (/city/roads)"});
+    out.write_strings("/traffic/signal_id", m_net.tl_id, {"", "n<OSM node id> of each signal"});
+    std::vector<double> cycle;
+    for (SimTime c : m_net.tl_cycle) cycle.push_back(to_seconds(c));
+    out.write(std::string("/traffic/signal_cycle_s"), cycle,
+              {"s", "cycle of each generated signal plan (Webster)"});
+  }
+  if (!m_c.detectors.empty()) {
+    std::vector<std::string> ids;
+    std::vector<std::int32_t> lane;
+    std::vector<float> pos;
+    for (const DetectorSpec& d : m_c.detectors)
+      ids.push_back(d.id), lane.push_back(d.lane), pos.push_back(d.pos);
+    out.write_strings("/traffic/detectors/id", ids, {"", "detector id"});
+    out.write(std::string("/traffic/detectors/lane"), lane, {"", "road lane index"});
+    out.write(std::string("/traffic/detectors/pos"), pos, {"m", "position from the lane start"});
+  }
+  out.attr("/traffic", "source", m_source);
+  out.attr("/traffic", "vehicles", static_cast<std::int64_t>(m_demand.n_vehicles()));
+  out.attr("/traffic", "dt_s", to_seconds(m_params.dt));
+}
+
+void TrafficDomain::write_frame(const DomainState& state, RunWriter& out) const {
+  const auto& s = static_cast<const TrafficDomainState&>(state);
+  const traffic::SummaryRow r = summary(s.ts, m_params);
+  out.append<std::int64_t>("/traffic/running", r.running, {"1", "vehicles on the network"});
+  out.append<std::int64_t>("/traffic/inserted", r.inserted, {"1", "vehicles inserted so far"});
+  out.append<std::int64_t>("/traffic/arrived", r.arrived, {"1", "vehicles arrived so far"});
+  out.append<std::int64_t>("/traffic/halting", r.halting,
+                           {"1", "running vehicles slower than halting_speed"});
+  out.append<std::int64_t>("/traffic/pending", r.pending,
+                           {"1", "vehicles not yet inserted (incl. insertion backlog)"});
+  out.append<std::int64_t>("/traffic/removed", r.removed,
+                           {"1", "vehicles removed after a failed teleport, so far"});
+  out.append<std::int64_t>("/traffic/teleports", s.ts.teleports,
+                           {"1", "teleports (gridlock recovery) so far"});
+  out.append<double>("/traffic/mean_speed", r.mean_speed,
+                     {"m/s", "mean speed of the running vehicles (0 when none)"});
+  double ratio = 0;
+  for (std::int32_t i = 0; i < s.ts.n_running; ++i) {
+    const auto v = static_cast<u>(s.ts.running[static_cast<u>(i)]);
+    ratio += s.ts.veh_speed[v] / std::max(0.1f, s.ts.lane_speed[static_cast<u>(s.ts.veh_lane[v])]);
+  }
+  out.append<double>("/traffic/mean_speed_ratio", s.ts.n_running > 0 ? ratio / s.ts.n_running : 1.0,
+                     {"1", "mean over running vehicles of speed / speed limit (1 when none)"});
+  out.append<std::int64_t>("/traffic/unroutable", s.ts.unroutable,
+                           {"1", "vehicles never inserted: no route at departure, so far"});
+  out.append<std::int64_t>("/traffic/rerouted", s.ts.rerouted,
+                           {"1", "route replacements (closures, slow links), so far"});
+  out.append<std::int64_t>("/traffic/stranded", s.ts.stranded,
+                           {"1", "vehicles removed because their destination became unreachable"});
+  // What the viewer draws (replay): the running vehicles appended to flat arrays, located by
+  // per-frame offset and count; per-link state on city networks.
+  const FrameValues v = frame_values(s);
+  const auto first = static_cast<std::int64_t>(
+      out.extend("/traffic/vehicles/x", v.x, {"m", "vehicle position x (model CRS)"}));
+  out.extend("/traffic/vehicles/y", v.y, {"m", "vehicle position y (model CRS)"});
+  out.extend("/traffic/vehicles/z", v.z, {"m", "ground elevation under the vehicle"});
+  out.extend("/traffic/vehicles/heading", v.heading, {"rad", "heading from east, CCW"});
+  out.extend("/traffic/vehicles/speed", v.speed, {"m/s", "vehicle speed"});
+  out.append<std::int64_t>("/traffic/vehicles/offset", first,
+                           {"", "index of the frame's first vehicle in /traffic/vehicles/*"});
+  out.append<std::int64_t>("/traffic/vehicles/count", static_cast<std::int64_t>(v.x.size()),
+                           {"1", "vehicles of the frame (the running ones)"});
+  if (!m_net.tl_id.empty()) {
+    const std::size_t nt = m_net.tl_id.size();
+    std::vector<std::uint8_t> dark(nt);
+    for (std::size_t t = 0; t < nt; ++t) dark[t] = s.ts.tl_dark[t] ? 1 : 0;
+    out.append<std::uint8_t>("/traffic/signal_dark", dark, std::span<const std::size_t>(&nt, 1),
+                             {"1", "per signal: 1 dark (all-way stop, by an event or no power)"});
+  }
+  if (m_c.city) {
+    const std::size_t ne = v.link_ratio.size();
+    out.append<float>("/traffic/link_speed_ratio", v.link_ratio,
+                      std::span<const std::size_t>(&ne, 1),
+                      {"1", "per road link: mean speed / speed limit of its vehicles, NaN none"});
+    out.append<std::uint8_t>("/traffic/link_closed", v.link_closed,
+                             std::span<const std::size_t>(&ne, 1),
+                             {"1", "per road link: 1 when closed"});
+  }
+}
+
+void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
+                                std::vector<citytwin::SummaryRow>& summary_rows) const {
+  const auto& s = static_cast<const TrafficDomainState&>(state);
+  // The closed intervals and the open one up to the end of the run.
+  TrafficState tail = s.ts;
+  std::vector<EdgeInterval> intervals = s.intervals;
+  if (s.ts.time > s.interval_begin)
+    intervals.push_back(
+        take_edge_interval(tail, to_seconds(s.interval_begin), to_seconds(s.ts.time)));
+  const std::size_t ne = static_cast<std::size_t>(m_net.n_edges());
+  for (const EdgeInterval& iv : intervals) {
+    out.append<double>("/traffic/edges/begin_s", iv.begin_s, {"s", "interval start"});
+    out.append<double>("/traffic/edges/end_s", iv.end_s, {"s", "interval end"});
+    out.append<std::int32_t>("/traffic/edges/entered", iv.entered,
+                             std::span<const std::size_t>(&ne, 1),
+                             {"1", "vehicles that entered (or were inserted on) each edge"});
+    out.append<float>("/traffic/edges/mean_speed", iv.mean_speed,
+                      std::span<const std::size_t>(&ne, 1),
+                      {"m/s", "space-mean speed on each edge, NaN without traffic"});
+    std::vector<float> vs(iv.veh_seconds.begin(), iv.veh_seconds.end());
+    out.append<float>("/traffic/edges/veh_seconds", vs, std::span<const std::size_t>(&ne, 1),
+                      {"s", "vehicle-seconds spent on each edge"});
+  }
+  std::vector<DetectorInterval> detections = s.detections;
+  if (!tail.detectors.empty() && s.ts.time > s.interval_begin)
+    detections.push_back(
+        take_detector_interval(tail, to_seconds(s.interval_begin), to_seconds(s.ts.time)));
+  const std::size_t nd = m_c.detectors.size();
+  for (const DetectorInterval& iv : detections) {
+    out.append<double>("/traffic/detectors/begin_s", iv.begin_s, {"s", "interval start"});
+    out.append<double>("/traffic/detectors/end_s", iv.end_s, {"s", "interval end"});
+    out.append<std::int32_t>("/traffic/detectors/count", iv.count,
+                             std::span<const std::size_t>(&nd, 1),
+                             {"1", "vehicles whose front passed the detector"});
+    out.append<float>("/traffic/detectors/occupancy", iv.occupancy,
+                      std::span<const std::size_t>(&nd, 1),
+                      {"1", "fraction of the interval the detector was covered"});
+    out.append<float>("/traffic/detectors/mean_speed", iv.mean_speed,
+                      std::span<const std::size_t>(&nd, 1),
+                      {"m/s", "mean speed of the passing vehicles, NaN if none"});
+  }
+  const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
+  if (nd > 0) {
+    const auto det_csv =
+        write_detectors_csv((dir / "traffic_detectors.csv").string(), m_c.detectors, detections);
+    if (!det_csv)
+      summary_rows.push_back({"traffic", "detectors file", det_csv.error().to_string()});
+  }
+  const std::string trips = (dir / "traffic_trips.csv").string();
+  const auto wrote = write_trips_csv(trips, m_demand, s.ts);
+  // Every teleport: when, who, where it was stuck and where it went (SUMO prints these as
+  // warnings; here they are data).
+  std::string teleports_file;
+  if (!s.ts.teleport_log.empty()) {
+    const TeleportTable t = teleport_table(m_net, m_demand, s.ts);
+    out.write(std::string("/traffic/teleport_log/time_s"), t.time_s, {"s", "time of the teleport"});
+    out.write_strings("/traffic/teleport_log/vehicle", t.vehicle, {"", "vehicle id"});
+    out.write_strings("/traffic/teleport_log/stuck_on", t.stuck_on,
+                      {"", "lane the vehicle was stuck on (<edge>_<lane> or <from> -> <to>)"});
+    out.write_strings("/traffic/teleport_log/moved_to", t.moved_to,
+                      {"", "road lane it was put on; empty when it was removed"});
+    const std::string path = (dir / "traffic_teleports.csv").string();
+    const auto ok = write_teleports_csv(path, t);
+    teleports_file = ok ? path : "not written: " + ok.error().to_string();
+  }
+
+  double dur = 0, loss = 0;
+  for (std::int32_t v = 0; v < m_demand.n_vehicles(); ++v)
+    if (s.ts.veh_status[static_cast<u>(v)] == VehStatus::arrived) {
+      dur += to_seconds(s.ts.veh_arrive_time[static_cast<u>(v)] -
+                        s.ts.veh_insert_time[static_cast<u>(v)]);
+      loss += s.ts.veh_time_loss[static_cast<u>(v)];
+    }
+  const double n_arr = static_cast<double>(std::max<std::int64_t>(1, s.ts.arrived));
+  const traffic::SummaryRow r = summary(s.ts, m_params);
+  out.attr("/traffic", "arrived", s.ts.arrived);
+  out.attr("/traffic", "removed", s.ts.removed);
+  out.attr("/traffic", "teleports", s.ts.teleports);
+  out.attr("/traffic", "vehicle_steps", s.ts.vehicle_steps);
+  auto add = [&](std::string key, std::string value) {
+    summary_rows.push_back({"traffic", std::move(key), std::move(value)});
+  };
+  add("network",
+      fmt::format("{} edges, {} lanes, {} junction passages, {} signals", ne, m_net.n_road_lanes,
+                  m_net.n_lanes() - m_net.n_road_lanes, m_net.tl_id.size()));
+  add("vehicles (inserted / arrived)",
+      fmt::format("{} ({} / {})", m_demand.n_vehicles(), s.ts.inserted, s.ts.arrived));
+  add("running now / not yet inserted", fmt::format("{} / {}", r.running, r.pending));
+  add("mean trip duration", fmt::format("{:.1f} s", dur / n_arr));
+  add("mean time loss", fmt::format("{:.1f} s", loss / n_arr));
+  add("teleports (removed)", fmt::format("{} ({})", s.ts.teleports, s.ts.removed));
+  add("rerouted / stranded / unroutable",
+      fmt::format("{} / {} / {}", s.ts.rerouted, s.ts.stranded, s.ts.unroutable));
+  std::int64_t dark = 0;
+  for (std::uint8_t d : s.applied_dark) dark += d;
+  if (!s.applied_closed.empty()) out.attr("/traffic", "flood_reroutes", s.flood_reroutes);
+  if (s.flood_reroutes > 0 || dark > 0)
+    add("re-route requests by flood closures / signals dark now",
+        fmt::format("{} / {}", s.flood_reroutes, dark));
+  for (const auto& [k, v] : m_c.notes) add(k, v);
+  add("trips file", wrote ? trips : "not written: " + wrote.error().to_string());
+  if (!teleports_file.empty()) add("teleports file", teleports_file);
+}
+
+void TrafficDomain::fill_frame(const DomainState& state, FrameSnapshot& frame) const {
+  const FrameValues v = frame_values(static_cast<const TrafficDomainState&>(state));
+  fill_traffic_frame(v.data(), frame);
+}
+
+TrafficDomain::FrameValues TrafficDomain::frame_values(const TrafficDomainState& s) const {
+  FrameValues f;
+  const std::size_t n = static_cast<std::size_t>(s.ts.n_running);
+  f.x.resize(n);
+  f.y.resize(n);
+  f.z.resize(n);
+  f.heading.resize(n);
+  f.speed.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto v = static_cast<u>(s.ts.running[i]);
+    const std::int32_t lane = s.ts.veh_lane[v];
+    double x = 0, y = 0;
+    float heading = 0;
+    if (!m_geom.empty())
+      m_geom.at(lane, s.ts.veh_pos[v], m_net.lane_length[static_cast<u>(lane)], x, y, heading);
+    const double z = m_city.terrain.empty() ? 0.0 : m_city.ground(x, y);
+    f.x[i] = static_cast<float>(x);
+    f.y[i] = static_cast<float>(y);
+    f.z[i] = std::isfinite(z) ? static_cast<float>(z) : 0.0f;
+    f.heading[i] = heading;
+    f.speed[i] = s.ts.veh_speed[v];
+  }
+  if (m_c.city) {
+    // Per city link: mean speed of the vehicles on it / its current speed limit.
+    const auto ne = static_cast<u>(m_net.n_edges());
+    std::vector<float> sum(ne, 0.0f);
+    std::vector<std::int32_t> count(ne, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto v = static_cast<u>(s.ts.running[i]);
+      const std::int32_t lane = s.ts.veh_lane[v];
+      const std::int32_t e = m_net.lane_edge[static_cast<u>(lane)];
+      if (e < 0) continue;
+      sum[static_cast<u>(e)] +=
+          s.ts.veh_speed[v] / std::max(0.1f, s.ts.lane_speed[static_cast<u>(lane)]);
+      ++count[static_cast<u>(e)];
+    }
+    f.link_ratio.assign(ne, std::numeric_limits<float>::quiet_NaN());
+    for (std::size_t e = 0; e < ne; ++e)
+      if (count[e] > 0) f.link_ratio[e] = std::min(1.0f, sum[e] / static_cast<float>(count[e]));
+    f.link_closed.assign(ne, 0);
+    for (std::size_t e = 0; e < ne; ++e) f.link_closed[e] = s.ts.edge_closed[e] ? 1 : 0;
+  }
+  f.summary = summary(s.ts, m_params);
+  return f;
+}
+
+}  // namespace citytwin::traffic
