@@ -334,3 +334,47 @@ edges = ["99999"]
   REQUIRE(!bad);
   CHECK(bad.error().first().message == "unknown event type");
 }
+
+TEST_CASE("valley: EV charging at the offices adds exactly its load to the grid", "[coupling][ev]") {
+  // The documented defaults: a fifth of the arriving cars charge at 7.4 kW for an hour. A power
+  // flow every second, so that both runs' last flows see the same time of day.
+  auto every_second = [](std::string t) {
+    const std::string five = "interval = \"5min\"";
+    return t.replace(t.find(five), five.size(), "interval = \"1s\"");
+  };
+  auto base = valley_model(every_second(valley_scenario()));
+  auto with_ev =
+      valley_model(every_second(valley_scenario("[coupling.ev_charging]\nenabled = true\n")));
+  const SimTime until = 15 * 60'000;  // before the substation fails
+  auto run_to_file = [&](std::shared_ptr<const Model> m, const std::string& h5, float& extra) {
+    auto rec = RunRecorder::create(*m, h5);
+    REQUIRE(rec);
+    Run r(m, 2);
+    (*rec)->observe(r.state());
+    r.observe([&](const SimState& s) {
+      (*rec)->observe(s);
+      if (s.t < until) {  // the load the last step's power flow used
+        extra = 0;
+        for (float w : s.x().building_extra_w) extra += w;
+      }
+    });
+    r.run_until(until);
+    (*rec)->finish(r.state());
+    return r.state().coupling.ev_sessions_started;
+  };
+  float extra_base = 0, extra_ev = 0;
+  run_to_file(base, k_dir + "/ev_base.h5", extra_base);
+  const std::int64_t sessions = run_to_file(with_ev, k_dir + "/ev.h5", extra_ev);
+  CHECK(extra_base == 0.0f);
+  CHECK(sessions > 3);
+  auto last_served = [](const std::string& h5) {
+    auto r = RunReader::open(h5);
+    REQUIRE(r);
+    return (*r)->read<double>("/power/served_mw")->data.back();
+  };
+  const double a = last_served(k_dir + "/ev_base.h5"), b = last_served(k_dir + "/ev.h5");
+  INFO(sessions << " sessions; served " << a << " MW without EVs, " << b << " MW with "
+                << extra_ev / 1e3 << " kW charging");
+  CHECK(extra_ev > 0);
+  CHECK(b - a == Approx(extra_ev * 1e-6).epsilon(1e-6));
+}

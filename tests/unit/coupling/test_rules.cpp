@@ -179,3 +179,20 @@ TEST_CASE("EV charging: a share of arrivals charge for the duration", "[coupling
   apply_coupling(*s.model, st, 61'000, 1000, s.x);
   CHECK(s.x.building_extra_w[0] == 0.0f);
 }
+
+TEST_CASE("flooded buildings lose supply while they are deep (flood_power.building_depth)",
+          "[coupling]") {
+  CouplingSpec spec = all_on();
+  spec.flood_power.building_depth_m = 0.5;
+  Setup s(3, ElementKind::transformer, spec);
+  CouplingState st = make_coupling_state(*s.model, 1);
+  s.x.building_depth_m = {0.1f, 0.5f, 0.9f};
+  apply_coupling(*s.model, st, 1000, 1000, s.x);
+  CHECK(s.x.building_connected == std::vector<std::uint8_t>{1, 0, 0});
+  s.x.building_depth_m = {0.1f, 0.49f, 0.9f};
+  apply_coupling(*s.model, st, 2000, 1000, s.x);
+  CHECK(s.x.building_connected == std::vector<std::uint8_t>{1, 1, 0});
+  std::int64_t rows = 0;
+  for (const CouplingLogRow& r : st.log) rows += r.rule == CouplingRule::flood_buildings;
+  CHECK(rows == 3);  // two disconnections, one reconnection
+}
