@@ -9,6 +9,7 @@
 #include "citytwin/city.hpp"
 #include "citytwin/error.hpp"
 #include "citytwin/frame.hpp"
+#include "citytwin/sim.hpp"
 
 namespace citytwin {
 struct Model;

@@ -27,7 +27,10 @@
 
 namespace citytwin {
 
+class DomainReplay;
+class RunReader;
 class RunWriter;
+struct FrameSnapshot;
 struct SummaryRow;
 
 enum class CouplingRule : std::uint8_t {
@@ -122,5 +125,12 @@ void write_coupling_static(const CouplingModel& m, RunWriter& out);
 void write_coupling_frame(const CouplingModel& m, const CityExchange& x, RunWriter& out);
 void write_coupling_final(const CouplingModel& m, const CouplingState& s, RunWriter& out,
                           std::vector<SummaryRow>& summary);
+
+/// The viewer's part of the exchange: building depth (with a flood) and the HUD's flooded
+/// buildings, the links' flood speed factor, signals and their power, elements in service.
+void fill_exchange_frame(const ExchangeLayout& layout, const CityExchange& x, FrameSnapshot& f);
+/// Replay of the /exchange rows (null when the file has none).
+Result<std::unique_ptr<const DomainReplay>> open_exchange_replay(const RunReader& r,
+                                                                 const std::string& file);
 
 }  // namespace citytwin

@@ -7,9 +7,9 @@
 // lines and substations are the power domain's branches and substations (/power in a run
 // file), whose drawing geometry travels with the snapshot as a shared, immutable layout.
 //
-// The fill_* functions below are the one mapping from domain data to a snapshot: a domain's
-// fill_frame (live) and read_frame (replay of a run file) both call them, so the live state and
-// its recording give the same snapshot.
+// Each domain has one mapping from its data to a snapshot, which its fill_frame (live) and its
+// DomainReplay (replay of a run file) both call, so the live state and its recording give the
+// same snapshot.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +24,6 @@
 
 namespace citytwin {
 
-struct ExchangeLayout;
-struct CityExchange;
 class RunReader;
 
 /// Water depth on a regular raster (the flood grid), row 0 the southernmost row.
@@ -85,62 +83,14 @@ struct FrameSnapshot {
   std::vector<std::pair<std::string, std::string>> figures;
 };
 
-/// Flood: the water raster from the bed (NaN on walls and nodata) and depth of the flood grid
-/// (row 0 south, `dx` square cells); surface = bed + depth where depth > 0, NaN elsewhere; the
-/// HUD figures flooded area and max depth.
-void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,
-                      std::vector<float> depth, FrameSnapshot& f);
-
-/// The exchange's part: building depth (flood) and the HUD's flooded buildings, the links'
-/// flood speed factor, signals and their power, elements in service.
-void fill_exchange_frame(const ExchangeLayout& layout, const CityExchange& x, FrameSnapshot& f);
-
-/// The recorded values of one power frame (/power per-frame datasets).
-struct PowerFrameData {
-  std::span<const float> bus_vm, branch_loading;   ///< (n_bus), (n_branch)
-  std::span<const std::uint8_t> branch_on;         ///< (n_branch)
-  std::span<const std::uint8_t> building_powered;  ///< (n_buildings) or empty
-  double served_mw = 0, unserved_mw = 0;
-  std::int64_t customers_unserved = 0;
-};
-
-/// Power: line loading (NaN when out of service) and state, substations energised (their MV
-/// bus has voltage), buildings powered, HUD figures served MW and buildings without power.
-void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFrameData& d,
-                      FrameSnapshot& f);
-
-/// The recorded values of one traffic frame (/traffic/vehicles/* and /traffic/link_* rows).
-struct TrafficFrameData {
-  std::span<const float> vehicle_x, vehicle_y, vehicle_z;  ///< (n_vehicles) model CRS (m)
-  std::span<const float> vehicle_heading, vehicle_speed;   ///< (n_vehicles) rad, m/s
-  std::span<const float> link_speed_ratio;    ///< (n_links), empty when edges are not links
-  std::span<const std::uint8_t> link_closed;  ///< (n_links), empty when edges are not links
-  std::int64_t running = 0, arrived = 0;
-  double mean_speed_mps = 0;
-};
-
-/// Traffic: the running vehicles, the road links' speed ratio and closures, HUD figures
-/// vehicles running, vehicles arrived, mean speed.
-void fill_traffic_frame(const TrafficFrameData& d, FrameSnapshot& f);
-
-/// Replay: what a run file records, read once (static data of every domain in it).
-struct RunFrames {
-  std::vector<double> time_s;  ///< /time
-  // Flood
-  int flood_nx = 0, flood_ny = 0;
-  double flood_x0 = 0, flood_y0 = 0, flood_dx = 0;
-  std::vector<float> flood_bed;
-  // Power
-  std::shared_ptr<const PowerLayout> power_layout;
-  // Traffic: frame k's vehicles are rows [offset[k], offset[k] + count[k]) of /traffic/vehicles/*
-  bool traffic = false, traffic_links = false;
-  std::vector<std::int64_t> vehicle_offset, vehicle_count;
-  // The exchange (/exchange rows, /coupling static data).
-  std::shared_ptr<const ExchangeLayout> layout;
-
-  static Result<RunFrames> open(const RunReader& r, const std::string& file);
-  /// Frame k (0 <= k < time_s.size()) as the live domains fill it.
-  Result<FrameSnapshot> read(const RunReader& r, std::size_t k) const;
+/// One domain's part of a recorded run (replay): opened once from the run file (its static
+/// data), then each frame's part of the snapshot, filled by the same mapping as the live
+/// domain's fill_frame, so a replay shows what the live run showed. Each domain owns its reader
+/// next to its writer (DomainEntry::open_replay); the exchange's is the coupling module's.
+class DomainReplay {
+ public:
+  virtual ~DomainReplay() = default;
+  virtual Result<void> read(const RunReader& r, std::size_t frame, FrameSnapshot& f) const = 0;
 };
 
 }  // namespace citytwin

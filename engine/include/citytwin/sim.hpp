@@ -33,7 +33,9 @@
 
 namespace citytwin {
 
+class RunReader;
 class RunWriter;
+class DomainReplay;
 struct FrameSnapshot;
 
 /// What a domain's advance() may use besides its model and state.
@@ -103,10 +105,15 @@ using DomainCompiler = Result<std::unique_ptr<Domain>> (*)(const DomainSpec& spe
                                                                  const ScenarioSpec& scenario,
                                                                  const CityModel& city);
 
-/// A domain as the engine knows it: how to parse it and how to compile it.
+/// Opens a domain's part of a run file for replay; null when the file has none of it.
+using ReplayOpener = Result<std::unique_ptr<const DomainReplay>> (*)(const RunReader& r,
+                                                                     const std::string& file);
+
+/// A domain as the engine knows it: how to parse it, how to compile it, how to replay it.
 struct DomainEntry {
   DomainInfo info;
   DomainCompiler compile;
+  ReplayOpener open_replay = nullptr;
 };
 
 /// Every built-in domain, in the fixed order domains advance and write.
@@ -178,6 +185,17 @@ std::uint64_t hash_state(const Model& model, const SimState& state);
 
 /// The viewer's snapshot of a state: the time, every domain's fill_frame and the exchange.
 FrameSnapshot snapshot(const Model& model, const SimState& state);
+
+/// Replay: what a run file records, opened once (each built-in domain's reader and the
+/// exchange's), then any frame as the live run's snapshot() gave it.
+struct RunFrames {
+  std::vector<double> time_s;  ///< /time
+  std::vector<std::unique_ptr<const DomainReplay>> parts;  ///< domains in step order, exchange
+
+  static Result<RunFrames> open(const RunReader& r, const std::string& file);
+  /// Frame k (0 <= k < time_s.size()).
+  Result<FrameSnapshot> read(const RunReader& r, std::size_t k) const;
+};
 
 /// One run of a Model: its state, its workers and the macro-step loop that the CLI, the
 /// viewer, benchmarks and tests all drive.

@@ -378,7 +378,8 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
 }
 
 const DomainEntry& domain_entry() {
-  static const DomainEntry entry{{"flood", parse_flood, parse_flood_event}, compile_flood};
+  static const DomainEntry entry{
+      {"flood", parse_flood, parse_flood_event}, compile_flood, open_flood_replay};
   return entry;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <span>
 #include <vector>
 
 #include "citytwin/flood.hpp"
@@ -62,6 +63,16 @@ struct FloodDomainState : DomainState {
     h.add(pump_rate);
   }
 };
+
+/// Flood in the viewer's frame: the water raster from the bed (NaN on walls and nodata) and
+/// depth of the flood grid (row 0 south, `dx` square cells); surface = bed + depth where
+/// depth > 0, NaN elsewhere; HUD figures flooded area and max depth. The live domain and the
+/// replay both call it.
+void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,
+                      std::vector<float> depth, FrameSnapshot& f);
+/// Replay of /flood (null when the run file has no flood frames).
+Result<std::unique_ptr<const DomainReplay>> open_flood_replay(const RunReader& r,
+                                                              const std::string& file);
 
 class FloodDomain : public Domain {
  public:

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "citytwin/frame.hpp"
 #include "citytwin/io.hpp"
 #include "citytwin/raster.hpp"
@@ -205,6 +207,68 @@ void FloodDomain::write_balance_csv(const std::string& path, const FloodDomainSt
     std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
                  b.outflow, b.losses, b.error());
   std::fclose(f);
+}
+
+void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,
+                      std::vector<float> depth, FrameSnapshot& f) {
+  WaterRaster& w = f.water;
+  w.nx = nx, w.ny = ny, w.x0 = x0, w.y0 = y0, w.dx = w.dy = dx;
+  w.surface_m.resize(depth.size());
+  std::int64_t wet_cells = 0;
+  float dmax = 0;
+  for (std::size_t c = 0; c < depth.size(); ++c) {
+    const float d = std::isfinite(bed[c]) ? depth[c] : 0.f;
+    depth[c] = d;
+    w.surface_m[c] = d > 0 ? bed[c] + d : std::nanf("");
+    wet_cells += d > 0.1f;
+    dmax = std::max(dmax, d);
+  }
+  w.depth_m = std::move(depth);
+  f.figures.emplace_back("flooded area (> 0.1 m)",
+                         fmt::format("{:.3g} ha", static_cast<double>(wet_cells) * dx * dx / 1e4));
+  f.figures.emplace_back("max depth", fmt::format("{:.2f} m", dmax));
+}
+
+namespace {
+
+// /flood/bed and the grid's attributes once; frame k's /flood/depth row.
+class FloodReplay : public DomainReplay {
+ public:
+  FloodReplay(int nx, int ny, double x0, double y0, double dx, std::vector<float> bed)
+      : m_nx(nx), m_ny(ny), m_x0(x0), m_y0(y0), m_dx(dx), m_bed(std::move(bed)) {}
+
+  Result<void> read(const RunReader& r, std::size_t k, FrameSnapshot& f) const override {
+    auto d = r.read_row<float>("/flood/depth", k);
+    if (!d) return fail(d.error());
+    fill_flood_frame(m_nx, m_ny, m_x0, m_y0, m_dx, m_bed, std::move(d->data), f);
+    return {};
+  }
+
+ private:
+  int m_nx, m_ny;
+  double m_x0, m_y0, m_dx;
+  std::vector<float> m_bed;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<const DomainReplay>> open_flood_replay(const RunReader& r,
+                                                              const std::string& file) {
+  if (!r.exists("/flood/depth")) return std::unique_ptr<const DomainReplay>();
+  double v[5];
+  const char* names[5] = {"nx", "ny", "x0", "y0", "dx"};
+  for (int k = 0; k < 5; ++k) {
+    auto a = r.attr_double("/flood", names[k]);
+    if (!a) return fail(a.error());
+    v[k] = *a;
+  }
+  const int nx = static_cast<int>(v[0]), ny = static_cast<int>(v[1]);
+  auto bed = r.read<float>("/flood/bed");
+  if (!bed) return fail(bed.error());
+  if (bed->data.size() != static_cast<std::size_t>(nx) * static_cast<std::size_t>(ny))
+    return fail(Error::msg("/flood/bed: expected ny x nx values as the /flood attributes say", file));
+  return std::unique_ptr<const DomainReplay>(
+      std::make_unique<FloodReplay>(nx, ny, v[2], v[3], v[4], std::move(bed->data)));
 }
 
 }  // namespace citytwin::flood

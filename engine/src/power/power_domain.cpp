@@ -707,7 +707,8 @@ Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec,
 }  // namespace
 
 const DomainEntry& power_domain_entry() {
-  static const DomainEntry entry{{"power", parse_power, parse_power_event}, compile_power};
+  static const DomainEntry entry{
+      {"power", parse_power, parse_power_event}, compile_power, open_power_replay};
   return entry;
 }
 

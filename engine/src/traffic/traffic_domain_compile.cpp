@@ -325,7 +325,8 @@ Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
 }  // namespace
 
 const DomainEntry& traffic_domain_entry() {
-  static const DomainEntry entry{{"traffic", parse_traffic, parse_traffic_event}, compile_traffic};
+  static const DomainEntry entry{
+      {"traffic", parse_traffic, parse_traffic_event}, compile_traffic, open_traffic_replay};
   return entry;
 }
 

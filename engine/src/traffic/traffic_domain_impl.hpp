@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -101,6 +102,24 @@ std::shared_ptr<const EventPayload> parse_traffic_event(std::string_view action,
 Result<std::vector<std::int32_t>> resolve_edges(const Compiled& c, const EventSpec& e,
                                                 const EdgeEvent& ee);
 Result<std::int32_t> resolve_signal(const Compiled& c, const EventSpec& e, const SignalEvent& se);
+
+/// The recorded values of one traffic frame (/traffic/vehicles/* and /traffic/link_* rows).
+struct TrafficFrameData {
+  std::span<const float> vehicle_x, vehicle_y, vehicle_z;  ///< (n_vehicles) model CRS (m)
+  std::span<const float> vehicle_heading, vehicle_speed;   ///< (n_vehicles) rad, m/s
+  std::span<const float> link_speed_ratio;    ///< (n_links), empty when edges are not links
+  std::span<const std::uint8_t> link_closed;  ///< (n_links), empty when edges are not links
+  std::int64_t running = 0, arrived = 0;
+  double mean_speed_mps = 0;
+};
+
+/// Traffic in the viewer's frame: the running vehicles, the road links' speed ratio and
+/// closures, HUD figures vehicles running, vehicles arrived, mean speed. The live domain and the
+/// replay both call it.
+void fill_traffic_frame(const TrafficFrameData& d, FrameSnapshot& f);
+/// Replay of /traffic (null when the run file has no traffic frames).
+Result<std::unique_ptr<const DomainReplay>> open_traffic_replay(const RunReader& r,
+                                                                const std::string& file);
 
 class TrafficDomain : public Domain {
  public:

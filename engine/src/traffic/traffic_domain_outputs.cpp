@@ -277,4 +277,83 @@ TrafficDomain::FrameValues TrafficDomain::frame_values(const TrafficDomainState&
   return f;
 }
 
+void fill_traffic_frame(const TrafficFrameData& d, FrameSnapshot& f) {
+  f.vehicle_x.assign(d.vehicle_x.begin(), d.vehicle_x.end());
+  f.vehicle_y.assign(d.vehicle_y.begin(), d.vehicle_y.end());
+  f.vehicle_z.assign(d.vehicle_z.begin(), d.vehicle_z.end());
+  f.vehicle_heading.assign(d.vehicle_heading.begin(), d.vehicle_heading.end());
+  f.vehicle_speed_mps.assign(d.vehicle_speed.begin(), d.vehicle_speed.end());
+  f.link_speed_ratio.assign(d.link_speed_ratio.begin(), d.link_speed_ratio.end());
+  f.link_closed.assign(d.link_closed.begin(), d.link_closed.end());
+  f.figures.emplace_back("vehicles running", std::to_string(d.running));
+  f.figures.emplace_back("vehicles arrived", std::to_string(d.arrived));
+  f.figures.emplace_back("mean speed", fmt::format("{:.1f} km/h", d.mean_speed_mps * 3.6));
+}
+
+namespace {
+
+// Frame k's vehicles are rows [offset[k], offset[k] + count[k]) of /traffic/vehicles/*.
+class TrafficReplay : public DomainReplay {
+ public:
+  TrafficReplay(std::vector<std::int64_t> offset, std::vector<std::int64_t> count, bool links)
+      : m_offset(std::move(offset)), m_count(std::move(count)), m_links(links) {}
+
+  Result<void> read(const RunReader& r, std::size_t k, FrameSnapshot& f) const override {
+    if (k >= m_offset.size())
+      return fail(Error::msg("/traffic/vehicles: no frame " + std::to_string(k)));
+    const auto first = static_cast<std::size_t>(m_offset[k]);
+    const auto n = static_cast<std::size_t>(m_count[k]);
+    Result<Dataset<float>> v[5] = {r.read_rows<float>("/traffic/vehicles/x", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/y", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/z", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/heading", first, n),
+                                   r.read_rows<float>("/traffic/vehicles/speed", first, n)};
+    for (const auto& a : v)
+      if (!a) return fail(a.error());
+    auto running = r.read_row<std::int64_t>("/traffic/running", k);
+    auto arrived = r.read_row<std::int64_t>("/traffic/arrived", k);
+    auto speed = r.read_row<double>("/traffic/mean_speed", k);
+    if (!running) return fail(running.error());
+    if (!arrived) return fail(arrived.error());
+    if (!speed) return fail(speed.error());
+    Result<Dataset<float>> ratio = Dataset<float>{};
+    Result<Dataset<std::uint8_t>> closed = Dataset<std::uint8_t>{};
+    if (m_links) {
+      ratio = r.read_row<float>("/traffic/link_speed_ratio", k);
+      if (!ratio) return fail(ratio.error());
+      closed = r.read_row<std::uint8_t>("/traffic/link_closed", k);
+      if (!closed) return fail(closed.error());
+    }
+    TrafficFrameData td;
+    td.vehicle_x = v[0]->data, td.vehicle_y = v[1]->data, td.vehicle_z = v[2]->data;
+    td.vehicle_heading = v[3]->data, td.vehicle_speed = v[4]->data;
+    td.link_speed_ratio = ratio->data, td.link_closed = closed->data;
+    td.running = running->data.at(0), td.arrived = arrived->data.at(0);
+    td.mean_speed_mps = speed->data.at(0);
+    fill_traffic_frame(td, f);
+    return {};
+  }
+
+ private:
+  std::vector<std::int64_t> m_offset, m_count;
+  bool m_links;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<const DomainReplay>> open_traffic_replay(const RunReader& r,
+                                                                const std::string& file) {
+  if (!r.exists("/traffic/vehicles/offset")) return std::unique_ptr<const DomainReplay>();
+  auto off = r.read<std::int64_t>("/traffic/vehicles/offset");
+  if (!off) return fail(off.error());
+  auto cnt = r.read<std::int64_t>("/traffic/vehicles/count");
+  if (!cnt) return fail(cnt.error());
+  auto time = r.read<double>("/time");
+  if (!time) return fail(time.error());
+  if (off->data.size() != cnt->data.size() || off->data.size() < time->data.size())
+    return fail(Error::msg("/traffic/vehicles: offset and count need one row per /time row", file));
+  return std::unique_ptr<const DomainReplay>(std::make_unique<TrafficReplay>(
+      std::move(off->data), std::move(cnt->data), r.exists("/traffic/link_speed_ratio")));
+}
+
 }  // namespace citytwin::traffic
