@@ -1,8 +1,8 @@
 // Events on a running traffic state: closures, speed limits, dark signals; and demand scaling
 // (a transform of the demand before the run). Events only mark the state and queue the
 // vehicles they affect; the next step re-routes them (routing.cpp) before anyone moves, and
-// the step refuses entry into closed edges (sim.cpp may_pass), so no vehicle enters a closed
-// edge after the call.
+// the step refuses entry into closed edges (junctions.cpp may_pass), so no vehicle enters a
+// closed edge after the call.
 #include <algorithm>
 #include <cmath>
 #include <numeric>

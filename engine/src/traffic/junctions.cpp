@@ -1,0 +1,191 @@
+// Junctions in the traffic step (sim.cpp): a vehicle passes a connection only if its signal
+// allows it, the foes it must yield to (SUMO responses) are not expected within
+// params.critical_gap of its own arrival, and its target lane has room for it (no blocking the
+// junction); otherwise the stop line is a standing obstacle. The front vehicle of a lane looks
+// ahead across as many junctions as its stopping distance needs (look_ahead) and crosses, in one
+// step, those it was granted. Here: the signal phases (update_signals), each connection's control
+// code and approach time (compute_approaches), the all-way stop at a dark signal, the pass
+// decision (may_pass) and the look-ahead.
+#include "traffic/step.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "citytwin/parallel.hpp"
+#include "citytwin/traffic.hpp"
+
+namespace citytwin::traffic {
+
+namespace {
+
+/// The control code of connection c this step (SUMO link states; k_go_major ... k_stop).
+inline std::uint8_t signal_code(const Network& n, const TrafficState& s, std::int64_t c) {
+  const std::int32_t tl = n.conn_tl[z(c)];
+  if (tl >= 0 && s.tl_dark[z(tl)]) return k_all_way;  // dark signal: all-way stop (all_way_turn)
+  if (tl < 0) {
+    const LinkRule r = n.conn_rule[z(c)];
+    return r == LinkRule::major ? k_go_major : r == LinkRule::minor ? k_go_yield : k_stop;
+  }
+  switch (n.phase_state[z(n.phase_state_begin[z(s.tl_phase[z(tl)])] + n.conn_tl_link[z(c)])]) {
+    case 'G':
+    case 'O':
+      return k_go_major;
+    case 'g':
+    case 'o':
+      return k_go_yield;
+    case 'y':
+    case 'Y':
+      return k_amber;
+    case 's':
+      return k_stop;
+    default:
+      return k_red;
+  }
+}
+
+/// All-way stop at a dark signal (first come, first served): connection c may go when no
+/// passage of another approach of the junction is occupied and no vehicle stopped at another
+/// approach's stop line has waited longer (ties: lower edge index first).
+bool all_way_turn(const Network& n, const TrafficState& s, std::int32_t c) {
+  const std::int32_t tl = n.conn_tl[z(c)];
+  const std::int32_t my_edge = n.lane_edge[z(n.conn_from_lane[z(c)])];
+  const std::int32_t me = lane_first(s, n.conn_from_lane[z(c)]);
+  const float my_wait = me >= 0 ? s.veh_stopped_s[z(me)] : 0.0f;
+  for (std::int32_t k = n.tl_conn_begin[z(tl)]; k < n.tl_conn_begin[z(tl) + 1]; ++k) {
+    const std::int32_t f = n.tl_conn[z(k)];
+    const std::int32_t from = n.conn_from_lane[z(f)];
+    const std::int32_t edge = n.lane_edge[z(from)];
+    if (edge == my_edge) continue;
+    if (lane_first(s, n.conn_via_lane[z(f)]) >= 0) return false;  // someone in the junction
+    const std::int32_t w = lane_first(s, from);
+    if (w < 0 || s.veh_speed[z(w)] >= 0.5f || n.lane_length[z(from)] - s.veh_pos[z(w)] >= 3.0f)
+      continue;
+    const float wait = s.veh_stopped_s[z(w)];
+    if (wait > my_wait || (wait == my_wait && edge < my_edge)) return false;
+  }
+  return true;
+}
+
+/// May vehicle v (front of its lane, distance `dist` to the stop line) pass connection c now?
+bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+              std::int32_t v, const Driver& dr, std::int32_t c, float dist) {
+  const float vel = s.veh_speed[z(v)];
+  if (s.edge_closed[z(n.lane_edge[z(n.conn_to_lane[z(c)])])]) return false;  // closed (events)
+  switch (s.conn_signal[z(c)]) {
+    case k_red:
+      return false;
+    case k_all_way:
+      if (!(vel < 0.5f && dist < 3.0f) || !all_way_turn(n, s, c)) return false;
+      break;
+    case k_amber:
+      return vel * vel > 2.0f * dr.b * dist;  // cannot stop comfortably: go
+    case k_stop:
+      if (!(vel < 0.5f && dist < 3.0f)) return false;
+      break;
+    default:
+      break;
+  }
+  if (s.conn_signal[z(c)] != k_go_major && s.conn_signal[z(c)] != k_all_way) {
+    // Gap acceptance against the foes that have right of way over this link.
+    const float mine = dist / std::max(vel, 1.0f);
+    for (std::int32_t k = n.conn_yield_begin[z(c)]; k < n.conn_yield_begin[z(c) + 1]; ++k) {
+      const std::int32_t f = n.conn_yield[z(k)];
+      if (s.conn_signal[z(f)] == k_red) continue;
+      if (s.conn_arrival_s[z(f)] < mine + static_cast<float>(p.critical_gap)) return false;
+    }
+  }
+  // No entering without room behind the junction: refuse only when the queue beyond it is
+  // standing (a moving leader is handled by car following) and has no space for this vehicle.
+  const std::int32_t to = n.conn_to_lane[z(c)];
+  const std::int32_t via_last = lane_last(s, n.conn_via_lane[z(c)]);
+  if (via_last >= 0) return s.veh_speed[z(via_last)] >= 1.0f;
+  const std::int32_t last = lane_last(s, to);
+  if (last < 0 || s.veh_speed[z(last)] >= 1.0f) return true;
+  return free_space(n, d, s, to) >= std::min(dr.len + dr.s0, n.lane_length[z(to)]);
+}
+
+}  // namespace
+
+// ---- phase: signals (serial over signals; the per-connection codes are set in
+// compute_approaches, which visits every connection anyway: one parallel pass less) ----
+void update_signals(const Network& n, TrafficState& s) {
+  for (u t = 0; t < n.tl_id.size(); ++t) {
+    const SimTime cyc = n.tl_cycle[t];
+    SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
+    std::int32_t ph = n.tl_phase_begin[t];
+    while (ph + 1 < n.tl_phase_begin[t + 1] && pos >= n.phase_duration[z(ph)])
+      pos -= n.phase_duration[z(ph++)];
+    s.tl_phase[t] = ph;
+  }
+}
+
+// ---- phase: approach times per connection (occupied passage = 0) ----
+void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool) {
+  pool.for_blocks(n.n_conns(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t c = b; c < e; ++c) {
+      s.conn_signal[z(c)] = signal_code(n, s, c);
+      float t = k_inf;
+      if (lane_first(s, n.conn_via_lane[z(c)]) >= 0) {
+        t = 0.0f;
+      } else {
+        const std::int32_t v = lane_first(s, n.conn_from_lane[z(c)]);
+        if (v >= 0) {
+          const std::int32_t ne = next_edge(d, s, v);
+          const Driver dr = driver(d, v);
+          // A foe counts only if it could enter: one held back by a full target lane (or a
+          // red light) does not block the links that yield to it (no yield deadlocks).
+          if (ne >= 0 && route_conn(n, d, s, v, s.veh_lane[z(v)], dr.vclass) == c &&
+              s.conn_signal[z(c)] != k_red &&
+              free_space(n, d, s, n.conn_to_lane[z(c)]) >= dr.len + dr.s0) {
+            const float dist = n.lane_length[z(s.veh_lane[z(v)])] - s.veh_pos[z(v)];
+            t = dist / std::max(s.veh_speed[z(v)], 0.5f);
+          }
+        }
+      }
+      s.conn_arrival_s[z(c)] = t;
+    }
+  });
+}
+
+Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                 std::int32_t v, const Driver& dr, std::int32_t lane, float dist) {
+  constexpr int k_max_hops = 8;
+  const float vel = s.veh_speed[z(v)];
+  // Far enough to stop comfortably from the current speed, and to see the IDM's desired gap.
+  const float horizon = std::max(50.0f, 2.0f * (dr.s0 + vel * dr.T) + vel * vel / dr.b);
+  Ahead r;
+  float seen = dist;  // distance from the front bumper to the end of `cur`
+  std::int32_t cur = lane, rp = s.veh_route_pos[z(v)];
+  for (int hop = 0; hop < k_max_hops && seen < horizon; ++hop) {
+    std::int32_t next = -1;
+    if (n.lane_edge[z(cur)] < 0) {
+      next = n.conn_to_lane[z(cur - n.n_road_lanes)];
+    } else {
+      if (s.veh_route_begin[z(v)] + rp + 1 >= s.veh_route_end[z(v)]) break;  // arrives
+      const std::int32_t c = route_conn_at(n, s, v, rp, cur, dr.vclass);
+      if (c < 0 || r.granted == std::numeric_limits<std::int8_t>::max() ||
+          !may_pass(n, d, p, s, v, dr, c, seen)) {
+        r.gap = seen;  // the stop line is a standing obstacle
+        r.lead_v = 0.0f;
+        return r;
+      }
+      ++r.granted;
+      ++rp;
+      next = n.conn_via_lane[z(c)];
+      // Slow down to the passage's speed before entering it.
+      const float vp = n.lane_speed[z(next)];
+      if (vel > vp)
+        r.acc_cap = std::min(r.acc_cap, (vp * vp - vel * vel) / (2.0f * std::max(seen, 1.0f)));
+    }
+    if (const std::int32_t w = lane_last(s, next); w >= 0) {
+      r.gap = seen + s.veh_pos[z(w)] - driver(d, w).len;
+      r.lead_v = s.veh_speed[z(w)];
+      return r;
+    }
+    seen += n.lane_length[z(next)];
+    cur = next;
+  }
+  return r;
+}
+
+}  // namespace citytwin::traffic

@@ -1,0 +1,120 @@
+// Private to traffic/: what the traffic step's phases (sim.cpp) and its junction logic
+// (junctions.cpp) share: the parallel grains, the vehicle, lane and route queries both inline,
+// and what junctions.cpp implements for the step: the signal and approach phases, and the
+// look-ahead of a lane's front vehicle across junctions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "citytwin/traffic.hpp"
+
+namespace citytwin {
+class TaskPool;
+}
+
+namespace citytwin::traffic {
+
+constexpr float k_inf = std::numeric_limits<float>::infinity();
+constexpr std::int64_t k_grain_lanes = 256;
+constexpr std::int64_t k_grain_veh = 1024;
+
+using u = std::size_t;
+inline u z(std::int64_t i) {
+  return static_cast<u>(i);
+}
+
+/// Everything a kernel needs about the vehicle's type, gathered once.
+struct Driver {
+  float a, b, len, s0, T, vmax;
+  std::uint8_t vclass;
+};
+inline Driver driver(const Demand& d, std::int32_t v) {
+  const VehicleType& t = d.types[z(d.veh_type[z(v)])];
+  return {t.accel, t.decel, t.length, t.min_gap, t.tau, t.max_speed, t.vclass};
+}
+
+/// The first connection from `lane` into edge `to_edge` the class may use, or -1.
+inline std::int32_t next_conn(const Network& n, std::int32_t lane, std::int32_t to_edge,
+                              std::uint8_t vclass) {
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] == to_edge && (n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass))
+      return c;
+  }
+  return -1;
+}
+
+/// The next route edge after the vehicle's current one, or -1 on its last edge.
+inline std::int32_t next_edge(const Demand& d, const TrafficState& s, std::int32_t v) {
+  (void)d;
+  const std::int32_t i = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)] + 1;
+  return i < s.veh_route_end[z(v)] ? s.route_edges[z(i)] : -1;
+}
+
+/// The connection vehicle v takes out of `lane` (a road lane of route edge `rp`): one into
+/// the next route edge, preferring a target lane that continues to the edge after that
+/// (short edges leave no room to change lanes). -1 on the last edge or without a connection.
+inline std::int32_t route_conn_at(const Network& n, const TrafficState& s, std::int32_t v,
+                                  std::int32_t rp, std::int32_t lane, std::uint8_t vclass) {
+  const std::int32_t i = s.veh_route_begin[z(v)] + rp + 1;
+  const std::int32_t end = s.veh_route_end[z(v)];
+  if (i >= end) return -1;
+  const std::int32_t ne = s.route_edges[z(i)];
+  const std::int32_t nne = i + 1 < end ? s.route_edges[z(i + 1)] : -1;
+  std::int32_t first = -1;
+  for (std::int32_t c = n.lane_conn_begin[z(lane)]; c < n.lane_conn_begin[z(lane) + 1]; ++c) {
+    const std::int32_t to = n.conn_to_lane[z(c)];
+    if (n.lane_edge[z(to)] != ne || !(n.lane_allow[z(n.conn_via_lane[z(c)])] & vclass)) continue;
+    if (nne < 0 || next_conn(n, to, nne, vclass) >= 0) return c;
+    if (first < 0) first = c;
+  }
+  return first;
+}
+/// route_conn_at for the vehicle's current edge.
+inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficState& s,
+                               std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
+  (void)d;
+  return route_conn_at(n, s, v, s.veh_route_pos[z(v)], lane, vclass);
+}
+
+inline std::int32_t lane_last(const TrafficState& s, std::int32_t lane) {
+  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
+  return e > b ? s.lane_veh[z(e - 1)] : -1;
+}
+inline std::int32_t lane_first(const TrafficState& s, std::int32_t lane) {
+  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
+  return e > b ? s.lane_veh[z(b)] : -1;
+}
+
+/// Back-bumper position of the last vehicle on a lane (lane length when empty).
+inline float free_space(const Network& n, const Demand& d, const TrafficState& s,
+                        std::int32_t lane) {
+  const std::int32_t w = lane_last(s, lane);
+  if (w < 0) return n.lane_length[z(lane)];
+  return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
+}
+
+/// Phase: the current phase of every signal (serial over signals).
+void update_signals(const Network& n, TrafficState& s);
+
+/// Phase: the control code of every connection this step and the time its approaching vehicle
+/// needs to reach it (0 when its passage is occupied, inf when none comes), for yielding.
+void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool);
+
+/// What the front vehicle of a lane sees ahead along its route: the nearest obstacle (the
+/// back of a vehicle, or a stop line it may not pass), the cap on its acceleration from
+/// slower junction passages, and how many junctions it was granted. Like SUMO's planMove
+/// (Krajzewicz, "Traffic Simulation with SUMO", 2010; MSVehicle::planMoveInternal) the
+/// look-ahead crosses as many lanes as the stopping distance needs, so a chain of very short
+/// edges (SUMO splits edges where lane counts change) is driven through without stopping on
+/// each piece.
+struct Ahead {
+  float gap = k_inf, lead_v = 0.0f, acc_cap = k_inf;
+  std::int8_t granted = 0;
+};
+Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                 std::int32_t v, const Driver& dr, std::int32_t lane, float dist);
+
+}  // namespace citytwin::traffic
