@@ -2,12 +2,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <queue>
 
 #include "city/crs_transform.hpp"
 #include "city/dem.hpp"
 #include "city/osm_import.hpp"
 #include "citytwin/city.hpp"
+#include "citytwin/priority_flood.hpp"
 
 namespace citytwin {
 
@@ -116,21 +116,12 @@ std::int64_t refine_terrain(Terrain& t, const std::vector<ElevationPoint>& point
   return used;
 }
 
-// Priority-flood depression filling (Barnes, Lehman & Mulla 2014, "Priority-flood: an
-// optimal depression-filling and watershed-labeling algorithm", Computers & Geosciences 62,
-// Algorithm 1): cells are visited from the grid's edge (and nodata) inwards in order of
-// elevation, and each is raised to the lowest level at which it can drain outwards. Returns the
-// number of cells raised.
+// Depression filling of the DEM by priority-flood (citytwin/priority_flood.hpp): cells are
+// visited from the grid's edge (and nodata) inwards in order of elevation, and each is raised
+// to the lowest level at which it can drain outwards. Returns the number of cells raised.
 std::int64_t fill_depressions(Terrain& t) {
-  using Item = std::pair<float, std::int64_t>;
-  std::priority_queue<Item, std::vector<Item>, std::greater<>> open;
-  std::vector<std::uint8_t> closed(t.z.size(), 0);
-  auto seed = [&](int i, int j) {
-    const std::int64_t c = static_cast<std::int64_t>(j) * t.nx + i;
-    if (closed[c] || std::isnan(t.z[c])) return;
-    closed[c] = 1;
-    open.emplace(t.z[c], c);
-  };
+  std::vector<std::int64_t> outlets;
+  auto seed = [&](int i, int j) { outlets.push_back(static_cast<std::int64_t>(j) * t.nx + i); };
   for (int i = 0; i < t.nx; ++i) seed(i, 0), seed(i, t.ny - 1);
   for (int j = 0; j < t.ny; ++j) seed(0, j), seed(t.nx - 1, j);
   // Cells next to nodata drain into it, like edge cells.
@@ -141,22 +132,11 @@ std::int64_t fill_depressions(Terrain& t) {
           const int ii = i + (d == 0) - (d == 1), jj = j + (d == 2) - (d == 3);
           if (ii >= 0 && jj >= 0 && ii < t.nx && jj < t.ny) seed(ii, jj);
         }
-  std::int64_t raised = 0;
-  while (!open.empty()) {
-    const auto [level, c] = open.top();
-    open.pop();
-    const int i = static_cast<int>(c % t.nx), j = static_cast<int>(c / t.nx);
-    for (int d = 0; d < 4; ++d) {
-      const int ii = i + (d == 0) - (d == 1), jj = j + (d == 2) - (d == 3);
-      if (ii < 0 || jj < 0 || ii >= t.nx || jj >= t.ny) continue;
-      const std::int64_t n = static_cast<std::int64_t>(jj) * t.nx + ii;
-      if (closed[n] || std::isnan(t.z[n])) continue;
-      closed[n] = 1;
-      if (t.z[n] < level) t.z[n] = level, ++raised;
-      open.emplace(t.z[n], n);
-    }
-  }
-  return raised;
+  std::vector<std::uint8_t> reached;
+  return priority_flood(
+      t.nx, t.ny, outlets,
+      [&](int i, int j) -> float& { return t.z[static_cast<std::size_t>(j) * t.nx + i]; },
+      [&](int i, int j) { return !std::isnan(t.at(i, j)); }, reached);
 }
 
 void sample_elevations(CityModel& city) {

@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <queue>
 
 #include "city/dem.hpp"
+#include "citytwin/priority_flood.hpp"
 #include "flood/flood_domain.hpp"
 
 namespace citytwin::flood {
@@ -32,27 +32,18 @@ std::vector<std::int32_t> road_cells(const Grid& g, const RoadNetwork& rn) {
   return cells;
 }
 
-// Depressions the buildings leave in the flood grid, filled by priority-flood (Barnes, Lehman
-// & Mulla 2014, Computers & Geosciences 62, Algorithm 1) with wall cells as barriers: starting
-// from the outlets (active cells on open sides, and sea cells), cells are visited in order of
-// elevation and each is raised to the lowest level from which water can run to an outlet.
-// Cells no outlet reaches are pockets closed by footprints (courtyards): they become inactive
-// like the buildings around them. Returns {cells raised, cells closed}; nothing happens when
-// the grid has no outlet.
+// Depressions the buildings leave in the flood grid, filled by priority-flood
+// (citytwin/priority_flood.hpp) with wall cells as barriers: starting from the outlets (active
+// cells on open sides, and sea cells), cells are visited in order of elevation and each is
+// raised to the lowest level from which water can run to an outlet. Cells no outlet reaches
+// are pockets closed by footprints (courtyards): they become inactive like the buildings
+// around them. Returns {cells raised, cells closed}; nothing happens when the grid has no
+// outlet.
 std::pair<std::int64_t, std::int64_t> fill_grid_depressions(FloodModel& m) {
   Grid& g = m.grid;
-  using Item = std::pair<real, std::int32_t>;
-  std::priority_queue<Item, std::vector<Item>, std::greater<>> open;
-  std::vector<std::uint8_t> seen(static_cast<std::size_t>(g.nx) * static_cast<std::size_t>(g.ny),
-                                 0);
-  auto seed = [&](int i, int j) {
-    const std::int32_t c = j * g.nx + i;
-    const std::size_t k = g.idx(i, j);
-    if (seen[static_cast<std::size_t>(c)] || !g.active[k]) return;
-    seen[static_cast<std::size_t>(c)] = 1;
-    open.emplace(g.z[k], c);
-  };
-  for (std::int32_t c : m.sea_cells) seed(c % g.nx, c / g.nx);
+  const auto active = [&](int i, int j) { return g.active[g.idx(i, j)] != 0; };
+  std::vector<std::int64_t> outlets(m.sea_cells.begin(), m.sea_cells.end());
+  auto seed = [&](int i, int j) { outlets.push_back(static_cast<std::int64_t>(j) * g.nx + i); };
   for (int j = 0; j < g.ny; ++j) {
     if (m.sides[west].kind != BoundaryKind::closed) seed(0, j);
     if (m.sides[east].kind != BoundaryKind::closed) seed(g.nx - 1, j);
@@ -61,27 +52,19 @@ std::pair<std::int64_t, std::int64_t> fill_grid_depressions(FloodModel& m) {
     if (m.sides[south].kind != BoundaryKind::closed) seed(i, 0);
     if (m.sides[north].kind != BoundaryKind::closed) seed(i, g.ny - 1);
   }
-  if (open.empty()) return {0, 0};
-  std::int64_t raised = 0, closed = 0;
-  while (!open.empty()) {
-    const auto [level, c] = open.top();
-    open.pop();
-    const int i = c % g.nx, j = c / g.nx;
-    for (int d = 0; d < 4; ++d) {
-      const int a = i + (d == 0) - (d == 1), b = j + (d == 2) - (d == 3);
-      if (a < 0 || b < 0 || a >= g.nx || b >= g.ny) continue;
-      const std::int32_t n = b * g.nx + a;
-      const std::size_t k = g.idx(a, b);
-      if (seen[static_cast<std::size_t>(n)] || !g.active[k]) continue;
-      seen[static_cast<std::size_t>(n)] = 1;
-      if (g.z[k] < level) g.z[k] = level, ++raised;
-      open.emplace(g.z[k], n);
-    }
-  }
+  if (std::none_of(outlets.begin(), outlets.end(), [&](std::int64_t c) {
+        return active(static_cast<int>(c % g.nx), static_cast<int>(c / g.nx));
+      }))
+    return {0, 0};
+  std::vector<std::uint8_t> reached;
+  const std::int64_t raised = priority_flood(
+      g.nx, g.ny, outlets, [&](int i, int j) -> real& { return g.z[g.idx(i, j)]; }, active,
+      reached);
+  std::int64_t closed = 0;
   for (int j = 0; j < g.ny; ++j)
     for (int i = 0; i < g.nx; ++i) {
       const std::size_t k = g.idx(i, j);
-      if (g.active[k] && !seen[static_cast<std::size_t>(j) * g.nx + i])
+      if (g.active[k] && !reached[static_cast<std::size_t>(j) * g.nx + i])
         g.z[k] = k_wall_z, g.active[k] = 0, --g.active_cells, ++closed;
     }
   return {raised, closed};
