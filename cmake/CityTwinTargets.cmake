@@ -13,13 +13,23 @@ target_compile_definitions(citytwin_options INTERFACE
   $<$<BOOL:${CITYTWIN_DOUBLE}>:CITYTWIN_DOUBLE=1>
   CITYTWIN_VERSION="${PROJECT_VERSION}")
 
-# citytwin_module(NAME SOURCES... [LINK targets...]): one static library per engine module.
+# citytwin_private_include(TARGET MODULE): TARGET may include MODULE's private headers as
+# "MODULE/x.hpp" and no other module's: its private include path holds a single link, to
+# engine/src/MODULE (DESIGN.md: CMake enforces the walls between modules).
+function(citytwin_private_include target module)
+  set(root ${PROJECT_BINARY_DIR}/private_include/${module})
+  file(MAKE_DIRECTORY ${root})
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/engine/src/${module} ${root}/${module} SYMBOLIC)
+  target_include_directories(${target} PRIVATE ${root})
+endfunction()
+
+# citytwin_module(NAME SOURCES... [LINK targets...]): one static library per engine module, which
+# sees the public headers (engine/include) and its own private ones.
 function(citytwin_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LINK;PRIVATE_LINK" ${ARGN})
   add_library(citytwin_${name} STATIC ${ARG_SOURCES})
-  target_include_directories(citytwin_${name}
-    PUBLIC ${PROJECT_SOURCE_DIR}/engine/include
-    PRIVATE ${PROJECT_SOURCE_DIR}/engine/src)
+  target_include_directories(citytwin_${name} PUBLIC ${PROJECT_SOURCE_DIR}/engine/include)
+  citytwin_private_include(citytwin_${name} ${name})
   target_link_libraries(citytwin_${name} PUBLIC citytwin_options ${ARG_LINK} PRIVATE ${ARG_PRIVATE_LINK})
   set_target_properties(citytwin_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()

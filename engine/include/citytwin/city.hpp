@@ -201,6 +201,22 @@ struct CityModel {
   double ground(double x, double y) const { return terrain.sample(x, y); }
 };
 
+/// A raster as stored in its file: row 0 is the first (northern) row, cell values as float,
+/// NaN for nodata. Coordinates in the raster's own CRS.
+struct Raster {
+  int nx = 0, ny = 0;
+  std::array<double, 6> geo{};  ///< GDAL geotransform (x0, dx, 0, y0, 0, dy<0); no rotation
+  std::vector<float> z;         ///< (ny * nx)
+  std::string wkt;              ///< raster CRS, empty when the file names none
+  bool geographic = false;      ///< CRS in degrees
+
+  /// Bilinear between cell centres, renormalised over the corners that hold data; NaN outside.
+  double sample(double x, double y) const;
+};
+
+/// Reads band 1 of a GeoTIFF, ESRI ASCII grid or any raster GDAL reads.
+Result<Raster> read_raster(const std::string& path);
+
 /// Imports the city the spec names (OSM and/or DEM) into a CityModel.
 Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec);
 

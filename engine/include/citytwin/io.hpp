@@ -110,4 +110,8 @@ class RunReader {
   std::unique_ptr<Impl> m_impl;
 };
 
+struct CityModel;
+/// Writes /city (terrain, buildings, roads, power, water) as docs/hdf5-layout.md describes.
+void write_city(const CityModel& city, RunWriter& out);
+
 }  // namespace citytwin

@@ -19,6 +19,7 @@
 
 namespace citytwin {
 class TaskPool;
+struct DomainEntry;
 }
 
 namespace citytwin::power {
@@ -198,5 +199,9 @@ PowerFlowResult solve_dc(const Network& net);
 /// results (MW, MVAr, degrees). `dc` leaves Q columns as computed (zero).
 Result<void> write_results_csv(const Network& net, const PowerFlowResult& r,
                                const std::string& dir);
+
+/// The `[power]` section, its events, outputs and replay (docs/scenario.md#power), for the
+/// engine's domain list.
+const DomainEntry& domain_entry();
 
 }  // namespace citytwin::power

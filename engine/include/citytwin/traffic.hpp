@@ -21,6 +21,7 @@
 
 namespace citytwin {
 class TaskPool;
+struct DomainEntry;
 }
 
 namespace citytwin::traffic {
@@ -451,5 +452,23 @@ Result<void> write_teleports_csv(const std::string& path, const TeleportTable& t
 /// Detector series CSV: begin,end,detector,count,occupancy,mean_speed.
 Result<void> write_detectors_csv(const std::string& path, const std::vector<DetectorSpec>& dets,
                                  const std::vector<DetectorInterval>& intervals);
+
+// ---- the domain ----
+
+/// A SUMO configuration file's inputs (paths resolved against the file's folder).
+struct SumoConfig {
+  std::string net;
+  std::vector<std::string> routes, additional;
+  double begin_s = 0, end_s = -1;  ///< end < 0: not given
+  double step_s = 1.0;
+};
+
+/// Reads `<net-file>`, `<route-files>`, `<additional-files>`, `<begin>`, `<end>` and
+/// `<step-length>` from a .sumocfg; other options are ignored.
+Result<SumoConfig> read_sumocfg(const std::string& path);
+
+/// The `[traffic]` section, its events, outputs and replay (docs/scenario-traffic.md), for the
+/// engine's domain list.
+const DomainEntry& domain_entry();
 
 }  // namespace citytwin::traffic

@@ -1,4 +1,5 @@
-// Private to engine/src/city: reading elevation rasters (GDAL) and making the model's Terrain.
+// Private to engine/src/city: making the model's Terrain from an elevation raster (Raster and
+// read_raster are public, in citytwin/city.hpp).
 #pragma once
 
 #include <array>
@@ -9,22 +10,6 @@
 #include "citytwin/city.hpp"
 
 namespace citytwin {
-
-/// A raster as stored in its file: row 0 is the first (northern) row, cell values as float,
-/// NaN for nodata. Coordinates in the raster's own CRS.
-struct Raster {
-  int nx = 0, ny = 0;
-  std::array<double, 6> geo{};  ///< GDAL geotransform (x0, dx, 0, y0, 0, dy<0); no rotation
-  std::vector<float> z;         ///< (ny * nx)
-  std::string wkt;              ///< raster CRS, empty when the file names none
-  bool geographic = false;      ///< CRS in degrees
-
-  /// Bilinear between cell centres, renormalised over the corners that hold data; NaN outside.
-  double sample(double x, double y) const;
-};
-
-/// Reads band 1 of a GeoTIFF, ESRI ASCII grid or any raster GDAL reads.
-Result<Raster> read_raster(const std::string& path);
 
 /// The raster as Terrain when it already is in the model CRS (rows flipped to south-first).
 Terrain terrain_from_raster(const Raster& r);

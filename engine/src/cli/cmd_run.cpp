@@ -12,7 +12,7 @@
 
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
-#include "traffic/traffic_domain.hpp"
+#include "citytwin/traffic.hpp"
 
 namespace citytwin::cli {
 

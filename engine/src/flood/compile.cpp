@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "city/dem.hpp"
 #include "citytwin/priority_flood.hpp"
 #include "flood/flood_domain.hpp"
 

@@ -1,5 +1,6 @@
 // /city: the imported city, written once per run file (docs/hdf5-layout.md).
-#include "io/city_output.hpp"
+#include "citytwin/city.hpp"
+#include "citytwin/io.hpp"
 
 #include <cmath>
 

@@ -706,7 +706,7 @@ Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec,
 
 }  // namespace
 
-const DomainEntry& power_domain_entry() {
+const DomainEntry& domain_entry() {
   static const DomainEntry entry{
       {"power", parse_power, parse_power_event}, compile_power, open_power_replay};
   return entry;

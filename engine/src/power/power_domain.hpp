@@ -10,9 +10,6 @@
 
 namespace citytwin::power {
 
-/// The `[power]` section, events and time series of the power grid (docs/scenario.md#power).
-const DomainEntry& power_domain_entry();
-
 /// The recorded values of one power frame (/power per-frame datasets).
 struct PowerFrameData {
   std::span<const float> bus_vm, branch_loading;   ///< (n_bus), (n_branch)

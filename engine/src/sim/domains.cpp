@@ -1,14 +1,14 @@
 // The built-in domains, in the order they advance and write. A new domain adds one entry.
 #include "citytwin/flood.hpp"
+#include "citytwin/power.hpp"
 #include "citytwin/sim.hpp"
-#include "power/power_domain.hpp"
-#include "traffic/traffic_domain.hpp"
+#include "citytwin/traffic.hpp"
 
 namespace citytwin {
 
 std::span<const DomainEntry> builtin_domains() {
   static const std::vector<DomainEntry> entries = {
-      flood::domain_entry(), traffic::traffic_domain_entry(), power::power_domain_entry()};
+      flood::domain_entry(), traffic::domain_entry(), power::domain_entry()};
   return entries;
 }
 

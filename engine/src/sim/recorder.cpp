@@ -3,7 +3,6 @@
 
 #include "citytwin/io.hpp"
 #include "citytwin/sim.hpp"
-#include "io/city_output.hpp"
 
 namespace citytwin {
 

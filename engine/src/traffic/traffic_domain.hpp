@@ -1,6 +1,4 @@
-// Private: the traffic domain's entry for the engine's domain list (engine/src/sim/domains.cpp),
-// the lane geometry the viewer frames use, and the SUMO configuration reader `citytwin run`
-// uses for `.sumocfg` files.
+// Private to engine/src/traffic: the lane geometry the viewer frames use.
 #pragma once
 
 #include <cstdint>
@@ -11,21 +9,6 @@
 #include "citytwin/traffic.hpp"
 
 namespace citytwin::traffic {
-
-/// The `[traffic]` section, its events and outputs (docs/scenario-traffic.md).
-const DomainEntry& traffic_domain_entry();
-
-/// A SUMO configuration file's inputs (paths resolved against the file's folder).
-struct SumoConfig {
-  std::string net;
-  std::vector<std::string> routes, additional;
-  double begin_s = 0, end_s = -1;  ///< end < 0: not given
-  double step_s = 1.0;
-};
-
-/// Reads `<net-file>`, `<route-files>`, `<additional-files>`, `<begin>`, `<end>` and
-/// `<step-length>` from a .sumocfg; other options are ignored.
-Result<SumoConfig> read_sumocfg(const std::string& path);
 
 /// Polylines of every lane (road lanes and junction passages), in the network's CRS.
 struct LaneGeometry {

@@ -324,7 +324,7 @@ Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
 
 }  // namespace
 
-const DomainEntry& traffic_domain_entry() {
+const DomainEntry& domain_entry() {
   static const DomainEntry entry{
       {"traffic", parse_traffic, parse_traffic_event}, compile_traffic, open_traffic_replay};
   return entry;
