@@ -92,6 +92,13 @@ class RunReader {
   bool exists(std::string_view path) const;
   template <class T>
   Result<Dataset<T>> read(std::string_view path) const;
+  /// The values of a dataset, flat (its shape dropped).
+  template <class T>
+  Result<std::vector<T>> read_values(std::string_view path) const {
+    auto d = read<T>(path);
+    if (!d) return std::unexpected(std::move(d.error()));
+    return std::move(d->data);
+  }
   /// Row `row` of the first axis of a series (one frame): dims are the remaining axes.
   template <class T>
   Result<Dataset<T>> read_row(std::string_view path, std::size_t row) const;

@@ -28,13 +28,6 @@ void fill_exchange_frame(const ExchangeLayout& l, const CityExchange& x, FrameSn
 
 namespace {
 
-template <class T>
-Result<std::vector<T>> read_all(const RunReader& r, const std::string& path) {
-  auto d = r.read<T>(path);
-  if (!d) return fail(d.error());
-  return std::move(d->data);
-}
-
 class ExchangeReplay : public DomainReplay {
  public:
   explicit ExchangeReplay(ExchangeLayout layout) : m_layout(std::move(layout)) {}
@@ -68,9 +61,9 @@ Result<std::unique_ptr<const DomainReplay>> open_exchange_replay(const RunReader
                                                                  const std::string& file) {
   if (!r.exists("/exchange/link_closed")) return std::unique_ptr<const DomainReplay>();
   ExchangeLayout l;
-  auto sx = read_all<double>(r, "/coupling/signal_x");
-  auto sy = read_all<double>(r, "/coupling/signal_y");
-  auto ek = read_all<std::uint8_t>(r, "/coupling/element_kind");
+  auto sx = r.read_values<double>("/coupling/signal_x");
+  auto sy = r.read_values<double>("/coupling/signal_y");
+  auto ek = r.read_values<std::uint8_t>("/coupling/element_kind");
   if (!sx || !sy || !ek)
     return fail(Error::msg("/coupling: signal_x, signal_y and element_kind are needed", file));
   l.signal_x = std::move(*sx), l.signal_y = std::move(*sy);

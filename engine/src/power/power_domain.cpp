@@ -147,9 +147,6 @@ class PowerDomain : public Domain {
   }
 
   std::string_view name() const override { return "power"; }
-  const Network& base() const { return m_base; }
-  const CityGrid& grid() const { return m_grid; }
-  bool city() const { return m_city; }
 
   std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<PowerState>();

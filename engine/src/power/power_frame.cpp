@@ -46,13 +46,6 @@ void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFram
 
 namespace {
 
-template <class T>
-Result<std::vector<T>> read_all(const RunReader& r, const std::string& path) {
-  auto d = r.read<T>(path);
-  if (!d) return fail(d.error());
-  return std::move(d->data);
-}
-
 class PowerReplay : public DomainReplay {
  public:
   explicit PowerReplay(std::shared_ptr<const PowerLayout> layout) : m_layout(std::move(layout)) {}
@@ -92,17 +85,17 @@ Result<std::unique_ptr<const DomainReplay>> open_power_replay(const RunReader& r
                                                               const std::string& file) {
   if (!r.exists("/power/branch_loading")) return std::unique_ptr<const DomainReplay>();
   auto l = std::make_shared<PowerLayout>();
-  auto bx = read_all<double>(r, "/power/bus_x");
-  auto by = read_all<double>(r, "/power/bus_y");
-  auto bf = read_all<std::int32_t>(r, "/power/branch_from");
-  auto bt = read_all<std::int32_t>(r, "/power/branch_to");
+  auto bx = r.read_values<double>("/power/bus_x");
+  auto by = r.read_values<double>("/power/bus_y");
+  auto bf = r.read_values<std::int32_t>("/power/branch_from");
+  auto bt = r.read_values<std::int32_t>("/power/branch_to");
   if (!bx || !by || !bf || !bt)
     return fail(Error::msg("/power: bus_x, bus_y, branch_from and branch_to are needed", file));
   l->bus_x = std::move(*bx), l->bus_y = std::move(*by);
   l->branch_from = std::move(*bf), l->branch_to = std::move(*bt);
   if (r.exists("/power/branch_kind")) {
-    auto k = read_all<std::uint8_t>(r, "/power/branch_kind");
-    auto s = read_all<std::int32_t>(r, "/power/substation_hv_bus");
+    auto k = r.read_values<std::uint8_t>("/power/branch_kind");
+    auto s = r.read_values<std::int32_t>("/power/substation_hv_bus");
     if (!k || !s) return fail(Error::msg("/power: cannot read the city grid's kinds", file));
     l->branch_kind = std::move(*k);
     l->substation_hv_bus = std::move(*s);
