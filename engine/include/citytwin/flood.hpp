@@ -44,6 +44,9 @@ using real = float;
 inline constexpr real k_wall_z = real(1.0e5);
 /// Gravitational acceleration (m/s2).
 inline constexpr double k_g = 9.81;
+/// The smallest time step advance() takes (s): below it the flow is beyond anything physical
+/// (over 10 km/s on a 1 m grid) and advance() stops that interval, counting a stall.
+inline constexpr double k_dt_min = 1e-4;
 
 enum class Solver : std::uint8_t { inertial, godunov };
 const char* to_string(Solver s);
@@ -194,6 +197,8 @@ struct FloodState {
       tile_drained;               ///< (tiles) partials
   std::vector<real> tile_hmax;    ///< (tiles)
   std::int64_t clamp_events = 0;  ///< steps with negative depths clamped
+  /// Intervals advance() gave up because the time step fell below k_dt_min (numerical trouble).
+  std::int64_t stalls = 0;
 };
 
 /// Sets the ghost beds of the open sides (free: the bed slope continued; level: the boundary

@@ -208,7 +208,7 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
 
   // Forcing.
   if (!spec.hyetograph.empty()) {
-    auto r = read_series_csv(spec.hyetograph, true);
+    auto r = read_series_csv(spec.hyetograph, true, k_rain_range);
     if (!r) return fail(r.error());
     m.rain_mm_h = std::move(*r);
   } else if (spec.rain_intensity_mps > 0) {
@@ -221,7 +221,7 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
       RainGauge rg;
       rg.name = r.name;
       if (!r.hyetograph.empty()) {
-        auto h = read_series_csv(r.hyetograph, true);
+        auto h = read_series_csv(r.hyetograph, true, k_rain_range);
         if (!h) return fail(h.error());
         rg.mm_h = std::move(*h);
       } else {
@@ -263,7 +263,7 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
       return fail(Diagnostic::at(p.where, 0, "flood.inflow.at",
                                  "inflow '" + p.name + "' lies outside the active grid"));
     if (!p.hydrograph.empty()) {
-      auto r = read_series_csv(p.hydrograph, false);
+      auto r = read_series_csv(p.hydrograph, false, k_discharge_range);
       if (!r) return fail(r.error());
       in.discharge = std::move(*r);
     } else {
@@ -277,7 +277,7 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     b.kind = ss.kind;
     if (ss.kind == BoundaryKind::level) {
       if (!ss.series.empty()) {
-        auto r = read_series_csv(ss.series, false);
+        auto r = read_series_csv(ss.series, false, k_level_range);
         if (!r) return fail(r.error());
         b.level = std::move(*r);
       } else {

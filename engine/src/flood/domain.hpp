@@ -79,7 +79,18 @@ struct FloodSpec : DomainSpec {
 };
 
 /// Reads "time_s, value" rows (a header line is allowed); errors name file and line.
-Result<Series> read_series_csv(const std::string& path, bool step);
+/// Values are checked against [lo, hi] (`what` names the quantity and unit in the error).
+struct SeriesRange {
+  double lo, hi;
+  const char* what;
+};
+/// Plausible ranges of the series the flood reads: a file holding values outside them is a
+/// typo or a wrong unit, never a flood (and a huge inflow would stall the solver).
+inline constexpr SeriesRange k_rain_range{0, 2000, "rain intensity in mm/h, 0 to 2000"};
+inline constexpr SeriesRange k_discharge_range{
+    0, 1e6, "discharge in m3/s, 0 to 1e6 (water leaves through free or level boundaries)"};
+inline constexpr SeriesRange k_level_range{-1e4, 1e4, "water level in m, -10000 to 10000"};
+Result<Series> read_series_csv(const std::string& path, bool step, const SeriesRange& range);
 
 /// Cells whose centres lie inside the polygon (even-odd rule), as unpadded indices.
 std::vector<std::int32_t> cells_in_polygon(const Grid& g, const double* x, const double* y, int n);

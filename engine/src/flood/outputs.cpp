@@ -171,6 +171,12 @@ void FloodDomain::write_final(const DomainState& state, RunWriter& out,
     summary.push_back({"flood", "water created by clamping",
                        num(b.clamped) + " m3 in " + std::to_string(s.fs.clamp_events) +
                            " steps; lower flood.cfl to reduce it"});
+  out.attr("/flood", "stalls", s.fs.stalls);
+  if (s.fs.stalls > 0)
+    summary.push_back({"flood", "stalled intervals",
+                       std::to_string(s.fs.stalls) +
+                           " macro steps cut short: the time step fell below 0.1 ms (flows of "
+                           "kilometres per second); check the inflows and flood.cfl"});
   if (!tif) summary.push_back({"flood", "GeoTIFF", tif.error().to_string()});
   if (!asc) summary.push_back({"flood", "ESRI ASCII", asc.error().to_string()});
 }

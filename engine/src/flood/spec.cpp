@@ -4,6 +4,7 @@
 #include "flood/domain.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -16,7 +17,7 @@ constexpr std::size_t k_max_rain_gauges = 16;
 
 }  // namespace
 
-Result<Series> read_series_csv(const std::string& path, bool step) {
+Result<Series> read_series_csv(const std::string& path, bool step, const SeriesRange& range) {
   std::ifstream in(path);
   if (!in) return fail(Diagnostic::at(path, 0, "", "cannot open the time series"));
   Series s;
@@ -33,6 +34,10 @@ Result<Series> read_series_csv(const std::string& path, bool step) {
       if (s.t_s.empty() && n == 1) continue;  // header
       return fail(Diagnostic::at(path, n, "", "bad row", line, "time_s, value"));
     }
+    if (!std::isfinite(t))
+      return fail(Diagnostic::at(path, n, "time_s", "not a finite time", line, "seconds"));
+    if (!(v >= range.lo && v <= range.hi))
+      return fail(Diagnostic::at(path, n, "value", "out of range", line, range.what));
     if (!s.t_s.empty() && t <= s.t_s.back())
       return fail(Diagnostic::at(path, n, "", "times must increase", std::to_string(t),
                                  "> " + std::to_string(s.t_s.back())));
@@ -70,6 +75,8 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
     SectionReader r = s.table("rain");
     if (r.has("hyetograph")) spec->hyetograph = r.existing_file("hyetograph").value_or("");
     spec->rain_intensity_mps = r.quantity_or("intensity", Quantity::intensity, 0, 0);
+    if (spec->rain_intensity_mps * 3.6e6 > k_rain_range.hi)
+      r.error("intensity", "out of range", "", k_rain_range.what);
     spec->rain_start_s = to_seconds(r.duration_or("start", 0));
     spec->rain_end_s = to_seconds(r.duration_or("end", core.run.duration));
     if (spec->hyetograph.empty() && !(spec->rain_intensity_mps > 0))
@@ -84,6 +91,8 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
       p.hydrograph = in.existing_file("hydrograph").value_or("");
     else
       p.discharge = in.quantity_or("discharge", Quantity::discharge, 0, 0);
+    if (p.discharge > k_discharge_range.hi)
+      in.error("discharge", "out of range", "", k_discharge_range.what);
     p.where = in.where();
     spec->inflows.push_back(std::move(p));
   }

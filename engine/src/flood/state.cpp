@@ -355,6 +355,13 @@ double step(const FloodModel& model, FloodState& state, double dt_limit, TaskPoo
 
 void advance(const FloodModel& model, FloodState& state, double t_end, TaskPool& pool) {
   while (state.t < t_end) {
+    // A time step that collapses (speeds of kilometres per second, or NaN) would never reach
+    // t_end: count the stall and give up the rest of the interval rather than hang.
+    if (!(state.dt_next >= k_dt_min)) {
+      ++state.stalls;
+      state.t = t_end;
+      break;
+    }
     const double left = t_end - state.t;
     // Land exactly on t_end, and never leave a sliver step behind.
     const double dt =

@@ -6,8 +6,11 @@
 // rows: bit j of `response` (read from the right) set means this link yields to link j; a
 // request index is the position of the connection's internal lane in the junction's intLanes.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "citytwin/traffic.hpp"
 #include "traffic/kernel.hpp"
@@ -25,6 +28,9 @@ std::int32_t Network::find_edge(std::string_view id) const {
 }
 
 namespace {
+
+// More links than any real junction has: an index beyond it is a corrupt file, not a network.
+constexpr double k_max_junction_links = 256;
 
 struct RawLane {
   std::string id;
@@ -75,6 +81,15 @@ class NetHandler final : public xml::Handler {
       if (!idx) return fail(idx.error());
       auto resp = at.text("request", "response");
       if (!resp) return fail(resp.error());
+      // The index is a link's position in the junction (its internal lane in intLanes), so it
+      // sizes the response table: checked before it is used (a junction has at most
+      // k_max_junction_links links, SUMO's own limit).
+      const std::size_t n_int = junctions.back().int_lanes.size();
+      const double bound = n_int > 0 ? static_cast<double>(n_int) : k_max_junction_links;
+      if (!(*idx >= 0 && *idx < bound && *idx == std::floor(*idx)))
+        return fail(at.error("request.index", "not a link of this junction",
+                             fmt::format("{}", *idx),
+                             fmt::format("a whole number from 0 to {}", bound - 1)));
       auto& r = junctions.back().response;
       const auto i = static_cast<std::size_t>(*idx);
       if (r.size() <= i) r.resize(i + 1);

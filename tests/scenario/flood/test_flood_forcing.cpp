@@ -391,6 +391,23 @@ level = 0.0
   CHECK(e.find("capacity") != std::string::npos);
   e = compile(head + "[flood]\n[flood.drainage]\ncapacity = \"20mm/h\"\ncells = \"roofs\"\n");
   CHECK(e.find("cells") != std::string::npos);
+  // Series values out of range (a 1e30 inflow once made the solver loop forever; a negative one
+  // ran with a volume error of 1e35): the file, the line and the range.
+  std::ofstream(dir + "/huge.csv") << "time_s,discharge_m3s\n0,1\n600,1e30\n";
+  std::ofstream(dir + "/negative.csv") << "time_s,discharge_m3s\n0,-5\n";
+  std::ofstream(dir + "/rain.csv") << "time_s,mm_h\n0,20\n60,nan\n";
+  const std::string inflow = "[flood]\n[[flood.inflow]]\nat = [50.0, 50.0]\n";
+  e = compile(head + inflow + "hydrograph = \"huge.csv\"\n");
+  CHECK(e.find("huge.csv:3: value: out of range") != std::string::npos);
+  CHECK(e.find("0 to 1e6") != std::string::npos);
+  e = compile(head + inflow + "hydrograph = \"negative.csv\"\n");
+  CHECK(e.find("negative.csv:2: value: out of range") != std::string::npos);
+  e = compile(head + inflow + "discharge = \"1e30m3/s\"\n");
+  CHECK(e.find("flood.inflow[1].discharge: out of range") != std::string::npos);
+  e = compile(head + "[flood]\n[flood.rain]\nhyetograph = \"rain.csv\"\n");
+  CHECK(e.find("rain.csv:3") != std::string::npos);
+  e = compile(head + "[flood]\n[flood.rain]\nintensity = \"5000mm/h\"\n");
+  CHECK(e.find("flood.rain.intensity: out of range") != std::string::npos);
 }
 
 TEST_CASE("fill_depressions raises pits to their spill level and closes unreachable pockets") {

@@ -30,6 +30,11 @@ TEST_CASE("durations are integer milliseconds", "[spec][units]") {
   CHECK(!parse_duration("0.0001s"));  // not a whole millisecond
   CHECK(!parse_duration("-1s"));
   CHECK(!parse_duration("soon"));
+  // Once overflowed to INT64_MIN (a run that "simulated 0 s"): now bounded, with the limit.
+  CHECK_THAT(parse_duration("1e20s").error(), Contains("at most 1000 years"));
+  CHECK_THAT(parse_duration("1e308min").error(), Contains("at most 1000 years"));
+  CHECK(!parse_duration("1e309s"));  // inf
+  CHECK(*parse_duration("8766000h") == 8'766'000LL * 3'600'000);
 }
 
 TEST_CASE("RFC 3339 date-times", "[spec][units]") {

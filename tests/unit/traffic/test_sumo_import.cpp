@@ -107,6 +107,23 @@ TEST_CASE("bad input is reported with file, line and field") {
   CHECK(f.n_vehicles() == 10);
   CHECK(f.veh_depart[9] == 90000);
 
+  // A junction request index sizes a table: -1 once wrote before the heap block, 4e8 asked for
+  // 12.8 GB. Now checked against the junction's links.
+  for (const std::string index : {"-1", "400000000", "2.5"}) {
+    const std::string net_req = write_temp(
+        "request.net.xml",
+        "<net>\n<edge id=\"a\" from=\"x\" to=\"y\">\n"
+        "<lane id=\"a_0\" index=\"0\" speed=\"10\" length=\"10\"/>\n</edge>\n"
+        "<junction id=\"y\" intLanes=\":y_0_0 :y_1_0\">\n"
+        "<request index=\"" + index + "\" response=\"00\" foes=\"00\"/>\n</junction>\n</net>\n");
+    auto rq = read_sumo_net(net_req);
+    INFO("index " << index);
+    REQUIRE(!rq);
+    CHECK(rq.error().first().line == 6);
+    CHECK(rq.error().first().field == "request.index");
+    CHECK(rq.error().first().expected == "a whole number from 0 to 1");
+  }
+
   const std::string broken = write_temp("broken.net.xml", "<net>\n<edge id=\"a\">\n</net>\n");
   auto b = read_sumo_net(broken);
   REQUIRE(!b);
