@@ -46,6 +46,14 @@ std::shared_ptr<ExchangeLayout> city_layout(const CityModel& city, const Couplin
 Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
                                                    std::shared_ptr<const CityModel> city,
                                                    std::span<const DomainEntry> domains) {
+  // An empty file (or one with only [scenario] and [city]) is no simulation.
+  if (spec.domain_names.empty()) {
+    std::string sections;
+    for (const DomainEntry& e : domains)
+      sections += (sections.empty() ? "[" : ", [") + std::string(e.info.section) + "]";
+    return fail(Diagnostic::at(spec.path, 0, "", "nothing to simulate: no domain section", "",
+                               "at least one of " + sections));
+  }
   auto model = std::make_shared<Model>();
   model->city = std::move(city);
   std::vector<std::unique_ptr<Domain>> compiled;

@@ -125,6 +125,21 @@ Result<toml::table> load_chain(const std::string& path, std::vector<std::string>
     return fail(located(*from, "extends", "extends cycle: " + path + " is already being loaded",
                         path, "a chain of files without cycles"));
   }
+  // Only a regular file of reasonable size is read: a directory, a FIFO or /dev/zero would be
+  // read forever (or fail obscurely).
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  constexpr std::uintmax_t k_max_bytes = 16u << 20;
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
+    const std::string what = fs::is_directory(st) ? "a directory" : "not a regular file";
+    if (from)
+      return fail(located(*from, "extends", what, path, "a scenario file (.toml)"));
+    return fail(Diagnostic::at(path, 0, "", what, "", "a scenario file (.toml)"));
+  }
+  if (!ec && fs::exists(st) && fs::file_size(path, ec) > k_max_bytes && !ec)
+    return fail(Diagnostic::at(path, 0, "", "too large for a scenario file",
+                               std::to_string(fs::file_size(path, ec)) + " bytes",
+                               "at most 16 MiB (bulk data goes in the files it names)"));
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (from)
@@ -234,6 +249,14 @@ Error ScenarioDocument::finish() {
                    [](const Diagnostic& a, const Diagnostic& b) {
                      return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
                    });
+  // A file of garbage must not print millions of lines: the first ones, and how many more.
+  constexpr std::size_t k_max_reported = 100;
+  if (m_errors.items.size() > k_max_reported) {
+    const std::size_t more = m_errors.items.size() - k_max_reported;
+    m_errors.items.resize(k_max_reported);
+    m_errors.items.push_back(Diagnostic::at(m_path, 0, "", std::to_string(more) +
+                                                               " more problems not shown"));
+  }
   return m_errors;
 }
 

@@ -8,6 +8,8 @@
 #include <map>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "citytwin/rng.hpp"
 #include "citytwin/traffic.hpp"
 #include "traffic/sumo_common.hpp"
@@ -15,6 +17,10 @@
 
 namespace citytwin::traffic {
 namespace {
+
+// The most vehicles a demand may hold: 50 million is far above any city-day scenario (SUMO's
+// largest public ones have a few million) and still fits a state in memory.
+constexpr double k_max_vehicles = 5e7;
 
 struct Distribution {
   std::vector<std::int32_t> types;
@@ -249,6 +255,9 @@ class RoutesHandler final : public xml::Handler {
     } else if (at.find("number")) {
       auto n = at.number(el, "number");
       if (!n) return fail(n.error());
+      if (!(*n >= 0 && *n <= k_max_vehicles))
+        return fail(at.error("flow.number", "out of range", fmt::format("{}", *n),
+                             fmt::format("0 to {:.0f}", k_max_vehicles)));
       m_veh.number = static_cast<std::int64_t>(*n);
       m_veh.period = *n > 0 ? (m_veh.end - m_veh.begin) / *n : 0;
     } else {
@@ -301,10 +310,19 @@ class RoutesHandler final : public xml::Handler {
       }
       v.edges = r->second;
     }
-    const std::int64_t count =
-        v.is_flow ? (v.number >= 0 ? v.number
-                                   : static_cast<std::int64_t>((v.end - v.begin) / v.period + 1e-9))
-                  : 1;
+    // A flow's vehicles are counted before any is made: a huge end or rate, or a tiny period,
+    // would otherwise grow the demand without bound.
+    const double wanted = v.is_flow ? (v.number >= 0 ? static_cast<double>(v.number)
+                                                     : (v.end - v.begin) / v.period + 1e-9)
+                                    : 1.0;
+    if (!(wanted >= 0 && wanted + static_cast<double>(m_demand.veh_id.size()) <= k_max_vehicles)) {
+      d.message = "flow '" + v.id + "' would make more vehicles than a run can hold";
+      d.found = fmt::format("{:.3g} vehicles", wanted);
+      d.expected = fmt::format("at most {:.0f} vehicles in all (check end, period, vehsPerHour, number)",
+                               k_max_vehicles);
+      return fail(d);
+    }
+    const auto count = static_cast<std::int64_t>(wanted);
     for (std::int64_t k = 0; k < count; ++k) {
       const auto ordinal = static_cast<std::uint64_t>(m_demand.veh_id.size());
       bool ok = true;

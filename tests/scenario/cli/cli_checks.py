@@ -66,6 +66,23 @@ def bad_input():
     expect(r.returncode == 2 and "--until" in r.stderr, "bad --until")
     r = run("frobnicate")
     expect(r.returncode == 2, "unknown subcommand exits 2")
+    # Not scenarios: a directory, an empty file, /dev/null, a FIFO (once: blocked forever), a
+    # file of a million unknown keys (once: millions of error lines).
+    with tempfile.TemporaryDirectory() as tmp:
+        import os
+        empty, fifo, garbage = f"{tmp}/empty.toml", f"{tmp}/pipe.toml", f"{tmp}/garbage.toml"
+        open(empty, "w").close()
+        os.mkfifo(fifo)
+        with open(garbage, "w") as g:
+            g.write("".join(f"key{k} = {k}\n" for k in range(200000)))
+        for path, what in [(tmp, "a directory"), (empty, "nothing to simulate"),
+                           ("/dev/null", "not a regular file"), (fifo, "not a regular file")]:
+            r = run("validate", path)
+            expect(r.returncode == 2 and what in r.stderr, f"{path}: exit 2, '{what}': {r.stderr!r}")
+        r = run("validate", garbage)
+        lines = r.stderr.count("\n")
+        expect(r.returncode == 2 and lines <= 102 and "199900 more problems not shown" in r.stderr,
+               f"200,000 unknown keys: exit 2 and {lines} lines")
 
 
 def validate():

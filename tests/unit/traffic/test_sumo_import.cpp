@@ -106,6 +106,19 @@ TEST_CASE("bad input is reported with file, line and field") {
   REQUIRE(read_sumo_routes(flows, *net, f));
   CHECK(f.n_vehicles() == 10);
   CHECK(f.veh_depart[9] == 90000);
+  // Flows that would expand without bound (once: 3 GB and growing) are refused up front.
+  for (const std::string attrs : {"end=\"1e12\" period=\"1\"", "end=\"3600\" period=\"1e-9\"",
+                                  "end=\"3600\" number=\"1e30\""}) {
+    const std::string huge = write_temp(
+        "huge.rou.xml", "<routes>\n<route id=\"r\" edges=\"a\"/>\n<flow id=\"f\" begin=\"0\" " +
+                            attrs + " route=\"r\"/>\n</routes>\n");
+    Demand h;
+    auto hr = read_sumo_routes(huge, *net, h);
+    INFO(attrs);
+    REQUIRE(!hr);
+    CHECK(hr.error().first().line == 3);
+    CHECK(h.n_vehicles() == 0);
+  }
 
   // A junction request index sizes a table: -1 once wrote before the heap block, 4e8 asked for
   // 12.8 GB. Now checked against the junction's links.
