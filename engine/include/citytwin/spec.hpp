@@ -162,6 +162,9 @@ struct RunSpec {
   double local_second_of_day(SimTime t) const;
   std::uint64_t seed = 1;  ///< scenario.seed
   int threads = 0;         ///< scenario.threads, 0 = all hardware threads
+  /// Memory the run may use (bytes; `--max-memory`), 0: the machine's available memory. Models
+  /// that would need more are refused before they are allocated.
+  std::uint64_t max_memory = 0;
 };
 
 /// [city]: what to import and how to project it.

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 
+#include "citytwin/resources.hpp"
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
 #include "citytwin/traffic.hpp"
@@ -23,6 +24,7 @@ struct RunArgs {
   std::string out;
   int threads = -1;
   std::string until;
+  std::string max_memory;
   bool quiet = false;
 };
 
@@ -103,6 +105,14 @@ int run(const RunArgs& args) {
     std::erase_if(spec->events, [&](const EventSpec& e) { return e.at > *until; });
   }
   if (!args.out.empty()) spec->output.dir = args.out;
+  if (!args.max_memory.empty()) {
+    auto bytes = parse_bytes(args.max_memory);
+    if (!bytes) {
+      std::cerr << fmt::format("--max-memory: \"{}\" is not {}\n", args.max_memory, bytes.error());
+      return k_exit_bad_input;
+    }
+    spec->run.max_memory = *bytes;
+  }
   const int threads = args.threads >= 0 ? args.threads : spec->run.threads;
   if (!args.quiet) spdlog::info("loading {}", args.scenario);
   auto model = compile_model(std::move(*spec));
@@ -177,6 +187,8 @@ Runner add_run_command(CLI::App& app) {
                   "Worker threads (0: all cores; default scenario.threads)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--until", args->until, "Stop at this simulated time, e.g. 10min");
+  cmd->add_option("--max-memory", args->max_memory,
+                  "Memory the run may use, e.g. 8GiB (default: what the machine has available)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   return [args]() { return run(*args); };
 }

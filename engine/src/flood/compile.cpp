@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "citytwin/priority_flood.hpp"
+#include "citytwin/resources.hpp"
 #include "flood/flood_domain.hpp"
 
 namespace citytwin::flood {
@@ -101,6 +104,25 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
                                "city.dem = \"...tif|asc\""));
   const bool resample_grid =
       spec.resolution_m > 0 && std::abs(spec.resolution_m - city.terrain.dx) > 1e-9;
+  // The grid's memory, before anything is allocated: the model's and one state's arrays per
+  // cell (bed, friction, mask; depth, discharges and solver buffers; maxima; a frame's output
+  // rows) in the build's precision.
+  {
+    const Terrain& t = city.terrain;
+    const double cell = resample_grid ? spec.resolution_m : std::min(t.dx, t.dy);
+    const double nx = std::ceil(t.nx * t.dx / cell), ny = std::ceil(t.ny * t.dy / cell);
+    const double bytes = nx * ny * (11.0 * sizeof(real) + 40.0);
+    const auto budget = static_cast<double>(memory_budget(scenario.run.max_memory));
+    if (budget > 0 && bytes > budget)
+      return fail(Diagnostic::at(
+          spec.where, 0, "flood.resolution",
+          fmt::format("a {:.0f} x {:.0f} grid of {} m cells needs about {}; {} {}", nx, ny, cell,
+                      format_bytes(bytes), format_bytes(budget),
+                      scenario.run.max_memory > 0 ? "is allowed (--max-memory)" : "is available"),
+          fmt::format("{} m", cell),
+          fmt::format("resolution >= {:.2f} m, or a smaller city.bbox",
+                      cell * std::sqrt(bytes / budget) * 1.01)));
+  }
   Terrain terrain = resample_grid ? resample(city.terrain, spec.resolution_m) : city.terrain;
   if (std::abs(terrain.dx - terrain.dy) > 1e-6 * terrain.dx && !resample_grid)
     terrain = resample(city.terrain, std::min(terrain.dx, terrain.dy));

@@ -54,6 +54,7 @@ struct BreachEvent : EventPayload {
 struct FloodSpec : DomainSpec {
   Solver solver = Solver::inertial;
   double resolution_m = 0;  ///< 0: the DEM's own grid
+  std::string where;        ///< "file:line" of [flood], for errors found when compiling
   double manning = 0.03;
   double cfl = -1, theta = 0.7, dt_max = 10, froude_limit = 1.0;
   int tile = 64;

@@ -53,6 +53,7 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
   spec->solver = s.choice_or("solver", {"inertial", "godunov"}, "inertial") == "godunov"
                      ? Solver::godunov
                      : Solver::inertial;
+  spec->where = s.where(s.has("resolution") ? "resolution" : "");
   if (s.has("resolution")) {
     const auto text = s.string("resolution");
     if (text && *text != "dem")

@@ -79,6 +79,16 @@ def bad_input():
                            ("/dev/null", "not a regular file"), (fifo, "not a regular file")]:
             r = run("validate", path)
             expect(r.returncode == 2 and what in r.stderr, f"{path}: exit 2, '{what}': {r.stderr!r}")
+        # A grid too big for the machine is refused before it is allocated (once: a silent hang).
+        for cmd in ("validate", "run"):
+            r = run(cmd, "tests/data/spec/monaco_fine_grid.toml")
+            expect(r.returncode == 2 and "monaco_fine_grid.toml:6: flood.resolution: a 16500 x 20900 grid"
+                   in r.stderr and "needs about" in r.stderr, f"{cmd}: 0.2 m refused: {r.stderr!r}")
+        r = run("validate", "scenarios/monaco.toml", "--max-memory", "40MiB")
+        expect(r.returncode == 2 and "is allowed (--max-memory)" in r.stderr and "resolution >= 5.31 m" in r.stderr,
+               f"--max-memory 40MiB refuses the 5 m grid: {r.stderr!r}")
+        r = run("validate", "scenarios/monaco.toml", "--max-memory", "1GiB")
+        expect(r.returncode == 0, f"--max-memory 1GiB fits the 5 m grid: {r.stderr!r}")
         r = run("validate", garbage)
         lines = r.stderr.count("\n")
         expect(r.returncode == 2 and lines <= 102 and "199900 more problems not shown" in r.stderr,
