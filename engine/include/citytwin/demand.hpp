@@ -109,6 +109,10 @@ struct TripParams {
 std::vector<std::int32_t> nearest_links(const CityModel& city,
                                         const std::vector<std::uint8_t>& usable = {});
 
+/// How many trips sample_trips() will make (residents x trips_per_resident x the window's share
+/// of the daily profile), computed before any is made, to refuse a demand that cannot fit.
+double expected_trips(const Activity& activity, const TripParams& params);
+
 /// Home-to-work trips: productions from residents, attractions from jobs, a gravity
 /// distribution between zones, buildings within zones by weight, departures from the profile.
 /// Deterministic in `seed`; trips are sorted by departure time.

@@ -319,6 +319,11 @@ struct TrafficState {
   std::int64_t unroutable = 0;  // never inserted: no route at departure or closed origin
 };
 
+/// The most vehicles a demand may hold: far above any city-day scenario (SUMO's largest public
+/// ones have a few million), and a state of this many still fits in memory. Readers and the
+/// city demand refuse more before they make any.
+inline constexpr double k_max_vehicles = 5e7;
+
 /// Causes of a closure or a dark signal (TrafficState::edge_closed, tl_dark bits).
 constexpr std::uint8_t k_cause_event = 1, k_cause_coupling = 2;
 

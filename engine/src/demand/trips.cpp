@@ -158,6 +158,21 @@ std::vector<std::int32_t> nearest_links(const CityModel& city,
   return out;
 }
 
+namespace {
+
+// Daily trips are scaled to the share of the day's profile inside the window.
+double window_share(const TripParams& p) {
+  const double start = static_cast<double>(p.start_second_of_day);
+  return p.profile.integral(start + to_seconds(p.window_begin), start + to_seconds(p.window_end)) /
+         p.profile.integral(0, 86400);
+}
+
+}  // namespace
+
+double expected_trips(const Activity& activity, const TripParams& p) {
+  return activity.total_residents() * p.trips_per_resident * window_share(p);
+}
+
 std::vector<Trip> sample_trips(const CityModel& city, const Activity& activity, const TripParams& p,
                                std::uint64_t seed) {
   const Zoning zones = make_zones(city, p.zone_m);
@@ -165,11 +180,10 @@ std::vector<Trip> sample_trips(const CityModel& city, const Activity& activity, 
   const double start = static_cast<double>(p.start_second_of_day);
   const double begin_s = start + to_seconds(p.window_begin),
                end_s = start + to_seconds(p.window_end);
-  // Daily trips scaled to the share of the day's profile inside the window.
-  const double window_share = p.profile.integral(begin_s, end_s) / p.profile.integral(0, 86400);
+  const double share = window_share(p);
   std::vector<double> prod(static_cast<std::size_t>(n), 0), attr(static_cast<std::size_t>(n), 0);
   for (std::int32_t b = 0; b < city.buildings.size(); ++b) {
-    prod[zones.building_zone[b]] += activity.residents[b] * p.trips_per_resident * window_share;
+    prod[zones.building_zone[b]] += activity.residents[b] * p.trips_per_resident * share;
     attr[zones.building_zone[b]] += activity.jobs[b];
   }
   std::vector<double> cost(static_cast<std::size_t>(n) * n);

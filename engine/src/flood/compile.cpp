@@ -111,17 +111,30 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     const Terrain& t = city.terrain;
     const double cell = resample_grid ? spec.resolution_m : std::min(t.dx, t.dy);
     const double nx = std::ceil(t.nx * t.dx / cell), ny = std::ceil(t.ny * t.dy / cell);
-    const double bytes = nx * ny * (11.0 * sizeof(real) + 40.0);
+    // Plus the per-step logs a state keeps for the whole run (the volume balance and every
+    // gauge, written to CSV at the end).
+    const double steps = static_cast<double>(scenario.run.duration) /
+                             static_cast<double>(std::max<SimTime>(1, scenario.run.step)) + 2;
+    const double log_bytes =
+        steps * (sizeof(std::pair<double, Balance>) +
+                 static_cast<double>(spec.gauges.size()) * sizeof(GaugeRow));
+    const double bytes = nx * ny * (11.0 * sizeof(real) + 40.0) + log_bytes;
     const auto budget = static_cast<double>(memory_budget(scenario.run.max_memory));
     if (budget > 0 && bytes > budget)
       return fail(Diagnostic::at(
-          spec.where, 0, "flood.resolution",
-          fmt::format("a {:.0f} x {:.0f} grid of {} m cells needs about {}; {} {}", nx, ny, cell,
-                      format_bytes(bytes), format_bytes(budget),
+          spec.where, 0, log_bytes < 0.5 * budget ? "flood.resolution" : "scenario.duration",
+          fmt::format("a {:.0f} x {:.0f} grid of {} m cells and its logs over {} need about {}; "
+                      "{} {}",
+                      nx, ny, cell, format_duration(scenario.run.duration), format_bytes(bytes),
+                      format_bytes(budget),
                       scenario.run.max_memory > 0 ? "is allowed (--max-memory)" : "is available"),
           fmt::format("{} m", cell),
-          fmt::format("resolution >= {:.2f} m, or a smaller city.bbox",
-                      cell * std::sqrt(bytes / budget) * 1.01)));
+          log_bytes < 0.5 * budget
+              ? fmt::format("resolution >= {:.2f} m, or a smaller city.bbox",
+                            cell * std::sqrt((bytes - log_bytes) / (budget - log_bytes)) * 1.01)
+              : fmt::format("a shorter scenario.duration or a longer scenario.step: the flood's "
+                            "per-step logs alone need {}",
+                            format_bytes(log_bytes))));
   }
   Terrain terrain = resample_grid ? resample(city.terrain, spec.resolution_m) : city.terrain;
   if (std::abs(terrain.dx - terrain.dy) > 1e-6 * terrain.dx && !resample_grid)

@@ -18,9 +18,6 @@
 namespace citytwin::traffic {
 namespace {
 
-// The most vehicles a demand may hold: 50 million is far above any city-day scenario (SUMO's
-// largest public ones have a few million) and still fits a state in memory.
-constexpr double k_max_vehicles = 5e7;
 
 struct Distribution {
   std::vector<std::int32_t> types;

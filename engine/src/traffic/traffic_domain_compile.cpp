@@ -131,6 +131,14 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
   // trip has a route (links cut off by the city's bounding box are left out).
   TripParams tp = spec.demand;
   tp.usable_links = main_component(cn.net, city.roads);
+  if (const double n = expected_trips(activity, tp); !(n <= k_max_vehicles))
+    return fail(Diagnostic::at(
+        scenario.path, 0, "traffic.demand",
+        fmt::format("the city's demand over the window would be {:.3g} trips", n),
+        fmt::format("{:.0f} residents x trips_per_resident {} over {}", activity.total_residents(),
+                    tp.trips_per_resident, format_duration(tp.window_end - tp.window_begin)),
+        fmt::format("at most {:.0f} trips: a shorter scenario.duration or traffic.demand window",
+                    k_max_vehicles)));
   const std::vector<Trip> trips = sample_trips(city, activity, tp, scenario.run.seed);
   std::vector<double> flow(static_cast<std::size_t>(cn.net.n_edges()), 0.0);
   RouterScratch scratch;

@@ -83,12 +83,28 @@ def bad_input():
         for cmd in ("validate", "run"):
             r = run(cmd, "tests/data/spec/monaco_fine_grid.toml")
             expect(r.returncode == 2 and "monaco_fine_grid.toml:6: flood.resolution: a 16500 x 20900 grid"
-                   in r.stderr and "needs about" in r.stderr, f"{cmd}: 0.2 m refused: {r.stderr!r}")
+                   in r.stderr and "need about" in r.stderr, f"{cmd}: 0.2 m refused: {r.stderr!r}")
         r = run("validate", "scenarios/monaco.toml", "--max-memory", "40MiB")
-        expect(r.returncode == 2 and "is allowed (--max-memory)" in r.stderr and "resolution >= 5.31 m" in r.stderr,
+        expect(r.returncode == 2 and "is allowed (--max-memory)" in r.stderr and "resolution >= 5.3" in r.stderr,
                f"--max-memory 40MiB refuses the 5 m grid: {r.stderr!r}")
         r = run("validate", "scenarios/monaco.toml", "--max-memory", "1GiB")
         expect(r.returncode == 0, f"--max-memory 1GiB fits the 5 m grid: {r.stderr!r}")
+        # A thousand-year run: the city's trips and the flood's per-step logs are sized before
+        # anything is made (once: std::bad_alloc, exit 1).
+        long_run = f"{tmp}/long.toml"
+        with open(long_run, "w") as f:
+            f.write(f'extends = "{os.getcwd()}/scenarios/monaco.toml"\n[scenario]\nduration = "8766000h"\n')
+        r = run("validate", long_run)
+        expect(r.returncode == 2 and "scenario.duration" in r.stderr and "logs alone need" in r.stderr,
+               f"a 1000-year flood is refused: {r.stderr!r}")
+        traffic_only = f"{tmp}/long_traffic.toml"
+        with open(traffic_only, "w") as f:
+            f.write(f'[scenario]\nduration = "8766000h"\n[city]\nosm = "{os.getcwd()}/assets/monaco/'
+                    'monaco-2025-02.osm.pbf"\nbbox = [7.405, 43.718, 7.445, 43.755]\n'
+                    '[traffic]\nnetwork = "city"\n')
+        r = run("validate", traffic_only)
+        expect(r.returncode == 2 and "traffic.demand" in r.stderr and "trips" in r.stderr,
+               f"a 1000-year demand is refused: {r.stderr!r}")
         r = run("validate", garbage)
         lines = r.stderr.count("\n")
         expect(r.returncode == 2 and lines <= 102 and "199900 more problems not shown" in r.stderr,
