@@ -378,3 +378,19 @@ TEST_CASE("valley: EV charging at the offices adds exactly its load to the grid"
   CHECK(extra_ev > 0);
   CHECK(b - a == Approx(extra_ev * 1e-6).epsilon(1e-6));
 }
+
+TEST_CASE("flood -> roads on a SUMO network is a clear error naming what is missing",
+          "[coupling]") {
+  const std::string root = CITYTWIN_SOURCE_DIR;
+  const std::string text = "[scenario]\nduration = \"10min\"\n[city]\ndem = \"" + root +
+                           "/tests/data/city/tiny.asc\"\n[flood]\n[traffic]\nnet = \"" + root +
+                           "/tests/data/traffic/grid20/grid20.net.xml.gz\"\n[coupling]\n";
+  auto spec = parse_scenario(text, k_dir + "/sumo.toml", builtin_domain_infos());
+  REQUIRE(spec);
+  auto model = compile_model(std::move(*spec));
+  REQUIRE(!model);
+  const Diagnostic& d = model.error().first();
+  CHECK(d.file == k_dir + "/sumo.toml:8");  // the [coupling] line
+  CHECK(d.field == "flood_roads");
+  CHECK(d.expected.find("traffic.network = \"city\"") != std::string::npos);
+}
