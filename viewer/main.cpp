@@ -313,6 +313,19 @@ int main(int argc, char** argv) {
   }
 
   if (!out.empty()) {
+    // A time past the end is a mistake, not a request for the last frame.
+    const double end_s = source->model ? to_seconds(source->model->spec.run.duration)
+                         : source->frame_times_s.empty() ? 0.0
+                                                         : source->frame_times_s.back();
+    if (t_s > end_s + 1e-9) {
+      std::cerr << fmt::format(
+          "citytwin-view: --at {}: after the end of the {} ({}); give a time from 0 to {}\n",
+          format_duration(static_cast<SimTime>(std::llround(t_s * 1000))),
+          source->model ? "scenario" : "recorded run",
+          format_duration(static_cast<SimTime>(std::llround(end_s * 1000))),
+          format_duration(static_cast<SimTime>(std::llround(end_s * 1000))));
+      return k_bad_input;
+    }
     FrameSnapshot f;
     if (source->model) {
       // Run the scenario up to the requested time.

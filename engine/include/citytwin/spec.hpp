@@ -288,6 +288,8 @@ struct DomainInfo {
   std::shared_ptr<const DomainSpec> (*parse)(SectionReader& section, const ScenarioSpec& core);
   /// Parses an event of this domain ("<section>.<action>"); null when the type is unknown.
   std::shared_ptr<const EventPayload> (*parse_event)(std::string_view action, SectionReader& ev);
+  /// The actions parse_event knows, for messages ("breach" or "close, reopen, ...").
+  std::string_view actions = {};
 };
 
 /// Loads and validates a scenario: core sections, each domain's section, and the events.

@@ -6,6 +6,9 @@
 #include "city/crs_transform.hpp"
 #include "city/dem.hpp"
 #include "city/osm_import.hpp"
+
+#include <fmt/format.h>
+
 #include "citytwin/city.hpp"
 #include "citytwin/priority_flood.hpp"
 
@@ -253,6 +256,25 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
       }
       city->terrain = std::move(*t);
     }
+    // The terrain must lie under the city: a DEM of another place is a wrong file, with or
+    // without a bbox (once accepted silently, as a flood grid with no buildings).
+    const Terrain& t = city->terrain;
+    const RoadNetwork& rn = city->roads;
+    const Buildings& bl = city->buildings;
+    std::array<double, 4> box{1e300, 1e300, -1e300, -1e300};
+    auto grow = [&](double x, double y) {
+      box = {std::min(box[0], x), std::min(box[1], y), std::max(box[2], x), std::max(box[3], y)};
+    };
+    for (std::size_t k = 0; k < rn.point_x.size(); ++k) grow(rn.point_x[k], rn.point_y[k]);
+    for (std::size_t k = 0; k < bl.x.size(); ++k) grow(bl.x[k], bl.y[k]);
+    const double tx1 = t.x0 + t.nx * t.dx, ty1 = t.y0 + t.ny * t.dy;
+    if (!spec.osm.empty() && box[0] <= box[2] &&
+        (box[2] < t.x0 || box[0] > tx1 || box[3] < t.y0 || box[1] > ty1))
+      return fail(Diagnostic::at(
+          spec.dem, 0, "city.dem", "the elevation raster does not overlap the city's OSM data",
+          fmt::format("terrain x {:.0f}..{:.0f}, y {:.0f}..{:.0f}", t.x0, tx1, t.y0, ty1),
+          fmt::format("a DEM covering x {:.0f}..{:.0f}, y {:.0f}..{:.0f} ({})", box[0], box[2],
+                      box[1], box[3], city->crs.name)));
   }
   if (!spec.elevation_points.empty() && !city->terrain.empty() && proj) {
     StageTimer timer(stats, "refine terrain");

@@ -72,8 +72,10 @@ int run_powerflow(const PowerflowArgs& a) {
   }
   std::cout << fmt::format("solve time  {:.3f} ms\n", r.solve_seconds * 1e3);
   if (!r.success()) {
+    // The case has no solution from here (or the solver's limits are too tight): a property of
+    // the input, with its diagnosis, not an internal error.
     std::cerr << "citytwin powerflow: " << r.diagnosis(*net) << "\n";
-    return k_exit_internal;
+    return k_exit_bad_input;
   }
   if (!a.out.empty()) {
     if (auto w = power::write_results_csv(*net, r, a.out); !w) {

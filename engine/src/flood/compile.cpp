@@ -396,7 +396,7 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
 
 const DomainEntry& domain_entry() {
   static const DomainEntry entry{
-      {"flood", parse_flood, parse_flood_event}, compile_flood, open_flood_replay};
+      {"flood", parse_flood, parse_flood_event, "breach"}, compile_flood, open_flood_replay};
   return entry;
 }
 

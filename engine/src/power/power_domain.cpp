@@ -705,7 +705,10 @@ Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec,
 
 const DomainEntry& domain_entry() {
   static const DomainEntry entry{
-      {"power", parse_power, parse_power_event}, compile_power, open_power_replay};
+      {"power", parse_power, parse_power_event,
+       "trip_branch, restore_branch, substation_out, substation_in, scale_load"},
+      compile_power,
+      open_power_replay};
   return entry;
 }
 

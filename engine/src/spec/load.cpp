@@ -111,7 +111,9 @@ std::optional<EventSpec> parse_event(SectionReader ev, const ScenarioSpec& spec,
                                 : nullptr;
   if (!e.payload) {
     ev.error("type", "unknown event type", "\"" + e.type + "\"",
-             "an event the " + section + " domain defines");
+             info->actions.empty()
+                 ? "an event the " + section + " domain defines"
+                 : "one of the " + section + " domain's actions: " + std::string(info->actions));
     return std::nullopt;
   }
   return e;

@@ -334,7 +334,10 @@ Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
 
 const DomainEntry& domain_entry() {
   static const DomainEntry entry{
-      {"traffic", parse_traffic, parse_traffic_event}, compile_traffic, open_traffic_replay};
+      {"traffic", parse_traffic, parse_traffic_event,
+       "close, reopen, speed_limit, signal_dark, signal_restore, scale_demand"},
+      compile_traffic,
+      open_traffic_replay};
   return entry;
 }
 

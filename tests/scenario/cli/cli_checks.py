@@ -53,6 +53,14 @@ def run_h5():
             expect(f["/meta"].attrs["seed"] == 42, "seed in /meta")
             expect("EPSG" in f["/meta"].attrs["crs_wkt"] or "UTM" in f["/meta"].attrs["crs_wkt"], "CRS WKT")
             expect(b"monaco" in f["/meta/scenario"][0], "scenario text stored")
+        # render --at past the end: an error, not the last frame drawn silently. The check comes
+        # before any drawing, so it needs no display.
+        r = run("render", f"{out}/run.h5", "--at", "30min", "--out", f"{out}/late.png")
+        expect(r.returncode == 2 and "after the end of the recorded run (5min" in r.stderr,
+               f"render --at 30min on a 5-minute run: {r.returncode} {r.stderr!r}")
+        r = run("render", "scenarios/monaco.toml", "--at", "2h", "--out", f"{out}/late.png")
+        expect(r.returncode == 2 and "after the end of the scenario (1h" in r.stderr,
+               f"render --at 2h on a 1-hour scenario: {r.returncode} {r.stderr!r}")
 
 
 def bad_input():
@@ -105,6 +113,17 @@ def bad_input():
         r = run("validate", traffic_only)
         expect(r.returncode == 2 and "traffic.demand" in r.stderr and "trips" in r.stderr,
                f"a 1000-year demand is refused: {r.stderr!r}")
+        r = run("validate", "tests/data/spec/dem_elsewhere.toml")
+        expect(r.returncode == 2 and "city.dem: the elevation raster does not overlap the city's OSM data"
+               in r.stderr, f"a DEM of another place is refused: {r.stderr!r}")
+        # A case beyond its loadability limit: the diagnosis and exit 2 (once exit 1, "internal").
+        with open("tests/data/power/cases/cascade3.m") as c:
+            heavy = c.read().replace("\t2\t1\t100\t0", "\t2\t1\t100000\t0")
+        with open(f"{tmp}/heavy.m", "w") as h:
+            h.write(heavy)
+        r = run("powerflow", f"{tmp}/heavy.m")
+        expect(r.returncode == 2 and "largest mismatch" in r.stderr,
+               f"a diverging power flow exits 2 with its diagnosis: {r.returncode} {r.stderr!r}")
         r = run("validate", garbage)
         lines = r.stderr.count("\n")
         expect(r.returncode == 2 and lines <= 102 and "199900 more problems not shown" in r.stderr,

@@ -333,6 +333,9 @@ edges = ["99999"]
   auto bad = parse_events(*model, "[[event]]\nat = \"2min\"\ntype = \"traffic.closed\"\n", "operator");
   REQUIRE(!bad);
   CHECK(bad.error().first().message == "unknown event type");
+  CHECK(bad.error().first().expected ==
+        "one of the traffic domain's actions: close, reopen, speed_limit, signal_dark, "
+        "signal_restore, scale_demand");
 }
 
 TEST_CASE("valley: EV charging at the offices adds exactly its load to the grid", "[coupling][ev]") {
