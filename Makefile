@@ -5,7 +5,7 @@ BUILD  := build/$(PRESET)
 # CI (CI=true) builds with warnings as errors.
 CMAKE_EXTRA := $(if $(CI),-DCITYTWIN_WERROR=ON,)
 
-.PHONY: all deps configure build demo test bench validate clean
+.PHONY: all deps configure build demo test test-asan bench validate clean
 
 all: build
 
@@ -25,6 +25,13 @@ demo: build
 # Every test, through ctest (unit, analytic, scenario, determinism). Long validations are not here.
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS) -LE validate
+
+# The same tests under AddressSanitizer + UBSan (the asan preset), but the viewer's (OpenGL under
+# Xvfb) and the two full coupled Monaco hours (minutes each under the sanitizers). CI runs it.
+test-asan: deps
+	@cmake --preset asan $(CMAKE_EXTRA) >/dev/null
+	@cmake --build build/asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS) -LE validate -E "viewer|coupled monaco"
 
 # One JSON line per benchmark result on stdout (the build's output goes to stderr). Without a display the viewer benchmarks get
 # an Xvfb server (Debian's OpenSceneGraph is GLX-only).
