@@ -79,6 +79,7 @@ struct BadCell {
   std::int64_t row;
   std::string column;
   std::string found;
+  std::string expected = {};  ///< set for a number out of its range
 };
 
 // Numeric cell; a missing column or null -> fallback.
@@ -90,6 +91,15 @@ double num(const Table& t, std::size_t row, const char* c, double fallback = 0.0
   if (v.is_boolean()) return v.get<bool>() ? 1.0 : 0.0;
   if (!v.is_number()) throw BadCell{t.index[row], c, v.dump()};
   return v.get<double>();
+}
+
+// Numeric cell that must lie in [lo, hi]: physical values the solver would otherwise take as
+// they are (a negative length, a 0 kV bus, an infinite load).
+double num_in(const Table& t, std::size_t row, const char* c, double lo, double hi,
+              const char* expected, double fallback = 0.0) {
+  const double v = num(t, row, c, fallback);
+  if (!(v >= lo && v <= hi)) throw BadCell{t.index[row], c, fmt::format("{}", v), expected};
+  return v;
 }
 
 bool flag(const Table& t, std::size_t row, const char* c) {
@@ -124,6 +134,9 @@ Result<Network> read_pandapower(const std::string& path, std::vector<std::string
   try {
     return read_pandapower_tables(root, path, notes);
   } catch (const BadCell& b) {
+    if (!b.expected.empty())
+      return fail(diag(path, b.column, fmt::format("out of range in row {}", b.row), b.found,
+                       b.expected));
     return fail(
         diag(path, b.column, fmt::format("not a number in row {}", b.row), b.found, "a number"));
   } catch (const json::exception& e) {
@@ -171,7 +184,7 @@ Result<Network> read_pandapower_tables(const json& root, const std::string& path
     for (auto* v : {&net.bus_pd, &net.bus_qd, &net.bus_gs, &net.bus_bs, &net.bus_va})
       v->push_back(0.0);
     net.bus_vm.push_back(1.0);
-    net.bus_base_kv.push_back(num(*bus, i, "vn_kv"));
+    net.bus_base_kv.push_back(num_in(*bus, i, "vn_kv", 1e-3, 1e4, "a nominal voltage in kV, > 0"));
     net.bus_vmax.push_back(num(*bus, i, "max_vm_pu", 1.1));
     net.bus_vmin.push_back(num(*bus, i, "min_vm_pu", 0.9));
     double x = std::nan(""), y = std::nan("");
@@ -238,11 +251,14 @@ Result<Network> read_pandapower_tables(const json& root, const std::string& path
     if (!f) return fail(f.error());
     auto t = find_bus(*line, k, "to_bus", "line");
     if (!t) return fail(t.error());
-    const double len = num(*line, k, "length_km"), par = num(*line, k, "parallel", 1.0);
+    const double len = num_in(*line, k, "length_km", 1e-9, 1e5, "a length in km, > 0"),
+                 par = num_in(*line, k, "parallel", 1, 1e4, "parallel lines, >= 1", 1.0);
     const double vn = net.bus_base_kv[*f];
     const double zb = vn * vn / sn;
-    const double r = num(*line, k, "r_ohm_per_km") * len / par / zb;
-    const double x = num(*line, k, "x_ohm_per_km") * len / par / zb;
+    const double r =
+        num_in(*line, k, "r_ohm_per_km", 0, 1e6, "a resistance per km, >= 0") * len / par / zb;
+    const double x =
+        num_in(*line, k, "x_ohm_per_km", -1e6, 1e6, "a finite reactance per km") * len / par / zb;
     const double b =
         2 * std::numbers::pi * f_hz * num(*line, k, "c_nf_per_km") * 1e-9 * len * par * zb;
     const double g = g_col >= 0 ? num(*line, k, "g_us_per_km") * 1e-6 * len * par * zb : 0.0;
@@ -319,9 +335,10 @@ Result<Network> read_pandapower_tables(const json& root, const std::string& path
       auto b = find_bus(*t, k, "bus", name);
       if (!b) return fail(b.error());
       if (!flag(*t, k, "in_service")) continue;
-      const double sc = num(*t, k, "scaling", 1.0);
-      net.bus_pd[*b] += sign * num(*t, k, "p_mw") * sc / sn;
-      net.bus_qd[*b] += sign * num(*t, k, "q_mvar") * sc / sn;
+      const double sc = num_in(*t, k, "scaling", 0, 1e3, "a scaling factor, >= 0", 1.0);
+      net.bus_pd[*b] += sign * num_in(*t, k, "p_mw", -1e6, 1e6, "a finite power in MW") * sc / sn;
+      net.bus_qd[*b] +=
+          sign * num_in(*t, k, "q_mvar", -1e6, 1e6, "a finite reactive power in MVAr") * sc / sn;
     }
   }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -27,7 +28,7 @@ struct Distribution {
 class RoutesHandler final : public xml::Handler {
  public:
   RoutesHandler(const Network& n, Demand& d, std::uint64_t seed)
-      : m_net(n), m_demand(d), m_seed(seed) {
+      : m_net(n), m_demand(d), m_seed(seed), m_ids(d.veh_id.begin(), d.veh_id.end()) {
     for (std::size_t t = 0; t < d.types.size(); ++t)
       m_type_of[d.types[t].id] = static_cast<std::int32_t>(t);
     for (std::size_t k = 0; k < d.dist_id.size(); ++k)
@@ -98,6 +99,7 @@ class RoutesHandler final : public xml::Handler {
   Demand& m_demand;
   std::uint64_t m_seed;
   std::map<std::string, std::int32_t> m_type_of;
+  std::unordered_set<std::string> m_ids;  // vehicle and flow ids so far (SUMO's must be unique)
   std::map<std::string, Distribution> m_dists;
   std::map<std::string, std::vector<std::int32_t>> m_routes;
   std::string m_dist_name;
@@ -202,6 +204,9 @@ class RoutesHandler final : public xml::Handler {
     const std::string el(name);
     auto id = at.text(el, "id");
     if (!id) return fail(id.error());
+    if (!m_ids.emplace(*id).second)
+      return fail(at.error(el + ".id", "duplicate id", std::string(*id),
+                           "an id no other vehicle or flow has"));
     m_veh.id = *id;
     m_veh.type = at.find("type") ? at.find("type") : "DEFAULT_VEHTYPE";
     m_veh.route_ref = at.find("route") ? at.find("route") : "";
@@ -232,6 +237,9 @@ class RoutesHandler final : public xml::Handler {
                                "a time in s"));
         return fail(d.error());
       }
+      if (!(*d >= 0 && *d < 1e9))
+        return fail(at.error("vehicle.depart", "not a time of the run", at.find("depart"),
+                             "seconds from 0 (the start)"));
       m_veh.depart = *d;
       return {};
     }
@@ -239,6 +247,9 @@ class RoutesHandler final : public xml::Handler {
     auto e = at.number_or(el, "end", 3600.0);
     if (!b) return fail(b.error());
     if (!e) return fail(e.error());
+    if (!(*b >= 0 && *b < 1e9 && *e >= *b))
+      return fail(at.error("flow.begin", "not an interval of the run",
+                           fmt::format("begin {} end {}", *b, *e), "0 <= begin <= end (s)"));
     m_veh.begin = *b;
     m_veh.end = *e;
     if (at.find("period")) {

@@ -69,9 +69,12 @@ struct ParseContext {
   std::unique_ptr<Error> error;
 };
 
+// After an error the parser is stopped, but expat still reports the end of a self-closing
+// element: the first error is the one reported, and no handler runs after it.
 void on_start(void* user, const char* name, const char** attrs) {
   auto* ctx = static_cast<ParseContext*>(user);
   ++ctx->depth;
+  if (ctx->error) return;
   const Attrs at(attrs, ctx->file, static_cast<int>(XML_GetCurrentLineNumber(ctx->parser)));
   auto r = ctx->handler->start(name, at, ctx->depth);
   if (!r) {
@@ -82,6 +85,10 @@ void on_start(void* user, const char* name, const char** attrs) {
 
 void on_end(void* user, const char* name) {
   auto* ctx = static_cast<ParseContext*>(user);
+  if (ctx->error) {
+    --ctx->depth;
+    return;
+  }
   auto r = ctx->handler->end(name, ctx->depth);
   --ctx->depth;
   if (!r) {

@@ -2,6 +2,7 @@
 // against pandapower's own stored results (res_bus) for MV Oberrhein.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -86,4 +87,38 @@ TEST_CASE("pandapower MV Oberrhein power flow matches pandapower's stored result
   }
   CHECK(dvm < 1e-5);
   CHECK(dva < 1e-3);
+}
+
+TEST_CASE("pandapower values the solver cannot take are located errors", "[power][pandapower]") {
+  // Once: negative line lengths and 0 kV buses reached the solver; huge loads came back as a
+  // misleading loadability hint.
+  std::ifstream in(k_path);
+  const nlohmann::json original = nlohmann::json::parse(in);
+  struct Case {
+    const char* table;
+    const char* column;
+    double value;
+    const char* expected;
+  };
+  for (const Case c : {Case{"line", "length_km", -1.5, "a length in km, > 0"},
+                       Case{"line", "length_km", 0.0, "a length in km, > 0"},
+                       Case{"bus", "vn_kv", 0.0, "a nominal voltage in kV, > 0"},
+                       Case{"load", "p_mw", 1e300, "a finite power in MW"}}) {
+    nlohmann::json doc = original;
+    nlohmann::json& frame = doc["_object"][c.table]["_object"];
+    nlohmann::json t = nlohmann::json::parse(frame.get<std::string>());
+    const auto& cols = t["columns"];
+    const auto col = std::find(cols.begin(), cols.end(), c.column) - cols.begin();
+    t["data"][0][static_cast<std::size_t>(col)] = c.value;
+    frame = t.dump();
+    const std::string path = std::string(CITYTWIN_BINARY_DIR) + "/bad_pandapower.json";
+    std::ofstream(path) << doc.dump();
+    const auto r = read_pandapower(path);
+    INFO(c.table << "." << c.column << " = " << c.value);
+    REQUIRE(!r);
+    CHECK(r.error().first().file == path);
+    CHECK(r.error().first().field == c.column);
+    CHECK(r.error().first().message.find("out of range in row") == 0);
+    CHECK(r.error().first().expected == c.expected);
+  }
 }

@@ -137,6 +137,27 @@ TEST_CASE("bad input is reported with file, line and field") {
     CHECK(rq.error().first().expected == "a whole number from 0 to 1");
   }
 
+  // Duplicate ids and departures before the start (once accepted silently).
+  for (const auto& [body, field] :
+       {std::pair<std::string, std::string>{"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n"
+                                            "<vehicle id=\"v\" depart=\"5\" route=\"r\"/>\n",
+                                            "vehicle.id"},
+        {"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n<vehicle id=\"w\" depart=\"-3\" route=\"r\"/>\n",
+         "vehicle.depart"},
+        {"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n<flow id=\"f\" begin=\"-10\" end=\"5\" "
+         "period=\"1\" route=\"r\"/>\n",
+         "flow.begin"}}) {
+    const std::string bad_routes =
+        write_temp("dup.rou.xml", "<routes>\n<route id=\"r\" edges=\"a\"/>\n" + body + "</routes>\n");
+    Demand dd;
+    auto rr2 = read_sumo_routes(bad_routes, *net, dd);
+    INFO(body);
+    REQUIRE(!rr2);
+    INFO(rr2.error().to_string());
+    CHECK(rr2.error().first().line == 4);
+    CHECK(rr2.error().first().field == field);
+  }
+
   const std::string broken = write_temp("broken.net.xml", "<net>\n<edge id=\"a\">\n</net>\n");
   auto b = read_sumo_net(broken);
   REQUIRE(!b);
