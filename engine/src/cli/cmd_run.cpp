@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 
+#include "citytwin/io.hpp"
 #include "citytwin/resources.hpp"
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
@@ -26,6 +27,7 @@ struct RunArgs {
   std::string until;
   std::string max_memory;
   bool quiet = false;
+  bool overwrite = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -85,6 +87,27 @@ Result<ScenarioSpec> load_sumocfg(const RunArgs& args) {
   return parse_scenario(text, args.scenario, builtin_domain_infos());
 }
 
+// The output file: never through a symbolic link (its target would be truncated), and never
+// over another scenario's run without --overwrite (re-running the same scenario replaces its
+// file, as `make demo` does).
+Result<void> check_output(const std::string& h5, const std::string& scenario, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(h5, ec);
+  if (ec || !fs::exists(st)) return {};
+  if (fs::is_symlink(st))
+    return fail(Diagnostic::at(h5, 0, "output.dir", "the run file is a symbolic link; not followed",
+                               "", "an output folder without a run.h5 link (or another --out)"));
+  if (overwrite) return {};
+  auto existing = RunReader::open(h5);
+  std::string previous = "(not a CityTwin run file)";
+  if (existing)
+    if (auto p = (*existing)->attr_string("/meta", "scenario_path")) previous = *p;
+  if (fs::weakly_canonical(previous, ec) == fs::weakly_canonical(scenario, ec)) return {};
+  return fail(Diagnostic::at(h5, 0, "output.dir", "holds the run of another scenario", previous,
+                             "--overwrite to replace it, or another --out / output.dir"));
+}
+
 int run(const RunArgs& args) {
   auto t_start = Clock::now();
   auto spec =
@@ -126,6 +149,10 @@ int run(const RunArgs& args) {
   std::error_code ec;
   std::filesystem::create_directories(m.spec.output.dir, ec);
   const std::string h5 = (std::filesystem::path(m.spec.output.dir) / "run.h5").string();
+  if (auto ok = check_output(h5, m.spec.path, args.overwrite); !ok) {
+    std::cerr << ok.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
   auto recorder = RunRecorder::create(m, h5);
   if (!recorder) {
     std::cerr << recorder.error().to_string() << "\n";
@@ -190,6 +217,8 @@ Runner add_run_command(CLI::App& app) {
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the run may use, e.g. 8GiB (default: what the machine has available)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
+  cmd->add_flag("--overwrite", args->overwrite,
+                "Replace a run file of another scenario in the output folder");
   return [args]() { return run(*args); };
 }
 

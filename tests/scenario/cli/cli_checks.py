@@ -61,6 +61,24 @@ def run_h5():
         r = run("render", "scenarios/monaco.toml", "--at", "2h", "--out", f"{out}/late.png")
         expect(r.returncode == 2 and "after the end of the scenario (1h" in r.stderr,
                f"render --at 2h on a 1-hour scenario: {r.returncode} {r.stderr!r}")
+        # The run file of another scenario is not replaced without --overwrite; the same
+        # scenario's is (as make demo does); a run.h5 symlink is never followed.
+        r = run("run", "scenarios/monaco-uncoupled.toml", "--until", "1min", "--out", out, "--quiet")
+        expect(r.returncode == 2 and "holds the run of another scenario" in r.stderr
+               and "scenarios/monaco.toml" in r.stderr, f"another scenario's run is kept: {r.stderr!r}")
+        r = run("run", "scenarios/monaco-uncoupled.toml", "--until", "1min", "--out", out, "--quiet",
+                "--overwrite")
+        expect(r.returncode == 0, f"--overwrite replaces it: {r.stderr!r}")
+        r = run("run", "scenarios/monaco-uncoupled.toml", "--until", "1min", "--out", out, "--quiet")
+        expect(r.returncode == 0, f"the same scenario replaces its own run: {r.stderr!r}")
+        import os
+        os.makedirs(f"{out}/linked")
+        with open(f"{out}/precious.txt", "w") as p:
+            p.write("keep me")
+        os.symlink(f"{out}/precious.txt", f"{out}/linked/run.h5")
+        r = run("run", "scenarios/monaco.toml", "--until", "1min", "--out", f"{out}/linked", "--quiet")
+        expect(r.returncode == 2 and "symbolic link" in r.stderr, f"a run.h5 link is refused: {r.stderr!r}")
+        expect(open(f"{out}/precious.txt").read() == "keep me", "the link's target is untouched")
 
 
 def bad_input():
