@@ -155,8 +155,9 @@ int run(const RunArgs& args) {
   }
   auto recorder = RunRecorder::create(m, h5);
   if (!recorder) {
-    std::cerr << recorder.error().to_string() << "\n";
-    return k_exit_bad_input;
+    // An output that cannot be written (docs/cli.md): exit 1, with what and where.
+    std::cerr << "cannot write the run file: " << recorder.error().to_string() << "\n";
+    return k_exit_internal;
   }
   Run run(*model, threads);
   if (!args.quiet)

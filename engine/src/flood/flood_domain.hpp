@@ -109,8 +109,8 @@ class FloodDomain : public Domain {
   template <class F>
   std::vector<float> interior(F value) const;
   std::vector<float> padded(const std::vector<float>& v) const;
-  void write_gauges_csv(const std::string& path, const FloodDomainState& s) const;
-  static void write_balance_csv(const std::string& path, const FloodDomainState& s);
+  bool write_gauges_csv(const std::string& path, const FloodDomainState& s) const;
+  static bool write_balance_csv(const std::string& path, const FloodDomainState& s);
 
   FloodModel m_model;
   FloodSpec m_spec;

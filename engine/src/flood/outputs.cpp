@@ -125,8 +125,11 @@ void FloodDomain::write_final(const DomainState& state, RunWriter& out,
 
   // Files users open directly, next to the HDF5 file.
   const std::filesystem::path dir = std::filesystem::path(out.path()).parent_path();
-  write_gauges_csv((dir / "flood_gauges.csv").string(), s);
-  write_balance_csv((dir / "flood_balance.csv").string(), s);
+  // A file that cannot be written is said in the summary, never skipped in silence.
+  for (const auto& [name, ok] :
+       {std::pair{"flood_gauges.csv", write_gauges_csv((dir / "flood_gauges.csv").string(), s)},
+        std::pair{"flood_balance.csv", write_balance_csv((dir / "flood_balance.csv").string(), s)}})
+    if (!ok) summary.push_back({"flood", name, "not written: " + (dir / name).string()});
   RasterGrid rg{g.nx, g.ny, g.x0, g.y0, g.dx, m_city.crs.wkt, -9999};
   std::vector<float> md = s.max_depth;
   for (int j = 0; j < g.ny; ++j)
@@ -192,27 +195,27 @@ void FloodDomain::fill_frame(const DomainState& state, FrameSnapshot& f) const {
                    interior([&](std::size_t k) { return static_cast<float>(s.fs.h[k]); }), f);
 }
 
-void FloodDomain::write_gauges_csv(const std::string& path, const FloodDomainState& s) const {
+bool FloodDomain::write_gauges_csv(const std::string& path, const FloodDomainState& s) const {
   std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) return;
+  if (!f) return false;
   std::fprintf(f, "time_s,gauge,depth_m,level_m,speed_mps\n");
   for (const GaugeRow& r : s.gauge_log)
     std::fprintf(f, "%.3f,%s,%.5f,%.5f,%.5f\n", r.t,
                  m_gauge_names[static_cast<std::size_t>(r.gauge)].c_str(),
                  static_cast<double>(r.depth), static_cast<double>(r.level),
                  static_cast<double>(r.speed));
-  std::fclose(f);
+  return std::fclose(f) == 0;
 }
 
 // The volume balance after every macro step (m3, cumulative since the start).
-void FloodDomain::write_balance_csv(const std::string& path, const FloodDomainState& s) {
+bool FloodDomain::write_balance_csv(const std::string& path, const FloodDomainState& s) {
   std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) return;
+  if (!f) return false;
   std::fprintf(f, "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,error_m3\n");
   for (const auto& [t, b] : s.balance_log)
     std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
                  b.outflow, b.losses, b.error());
-  std::fclose(f);
+  return std::fclose(f) == 0;
 }
 
 void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span<const float> bed,

@@ -92,6 +92,10 @@ def bad_input():
     expect(r.returncode == 2 and "--until" in r.stderr, "bad --until")
     r = run("frobnicate")
     expect(r.returncode == 2, "unknown subcommand exits 2")
+    # An output folder that cannot be written (even as root: /proc): exit 1, as docs/cli.md says.
+    r = run("run", "scenarios/monaco.toml", "--until", "1min", "--out", "/proc/citytwin-out", "--quiet")
+    expect(r.returncode == 1 and "cannot write the run file" in r.stderr,
+           f"an unwritable output folder exits 1: {r.returncode} {r.stderr!r}")
     # Not scenarios: a directory, an empty file, /dev/null, a FIFO (once: blocked forever), a
     # file of a million unknown keys (once: millions of error lines).
     with tempfile.TemporaryDirectory() as tmp:
