@@ -172,7 +172,7 @@ std::array<unsigned char, 4> signal_colour(int powered) {
 }  // namespace
 
 const char* layer_name(unsigned layer) {
-  static const char* names[] = {"terrain", "buildings", "roads",  "water",
+  static const char* names[] = {"terrain",  "buildings", "roads",  "water",
                                 "vehicles", "power",     "signals"};
   return layer < k_layer_count ? names[layer] : "?";
 }

@@ -3,8 +3,8 @@
 //
 // Layers: terrain (coloured by elevation), buildings (by flood depth / power), roads (by speed
 // ratio, slowed or closed by water), water (translucent, by depth), vehicles (instanced boxes),
-// power (lines by loading, substations on/off), signals (powered or dark). Each layer is one switch child; adding a layer is one build function and
-// one update function.
+// power (lines by loading, substations on/off), signals (powered or dark). Each layer is one switch
+// child; adding a layer is one build function and one update function.
 #pragma once
 
 #include <osg/Geode>

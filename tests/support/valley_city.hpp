@@ -8,7 +8,8 @@
 //            point) and y = 302.5 (3 m above it), joined by north-south streets at x = 62.5,
 //            x = 337.5 and along the valley (x = 202.5); every street two-way; a signal at the
 //            valley junction of the northern street (202.5, 302.5);
-//   homes    six 10-storey blocks of flats south-west, at x 12-47, y 60-127; jobs: six offices south-east,
+//   homes    six 10-storey blocks of flats south-west, at x 12-47, y 60-127; jobs: six offices
+//   south-east,
 //            at x 352-387, y 60-127: morning trips run west to east, by the southern street
 //            unless it is closed;
 //   grid     one mapped substation on the valley floor at (200, 60), which therefore feeds every
@@ -70,11 +71,21 @@ inline void add_street_grid(CityModel& c, const std::vector<std::array<double, 2
   r.node_out_links.resize(r.link_from.size());
   std::vector<std::int32_t> fill(r.node_out_offsets.begin(), r.node_out_offsets.end() - 1);
   for (std::int32_t l = 0; l < r.link_count(); ++l)
-    r.node_out_links[static_cast<std::size_t>(fill[static_cast<std::size_t>(r.link_from[static_cast<std::size_t>(l)])]++)] = l;
+    r.node_out_links[static_cast<std::size_t>(
+        fill[static_cast<std::size_t>(r.link_from[static_cast<std::size_t>(l)])]++)] = l;
 }
 
 /// Node indices of the valley city's streets.
-enum ValleyNode : int { sw = 0, s_valley = 1, se = 2, nw = 3, n_valley = 4, ne = 5, w_end = 6, e_end = 7 };
+enum ValleyNode : int {
+  sw = 0,
+  s_valley = 1,
+  se = 2,
+  nw = 3,
+  n_valley = 4,
+  ne = 5,
+  w_end = 6,
+  e_end = 7
+};
 
 inline CityModel valley_city() {
   CityModel c = planar_city(0, 0, 400, 400, 5);
@@ -84,12 +95,12 @@ inline CityModel valley_city() {
       t.z[static_cast<std::size_t>(j) * t.nx + i] =
           static_cast<float>(valley_z((i + 0.5) * t.dx, (j + 0.5) * t.dy));
   // Streets: the southern one crosses the valley floor at y = 102.5; the northern one at 302.5.
-  const std::vector<std::array<double, 2>> nodes = {
-      {62.5, 102.5}, {202.5, 102.5}, {337.5, 102.5}, {62.5, 302.5},
-      {202.5, 302.5}, {337.5, 302.5}, {7.5, 102.5}, {392.5, 102.5}};
+  const std::vector<std::array<double, 2>> nodes = {{62.5, 102.5}, {202.5, 102.5}, {337.5, 102.5},
+                                                    {62.5, 302.5}, {202.5, 302.5}, {337.5, 302.5},
+                                                    {7.5, 102.5},  {392.5, 102.5}};
   const std::vector<std::array<int, 2>> streets = {
-      {w_end, sw}, {sw, s_valley}, {s_valley, se}, {se, e_end}, {sw, nw},
-      {nw, n_valley}, {n_valley, ne}, {ne, se}, {s_valley, n_valley}};
+      {w_end, sw},    {sw, s_valley}, {s_valley, se}, {se, e_end},         {sw, nw},
+      {nw, n_valley}, {n_valley, ne}, {ne, se},       {s_valley, n_valley}};
   add_street_grid(c, nodes, streets, {n_valley});
   // Homes south-west, offices south-east (between the streets, clear of them).
   const double rows[3] = {60, 78, 112};  // two rows south of the street, one north of it
@@ -100,9 +111,9 @@ inline CityModel valley_city() {
     c.buildings.use.back() = BuildingUse::office;
   }
   for (std::int32_t b = 0; b < c.buildings.size(); ++b)
-    c.buildings.ground_m[static_cast<std::size_t>(b)] = static_cast<float>(
-        valley_z(c.buildings.centroid_x[static_cast<std::size_t>(b)],
-                 c.buildings.centroid_y[static_cast<std::size_t>(b)]));
+    c.buildings.ground_m[static_cast<std::size_t>(b)] =
+        static_cast<float>(valley_z(c.buildings.centroid_x[static_cast<std::size_t>(b)],
+                                    c.buildings.centroid_y[static_cast<std::size_t>(b)]));
   // The substation, mapped on the valley floor.
   c.power.substation_osm_id.push_back(4242);
   c.power.substation_x.push_back(200.0);

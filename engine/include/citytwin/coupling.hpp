@@ -44,7 +44,14 @@ enum class CouplingRule : std::uint8_t {
 const char* to_string(CouplingRule r);
 
 /// What an index in the log names.
-enum class CouplingEntity : std::uint8_t { link = 0, element = 1, building = 2, signal = 3, bus = 4, pump = 5 };
+enum class CouplingEntity : std::uint8_t {
+  link = 0,
+  element = 1,
+  building = 2,
+  signal = 3,
+  bus = 4,
+  pump = 5
+};
 
 /// One change a rule made.
 struct CouplingLogRow {
@@ -62,10 +69,10 @@ struct CouplingLogRow {
 struct CouplingModel {
   CouplingSpec spec;
   std::shared_ptr<const ExchangeLayout> layout;
-  std::vector<float> link_limit_kmh;        ///< (n_links) speed limit of each road link
-  std::vector<std::int32_t> signal_bus;     ///< (n_signals) nearest LV bus, -1 none
-  std::vector<std::int32_t> pump_bus;       ///< (n_pumps) nearest bus, -1 none
-  std::vector<std::string> link_names;      ///< (n_links) "way <id> <name>" for the CSV log
+  std::vector<float> link_limit_kmh;          ///< (n_links) speed limit of each road link
+  std::vector<std::int32_t> signal_bus;       ///< (n_signals) nearest LV bus, -1 none
+  std::vector<std::int32_t> pump_bus;         ///< (n_pumps) nearest bus, -1 none
+  std::vector<std::string> link_names;        ///< (n_links) "way <id> <name>" for the CSV log
   std::vector<std::int64_t> signal_osm_node;  ///< (n_signals)
 
   bool any() const {
@@ -96,9 +103,9 @@ struct CouplingState {
     SimTime end;
     std::int32_t building;
   };
-  std::vector<Session> ev_sessions;           ///< charging now, by end time then building
+  std::vector<Session> ev_sessions;  ///< charging now, by end time then building
   std::int64_t ev_sessions_started = 0;
-  std::vector<float> ev_load_w;               ///< (n_buildings) charging load now
+  std::vector<float> ev_load_w;  ///< (n_buildings) charging load now
 
   // Accumulated over the run (summary and KPIs).
   double link_hours_closed = 0, customer_hours_unpowered = 0, signal_hours_dark = 0,

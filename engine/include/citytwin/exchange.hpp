@@ -30,12 +30,12 @@ enum class ElementKind : std::uint8_t { substation = 0, transformer = 1 };
 /// declares its buses and elements; the coupling spec its pumps.
 struct ExchangeLayout {
   std::int32_t n_links = 0, n_buildings = 0;
-  std::vector<std::int32_t> signal_node;  ///< (n_signals) road node of each signal
+  std::vector<std::int32_t> signal_node;   ///< (n_signals) road node of each signal
   std::vector<double> signal_x, signal_y;  ///< (n_signals)
 
-  std::vector<double> bus_x, bus_y;        ///< (n_bus) NaN when unknown
-  std::vector<std::uint8_t> bus_lv;        ///< (n_bus) 1 on low-voltage buses (customers)
-  std::vector<ElementKind> element_kind;   ///< (n_elements)
+  std::vector<double> bus_x, bus_y;          ///< (n_bus) NaN when unknown
+  std::vector<std::uint8_t> bus_lv;          ///< (n_bus) 1 on low-voltage buses (customers)
+  std::vector<ElementKind> element_kind;     ///< (n_elements)
   std::vector<double> element_x, element_y;  ///< (n_elements) where the equipment stands
   std::vector<std::int32_t> element_bus;     ///< (n_elements) the bus it energises downstream
   std::vector<std::int32_t> building_bus;    ///< (n_buildings) supplying bus, -1 when unknown
@@ -72,9 +72,9 @@ struct CityExchange {
   std::vector<std::int32_t> building_arrivals;  ///< (n_buildings) trips ended there this step
 
   // Inputs (coupling rules): to traffic.
-  std::vector<float> link_speed_factor;        ///< (n_links) 1 unaffected, (0, 1] slowed
-  std::vector<std::uint8_t> link_closed;       ///< (n_links) 1 closed by the flood
-  std::vector<std::uint8_t> signal_powered;    ///< (n_signals) 0 dark: all-way stop
+  std::vector<float> link_speed_factor;      ///< (n_links) 1 unaffected, (0, 1] slowed
+  std::vector<std::uint8_t> link_closed;     ///< (n_links) 1 closed by the flood
+  std::vector<std::uint8_t> signal_powered;  ///< (n_signals) 0 dark: all-way stop
   // Inputs: to power.
   std::vector<std::uint8_t> element_in_service;  ///< (n_elements) 0 switched out (failed)
   std::vector<std::uint8_t> building_connected;  ///< (n_buildings) 0 disconnected (flooded)

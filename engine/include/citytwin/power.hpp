@@ -20,7 +20,7 @@
 namespace citytwin {
 class TaskPool;
 struct DomainEntry;
-}
+}  // namespace citytwin
 
 namespace citytwin::power {
 

@@ -102,8 +102,8 @@ class Domain {
 
 /// Compiles a domain's model from its spec and the city.
 using DomainCompiler = Result<std::unique_ptr<Domain>> (*)(const DomainSpec& spec,
-                                                                 const ScenarioSpec& scenario,
-                                                                 const CityModel& city);
+                                                           const ScenarioSpec& scenario,
+                                                           const CityModel& city);
 
 /// Opens a domain's part of a run file for replay; null when the file has none of it.
 using ReplayOpener = Result<std::unique_ptr<const DomainReplay>> (*)(const RunReader& r,
@@ -189,7 +189,7 @@ FrameSnapshot snapshot(const Model& model, const SimState& state);
 /// Replay: what a run file records, opened once (each built-in domain's reader and the
 /// exchange's), then any frame as the live run's snapshot() gave it.
 struct RunFrames {
-  std::vector<double> time_s;  ///< /time
+  std::vector<double> time_s;                              ///< /time
   std::vector<std::unique_ptr<const DomainReplay>> parts;  ///< domains in step order, exchange
 
   static Result<RunFrames> open(const RunReader& r, const std::string& file);

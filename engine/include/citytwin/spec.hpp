@@ -234,8 +234,8 @@ struct CouplingSpec {
   /// Arrivals -> EV charging load at the destination building.
   struct EvCharging {
     bool on = false;
-    double share = 0.2;      ///< fraction of arriving cars that charge
-    double power_w = 7400;   ///< charging power per car
+    double share = 0.2;     ///< fraction of arriving cars that charge
+    double power_w = 7400;  ///< charging power per car
     SimTime duration = 3'600'000;
   } ev;
 };

@@ -22,7 +22,7 @@
 namespace citytwin {
 class TaskPool;
 struct DomainEntry;
-}
+}  // namespace citytwin
 
 namespace citytwin::traffic {
 

@@ -13,8 +13,8 @@
 #include "citytwin/io.hpp"
 #include "citytwin/resources.hpp"
 #include "citytwin/sim.hpp"
-#include "cli/commands.hpp"
 #include "citytwin/traffic.hpp"
+#include "cli/commands.hpp"
 
 namespace citytwin::cli {
 

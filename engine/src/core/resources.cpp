@@ -21,8 +21,9 @@ std::uint64_t memory_budget(std::uint64_t limit) {
   while (meminfo >> key >> kb >> unit)
     if (key == "MemAvailable:") return kb * 1024;
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
-                               : 0;
+  return pages > 0 && page > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+             : 0;
 }
 
 std::expected<std::uint64_t, std::string> parse_bytes(std::string_view text) {
@@ -36,10 +37,18 @@ std::expected<std::uint64_t, std::string> parse_bytes(std::string_view text) {
     std::string_view name;
     double factor;
   };
-  constexpr Unit units[] = {{"B", 1},         {"kB", 1e3},         {"MB", 1e6},
-                            {"GB", 1e9},      {"TB", 1e12},        {"KiB", 1024.0},
-                            {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0},
-                            {"K", 1024.0},    {"M", 1048576.0},    {"G", 1073741824.0},
+  constexpr Unit units[] = {{"B", 1},
+                            {"kB", 1e3},
+                            {"MB", 1e6},
+                            {"GB", 1e9},
+                            {"TB", 1e12},
+                            {"KiB", 1024.0},
+                            {"MiB", 1048576.0},
+                            {"GiB", 1073741824.0},
+                            {"TiB", 1099511627776.0},
+                            {"K", 1024.0},
+                            {"M", 1048576.0},
+                            {"G", 1073741824.0},
                             {"T", 1099511627776.0}};
   for (const Unit& u : units)
     if (unit == u.name) {

@@ -14,7 +14,8 @@ void ev_charging(const CouplingModel& m, CouplingState& s, SimTime t, SimTime /*
   std::erase_if(s.ev_sessions, [&](const CouplingState::Session& e) { return e.end <= t; });
   for (std::size_t b = 0; b < x.building_arrivals.size(); ++b)
     for (std::int32_t k = 0; k < x.building_arrivals[b]; ++k) {
-      const Rng rng(s.seed, RngStream::coupling, (static_cast<std::uint64_t>(b) << 20) | static_cast<std::uint64_t>(k),
+      const Rng rng(s.seed, RngStream::coupling,
+                    (static_cast<std::uint64_t>(b) << 20) | static_cast<std::uint64_t>(k),
                     static_cast<std::uint64_t>(t) + 1);
       if (rng.uniform(0) >= ev.share) continue;
       s.ev_sessions.push_back({t + ev.duration, static_cast<std::int32_t>(b)});

@@ -5,8 +5,10 @@ namespace citytwin {
 
 void CityExchange::reset(const ExchangeLayout& l) {
   const auto nl = static_cast<std::size_t>(l.n_links), nb = static_cast<std::size_t>(l.n_buildings),
-             ns = static_cast<std::size_t>(l.n_signals()), nbus = static_cast<std::size_t>(l.n_bus()),
-             ne = static_cast<std::size_t>(l.n_elements()), np = static_cast<std::size_t>(l.n_pumps());
+             ns = static_cast<std::size_t>(l.n_signals()),
+             nbus = static_cast<std::size_t>(l.n_bus()),
+             ne = static_cast<std::size_t>(l.n_elements()),
+             np = static_cast<std::size_t>(l.n_pumps());
   link_depth_m.assign(nl, 0.0f);
   building_depth_m.assign(nb, 0.0f);
   element_depth_m.assign(ne, 0.0f);

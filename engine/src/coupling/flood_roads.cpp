@@ -6,8 +6,7 @@
 
 namespace citytwin::coupling {
 
-void flood_roads(const CouplingModel& m, CouplingState& s, SimTime t, SimTime dt,
-                 CityExchange& x) {
+void flood_roads(const CouplingModel& m, CouplingState& s, SimTime t, SimTime dt, CityExchange& x) {
   const auto& fr = m.spec.flood_roads;
   const double hours = static_cast<double>(dt) / 3.6e6;
   for (std::size_t l = 0; l < x.link_depth_m.size(); ++l) {

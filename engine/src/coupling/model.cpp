@@ -14,12 +14,18 @@ namespace citytwin {
 
 const char* to_string(CouplingRule r) {
   switch (r) {
-    case CouplingRule::flood_roads: return "flood_roads";
-    case CouplingRule::flood_power: return "flood_power";
-    case CouplingRule::flood_buildings: return "flood_buildings";
-    case CouplingRule::power_signals: return "power_signals";
-    case CouplingRule::power_pumps: return "power_pumps";
-    case CouplingRule::ev_charging: return "ev_charging";
+    case CouplingRule::flood_roads:
+      return "flood_roads";
+    case CouplingRule::flood_power:
+      return "flood_power";
+    case CouplingRule::flood_buildings:
+      return "flood_buildings";
+    case CouplingRule::power_signals:
+      return "power_signals";
+    case CouplingRule::power_pumps:
+      return "power_pumps";
+    case CouplingRule::ev_charging:
+      return "ev_charging";
   }
   return "?";
 }
@@ -39,7 +45,6 @@ std::int32_t nearest_bus(const ExchangeLayout& l, double x, double y, bool lv_on
   return best;
 }
 
-
 }  // namespace
 
 float CouplingModel::speed_factor(std::int32_t link, double depth_m) const {
@@ -51,13 +56,15 @@ float CouplingModel::speed_factor(std::int32_t link, double depth_m) const {
     // depth of w mm, applied as a cap on the link's speed limit.
     const double w = depth_m * 1000.0;
     const double v = 0.0009 * w * w - 0.5529 * w + 86.9448;
-    f = std::clamp(v / std::max(1.0, static_cast<double>(link_limit_kmh[static_cast<std::size_t>(link)])),
-                   0.0, 1.0);
+    f = std::clamp(
+        v / std::max(1.0, static_cast<double>(link_limit_kmh[static_cast<std::size_t>(link)])), 0.0,
+        1.0);
   } else {
     const auto& c = fr.curve;
     const auto it = std::upper_bound(c.begin(), c.end(), depth_m,
                                      [](double d, const auto& p) { return d < p.first; });
-    if (it == c.end()) f = c.back().second;
+    if (it == c.end())
+      f = c.back().second;
     else {
       const auto& [d1, f1] = *it;
       const auto& [d0, f0] = *(it - 1);
@@ -76,16 +83,17 @@ Result<std::unique_ptr<const CouplingModel>> compile_coupling(
   const ExchangeLayout& l = *layout;
   const RoadNetwork& rn = city.roads;
   if (spec.flood_roads.on && !l.traffic_on_city_links)
-    return fail(Diagnostic::at(spec.where, 0, "flood_roads",
-                        "flood -> roads needs the traffic domain on the city's road links", "",
-                        "traffic.network = \"city\" (a SUMO network's edges are not city links), "
-                        "or [coupling.flood_roads] enabled = false"));
-  if ((spec.flood_power.on || spec.signals.on || spec.pumps_on) && l.n_elements() == 0 &&
-      l.power)
-    return fail(Diagnostic::at(spec.where, 0, spec.signals.on ? "signals" : "flood_power",
-                        "these rules need the city's distribution grid (substations, kiosks, LV "
-                        "buses with positions)",
-                        "", "power.grid = \"city\", or switch the rule off"));
+    return fail(
+        Diagnostic::at(spec.where, 0, "flood_roads",
+                       "flood -> roads needs the traffic domain on the city's road links", "",
+                       "traffic.network = \"city\" (a SUMO network's edges are not city links), "
+                       "or [coupling.flood_roads] enabled = false"));
+  if ((spec.flood_power.on || spec.signals.on || spec.pumps_on) && l.n_elements() == 0 && l.power)
+    return fail(
+        Diagnostic::at(spec.where, 0, spec.signals.on ? "signals" : "flood_power",
+                       "these rules need the city's distribution grid (substations, kiosks, LV "
+                       "buses with positions)",
+                       "", "power.grid = \"city\", or switch the rule off"));
   for (std::int32_t k = 0; k < rn.link_count(); ++k) {
     const auto u = static_cast<std::size_t>(k);
     m->link_limit_kmh.push_back(rn.link_speed_mps[u] * 3.6f);

@@ -5,8 +5,7 @@
 
 namespace citytwin::coupling {
 
-void power_pumps(const CouplingModel& m, CouplingState& s, SimTime t, SimTime dt,
-                 CityExchange& x) {
+void power_pumps(const CouplingModel& m, CouplingState& s, SimTime t, SimTime dt, CityExchange& x) {
   const double hours = static_cast<double>(dt) / 3.6e6;
   for (std::size_t p = 0; p < x.pump_rate_m3s.size(); ++p) {
     const std::int32_t bus = m.pump_bus[p];

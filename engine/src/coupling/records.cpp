@@ -16,7 +16,8 @@ namespace citytwin {
 namespace {
 
 const char* k_entity_names = "link,element,building,signal,bus,pump";
-const char* k_rule_names = "flood_roads,flood_power,flood_buildings,power_signals,power_pumps,ev_charging";
+const char* k_rule_names =
+    "flood_roads,flood_power,flood_buildings,power_signals,power_pumps,ev_charging";
 
 std::string entity_label(const CouplingModel& m, CouplingEntity k, std::int32_t i) {
   if (i < 0) return "-";
@@ -26,14 +27,18 @@ std::string entity_label(const CouplingModel& m, CouplingEntity k, std::int32_t 
     case CouplingEntity::link:
       return fmt::format("link {} {}", i, u < m.link_names.size() ? m.link_names[u] : "");
     case CouplingEntity::element:
-      return fmt::format("{} {} (bus {})",
-                         l.element_kind[u] == ElementKind::substation ? "substation" : "transformer",
-                         i, l.element_bus[u]);
-    case CouplingEntity::building: return fmt::format("building {}", i);
+      return fmt::format(
+          "{} {} (bus {})",
+          l.element_kind[u] == ElementKind::substation ? "substation" : "transformer", i,
+          l.element_bus[u]);
+    case CouplingEntity::building:
+      return fmt::format("building {}", i);
     case CouplingEntity::signal:
       return fmt::format("signal {} (node {})", i, m.signal_osm_node[u]);
-    case CouplingEntity::bus: return fmt::format("bus {}", i);
-    case CouplingEntity::pump: return fmt::format("pump {} ({})", i, m.spec.pumps[u].name);
+    case CouplingEntity::bus:
+      return fmt::format("bus {}", i);
+    case CouplingEntity::pump:
+      return fmt::format("pump {} ({})", i, m.spec.pumps[u].name);
   }
   return "?";
 }
@@ -42,11 +47,16 @@ std::string state_label(CouplingRule r, float v) {
   switch (r) {
     case CouplingRule::flood_roads:
       return v == 0.0f ? "closed" : fmt::format("open, speed factor {:.2f}", v);
-    case CouplingRule::flood_power: return v == 0.0f ? "out of service" : "back in service";
-    case CouplingRule::flood_buildings: return v == 0.0f ? "disconnected" : "reconnected";
-    case CouplingRule::power_signals: return v == 0.0f ? "dark (all-way stop)" : "powered";
-    case CouplingRule::power_pumps: return v == 0.0f ? "stopped" : "running";
-    case CouplingRule::ev_charging: return fmt::format("charging load {:.0f} W", v);
+    case CouplingRule::flood_power:
+      return v == 0.0f ? "out of service" : "back in service";
+    case CouplingRule::flood_buildings:
+      return v == 0.0f ? "disconnected" : "reconnected";
+    case CouplingRule::power_signals:
+      return v == 0.0f ? "dark (all-way stop)" : "powered";
+    case CouplingRule::power_pumps:
+      return v == 0.0f ? "stopped" : "running";
+    case CouplingRule::ev_charging:
+      return fmt::format("charging load {:.0f} W", v);
   }
   return "?";
 }
@@ -135,7 +145,8 @@ void write_coupling_final(const CouplingModel& m, const CouplingState& s, RunWri
 
   // Runs without a coupling rule (one domain, or [coupling] off) say nothing more.
   if (!m.any() && m.spec.pumps.empty()) return;
-  const std::filesystem::path csv = std::filesystem::path(out.path()).parent_path() / "coupling_log.csv";
+  const std::filesystem::path csv =
+      std::filesystem::path(out.path()).parent_path() / "coupling_log.csv";
   std::string csv_status = csv.string();
   if (std::FILE* f = std::fopen(csv.c_str(), "w")) {
     std::fprintf(f, "time_s,rule,source,source_value,target,new_state\n");
@@ -175,9 +186,9 @@ void write_coupling_final(const CouplingModel& m, const CouplingState& s, RunWri
   };
   add("rules", fmt::format("flood->roads {}, flood->power {}, power->signals {}, power->pumps {}, "
                            "EV charging {}",
-                           m.spec.flood_roads.on ? "on" : "off", m.spec.flood_power.on ? "on" : "off",
-                           m.spec.signals.on ? "on" : "off", m.spec.pumps_on ? "on" : "off",
-                           m.spec.ev.on ? "on" : "off"));
+                           m.spec.flood_roads.on ? "on" : "off",
+                           m.spec.flood_power.on ? "on" : "off", m.spec.signals.on ? "on" : "off",
+                           m.spec.pumps_on ? "on" : "off", m.spec.ev.on ? "on" : "off"));
   if (m.spec.flood_roads.on)
     add("links closed (now) / link-hours closed",
         fmt::format("{} ({}) / {:.2f}", s.links_closed_total, closed_now, s.link_hours_closed));

@@ -42,10 +42,10 @@ class ExchangeReplay : public DomainReplay {
       out = std::move(v->data);
       return {};
     };
-    for (auto res : {row("building_depth_m", x.building_depth_m),
-                     row("link_speed_factor", x.link_speed_factor),
-                     row("link_closed", x.link_closed), row("signal_powered", x.signal_powered),
-                     row("element_in_service", x.element_in_service)})
+    for (auto res :
+         {row("building_depth_m", x.building_depth_m),
+          row("link_speed_factor", x.link_speed_factor), row("link_closed", x.link_closed),
+          row("signal_powered", x.signal_powered), row("element_in_service", x.element_in_service)})
       if (!res) return fail(res.error());
     fill_exchange_frame(m_layout, x, f);
     return {};

@@ -114,10 +114,10 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     // Plus the per-step logs a state keeps for the whole run (the volume balance and every
     // gauge, written to CSV at the end).
     const double steps = static_cast<double>(scenario.run.duration) /
-                             static_cast<double>(std::max<SimTime>(1, scenario.run.step)) + 2;
-    const double log_bytes =
-        steps * (sizeof(std::pair<double, Balance>) +
-                 static_cast<double>(spec.gauges.size()) * sizeof(GaugeRow));
+                             static_cast<double>(std::max<SimTime>(1, scenario.run.step)) +
+                         2;
+    const double log_bytes = steps * (sizeof(std::pair<double, Balance>) +
+                                      static_cast<double>(spec.gauges.size()) * sizeof(GaugeRow));
     const double bytes = nx * ny * (11.0 * sizeof(real) + 40.0) + log_bytes;
     const auto budget = static_cast<double>(memory_budget(scenario.run.max_memory));
     if (budget > 0 && bytes > budget)

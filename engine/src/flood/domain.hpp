@@ -108,7 +108,7 @@ std::vector<std::int32_t> line_cells(const Grid& g, const double* x, const doubl
 /// of cell (i, j); a gauge at the centre takes the whole weight.
 void idw_weights(const Grid& g, int i, int j, const std::vector<Point2>& gauges, double p,
                  double* w);
-Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& spec,
-                                              const ScenarioSpec& scenario, const CityModel& city);
+Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& spec, const ScenarioSpec& scenario,
+                                              const CityModel& city);
 
 }  // namespace citytwin::flood

@@ -5,10 +5,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <span>
 #include <vector>
 
 #include "citytwin/flood.hpp"

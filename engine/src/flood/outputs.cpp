@@ -275,7 +275,8 @@ Result<std::unique_ptr<const DomainReplay>> open_flood_replay(const RunReader& r
   auto bed = r.read<float>("/flood/bed");
   if (!bed) return fail(bed.error());
   if (bed->data.size() != static_cast<std::size_t>(nx) * static_cast<std::size_t>(ny))
-    return fail(Error::msg("/flood/bed: expected ny x nx values as the /flood attributes say", file));
+    return fail(
+        Error::msg("/flood/bed: expected ny x nx values as the /flood attributes say", file));
   return std::unique_ptr<const DomainReplay>(
       std::make_unique<FloodReplay>(nx, ny, v[2], v[3], v[4], std::move(bed->data)));
 }

@@ -10,7 +10,9 @@ namespace citytwin::flood {
 
 namespace {
 
-bool holds_water(const Grid& g, std::size_t k) { return g.active[k] != 0; }
+bool holds_water(const Grid& g, std::size_t k) {
+  return g.active[k] != 0;
+}
 
 void close_entity(Probes& p) {
   // Sorted and unique within the entity: the same cells in the same order for every caller.
@@ -49,7 +51,8 @@ Probes link_probes(const Grid& g, const RoadNetwork& rn) {
   p.begin.push_back(0);
   for (std::int32_t l = 0; l < rn.link_count(); ++l) {
     const auto p0 = static_cast<std::size_t>(rn.link_point_offsets[static_cast<std::size_t>(l)]),
-               p1 = static_cast<std::size_t>(rn.link_point_offsets[static_cast<std::size_t>(l) + 1]);
+               p1 =
+                   static_cast<std::size_t>(rn.link_point_offsets[static_cast<std::size_t>(l) + 1]);
     for (std::int32_t c : line_cells(g, rn.point_x.data() + p0, rn.point_y.data() + p0, p1 - p0)) {
       const std::size_t k = g.idx(c % g.nx, c / g.nx);
       if (holds_water(g, k)) p.cells.push_back(k);
@@ -70,7 +73,8 @@ std::int64_t nearest_open_cell(const Grid& g, double x, double y, double radius_
       const std::size_t k = g.idx(i, j);
       if (!holds_water(g, k)) continue;
       const double dx = (i - fi) * g.dx, dy = (j - fj) * g.dx, d2 = dx * dx + dy * dy;
-      if (d2 <= radius_m * radius_m && d2 < best_d2) best_d2 = d2, best = static_cast<std::int64_t>(k);
+      if (d2 <= radius_m * radius_m && d2 < best_d2)
+        best_d2 = d2, best = static_cast<std::int64_t>(k);
     }
   return best;
 }

@@ -135,8 +135,8 @@ Result<Network> read_pandapower(const std::string& path, std::vector<std::string
     return read_pandapower_tables(root, path, notes);
   } catch (const BadCell& b) {
     if (!b.expected.empty())
-      return fail(diag(path, b.column, fmt::format("out of range in row {}", b.row), b.found,
-                       b.expected));
+      return fail(
+          diag(path, b.column, fmt::format("out of range in row {}", b.row), b.found, b.expected));
     return fail(
         diag(path, b.column, fmt::format("not a number in row {}", b.row), b.found, "a number"));
   } catch (const json::exception& e) {

@@ -173,8 +173,7 @@ class PowerDomain : public Domain {
       s.net.br_on[k] = b->restore ? 1 : 0;
       if (b->restore) s.integrator[k] = 0;
       s.log(e.at, 0, static_cast<std::int32_t>(k), -1,
-            b->restore ? Reason::event_restore : Reason::event_trip,
-            s.loading[k]);
+            b->restore ? Reason::event_restore : Reason::event_trip, s.loading[k]);
     } else if (const auto* sub = dynamic_cast<const SubstationEvent*>(e.payload.get())) {
       switch_element(s, static_cast<std::int32_t>(sub->substation), sub->in_service, e.at,
                      sub->in_service ? Reason::substation_in : Reason::substation_out);
@@ -212,7 +211,10 @@ class PowerDomain : public Domain {
       s.net.br_on[static_cast<std::size_t>(k)] = in_service ? 1 : 0;
       s.integrator[static_cast<std::size_t>(k)] = 0;
     }
-    s.log(t, 0, element < static_cast<std::int32_t>(m_grid.substation_hv_bus.size()) ? -1 : m_element_branches[u].front(),
+    s.log(t, 0,
+          element < static_cast<std::int32_t>(m_grid.substation_hv_bus.size())
+              ? -1
+              : m_element_branches[u].front(),
           m_element_bus[u], reason, 0);
     s.dirty = true;
   }
@@ -316,8 +318,9 @@ class PowerDomain : public Domain {
       const double p = bus_demand(s, b, fr, fc) * s.bus_served[u];
       const double ratio = m_base.bus_pd[u] != 0 ? m_base.bus_qd[u] / m_base.bus_pd[u] : 0.0;
       s.net.bus_pd[u] = p;
-      s.net.bus_qd[u] = m_city ? p * ratio
-                               : m_base.bus_qd[u] * (p / (m_base.bus_pd[u] != 0 ? m_base.bus_pd[u] : 1.0));
+      s.net.bus_qd[u] =
+          m_city ? p * ratio
+                 : m_base.bus_qd[u] * (p / (m_base.bus_pd[u] != 0 ? m_base.bus_pd[u] : 1.0));
     }
   }
 
@@ -670,9 +673,8 @@ std::shared_ptr<const EventPayload> parse_power_event(std::string_view action, S
   return nullptr;
 }
 
-Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec,
-                                                    const ScenarioSpec& scenario,
-                                                    const CityModel& city) {
+Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec, const ScenarioSpec& scenario,
+                                              const CityModel& city) {
   const auto& spec = static_cast<const PowerSpec&>(dspec);
   Network net;
   CityGrid grid;

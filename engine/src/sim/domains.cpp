@@ -7,8 +7,8 @@
 namespace citytwin {
 
 std::span<const DomainEntry> builtin_domains() {
-  static const std::vector<DomainEntry> entries = {
-      flood::domain_entry(), traffic::domain_entry(), power::domain_entry()};
+  static const std::vector<DomainEntry> entries = {flood::domain_entry(), traffic::domain_entry(),
+                                                   power::domain_entry()};
   return entries;
 }
 

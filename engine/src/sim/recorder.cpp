@@ -68,7 +68,8 @@ std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
     m_model.domains[i]->write_final(*state.domains[i], *m_out, summary);
   write_coupling_final(*m_model.coupling, state.coupling, *m_out, summary);
   m_out->attr("/meta", "rejected_events", static_cast<std::int64_t>(state.rejected_events.size()));
-  for (const std::string& r : state.rejected_events) summary.push_back({"run", "event rejected", r});
+  for (const std::string& r : state.rejected_events)
+    summary.push_back({"run", "event rejected", r});
   m_out->attr("/meta", "end_s", to_seconds(state.t));
   m_out->attr("/meta", "steps", state.step);
   m_out->attr("/meta", "state_hash", hash_hex(hash_state(m_model, state)));

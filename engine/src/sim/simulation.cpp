@@ -79,7 +79,9 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
   return std::shared_ptr<const Model>(std::move(model));
 }
 
-SimState make_state(const Model& model) { return make_state(model, model.spec.run.seed); }
+SimState make_state(const Model& model) {
+  return make_state(model, model.spec.run.seed);
+}
 
 SimState make_state(const Model& model, std::uint64_t seed) {
   SimState s;
@@ -99,8 +101,9 @@ SimState make_state(const Model& model, std::uint64_t seed) {
 
 void inject(SimState& state, EventSpec event) {
   // Sorted by time; equal times keep injection order.
-  const auto at = std::upper_bound(state.inbox.begin(), state.inbox.end(), event,
-                                   [](const EventSpec& a, const EventSpec& b) { return a.at < b.at; });
+  const auto at =
+      std::upper_bound(state.inbox.begin(), state.inbox.end(), event,
+                       [](const EventSpec& a, const EventSpec& b) { return a.at < b.at; });
   state.inbox.insert(at, std::move(event));
 }
 

@@ -41,7 +41,8 @@ void parse_flood_roads(SectionReader r, const ScenarioSpec& spec, CouplingSpec::
     bool ok = fr.curve.size() >= 2 && fr.curve.front().first == 0.0;
     for (std::size_t k = 0; ok && k < fr.curve.size(); ++k) {
       const auto [d, f] = fr.curve[k];
-      ok = f >= 0 && f <= 1 && (k == 0 || (d > fr.curve[k - 1].first && f <= fr.curve[k - 1].second));
+      ok = f >= 0 && f <= 1 &&
+           (k == 0 || (d > fr.curve[k - 1].first && f <= fr.curve[k - 1].second));
     }
     if (ok && fr.curve.back().second != 0.0) ok = false;
     if (!ok)
@@ -58,8 +59,7 @@ void parse_flood_roads(SectionReader r, const ScenarioSpec& spec, CouplingSpec::
   fr.reopen_depth_m = depth(r, "reopen_depth", std::min(fr.reopen_depth_m, fr.close_depth_m));
   if (fr.reopen_depth_m > fr.close_depth_m)
     r.error("reopen_depth", "must not exceed the closing depth",
-            fmt::format("{} m", fr.reopen_depth_m),
-            fmt::format("at most {} m", fr.close_depth_m));
+            fmt::format("{} m", fr.reopen_depth_m), fmt::format("at most {} m", fr.close_depth_m));
 }
 
 void parse_flood_power(SectionReader r, const ScenarioSpec& spec, CouplingSpec::FloodPower& fp) {
@@ -96,7 +96,8 @@ void parse_coupling(SectionReader root, ScenarioSpec& spec) {
   SectionReader sig = c.table("signals");
   cs.signals.on = rule_switch(sig, spec, "power", "traffic");
   cs.signals.battery = sig.duration_or("battery", cs.signals.battery);
-  if (cs.signals.battery < 0) sig.error("battery", "must not be negative", "", "e.g. \"4h\" or \"0s\"");
+  if (cs.signals.battery < 0)
+    sig.error("battery", "must not be negative", "", "e.g. \"4h\" or \"0s\"");
   for (SectionReader p : c.tables("pump")) {
     CouplingSpec::Pump pump;
     pump.name = p.string_or("name", "pump" + std::to_string(cs.pumps.size() + 1));

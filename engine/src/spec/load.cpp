@@ -107,8 +107,8 @@ std::optional<EventSpec> parse_event(SectionReader ev, const ScenarioSpec& spec,
   for (const DomainInfo& d : domains)
     if (d.section == section) info = &d;
   CT_ASSERT(info != nullptr, "every domain name in the spec comes from the domain list");
-  e.payload = info->parse_event ? info->parse_event(std::string_view(e.type).substr(dot + 1), ev)
-                                : nullptr;
+  e.payload =
+      info->parse_event ? info->parse_event(std::string_view(e.type).substr(dot + 1), ev) : nullptr;
   if (!e.payload) {
     ev.error("type", "unknown event type", "\"" + e.type + "\"",
              info->actions.empty()

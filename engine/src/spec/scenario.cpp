@@ -40,8 +40,9 @@ std::string source_file(const toml::source_region& src) {
 
 Diagnostic located(const toml::source_region& src, std::string field, std::string message,
                    std::string found = {}, std::string expected = {}) {
-  Diagnostic d = Diagnostic::at(source_file(src), static_cast<int>(src.begin.line), std::move(field),
-                                std::move(message), std::move(found), std::move(expected));
+  Diagnostic d =
+      Diagnostic::at(source_file(src), static_cast<int>(src.begin.line), std::move(field),
+                     std::move(message), std::move(found), std::move(expected));
   d.column = static_cast<int>(src.begin.column);
   return d;
 }
@@ -132,8 +133,7 @@ Result<toml::table> load_chain(const std::string& path, std::vector<std::string>
   constexpr std::uintmax_t k_max_bytes = 16u << 20;
   if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
     const std::string what = fs::is_directory(st) ? "a directory" : "not a regular file";
-    if (from)
-      return fail(located(*from, "extends", what, path, "a scenario file (.toml)"));
+    if (from) return fail(located(*from, "extends", what, path, "a scenario file (.toml)"));
     return fail(Diagnostic::at(path, 0, "", what, "", "a scenario file (.toml)"));
   }
   if (!ec && fs::exists(st) && fs::file_size(path, ec) > k_max_bytes && !ec)
@@ -254,8 +254,8 @@ Error ScenarioDocument::finish() {
   if (m_errors.items.size() > k_max_reported) {
     const std::size_t more = m_errors.items.size() - k_max_reported;
     m_errors.items.resize(k_max_reported);
-    m_errors.items.push_back(Diagnostic::at(m_path, 0, "", std::to_string(more) +
-                                                               " more problems not shown"));
+    m_errors.items.push_back(
+        Diagnostic::at(m_path, 0, "", std::to_string(more) + " more problems not shown"));
   }
   return m_errors;
 }

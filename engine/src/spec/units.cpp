@@ -116,7 +116,8 @@ std::expected<SimTime, std::string> parse_duration(std::string_view text) {
   // Bounded before the conversion to integer milliseconds (which would overflow from about
   // 2.9e8 years): no simulation runs longer than a thousand years.
   constexpr double k_max_s = 1000.0 * 365.25 * 86400.0;
-  if (!(total_s <= k_max_s)) return std::unexpected("a duration of at most 1000 years (\"8766000h\")");
+  if (!(total_s <= k_max_s))
+    return std::unexpected("a duration of at most 1000 years (\"8766000h\")");
   const double ms = total_s * 1000.0;
   if (std::abs(ms - std::round(ms)) > 1e-6 * std::max(1.0, std::abs(ms)))
     return std::unexpected("a whole number of milliseconds");

@@ -19,7 +19,6 @@
 namespace citytwin::traffic {
 namespace {
 
-
 struct Distribution {
   std::vector<std::int32_t> types;
   std::vector<double> probability;
@@ -326,8 +325,9 @@ class RoutesHandler final : public xml::Handler {
     if (!(wanted >= 0 && wanted + static_cast<double>(m_demand.veh_id.size()) <= k_max_vehicles)) {
       d.message = "flow '" + v.id + "' would make more vehicles than a run can hold";
       d.found = fmt::format("{:.3g} vehicles", wanted);
-      d.expected = fmt::format("at most {:.0f} vehicles in all (check end, period, vehsPerHour, number)",
-                               k_max_vehicles);
+      d.expected =
+          fmt::format("at most {:.0f} vehicles in all (check end, period, vehsPerHour, number)",
+                      k_max_vehicles);
       return fail(d);
     }
     const auto count = static_cast<std::int64_t>(wanted);

@@ -35,7 +35,8 @@ start = "2026-06-15T07:00:00+02:00"
 seed = 7
 [output]
 every = "1min"
-dir = ")" + k_dir + R"("
+dir = ")" +
+         k_dir + R"("
 [flood]
 solver = "inertial"
 buildings = "walls"
@@ -75,8 +76,9 @@ capacity = "0.2m3/s"
 std::shared_ptr<const Model> valley_model(const std::string& text) {
   auto spec = parse_scenario(text, k_dir + "/valley.toml", builtin_domain_infos());
   if (!spec) FAIL(spec.error().to_string());
-  auto model = compile_model(std::move(*spec), std::make_shared<const CityModel>(testing::valley_city()),
-                             builtin_domains());
+  auto model =
+      compile_model(std::move(*spec), std::make_shared<const CityModel>(testing::valley_city()),
+                    builtin_domains());
   if (!model) FAIL(model.error().to_string());
   return *model;
 }
@@ -93,8 +95,10 @@ struct Sample {
 
 }  // namespace
 
-TEST_CASE("valley: flood closes the street, trips the substation, darkens the signal, and all "
-          "of it comes back", "[coupling]") {
+TEST_CASE(
+    "valley: flood closes the street, trips the substation, darkens the signal, and all "
+    "of it comes back",
+    "[coupling]") {
   auto model = valley_model(valley_scenario());
   const ExchangeLayout& l = *model->layout;
   const CouplingModel& cm = *model->coupling;
@@ -209,7 +213,9 @@ TEST_CASE("valley: flood closes the street, trips the substation, darkens the si
   REQUIRE(model->city->roads.link_from[north] == testing::n_valley);
   for (std::size_t k = 0; k < begin->data.size(); ++k) {
     const double b = begin->data[k], e = end->data[k];
-    const auto at = [&](std::int32_t lk) { return entered->data[k * ne + static_cast<std::size_t>(lk)]; };
+    const auto at = [&](std::int32_t lk) {
+      return entered->data[k * ne + static_cast<std::size_t>(lk)];
+    };
     if (b >= to_seconds(t_closed) && e <= to_seconds(t_reopened)) {
       closed_during += at(link) + at(link + 1) + at(link + 2) + at(link + 3);
       north_during += at(north);
@@ -217,7 +223,7 @@ TEST_CASE("valley: flood closes the street, trips the substation, darkens the si
     if (e <= to_seconds(t_closed)) south_before += at(link) + at(link + 2);
   }
   INFO("entered before the closure on the southern street " << south_before << ", northern during "
-                                                           << north_during);
+                                                            << north_during);
   CHECK(south_before > 0);
   CHECK(closed_during == 0);
   CHECK(north_during > 0);
@@ -251,8 +257,9 @@ namespace {
 Diagnostic valley_error(const std::string& text) {
   auto spec = parse_scenario(text, k_dir + "/bad.toml", builtin_domain_infos());
   if (!spec) return spec.error().first();
-  auto model = compile_model(std::move(*spec), std::make_shared<const CityModel>(testing::valley_city()),
-                             builtin_domains());
+  auto model =
+      compile_model(std::move(*spec), std::make_shared<const CityModel>(testing::valley_city()),
+                    builtin_domains());
   if (!model) return model.error().first();
   FAIL("the scenario was accepted");
   return {};
@@ -282,8 +289,8 @@ TEST_CASE("valley: bad coupling configurations are located errors", "[coupling]"
     CHECK(d.field == "coupling.flood_roads.curve");
   }
   SECTION("a pump off the grid") {
-    const Diagnostic d =
-        valley_error(base + "[[coupling.pump]]\nname = \"far\"\nat = [5000.0, 20.0]\ncapacity = \"1m3/s\"\n");
+    const Diagnostic d = valley_error(
+        base + "[[coupling.pump]]\nname = \"far\"\nat = [5000.0, 20.0]\ncapacity = \"1m3/s\"\n");
     CHECK(d.field == "at");
     CHECK(d.file.find("bad.toml:") != std::string::npos);
     CHECK(d.message == "the pump stands outside the flood grid's open cells");
@@ -292,7 +299,9 @@ TEST_CASE("valley: bad coupling configurations are located errors", "[coupling]"
     std::string no_traffic = with("battery = \"5min\"", "battery = \"5min\"\nenabled = true");
     const auto a = no_traffic.find("[traffic]"), b = no_traffic.find("[power]");
     no_traffic.erase(a, b - a);
-    no_traffic.erase(no_traffic.find("[coupling.flood_roads]"), no_traffic.find("[coupling.flood_power]") - no_traffic.find("[coupling.flood_roads]"));
+    no_traffic.erase(
+        no_traffic.find("[coupling.flood_roads]"),
+        no_traffic.find("[coupling.flood_power]") - no_traffic.find("[coupling.flood_roads]"));
     const Diagnostic d = valley_error(no_traffic);
     CHECK(d.field == "coupling.signals.enabled");
     CHECK(d.message == "this rule joins [power] and [traffic]; the scenario lacks one");
@@ -318,7 +327,8 @@ edges = ["10", "11", "12", "13"]
 at = "2min"
 type = "traffic.close"
 edges = ["99999"]
-)", "operator");
+)",
+                             "operator");
   REQUIRE(events);
   REQUIRE(events->size() == 2);
   for (EventSpec& e : *events) run.inject(std::move(e));
@@ -330,7 +340,8 @@ edges = ["99999"]
   for (std::int32_t l = 10; l <= 13; ++l) CHECK(f.link_closed[static_cast<std::size_t>(l)] == 1);
   CHECK(f.link_closed[2] == 0);
   // A bad event text is a located error before the run takes it.
-  auto bad = parse_events(*model, "[[event]]\nat = \"2min\"\ntype = \"traffic.closed\"\n", "operator");
+  auto bad =
+      parse_events(*model, "[[event]]\nat = \"2min\"\ntype = \"traffic.closed\"\n", "operator");
   REQUIRE(!bad);
   CHECK(bad.error().first().message == "unknown event type");
   CHECK(bad.error().first().expected ==
@@ -338,7 +349,8 @@ edges = ["99999"]
         "signal_restore, scale_demand");
 }
 
-TEST_CASE("valley: EV charging at the offices adds exactly its load to the grid", "[coupling][ev]") {
+TEST_CASE("valley: EV charging at the offices adds exactly its load to the grid",
+          "[coupling][ev]") {
   // The documented defaults: a fifth of the arriving cars charge at 7.4 kW for an hour. A power
   // flow every second, so that both runs' last flows see the same time of day.
   auto every_second = [](std::string t) {

@@ -122,9 +122,9 @@ TEST_CASE("a .sumocfg names the same run as explicit files (equal state hashes)"
   const Finished a =
       run(write_scenario("cfg_a", "[scenario]\nduration = \"5min\"\n[traffic]\nsumocfg = \"" +
                                       cfg_dir + "/grid.sumocfg\"\n"));
-  const Finished b = run(write_scenario("cfg_b", "[scenario]\nduration = \"5min\"\n[traffic]\nnet = \"" +
-                                                k_grid + "grid20.net.xml.gz\"\nroutes = \"" +
-                                                k_grid + "routes_p020.rou.xml.gz\"\n"));
+  const Finished b = run(write_scenario(
+      "cfg_b", "[scenario]\nduration = \"5min\"\n[traffic]\nnet = \"" + k_grid +
+                   "grid20.net.xml.gz\"\nroutes = \"" + k_grid + "routes_p020.rou.xml.gz\"\n"));
   CHECK(a.hash == b.hash);
   const auto arrived = series<std::int64_t>(*a.file, "/traffic/arrived");
   CHECK(arrived.back() > 0);

@@ -132,7 +132,7 @@ TEST_CASE("thresholds, repair after the water recedes, battery, pump", "[couplin
     std::uint8_t in_service, signal, pump;
   };
   // t = 1 s ... : the substation fails at 1 m; its bus is dark from 2 s; the battery lasts 5 s.
-  const Step steps[] = {{0.5f, -1, 1, 1, 1},  {1.0f, -1, 0, 1, 1},  {1.2f, 2000, 0, 1, 0},
+  const Step steps[] = {{0.5f, -1, 1, 1, 1},   {1.0f, -1, 0, 1, 1},   {1.2f, 2000, 0, 1, 0},
                         {0.9f, 2000, 0, 1, 0}, {0.9f, 2000, 0, 1, 0}, {0.9f, 2000, 0, 1, 0},
                         {0.9f, 2000, 0, 0, 0}, {1.1f, 2000, 0, 0, 0}};
   for (int k = 0; k < 8; ++k) {

@@ -83,7 +83,8 @@ TEST_CASE("advance: a collapsing time step stalls the interval instead of hangin
   // A column of water 1e9 m deep: wave speed sqrt(g h) ~ 1e5 m/s, so the CFL step on 1 m cells
   // is ~1e-5 s, below k_dt_min. (Inputs that would do this are refused when read; this is the
   // solver's own guard.)
-  FloodModel m = test::make_model(8, 8, 1.0, [](double, double) { return 0.0; }, Solver::inertial, 0.03);
+  FloodModel m = test::make_model(
+      8, 8, 1.0, [](double, double) { return 0.0; }, Solver::inertial, 0.03);
   FloodState s = make_state(m);
   set_depth(m, s, 3, 3, real(1e9));
   TaskPool pool(1);

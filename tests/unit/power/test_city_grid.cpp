@@ -106,7 +106,8 @@ TEST_CASE("without mapped substations, k-means places one per ~30 MW", "[power][
   CHECK(again.br_from == g.br_from);
 }
 
-TEST_CASE("a city that fits one transformer: every building on its one LV bus", "[power][city_grid]") {
+TEST_CASE("a city that fits one transformer: every building on its one LV bus",
+          "[power][city_grid]") {
   // The whole city is one quadtree leaf (once, the buildings' bus list came out empty).
   CityModel copy = *monaco();
   Buildings& b = copy.buildings;
@@ -114,7 +115,8 @@ TEST_CASE("a city that fits one transformer: every building on its one LV bus", 
   auto cut = [&](auto& v, std::size_t n) { v.resize(n); };
   const auto rings = static_cast<std::size_t>(b.ring_offsets[keep]);
   const auto points = static_cast<std::size_t>(b.point_offsets[rings]);
-  cut(b.osm_id, keep), cut(b.from_relation, keep), cut(b.height_m, keep), cut(b.ground_m, keep), cut(b.levels, keep);
+  cut(b.osm_id, keep), cut(b.from_relation, keep), cut(b.height_m, keep), cut(b.ground_m, keep),
+      cut(b.levels, keep);
   cut(b.footprint_m2, keep), cut(b.floor_area_m2, keep), cut(b.centroid_x, keep);
   cut(b.centroid_y, keep), cut(b.use, keep), cut(b.height_source, keep);
   cut(b.ring_offsets, keep + 1), cut(b.point_offsets, rings + 1), cut(b.ring_outer, rings);

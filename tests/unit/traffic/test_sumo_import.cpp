@@ -123,12 +123,13 @@ TEST_CASE("bad input is reported with file, line and field") {
   // A junction request index sizes a table: -1 once wrote before the heap block, 4e8 asked for
   // 12.8 GB. Now checked against the junction's links.
   for (const std::string index : {"-1", "400000000", "2.5"}) {
-    const std::string net_req = write_temp(
-        "request.net.xml",
-        "<net>\n<edge id=\"a\" from=\"x\" to=\"y\">\n"
-        "<lane id=\"a_0\" index=\"0\" speed=\"10\" length=\"10\"/>\n</edge>\n"
-        "<junction id=\"y\" intLanes=\":y_0_0 :y_1_0\">\n"
-        "<request index=\"" + index + "\" response=\"00\" foes=\"00\"/>\n</junction>\n</net>\n");
+    const std::string net_req =
+        write_temp("request.net.xml",
+                   "<net>\n<edge id=\"a\" from=\"x\" to=\"y\">\n"
+                   "<lane id=\"a_0\" index=\"0\" speed=\"10\" length=\"10\"/>\n</edge>\n"
+                   "<junction id=\"y\" intLanes=\":y_0_0 :y_1_0\">\n"
+                   "<request index=\"" +
+                       index + "\" response=\"00\" foes=\"00\"/>\n</junction>\n</net>\n");
     auto rq = read_sumo_net(net_req);
     INFO("index " << index);
     REQUIRE(!rq);
@@ -142,13 +143,14 @@ TEST_CASE("bad input is reported with file, line and field") {
        {std::pair<std::string, std::string>{"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n"
                                             "<vehicle id=\"v\" depart=\"5\" route=\"r\"/>\n",
                                             "vehicle.id"},
-        {"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n<vehicle id=\"w\" depart=\"-3\" route=\"r\"/>\n",
+        {"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n<vehicle id=\"w\" depart=\"-3\" "
+         "route=\"r\"/>\n",
          "vehicle.depart"},
         {"<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n<flow id=\"f\" begin=\"-10\" end=\"5\" "
          "period=\"1\" route=\"r\"/>\n",
          "flow.begin"}}) {
-    const std::string bad_routes =
-        write_temp("dup.rou.xml", "<routes>\n<route id=\"r\" edges=\"a\"/>\n" + body + "</routes>\n");
+    const std::string bad_routes = write_temp(
+        "dup.rou.xml", "<routes>\n<route id=\"r\" edges=\"a\"/>\n" + body + "</routes>\n");
     Demand dd;
     auto rr2 = read_sumo_routes(bad_routes, *net, dd);
     INFO(body);
