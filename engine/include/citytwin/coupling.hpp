@@ -96,7 +96,6 @@ struct CouplingState {
   std::vector<std::uint8_t> element_failed;   ///< (n_elements)
   std::vector<SimTime> element_dry_since;     ///< (n_elements) -1 while wet or never failed
   std::vector<std::uint8_t> building_cut;     ///< (n_buildings)
-  std::vector<SimTime> signal_battery_until;  ///< (n_signals) -1 while the bus is live
   std::vector<std::uint8_t> signal_dark;      ///< (n_signals)
   std::vector<std::uint8_t> pump_on;          ///< (n_pumps)
   struct Session {

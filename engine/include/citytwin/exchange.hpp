@@ -63,8 +63,7 @@ struct CityExchange {
   std::vector<float> pump_depth_m;      ///< (n_pumps) water at the pump's sump
 
   // Exports: power.
-  std::vector<std::uint8_t> bus_live;           ///< (n_bus) 1 energised
-  std::vector<std::int64_t> bus_dark_since;     ///< (n_bus) ms when it lost power, -1 live
+  std::vector<std::int64_t> bus_dark_since;     ///< (n_bus) ms when it lost power, -1 energised
   std::vector<std::uint8_t> building_powered;   ///< (n_buildings) 1 supplied
   std::vector<std::uint8_t> element_energised;  ///< (n_elements) 1 in service and live
 

@@ -13,7 +13,6 @@ void CityExchange::reset(const ExchangeLayout& l) {
   building_depth_m.assign(nb, 0.0f);
   element_depth_m.assign(ne, 0.0f);
   pump_depth_m.assign(np, 0.0f);
-  bus_live.assign(nbus, 1);
   bus_dark_since.assign(nbus, -1);
   building_powered.assign(nb, 1);
   element_energised.assign(ne, 1);
@@ -32,7 +31,6 @@ void CityExchange::hash(StateHasher& h) const {
   h.add(building_depth_m);
   h.add(element_depth_m);
   h.add(pump_depth_m);
-  h.add(bus_live);
   h.add(bus_dark_since);
   h.add(building_powered);
   h.add(element_energised);

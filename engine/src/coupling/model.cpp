@@ -137,7 +137,6 @@ CouplingState make_coupling_state(const CouplingModel& m, std::uint64_t seed) {
   s.element_failed.assign(static_cast<std::size_t>(l.n_elements()), 0);
   s.element_dry_since.assign(static_cast<std::size_t>(l.n_elements()), -1);
   s.building_cut.assign(static_cast<std::size_t>(l.n_buildings), 0);
-  s.signal_battery_until.assign(static_cast<std::size_t>(l.n_signals()), -1);
   s.signal_dark.assign(static_cast<std::size_t>(l.n_signals()), 0);
   s.pump_on.assign(static_cast<std::size_t>(l.n_pumps()), 1);
   s.ev_load_w.assign(static_cast<std::size_t>(l.n_buildings), 0.0f);
@@ -152,7 +151,6 @@ void CouplingState::hash(StateHasher& h) const {
   h.add(element_failed);
   h.add(element_dry_since);
   h.add(building_cut);
-  h.add(signal_battery_until);
   h.add(signal_dark);
   h.add(pump_on);
   for (const Session& e : ev_sessions) h.add(e.end), h.add(e.building);

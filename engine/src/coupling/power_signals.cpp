@@ -13,8 +13,7 @@ void power_signals(const CouplingModel& m, CouplingState& s, SimTime t, SimTime 
   for (std::size_t g = 0; g < x.signal_powered.size(); ++g) {
     const std::int32_t bus = m.signal_bus[g];
     const std::int64_t since = bus >= 0 ? x.bus_dark_since[static_cast<std::size_t>(bus)] : -1;
-    s.signal_battery_until[g] = since >= 0 ? since + battery : -1;
-    const std::uint8_t dark = since >= 0 && t >= s.signal_battery_until[g] ? 1 : 0;
+    const std::uint8_t dark = since >= 0 && t >= since + battery ? 1 : 0;
     if (dark != s.signal_dark[g]) {
       log_change(s, t, CouplingRule::power_signals, CouplingEntity::bus, bus, dark ? 0.0 : 1.0,
                  CouplingEntity::signal, static_cast<std::int32_t>(g), dark ? 0.0 : 1.0);

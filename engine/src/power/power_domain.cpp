@@ -265,7 +265,6 @@ class PowerDomain : public Domain {
     const auto& s = static_cast<const PowerState&>(state);
     for (std::size_t b = 0; b < s.bus_dark_since.size(); ++b) {
       x.bus_dark_since[b] = s.bus_dark_since[b];
-      x.bus_live[b] = s.bus_dark_since[b] < 0 ? 1 : 0;
     }
     std::copy(s.building_powered.begin(), s.building_powered.end(), x.building_powered.begin());
     for (std::size_t e = 0; e < s.element_out.size(); ++e)

@@ -138,7 +138,6 @@ TEST_CASE("thresholds, repair after the water recedes, battery, pump", "[couplin
   for (int k = 0; k < 8; ++k) {
     s.x.element_depth_m[0] = steps[k].depth;
     s.x.bus_dark_since[0] = steps[k].dark_since;
-    s.x.bus_live[0] = steps[k].dark_since < 0;
     apply_coupling(*s.model, st, (k + 1) * 1000, 1000, s.x);
     INFO("t = " << k + 1 << " s");
     CHECK(s.x.element_in_service[0] == steps[k].in_service);
@@ -152,7 +151,7 @@ TEST_CASE("thresholds, repair after the water recedes, battery, pump", "[couplin
     CHECK(s.x.element_in_service[0] == (k >= 19 ? 1 : 0));
   }
   CHECK(s.x.pump_rate_m3s[0] == 0.0f);  // its bus is still dark in this exchange
-  s.x.bus_live[0] = 1, s.x.bus_dark_since[0] = -1;
+  s.x.bus_dark_since[0] = -1;
   apply_coupling(*s.model, st, 20'000, 1000, s.x);
   CHECK(s.x.pump_rate_m3s[0] == 2.0f);
   CHECK(s.x.signal_powered[0] == 1);
