@@ -1,20 +1,8 @@
 """End-to-end checks of the citytwin command. Usage: cli_checks.py CITYTWIN CHECK."""
 import json
-import subprocess
-import sys
 import tempfile
 
-CITYTWIN, CHECK = sys.argv[1], sys.argv[2]
-
-
-def run(*args):
-    return subprocess.run([CITYTWIN, *args], capture_output=True, text=True, timeout=600)
-
-
-def expect(cond, what):
-    if not cond:
-        print("FAILED:", what)
-        sys.exit(1)
+from cli_common import CHECK, expect, run
 
 
 def version():

@@ -3,22 +3,14 @@ scenarios/monaco-uncoupled.toml). Usage: coupled_checks.py CITYTWIN CHECK."""
 import csv
 import os
 import re
-import subprocess
-import sys
 import tempfile
 
-CITYTWIN, CHECK = sys.argv[1], sys.argv[2]
-
-
-def run(*args):
-    return subprocess.run([CITYTWIN, *args], capture_output=True, text=True, timeout=1200)
+import cli_common
+from cli_common import CHECK, run
 
 
 def expect(cond, what):
-    if not cond:
-        print("FAILED:", what)
-        sys.exit(1)
-    print("ok:", what)
+    cli_common.expect(cond, what, verbose=True)
 
 
 def run_scenario(path, out, *extra):

@@ -1,0 +1,18 @@
+"""What the CLI check scripts share: run the citytwin command named on their command line, and
+stop at the first failed expectation."""
+import subprocess
+import sys
+
+CITYTWIN, CHECK = sys.argv[1], sys.argv[2]
+
+
+def run(*args, timeout=1200):
+    return subprocess.run([CITYTWIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def expect(cond, what, verbose=False):
+    if not cond:
+        print("FAILED:", what)
+        sys.exit(1)
+    if verbose:
+        print("ok:", what)
