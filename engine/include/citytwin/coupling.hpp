@@ -90,14 +90,14 @@ Result<std::unique_ptr<const CouplingModel>> compile_coupling(
 /// Everything the rules remember between steps.
 struct CouplingState {
   std::uint64_t seed = 0;
-  std::vector<std::uint8_t> link_closed;      ///< (n_links) the rule's current decision
-  std::vector<float> link_factor;             ///< (n_links)
-  std::vector<float> element_capacity_m;      ///< (n_elements) depth it fails at (drawn once)
-  std::vector<std::uint8_t> element_failed;   ///< (n_elements)
-  std::vector<SimTime> element_dry_since;     ///< (n_elements) -1 while wet or never failed
-  std::vector<std::uint8_t> building_cut;     ///< (n_buildings)
-  std::vector<std::uint8_t> signal_dark;      ///< (n_signals)
-  std::vector<std::uint8_t> pump_on;          ///< (n_pumps)
+  std::vector<std::uint8_t> link_closed;     ///< (n_links) the rule's current decision
+  std::vector<float> link_factor;            ///< (n_links)
+  std::vector<float> element_capacity_m;     ///< (n_elements) depth it fails at (drawn once)
+  std::vector<std::uint8_t> element_failed;  ///< (n_elements)
+  std::vector<SimTime> element_dry_since;    ///< (n_elements) -1 while wet or never failed
+  std::vector<std::uint8_t> building_cut;    ///< (n_buildings)
+  std::vector<std::uint8_t> signal_dark;     ///< (n_signals)
+  std::vector<std::uint8_t> pump_on;         ///< (n_pumps)
   struct Session {
     SimTime end;
     std::int32_t building;
