@@ -9,7 +9,8 @@ void power_pumps(const CouplingModel& m, CouplingState& s, SimTime t, SimTime dt
   const double hours = static_cast<double>(dt) / 3.6e6;
   for (std::size_t p = 0; p < x.pump_rate_m3s.size(); ++p) {
     const std::int32_t bus = m.pump_bus[p];
-    const bool on = !m.spec.pumps_on || bus < 0 || x.bus_dark_since[static_cast<std::size_t>(bus)] < 0;
+    const bool on =
+        !m.spec.pumps_on || bus < 0 || x.bus_dark_since[static_cast<std::size_t>(bus)] < 0;
     if (static_cast<std::uint8_t>(on) != s.pump_on[p])
       log_change(s, t, CouplingRule::power_pumps, CouplingEntity::bus, bus, on ? 1.0 : 0.0,
                  CouplingEntity::pump, static_cast<std::int32_t>(p), on ? 1.0 : 0.0);
