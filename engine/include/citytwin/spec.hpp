@@ -169,15 +169,19 @@ struct RunSpec {
 
 /// [city]: what to import and how to project it.
 struct CitySpec {
-  std::string osm;               ///< city.osm (.osm.pbf, .osm, .osm.gz), optional
-  std::string dem;               ///< city.dem (GeoTIFF or ESRI ASCII), optional
+  std::string osm;  ///< city.osm (.osm.pbf, .osm, .osm.gz), optional
+  /// city.dem: one raster (GeoTIFF, ESRI ASCII, SRTM .hgt...) or a list of tiles mosaicked
+  /// into one; optional.
+  std::vector<std::string> dem;
   std::string elevation_points;  ///< city.elevation_points: OSM file with `ele` nodes
   std::string crs;               ///< city.crs ("EPSG:32632"); empty: UTM of the centroid
   std::optional<std::array<double, 4>> bbox;  ///< city.bbox [west, south, east, north] degrees
-  double terrain_resolution_m = 0;            ///< city.terrain_resolution; 0 = close to the DEM's
-  double default_building_height_m = 10.0;    ///< city.default_building_height
-  double level_height_m = 3.0;                ///< city.level_height
-  bool fill_depressions = false;              ///< city.fill_depressions: priority-flood fill
+  /// city.margin: without a bbox, the terrain covers the OSM data's box plus this margin.
+  double margin_m = 200.0;
+  double terrain_resolution_m = 0;          ///< city.terrain_resolution; 0 = close to the DEM's
+  double default_building_height_m = 10.0;  ///< city.default_building_height
+  double level_height_m = 3.0;              ///< city.level_height
+  bool fill_depressions = false;            ///< city.fill_depressions: priority-flood fill
 };
 
 /// [output]: where and how often results are written.

@@ -169,6 +169,85 @@ std::array<double, 4> compute_extent(const CityModel& c) {
   return e;
 }
 
+// The box of the city's own data (roads, buildings, substations) in the model CRS; empty
+// (xmin > xmax) when there is none.
+std::array<double, 4> data_box(const CityModel& c) {
+  std::array<double, 4> box{1e300, 1e300, -1e300, -1e300};
+  auto grow = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+    for (std::size_t k = 0; k < xs.size(); ++k)
+      box = {std::min(box[0], xs[k]), std::min(box[1], ys[k]), std::max(box[2], xs[k]),
+             std::max(box[3], ys[k])};
+  };
+  grow(c.roads.point_x, c.roads.point_y);
+  grow(c.buildings.x, c.buildings.y);
+  grow(c.power.substation_x, c.power.substation_y);
+  return box;
+}
+
+// The terrain under the city: the DEM (one file or a mosaic of tiles) read over the model's
+// extent only -- city.bbox's footprint, else the OSM data's box plus city.margin, else the
+// whole raster -- and resampled onto the model grid (or kept on its own grid when it already
+// is in the model CRS and no resolution is asked).
+Result<Terrain> city_terrain(const CitySpec& spec, const RasterSource& source,
+                             const std::string& model_crs, bool dem_is_model_grid,
+                             const std::optional<Projection>& proj, const CityModel& city) {
+  const Raster& h = source.header();
+  const std::string& dem_file = spec.dem.front();
+  std::optional<std::array<double, 4>> extent;
+  const std::array<double, 4> data = data_box(city);
+  if (spec.bbox && proj) {
+    std::array<double, 4> e{1e300, 1e300, -1e300, -1e300};
+    for (double lon : {(*spec.bbox)[0], (*spec.bbox)[2]})
+      for (double lat : {(*spec.bbox)[1], (*spec.bbox)[3]}) {
+        double x = lon, y = lat;
+        if (!proj->forward(x, y)) continue;
+        e = {std::min(e[0], x), std::min(e[1], y), std::max(e[2], x), std::max(e[3], y)};
+      }
+    extent = e;
+  } else if (data[0] <= data[2]) {
+    extent = std::array<double, 4>{data[0] - spec.margin_m, data[1] - spec.margin_m,
+                                   data[2] + spec.margin_m, data[3] + spec.margin_m};
+  }
+  // The DEM's footprint and the window to read, both through the one transform.
+  std::optional<CrsTransform> tr;
+  if (!dem_is_model_grid) {
+    if (h.wkt.empty())
+      return fail(
+          Diagnostic::at(dem_file, 0, "city.dem",
+                         "the raster names no CRS, so it cannot be reprojected into " + model_crs,
+                         "", "a raster with a CRS (.prj), or city.crs set to its own"));
+    auto t = CrsTransform::create(h.wkt, model_crs);
+    if (!t) return fail(t.error());
+    tr.emplace(std::move(*t));
+  }
+  const std::array<double, 4> footprint =
+      tr ? transform_box(raster_box(h), *tr, false) : raster_box(h);
+  // The terrain must lie under the city: a DEM of another place is a wrong file, with or
+  // without a bbox (once accepted silently, as a flood grid with no buildings).
+  if (data[0] <= data[2] && (data[2] < footprint[0] || data[0] > footprint[2] ||
+                             data[3] < footprint[1] || data[1] > footprint[3]))
+    return fail(Diagnostic::at(dem_file, 0, "city.dem",
+                               "the elevation raster does not overlap the city's OSM data",
+                               fmt::format("terrain x {:.0f}..{:.0f}, y {:.0f}..{:.0f}",
+                                           footprint[0], footprint[2], footprint[1], footprint[3]),
+                               fmt::format("a DEM covering x {:.0f}..{:.0f}, y {:.0f}..{:.0f} ({})",
+                                           data[0], data[2], data[1], data[3], city.crs.name)));
+  std::optional<std::array<double, 4>> window;
+  if (extent) window = tr ? transform_box(*extent, *tr, true) : *extent;
+  // Two cells of margin: bilinear sampling at the extent's edge reads beyond it.
+  auto raster = source.read(window, 2);
+  if (!raster) return fail(raster.error());
+  if (dem_is_model_grid && spec.terrain_resolution_m <= 0) return terrain_from_raster(*raster);
+  auto t = resample_terrain(*raster, tr ? &*tr : nullptr, extent, spec.terrain_resolution_m);
+  if (!t) {
+    Error e = t.error();
+    for (Diagnostic& d : e.items)
+      if (d.file.empty()) d.file = dem_file;
+    return fail(e);
+  }
+  return t;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
@@ -183,13 +262,13 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
     if (!r) return fail(r.error());
     osm = std::move(*r);
   }
-  Raster dem;
+  std::optional<RasterSource> dem_source;
   if (!spec.dem.empty()) {
-    StageTimer timer(stats, "read DEM");
-    auto r = read_raster(spec.dem);
+    auto r = RasterSource::open(spec.dem);
     if (!r) return fail(r.error());
-    dem = std::move(*r);
+    dem_source.emplace(std::move(*r));
   }
+  const Raster dem = dem_source ? dem_source->header() : Raster{};
 
   // The model CRS: the scenario's, else the UTM zone of the city, else the DEM's own.
   std::string model_crs = spec.crs;
@@ -230,51 +309,11 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
     auto r = build_city(osm, *proj, spec.default_building_height_m, spec.level_height_m, *city);
     if (!r) return fail(r.error());
   }
-  if (!spec.dem.empty()) {
+  if (dem_source) {
     StageTimer timer(stats, "terrain");
-    if (dem_is_model_grid && spec.terrain_resolution_m <= 0) {
-      city->terrain = terrain_from_raster(dem);
-    } else {
-      std::optional<std::array<double, 4>> extent;
-      if (spec.bbox) {
-        // The crop box's footprint in the model CRS.
-        std::array<double, 4> e{1e300, 1e300, -1e300, -1e300};
-        for (double lon : {(*spec.bbox)[0], (*spec.bbox)[2]})
-          for (double lat : {(*spec.bbox)[1], (*spec.bbox)[3]}) {
-            double x = lon, y = lat;
-            if (!proj->forward(x, y)) continue;
-            e = {std::min(e[0], x), std::min(e[1], y), std::max(e[2], x), std::max(e[3], y)};
-          }
-        extent = e;
-      }
-      auto t = resample_terrain(dem, model_crs.empty() ? dem.wkt : model_crs, extent,
-                                spec.terrain_resolution_m);
-      if (!t) {
-        Error e = t.error();
-        for (Diagnostic& d : e.items) d.file = spec.dem;
-        return fail(e);
-      }
-      city->terrain = std::move(*t);
-    }
-    // The terrain must lie under the city: a DEM of another place is a wrong file, with or
-    // without a bbox (once accepted silently, as a flood grid with no buildings).
-    const Terrain& t = city->terrain;
-    const RoadNetwork& rn = city->roads;
-    const Buildings& bl = city->buildings;
-    std::array<double, 4> box{1e300, 1e300, -1e300, -1e300};
-    auto grow = [&](double x, double y) {
-      box = {std::min(box[0], x), std::min(box[1], y), std::max(box[2], x), std::max(box[3], y)};
-    };
-    for (std::size_t k = 0; k < rn.point_x.size(); ++k) grow(rn.point_x[k], rn.point_y[k]);
-    for (std::size_t k = 0; k < bl.x.size(); ++k) grow(bl.x[k], bl.y[k]);
-    const double tx1 = t.x0 + t.nx * t.dx, ty1 = t.y0 + t.ny * t.dy;
-    if (!spec.osm.empty() && box[0] <= box[2] &&
-        (box[2] < t.x0 || box[0] > tx1 || box[3] < t.y0 || box[1] > ty1))
-      return fail(Diagnostic::at(
-          spec.dem, 0, "city.dem", "the elevation raster does not overlap the city's OSM data",
-          fmt::format("terrain x {:.0f}..{:.0f}, y {:.0f}..{:.0f}", t.x0, tx1, t.y0, ty1),
-          fmt::format("a DEM covering x {:.0f}..{:.0f}, y {:.0f}..{:.0f} ({})", box[0], box[2],
-                      box[1], box[3], city->crs.name)));
+    auto t = city_terrain(spec, *dem_source, model_crs, dem_is_model_grid, proj, *city);
+    if (!t) return fail(t.error());
+    city->terrain = std::move(*t);
   }
   if (!spec.elevation_points.empty() && !city->terrain.empty() && proj) {
     StageTimer timer(stats, "refine terrain");

@@ -5,11 +5,22 @@
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
+#include <gdal_utils.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include "city/crs_transform.hpp"
+#include "citytwin/resources.hpp"
 
 namespace citytwin {
 
@@ -47,50 +58,203 @@ double Raster::sample(double x, double y) const {
   return bilinear(z.data(), nx, ny, fx, fy);
 }
 
-Result<Raster> read_raster(const std::string& path) {
+namespace {
+
+// Network file systems GDAL would reach through (and URLs curl would fetch).
+constexpr std::string_view k_network_markers[] = {
+    "/vsicurl",  "/vsis3",   "/vsigs",      "/vsiaz",    "/vsiadls", "/vsioss",
+    "/vsiswift", "/vsihdfs", "/vsiwebhdfs", "/vsistdin", "://"};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// An input may only make GDAL read local files: the path itself, and every file a VRT names
+// (recursively; a VRT is plain XML, so any network path in it is found as text).
+Result<void> check_local(const std::string& path, int depth) {
+  const std::string p = lower(path);
+  for (std::string_view m : k_network_markers)
+    if (p.find(m) != std::string::npos)
+      return fail(Diagnostic::at(path, 0, "", "a raster on the network is not read", path,
+                                 "a local file (download it first)"));
+  if (!p.ends_with(".vrt") || depth > 8) return {};
+  std::ifstream f(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string t = lower(text);
+  for (std::string_view m : k_network_markers)
+    if (const auto at = t.find(m); at != std::string::npos)
+      return fail(Diagnostic::at(
+          path, static_cast<int>(std::count(text.begin(), text.begin() + at, '\n')) + 1, "",
+          "the VRT names a file on the network; only local files are read",
+          text.substr(at > 40 ? at - 40 : 0, 80), "sources that are local files"));
+  // Local sources that are VRTs themselves.
+  const std::string open = "<sourcefilename", close = "</sourcefilename>";
+  for (auto at = t.find(open); at != std::string::npos; at = t.find(open, at + 1)) {
+    const auto gt = t.find('>', at), end = t.find(close, at);
+    if (gt == std::string::npos || end == std::string::npos || end < gt) break;
+    std::string src = text.substr(gt + 1, end - gt - 1);
+    const bool relative = t.substr(at, gt - at).find("relativetovrt=\"1\"") != std::string::npos;
+    if (relative) src = (std::filesystem::path(path).parent_path() / src).string();
+    if (auto r = check_local(src, depth + 1); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+struct RasterSource::Impl {
+  std::unique_ptr<GDALDataset> ds;
+  std::string mosaic;  // /vsimem/ path of the VRT mosaic, empty for one file
+  std::string name;    // for messages: the file, or the first tile
+  ~Impl() {
+    ds.reset();
+    if (!mosaic.empty()) VSIUnlink(mosaic.c_str());
+  }
+};
+
+RasterSource::RasterSource() = default;
+RasterSource::~RasterSource() = default;
+RasterSource::RasterSource(RasterSource&&) noexcept = default;
+
+Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths) {
+  CT_ASSERT(!paths.empty(), "a raster source names at least one file");
   GDALAllRegister();
+  for (const std::string& p : paths)
+    if (auto r = check_local(p, 0); !r) return fail(r.error());
+  RasterSource src;
+  src.m_impl = std::make_unique<Impl>();
+  Impl& m = *src.m_impl;
+  m.name = paths.front();
   CPLPushErrorHandler(CPLQuietErrorHandler);
   CPLErrorReset();
-  std::unique_ptr<GDALDataset> ds(
-      GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  auto open_one = [](const std::string& p) {
+    return std::unique_ptr<GDALDataset>(
+        GDALDataset::Open(p.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  };
+  // Every tile must open on its own before the mosaic (so a bad tile is named), and all must
+  // share one CRS (the VRT would place them as if they did).
+  std::string first_wkt;
+  for (std::size_t k = 0; k < paths.size() && paths.size() > 1; ++k) {
+    auto ds = open_one(paths[k]);
+    if (!ds) break;
+    const OGRSpatialReference* srs = ds->GetSpatialRef();
+    std::string wkt;
+    if (srs) {
+      char* w = nullptr;
+      srs->exportToWkt(&w);
+      wkt = w ? w : "";
+      CPLFree(w);
+    }
+    if (k == 0) first_wkt = wkt;
+    if (wkt != first_wkt && !(srs && !first_wkt.empty() && same_crs(wkt, first_wkt))) {
+      CPLPopErrorHandler();
+      return fail(Diagnostic::at(paths[k], 0, "city.dem", "the terrain tiles are in different CRSs",
+                                 describe_crs(wkt).name,
+                                 "tiles in one CRS, " + describe_crs(first_wkt).name + " like " +
+                                     paths.front() + " (reproject with gdalwarp)"));
+    }
+  }
+  std::string failed = paths.front();
+  if (paths.size() == 1) {
+    m.ds = open_one(paths.front());
+  } else {
+    static std::atomic<int> counter{0};
+    m.mosaic =
+        fmt::format("/vsimem/citytwin_mosaic_{}_{}.vrt", static_cast<const void*>(&m), counter++);
+    std::vector<const char*> names;
+    for (const std::string& p : paths) names.push_back(p.c_str());
+    int usage_error = 0;
+    GDALDatasetH vrt = GDALBuildVRT(m.mosaic.c_str(), static_cast<int>(names.size()), nullptr,
+                                    names.data(), nullptr, &usage_error);
+    m.ds.reset(GDALDataset::FromHandle(vrt));
+    for (std::size_t k = 0; !m.ds && k < paths.size(); ++k)
+      if (!open_one(paths[k])) failed = paths[k];
+  }
   CPLPopErrorHandler();
-  if (!ds) {
+  if (!m.ds) {
     const std::string why = CPLGetLastErrorMsg();
     return fail(Error::msg("cannot read elevation raster" +
                                (why.empty() ? std::string() : ": " + why) +
                                " (expected a GeoTIFF or ESRI ASCII grid)",
-                           path));
+                           failed));
   }
-  Raster r;
-  r.nx = ds->GetRasterXSize();
-  r.ny = ds->GetRasterYSize();
-  if (ds->GetGeoTransform(r.geo.data()) != CE_None)
-    return fail(Error::msg("the raster has no georeferencing (geotransform)", path));
-  if (r.geo[2] != 0 || r.geo[4] != 0)
+  Raster& h = src.m_header;
+  h.nx = m.ds->GetRasterXSize();
+  h.ny = m.ds->GetRasterYSize();
+  if (m.ds->GetGeoTransform(h.geo.data()) != CE_None)
+    return fail(Error::msg("the raster has no georeferencing (geotransform)", m.name));
+  if (h.geo[2] != 0 || h.geo[4] != 0)
     return fail(
-        Error::msg("rotated rasters are not supported; warp it north-up first (gdalwarp)", path));
-  if (const OGRSpatialReference* srs = ds->GetSpatialRef()) {
+        Error::msg("rotated rasters are not supported; warp it north-up first (gdalwarp)", m.name));
+  if (const OGRSpatialReference* srs = m.ds->GetSpatialRef()) {
     char* wkt = nullptr;
     const char* opts[] = {"FORMAT=WKT2_2019", nullptr};
     srs->exportToWkt(&wkt, opts);
-    if (wkt) r.wkt = wkt;
+    if (wkt) h.wkt = wkt;
     CPLFree(wkt);
-    r.geographic = srs->IsGeographic();
+    h.geographic = srs->IsGeographic();
   }
-  GDALRasterBand* band = ds->GetRasterBand(1);
+  return src;
+}
+
+Result<Raster> RasterSource::read(std::optional<std::array<double, 4>> box, int pad) const {
+  const Impl& m = *m_impl;
+  const Raster& h = m_header;
+  int i0 = 0, j0 = 0, i1 = h.nx, j1 = h.ny;  // columns [i0, i1), rows [j0, j1)
+  if (box) {
+    // Cells whose area meets the box, plus `pad` around (north-up: geo[5] < 0).
+    const double fx0 = ((*box)[0] - h.geo[0]) / h.geo[1], fx1 = ((*box)[2] - h.geo[0]) / h.geo[1];
+    const double fy0 = ((*box)[3] - h.geo[3]) / h.geo[5], fy1 = ((*box)[1] - h.geo[3]) / h.geo[5];
+    auto clampi = [](double v, int hi) {
+      return static_cast<int>(std::clamp(v, 0.0, static_cast<double>(hi)));
+    };
+    i0 = clampi(std::floor(std::min(fx0, fx1)) - pad, h.nx);
+    i1 = clampi(std::ceil(std::max(fx0, fx1)) + pad, h.nx);
+    j0 = clampi(std::floor(std::min(fy0, fy1)) - pad, h.ny);
+    j1 = clampi(std::ceil(std::max(fy0, fy1)) + pad, h.ny);
+    if (i0 >= i1 || j0 >= j1)
+      return fail(Error::msg("the elevation raster does not overlap the city", m.name));
+  }
+  // A raster's header can claim any size: refuse what the machine cannot hold before reading.
+  const double bytes = static_cast<double>(i1 - i0) * (j1 - j0) * sizeof(float);
+  if (bytes > static_cast<double>(memory_budget()))
+    return fail(Diagnostic::at(m.name, 0, "",
+                               fmt::format("reading {} x {} cells needs {}; this machine has {} "
+                                           "available",
+                                           i1 - i0, j1 - j0, format_bytes(bytes),
+                                           format_bytes(static_cast<double>(memory_budget()))),
+                               "", "a raster cropped to the city (gdal_translate -projwin)"));
+  Raster r = h;
+  r.nx = i1 - i0;
+  r.ny = j1 - j0;
+  r.geo[0] = h.geo[0] + i0 * h.geo[1];
+  r.geo[3] = h.geo[3] + j0 * h.geo[5];
+  GDALRasterBand* band = m.ds->GetRasterBand(1);
+  if (!band) return fail(Error::msg("the raster has no band", m.name));
   int has_nodata = 0;
   const double nodata = band->GetNoDataValue(&has_nodata);
-  r.z.resize(static_cast<std::size_t>(r.nx) * r.ny);
-  if (band->RasterIO(GF_Read, 0, 0, r.nx, r.ny, r.z.data(), r.nx, r.ny, GDT_Float32, 0, 0) !=
-      CE_None)
+  r.z.resize(static_cast<std::size_t>(r.nx) * static_cast<std::size_t>(r.ny));
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  const CPLErr err =
+      band->RasterIO(GF_Read, i0, j0, r.nx, r.ny, r.z.data(), r.nx, r.ny, GDT_Float32, 0, 0);
+  CPLPopErrorHandler();
+  if (err != CE_None)
     return fail(
-        Error::msg("cannot read raster band 1: " + std::string(CPLGetLastErrorMsg()), path));
+        Error::msg("cannot read raster band 1: " + std::string(CPLGetLastErrorMsg()), m.name));
   for (float& v : r.z)
     if ((has_nodata &&
          (v == static_cast<float>(nodata) || (std::isnan(nodata) && std::isnan(v)))) ||
         !std::isfinite(v))
       v = k_nan;
   return r;
+}
+
+Result<Raster> read_raster(const std::string& path) {
+  auto src = RasterSource::open({path});
+  if (!src) return fail(src.error());
+  return src->read();
 }
 
 Terrain terrain_from_raster(const Raster& r) {
@@ -111,29 +275,37 @@ Terrain terrain_from_raster(const Raster& r) {
   return t;
 }
 
-Result<Terrain> resample_terrain(const Raster& r, const std::string& model_crs,
-                                 std::optional<std::array<double, 4>> extent, double resolution) {
-  if (r.wkt.empty())
-    return fail(Error::msg("the raster names no CRS, so it cannot be reprojected into " +
-                           model_crs + "; give it a .prj/CRS or set city.crs to its own CRS"));
-  auto tr = CrsTransform::create(r.wkt, model_crs);
-  if (!tr) return fail(tr.error());
-  // Footprint of the raster in model coordinates, from points along its border.
-  std::array<double, 4> box{1e300, 1e300, -1e300, -1e300};
+std::array<double, 4> raster_box(const Raster& r) {
+  const double xa = r.geo[0], xb = r.geo[0] + r.nx * r.geo[1];
+  const double ya = r.geo[3], yb = r.geo[3] + r.ny * r.geo[5];
+  return {std::min(xa, xb), std::min(ya, yb), std::max(xa, xb), std::max(ya, yb)};
+}
+
+std::array<double, 4> transform_box(const std::array<double, 4>& b, const CrsTransform& tr,
+                                    bool inverse) {
+  // Points along the border (a projected box's edges are curves in the other CRS).
+  std::array<double, 4> out{1e300, 1e300, -1e300, -1e300};
   const int samples = 32;
   for (int k = 0; k <= samples; ++k) {
     const double s = static_cast<double>(k) / samples;
-    const double xs[4] = {r.geo[0] + s * r.nx * r.geo[1], r.geo[0] + s * r.nx * r.geo[1], r.geo[0],
-                          r.geo[0] + r.nx * r.geo[1]};
-    const double ys[4] = {r.geo[3], r.geo[3] + r.ny * r.geo[5], r.geo[3] + s * r.ny * r.geo[5],
-                          r.geo[3] + s * r.ny * r.geo[5]};
+    const double xs[4] = {b[0] + s * (b[2] - b[0]), b[0] + s * (b[2] - b[0]), b[0], b[2]};
+    const double ys[4] = {b[1], b[3], b[1] + s * (b[3] - b[1]), b[1] + s * (b[3] - b[1])};
     for (int e = 0; e < 4; ++e) {
       double x = xs[e], y = ys[e];
-      if (!tr->forward(x, y)) continue;
-      box = {std::min(box[0], x), std::min(box[1], y), std::max(box[2], x), std::max(box[3], y)};
+      if (!(inverse ? tr.inverse(x, y) : tr.forward(x, y))) continue;
+      out = {std::min(out[0], x), std::min(out[1], y), std::max(out[2], x), std::max(out[3], y)};
     }
   }
-  if (box[0] > box[2]) return fail(Error::msg("the raster does not project into " + model_crs));
+  return out;
+}
+
+Result<Terrain> resample_terrain(const Raster& r, const CrsTransform* to_model,
+                                 std::optional<std::array<double, 4>> extent, double resolution) {
+  auto forward = [&](double& x, double& y) { return !to_model || to_model->forward(x, y); };
+  auto inverse = [&](double& x, double& y) { return !to_model || to_model->inverse(x, y); };
+  std::array<double, 4> box =
+      to_model ? transform_box(raster_box(r), *to_model, false) : raster_box(r);
+  if (box[0] > box[2]) return fail(Error::msg("the raster does not project into the model CRS"));
   if (extent) {
     box = {std::max(box[0], (*extent)[0]), std::max(box[1], (*extent)[1]),
            std::min(box[2], (*extent)[2]), std::min(box[3], (*extent)[3])};
@@ -145,23 +317,37 @@ Result<Terrain> resample_terrain(const Raster& r, const std::string& model_crs,
     double cx = r.geo[0] + 0.5 * r.nx * r.geo[1], cy = r.geo[3] + 0.5 * r.ny * r.geo[5];
     double ax = cx + r.geo[1], ay = cy;
     double bx = cx, by = cy + r.geo[5];
-    tr->forward(cx, cy);
-    tr->forward(ax, ay);
-    tr->forward(bx, by);
+    forward(cx, cy);
+    forward(ax, ay);
+    forward(bx, by);
     resolution = std::max(
         1.0, std::round(std::min(std::hypot(ax - cx, ay - cy), std::hypot(bx - cx, by - cy))));
   }
+  // Sized before anything is allocated: a grid too big for an index or for the machine is a
+  // request to refuse, with what to change.
+  const double nx = std::max(1.0, std::ceil((box[2] - box[0]) / resolution)),
+               ny = std::max(1.0, std::ceil((box[3] - box[1]) / resolution));
+  const double bytes = nx * ny * sizeof(float);
+  if (nx * ny > static_cast<double>(std::numeric_limits<std::int32_t>::max()) ||
+      bytes > static_cast<double>(memory_budget()))
+    return fail(Diagnostic::at(
+        "", 0, "city.terrain_resolution",
+        fmt::format("a terrain grid of {:.0f} x {:.0f} cells at {} m needs {} for its "
+                    "elevations alone; this machine has {} available",
+                    nx, ny, resolution, format_bytes(bytes),
+                    format_bytes(static_cast<double>(memory_budget()))),
+        "", "a coarser city.terrain_resolution, or a smaller city.bbox"));
   Terrain t;
   t.dx = t.dy = resolution;
   t.x0 = box[0];
   t.y0 = box[1];
-  t.nx = std::max(1, static_cast<int>(std::ceil((box[2] - box[0]) / resolution)));
-  t.ny = std::max(1, static_cast<int>(std::ceil((box[3] - box[1]) / resolution)));
+  t.nx = static_cast<int>(nx);
+  t.ny = static_cast<int>(ny);
   t.z.assign(static_cast<std::size_t>(t.nx) * t.ny, k_nan);
   for (int j = 0; j < t.ny; ++j)
     for (int i = 0; i < t.nx; ++i) {
       double x = t.x0 + (i + 0.5) * t.dx, y = t.y0 + (j + 0.5) * t.dy;
-      const double v = tr->inverse(x, y) ? r.sample(x, y) : std::nan("");
+      const double v = inverse(x, y) ? r.sample(x, y) : std::nan("");
       t.z[static_cast<std::size_t>(j) * t.nx + i] = static_cast<float>(v);
       t.nodata_cells += std::isnan(v);
     }

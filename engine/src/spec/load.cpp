@@ -37,7 +37,7 @@ void parse_run(SectionReader s, const std::string& path, RunSpec& run) {
 
 void parse_city(SectionReader s, CitySpec& city) {
   city.osm = s.existing_file("osm").value_or("");
-  city.dem = s.existing_file("dem").value_or("");
+  city.dem = s.existing_files("dem").value_or(std::vector<std::string>{});
   city.elevation_points = s.existing_file("elevation_points").value_or("");
   city.crs = s.string_or("crs", "");
   if (auto b = s.numbers("bbox", 4)) {
@@ -48,6 +48,7 @@ void parse_city(SectionReader s, CitySpec& city) {
     else
       city.bbox = std::array<double, 4>{v[0], v[1], v[2], v[3]};
   }
+  city.margin_m = s.quantity_or("margin", Quantity::length, city.margin_m, 0.0);
   city.terrain_resolution_m = s.quantity_or("terrain_resolution", Quantity::length, 0.0, 0.0);
   city.default_building_height_m = s.quantity_or("default_building_height", Quantity::length,
                                                  city.default_building_height_m, 0.5);

@@ -13,7 +13,7 @@ std::shared_ptr<const CityModel> monaco() {
   const std::string assets = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/";
   CitySpec spec;
   spec.osm = assets + "monaco-2025-02.osm.pbf";
-  spec.dem = assets + "monaco_srtm3_crop.tif";
+  spec.dem = {assets + "monaco_srtm3_crop.tif"};
   spec.bbox = std::array<double, 4>{7.405, 43.718, 7.445, 43.755};
   auto city = import_city(spec);
   REQUIRE(city.has_value());

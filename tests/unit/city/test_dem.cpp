@@ -80,7 +80,7 @@ TEST_CASE("a file that is not a raster is a located error", "[city][dem]") {
 
 TEST_CASE("a city from a DEM alone loads in the DEM's own grid", "[city][dem]") {
   CitySpec spec;
-  spec.dem = k_data + "tiny.asc";
+  spec.dem = {k_data + "tiny.asc"};
   auto city = import_city(spec);
   REQUIRE(city.has_value());
   const CityModel& c = **city;
@@ -107,7 +107,7 @@ TEST_CASE("depression filling raises pits to their spill level and nothing else"
       << "10 10 10 10 10\n10 8 8 8 10\n10 8 2 8 6\n10 8 8 8 10\n10 10 10 10 10\n";
   }
   CitySpec spec;
-  spec.dem = path;
+  spec.dem = {path};
   spec.fill_depressions = true;
   auto city = import_city(spec);
   REQUIRE(city.has_value());

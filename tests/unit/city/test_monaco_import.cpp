@@ -16,7 +16,7 @@ const std::string k_assets = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/
 std::shared_ptr<const CityModel> monaco(bool with_bbox) {
   CitySpec spec;
   spec.osm = k_assets + "monaco-2025-02.osm.pbf";
-  spec.dem = k_assets + "monaco_srtm3_crop.tif";
+  spec.dem = {k_assets + "monaco_srtm3_crop.tif"};
   if (with_bbox) spec.bbox = std::array<double, 4>{7.405, 43.718, 7.445, 43.755};
   auto city = import_city(spec);
   REQUIRE(city.has_value());
@@ -146,7 +146,7 @@ TEST_CASE("Monaco terrain: UTM grid from SRTM, elevations on every building and 
 TEST_CASE("surveyed street elevations refine the terrain towards them", "[city][monaco]") {
   CitySpec spec;
   spec.osm = k_assets + "monaco-2025-02.osm.pbf";
-  spec.dem = k_assets + "monaco_srtm3_crop.tif";
+  spec.dem = {k_assets + "monaco_srtm3_crop.tif"};
   spec.bbox = std::array<double, 4>{7.405, 43.718, 7.445, 43.755};
   spec.terrain_resolution_m = 20;
   auto plain = import_city(spec);

@@ -174,7 +174,7 @@ gain = 4.0
   CHECK(r->run.name == "wet");          // overridden
   CHECK(r->run.duration == 7'200'000);  // inherited
   CHECK(r->run.seed == 3);
-  CHECK(r->city.dem == (dir.path / "base" / "terrain.asc").string());
+  CHECK(r->city.dem == std::vector<std::string>{(dir.path / "base" / "terrain.asc").string()});
   CHECK(r->domain<PingSpec>("ping")->gain == 4.0);
   CHECK_THAT(r->resolved_text, !Contains("extends"));
 }
