@@ -5,7 +5,7 @@ BUILD  := build/$(PRESET)
 # CI (CI=true) builds with warnings as errors.
 CMAKE_EXTRA := $(if $(CI),-DCITYTWIN_WERROR=ON,)
 
-.PHONY: all deps configure build demo test test-asan bench validate clean
+.PHONY: all deps configure build demo test test-asan bench validate fuzz fuzz-build clean
 
 all: build
 
@@ -40,9 +40,24 @@ bench:
 	@$(MAKE) --no-print-directory build >&2
 	@$(XVFB) $(BUILD)/benchmarks/citytwin-bench --all
 
-# Long validations against reference tools (minutes to hours); not run by CI.
+# Long validations against reference tools (minutes to hours), then a short fuzz run (60 s per
+# harness); not run by CI.
 validate: build
 	@ctest --preset $(PRESET) -L validate --timeout 7200
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
+
+# The libFuzzer harnesses (tests/fuzz; clang-14, ASan + UBSan: the fuzz preset), each run for
+# FUZZ_SECONDS one after another; one summary line per harness (docs/testing.md). FUZZ=name
+# runs only some of them.
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+fuzz-build:
+	@scripts/install-deps --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(JOBS)
+
+fuzz: fuzz-build
+	@scripts/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ)
 
 clean:
 	rm -rf build out

@@ -12,6 +12,19 @@ target_compile_definitions(citytwin_options INTERFACE
   $<$<BOOL:${CITYTWIN_ASSERTS}>:CITYTWIN_ASSERTS=1>
   $<$<BOOL:${CITYTWIN_DOUBLE}>:CITYTWIN_DOUBLE=1>
   CITYTWIN_VERSION="${PROJECT_VERSION}")
+# The fuzz build: every engine object carries libFuzzer's coverage hooks and the sanitizers; the
+# harness executables add -fsanitize=fuzzer (tests/fuzz). clang-14 with libstdc++ 12 lacks
+# std::expected, which the shim force-included here supplies (see its header).
+if(CITYTWIN_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "CITYTWIN_FUZZ needs clang (libFuzzer); use the fuzz preset")
+  endif()
+  target_compile_options(citytwin_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+    -fno-omit-frame-pointer
+    "SHELL:-include ${PROJECT_SOURCE_DIR}/tests/fuzz/compat/expected_shim.hpp")
+  target_link_options(citytwin_options INTERFACE -fsanitize=address,undefined)
+endif()
 
 # citytwin_private_include(TARGET MODULE): TARGET may include MODULE's private headers as
 # "MODULE/x.hpp" and no other module's: its private include path holds a single link, to
