@@ -215,9 +215,10 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     for (int j = 0; j < g.ny; ++j)
       for (int i = 0; i < g.nx; ++i) {
         const double x = g.x0 + (i + 0.5) * g.dx, y = g.y0 + (j + 0.5) * g.dx;
-        const int a = static_cast<int>(std::floor((x - gt[0]) / gt[1]));
-        const int b = static_cast<int>(std::floor((y - gt[3]) / gt[5]));
-        if (a < 0 || b < 0 || a >= r->nx || b >= r->ny) continue;
+        // Compared as doubles: a raster's geotransform may put the cell far outside int.
+        const double fa = std::floor((x - gt[0]) / gt[1]), fb = std::floor((y - gt[3]) / gt[5]);
+        if (!(fa >= 0 && fb >= 0 && fa < r->nx && fb < r->ny)) continue;
+        const int a = static_cast<int>(fa), b = static_cast<int>(fb);
         const float n = r->z[static_cast<std::size_t>(b) * static_cast<std::size_t>(r->nx) +
                              static_cast<std::size_t>(a)];
         if (n > 0) g.gn2[g.idx(i, j)] = gn2(n);
@@ -282,8 +283,10 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     Inflow in;
     in.name = p.name;
     for (std::size_t k = 0; k < p.at.size(); ++k) {
-      // Points, or every cell along the segments of a line (sampled at a quarter cell).
-      const Point2 a = p.at[k], b = k + 1 < p.at.size() ? p.at[k + 1] : p.at[k];
+      // Points, or every cell along the segments of a line (sampled at a quarter cell), the
+      // part inside the grid only.
+      Point2 a = p.at[k], b = k + 1 < p.at.size() ? p.at[k + 1] : p.at[k];
+      if (!clip_to_grid(g, a, b)) continue;
       const int n = std::max(1, static_cast<int>(std::hypot(b.x - a.x, b.y - a.y) / (0.25 * g.dx)));
       for (int s = 0; s <= n; ++s) {
         int i = 0, j = 0;

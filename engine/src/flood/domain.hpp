@@ -101,6 +101,10 @@ std::shared_ptr<const EventPayload> parse_flood_event(std::string_view action, S
 /// Cells whose centres lie within `half_width` of a polyline (unpadded indices, sorted, unique).
 std::vector<std::int32_t> cells_near_line(const Grid& g, const std::vector<Point2>& line,
                                           double half_width);
+/// The part of segment a-b inside the grid's extent (Liang-Barsky clipping, a and b moved);
+/// false when it misses the grid or is not finite. Sampling only the clipped part keeps the work
+/// bounded by the grid's size whatever the coordinates a file gives.
+bool clip_to_grid(const Grid& g, Point2& a, Point2& b);
 /// Cells a polyline crosses (unpadded indices, sorted, unique), 4-connected.
 std::vector<std::int32_t> line_cells(const Grid& g, const double* x, const double* y,
                                      std::size_t n);

@@ -8,15 +8,53 @@
 
 namespace citytwin::flood {
 
+namespace {
+
+// Cells [first, last] of one axis (n cells from `origin`, size dx) that [lo, hi] overlaps,
+// clamped in floating point before the conversion to int: a coordinate of 1e30 or NaN from a
+// file must not overflow it. False when nothing overlaps.
+bool cell_span(double lo, double hi, double origin, double dx, int n, int& first, int& last) {
+  const double a = std::floor((lo - origin) / dx), b = std::floor((hi - origin) / dx);
+  if (!(a <= n - 1.0 && b >= 0.0 && a <= b)) return false;
+  first = static_cast<int>(std::max(a, 0.0));
+  last = static_cast<int>(std::min(b, n - 1.0));
+  return true;
+}
+
+}  // namespace
+
+bool clip_to_grid(const Grid& g, Point2& a, Point2& b) {
+  const double vx = b.x - a.x, vy = b.y - a.y;
+  if (!std::isfinite(vx) || !std::isfinite(vy) || !std::isfinite(a.x) || !std::isfinite(a.y))
+    return false;
+  const double p[4] = {-vx, vx, -vy, vy};
+  const double q[4] = {a.x - g.x0, g.x0 + g.nx * g.dx - a.x, a.y - g.y0, g.y0 + g.ny * g.dx - a.y};
+  double t0 = 0, t1 = 1;
+  for (int k = 0; k < 4; ++k) {
+    if (p[k] == 0) {
+      if (q[k] < 0) return false;  // parallel to this edge and outside it
+    } else if (p[k] < 0) {
+      t0 = std::max(t0, q[k] / p[k]);
+    } else {
+      t1 = std::min(t1, q[k] / p[k]);
+    }
+  }
+  if (t0 > t1) return false;
+  const Point2 o = a;
+  a = {o.x + t0 * vx, o.y + t0 * vy};
+  b = {o.x + t1 * vx, o.y + t1 * vy};
+  return true;
+}
+
 std::vector<std::int32_t> cells_in_polygon(const Grid& g, const double* x, const double* y, int n) {
   std::vector<std::int32_t> cells;
   if (n < 3) return cells;
   const double xmin = *std::min_element(x, x + n), xmax = *std::max_element(x, x + n);
   const double ymin = *std::min_element(y, y + n), ymax = *std::max_element(y, y + n);
-  const int i0 = std::max(0, static_cast<int>(std::floor((xmin - g.x0) / g.dx)));
-  const int i1 = std::min(g.nx - 1, static_cast<int>(std::floor((xmax - g.x0) / g.dx)));
-  const int j0 = std::max(0, static_cast<int>(std::floor((ymin - g.y0) / g.dx)));
-  const int j1 = std::min(g.ny - 1, static_cast<int>(std::floor((ymax - g.y0) / g.dx)));
+  int i0 = 0, i1 = -1, j0 = 0, j1 = -1;
+  if (!cell_span(xmin, xmax, g.x0, g.dx, g.nx, i0, i1) ||
+      !cell_span(ymin, ymax, g.y0, g.dx, g.ny, j0, j1))
+    return cells;
   for (int j = j0; j <= j1; ++j) {
     const double py = g.y0 + (j + 0.5) * g.dx;
     for (int i = i0; i <= i1; ++i) {
@@ -38,10 +76,10 @@ std::vector<std::int32_t> cells_near_line(const Grid& g, const std::vector<Point
   double x0 = line[0].x, x1 = x0, y0 = line[0].y, y1 = y0;
   for (const Point2& p : line)
     x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
-  const int i0 = std::max(0, static_cast<int>(std::floor((x0 - half_width - g.x0) / g.dx)));
-  const int i1 = std::min(g.nx - 1, static_cast<int>(std::floor((x1 + half_width - g.x0) / g.dx)));
-  const int j0 = std::max(0, static_cast<int>(std::floor((y0 - half_width - g.y0) / g.dx)));
-  const int j1 = std::min(g.ny - 1, static_cast<int>(std::floor((y1 + half_width - g.y0) / g.dx)));
+  int i0 = 0, i1 = -1, j0 = 0, j1 = -1;
+  if (!cell_span(x0 - half_width, x1 + half_width, g.x0, g.dx, g.nx, i0, i1) ||
+      !cell_span(y0 - half_width, y1 + half_width, g.y0, g.dx, g.ny, j0, j1))
+    return cells;
   for (int j = j0; j <= j1; ++j)
     for (int i = i0; i <= i1; ++i) {
       const double px = g.x0 + (i + 0.5) * g.dx, py = g.y0 + (j + 0.5) * g.dx;
@@ -64,12 +102,16 @@ std::vector<std::int32_t> line_cells(const Grid& g, const double* x, const doubl
   std::vector<std::int32_t> cells;
   int pi = -1, pj = -1;
   for (std::size_t p = 0; p < n; ++p) {
-    const double ax = x[p], ay = y[p], bx = p + 1 < n ? x[p + 1] : ax,
-                 by = p + 1 < n ? y[p + 1] : ay;
-    const int steps = std::max(1, static_cast<int>(std::hypot(bx - ax, by - ay) / (0.25 * g.dx)));
+    Point2 a{x[p], y[p]}, b = p + 1 < n ? Point2{x[p + 1], y[p + 1]} : a;
+    if (!clip_to_grid(g, a, b)) {
+      pi = -1;
+      continue;
+    }
+    const int steps =
+        std::max(1, static_cast<int>(std::hypot(b.x - a.x, b.y - a.y) / (0.25 * g.dx)));
     for (int s = 0; s <= steps; ++s) {
       int i = 0, j = 0;
-      if (!g.locate(ax + (bx - ax) * s / steps, ay + (by - ay) * s / steps, i, j)) {
+      if (!g.locate(a.x + (b.x - a.x) * s / steps, a.y + (b.y - a.y) * s / steps, i, j)) {
         pi = -1;
         continue;
       }

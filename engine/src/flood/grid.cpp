@@ -15,7 +15,7 @@ const char* to_string(Solver s) {
 
 bool Grid::locate(double x, double y, int& i, int& j) const {
   const double fi = std::floor((x - x0) / dx), fj = std::floor((y - y0) / dx);
-  if (fi < 0 || fj < 0 || fi >= nx || fj >= ny) return false;
+  if (!(fi >= 0 && fj >= 0 && fi < nx && fj < ny)) return false;  // NaN too
   i = static_cast<int>(fi);
   j = static_cast<int>(fj);
   return true;
