@@ -102,6 +102,12 @@ Result<void> check_cols(const Matrix& m, std::size_t min_cols, const std::string
 
 constexpr double k_deg = std::numbers::pi / 180.0;
 
+// A bus number as MATPOWER writes it: a positive integer, here also one a double holds exactly
+// (so that it converts to int64 without overflow: 1e30 or Inf is a corrupt file).
+bool is_bus_number(double id) {
+  return id >= 1 && id <= 9007199254740992.0 && id == std::floor(id);
+}
+
 }  // namespace
 
 Result<Network> parse_matpower(const std::string& text, const std::string& path,
@@ -249,9 +255,9 @@ Result<Network> parse_matpower(const std::string& text, const std::string& path,
   for (std::size_t i = 0; i < nb; ++i) {
     const auto& r = mb.rows[i];
     const double id = r[0];
-    if (id != std::floor(id) || id < 1)
+    if (!is_bus_number(id))
       return fail(diag(path, mb.row_line[i], "mpc.bus.bus_i", "invalid bus number",
-                       fmt::format("{}", id), "a positive integer"));
+                       fmt::format("{}", id), "a positive integer up to 2^53"));
     if (!index.emplace(static_cast<std::int64_t>(id), static_cast<std::int32_t>(i)).second)
       return fail(diag(path, mb.row_line[i], "mpc.bus.bus_i", "duplicate bus number",
                        fmt::format("{}", id), "unique bus numbers"));
@@ -277,8 +283,8 @@ Result<Network> parse_matpower(const std::string& text, const std::string& path,
     net.bus_y.push_back(std::nan(""));
   }
   auto bus_index = [&](double id, int line, const char* field) -> Result<std::int32_t> {
-    auto it = index.find(static_cast<std::int64_t>(id));
-    if (id != std::floor(id) || it == index.end())
+    const auto it = is_bus_number(id) ? index.find(static_cast<std::int64_t>(id)) : index.end();
+    if (it == index.end())
       return fail(diag(path, line, field, "refers to a bus that is not in mpc.bus",
                        fmt::format("{}", id), "a bus number listed in mpc.bus"));
     return it->second;

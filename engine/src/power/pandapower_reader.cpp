@@ -102,6 +102,15 @@ double num_in(const Table& t, std::size_t row, const char* c, double lo, double 
   return v;
 }
 
+// A cell naming a row of a table (a bus, a line): a whole number that converts to int64 (a
+// double holds integers exactly up to 2^53); else a BadCell.
+std::int64_t row_id(const Table& t, std::size_t row, const char* c, double fallback = -1) {
+  const double v = num(t, row, c, fallback);
+  if (!(std::abs(v) <= 9007199254740992.0 && v == std::floor(v)))
+    throw BadCell{t.index[row], c, fmt::format("{}", v), "a whole number (a table index)"};
+  return static_cast<std::int64_t>(v);
+}
+
 bool flag(const Table& t, std::size_t row, const char* c) {
   return num(t, row, c, 1.0) != 0.0;
 }
@@ -201,8 +210,8 @@ Result<Network> read_pandapower_tables(const json& root, const std::string& path
   }
   auto find_bus = [&](const Table& t, std::size_t row, const char* c,
                       const std::string& tname) -> Result<std::int32_t> {
-    const double id = num(t, row, c, -1);
-    const auto it = bus_at.find(static_cast<std::int64_t>(id));
+    const std::int64_t id = row_id(t, row, c);
+    const auto it = bus_at.find(id);
     if (it == bus_at.end())
       return fail(diag(path, fmt::format("{}[{}].{}", tname, t.index[row], c),
                        "refers to a bus that is not in the bus table", fmt::format("{}", id),
@@ -217,8 +226,8 @@ Result<Network> read_pandapower_tables(const json& root, const std::string& path
   std::unordered_map<std::int64_t, std::size_t> line_row;
   for (std::size_t k = 0; k < line->index.size(); ++k) {
     line_row[line->index[k]] = k;
-    line_from_id[k] = static_cast<std::int64_t>(num(*line, k, "from_bus"));
-    line_to_id[k] = static_cast<std::int64_t>(num(*line, k, "to_bus"));
+    line_from_id[k] = row_id(*line, k, "from_bus");
+    line_to_id[k] = row_id(*line, k, "to_bus");
   }
   int other_switches = 0;
   for (std::size_t s = 0; s < sw->index.size(); ++s) {
@@ -228,13 +237,13 @@ Result<Network> read_pandapower_tables(const json& root, const std::string& path
       continue;
     }
     if (flag(*sw, s, "closed")) continue;
-    const auto el = static_cast<std::int64_t>(num(*sw, s, "element"));
+    const std::int64_t el = row_id(*sw, s, "element");
     const auto it = line_row.find(el);
     if (it == line_row.end())
       return fail(diag(path, fmt::format("switch[{}].element", sw->index[s]),
                        "refers to a line that is not in the line table", fmt::format("{}", el),
                        "an index of the line table"));
-    const auto b = static_cast<std::int64_t>(num(*sw, s, "bus"));
+    const std::int64_t b = row_id(*sw, s, "bus");
     auto& o = line_open[el];
     if (b == line_from_id[it->second]) o.first = true;
     if (b == line_to_id[it->second]) o.second = true;

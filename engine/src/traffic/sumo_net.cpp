@@ -31,6 +31,9 @@ namespace {
 
 // More links than any real junction has: an index beyond it is a corrupt file, not a network.
 constexpr double k_max_junction_links = 256;
+// Bound of lane and link indices read from a file (far above any real network; it only keeps
+// them within an int).
+constexpr int k_max_index = 1'000'000;
 
 struct RawLane {
   std::string id;
@@ -156,29 +159,33 @@ class NetHandler final : public xml::Handler {
   Result<void> start_connection(const xml::Attrs& at) {
     auto from = at.text("connection", "from");
     auto to = at.text("connection", "to");
-    auto fl = at.number("connection", "fromLane");
-    auto tl = at.number("connection", "toLane");
     if (!from) return fail(from.error());
     if (!to) return fail(to.error());
+    for (const char* a : {"fromLane", "toLane"})
+      if (!at.find(a))
+        return fail(at.error(std::string("connection.") + a, "missing attribute", {}, "a number"));
+    // Lane and link indices are looked up (lanes by name, links against the signal's), but
+    // must first be whole numbers an int holds.
+    auto fl = at.whole_or("connection", "fromLane", 0, 0, k_max_index);
+    auto tl = at.whole_or("connection", "toLane", 0, 0, k_max_index);
     if (!fl) return fail(fl.error());
     if (!tl) return fail(tl.error());
     const char* via = at.find("via");
     if (!from->empty() && from->front() == ':') {
       // An internal-to-internal step of a via chain (or internal -> road: chain end).
-      if (via != nullptr)
-        internal_next[std::string(*from) + "_" + std::to_string(static_cast<int>(*fl))] = via;
+      if (via != nullptr) internal_next[std::string(*from) + "_" + std::to_string(*fl)] = via;
       return {};
     }
     RawConn c;
     c.from = *from;
     c.to = *to;
-    c.from_lane = static_cast<int>(*fl);
-    c.to_lane = static_cast<int>(*tl);
+    c.from_lane = *fl;
+    c.to_lane = *tl;
     c.via = via ? via : "";
     c.tl = at.find("tl") ? at.find("tl") : "";
-    auto li = at.number_or("connection", "linkIndex", -1);
+    auto li = at.whole_or("connection", "linkIndex", -1, -1, k_max_index);
     if (!li) return fail(li.error());
-    c.link = static_cast<int>(*li);
+    c.link = *li;
     const char* st = at.find("state");
     c.state = st && st[0] ? st[0] : 'M';
     c.line = at.line();

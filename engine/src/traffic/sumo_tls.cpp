@@ -3,9 +3,18 @@
 // times (documented in docs/scenario-traffic.md).
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "traffic/sumo_common.hpp"
 
 namespace citytwin::traffic {
+
+namespace {
+// Bounds that keep a program's times (in ms) and its cycle, their sum, far inside SimTime: a
+// phase of over 11 days or an offset of over 30 years is a corrupt file, not a signal.
+constexpr double k_max_phase_s = 1e6;
+constexpr double k_max_offset_s = 1e9;
+}  // namespace
 
 std::vector<std::string> split_spaces(std::string_view s) {
   std::vector<std::string> out;
@@ -25,7 +34,7 @@ Result<void> tls_start(std::string_view name, const xml::Attrs& at,
   if (name == "tlLogic") {
     auto id = at.text("tlLogic", "id");
     if (!id) return fail(id.error());
-    auto off = at.number_or("tlLogic", "offset", 0.0);
+    auto off = at.number_in("tlLogic", "offset", 0.0, -k_max_offset_s, k_max_offset_s);
     if (!off) return fail(off.error());
     TlsProgram prog;
     prog.offset = seconds_ms(*off);
@@ -43,6 +52,9 @@ Result<void> tls_start(std::string_view name, const xml::Attrs& at,
     if (!st) return fail(st.error());
     if (*dur <= 0)
       return fail(at.error("phase.duration", "not positive", std::to_string(*dur), "> 0 s"));
+    if (*dur > k_max_phase_s)
+      return fail(at.error("phase.duration", "out of range", fmt::format("{}", *dur),
+                           fmt::format("at most {} s", k_max_phase_s)));
     for (char c : *st)
       if (std::string_view("rRyYgGuoOsx=").find(c) == std::string_view::npos)
         return fail(at.error("phase.state", "unknown signal state", std::string(1, c),

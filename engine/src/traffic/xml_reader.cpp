@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace citytwin::traffic::xml {
 
 const char* Attrs::find(std::string_view name) const {
@@ -57,6 +59,26 @@ Result<double> Attrs::number_or(std::string_view element, std::string_view name,
   const char* v = find(name);
   if (v == nullptr) return fallback;
   return parse_number(*this, element, name, v);
+}
+
+Result<double> Attrs::number_in(std::string_view element, std::string_view name, double fallback,
+                                double lo, double hi) const {
+  auto x = number_or(element, name, fallback);
+  if (x && !(*x >= lo && *x <= hi))
+    return fail(error(std::string(element) + "." + std::string(name), "out of range",
+                      fmt::format("{}", *x), fmt::format("a number from {} to {}", lo, hi)));
+  return x;
+}
+
+Result<int> Attrs::whole_or(std::string_view element, std::string_view name, int fallback, int lo,
+                            int hi) const {
+  if (find(name) == nullptr) return fallback;
+  auto x = number(element, name);
+  if (!x) return fail(x.error());
+  if (!(*x >= lo && *x <= hi && *x == std::floor(*x)))
+    return fail(error(std::string(element) + "." + std::string(name), "not a valid index",
+                      fmt::format("{}", *x), fmt::format("a whole number from {} to {}", lo, hi)));
+  return static_cast<int>(*x);
 }
 
 namespace {

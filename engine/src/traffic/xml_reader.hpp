@@ -24,6 +24,14 @@ class Attrs {
   Result<double> number(std::string_view element, std::string_view name) const;
   /// A finite number, or `fallback` when absent; an error when malformed.
   Result<double> number_or(std::string_view element, std::string_view name, double fallback) const;
+  /// A number in [lo, hi], or `fallback` when absent; an error when malformed or outside
+  /// (values a file can make too big to convert, e.g. seconds to milliseconds).
+  Result<double> number_in(std::string_view element, std::string_view name, double fallback,
+                           double lo, double hi) const;
+  /// A whole number in [lo, hi] (a lane or link index), or `fallback` (not checked) when absent;
+  /// an error when malformed, fractional or outside.
+  Result<int> whole_or(std::string_view element, std::string_view name, int fallback, int lo,
+                       int hi) const;
   /// A located diagnostic for this element.
   Diagnostic error(std::string field, std::string message, std::string found = {},
                    std::string expected = {}) const;
