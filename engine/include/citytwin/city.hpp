@@ -163,6 +163,8 @@ struct ImportStats {
   std::int64_t buildings_without_geometry = 0;  ///< broken multipolygons, dropped and counted
   std::int64_t elevation_points_used = 0;       ///< `ele` nodes that refined the terrain
   std::int64_t depression_cells_filled = 0;     ///< cells raised by city.fill_depressions
+  /// Input dropped beyond a documented share (Model::warnings carries them on).
+  std::vector<Diagnostic> warnings;
 };
 
 /// Projection between WGS84 longitude/latitude (degrees) and the model CRS (metres).

@@ -10,14 +10,18 @@
 #include <vector>
 
 #include "citytwin/city.hpp"
+#include "citytwin/spec.hpp"
 #include "citytwin/time.hpp"
 
 namespace citytwin {
 
-/// Floor area per resident and per job, by building use class (m2). Defaults are typical
-/// European gross floor areas: ~40 m2 of housing per resident; office ~20 m2, retail ~35 m2,
-/// industry ~60 m2, schools/hospitals/public ~30 m2 per job. "other" (mostly building=yes,
-/// untyped) is split between housing and jobs by `other_residential_share`.
+/// Floor area per resident and per job, by building use class (m2 of gross floor area, as
+/// footprint x levels measures it). Defaults (docs/scenario.md "[demand]" gives the sources):
+/// ~40 m2 of housing per resident, the EU average dwelling floor area per person; per job,
+/// office ~20 m2, retail ~35 m2, industry ~60 m2, schools/hospitals/public ~30 m2, of the order
+/// of the HCA Employment Density Guide (2015) figures grossed up from net to gross area.
+/// "other" (mostly building=yes, untyped) is split between housing and jobs by
+/// `other_residential_share`.
 struct ActivityParams {
   double m2_per_resident = 40.0;
   std::array<double, 10> m2_per_job = {0, 35, 20, 60, 30, 30, 30, 100, 0, 35};
@@ -33,6 +37,10 @@ struct Activity {
 };
 
 Activity building_activity(const Buildings& buildings, const ActivityParams& params = {});
+
+/// The city's activity as the scenario asks: the floor-area estimate with [demand]'s floor
+/// areas, scaled to its census totals where given (each building keeps its share).
+Activity city_activity(const Buildings& buildings, const DemandSpec& demand);
 
 /// Relative intensity by hour of day, linearly interpolated between hour marks (value at h:00).
 struct DailyProfile {

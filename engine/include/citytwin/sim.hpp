@@ -88,6 +88,11 @@ class Domain {
   /// After advance: writes this domain's exports into `x` (every export array it owns).
   virtual void publish(const DomainState& /*state*/, CityExchange& /*x*/) const {}
 
+  /// What compiling found that the user should hear before running: input dropped beyond a
+  /// documented share, nothing to simulate. `validate` and `run` print them; `--strict` makes
+  /// them errors.
+  virtual std::vector<Diagnostic> warnings() const { return {}; }
+
   /// Writes static datasets once, before the first frame (under /<name>).
   virtual void write_static(RunWriter& out) const = 0;
   /// Appends one output frame (under /<name>); called at every output time.
@@ -131,9 +136,12 @@ struct Model {
   std::vector<std::unique_ptr<const Domain>> domains;  ///< parallel to spec.domains
   std::shared_ptr<const ExchangeLayout> layout;        ///< the exchange's index spaces
   std::unique_ptr<const CouplingModel> coupling;       ///< the rules (all off without [coupling])
+  /// The city import's and every domain's warnings (Domain::warnings), in that order.
+  std::vector<Diagnostic> warnings;
 };
 
-/// Imports the city and compiles every domain. `domains` defaults to the built-in list.
+/// Imports the city and compiles every domain. `domains` defaults to the built-in list. Every
+/// domain is compiled even when one fails, so the error lists every domain's problems at once.
 Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec);
 Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
                                                    std::shared_ptr<const CityModel> city,

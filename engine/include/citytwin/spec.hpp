@@ -184,6 +184,15 @@ struct CitySpec {
   bool fill_depressions = false;            ///< city.fill_depressions: priority-flood fill
 };
 
+/// [demand]: the city's synthesised population and jobs (docs/scenario.md). Residents and jobs
+/// are estimated per building from its floor area; census totals, when given, scale them.
+struct DemandSpec {
+  double residents = 0;                ///< demand.residents: total (0: the floor-area estimate)
+  double jobs = 0;                     ///< demand.jobs: total (0: the floor-area estimate)
+  double floor_area_per_resident = 0;  ///< demand.floor_area_per_resident, m2 (0: default)
+  double floor_area_per_job = 0;       ///< demand.floor_area_per_job, m2, every use (0: default)
+};
+
 /// [output]: where and how often results are written.
 struct OutputSpec {
   std::string dir;                ///< output.dir (default "out/<scenario name>")
@@ -269,6 +278,7 @@ struct ScenarioSpec {
   std::string resolved_text;  ///< TOML after extends resolution
   RunSpec run;
   CitySpec city;
+  DemandSpec demand;
   OutputSpec output;
   CouplingSpec coupling;
   /// One entry per domain section present, in the order of the built-in domain list.

@@ -308,6 +308,16 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
     StageTimer timer(stats, "build roads and buildings");
     auto r = build_city(osm, *proj, spec.default_building_height_m, spec.level_height_m, *city);
     if (!r) return fail(r.error());
+    // Broken outlines are expected now and then in OSM; more than 1 % of the buildings is a
+    // damaged or wrongly cut extract.
+    const double dropped = static_cast<double>(stats.buildings_without_geometry);
+    if (dropped > 0.01 * (dropped + city->buildings.size()))
+      stats.warnings.push_back(Diagnostic::at(
+          spec.osm, 0, "city.osm",
+          fmt::format("{:.0f} of {:.0f} buildings have no usable outline and were dropped", dropped,
+                      dropped + city->buildings.size()),
+          "unclosed ways or broken multipolygons",
+          "an extract cut with complete ways (osmium extract --strategy complete_ways)"));
   }
   if (dem_source) {
     StageTimer timer(stats, "terrain");

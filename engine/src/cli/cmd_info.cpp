@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <iostream>
 #include <memory>
 
+#include "citytwin/demand.hpp"
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
 
@@ -13,13 +15,19 @@ namespace citytwin::cli {
 
 namespace {
 
-nlohmann::ordered_json city_json(const CityModel& c) {
+nlohmann::ordered_json city_json(const CityModel& c, const DemandSpec& demand) {
   nlohmann::ordered_json j;
   double floor_area = 0;
   for (float a : c.buildings.floor_area_m2) floor_area += a;
   j["buildings"] = c.buildings.size();
   j["floor_area_m2"] = floor_area;
   j["buildings_without_geometry"] = c.stats.buildings_without_geometry;
+  // The synthesised population, to compare with the census ([demand] scales it).
+  const Activity activity = city_activity(c.buildings, demand);
+  j["residents"] = std::llround(activity.total_residents());
+  j["jobs"] = std::llround(activity.total_jobs());
+  j["residents_source"] = demand.residents > 0 ? "demand.residents" : "floor-area estimate";
+  j["jobs_source"] = demand.jobs > 0 ? "demand.jobs" : "floor-area estimate";
   j["road_nodes"] = c.roads.node_count();
   j["road_links"] = c.roads.link_count();
   j["lane_km"] = c.roads.lane_km();
@@ -66,7 +74,7 @@ Runner add_info_command(CLI::App& app) {
       std::cerr << city.error().to_string() << "\n";
       return k_exit_bad_input;
     }
-    const auto j = city_json(**city);
+    const auto j = city_json(**city, spec->demand);
     if (*json) {
       std::cout << j.dump(2) << "\n";
       return k_exit_ok;

@@ -28,6 +28,7 @@ struct RunArgs {
   std::string max_memory;
   bool quiet = false;
   bool overwrite = false;
+  bool strict = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -144,6 +145,7 @@ int run(const RunArgs& args) {
     return k_exit_bad_input;
   }
   const Model& m = **model;
+  if (!report_warnings(m, args.strict)) return k_exit_bad_input;
   const double load_s = std::chrono::duration<double>(Clock::now() - t_start).count();
 
   std::error_code ec;
@@ -218,6 +220,8 @@ Runner add_run_command(CLI::App& app) {
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the run may use, e.g. 8GiB (default: what the machine has available)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
+  cmd->add_flag("--strict", args->strict,
+                "Treat warnings (dropped input, a domain with nothing to simulate) as errors");
   cmd->add_flag("--overwrite", args->overwrite,
                 "Replace a run file of another scenario in the output folder");
   return [args]() { return run(*args); };

@@ -11,15 +11,24 @@
 
 namespace citytwin::cli {
 
+bool report_warnings(const Model& model, bool strict) {
+  for (const Diagnostic& d : model.warnings)
+    std::cerr << (strict ? "error (--strict): " : "warning: ") << d.to_string() << "\n";
+  return !(strict && !model.warnings.empty());
+}
+
 Runner add_validate_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("validate", "Check a scenario and its input files without running it");
   auto path = std::make_shared<std::string>();
   auto max_memory = std::make_shared<std::string>();
+  auto strict = std::make_shared<bool>(false);
   cmd->add_option("scenario", *path, "Scenario file (.toml)")->required();
   cmd->add_option("--max-memory", *max_memory,
                   "Memory a run may use, e.g. 8GiB (default: what the machine has available)");
-  return [path, max_memory]() {
+  cmd->add_flag("--strict", *strict,
+                "Treat warnings (dropped input, a domain with nothing to simulate) as errors");
+  return [path, max_memory, strict]() {
     auto spec = load_scenario(*path);
     if (!spec) {
       std::cerr << spec.error().to_string() << "\n";
@@ -39,11 +48,15 @@ Runner add_validate_command(CLI::App& app) {
       std::cerr << model.error().to_string() << "\n";
       return k_exit_bad_input;
     }
-    std::cout << fmt::format("{}: valid ({} domain{}{}, {} event{}, {} buildings, {} road links)\n",
-                             *path, n_domains, n_domains == 1 ? "" : "s",
-                             (*model)->coupling->any() ? ", coupled" : "", n_events,
-                             n_events == 1 ? "" : "s", (*model)->city->buildings.size(),
-                             (*model)->city->roads.link_count());
+    if (!report_warnings(**model, *strict)) return k_exit_bad_input;
+    std::cout << fmt::format(
+        "{}: valid ({} domain{}{}, {} event{}, {} buildings, {} road links{})\n", *path, n_domains,
+        n_domains == 1 ? "" : "s", (*model)->coupling->any() ? ", coupled" : "", n_events,
+        n_events == 1 ? "" : "s", (*model)->city->buildings.size(),
+        (*model)->city->roads.link_count(),
+        (*model)->warnings.empty() ? ""
+                                   : fmt::format(", {} warning{}", (*model)->warnings.size(),
+                                                 (*model)->warnings.size() == 1 ? "" : "s"));
     return k_exit_ok;
   };
 }

@@ -9,6 +9,10 @@ namespace CLI {
 class App;
 }
 
+namespace citytwin {
+struct Model;
+}
+
 namespace citytwin::cli {
 
 constexpr int k_exit_ok = 0;
@@ -16,6 +20,10 @@ constexpr int k_exit_internal = 1;
 constexpr int k_exit_bad_input = 2;
 
 using Runner = std::function<int()>;
+
+/// Prints the model's warnings to stderr ("warning: file:line: field: ..."), as errors when
+/// `strict` (`--strict`); returns false when the command must stop (strict and any warning).
+bool report_warnings(const Model& model, bool strict);
 
 Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);

@@ -23,6 +23,22 @@ Activity building_activity(const Buildings& b, const ActivityParams& p) {
   return a;
 }
 
+Activity city_activity(const Buildings& b, const DemandSpec& demand) {
+  ActivityParams p;
+  if (demand.floor_area_per_resident > 0) p.m2_per_resident = demand.floor_area_per_resident;
+  if (demand.floor_area_per_job > 0)
+    for (double& m2 : p.m2_per_job)
+      if (m2 > 0) m2 = demand.floor_area_per_job;  // classes without jobs keep none
+  Activity a = building_activity(b, p);
+  auto scale = [](std::vector<float>& v, double total, double target) {
+    if (target <= 0 || total <= 0) return;
+    for (float& x : v) x = static_cast<float>(x * (target / total));
+  };
+  scale(a.residents, a.total_residents(), demand.residents);
+  scale(a.jobs, a.total_jobs(), demand.jobs);
+  return a;
+}
+
 double Activity::total_residents() const {
   return std::accumulate(residents.begin(), residents.end(), 0.0);
 }

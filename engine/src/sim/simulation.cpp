@@ -57,19 +57,31 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
   auto model = std::make_shared<Model>();
   model->city = std::move(city);
   std::vector<std::unique_ptr<Domain>> compiled;
+  Error errors;  // every domain's setup problems, reported together
   for (std::size_t i = 0; i < spec.domain_names.size(); ++i) {
     const auto it = std::find_if(domains.begin(), domains.end(), [&](const DomainEntry& e) {
       return e.info.section == spec.domain_names[i];
     });
     CT_ASSERT(it != domains.end(), "the spec was loaded with the same domain list");
     auto d = it->compile(*spec.domains[i], spec, *model->city);
-    if (!d) return fail(d.error());
+    if (!d) {
+      errors.items.insert(errors.items.end(), d.error().items.begin(), d.error().items.end());
+      continue;
+    }
     compiled.push_back(std::move(*d));
   }
+  if (!errors.items.empty()) return fail(std::move(errors));
   std::shared_ptr<ExchangeLayout> layout = city_layout(*model->city, spec.coupling);
   for (const auto& d : compiled) d->declare(*layout);
   for (const auto& d : compiled)
-    if (auto r = d->bind(*layout); !r) return fail(r.error());
+    if (auto r = d->bind(*layout); !r)
+      errors.items.insert(errors.items.end(), r.error().items.begin(), r.error().items.end());
+  if (!errors.items.empty()) return fail(std::move(errors));
+  model->warnings = model->city->stats.warnings;
+  for (const auto& d : compiled) {
+    std::vector<Diagnostic> w = d->warnings();
+    model->warnings.insert(model->warnings.end(), w.begin(), w.end());
+  }
   auto coupling = compile_coupling(spec.coupling, layout, *model->city);
   if (!coupling) return fail(coupling.error());
   model->coupling = std::move(*coupling);

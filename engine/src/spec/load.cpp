@@ -37,7 +37,11 @@ void parse_run(SectionReader s, const std::string& path, RunSpec& run) {
 
 void parse_city(SectionReader s, CitySpec& city) {
   city.osm = s.existing_file("osm").value_or("");
-  city.dem = s.existing_files("dem").value_or(std::vector<std::string>{});
+  if (auto dem = s.existing_files("dem")) {
+    city.dem = std::move(*dem);
+    if (city.dem.empty())
+      s.error("dem", "an empty list", "[]", "a raster path or a list of terrain tiles");
+  }
   city.elevation_points = s.existing_file("elevation_points").value_or("");
   city.crs = s.string_or("crs", "");
   if (auto b = s.numbers("bbox", 4)) {
@@ -54,6 +58,20 @@ void parse_city(SectionReader s, CitySpec& city) {
                                                  city.default_building_height_m, 0.5);
   city.level_height_m = s.quantity_or("level_height", Quantity::length, city.level_height_m, 1.0);
   city.fill_depressions = s.boolean_or("fill_depressions", city.fill_depressions);
+}
+
+void parse_demand(SectionReader s, DemandSpec& d) {
+  d.residents = s.number_or("residents", 0, 0, 1e10);
+  d.jobs = s.number_or("jobs", 0, 0, 1e10);
+  d.floor_area_per_resident = s.quantity_or("floor_area_per_resident", Quantity::area, 0, 1);
+  d.floor_area_per_job = s.quantity_or("floor_area_per_job", Quantity::area, 0, 1);
+  // A total fixes the scale: a floor area per person would have no effect beside it.
+  if (s.has("residents") && s.has("floor_area_per_resident"))
+    s.error("floor_area_per_resident", "has no effect beside demand.residents", "",
+            "one of residents (a census total) or floor_area_per_resident");
+  if (s.has("jobs") && s.has("floor_area_per_job"))
+    s.error("floor_area_per_job", "has no effect beside demand.jobs", "",
+            "one of jobs (a census total) or floor_area_per_job");
 }
 
 void parse_output(SectionReader s, const std::string& name, OutputSpec& out) {
@@ -134,6 +152,7 @@ Result<ScenarioSpec> build(ScenarioDocument& doc, std::span<const DomainInfo> do
   SectionReader root = doc.root();
   parse_run(root.table("scenario"), spec.path, spec.run);
   parse_city(root.table("city"), spec.city);
+  parse_demand(root.table("demand"), spec.demand);
   parse_output(root.table("output"), spec.run.name, spec.output);
   for (const DomainInfo& d : domains) {
     if (!root.has(d.section)) continue;

@@ -99,6 +99,24 @@ class RoutesHandler final : public xml::Handler {
   std::uint64_t m_seed;
   std::map<std::string, std::int32_t> m_type_of;
   std::unordered_set<std::string> m_ids;  // vehicle and flow ids so far (SUMO's must be unique)
+  std::unordered_set<std::uint64_t> m_joined;  // (from edge << 32 | to edge) with a connection
+
+  // The first consecutive pair of a route's edges that no connection joins (-1: none).
+  std::ptrdiff_t first_gap(const std::vector<std::int32_t>& edges) {
+    if (m_joined.empty())
+      for (std::int32_t c = 0; c < m_net.n_conns(); ++c) {
+        const auto a = static_cast<std::uint64_t>(m_net.lane_edge[static_cast<std::size_t>(
+            m_net.conn_from_lane[static_cast<std::size_t>(c)])]);
+        const auto b = static_cast<std::uint32_t>(m_net.lane_edge[static_cast<std::size_t>(
+            m_net.conn_to_lane[static_cast<std::size_t>(c)])]);
+        m_joined.insert(a << 32 | b);
+      }
+    for (std::size_t k = 1; k < edges.size(); ++k)
+      if (!m_joined.contains(static_cast<std::uint64_t>(edges[k - 1]) << 32 |
+                             static_cast<std::uint32_t>(edges[k])))
+        return static_cast<std::ptrdiff_t>(k);
+    return -1;
+  }
   std::map<std::string, Distribution> m_dists;
   std::map<std::string, std::vector<std::int32_t>> m_routes;
   std::string m_dist_name;
@@ -317,6 +335,19 @@ class RoutesHandler final : public xml::Handler {
       }
       v.edges = r->second;
     }
+    // A route must be drivable: SUMO refuses one whose consecutive edges no connection joins
+    // (its vehicles would be inserted and never arrive). Trips are routed when they depart.
+    if (!is_trip)
+      if (const std::ptrdiff_t k = first_gap(v.edges); k >= 0) {
+        const auto ku = static_cast<std::size_t>(k);
+        d.message =
+            (v.is_flow ? "flow '" : "vehicle '") + v.id + "' has a route that cannot be driven";
+        d.found = "no connection from edge '" +
+                  m_net.edge_id[static_cast<std::size_t>(v.edges[ku - 1])] + "' to edge '" +
+                  m_net.edge_id[static_cast<std::size_t>(v.edges[ku])] + "'";
+        d.expected = "consecutive route edges joined by a <connection> of the network";
+        return fail(d);
+      }
     // A flow's vehicles are counted before any is made: a huge end or rate, or a tiny period,
     // would otherwise grow the demand without bound.
     const double wanted = v.is_flow ? (v.number >= 0 ? static_cast<double>(v.number)

@@ -21,6 +21,10 @@ namespace {
 
 using u = std::size_t;
 
+// The share of the city's sampled trips that may be dropped (no route, or origin and
+// destination on one link) before compiling warns (docs/scenario-traffic.md).
+constexpr double k_max_dropped_share = 0.10;
+
 bool inside_polygon(const std::vector<Point2>& poly, double x, double y) {
   bool in = false;  // even-odd rule
   for (std::size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++)
@@ -78,44 +82,76 @@ Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
   return {};
 }
 
-// The strongly connected part of the edge graph that holds the most edges among a few seeds
-// of the highest road class (forward and backward reachability from the seed intersected).
-std::vector<std::uint8_t> main_component(const Network& net, const RoadNetwork& roads) {
+// The largest strongly connected component of the edge graph (edges joined by connections),
+// over every drivable link: Tarjan's algorithm (Tarjan 1972, "Depth-first search and linear
+// graph algorithms", SIAM J. Comput. 1(2)), iterative so that long chains of links cannot
+// overflow the call stack. Trips start and end on it, so every trip has a route both ways.
+std::vector<std::uint8_t> main_component(const Network& net) {
   const auto ne = static_cast<u>(net.n_edges());
-  std::vector<std::vector<std::int32_t>> succ(ne), pred(ne);
-  for (std::int32_t c = 0; c < net.n_conns(); ++c) {
-    const std::int32_t a = net.lane_edge[static_cast<u>(net.conn_from_lane[static_cast<u>(c)])],
-                       b = net.lane_edge[static_cast<u>(net.conn_to_lane[static_cast<u>(c)])];
-    succ[static_cast<u>(a)].push_back(b);
-    pred[static_cast<u>(b)].push_back(a);
-  }
-  auto reach = [&](std::int32_t seed, const std::vector<std::vector<std::int32_t>>& adj) {
-    std::vector<std::uint8_t> seen(ne, 0);
-    std::vector<std::int32_t> stack{seed};
-    seen[static_cast<u>(seed)] = 1;
-    while (!stack.empty()) {
-      const std::int32_t e = stack.back();
-      stack.pop_back();
-      for (std::int32_t f : adj[static_cast<u>(e)])
-        if (!seen[static_cast<u>(f)]) seen[static_cast<u>(f)] = 1, stack.push_back(f);
+  std::vector<std::int32_t> offsets(ne + 1, 0), targets(static_cast<u>(net.n_conns()));
+  auto edge_of = [&](std::int32_t lane) { return net.lane_edge[static_cast<u>(lane)]; };
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    ++offsets[static_cast<u>(edge_of(net.conn_from_lane[static_cast<u>(c)])) + 1];
+  for (u e = 0; e < ne; ++e) offsets[e + 1] += offsets[e];
+  std::vector<std::int32_t> fill(offsets.begin(), offsets.end() - 1);
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    targets[static_cast<u>(
+        fill[static_cast<u>(edge_of(net.conn_from_lane[static_cast<u>(c)]))]++)] =
+        edge_of(net.conn_to_lane[static_cast<u>(c)]);
+
+  constexpr std::int32_t k_unvisited = -1;
+  std::vector<std::int32_t> index(ne, k_unvisited), low(ne, 0), component(ne, -1);
+  std::vector<std::uint8_t> on_stack(ne, 0);
+  std::vector<std::int32_t> stack;                            // Tarjan's stack of edges
+  std::vector<std::pair<std::int32_t, std::int32_t>> frames;  // (edge, next target offset)
+  std::int32_t next_index = 0, n_components = 0;
+  std::vector<std::int32_t> component_size;
+  for (u root = 0; root < ne; ++root) {
+    if (index[root] != k_unvisited) continue;
+    auto visit = [&](std::int32_t v) {
+      index[static_cast<u>(v)] = low[static_cast<u>(v)] = next_index++;
+      stack.push_back(v);
+      on_stack[static_cast<u>(v)] = 1;
+      frames.emplace_back(v, offsets[static_cast<u>(v)]);
+    };
+    visit(static_cast<std::int32_t>(root));
+    while (!frames.empty()) {
+      auto& [v, k] = frames.back();
+      const auto vu = static_cast<u>(v);
+      if (k < offsets[vu + 1]) {
+        const std::int32_t w = targets[static_cast<u>(k++)];
+        if (index[static_cast<u>(w)] == k_unvisited)
+          visit(w);  // invalidates v and k; the loop re-reads the frame
+        else if (on_stack[static_cast<u>(w)])
+          low[vu] = std::min(low[vu], index[static_cast<u>(w)]);
+        continue;
+      }
+      if (low[vu] == index[vu]) {  // v roots a component: pop it
+        std::int32_t size = 0, w = -1;
+        do {
+          w = stack.back();
+          stack.pop_back();
+          on_stack[static_cast<u>(w)] = 0;
+          component[static_cast<u>(w)] = n_components;
+          ++size;
+        } while (w != v);
+        component_size.push_back(size);
+        ++n_components;
+      }
+      const std::int32_t done = v;
+      frames.pop_back();
+      if (!frames.empty()) {
+        const auto parent = static_cast<u>(frames.back().first);
+        low[parent] = std::min(low[parent], low[static_cast<u>(done)]);
+      }
     }
-    return seen;
-  };
-  std::vector<std::int32_t> seeds(ne);
-  for (u e = 0; e < ne; ++e) seeds[e] = static_cast<std::int32_t>(e);
-  std::stable_sort(seeds.begin(), seeds.end(), [&](std::int32_t a, std::int32_t b) {
-    return roads.link_class[static_cast<u>(a)] < roads.link_class[static_cast<u>(b)];
-  });
-  std::vector<std::uint8_t> best;
-  std::size_t best_n = 0;
-  for (u k = 0; k < std::min<u>(8, ne); ++k) {
-    std::vector<std::uint8_t> f = reach(seeds[k], succ);
-    const std::vector<std::uint8_t> b = reach(seeds[k], pred);
-    std::size_t n = 0;
-    for (u e = 0; e < ne; ++e) n += (f[e] &= b[e]);
-    if (n > best_n) best_n = n, best = std::move(f);
   }
-  return best;
+  std::vector<std::uint8_t> in(ne, 0);
+  if (component_size.empty()) return in;
+  const auto largest = static_cast<std::int32_t>(
+      std::max_element(component_size.begin(), component_size.end()) - component_size.begin());
+  for (u e = 0; e < ne; ++e) in[e] = component[e] == largest;
+  return in;
 }
 
 // The city's network and home-to-work demand. Trips are routed once on free-flow times to
@@ -126,11 +162,11 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
   if (city.roads.link_count() == 0)
     return fail(Error::msg("traffic.network = \"city\" needs roads: set city.osm", scenario.path));
   CityNetwork cn = build_city_network(city.roads);
-  const Activity activity = building_activity(city.buildings);
+  const Activity activity = city_activity(city.buildings, scenario.demand);
   // Trips start and end on the main strongly connected part of the network, so that every
   // trip has a route (links cut off by the city's bounding box are left out).
   TripParams tp = spec.demand;
-  tp.usable_links = main_component(cn.net, city.roads);
+  tp.usable_links = main_component(cn.net);
   if (const double n = expected_trips(activity, tp); !(n <= k_max_vehicles))
     return fail(Diagnostic::at(
         scenario.path, 0, "traffic.demand",
@@ -160,7 +196,7 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
       continue;
     }
     for (std::int32_t e : path) flow[static_cast<std::size_t>(e)] += 1.0 / hours;
-    d.veh_id.push_back("c" + std::to_string(k));
+    d.veh_id.push_back(fmt::format("c{}", k));
     d.veh_depart.push_back(t.depart);
     d.veh_type.push_back(0);
     d.route_edges.push_back(t.origin_link);
@@ -174,6 +210,20 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
   c.geom = std::move(cn.geom);
   c.city = true;
   c.source = "city (OSM roads)";
+  // Trips that cannot be made are dropped and counted; beyond k_max_dropped_share of them the
+  // network, the bbox or the demand is wrong, and the user hears it (docs/scenario-traffic.md).
+  const auto n_main = std::count(tp.usable_links.begin(), tp.usable_links.end(), 1);
+  const auto dropped = same_link + unreachable;
+  if (!trips.empty() &&
+      static_cast<double>(dropped) > k_max_dropped_share * static_cast<double>(trips.size()))
+    c.warnings.push_back(Diagnostic::at(
+        scenario.path, 0, "traffic.demand",
+        fmt::format("{} of the city's {} trips were dropped ({} start and end on one link, {} "
+                    "have no route)",
+                    dropped, trips.size(), same_link, unreachable),
+        fmt::format("the road network's largest strongly connected part holds {} of {} links",
+                    n_main, city.roads.link_count()),
+        "a city.bbox that does not cut the main roads, or a larger extract"));
   double residents = activity.total_residents(), jobs = activity.total_jobs();
   c.notes.emplace_back("city demand",
                        fmt::format("{:.0f} residents, {:.0f} jobs -> {} trips ({} within one link, "
@@ -327,6 +377,12 @@ Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
       c.veh_dest_building.push_back(it != c.dest_by_id.end() ? it->second : -1);
     }
   if (auto r = resolve_detectors(spec, c); !r) return fail(r.error());
+  if (c.demand.veh_id.empty())
+    c.warnings.push_back(Diagnostic::at(
+        scenario.path, 0, "traffic", "the traffic domain has no vehicle to simulate",
+        spec.city ? "no trip of the city's demand has a route" : "no vehicle, trip or flow",
+        spec.city ? "roads that connect the city's buildings (see the warnings above)"
+                  : "route files with vehicles departing within scenario.duration"));
   return std::unique_ptr<Domain>(std::make_unique<TrafficDomain>(spec.params, std::move(c), city));
 }
 

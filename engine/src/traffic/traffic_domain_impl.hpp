@@ -94,6 +94,7 @@ struct Compiled {
   std::map<std::string, std::int32_t> dest_by_id;  // city trips: vehicle id -> destination
   std::vector<DetectorSpec> detectors;
   std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
+  std::vector<Diagnostic> warnings;                        // Domain::warnings
 };
 
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core);
@@ -142,6 +143,7 @@ class TrafficDomain : public Domain {
   void consume(const CityExchange& x, DomainState& state, const StepContext&) const override;
   void publish(const DomainState& state, CityExchange& x) const override;
   void advance(DomainState& state, const StepContext& ctx) const override;
+  std::vector<Diagnostic> warnings() const override { return m_c.warnings; }
 
   // traffic_domain_outputs.cpp.
   void write_static(RunWriter& out) const override;

@@ -28,6 +28,44 @@ TEST_CASE("residents and jobs follow floor area and use class", "[demand]") {
   CHECK(a.total_residents() == Approx(27.5));
 }
 
+TEST_CASE("census totals scale every building's share; floor areas replace the defaults",
+          "[demand]") {
+  Buildings b;
+  for (auto [use, floor] : {std::pair{BuildingUse::residential, 400.0f},
+                            {BuildingUse::office, 400.0f},
+                            {BuildingUse::other, 1000.0f},
+                            {BuildingUse::parking, 5000.0f}}) {
+    b.osm_id.push_back(1);
+    b.use.push_back(use);
+    b.floor_area_m2.push_back(floor);
+  }
+  const Activity base = building_activity(b);
+  DemandSpec census;
+  census.residents = 1000;
+  census.jobs = 333;
+  const Activity a = city_activity(b, census);
+  CHECK(a.total_residents() == Approx(1000).epsilon(1e-6));
+  CHECK(a.total_jobs() == Approx(333).epsilon(1e-6));
+  for (std::size_t i = 0; i < 4; ++i) {  // shares kept
+    CHECK(a.residents[i] == Approx(base.residents[i] * 1000 / base.total_residents()));
+    CHECK(a.jobs[i] == Approx(base.jobs[i] * 333 / base.total_jobs()));
+  }
+  // Floor areas per person and per job instead of totals: 50 m2 per resident, 25 m2 per job
+  // for every class that has jobs (parking keeps none, housing keeps none).
+  DemandSpec areas;
+  areas.floor_area_per_resident = 50;
+  areas.floor_area_per_job = 25;
+  const Activity c = city_activity(b, areas);
+  CHECK(c.residents[0] == Approx(8.0));
+  CHECK(c.jobs[1] == Approx(16.0));
+  CHECK(c.residents[2] == Approx(700.0 / 50.0));
+  CHECK(c.jobs[2] == Approx(300.0 / 25.0));
+  CHECK(c.jobs[0] == 0.0f);
+  CHECK(c.jobs[3] == 0.0f);
+  // Without [demand], the defaults: the same as building_activity.
+  CHECK(city_activity(b, DemandSpec{}).residents == base.residents);
+}
+
 TEST_CASE("daily profiles interpolate, integrate and invert exactly", "[demand]") {
   const DailyProfile p = DailyProfile::weekday_traffic();
   CHECK(p.at(7.0) == 7.5);

@@ -160,6 +160,41 @@ TEST_CASE("bad input is reported with file, line and field") {
     CHECK(rr2.error().first().field == field);
   }
 
+  // A route whose consecutive edges no connection joins (once: 24 vehicles inserted, none
+  // arrived, exit 0) is refused like SUMO refuses it, naming the gap.
+  for (const bool joined : {false, true}) {
+    const std::string two = write_temp(
+        "gap.net.xml",
+        std::string("<net>\n<edge id=\"a\" from=\"x\" to=\"y\">\n"
+                    "<lane id=\"a_0\" index=\"0\" speed=\"10\" length=\"10\"/>\n"
+                    "</edge>\n<edge id=\"b\" from=\"y\" to=\"z\">\n"
+                    "<lane id=\"b_0\" index=\"0\" speed=\"10\" length=\"10\"/>\n"
+                    "</edge>\n") +
+            (joined ? "<connection from=\"a\" to=\"b\" fromLane=\"0\" toLane=\"0\"/>\n" : "") +
+            "</net>\n");
+    auto gap_net = read_sumo_net(two);
+    REQUIRE(gap_net);
+    const std::string gap_routes =
+        write_temp("gap.rou.xml",
+                   "<routes>\n<route id=\"r\" edges=\"a b\"/>\n"
+                   "<vehicle id=\"v\" depart=\"0\" route=\"r\"/>\n"
+                   "<flow id=\"f\" begin=\"0\" end=\"10\" period=\"5\" route=\"r\"/>\n</routes>\n");
+    Demand g;
+    auto gr = read_sumo_routes(gap_routes, *gap_net, g);
+    INFO("connection a -> b: " << joined);
+    if (joined) {
+      CHECK(gr.has_value());
+      CHECK(g.n_vehicles() == 3);
+      continue;
+    }
+    REQUIRE(!gr);
+    CHECK(gr.error().first().line == 3);
+    CHECK(gr.error().first().field == "vehicle");
+    CHECK(gr.error().first().message == "vehicle 'v' has a route that cannot be driven");
+    CHECK(gr.error().first().found == "no connection from edge 'a' to edge 'b'");
+    CHECK(g.n_vehicles() == 0);
+  }
+
   const std::string broken = write_temp("broken.net.xml", "<net>\n<edge id=\"a\">\n</net>\n");
   auto b = read_sumo_net(broken);
   REQUIRE(!b);

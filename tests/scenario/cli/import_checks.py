@@ -1,0 +1,105 @@
+"""The city import as a user meets it on cities it was not tuned on: a bbox cutting main roads
+keeps the trips, a city with no connected network warns, census totals are honoured.
+Usage: import_checks.py CITYTWIN CHECK."""
+import json
+import os
+import re
+import tempfile
+
+from cli_common import CHECK, expect, run
+
+ROOT = os.getcwd()
+MONACO = f"{ROOT}/assets/monaco/monaco-2025-02.osm.pbf"
+GREENWICH = f"{ROOT}/tests/data/city/nyc_greenwich_2015.osm.pbf"
+# docs/scenario-traffic.md: more than this share of the city's trips dropped is a warning.
+MAX_DROPPED = 0.10
+
+
+def traffic_scenario(d, osm, bbox=None, extra=""):
+    path = f"{d}/city.toml"
+    with open(path, "w") as f:
+        f.write('[scenario]\nduration = "20min"\nstart = "2026-03-02T07:30:00+01:00"\n')
+        f.write(f'[city]\nosm = "{osm}"\n')
+        if bbox:
+            f.write(f"bbox = {bbox}\n")
+        f.write('[traffic]\nnetwork = "city"\n[traffic.demand]\ntrips_per_resident = 0.9\n')
+        f.write(f'[output]\ndir = "{d}/out"\n{extra}')
+    return path
+
+
+def demand_counts(stdout):
+    m = re.search(r"-> (\d+) trips \((\d+) within one link, (\d+) unreachable, dropped\)", stdout)
+    expect(m is not None, f"the summary has the city demand row: {stdout}")
+    return [int(g) for g in m.groups()]
+
+
+def bbox_cuts():
+    # Boxes drawn through the middle of each city, cutting its main roads (Monaco: the
+    # Boulevard Princesse Charlotte and the tunnel roads; Greenwich Village: the avenues).
+    cases = [(MONACO, [7.415, 43.725, 7.435, 43.745]), (MONACO, [7.41, 43.72, 7.425, 43.735]),
+             (MONACO, [7.42, 43.73, 7.43, 43.74]), (GREENWICH, [-74.006, 40.728, -73.995, 40.738]),
+             (GREENWICH, [-74.004, 40.730, -73.998, 40.736])]
+    for osm, bbox in cases:
+        with tempfile.TemporaryDirectory() as d:
+            r = run("run", traffic_scenario(d, osm, bbox), "--quiet", "--strict")
+            expect(r.returncode == 0, f"{os.path.basename(osm)} {bbox}: exit {r.returncode} {r.stderr}")
+            expect("warning" not in r.stderr, f"no warning: {r.stderr}")
+            trips, same, unreachable = demand_counts(r.stdout)
+            expect(trips >= 50, f"{bbox}: {trips} trips sampled")
+            share = (same + unreachable) / trips
+            expect(share <= MAX_DROPPED, f"{os.path.basename(osm)} {bbox}: {share:.1%} of {trips} trips dropped")
+            print(f"{os.path.basename(osm)} {bbox}: {trips} trips, {same + unreachable} dropped ({share:.1%})")
+
+
+def disconnected():
+    # Two one-way streets that meet nowhere: no trip has a route. validate and run warn with
+    # the count and the cause; --strict makes it an error (exit 2) before anything runs.
+    with tempfile.TemporaryDirectory() as d:
+        scenario = traffic_scenario(d, f"{ROOT}/tests/data/city/disconnected.osm")
+        r = run("validate", scenario)
+        expect(r.returncode == 0 and "2 warnings" in r.stdout,
+               f"validate is valid with warnings: {r.stdout} {r.stderr}")
+        expect("warning: " in r.stderr and "traffic.demand" in r.stderr and "were dropped" in r.stderr
+               and "largest strongly connected part holds 1 of 2 links" in r.stderr,
+               f"dropped trips warned with the cause: {r.stderr}")
+        expect("no vehicle to simulate" in r.stderr, f"the empty domain is warned: {r.stderr}")
+        r = run("run", scenario, "--quiet")
+        expect(r.returncode == 0 and "no vehicle to simulate" in r.stderr, f"run warns too: {r.stderr}")
+        os.remove(f"{d}/out/run.h5")
+        for cmd in ("validate", "run"):
+            r = run(cmd, scenario, "--strict")
+            expect(r.returncode == 2 and "error (--strict)" in r.stderr, f"{cmd} --strict: exit {r.returncode} {r.stderr}")
+        expect(not os.path.exists(f"{d}/out/run.h5"), "run --strict stops before writing anything")
+
+
+def census():
+    with tempfile.TemporaryDirectory() as d:
+        plain = traffic_scenario(d, MONACO, "[7.405, 43.718, 7.445, 43.755]")
+        r = run("info", "--json", plain)
+        expect(r.returncode == 0, f"info: {r.stderr}")
+        j = json.loads(r.stdout)
+        expect(j["residents_source"] == "floor-area estimate" and j["residents"] > 0, f"estimate: {j['residents']}")
+        base_trips = None
+        for residents, jobs in ((38367, 52000), (12345, 6789)):
+            s = traffic_scenario(d, MONACO, "[7.405, 43.718, 7.445, 43.755]",
+                                 f"[demand]\nresidents = {residents}\njobs = {jobs}\n")
+            r = run("info", "--json", s)
+            j = json.loads(r.stdout)
+            expect(j["residents"] == residents and j["jobs"] == jobs,
+                   f"info reports the census totals exactly: {j['residents']} {j['jobs']}")
+            r = run("run", s, "--quiet")
+            expect(r.returncode == 0, f"run with census totals: {r.stderr}")
+            expect(f"{residents} residents, {jobs} jobs" in r.stdout, f"traffic uses them: {r.stdout}")
+            trips = demand_counts(r.stdout)[0]
+            if base_trips is not None:  # trips follow residents (binomial noise aside)
+                expect(abs(trips / base_trips - 12345 / 38367) < 0.1, f"trips {trips} vs {base_trips}")
+            base_trips = trips
+        # A total beside a floor area per person is a located error.
+        s = traffic_scenario(d, MONACO, None, "[demand]\nresidents = 1000\nfloor_area_per_resident = \"30m2\"\n")
+        r = run("validate", s)
+        expect(r.returncode == 2 and "demand.floor_area_per_resident" in r.stderr and "city.toml:" in r.stderr,
+               f"conflicting keys: {r.stderr}")
+
+
+globals()[CHECK]()
+print(f"import {CHECK}: ok")
