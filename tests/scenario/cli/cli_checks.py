@@ -152,6 +152,10 @@ def validate():
         expect(r.returncode == 2, f"{cmd}: a rising curve exits 2, got {r.returncode}")
         expect("bad_coupling.toml:6:" in r.stderr and "coupling.flood_roads.curve" in r.stderr
                and "monotone" in r.stderr, f"{cmd}: located curve error: {r.stderr!r}")
+    # Setup errors of every domain at once, not one domain per attempt.
+    r = run("validate", "tests/data/spec/two_domain_errors.toml")
+    expect(r.returncode == 2 and "traffic.network" in r.stderr and "power.grid" in r.stderr,
+           f"both domains' setup errors reported together: {r.stderr!r}")
     r = run("validate", "tests/data/spec/pump_off_grid.toml")
     expect(r.returncode == 2 and "pump_off_grid.toml:" in r.stderr and "outside the flood grid" in r.stderr,
            f"a pump off the grid is located: {r.stderr!r}")
