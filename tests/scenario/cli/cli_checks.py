@@ -126,6 +126,12 @@ def bad_input():
         r = run("validate", "tests/data/spec/dem_elsewhere.toml")
         expect(r.returncode == 2 and "city.dem: the elevation raster does not overlap the city's OSM data"
                in r.stderr, f"a DEM of another place is refused: {r.stderr!r}")
+        with open(f"{tmp}/elsewhere_bbox.toml", "w") as f:
+            f.write(f'extends = "{os.getcwd()}/tests/data/spec/dem_elsewhere.toml"\n'
+                    '[city]\nbbox = [7.405, 43.718, 7.445, 43.755]\n')
+        r = run("validate", f"{tmp}/elsewhere_bbox.toml")
+        expect(r.returncode == 2 and "does not overlap the city's OSM data" in r.stderr,
+               f"... and with a bbox: {r.stderr!r}")
         # A case beyond its loadability limit: the diagnosis and exit 2 (once exit 1, "internal").
         with open("tests/data/power/cases/cascade3.m") as c:
             heavy = c.read().replace("\t2\t1\t100\t0", "\t2\t1\t100000\t0")
