@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,13 @@
 #include "citytwin/error.hpp"
 
 namespace citytwin {
+
+/// An output that could not be written (a full disk, an I/O error, a file removed under the
+/// run). Thrown by RunWriter; the run stops, and what was flushed before stays readable.
+class OutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 /// Describes a dataset for readers: its unit ("m", "m/s", "1" for dimensionless, "" for ids)
 /// and one sentence of meaning. Stored as the attributes `units` and `description`.

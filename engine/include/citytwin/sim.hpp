@@ -241,8 +241,11 @@ class RunRecorder {
   ~RunRecorder();
   /// Writes a frame if state.t has reached the next output time; flushes when due.
   void observe(const SimState& state);
-  /// Writes the final frame and results; returns the summary rows.
+  /// Writes the final frame and results, marks the file complete (/meta complete = 1) and
+  /// returns the summary rows.
   std::vector<SummaryRow> finish(const SimState& state);
+  /// The simulated time of the last flush: frames up to it are on disk (-1: none yet).
+  SimTime flushed() const { return m_flushed; }
 
  private:
   RunRecorder(const Model& model, std::unique_ptr<RunWriter> out);
@@ -251,6 +254,7 @@ class RunRecorder {
   SimTime m_next_frame = 0;
   SimTime m_last_frame = -1;
   SimTime m_next_flush = 0;
+  SimTime m_flushed = -1;
 };
 
 }  // namespace citytwin

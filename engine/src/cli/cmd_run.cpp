@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -155,11 +156,34 @@ int run(const RunArgs& args) {
     std::cerr << ok.error().to_string() << "\n";
     return k_exit_bad_input;
   }
-  auto recorder = RunRecorder::create(m, h5);
-  if (!recorder) {
-    // An output that cannot be written (docs/cli.md): exit 1, with what and where.
-    std::cerr << "cannot write the run file: " << recorder.error().to_string() << "\n";
-    return k_exit_internal;
+  // A run file that cannot be written any more (a full disk, an I/O error) stops the run with
+  // what happened and what is still readable; exit 1 (docs/cli.md).
+  std::unique_ptr<RunRecorder> recorder;
+  auto output_failed = [&](const OutputError& e) {
+    const SimTime flushed = recorder ? recorder->flushed() : -1;
+    std::cerr << fmt::format(
+        "citytwin: the run stopped: cannot write {}: {}\n{}\n", h5, e.what(),
+        flushed >= 0
+            ? fmt::format("the file holds the frames up to {} (its last flush) and is marked "
+                          "unfinished (/meta complete = 0)",
+                          format_duration(flushed))
+            : std::string("the file holds no frame"));
+    // Ends here, without the usual exit: HDF5 1.10's library shutdown crashes (SIGSEGV in
+    // H5F__close_cb) on a file whose close failed. Nothing is left to write.
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(k_exit_internal);
+  };
+  try {
+    auto created = RunRecorder::create(m, h5);
+    if (!created) {
+      // An output that cannot be written (docs/cli.md): exit 1, with what and where.
+      std::cerr << "cannot write the run file: " << created.error().to_string() << "\n";
+      return k_exit_internal;
+    }
+    recorder = std::move(*created);
+  } catch (const OutputError& e) {
+    output_failed(e);
   }
   Run run(*model, threads);
   if (!args.quiet)
@@ -169,18 +193,23 @@ int run(const RunArgs& args) {
                  run.pool().threads());
 
   Progress progress(m.spec.run.duration, args.quiet);
-  RunRecorder& rec = **recorder;
-  rec.observe(run.state());
+  RunRecorder& rec = *recorder;
   const auto t_loop = Clock::now();
-  run.observe([&](const SimState& s) {
-    rec.observe(s);
-    progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count());
-  });
-  run.run_until(m.spec.run.duration);
+  std::vector<SummaryRow> rows;
+  try {
+    rec.observe(run.state());
+    run.observe([&](const SimState& s) {
+      rec.observe(s);
+      progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count());
+    });
+    run.run_until(m.spec.run.duration);
+    rows = rec.finish(run.state());
+  } catch (const OutputError& e) {
+    output_failed(e);
+  }
   const SimState& state = run.state();
   const double loop_s = std::chrono::duration<double>(Clock::now() - t_loop).count();
-  std::vector<SummaryRow> rows = rec.finish(state);
-  recorder->reset();  // closes the file
+  recorder.reset();  // closes the file
 
   const double sim_s = to_seconds(state.t);
   std::vector<SummaryRow> head = {

@@ -73,6 +73,36 @@ void string_attr(H5::H5Object& obj, std::string_view name, std::string_view valu
   a.write(type, std::string(value));
 }
 
+// The operating system's message behind the latest failed HDF5 call ("No space left on
+// device"): HDF5's error stack holds it deep down ("errno = 28, error message = '...'"), and
+// the stack is cleared by the next HDF5 call -- the C++ wrappers' destructors run while the
+// exception unwinds -- so it is caught when the error happens, by an automatic error handler
+// that prints nothing.
+thread_local std::string t_system_error;
+
+herr_t capture_system_error(hid_t stack, void*) {
+  H5Ewalk2(
+      stack, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* err, void*) -> herr_t {
+        const std::string_view desc = err->desc ? err->desc : "";
+        const auto at = desc.find("error message = '");
+        if (at != std::string_view::npos) {
+          const auto begin = at + 17, end = desc.find('\'', begin);
+          t_system_error = std::string(desc.substr(begin, end - begin));
+        }
+        return 0;
+      },
+      nullptr);
+  return 0;
+}
+
+// Why an HDF5 call failed, in words a user can act on.
+std::string cause(const H5::Exception& e) {
+  std::string why = t_system_error.empty() ? e.getDetailMsg() : t_system_error;
+  t_system_error.clear();
+  return why;
+}
+
 void describe(H5::DataSet& ds, const DatasetInfo& info) {
   string_attr(ds, "units", info.units);
   string_attr(ds, "description", info.description);
@@ -132,7 +162,7 @@ RunWriter::RunWriter(std::unique_ptr<Impl> impl, std::string path)
 RunWriter::~RunWriter() = default;
 
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, int compression) {
-  H5::Exception::dontPrint();
+  H5Eset_auto2(H5E_DEFAULT, capture_system_error, nullptr);
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
@@ -161,8 +191,7 @@ void RunWriter::write(std::string_view path, std::span<const T> data,
     if (n > 0) ds.write(data.data(), h5_type<T>());
     describe(ds, info);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 write of " + p + " in " + m_path +
-                             " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 write of " + p + " in " + m_path + " failed: " + cause(e));
   }
 }
 
@@ -180,8 +209,7 @@ void RunWriter::write_strings(std::string_view path, const std::vector<std::stri
     if (n > 0) ds.write(ptrs.data(), type);
     describe(ds, info);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 write of " + p + " in " + m_path +
-                             " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 write of " + p + " in " + m_path + " failed: " + cause(e));
   }
 }
 
@@ -222,8 +250,7 @@ std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data,
     ds.write(data.data(), h5_type<T>(), mspace, fspace);
     return first;
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 append to " + p + " in " + file_path +
-                             " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 append to " + p + " in " + file_path + " failed: " + cause(e));
   }
 }
 
@@ -257,8 +284,8 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::string_v
     with_object(m_impl->file, std::string(path),
                 [&](H5::H5Object& o) { string_attr(o, name, value); });
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 attribute " + std::string(name) + " on " + std::string(path) +
-                             " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 attribute " + std::string(name) + " on " + std::string(path) +
+                      " failed: " + cause(e));
   }
 }
 
@@ -277,8 +304,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, double value)
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 attribute " + std::string(name) +
-                             " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 attribute " + std::string(name) + " failed: " + cause(e));
   }
 }
 
@@ -286,8 +312,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t 
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 attribute " + std::string(name) +
-                             " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 attribute " + std::string(name) + " failed: " + cause(e));
   }
 }
 
@@ -295,7 +320,7 @@ void RunWriter::flush() {
   try {
     m_impl->file.flush(H5F_SCOPE_GLOBAL);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error("HDF5 flush of " + m_path + " failed: " + e.getDetailMsg());
+    throw OutputError("HDF5 flush of " + m_path + " failed: " + cause(e));
   }
 }
 

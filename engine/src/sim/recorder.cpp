@@ -16,6 +16,9 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
   if (!out) return fail(out.error());
   RunWriter& w = **out;
   const ScenarioSpec& s = model.spec;
+  // 0 until finish() has written the last frame and the results: a run that stopped early
+  // (killed, a full disk) leaves a file that says so.
+  w.attr("/meta", "complete", std::int64_t{0});
   w.attr("/meta", "citytwin_version", std::string_view(CITYTWIN_VERSION));
   w.attr("/meta", "scenario_path", s.path);
   w.attr("/meta", "scenario_name", s.run.name);
@@ -53,6 +56,7 @@ void RunRecorder::observe(const SimState& state) {
   }
   if (state.t >= m_next_flush) {
     m_out->flush();
+    m_flushed = state.t;
     while (m_next_flush <= state.t) m_next_flush += o.flush_every;
   }
 }
@@ -73,7 +77,9 @@ std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
   m_out->attr("/meta", "end_s", to_seconds(state.t));
   m_out->attr("/meta", "steps", state.step);
   m_out->attr("/meta", "state_hash", hash_hex(hash_state(m_model, state)));
+  m_out->attr("/meta", "complete", std::int64_t{1});
   m_out->flush();
+  m_flushed = state.t;
   return summary;
 }
 

@@ -1,5 +1,6 @@
 """End-to-end checks of the citytwin command. Usage: cli_checks.py CITYTWIN CHECK."""
 import json
+import os
 import tempfile
 
 from cli_common import CHECK, expect, run
@@ -39,6 +40,7 @@ def run_h5():
             expect(f["/city/buildings/height_m"].shape[0] >= 1500, "buildings written")
             expect(f["/city/buildings/height_m"].attrs["units"] == "m", "units attribute")
             expect(f["/meta"].attrs["seed"] == 42, "seed in /meta")
+            expect(f["/meta"].attrs["complete"] == 1, "a finished run is marked complete")
             expect("EPSG" in f["/meta"].attrs["crs_wkt"] or "UTM" in f["/meta"].attrs["crs_wkt"], "CRS WKT")
             expect(b"monaco" in f["/meta/scenario"][0], "scenario text stored")
         # render --at past the end: an error, not the last frame drawn silently. The check comes
@@ -59,7 +61,6 @@ def run_h5():
         expect(r.returncode == 0, f"--overwrite replaces it: {r.stderr!r}")
         r = run("run", "scenarios/monaco-uncoupled.toml", "--until", "1min", "--out", out, "--quiet")
         expect(r.returncode == 0, f"the same scenario replaces its own run: {r.stderr!r}")
-        import os
         os.makedirs(f"{out}/linked")
         with open(f"{out}/precious.txt", "w") as p:
             p.write("keep me")
@@ -87,7 +88,6 @@ def bad_input():
     # Not scenarios: a directory, an empty file, /dev/null, a FIFO (once: blocked forever), a
     # file of a million unknown keys (once: millions of error lines).
     with tempfile.TemporaryDirectory() as tmp:
-        import os
         empty, fifo, garbage = f"{tmp}/empty.toml", f"{tmp}/pipe.toml", f"{tmp}/garbage.toml"
         open(empty, "w").close()
         os.mkfifo(fifo)
@@ -165,6 +165,75 @@ def validate():
     r = run("validate", "tests/data/spec/pump_off_grid.toml")
     expect(r.returncode == 2 and "pump_off_grid.toml:" in r.stderr and "outside the flood grid" in r.stderr,
            f"a pump off the grid is located: {r.stderr!r}")
+
+
+def killed():
+    # kill -9 in the middle of a run: the file opens, holds the frames up to its last flush and
+    # says it is unfinished.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import h5py
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(f"{tmp}/flush.toml", "w") as f:
+            f.write(f'extends = "{os.getcwd()}/scenarios/monaco.toml"\n[output]\nflush_every = "1min"\n')
+        p = subprocess.Popen([sys.argv[1], "run", f"{tmp}/flush.toml", "--out", f"{tmp}/out", "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(8)
+        expect(p.poll() is None, "the run is still going after 8 s")
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        with h5py.File(f"{tmp}/out/run.h5", "r") as f:
+            times = list(f["/time"][:])
+            expect(len(times) >= 2 and times == [60.0 * k for k in range(len(times))],
+                   f"the frames up to the last flush: {times}")
+            expect(f["/meta"].attrs["complete"] == 0, "marked unfinished")
+            for ds in ("/flood/depth", "/traffic/running", "/power/unserved_mw"):
+                expect(ds not in f or f[ds].shape[0] >= len(times), f"{ds} has every flushed frame")
+            print(f"killed: {len(times)} frames readable up to {times[-1]:.0f} s, complete = 0")
+
+
+def full_disk():
+    # A run that fills its disk mid-run: a 5 MB tmpfs (the static city data is about 3 MB, a
+    # frame of the coupled Monaco about 0.3 MB). Mounted in a private user and mount namespace
+    # (unshare -rm), so no privilege is needed and nothing is left mounted.
+    import subprocess
+    import sys
+
+    r = subprocess.run(["unshare", "-rm", "/usr/bin/python3", __file__, sys.argv[1], "full_disk_inner"],
+                       capture_output=True, text=True, timeout=600)
+    expect(r.returncode == 0, f"full disk checks: {r.stdout} {r.stderr}")
+    print(r.stdout.strip())
+
+
+def full_disk_inner():
+    import subprocess
+
+    import h5py
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mnt = f"{tmp}/small"
+        os.mkdir(mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", mnt], check=True)
+        with open(f"{tmp}/flush.toml", "w") as f:
+            f.write(f'extends = "{os.getcwd()}/scenarios/monaco.toml"\n[output]\nflush_every = "2min"\n')
+        r = run("run", f"{tmp}/flush.toml", "--until", "30min", "--out", f"{mnt}/out", "--quiet")
+        expect(r.returncode == 1, f"a full disk exits 1: {r.returncode} {r.stderr!r}")
+        expect("No space left on device" in r.stderr and "the run stopped" in r.stderr
+               and "internal error" not in r.stderr and "H5" not in r.stderr.replace("HDF5 append", ""),
+               f"a clear message, no HDF5 noise: {r.stderr!r}")
+        expect("the file holds the frames up to" in r.stderr, f"says what is readable: {r.stderr!r}")
+        with h5py.File(f"{mnt}/out/run.h5", "r") as f:
+            times = list(f["/time"][:])
+            expect(len(times) >= 2 and times == [60.0 * k for k in range(len(times))],
+                   f"the frames up to the last flush are readable: {times}")
+            expect(f["/meta"].attrs["complete"] == 0, "marked unfinished")
+            expect(f["/flood/depth"].shape[0] >= len(times), "flood frames readable")
+            print(f"full disk: {len(times)} frames readable up to {times[-1]:.0f} s, complete = 0")
+        subprocess.run(["umount", mnt], check=True)
 
 
 globals()[CHECK]()
