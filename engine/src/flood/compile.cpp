@@ -390,10 +390,8 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     gauge_cells.push_back(j * g.nx + i);
     gauge_names.push_back(p.name);
   }
-  const std::size_t rows =
-      static_cast<std::size_t>(scenario.run.duration / std::max<SimTime>(1, scenario.run.step)) + 2;
   return std::unique_ptr<Domain>(std::make_unique<FloodDomain>(
-      std::move(m), spec, city, spec.lakes, std::move(gauge_cells), std::move(gauge_names), rows,
+      std::move(m), spec, city, spec.lakes, std::move(gauge_cells), std::move(gauge_names),
       CellCounts{building_cells, road_cells_opened, offshore_cells, filled.first, filled.second}));
 }
 

@@ -44,15 +44,13 @@ std::vector<std::int32_t> breach_cells(const Grid& g, const BreachEvent& b) {
 
 FloodDomain::FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& city,
                          std::vector<Lake> lakes, std::vector<std::int32_t> gauge_cells,
-                         std::vector<std::string> gauge_names, std::size_t gauge_rows,
-                         CellCounts counts)
+                         std::vector<std::string> gauge_names, CellCounts counts)
     : m_model(std::move(m)),
       m_spec(spec),
       m_city(city),
       m_lakes(std::move(lakes)),
       m_gauge_cells(std::move(gauge_cells)),
       m_gauge_names(std::move(gauge_names)),
-      m_gauge_rows(gauge_rows),
       m_counts(counts),
       m_building_probes(building_probes(m_model.grid, city.buildings)),
       m_link_probes(link_probes(m_model.grid, city.roads)) {}
@@ -78,8 +76,6 @@ std::unique_ptr<DomainState> FloodDomain::make_state(std::uint64_t /*seed*/) con
   s->max_speed.assign(n, 0);
   s->max_hazard.assign(n, 0);
   s->arrival_s.assign(n, std::nanf(""));
-  s->gauge_log.reserve(m_gauge_rows * m_gauge_cells.size());
-  s->balance_log.reserve(m_gauge_rows);
   s->pump_rate.assign(m_pump_cells.size(), 0.0f);
   TaskPool serial(1);
   start(m_model, s->fs, serial);
@@ -194,20 +190,20 @@ void FloodDomain::advance(DomainState& state, const StepContext& ctx) const {
   const FloodModel& model = s.own ? *s.own : m_model;
   flood::advance(model, s.fs, t_end, *ctx.pool);
   track_maxima(s, t_end, *ctx.pool);
-  if (s.balance_log.size() < s.balance_log.capacity())
-    s.balance_log.emplace_back(t_end, s.fs.balance);
-  if (s.gauge_log.size() + m_gauge_cells.size() <= s.gauge_log.capacity())
-    for (std::size_t k = 0; k < m_gauge_cells.size(); ++k) {
-      const Grid& g = model.grid;
-      const std::int32_t c = m_gauge_cells[k];
-      const int i = c % g.nx, j = c / g.nx;
-      double u = 0, v = 0;
-      velocity(model, s.fs, i, j, u, v);
-      const double h = s.fs.h[g.idx(i, j)];
-      s.gauge_log.push_back({t_end, static_cast<std::int32_t>(k), static_cast<float>(h),
-                             static_cast<float>(h + g.z[g.idx(i, j)]),
-                             static_cast<float>(std::hypot(u, v))});
-    }
+  // The per-step logs grow with the run (never reserved from its duration: a long run must
+  // not allocate up front); compile_flood sized them in its memory estimate.
+  s.balance_log.emplace_back(t_end, s.fs.balance);
+  for (std::size_t k = 0; k < m_gauge_cells.size(); ++k) {
+    const Grid& g = model.grid;
+    const std::int32_t c = m_gauge_cells[k];
+    const int i = c % g.nx, j = c / g.nx;
+    double u = 0, v = 0;
+    velocity(model, s.fs, i, j, u, v);
+    const double h = s.fs.h[g.idx(i, j)];
+    s.gauge_log.push_back({t_end, static_cast<std::int32_t>(k), static_cast<float>(h),
+                           static_cast<float>(h + g.z[g.idx(i, j)]),
+                           static_cast<float>(std::hypot(u, v))});
+  }
 }
 
 // Maxima, arrival and hazard over the tiles the last step computed (the others are dry), in

@@ -40,8 +40,8 @@ struct CellCounts {
 struct FloodDomainState : DomainState {
   FloodState fs;
   std::vector<float> max_depth, max_speed, arrival_s, max_hazard;  // (ny * nx)
-  std::vector<GaugeRow> gauge_log;                                 // reserved for the whole run
-  std::vector<std::pair<double, Balance>> balance_log;             // per macro step, reserved
+  std::vector<GaugeRow> gauge_log;                                 // per macro step and gauge
+  std::vector<std::pair<double, Balance>> balance_log;             // per macro step
   /// A copy of the model whose bed breach events lower (made at the first breach).
   std::unique_ptr<FloodModel> own;
   struct Breach {
@@ -78,7 +78,7 @@ class FloodDomain : public Domain {
  public:
   FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& city, std::vector<Lake> lakes,
               std::vector<std::int32_t> gauge_cells, std::vector<std::string> gauge_names,
-              std::size_t gauge_rows, CellCounts counts);
+              CellCounts counts);
 
   std::string_view name() const override { return "flood"; }
 
@@ -118,7 +118,6 @@ class FloodDomain : public Domain {
   std::vector<Lake> m_lakes;
   std::vector<std::int32_t> m_gauge_cells;
   std::vector<std::string> m_gauge_names;
-  std::size_t m_gauge_rows;
   CellCounts m_counts;
   Probes m_building_probes, m_link_probes;
   std::vector<std::int64_t> m_element_cells;  // (n_elements) padded index, -1 none (bind)
