@@ -38,6 +38,10 @@ class DiffusionDomain : public Domain {
   DiffusionDomain(const DiffusionSpec& spec, const Terrain& t)
       : m_spec(spec), m_nx(t.nx), m_ny(t.ny), m_z(t.z) {}
   std::string_view name() const override { return "diffuse"; }
+  Footprint footprint(const RunSpec& /*run*/) const override {
+    const double n = static_cast<double>(m_z.size());
+    return {n * sizeof(float), 2 * n * sizeof(double), 0, n * sizeof(double)};
+  }
   std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<DiffusionState>();
     s->u.resize(m_z.size());

@@ -13,6 +13,10 @@ namespace citytwin {
 /// /proc/meminfo, else the physical memory), or `limit` when it is given (> 0).
 std::uint64_t memory_budget(std::uint64_t limit = 0);
 
+/// Bytes free for this process on the file system that holds `dir` (or would: the nearest
+/// existing parent); 0 when unknown.
+std::uint64_t free_disk(const std::string& dir);
+
 /// "4GiB", "500MB", "2G", "1.5TB" -> bytes (B, kB/MB/GB/TB decimal; KiB/MiB/GiB/TiB and the
 /// one-letter K/M/G/T binary).
 std::expected<std::uint64_t, std::string> parse_bytes(std::string_view text);

@@ -52,6 +52,16 @@ struct SummaryRow {
   std::string domain, key, value;
 };
 
+/// What a domain costs (bytes): its compiled model, one state, and what it adds to the run
+/// file once (static and final datasets) and per output frame, uncompressed. Estimates from the
+/// model's sizes, made before any state is allocated (docs/cli.md "Resources").
+struct Footprint {
+  double model_bytes = 0;
+  double state_bytes = 0;
+  double static_bytes = 0;
+  double frame_bytes = 0;
+};
+
 /// A domain's per-run state. Everything that changes lives here, so hashing and snapshots are
 /// complete by construction.
 class DomainState {
@@ -88,6 +98,9 @@ class Domain {
   /// After advance: writes this domain's exports into `x` (every export array it owns).
   virtual void publish(const DomainState& /*state*/, CityExchange& /*x*/) const {}
 
+  /// What this domain needs in memory and in the run file over `run` (an estimate; see
+  /// Footprint).
+  virtual Footprint footprint(const RunSpec& run) const = 0;
   /// What compiling found that the user should hear before running: input dropped beyond a
   /// documented share, nothing to simulate. `validate` and `run` print them; `--strict` makes
   /// them errors.
@@ -163,6 +176,17 @@ struct SimState {
 
   const CityExchange& x() const { return exchange[current]; }
 };
+
+/// A run's resources, estimated before its state exists: memory for the city, every domain's
+/// model and one state; the run file's size (uncompressed, so an upper bound) over the run's
+/// frames.
+struct RunEstimate {
+  double city_bytes = 0, model_bytes = 0, state_bytes = 0;
+  std::int64_t frames = 0;
+  double file_bytes = 0;
+  double memory() const { return city_bytes + model_bytes + state_bytes; }
+};
+RunEstimate estimate_run(const Model& model);
 
 /// A state at t = 0 with the scenario's seed, or with `seed` (ensemble members).
 SimState make_state(const Model& model);

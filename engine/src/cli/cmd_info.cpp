@@ -74,18 +74,35 @@ Runner add_info_command(CLI::App& app) {
       std::cerr << city.error().to_string() << "\n";
       return k_exit_bad_input;
     }
-    const auto j = city_json(**city, spec->demand);
+    auto j = city_json(**city, spec->demand);
+    // What a run of it needs, when its domains compile (validate says why when they do not).
+    std::string resources;
+    if (!spec->domain_names.empty()) {
+      auto model = compile_model(*spec, *city, builtin_domains());
+      if (model) {
+        std::vector<Diagnostic> disk;
+        resources = describe_resources(**model, disk);
+        const RunEstimate e = estimate_run(**model);
+        j["memory_bytes"] = e.memory();
+        j["state_bytes"] = e.state_bytes;
+        j["run_file_bytes"] = e.file_bytes;
+        j["frames"] = e.frames;
+      } else {
+        resources = "not estimated: the domains do not compile (citytwin validate says why)";
+      }
+    }
     if (*json) {
       std::cout << j.dump(2) << "\n";
       return k_exit_ok;
     }
     std::cout << fmt::format("{} ({})\n", spec->run.name, *path);
     for (const auto& [k, v] : j.items()) {
-      if (k == "stages_s" || k == "extent") continue;
+      if (k == "stages_s" || k == "extent" || k.ends_with("_bytes") || k == "frames") continue;
       std::cout << fmt::format(
           "  {:<28} {}\n", k,
           v.is_number_float() ? fmt::format("{:.2f}", v.get<double>()) : v.dump());
     }
+    if (!resources.empty()) std::cout << "  resources: " << resources << "\n";
     std::cout << "  import stages:\n";
     for (const auto& s : (*city)->stats.stages)
       std::cout << fmt::format("    {:<26} {:.3f} s\n", s.name, s.seconds);

@@ -17,6 +17,22 @@ bool report_warnings(const Model& model, bool strict) {
   return !(strict && !model.warnings.empty());
 }
 
+std::string describe_resources(const Model& model, std::vector<Diagnostic>& warnings) {
+  const RunEstimate e = estimate_run(model);
+  const std::string& dir = model.spec.output.dir;
+  if (const auto free = static_cast<double>(free_disk(dir)); free > 0 && e.file_bytes > free)
+    warnings.push_back(Diagnostic::at(
+        model.spec.path, 0, "output.dir",
+        fmt::format("the run file may grow to {} ({} frames, before compression); {} has {} "
+                    "free",
+                    format_bytes(e.file_bytes), e.frames, dir, format_bytes(free)),
+        "", "more free space, a longer output.every, or another --out"));
+  return fmt::format(
+      "memory about {} (city {}, models {}, one state {}); run file up to {} over {} frames",
+      format_bytes(e.memory()), format_bytes(e.city_bytes), format_bytes(e.model_bytes),
+      format_bytes(e.state_bytes), format_bytes(e.file_bytes), e.frames);
+}
+
 Runner add_validate_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("validate", "Check a scenario and its input files without running it");
@@ -48,7 +64,10 @@ Runner add_validate_command(CLI::App& app) {
       std::cerr << model.error().to_string() << "\n";
       return k_exit_bad_input;
     }
+    std::vector<Diagnostic> disk;
+    const std::string resources = describe_resources(**model, disk);
     if (!report_warnings(**model, *strict)) return k_exit_bad_input;
+    for (const Diagnostic& d : disk) std::cerr << "warning: " << d.to_string() << "\n";
     std::cout << fmt::format(
         "{}: valid ({} domain{}{}, {} event{}, {} buildings, {} road links{})\n", *path, n_domains,
         n_domains == 1 ? "" : "s", (*model)->coupling->any() ? ", coupled" : "", n_events,
@@ -57,6 +76,7 @@ Runner add_validate_command(CLI::App& app) {
         (*model)->warnings.empty() ? ""
                                    : fmt::format(", {} warning{}", (*model)->warnings.size(),
                                                  (*model)->warnings.size() == 1 ? "" : "s"));
+    std::cout << "  " << resources << "\n";
     return k_exit_ok;
   };
 }

@@ -4,6 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
+
+#include "citytwin/error.hpp"
 
 namespace CLI {
 class App;
@@ -24,6 +28,10 @@ using Runner = std::function<int()>;
 /// Prints the model's warnings to stderr ("warning: file:line: field: ..."), as errors when
 /// `strict` (`--strict`); returns false when the command must stop (strict and any warning).
 bool report_warnings(const Model& model, bool strict);
+
+/// The run's estimated resources, one line for `validate` and the run log; and a warning when
+/// the run file could outgrow the free disk of its output folder (appended to `warnings`).
+std::string describe_resources(const Model& model, std::vector<Diagnostic>& warnings);
 
 Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);

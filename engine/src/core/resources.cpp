@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -24,6 +25,14 @@ std::uint64_t memory_budget(std::uint64_t limit) {
   return pages > 0 && page > 0
              ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
              : 0;
+}
+
+std::uint64_t free_disk(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(dir, ec);
+  while (!p.empty() && !std::filesystem::exists(p, ec) && p != p.parent_path()) p = p.parent_path();
+  const auto space = std::filesystem::space(p, ec);
+  return ec ? 0 : space.available;
 }
 
 std::expected<std::uint64_t, std::string> parse_bytes(std::string_view text) {

@@ -55,6 +55,27 @@ FloodDomain::FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& c
       m_building_probes(building_probes(m_model.grid, city.buildings)),
       m_link_probes(link_probes(m_model.grid, city.roads)) {}
 
+Footprint FloodDomain::footprint(const RunSpec& run) const {
+  const Grid& g = m_model.grid;
+  const double padded = static_cast<double>(g.sx) * g.sy,
+               interior = static_cast<double>(g.nx) * g.ny;
+  const double steps =
+      static_cast<double>(run.duration) / static_cast<double>(std::max<SimTime>(1, run.step));
+  Footprint f;
+  // Model: bed, friction, mask (and a drainage array where there is one).
+  f.model_bytes = padded * (2.0 * sizeof(real) + 1) +
+                  static_cast<double>(m_model.drain_mps.size()) * sizeof(real);
+  // State: depth, two discharges, three solver buffers, two face buffers (padded); maxima,
+  // arrival and hazard (interior); the per-step logs at the end of the run.
+  f.state_bytes = padded * 8.0 * sizeof(real) + interior * 4.0 * sizeof(float) +
+                  steps * (sizeof(std::pair<double, Balance>) +
+                           static_cast<double>(m_gauge_cells.size()) * sizeof(GaugeRow));
+  // Run file: bed and the final maxima, arrival, hazard; per frame depth, u, v (float32).
+  f.static_bytes = interior * 6.0 * sizeof(float);
+  f.frame_bytes = interior * 3.0 * sizeof(float) + 64;
+  return f;
+}
+
 std::unique_ptr<DomainState> FloodDomain::make_state(std::uint64_t /*seed*/) const {
   auto s = std::make_unique<FloodDomainState>();
   s->fs = flood::make_state(m_model);

@@ -85,6 +85,7 @@ class FloodDomain : public Domain {
   // domain.cpp: state, events, exchange hooks, time loop.
   std::unique_ptr<DomainState> make_state(std::uint64_t seed) const override;
   Result<void> apply_event(const EventSpec& e, DomainState& state) const override;
+  Footprint footprint(const RunSpec& run) const override;
   void declare(ExchangeLayout& l) const override { l.flood = true; }
   Result<void> bind(const ExchangeLayout& l) override;
   void consume(const CityExchange& x, DomainState& state, const StepContext&) const override;

@@ -148,6 +148,25 @@ class PowerDomain : public Domain {
 
   std::string_view name() const override { return "power"; }
 
+  Footprint footprint(const RunSpec& run) const override {
+    const double nb = m_base.n_bus(), nk = m_base.n_branch(), ng = m_base.n_gen(),
+                 nbld = static_cast<double>(m_grid.building_bus.size());
+    const double flows = static_cast<double>(run.duration) /
+                         static_cast<double>(std::max<SimTime>(1, m_spec.interval));
+    Footprint f;
+    // Model: the network tables (about 15 numbers per bus, 20 per branch, 25 per generator),
+    // the peaks per bus, the city grid's buildings.
+    f.model_bytes = nb * 140 + nk * 170 + ng * 200 + nbld * 16;
+    // State: a copy of the network (its control arrays change), the solver (admittance matrix
+    // and its sparse LU: about 16 nonzeros per bus and 4 per branch, 16 bytes each, twice),
+    // per-branch and per-building arrays; the protection log grows with the flows run.
+    f.state_bytes =
+        nb * 140 + nk * 170 + ng * 200 + (nb * 16 + nk * 4) * 32 + nk * 24 + nbld * 6 + flows * 8;
+    f.static_bytes = nb * 40 + nk * 40 + nbld * 4;
+    f.frame_bytes = nb * 4 + nk * 5 + nbld + 64;
+    return f;
+  }
+
   std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<PowerState>();
     s->net = m_base;

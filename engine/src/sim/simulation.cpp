@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "citytwin/frame.hpp"
+#include "citytwin/resources.hpp"
 #include "citytwin/sim.hpp"
 
 namespace citytwin {
@@ -88,7 +91,49 @@ Result<std::shared_ptr<const Model>> compile_model(ScenarioSpec spec,
   model->layout = std::move(layout);
   for (auto& d : compiled) model->domains.push_back(std::move(d));
   model->spec = std::move(spec);
+  // One state must fit before any is made (the flood grid was sized before it was allocated;
+  // this adds every domain's state, the city and the models).
+  const RunEstimate est = estimate_run(*model);
+  if (const auto budget = static_cast<double>(memory_budget(model->spec.run.max_memory));
+      est.memory() > budget) {
+    std::string big_name;
+    double big_bytes = 0;
+    for (const auto& d : model->domains) {
+      const Footprint f = d->footprint(model->spec.run);
+      if (f.model_bytes + f.state_bytes > big_bytes)
+        big_bytes = f.model_bytes + f.state_bytes, big_name = std::string(d->name());
+    }
+    return fail(Diagnostic::at(
+        model->spec.path, 0, big_name,
+        fmt::format("the run needs about {} (city {}, models {}, one state {}); {} {}",
+                    format_bytes(est.memory()), format_bytes(est.city_bytes),
+                    format_bytes(est.model_bytes), format_bytes(est.state_bytes),
+                    format_bytes(budget),
+                    model->spec.run.max_memory > 0 ? "is allowed (--max-memory)" : "is available"),
+        fmt::format("{} needs {}", big_name, format_bytes(big_bytes)),
+        "a smaller city.bbox, a coarser grid, less demand or a shorter scenario.duration"));
+  }
   return std::shared_ptr<const Model>(std::move(model));
+}
+
+RunEstimate estimate_run(const Model& model) {
+  RunEstimate e;
+  const CityModel& c = *model.city;
+  // The city: terrain, building outlines and attributes, road geometry and attributes.
+  e.city_bytes = static_cast<double>(c.terrain.z.size()) * sizeof(float) +
+                 static_cast<double>(c.buildings.x.size()) * 16 + c.buildings.size() * 80.0 +
+                 static_cast<double>(c.roads.point_x.size()) * 20 + c.roads.link_count() * 96.0;
+  const RunSpec& run = model.spec.run;
+  e.frames = run.duration / std::max<SimTime>(1, model.spec.output.every) + 2;
+  // The run file holds the city (its outlines, links and terrain) once.
+  e.file_bytes = e.city_bytes;
+  for (const auto& d : model.domains) {
+    const Footprint f = d->footprint(run);
+    e.model_bytes += f.model_bytes;
+    e.state_bytes += f.state_bytes;
+    e.file_bytes += f.static_bytes + static_cast<double>(e.frames) * f.frame_bytes;
+  }
+  return e;
 }
 
 SimState make_state(const Model& model) {

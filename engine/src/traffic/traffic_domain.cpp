@@ -24,6 +24,25 @@
 
 namespace citytwin::traffic {
 
+Footprint TrafficDomain::footprint(const RunSpec& /*run*/) const {
+  const double veh = m_demand.n_vehicles(), lanes = m_net.n_lanes(), edges = m_net.n_edges(),
+               conns = m_net.n_conns(), tls = static_cast<double>(m_net.tl_id.size()),
+               routes = static_cast<double>(m_demand.route_edges.size());
+  Footprint f;
+  // Model: per lane its geometry and links, per edge its lanes and name, per connection its
+  // conflicts; per vehicle its id, departure, type and route (a route copy per vehicle).
+  f.model_bytes = lanes * 96 + edges * 96 + conns * 48 + veh * 64 + routes * 4;
+  // State: about 25 arrays per vehicle (TrafficState: kinematics, times, route cursor,
+  // scratch), its route copy, and the per-lane, per-edge and per-connection arrays.
+  f.state_bytes = veh * 112 + routes * 4 + lanes * 32 + edges * 72 + conns * 8 + tls * 8;
+  // Run file: every vehicle's trip row at the end; per frame every running vehicle's position,
+  // heading and speed (at most all of them) and, on a city network, each link's speed ratio
+  // and closure.
+  f.static_bytes = veh * 48 + edges * 32;
+  f.frame_bytes = veh * 24 + (m_c.city ? edges * 5 : 0) + 128;
+  return f;
+}
+
 std::unique_ptr<DomainState> TrafficDomain::make_state(std::uint64_t seed) const {
   auto s = std::make_unique<TrafficDomainState>();
   Params p = m_params;

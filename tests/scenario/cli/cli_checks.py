@@ -24,6 +24,9 @@ def info_json():
     expect(j["terrain_min_m"] <= 0 and j["terrain_max_m"] >= 150, "terrain spans 0-150 m")
     expect(j["crs"] == "EPSG:32632", f"UTM CRS, got {j['crs']}")
     expect(100 < j["lane_km"] < 400, f"lane_km {j['lane_km']}")
+    # The run's resources: the flood grid (660 x 836 cells) dominates one state.
+    expect(20e6 < j["state_bytes"] < 40e6 and j["memory_bytes"] > j["state_bytes"], f"state {j['state_bytes']}")
+    expect(j["frames"] == 62 and j["run_file_bytes"] > 1e8, f"run file {j['run_file_bytes']} over {j['frames']}")
 
 
 def run_h5():
@@ -150,6 +153,7 @@ def validate():
     r = run("validate", "scenarios/monaco.toml")
     expect(r.returncode == 0 and "valid" in r.stdout, f"validate monaco: {r.stdout} {r.stderr}")
     expect("coupled" in r.stdout, f"validate says the scenario is coupled: {r.stdout}")
+    expect("memory about" in r.stdout and "run file up to" in r.stdout, f"validate prints the resources: {r.stdout}")
     r = run("validate", "tests/data/spec/typo.toml")
     expect(r.returncode == 2, "validate of a bad file exits 2")
     # Bad coupling configurations: located, exit code 2, for validate and run alike.
@@ -162,6 +166,10 @@ def validate():
     r = run("validate", "tests/data/spec/two_domain_errors.toml")
     expect(r.returncode == 2 and "traffic.network" in r.stderr and "power.grid" in r.stderr,
            f"both domains' setup errors reported together: {r.stderr!r}")
+    # A state that does not fit: refused before it is made, naming the domain.
+    r = run("validate", "scenarios/bologna-acosta.toml", "--max-memory", "1MB")
+    expect(r.returncode == 2 and "the run needs about" in r.stderr and "traffic needs" in r.stderr,
+           f"a run too big for --max-memory: {r.stderr!r}")
     r = run("validate", "tests/data/spec/pump_off_grid.toml")
     expect(r.returncode == 2 and "pump_off_grid.toml:" in r.stderr and "outside the flood grid" in r.stderr,
            f"a pump off the grid is located: {r.stderr!r}")
@@ -228,9 +236,10 @@ def full_disk_inner():
         r = run("run", f"{tmp}/flush.toml", "--until", "30min", "--out", f"{mnt}/out", "--quiet")
         expect(r.returncode == 1, f"a full disk exits 1: {r.returncode} {r.stderr!r}")
         expect("No space left on device" in r.stderr and "the run stopped" in r.stderr
-               and "internal error" not in r.stderr and "H5" not in r.stderr.replace("HDF5 append", ""),
+               and "internal error" not in r.stderr and "H5" not in r.stderr.replace("HDF5", ""),
                f"a clear message, no HDF5 noise: {r.stderr!r}")
         expect("the file holds the frames up to" in r.stderr, f"says what is readable: {r.stderr!r}")
+        expect("output.dir: the run file may grow to" in r.stderr, f"the disk was too small, and it said so first: {r.stderr!r}")
         with h5py.File(f"{mnt}/out/run.h5", "r") as f:
             times = list(f["/time"][:])
             expect(len(times) >= 2 and times == [60.0 * k for k in range(len(times))],
