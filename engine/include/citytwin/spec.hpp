@@ -182,6 +182,8 @@ struct CitySpec {
   double default_building_height_m = 10.0;  ///< city.default_building_height
   double level_height_m = 3.0;              ///< city.level_height
   bool fill_depressions = false;            ///< city.fill_depressions: priority-flood fill
+  /// city.allow_network: let GDAL read the DEM from network file systems (/vsicurl/, URLs).
+  bool allow_network = false;
 };
 
 /// [demand]: the city's synthesised population and jobs (docs/scenario.md). Residents and jobs

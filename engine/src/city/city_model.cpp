@@ -264,7 +264,7 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
   }
   std::optional<RasterSource> dem_source;
   if (!spec.dem.empty()) {
-    auto r = RasterSource::open(spec.dem);
+    auto r = RasterSource::open(spec.dem, spec.allow_network);
     if (!r) return fail(r.error());
     dem_source.emplace(std::move(*r));
   }

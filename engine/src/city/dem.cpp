@@ -78,7 +78,7 @@ Result<void> check_local(const std::string& path, int depth) {
   for (std::string_view m : k_network_markers)
     if (p.find(m) != std::string::npos)
       return fail(Diagnostic::at(path, 0, "", "a raster on the network is not read", path,
-                                 "a local file (download it first)"));
+                                 "a local file (download it first, or city.allow_network = true)"));
   if (!p.ends_with(".vrt") || depth > 8) return {};
   std::ifstream f(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -88,7 +88,7 @@ Result<void> check_local(const std::string& path, int depth) {
       return fail(Diagnostic::at(
           path, static_cast<int>(std::count(text.begin(), text.begin() + at, '\n')) + 1, "",
           "the VRT names a file on the network; only local files are read",
-          text.substr(at > 40 ? at - 40 : 0, 80), "sources that are local files"));
+          text.substr(at > 40 ? at - 40 : 0, 80), "local sources (or city.allow_network = true)"));
   // Local sources that are VRTs themselves.
   const std::string open = "<sourcefilename", close = "</sourcefilename>";
   for (auto at = t.find(open); at != std::string::npos; at = t.find(open, at + 1)) {
@@ -118,11 +118,11 @@ RasterSource::RasterSource() = default;
 RasterSource::~RasterSource() = default;
 RasterSource::RasterSource(RasterSource&&) noexcept = default;
 
-Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths) {
+Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths, bool allow_network) {
   CT_ASSERT(!paths.empty(), "a raster source names at least one file");
   GDALAllRegister();
   for (const std::string& p : paths)
-    if (auto r = check_local(p, 0); !r) return fail(r.error());
+    if (auto r = check_local(p, 0); !r && !allow_network) return fail(r.error());
   RasterSource src;
   src.m_impl = std::make_unique<Impl>();
   Impl& m = *src.m_impl;

@@ -15,10 +15,12 @@ namespace citytwin {
 /// An elevation source opened but not yet read: one raster, or several tiles mosaicked by
 /// GDAL (an in-memory VRT; tiles must share one CRS). Only local files are opened: a path or a
 /// VRT source on a network file system (/vsicurl/, /vsis3/, URLs) is an error, so an input
-/// file can never make the engine reach out to the network.
+/// file can never make the engine reach out to the network -- unless `allow_network`
+/// (city.allow_network) says the user wants it.
 class RasterSource {
  public:
-  static Result<RasterSource> open(const std::vector<std::string>& paths);
+  static Result<RasterSource> open(const std::vector<std::string>& paths,
+                                   bool allow_network = false);
   ~RasterSource();
   RasterSource(RasterSource&&) noexcept;
   RasterSource& operator=(RasterSource&&) = delete;

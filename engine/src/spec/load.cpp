@@ -58,6 +58,7 @@ void parse_city(SectionReader s, CitySpec& city) {
                                                  city.default_building_height_m, 0.5);
   city.level_height_m = s.quantity_or("level_height", Quantity::length, city.level_height_m, 1.0);
   city.fill_depressions = s.boolean_or("fill_depressions", city.fill_depressions);
+  city.allow_network = s.boolean_or("allow_network", city.allow_network);
 }
 
 void parse_demand(SectionReader s, DemandSpec& d) {

@@ -3,17 +3,22 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <cpl_conv.h>
+#include <cpl_http.h>
 #include <fcntl.h>
 #include <gdal_priv.h>
 #include <gdal_utils.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "citytwin/city.hpp"
 
@@ -202,5 +207,29 @@ TEST_CASE("a raster on the network is refused without a request being made",
   // No connection was attempted.
   ::fcntl(server, F_SETFL, O_NONBLOCK);
   CHECK(::accept(server, nullptr, nullptr) < 0);
+
+  // city.allow_network opts in: GDAL then does reach the server (which hangs up at once, so
+  // the read fails, but the request was made).
+  if (CPLHTTPEnabled()) {
+    std::atomic<bool> contacted{false}, done{false};
+    std::thread peer([&] {  // hangs up on every request until the import gives up
+      while (!done) {
+        pollfd p{server, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        const int c = ::accept(server, nullptr, nullptr);
+        if (c >= 0) contacted = true, ::close(c);
+      }
+    });
+    CPLSetConfigOption("GDAL_HTTP_TIMEOUT", "5");
+    CitySpec spec;
+    spec.dem = {vrt};
+    spec.allow_network = true;
+    auto r = import_city(spec);
+    done = true;
+    peer.join();
+    CPLSetConfigOption("GDAL_HTTP_TIMEOUT", nullptr);
+    CHECK(contacted);
+    CHECK(!r);  // nothing came back
+  }
   ::close(server);
 }
