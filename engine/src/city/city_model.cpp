@@ -154,21 +154,6 @@ void sample_elevations(CityModel& city) {
     r.point_z[p] = static_cast<float>(t.sample(r.point_x[p], r.point_y[p]));
 }
 
-std::array<double, 4> compute_extent(const CityModel& c) {
-  std::array<double, 4> e{1e300, 1e300, -1e300, -1e300};
-  auto add = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-    for (std::size_t k = 0; k < xs.size(); ++k)
-      e = {std::min(e[0], xs[k]), std::min(e[1], ys[k]), std::max(e[2], xs[k]),
-           std::max(e[3], ys[k])};
-  };
-  add(c.buildings.x, c.buildings.y);
-  add(c.roads.point_x, c.roads.point_y);
-  if (e[0] > e[2] && !c.terrain.empty())
-    e = {c.terrain.x0, c.terrain.y0, c.terrain.x0 + c.terrain.nx * c.terrain.dx,
-         c.terrain.y0 + c.terrain.ny * c.terrain.dy};
-  return e;
-}
-
 // The box of the city's own data (roads, buildings, substations) in the model CRS; empty
 // (xmin > xmax) when there is none.
 std::array<double, 4> data_box(const CityModel& c) {
@@ -182,6 +167,15 @@ std::array<double, 4> data_box(const CityModel& c) {
   grow(c.buildings.x, c.buildings.y);
   grow(c.power.substation_x, c.power.substation_y);
   return box;
+}
+
+// The extent of everything imported: the city's data, else the terrain's.
+std::array<double, 4> compute_extent(const CityModel& c) {
+  std::array<double, 4> e = data_box(c);
+  if (e[0] > e[2] && !c.terrain.empty())
+    e = {c.terrain.x0, c.terrain.y0, c.terrain.x0 + c.terrain.nx * c.terrain.dx,
+         c.terrain.y0 + c.terrain.ny * c.terrain.dy};
+  return e;
 }
 
 // The terrain under the city: the DEM (one file or a mosaic of tiles) read over the model's

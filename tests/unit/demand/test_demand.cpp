@@ -7,7 +7,9 @@
 
 using namespace citytwin;
 
-TEST_CASE("residents and jobs follow floor area and use class", "[demand]") {
+namespace {
+// A house, an office, an untyped building and a car park, by floor area.
+Buildings four_buildings() {
   Buildings b;
   for (auto [use, floor] : {std::pair{BuildingUse::residential, 400.0f},
                             {BuildingUse::office, 400.0f},
@@ -17,6 +19,12 @@ TEST_CASE("residents and jobs follow floor area and use class", "[demand]") {
     b.use.push_back(use);
     b.floor_area_m2.push_back(floor);
   }
+  return b;
+}
+}  // namespace
+
+TEST_CASE("residents and jobs follow floor area and use class", "[demand]") {
+  const Buildings b = four_buildings();
   const Activity a = building_activity(b);
   CHECK(a.residents[0] == Approx(10.0));  // 400 m2 / 40 m2 per resident
   CHECK(a.jobs[0] == 0.0f);
@@ -30,15 +38,7 @@ TEST_CASE("residents and jobs follow floor area and use class", "[demand]") {
 
 TEST_CASE("census totals scale every building's share; floor areas replace the defaults",
           "[demand]") {
-  Buildings b;
-  for (auto [use, floor] : {std::pair{BuildingUse::residential, 400.0f},
-                            {BuildingUse::office, 400.0f},
-                            {BuildingUse::other, 1000.0f},
-                            {BuildingUse::parking, 5000.0f}}) {
-    b.osm_id.push_back(1);
-    b.use.push_back(use);
-    b.floor_area_m2.push_back(floor);
-  }
+  const Buildings b = four_buildings();
   const Activity base = building_activity(b);
   DemandSpec census;
   census.residents = 1000;
