@@ -390,9 +390,24 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     gauge_cells.push_back(j * g.nx + i);
     gauge_names.push_back(p.name);
   }
-  return std::unique_ptr<Domain>(std::make_unique<FloodDomain>(
+  auto domain = std::make_unique<FloodDomain>(
       std::move(m), spec, city, spec.lakes, std::move(gauge_cells), std::move(gauge_names),
-      CellCounts{building_cells, road_cells_opened, offshore_cells, filled.first, filled.second}));
+      CellCounts{building_cells, road_cells_opened, offshore_cells, filled.first, filled.second});
+  // Water must come from somewhere: rain, inflows, a level boundary or the sea, lakes, or a
+  // breach event. Without any, the grid stays dry and the run simulates nothing.
+  const bool level_side = std::any_of(spec.sides.begin(), spec.sides.end(), [](const SideSpec& sd) {
+    return sd.kind == BoundaryKind::level;
+  });
+  const bool flood_events =
+      std::any_of(scenario.events.begin(), scenario.events.end(), [&](const EventSpec& e) {
+        return scenario.domain_names[static_cast<std::size_t>(e.domain)] == "flood";
+      });
+  if (!(spec.rain_intensity_mps > 0 || !spec.hyetograph.empty() || !spec.rain_gauges.empty() ||
+        !spec.inflows.empty() || !spec.lakes.empty() || spec.sea || level_side || flood_events))
+    domain->add_warning(Diagnostic::at(
+        spec.where, 0, "flood", "the flood domain has no water to simulate", "no forcing",
+        "rain, [[flood.inflow]], a level boundary or sea_level, a lake, or a breach event"));
+  return std::unique_ptr<Domain>(std::move(domain));
 }
 
 const DomainEntry& domain_entry() {

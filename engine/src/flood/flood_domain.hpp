@@ -86,6 +86,8 @@ class FloodDomain : public Domain {
   std::unique_ptr<DomainState> make_state(std::uint64_t seed) const override;
   Result<void> apply_event(const EventSpec& e, DomainState& state) const override;
   Footprint footprint(const RunSpec& run) const override;
+  std::vector<Diagnostic> warnings() const override { return m_warnings; }
+  void add_warning(Diagnostic d) { m_warnings.push_back(std::move(d)); }
   void declare(ExchangeLayout& l) const override { l.flood = true; }
   Result<void> bind(const ExchangeLayout& l) override;
   void consume(const CityExchange& x, DomainState& state, const StepContext&) const override;
@@ -120,6 +122,7 @@ class FloodDomain : public Domain {
   std::vector<std::int32_t> m_gauge_cells;
   std::vector<std::string> m_gauge_names;
   CellCounts m_counts;
+  std::vector<Diagnostic> m_warnings;
   Probes m_building_probes, m_link_probes;
   std::vector<std::int64_t> m_element_cells;  // (n_elements) padded index, -1 none (bind)
   std::vector<std::size_t> m_pump_cells;      // (n_pumps) padded index (bind)

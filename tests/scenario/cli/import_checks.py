@@ -72,6 +72,25 @@ def disconnected():
         expect(not os.path.exists(f"{d}/out/run.h5"), "run --strict stops before writing anything")
 
 
+def dry_flood():
+    # A flood domain with no water (no rain, inflow, level boundary, lake or breach): warned,
+    # an error under --strict. The city here is Monaco on the whole 1-degree SRTM tile: its
+    # terrain is cropped to the city.
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/dry.toml"
+        with open(path, "w") as f:
+            f.write(f'[city]\nosm = "{MONACO}"\ndem = "{ROOT}/assets/monaco/N43E007.hgt.zip"\n[flood]\n'
+                    f'[output]\ndir = "{d}/out"\n')
+        r = run("validate", path)
+        expect(r.returncode == 0 and "1 warning" in r.stdout and "dry.toml:4: flood: the flood domain has no water"
+               in r.stderr, f"dry flood warned: {r.stdout} {r.stderr}")
+        r = run("validate", path, "--strict")
+        expect(r.returncode == 2, f"--strict: {r.returncode}")
+        r = run("info", "--json", path)
+        j = json.loads(r.stdout)
+        expect(j["terrain_cells"] < 5000, f"the tile is cropped to the city: {j['terrain_cells']} cells")
+
+
 def census():
     with tempfile.TemporaryDirectory() as d:
         plain = traffic_scenario(d, MONACO, "[7.405, 43.718, 7.445, 43.755]")
