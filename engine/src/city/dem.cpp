@@ -2,6 +2,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_vsi.h>
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
@@ -102,6 +103,27 @@ Result<void> check_local(const std::string& path, int depth) {
   return {};
 }
 
+// An ESRI ASCII grid writes every cell as text (at least a digit and a separator), so a header
+// claiming more cells than the file has bytes for is a truncated file or a wrong header --
+// found before the claimed size is allocated (a 69-byte file claimed 1e9 cells).
+Result<void> check_ascii_size(GDALDataset& ds, const std::string& path) {
+  const GDALDriver* driver = ds.GetDriver();
+  if (!driver || std::string_view(driver->GetDescription()) != "AAIGrid") return {};
+  VSIStatBufL st{};
+  if (VSIStatL(path.c_str(), &st) != 0) return {};
+  const double cells = static_cast<double>(ds.GetRasterXSize()) * ds.GetRasterYSize();
+  const double room = static_cast<double>(st.st_size) / 2 + 1;
+  if (cells > room)
+    return fail(Diagnostic::at(
+        path, 0, "",
+        fmt::format("the grid's header claims {} x {} cells, but the file can hold at most {:.0f} "
+                    "values",
+                    ds.GetRasterXSize(), ds.GetRasterYSize(), room),
+        fmt::format("{} bytes", static_cast<long long>(st.st_size)),
+        "ncols x nrows values after the header (a truncated file, or a wrong header)"));
+  return {};
+}
+
 }  // namespace
 
 struct RasterSource::Impl {
@@ -139,6 +161,10 @@ Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths, b
   for (std::size_t k = 0; k < paths.size() && paths.size() > 1; ++k) {
     auto ds = open_one(paths[k]);
     if (!ds) break;
+    if (auto r = check_ascii_size(*ds, paths[k]); !r) {
+      CPLPopErrorHandler();
+      return fail(r.error());
+    }
     const OGRSpatialReference* srs = ds->GetSpatialRef();
     std::string wkt;
     if (srs) {
@@ -159,6 +185,11 @@ Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths, b
   std::string failed = paths.front();
   if (paths.size() == 1) {
     m.ds = open_one(paths.front());
+    if (m.ds)
+      if (auto r = check_ascii_size(*m.ds, paths.front()); !r) {
+        CPLPopErrorHandler();
+        return fail(r.error());
+      }
   } else {
     static std::atomic<int> counter{0};
     m.mosaic =
@@ -207,8 +238,8 @@ Result<Raster> RasterSource::read(std::optional<std::array<double, 4>> box, int 
     // Cells whose area meets the box, plus `pad` around (north-up: geo[5] < 0).
     const double fx0 = ((*box)[0] - h.geo[0]) / h.geo[1], fx1 = ((*box)[2] - h.geo[0]) / h.geo[1];
     const double fy0 = ((*box)[3] - h.geo[3]) / h.geo[5], fy1 = ((*box)[1] - h.geo[3]) / h.geo[5];
-    auto clampi = [](double v, int hi) {
-      return static_cast<int>(std::clamp(v, 0.0, static_cast<double>(hi)));
+    auto clampi = [](double v, int hi) {  // NaN (a degenerate box) clamps to 0
+      return v >= 0 ? static_cast<int>(std::min(v, static_cast<double>(hi))) : 0;
     };
     i0 = clampi(std::floor(std::min(fx0, fx1)) - pad, h.nx);
     i1 = clampi(std::ceil(std::max(fx0, fx1)) + pad, h.nx);
