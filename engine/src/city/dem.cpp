@@ -219,6 +219,7 @@ Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths, b
   if (h.geo[2] != 0 || h.geo[4] != 0)
     return fail(
         Error::msg("rotated rasters are not supported; warp it north-up first (gdalwarp)", m.name));
+  CPLPushErrorHandler(CPLQuietErrorHandler);  // GDAL's notes on odd georeferencing keys
   if (const OGRSpatialReference* srs = m.ds->GetSpatialRef()) {
     char* wkt = nullptr;
     const char* opts[] = {"FORMAT=WKT2_2019", nullptr};
@@ -227,6 +228,7 @@ Result<RasterSource> RasterSource::open(const std::vector<std::string>& paths, b
     CPLFree(wkt);
     h.geographic = srs->IsGeographic();
   }
+  CPLPopErrorHandler();
   return src;
 }
 
@@ -266,14 +268,26 @@ Result<Raster> RasterSource::read(std::optional<std::array<double, 4>> box, int 
   if (!band) return fail(Error::msg("the raster has no band", m.name));
   int has_nodata = 0;
   const double nodata = band->GetNoDataValue(&has_nodata);
-  r.z.resize(static_cast<std::size_t>(r.nx) * static_cast<std::size_t>(r.ny));
-  CPLPushErrorHandler(CPLQuietErrorHandler);
-  const CPLErr err =
-      band->RasterIO(GF_Read, i0, j0, r.nx, r.ny, r.z.data(), r.nx, r.ny, GDT_Float32, 0, 0);
-  CPLPopErrorHandler();
-  if (err != CE_None)
-    return fail(
-        Error::msg("cannot read raster band 1: " + std::string(CPLGetLastErrorMsg()), m.name));
+  // In row strips of about 4 M cells: a file whose header claims more cells than it holds (a
+  // 1 kB GeoTIFF once claimed 3.4 GB) fails at its first strip, before the whole buffer is
+  // allocated; once one strip decodes, the rest is reserved at once.
+  const std::size_t row = static_cast<std::size_t>(r.nx);
+  const int strip = static_cast<int>(
+      std::clamp<std::size_t>((std::size_t{1} << 22) / row, 1, static_cast<std::size_t>(r.ny)));
+  for (int j = 0; j < r.ny; j += strip) {
+    const int rows = std::min(strip, r.ny - j);
+    const std::size_t at = r.z.size();
+    r.z.resize(at + row * static_cast<std::size_t>(rows));
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    const CPLErr err = band->RasterIO(GF_Read, i0, j0 + j, r.nx, rows, r.z.data() + at, r.nx, rows,
+                                      GDT_Float32, 0, 0);
+    CPLPopErrorHandler();
+    if (err != CE_None)
+      return fail(Error::msg(
+          fmt::format("cannot read raster band 1 at row {}: {}", j0 + j, CPLGetLastErrorMsg()),
+          m.name));
+    if (j == 0) r.z.reserve(row * static_cast<std::size_t>(r.ny));
+  }
   for (float& v : r.z)
     if ((has_nodata &&
          (v == static_cast<float>(nodata) || (std::isnan(nodata) && std::isnan(v)))) ||
