@@ -1,6 +1,6 @@
-// A SUMO additional file as the traffic domain reads one (traffic.additional): classified by its
-// elements, then read as signal programs (replacing the network's), as vehicle types and routes,
-// and for its detectors, on the Bologna Acosta network of tests/data.
+// A SUMO additional file as the traffic domain reads one (traffic.additional,
+// read_sumo_additional): signal programs (replacing the network's) or vehicle types and routes,
+// then its detectors, on the Bologna Acosta network of tests/data.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -9,7 +9,6 @@
 
 #include "citytwin/traffic.hpp"
 #include "fuzz_support.hpp"
-#include "traffic/xml_reader.hpp"
 
 namespace {
 
@@ -29,35 +28,15 @@ const Network& acosta() {
   return net;
 }
 
-// The same classification as load_sumo (traffic_domain_compile.cpp).
-struct Kinds : xml::Handler {
-  bool tls = false, routes = false, detectors = false;
-  Result<void> start(std::string_view name, const xml::Attrs&, int depth) override {
-    if (depth != 2) return {};
-    if (name == "tlLogic") tls = true;
-    if (name == "inductionLoop" || name == "e1Detector") detectors = true;
-    if (name == "vType" || name == "vTypeDistribution" || name == "route" || name == "vehicle" ||
-        name == "flow")
-      routes = true;
-    return {};
-  }
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string path = citytwin::fuzz::input_file(data, size, ".add.xml");
-  Kinds kinds;
-  if (auto r = xml::parse_file(path, kinds); !r) return fuzz::note(r);
   Network net = acosta();
   Demand demand;
-  if (kinds.tls && !kinds.routes)
-    if (auto r = read_sumo_tls(path, net); !r) return fuzz::note(r);
-  if (kinds.routes && !kinds.tls) {
-    auto r = read_sumo_routes(path, net, demand);
-    if (!r) return fuzz::note(r);
-    finish_demand(demand);
-  }
-  if (kinds.detectors) return fuzz::note(read_sumo_detectors(path, net));
+  auto detectors = read_sumo_additional(path, net, demand);
+  if (!detectors) return fuzz::note(detectors);
+  finish_demand(demand);
+  if (*detectors) return fuzz::note(read_sumo_detectors(path, net));
   return 0;
 }

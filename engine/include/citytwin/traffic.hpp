@@ -362,6 +362,12 @@ Result<void> read_sumo_tls(const std::string& path, Network& net);
 /// errors; ignored elements (stops) are counted in demand.ignored.
 Result<void> read_sumo_routes(const std::string& path, const Network& net, Demand& demand,
                               std::uint64_t seed = 42);
+/// Reads a SUMO additional file as `traffic.additional` takes one: its signal programs
+/// (read_sumo_tls) or its vehicle types, routes and vehicles (read_sumo_routes), never both in
+/// one file. Returns whether it also holds detectors, which are read once the demand is complete
+/// (read_sumo_detectors).
+Result<bool> read_sumo_additional(const std::string& path, Network& net, Demand& demand,
+                                  std::uint64_t seed = 42);
 /// Sorts the demand by departure (stable) after all files are read.
 void finish_demand(Demand& demand);
 

@@ -154,4 +154,37 @@ Result<void> read_sumo_tls(const std::string& path, Network& net) {
   return {};
 }
 
+namespace {
+
+// What a SUMO additional file holds: signal programs, route-file elements, detectors.
+struct AdditionalKinds : xml::Handler {
+  bool tls = false, routes = false, detectors = false;
+  Result<void> start(std::string_view name, const xml::Attrs&, int depth) override {
+    if (depth != 2) return {};
+    if (name == "tlLogic") tls = true;
+    if (name == "inductionLoop" || name == "e1Detector") detectors = true;
+    if (name == "vType" || name == "vTypeDistribution" || name == "route" || name == "vehicle" ||
+        name == "flow")
+      routes = true;
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<bool> read_sumo_additional(const std::string& path, Network& net, Demand& demand,
+                                  std::uint64_t seed) {
+  AdditionalKinds kinds;
+  if (auto r = xml::parse_file(path, kinds); !r) return fail(r.error());
+  if (kinds.tls && kinds.routes)
+    return fail(Error::msg(
+        "an additional file mixing <tlLogic> with vehicle types or routes; split it", path));
+  if (kinds.tls) {
+    if (auto r = read_sumo_tls(path, net); !r) return fail(r.error());
+  } else if (kinds.routes) {
+    if (auto r = read_sumo_routes(path, net, demand, seed); !r) return fail(r.error());
+  }
+  return kinds.detectors;
+}
+
 }  // namespace citytwin::traffic

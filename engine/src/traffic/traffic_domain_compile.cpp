@@ -34,20 +34,6 @@ bool inside_polygon(const std::vector<Point2>& poly, double x, double y) {
   return in;
 }
 
-// What a SUMO additional file holds: signal programs, or vehicle types (route-file elements).
-struct AdditionalKinds : xml::Handler {
-  bool tls = false, routes = false, detectors = false;
-  Result<void> start(std::string_view name, const xml::Attrs&, int depth) override {
-    if (depth != 2) return {};
-    if (name == "tlLogic") tls = true;
-    if (name == "inductionLoop" || name == "e1Detector") detectors = true;
-    if (name == "vType" || name == "vTypeDistribution" || name == "route" || name == "vehicle" ||
-        name == "flow")
-      routes = true;
-    return {};
-  }
-};
-
 // Reads the SUMO inputs of the spec into c.
 Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
   auto net = read_sumo_net(spec.net_file);
@@ -55,18 +41,9 @@ Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
   c.net = std::move(*net);
   std::vector<std::string> detector_files;
   for (const std::string& f : spec.additional_files) {
-    AdditionalKinds kinds;
-    if (auto r = xml::parse_file(f, kinds); !r) return fail(r.error());
-    if (kinds.tls && kinds.routes)
-      return fail(Error::msg(
-          "an additional file mixing <tlLogic> with vehicle types or routes; split it", f));
-    if (kinds.tls) {
-      if (auto r = read_sumo_tls(f, c.net); !r) return fail(r.error());
-    } else if (kinds.routes) {
-      if (auto r = read_sumo_routes(f, c.net, c.demand, spec.params.seed); !r)
-        return fail(r.error());
-    }
-    if (kinds.detectors) detector_files.push_back(f);
+    auto detectors = read_sumo_additional(f, c.net, c.demand, spec.params.seed);
+    if (!detectors) return fail(detectors.error());
+    if (*detectors) detector_files.push_back(f);
   }
   for (const std::string& f : spec.route_files)
     if (auto r = read_sumo_routes(f, c.net, c.demand, spec.params.seed); !r) return fail(r.error());
