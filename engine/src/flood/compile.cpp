@@ -104,21 +104,19 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
                                "city.dem = \"...tif|asc\""));
   const bool resample_grid =
       spec.resolution_m > 0 && std::abs(spec.resolution_m - city.terrain.dx) > 1e-9;
-  // The grid's memory, before anything is allocated: the model's and one state's arrays per
-  // cell (bed, friction, mask; depth, discharges and solver buffers; maxima; a frame's output
-  // rows) in the build's precision.
+  // The grid's memory, before anything is allocated: the model and one state (grid_footprint),
+  // the per-step logs a state keeps for the whole run included, and compiling's own scratch.
   {
     const Terrain& t = city.terrain;
     const double cell = resample_grid ? spec.resolution_m : std::min(t.dx, t.dy);
     const double nx = std::ceil(t.nx * t.dx / cell), ny = std::ceil(t.ny * t.dy / cell);
-    // Plus the per-step logs a state keeps for the whole run (the volume balance and every
-    // gauge, written to CSV at the end).
-    const double steps = static_cast<double>(scenario.run.duration) /
-                             static_cast<double>(std::max<SimTime>(1, scenario.run.step)) +
-                         2;
-    const double log_bytes = steps * (sizeof(std::pair<double, Balance>) +
-                                      static_cast<double>(spec.gauges.size()) * sizeof(GaugeRow));
-    const double bytes = nx * ny * (11.0 * sizeof(real) + 40.0) + log_bytes;
+    const Footprint f =
+        grid_footprint(nx, ny, spec.drain_mm_h > 0, spec.gauges.size(), scenario.run);
+    const double log_bytes = step_log_bytes(spec.gauges.size(), scenario.run);
+    // Compiling also holds, for a while, the resampled terrain, the building and road masks and
+    // the depression-filling queue: about 27 bytes per cell more at its peak.
+    constexpr double k_compile_scratch_per_cell = 27;
+    const double bytes = f.model_bytes + f.state_bytes + nx * ny * k_compile_scratch_per_cell;
     const auto budget = static_cast<double>(memory_budget(scenario.run.max_memory));
     if (budget > 0 && bytes > budget)
       return fail(Diagnostic::at(

@@ -55,25 +55,33 @@ FloodDomain::FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& c
       m_building_probes(building_probes(m_model.grid, city.buildings)),
       m_link_probes(link_probes(m_model.grid, city.roads)) {}
 
-Footprint FloodDomain::footprint(const RunSpec& run) const {
-  const Grid& g = m_model.grid;
-  const double padded = static_cast<double>(g.sx) * g.sy,
-               interior = static_cast<double>(g.nx) * g.ny;
+double step_log_bytes(std::size_t gauges, const RunSpec& run) {
   const double steps =
-      static_cast<double>(run.duration) / static_cast<double>(std::max<SimTime>(1, run.step));
+      static_cast<double>(run.duration) / static_cast<double>(std::max<SimTime>(1, run.step)) + 2;
+  return steps *
+         (sizeof(std::pair<double, Balance>) + static_cast<double>(gauges) * sizeof(GaugeRow));
+}
+
+Footprint grid_footprint(double nx, double ny, bool drainage, std::size_t gauges,
+                         const RunSpec& run) {
+  const double padded = (nx + 2 * Grid::halo) * (ny + 2 * Grid::halo), interior = nx * ny;
+  const double drain = drainage ? padded * sizeof(real) : 0;
   Footprint f;
-  // Model: bed, friction, mask (and a drainage array where there is one).
-  f.model_bytes = padded * (2.0 * sizeof(real) + 1) +
-                  static_cast<double>(m_model.drain_mps.size()) * sizeof(real);
-  // State: depth, two discharges, three solver buffers, two face buffers (padded); maxima,
-  // arrival and hazard (interior); the per-step logs at the end of the run.
-  f.state_bytes = padded * 8.0 * sizeof(real) + interior * 4.0 * sizeof(float) +
-                  steps * (sizeof(std::pair<double, Balance>) +
-                           static_cast<double>(m_gauge_cells.size()) * sizeof(GaugeRow));
+  // Model: bed, friction, mask, and a drainage array where there is one.
+  f.model_bytes = padded * (2.0 * sizeof(real) + 1) + drain;
+  // State: depth, two discharges, three solver buffers, two face buffers (padded), drainage in
+  // force; maxima, arrival and hazard (interior); the per-step logs at the end of the run.
+  f.state_bytes = padded * 8.0 * sizeof(real) + drain + interior * 4.0 * sizeof(float) +
+                  step_log_bytes(gauges, run);
   // Run file: bed and the final maxima, arrival, hazard; per frame depth, u, v (float32).
   f.static_bytes = interior * 6.0 * sizeof(float);
   f.frame_bytes = interior * 3.0 * sizeof(float) + 64;
   return f;
+}
+
+Footprint FloodDomain::footprint(const RunSpec& run) const {
+  const Grid& g = m_model.grid;
+  return grid_footprint(g.nx, g.ny, !m_model.drain_mps.empty(), m_gauge_cells.size(), run);
 }
 
 std::unique_ptr<DomainState> FloodDomain::make_state(std::uint64_t /*seed*/) const {

@@ -74,6 +74,14 @@ void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span
 Result<std::unique_ptr<const DomainReplay>> open_flood_replay(const RunReader& r,
                                                               const std::string& file);
 
+/// What an nx x ny flood grid needs (one owner of the flood's per-cell sizes: compile_flood
+/// sizes a planned grid with it before allocating anything; FloodDomain::footprint reports the
+/// compiled one).
+Footprint grid_footprint(double nx, double ny, bool drainage, std::size_t gauges,
+                         const RunSpec& run);
+/// The volume balance and gauge rows a state logs per macro step, over the whole run.
+double step_log_bytes(std::size_t gauges, const RunSpec& run);
+
 class FloodDomain : public Domain {
  public:
   FloodDomain(FloodModel m, const FloodSpec& spec, const CityModel& city, std::vector<Lake> lakes,
