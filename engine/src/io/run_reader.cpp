@@ -1,6 +1,7 @@
 #include <H5Cpp.h>
 
 #include "citytwin/io.hpp"
+#include "io/h5_errors.hpp"
 
 namespace citytwin {
 
@@ -42,7 +43,7 @@ RunReader::RunReader(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 RunReader::~RunReader() = default;
 
 Result<std::unique_ptr<RunReader>> RunReader::open(const std::string& path) {
-  H5::Exception::dontPrint();
+  quiet_hdf5_errors();
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   try {

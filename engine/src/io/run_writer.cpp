@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "citytwin/io.hpp"
+#include "io/h5_errors.hpp"
 
 namespace citytwin {
 
@@ -73,36 +74,6 @@ void string_attr(H5::H5Object& obj, std::string_view name, std::string_view valu
   a.write(type, std::string(value));
 }
 
-// The operating system's message behind the latest failed HDF5 call ("No space left on
-// device"): HDF5's error stack holds it deep down ("errno = 28, error message = '...'"), and
-// the stack is cleared by the next HDF5 call -- the C++ wrappers' destructors run while the
-// exception unwinds -- so it is caught when the error happens, by an automatic error handler
-// that prints nothing.
-thread_local std::string t_system_error;
-
-herr_t capture_system_error(hid_t stack, void*) {
-  H5Ewalk2(
-      stack, H5E_WALK_DOWNWARD,
-      [](unsigned, const H5E_error2_t* err, void*) -> herr_t {
-        const std::string_view desc = err->desc ? err->desc : "";
-        const auto at = desc.find("error message = '");
-        if (at != std::string_view::npos) {
-          const auto begin = at + 17, end = desc.find('\'', begin);
-          t_system_error = std::string(desc.substr(begin, end - begin));
-        }
-        return 0;
-      },
-      nullptr);
-  return 0;
-}
-
-// Why an HDF5 call failed, in words a user can act on.
-std::string cause(const H5::Exception& e) {
-  std::string why = t_system_error.empty() ? e.getDetailMsg() : t_system_error;
-  t_system_error.clear();
-  return why;
-}
-
 void describe(H5::DataSet& ds, const DatasetInfo& info) {
   string_attr(ds, "units", info.units);
   string_attr(ds, "description", info.description);
@@ -162,7 +133,7 @@ RunWriter::RunWriter(std::unique_ptr<Impl> impl, std::string path)
 RunWriter::~RunWriter() = default;
 
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, int compression) {
-  H5Eset_auto2(H5E_DEFAULT, capture_system_error, nullptr);
+  quiet_hdf5_errors();
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
@@ -191,7 +162,7 @@ void RunWriter::write(std::string_view path, std::span<const T> data,
     if (n > 0) ds.write(data.data(), h5_type<T>());
     describe(ds, info);
   } catch (const H5::Exception& e) {
-    throw OutputError("HDF5 write of " + p + " in " + m_path + " failed: " + cause(e));
+    throw OutputError("HDF5 write of " + p + " in " + m_path + " failed: " + hdf5_cause(e));
   }
 }
 
@@ -209,7 +180,7 @@ void RunWriter::write_strings(std::string_view path, const std::vector<std::stri
     if (n > 0) ds.write(ptrs.data(), type);
     describe(ds, info);
   } catch (const H5::Exception& e) {
-    throw OutputError("HDF5 write of " + p + " in " + m_path + " failed: " + cause(e));
+    throw OutputError("HDF5 write of " + p + " in " + m_path + " failed: " + hdf5_cause(e));
   }
 }
 
@@ -250,7 +221,7 @@ std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data,
     ds.write(data.data(), h5_type<T>(), mspace, fspace);
     return first;
   } catch (const H5::Exception& e) {
-    throw OutputError("HDF5 append to " + p + " in " + file_path + " failed: " + cause(e));
+    throw OutputError("HDF5 append to " + p + " in " + file_path + " failed: " + hdf5_cause(e));
   }
 }
 
@@ -285,7 +256,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::string_v
                 [&](H5::H5Object& o) { string_attr(o, name, value); });
   } catch (const H5::Exception& e) {
     throw OutputError("HDF5 attribute " + std::string(name) + " on " + std::string(path) +
-                      " failed: " + cause(e));
+                      " failed: " + hdf5_cause(e));
   }
 }
 
@@ -304,7 +275,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, double value)
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
-    throw OutputError("HDF5 attribute " + std::string(name) + " failed: " + cause(e));
+    throw OutputError("HDF5 attribute " + std::string(name) + " failed: " + hdf5_cause(e));
   }
 }
 
@@ -312,7 +283,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t 
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
-    throw OutputError("HDF5 attribute " + std::string(name) + " failed: " + cause(e));
+    throw OutputError("HDF5 attribute " + std::string(name) + " failed: " + hdf5_cause(e));
   }
 }
 
@@ -320,7 +291,7 @@ void RunWriter::flush() {
   try {
     m_impl->file.flush(H5F_SCOPE_GLOBAL);
   } catch (const H5::Exception& e) {
-    throw OutputError("HDF5 flush of " + m_path + " failed: " + cause(e));
+    throw OutputError("HDF5 flush of " + m_path + " failed: " + hdf5_cause(e));
   }
 }
 
