@@ -59,78 +59,6 @@ Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
   return {};
 }
 
-// The largest strongly connected component of the edge graph (edges joined by connections),
-// over every drivable link: Tarjan's algorithm (Tarjan 1972, "Depth-first search and linear
-// graph algorithms", SIAM J. Comput. 1(2)), iterative so that long chains of links cannot
-// overflow the call stack. Trips start and end on it, so every trip has a route both ways.
-std::vector<std::uint8_t> main_component(const Network& net) {
-  const auto ne = static_cast<u>(net.n_edges());
-  std::vector<std::int32_t> offsets(ne + 1, 0), targets(static_cast<u>(net.n_conns()));
-  auto edge_of = [&](std::int32_t lane) { return net.lane_edge[static_cast<u>(lane)]; };
-  for (std::int32_t c = 0; c < net.n_conns(); ++c)
-    ++offsets[static_cast<u>(edge_of(net.conn_from_lane[static_cast<u>(c)])) + 1];
-  for (u e = 0; e < ne; ++e) offsets[e + 1] += offsets[e];
-  std::vector<std::int32_t> fill(offsets.begin(), offsets.end() - 1);
-  for (std::int32_t c = 0; c < net.n_conns(); ++c)
-    targets[static_cast<u>(
-        fill[static_cast<u>(edge_of(net.conn_from_lane[static_cast<u>(c)]))]++)] =
-        edge_of(net.conn_to_lane[static_cast<u>(c)]);
-
-  constexpr std::int32_t k_unvisited = -1;
-  std::vector<std::int32_t> index(ne, k_unvisited), low(ne, 0), component(ne, -1);
-  std::vector<std::uint8_t> on_stack(ne, 0);
-  std::vector<std::int32_t> stack;                            // Tarjan's stack of edges
-  std::vector<std::pair<std::int32_t, std::int32_t>> frames;  // (edge, next target offset)
-  std::int32_t next_index = 0, n_components = 0;
-  std::vector<std::int32_t> component_size;
-  for (u root = 0; root < ne; ++root) {
-    if (index[root] != k_unvisited) continue;
-    auto visit = [&](std::int32_t v) {
-      index[static_cast<u>(v)] = low[static_cast<u>(v)] = next_index++;
-      stack.push_back(v);
-      on_stack[static_cast<u>(v)] = 1;
-      frames.emplace_back(v, offsets[static_cast<u>(v)]);
-    };
-    visit(static_cast<std::int32_t>(root));
-    while (!frames.empty()) {
-      auto& [v, k] = frames.back();
-      const auto vu = static_cast<u>(v);
-      if (k < offsets[vu + 1]) {
-        const std::int32_t w = targets[static_cast<u>(k++)];
-        if (index[static_cast<u>(w)] == k_unvisited)
-          visit(w);  // invalidates v and k; the loop re-reads the frame
-        else if (on_stack[static_cast<u>(w)])
-          low[vu] = std::min(low[vu], index[static_cast<u>(w)]);
-        continue;
-      }
-      if (low[vu] == index[vu]) {  // v roots a component: pop it
-        std::int32_t size = 0, w = -1;
-        do {
-          w = stack.back();
-          stack.pop_back();
-          on_stack[static_cast<u>(w)] = 0;
-          component[static_cast<u>(w)] = n_components;
-          ++size;
-        } while (w != v);
-        component_size.push_back(size);
-        ++n_components;
-      }
-      const std::int32_t done = v;
-      frames.pop_back();
-      if (!frames.empty()) {
-        const auto parent = static_cast<u>(frames.back().first);
-        low[parent] = std::min(low[parent], low[static_cast<u>(done)]);
-      }
-    }
-  }
-  std::vector<std::uint8_t> in(ne, 0);
-  if (component_size.empty()) return in;
-  const auto largest = static_cast<std::int32_t>(
-      std::max_element(component_size.begin(), component_size.end()) - component_size.begin());
-  for (u e = 0; e < ne; ++e) in[e] = component[e] == largest;
-  return in;
-}
-
 // The city's network and home-to-work demand. Trips are routed once on free-flow times to
 // give the signal plans their flows (Webster), then handed to the simulation as trips routed
 // when they depart (on the travel times of that moment).
@@ -210,6 +138,75 @@ Result<void> build_city(const TrafficSpec& spec, const ScenarioSpec& scenario,
 }
 
 }  // namespace
+
+// Tarjan's algorithm (Tarjan 1972, "Depth-first search and linear graph algorithms", SIAM J.
+// Comput. 1(2)), iterative so that long chains of links cannot overflow the call stack.
+std::vector<std::uint8_t> main_component(const Network& net) {
+  const auto ne = static_cast<u>(net.n_edges());
+  std::vector<std::int32_t> offsets(ne + 1, 0), targets(static_cast<u>(net.n_conns()));
+  auto edge_of = [&](std::int32_t lane) { return net.lane_edge[static_cast<u>(lane)]; };
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    ++offsets[static_cast<u>(edge_of(net.conn_from_lane[static_cast<u>(c)])) + 1];
+  for (u e = 0; e < ne; ++e) offsets[e + 1] += offsets[e];
+  std::vector<std::int32_t> fill(offsets.begin(), offsets.end() - 1);
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    targets[static_cast<u>(
+        fill[static_cast<u>(edge_of(net.conn_from_lane[static_cast<u>(c)]))]++)] =
+        edge_of(net.conn_to_lane[static_cast<u>(c)]);
+
+  constexpr std::int32_t k_unvisited = -1;
+  std::vector<std::int32_t> index(ne, k_unvisited), low(ne, 0), component(ne, -1);
+  std::vector<std::uint8_t> on_stack(ne, 0);
+  std::vector<std::int32_t> stack;                            // Tarjan's stack of edges
+  std::vector<std::pair<std::int32_t, std::int32_t>> frames;  // (edge, next target offset)
+  std::int32_t next_index = 0;
+  std::vector<std::int32_t> component_size;  // per component found, in order
+  for (u root = 0; root < ne; ++root) {
+    if (index[root] != k_unvisited) continue;
+    auto visit = [&](std::int32_t v) {
+      index[static_cast<u>(v)] = low[static_cast<u>(v)] = next_index++;
+      stack.push_back(v);
+      on_stack[static_cast<u>(v)] = 1;
+      frames.emplace_back(v, offsets[static_cast<u>(v)]);
+    };
+    visit(static_cast<std::int32_t>(root));
+    while (!frames.empty()) {
+      auto& [v, k] = frames.back();
+      const auto vu = static_cast<u>(v);
+      if (k < offsets[vu + 1]) {
+        const std::int32_t w = targets[static_cast<u>(k++)];
+        if (index[static_cast<u>(w)] == k_unvisited)
+          visit(w);  // invalidates v and k; the loop re-reads the frame
+        else if (on_stack[static_cast<u>(w)])
+          low[vu] = std::min(low[vu], index[static_cast<u>(w)]);
+        continue;
+      }
+      if (low[vu] == index[vu]) {  // v roots a component: pop it
+        std::int32_t size = 0, w = -1;
+        do {
+          w = stack.back();
+          stack.pop_back();
+          on_stack[static_cast<u>(w)] = 0;
+          component[static_cast<u>(w)] = static_cast<std::int32_t>(component_size.size());
+          ++size;
+        } while (w != v);
+        component_size.push_back(size);
+      }
+      const std::int32_t done = v;
+      frames.pop_back();
+      if (!frames.empty()) {
+        const auto parent = static_cast<u>(frames.back().first);
+        low[parent] = std::min(low[parent], low[static_cast<u>(done)]);
+      }
+    }
+  }
+  std::vector<std::uint8_t> in(ne, 0);
+  if (component_size.empty()) return in;
+  const auto largest = static_cast<std::int32_t>(
+      std::max_element(component_size.begin(), component_size.end()) - component_size.begin());
+  for (u e = 0; e < ne; ++e) in[e] = component[e] == largest;
+  return in;
+}
 
 // The edges an edge event names (by id, polygon or bbox), resolved on the compiled network.
 Result<std::vector<std::int32_t>> resolve_edges(const Compiled& c, const EventSpec& e,

@@ -100,6 +100,11 @@ struct Compiled {
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core);
 std::shared_ptr<const EventPayload> parse_traffic_event(std::string_view action, SectionReader& ev);
 
+/// The largest strongly connected component of the edge graph (edges joined by connections),
+/// over every edge: (n_edges) 1 on it. The city's trips start and end on it, so every trip has
+/// a route both ways.
+std::vector<std::uint8_t> main_component(const Network& net);
+
 Result<std::vector<std::int32_t>> resolve_edges(const Compiled& c, const EventSpec& e,
                                                 const EdgeEvent& ee);
 Result<std::int32_t> resolve_signal(const Compiled& c, const EventSpec& e, const SignalEvent& se);

@@ -1,12 +1,15 @@
 // The lane network compiled from OSM roads: Webster plans by hand, right of way and turn lanes
-// on hand-built junctions, and Monaco's network against OSM counts (osmium).
+// on hand-built junctions, Monaco's network against OSM counts (osmium), and the strongly
+// connected part the city's trips use against a brute-force search.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
 #include "citytwin/city.hpp"
 #include "traffic/osm_network.hpp"
+#include "traffic/traffic_domain_impl.hpp"
 
 using namespace citytwin;
 using namespace citytwin::traffic;
@@ -283,4 +286,54 @@ TEST_CASE("Monaco: the network against OSM counts; lanes reachable, connections 
   INFO("dead-end lanes " << dead << ", turn:lanes used " << cn.turn_lanes_used << ", ignored "
                          << cn.turn_lanes_ignored);
   CHECK(cn.turn_lanes_used > 0);
+}
+
+TEST_CASE("the trips' network is the largest strongly connected component, by brute force",
+          "[traffic][osm][scc]") {
+  // Monaco cut by a box through its main roads, so the network falls into many components.
+  CitySpec spec;
+  spec.osm = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/monaco-2025-02.osm.pbf";
+  spec.bbox = std::array<double, 4>{7.42, 43.73, 7.43, 43.74};
+  auto city = import_city(spec);
+  REQUIRE(city);
+  const Network n = build_city_network((*city)->roads).net;
+  const auto ne = static_cast<std::size_t>(n.n_edges());
+  std::vector<std::vector<std::int32_t>> succ(ne), pred(ne);
+  for (std::int32_t c = 0; c < n.n_conns(); ++c) {
+    const std::int32_t a = n.lane_edge[static_cast<std::size_t>(n.conn_from_lane[c])],
+                       b = n.lane_edge[static_cast<std::size_t>(n.conn_to_lane[c])];
+    succ[static_cast<std::size_t>(a)].push_back(b);
+    pred[static_cast<std::size_t>(b)].push_back(a);
+  }
+  auto reach = [&](std::int32_t e0, const std::vector<std::vector<std::int32_t>>& adj) {
+    std::vector<std::uint8_t> seen(ne, 0);
+    std::vector<std::int32_t> stack{e0};
+    seen[static_cast<std::size_t>(e0)] = 1;
+    while (!stack.empty()) {
+      const std::int32_t e = stack.back();
+      stack.pop_back();
+      for (std::int32_t f : adj[static_cast<std::size_t>(e)])
+        if (!seen[static_cast<std::size_t>(f)])
+          seen[static_cast<std::size_t>(f)] = 1, stack.push_back(f);
+    }
+    return seen;
+  };
+  // Each edge's component: the edges it reaches and that reach it. The largest, first found.
+  std::vector<std::uint8_t> best;
+  std::size_t best_n = 0, components = 0;
+  std::vector<std::uint8_t> done(ne, 0);
+  for (std::size_t e = 0; e < ne; ++e) {
+    if (done[e]) continue;
+    std::vector<std::uint8_t> f = reach(static_cast<std::int32_t>(e), succ);
+    const std::vector<std::uint8_t> b = reach(static_cast<std::int32_t>(e), pred);
+    std::size_t size = 0;
+    for (std::size_t k = 0; k < ne; ++k) size += (f[k] &= b[k]), done[k] |= f[k];
+    ++components;
+    if (size > best_n) best_n = size, best = std::move(f);
+  }
+  REQUIRE(components > 10);  // the box did cut the network up
+  const std::vector<std::uint8_t> main = main_component(n);
+  CHECK(std::count(main.begin(), main.end(), 1) == static_cast<std::ptrdiff_t>(best_n));
+  CHECK(best_n < ne);
+  CHECK(main == best);
 }
