@@ -72,6 +72,23 @@ def disconnected():
         expect(not os.path.exists(f"{d}/out/run.h5"), "run --strict stops before writing anything")
 
 
+def broken_buildings():
+    # One building of two has an outline that does not close: more than 1 % of the buildings
+    # dropped, warned with the counts and the cause.
+    with tempfile.TemporaryDirectory() as d:
+        with open(f"{ROOT}/tests/data/city/disconnected.osm") as f:
+            osm = f.read().replace('<nd ref="24"/><nd ref="21"/>', '<nd ref="24"/>')
+        with open(f"{d}/broken.osm", "w") as f:
+            f.write(osm)
+        scenario = traffic_scenario(d, f"{d}/broken.osm")
+        r = run("validate", scenario)
+        expect("broken.osm: city.osm: 1 of 2 buildings have no usable outline and were dropped" in r.stderr,
+               f"dropped buildings warned: {r.stderr}")
+        r = run("info", "--json", scenario)
+        j = json.loads(r.stdout)
+        expect(j["buildings"] == 1 and j["buildings_without_geometry"] == 1, f"counted: {j['buildings']}")
+
+
 def dry_flood():
     # A flood domain with no water (no rain, inflow, level boundary, lake or breach): warned,
     # an error under --strict. The city here is Monaco on the whole 1-degree SRTM tile: its
