@@ -81,8 +81,8 @@ Runner add_info_command(CLI::App& app) {
       auto model = compile_model(*spec, *city, builtin_domains());
       if (model) {
         std::vector<Diagnostic> disk;
-        resources = describe_resources(**model, disk);
         const RunEstimate e = estimate_run(**model);
+        resources = describe_resources(**model, e, disk);
         j["memory_bytes"] = e.memory();
         j["state_bytes"] = e.state_bytes;
         j["run_file_bytes"] = e.file_bytes;

@@ -148,7 +148,7 @@ int run(const RunArgs& args) {
   const Model& m = **model;
   if (!report_warnings(m, args.strict)) return k_exit_bad_input;
   std::vector<Diagnostic> disk;
-  const std::string resources = describe_resources(m, disk);
+  const std::string resources = describe_resources(m, estimate_run(m), disk);
   for (const Diagnostic& d : disk) std::cerr << "warning: " << d.to_string() << "\n";
   if (!args.quiet) spdlog::info("{}", resources);
   const double load_s = std::chrono::duration<double>(Clock::now() - t_start).count();

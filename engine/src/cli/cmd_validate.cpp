@@ -17,8 +17,8 @@ bool report_warnings(const Model& model, bool strict) {
   return !(strict && !model.warnings.empty());
 }
 
-std::string describe_resources(const Model& model, std::vector<Diagnostic>& warnings) {
-  const RunEstimate e = estimate_run(model);
+std::string describe_resources(const Model& model, const RunEstimate& e,
+                               std::vector<Diagnostic>& warnings) {
   const std::string& dir = model.spec.output.dir;
   if (const auto free = static_cast<double>(free_disk(dir)); free > 0 && e.file_bytes > free)
     warnings.push_back(Diagnostic::at(
@@ -65,7 +65,7 @@ Runner add_validate_command(CLI::App& app) {
       return k_exit_bad_input;
     }
     std::vector<Diagnostic> disk;
-    const std::string resources = describe_resources(**model, disk);
+    const std::string resources = describe_resources(**model, estimate_run(**model), disk);
     if (!report_warnings(**model, *strict)) return k_exit_bad_input;
     for (const Diagnostic& d : disk) std::cerr << "warning: " << d.to_string() << "\n";
     std::cout << fmt::format(

@@ -15,7 +15,8 @@ class App;
 
 namespace citytwin {
 struct Model;
-}
+struct RunEstimate;
+}  // namespace citytwin
 
 namespace citytwin::cli {
 
@@ -29,9 +30,11 @@ using Runner = std::function<int()>;
 /// `strict` (`--strict`); returns false when the command must stop (strict and any warning).
 bool report_warnings(const Model& model, bool strict);
 
-/// The run's estimated resources, one line for `validate` and the run log; and a warning when
-/// the run file could outgrow the free disk of its output folder (appended to `warnings`).
-std::string describe_resources(const Model& model, std::vector<Diagnostic>& warnings);
+/// The run's estimated resources (estimate_run), one line for `validate`, `info` and the run
+/// log; and a warning when the run file could outgrow the free disk of its output folder
+/// (appended to `warnings`).
+std::string describe_resources(const Model& model, const RunEstimate& e,
+                               std::vector<Diagnostic>& warnings);
 
 Runner add_run_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
