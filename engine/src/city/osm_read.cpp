@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "city/osm_import.hpp"
 
@@ -304,13 +306,35 @@ class CityHandler : public osmium::handler::Handler {
   ImportStats& m_stats;
 };
 
+// libosmium 2.18's PBF parser closes its file descriptor only when it has parsed to the end
+// (PBFParser::run): every broken .pbf leaks one, and a long-lived process reading many files runs
+// out of them (the fuzzer did after 24 s). A .pbf is therefore read into memory and parsed from
+// there, holding no descriptor; other formats stream from the file.
+class OsmSource {
+ public:
+  explicit OsmSource(const std::string& path) : m_file(path) {
+    if (m_file.format() != osmium::io::file_format::pbf) return;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot open the file");
+    m_bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) throw std::runtime_error("cannot read the file");
+    m_file = osmium::io::File(m_bytes.data(), m_bytes.size(), "pbf");
+  }
+  const osmium::io::File& file() const { return m_file; }
+
+ private:
+  std::vector<char> m_bytes;  // declared first: m_file points into it
+  osmium::io::File m_file;
+};
+
 }  // namespace
 
 Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,
                          ImportStats& stats) {
   OsmCity out;
   try {
-    const osmium::io::File file(path);
+    const OsmSource source(path);
+    const osmium::io::File& file = source.file();
     osmium::area::Assembler::config_type assembler_config;
     osmium::TagsFilter filter(false);
     filter.add_rule(true, osmium::TagMatcher("building"));
@@ -357,7 +381,8 @@ Result<std::vector<ElevationPoint>> read_elevation_points(const std::string& pat
   std::vector<Candidate> candidates;
   std::vector<std::int64_t> off_ground;
   try {
-    osmium::io::Reader reader(osmium::io::File(path),
+    const OsmSource source(path);
+    osmium::io::Reader reader(source.file(),
                               osmium::osm_entity_bits::node | osmium::osm_entity_bits::way,
                               osmium::io::read_meta::no);
     while (osmium::memory::Buffer buffer = reader.read()) {
