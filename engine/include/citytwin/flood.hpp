@@ -21,7 +21,9 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "citytwin/city.hpp"
@@ -99,14 +101,28 @@ struct Series {
 
 enum class BoundaryKind : std::uint8_t { closed, free, level };
 
-/// One side of the grid. `free`: zero-gradient depth and velocity over a bed extrapolated with
-/// the local slope (normal-depth outflow); `level`: the water level in the ghost cells follows
-/// `level` (constant when it has one point).
+/// An open boundary condition (LISFLOOD-FP's FREE, HFIX and HVAR; its QFIX and QVAR are
+/// inflows). On a side, the ghost cells beyond each boundary cell it holds are set every step:
+/// `free`: water leaves at normal depth. The ghosts keep the boundary cell's depth over a bed
+/// `slope * dx` lower per cell, so the face between them carries the uniform flow of a water
+/// surface falling at `slope` (LISFLOOD-FP's FREE with a slope); slope < 0: the bed slope of
+/// the last two cells continued (never rising outwards). `level`: the ghosts' water level
+/// follows `level` (constant when it has one point) over the boundary cell's bed. At a point
+/// (FloodModel::held_cells) a level holds the cell's own water level.
 struct Boundary {
   BoundaryKind kind = BoundaryKind::closed;
   Series level;
+  double slope = -1;
+  double bed_min = 1e300;  ///< lowest bed of its side cells (prepare_boundaries; the CFL bound)
 };
 enum Side : int { west = 0, east = 1, south = 2, north = 3 };
+
+/// A cell whose water level a point boundary holds (LISFLOOD-FP's P HFIX / HVAR): set to the
+/// level at the start of every step, the water added or taken counted as outflow.
+struct HeldCell {
+  std::int32_t cell;      ///< unpadded index j * nx + i
+  std::int32_t boundary;  ///< index into FloodModel::boundaries (kind level)
+};
 
 /// A discharge hydrograph (m3/s) spread evenly over a set of cells.
 struct Inflow {
@@ -117,7 +133,7 @@ struct Inflow {
 
 struct Params {
   Solver solver = Solver::inertial;
-  double cfl = -1;       ///< Courant number; < 0: 0.7 (inertial) or 0.45 (godunov)
+  double cfl = -1;       ///< Courant number; < 0: courant()
   double theta = 0.7;    ///< de Almeida et al. (2012) weighting, 1 = Bates et al. (2010)
   double h_flow = 1e-3;  ///< inertial: minimum flow depth at a face (m)
   /// inertial: face discharges limited to this Froude number (<= 0: no limit)
@@ -127,6 +143,12 @@ struct Params {
   /// Infiltration after Horton (1940): f(t) = fc + (f0 - fc) exp(-k t), t since the start, on
   /// every active cell (never more than the water present). f0 == fc: a constant rate.
   double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
+  /// The Courant number in force: `cfl` when given, else 0.45 (godunov) or, inertial, 0.9 of the
+  /// 2-D stability limit of the theta scheme, sqrt(theta / 2) (0.53 at theta = 0.7; the
+  /// checkerboard mode's amplification, docs/flood.md).
+  double courant() const;
+  /// The inertial scheme's 2-D stability limit of the Courant number, sqrt(theta / 2).
+  double stability_limit() const;
 };
 
 /// A rain gauge: its hyetograph and its inverse-distance weight on every cell.
@@ -149,7 +171,20 @@ struct FloodModel {
   /// it in FloodState::drain_mps, which pumps change during the run.
   std::vector<real> drain_mps;
   std::vector<Inflow> inflows;
-  std::array<Boundary, 4> sides;  ///< indexed by Side
+  /// Open boundary conditions; per side (indexed by Side), the one of each boundary cell, as an
+  /// index into `boundaries` (-1 closed), along the side: row j on west and east, column i on
+  /// south and north. A side closed throughout has an empty vector. Use open_side().
+  std::vector<Boundary> boundaries;
+  std::array<std::vector<std::int32_t>, 4> side_bc;
+  std::vector<HeldCell> held_cells;
+  bool side_open(int side) const { return !side_bc[static_cast<std::size_t>(side)].empty(); }
+  /// The condition of boundary cell k of a side, null when closed.
+  const Boundary* boundary(int side, int k) const {
+    const auto& v = side_bc[static_cast<std::size_t>(side)];
+    return v.empty() || v[static_cast<std::size_t>(k)] < 0
+               ? nullptr
+               : &boundaries[static_cast<std::size_t>(v[static_cast<std::size_t>(k)])];
+  }
   /// Sea cells (unpadded indices): held at `sea_level` at the start of every step, the water
   /// above it leaving the model as outflow (a coast inside the grid).
   std::vector<std::int32_t> sea_cells;
@@ -201,8 +236,13 @@ struct FloodState {
   std::int64_t stalls = 0;
 };
 
-/// Sets the ghost beds of the open sides (free: the bed slope continued; level: the boundary
-/// cell's bed). Call once after filling model.sides.
+/// Opens boundary cells [first, last] of a side (along it: row j on west and east, column i on
+/// south and north; clamped to the side) with condition b, replacing what they held. Call
+/// prepare_boundaries once every side is set.
+void open_side(FloodModel& model, Side side, Boundary b, int first = 0,
+               int last = std::numeric_limits<int>::max());
+/// Sets the ghost beds of the open sides (free: lowered by the slope; level: the boundary
+/// cell's bed). Call after open_side and after anything that changes the boundary cells' bed.
 void prepare_boundaries(FloodModel& model);
 
 /// Allocates the state, dry; then set_depth/set_level and `start`.
@@ -227,6 +267,22 @@ void velocity(const FloodModel& model, const FloodState& state, int i, int j, do
 double stored_volume(const FloodModel& model, const FloodState& state);
 /// 64-bit hash of the state's depths, discharges and time (determinism tests).
 std::uint64_t state_hash(const FloodModel& model, const FloodState& state);
+
+/// A LISFLOOD-FP parameter file (.par): one `key [value]` per line, `#` starts a comment.
+struct ParFile {
+  struct Entry {
+    std::string key, value;
+    int line = 0;
+  };
+  std::string path;
+  std::vector<Entry> entries;
+  /// The last entry of a key (null when absent).
+  const Entry* find(std::string_view key) const;
+};
+Result<ParFile> read_par(const std::string& path);
+/// The scenario that runs a LISFLOOD-FP case as it is (`citytwin run case.par`, docs/lisflood.md):
+/// TOML text whose [scenario], [output] and [city] come from the .par and whose [flood] names it.
+Result<std::string> lisflood_scenario(const std::string& par_path);
 
 /// The flood domain for the run loop: the [flood] section and its compiler (sim/domains.cpp).
 const DomainEntry& domain_entry();

@@ -139,7 +139,8 @@ std::span<const DomainEntry> builtin_domains();
 /// Their scenario-loading parts (for parse_scenario and parse_events).
 std::vector<DomainInfo> builtin_domain_infos();
 
-/// Loads and validates a scenario with the built-in domains.
+/// Loads and validates a scenario with the built-in domains: a TOML file, or a LISFLOOD-FP
+/// parameter file (.par) run as it is.
 Result<ScenarioSpec> load_scenario(const std::string& path);
 
 /// The compiled, immutable model of a scenario.

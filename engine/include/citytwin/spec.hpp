@@ -105,6 +105,8 @@ class SectionReader {
   /// Records a located error for a key this table holds (or the table itself if key is empty).
   void error(std::string_view key, std::string message, std::string found = {},
              std::string expected = {});
+  /// Records an error found in another file the section names (its own file and line).
+  void report(Diagnostic d);
   /// "file:line" of a key (or the table), for messages written later (events, run-time issues).
   std::string where(std::string_view key = {}) const;
 

@@ -243,7 +243,7 @@ Runner add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a scenario and write <output.dir>/run.h5");
   auto args = std::make_shared<RunArgs>();
   cmd->add_option("scenario", args->scenario,
-                  "Scenario file (.toml) or SUMO configuration (.sumocfg)")
+                  "Scenario file (.toml), SUMO configuration (.sumocfg) or LISFLOOD-FP case (.par)")
       ->required();
   cmd->add_option("--out", args->out, "Output folder (overrides output.dir)");
   cmd->add_option("--threads", args->threads,

@@ -39,7 +39,8 @@ Runner add_validate_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto max_memory = std::make_shared<std::string>();
   auto strict = std::make_shared<bool>(false);
-  cmd->add_option("scenario", *path, "Scenario file (.toml)")->required();
+  cmd->add_option("scenario", *path, "Scenario file (.toml) or LISFLOOD-FP case (.par)")
+      ->required();
   cmd->add_option("--max-memory", *max_memory,
                   "Memory a run may use, e.g. 8GiB (default: what the machine has available)");
   cmd->add_flag("--strict", *strict,

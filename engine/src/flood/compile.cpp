@@ -47,13 +47,14 @@ std::pair<std::int64_t, std::int64_t> fill_grid_depressions(FloodModel& m) {
   std::vector<std::int64_t> outlets(m.sea_cells.begin(), m.sea_cells.end());
   auto seed = [&](int i, int j) { outlets.push_back(static_cast<std::int64_t>(j) * g.nx + i); };
   for (int j = 0; j < g.ny; ++j) {
-    if (m.sides[west].kind != BoundaryKind::closed) seed(0, j);
-    if (m.sides[east].kind != BoundaryKind::closed) seed(g.nx - 1, j);
+    if (m.boundary(west, j)) seed(0, j);
+    if (m.boundary(east, j)) seed(g.nx - 1, j);
   }
   for (int i = 0; i < g.nx; ++i) {
-    if (m.sides[south].kind != BoundaryKind::closed) seed(i, 0);
-    if (m.sides[north].kind != BoundaryKind::closed) seed(i, g.ny - 1);
+    if (m.boundary(south, i)) seed(i, 0);
+    if (m.boundary(north, i)) seed(i, g.ny - 1);
   }
+  for (const HeldCell& hc : m.held_cells) outlets.push_back(hc.cell);
   if (std::none_of(outlets.begin(), outlets.end(), [&](std::int64_t c) {
         return active(static_cast<int>(c % g.nx), static_cast<int>(c / g.nx));
       }))
@@ -92,6 +93,27 @@ Terrain resample(const Terrain& t, double res) {
       r.z[static_cast<std::size_t>(j) * r.nx + i] = static_cast<float>(z);
     }
   return r;
+}
+
+// Calls f(i, j, value) with the raster cell under the centre of every grid cell the raster
+// covers (nearest cell; the raster in the model CRS): Manning's n and initial depths.
+template <class F>
+Result<void> sample_raster(const Grid& g, const std::string& path, F f) {
+  auto r = read_raster(path);
+  if (!r) return fail(r.error());
+  const auto& gt = r->geo;
+  for (int j = 0; j < g.ny; ++j)
+    for (int i = 0; i < g.nx; ++i) {
+      const double x = g.x0 + (i + 0.5) * g.dx, y = g.y0 + (j + 0.5) * g.dx;
+      // Compared as doubles: a raster's geotransform may put the cell far outside int.
+      const double fa = std::floor((x - gt[0]) / gt[1]), fb = std::floor((y - gt[3]) / gt[5]);
+      if (!(fa >= 0 && fb >= 0 && fa < r->nx && fb < r->ny)) continue;
+      const int a = static_cast<int>(fa), b = static_cast<int>(fb);
+      f(i, j,
+        r->z[static_cast<std::size_t>(b) * static_cast<std::size_t>(r->nx) +
+             static_cast<std::size_t>(a)]);
+    }
+  return {};
 }
 
 }  // namespace
@@ -205,22 +227,10 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
   if (spec.manning_road > 0)
     for (std::int32_t c : roads) g.gn2[g.idx(c % g.nx, c / g.nx)] = gn2(spec.manning_road);
   if (!spec.manning_raster.empty()) {
-    auto r = read_raster(spec.manning_raster);
+    auto r = sample_raster(g, spec.manning_raster, [&](int i, int j, float n) {
+      if (n > 0) g.gn2[g.idx(i, j)] = gn2(n);  // nodata or n <= 0 keep the class or default
+    });
     if (!r) return fail(r.error());
-    // Nearest raster cell at each cell centre, in the model CRS; nodata or n <= 0 keep the
-    // class or default value.
-    const auto& gt = r->geo;
-    for (int j = 0; j < g.ny; ++j)
-      for (int i = 0; i < g.nx; ++i) {
-        const double x = g.x0 + (i + 0.5) * g.dx, y = g.y0 + (j + 0.5) * g.dx;
-        // Compared as doubles: a raster's geotransform may put the cell far outside int.
-        const double fa = std::floor((x - gt[0]) / gt[1]), fb = std::floor((y - gt[3]) / gt[5]);
-        if (!(fa >= 0 && fb >= 0 && fa < r->nx && fb < r->ny)) continue;
-        const int a = static_cast<int>(fa), b = static_cast<int>(fb);
-        const float n = r->z[static_cast<std::size_t>(b) * static_cast<std::size_t>(r->nx) +
-                             static_cast<std::size_t>(a)];
-        if (n > 0) g.gn2[g.idx(i, j)] = gn2(n);
-      }
   }
   // Drainage capacity: on every active cell, or on urban cells: cells a road crosses, building
   // footprint cells (buildings = "raise" | "none") and cells next to a footprint (8 neighbours).
@@ -307,20 +317,8 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     }
     m.inflows.push_back(std::move(in));
   }
-  for (int k = 0; k < 4; ++k) {
-    const SideSpec& ss = spec.sides[static_cast<std::size_t>(k)];
-    Boundary& b = m.sides[static_cast<std::size_t>(k)];
-    b.kind = ss.kind;
-    if (ss.kind == BoundaryKind::level) {
-      if (!ss.series.empty()) {
-        auto r = read_series_csv(ss.series, false, k_level_range);
-        if (!r) return fail(r.error());
-        b.level = std::move(*r);
-      } else {
-        b.level = Series{{0.0}, {ss.level}, false};
-      }
-    }
-  }
+  for (const BoundarySpec& b : spec.boundaries)
+    if (auto r = compile_boundary(b, m); !r) return fail(r.error());
   prepare_boundaries(m);
   std::int64_t offshore_cells = 0;
   if (spec.sea) {
@@ -388,20 +386,33 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     gauge_cells.push_back(j * g.nx + i);
     gauge_names.push_back(p.name);
   }
+  std::vector<real> initial_h;
+  if (!spec.initial_depth.empty()) {
+    initial_h.assign(g.z.size(), 0);
+    auto r = sample_raster(g, spec.initial_depth, [&](int i, int j, float h) {
+      if (h > 0 && g.active[g.idx(i, j)]) initial_h[g.idx(i, j)] = static_cast<real>(h);
+    });
+    if (!r) return fail(r.error());
+  }
   auto domain = std::make_unique<FloodDomain>(
       std::move(m), spec, city, spec.lakes, std::move(gauge_cells), std::move(gauge_names),
       CellCounts{building_cells, road_cells_opened, offshore_cells, filled.first, filled.second});
+  domain->set_initial_depth(std::move(initial_h));
+  for (const Diagnostic& d : spec.warnings) domain->add_warning(d);
   // Water must come from somewhere: rain, inflows, a level boundary or the sea, lakes, or a
   // breach event. Without any, the grid stays dry and the run simulates nothing.
-  const bool level_side = std::any_of(spec.sides.begin(), spec.sides.end(), [](const SideSpec& sd) {
-    return sd.kind == BoundaryKind::level;
-  });
+  const bool level_side =
+      std::any_of(spec.boundaries.begin(), spec.boundaries.end(),
+                  [](const BoundarySpec& b) { return b.type == BoundarySpec::Type::level; });
   const bool flood_events =
       std::any_of(scenario.events.begin(), scenario.events.end(), [&](const EventSpec& e) {
         return scenario.domain_names[static_cast<std::size_t>(e.domain)] == "flood";
       });
   if (!(spec.rain_intensity_mps > 0 || !spec.hyetograph.empty() || !spec.rain_gauges.empty() ||
-        !spec.inflows.empty() || !spec.lakes.empty() || spec.sea || level_side || flood_events))
+        !spec.inflows.empty() || !spec.lakes.empty() || spec.sea || level_side || flood_events ||
+        !spec.initial_depth.empty() ||
+        std::any_of(spec.boundaries.begin(), spec.boundaries.end(),
+                    [](const BoundarySpec& b) { return b.type == BoundarySpec::Type::discharge; })))
     domain->add_warning(Diagnostic::at(
         spec.where, 0, "flood", "the flood domain has no water to simulate", "no forcing",
         "rain, [[flood.inflow]], a level boundary or sea_level, a lake, or a breach event"));

@@ -88,6 +88,7 @@ std::unique_ptr<DomainState> FloodDomain::make_state(std::uint64_t /*seed*/) con
   auto s = std::make_unique<FloodDomainState>();
   s->fs = flood::make_state(m_model);
   const Grid& g = m_model.grid;
+  if (!m_initial_h.empty()) s->fs.h = m_initial_h;
   for (const Lake& l : m_lakes) {
     std::vector<double> x, y;
     for (const Point2& p : l.polygon) x.push_back(p.x), y.push_back(p.y);

@@ -21,10 +21,22 @@ struct NamedPoints {
   std::string where;
 };
 
-struct SideSpec {
-  BoundaryKind kind = BoundaryKind::closed;
-  double level = 0;    ///< fixed level (m)
-  std::string series;  ///< CSV time_s, level_m (level boundaries)
+/// One boundary condition: of [flood.boundary] (a whole side), [[flood.boundary_condition]] or
+/// a line of a LISFLOOD-FP .bci file. Later conditions replace earlier ones on shared cells.
+struct BoundarySpec {
+  enum class Type : std::uint8_t { closed, free, level, discharge };
+  Type type = Type::free;
+  int side = -1;  ///< Side, or -1: the cell holding `at`
+  /// Cells of the side whose centres lie in [from, to], along it (y on west and east, x on
+  /// south and north).
+  double from = -1e300, to = 1e300;
+  Point2 at{};
+  double slope = -1;  ///< free: the water-surface slope (< 0: the bed slope continued)
+  /// level: the level (m); discharge: per unit width (m2/s; at a point, times the cell size)
+  double value = 0;
+  std::string series;       ///< time series file: a CSV (time_s, value), or a .bdy
+  std::string series_name;  ///< the series' name in the .bdy file (empty: a CSV)
+  std::string where;        ///< "file:line" of the condition
 };
 
 struct Lake {
@@ -66,7 +78,11 @@ struct FloodSpec : DomainSpec {
   std::string hyetograph;  ///< CSV time_s, intensity_mm_h
   double wet_depth = 0.01;
   std::vector<NamedPoints> inflows, gauges;
-  std::array<SideSpec, 4> sides;
+  std::vector<BoundarySpec> boundaries;
+  std::string initial_depth;  ///< raster of initial depths (m), e.g. LISFLOOD-FP's startfile
+  /// LISFLOOD-FP's output name (resroot): <resroot>.mass, .stage and .max are written too.
+  std::string lisflood_resroot;
+  std::vector<Diagnostic> warnings;  ///< found reading the section (LISFLOOD-FP keys ignored)
   std::vector<Lake> lakes;
   double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
   std::vector<RainGaugeSpec> rain_gauges;
@@ -92,6 +108,27 @@ inline constexpr SeriesRange k_discharge_range{
     0, 1e6, "discharge in m3/s, 0 to 1e6 (water leaves through free or level boundaries)"};
 inline constexpr SeriesRange k_level_range{-1e4, 1e4, "water level in m, -10000 to 10000"};
 Result<Series> read_series_csv(const std::string& path, bool step, const SeriesRange& range);
+inline constexpr SeriesRange k_unit_discharge_range{
+    0, 1e4,
+    "discharge per unit width in m2/s, 0 to 1e4 (water leaves through free or level "
+    "boundaries)"};
+
+// LISFLOOD-FP's input files (lisflood.cpp; docs/lisflood.md).
+/// The flood keys of a .par file into spec (paths resolved from the .par's folder); keys that
+/// CityTwin does not use become warnings. Errors go to s.
+void apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s);
+/// The lines of a .bci file as boundary conditions (series named in a .bdy: `bdy`); errors name
+/// the file and line.
+Result<std::vector<BoundarySpec>> read_bci(const std::string& path, const std::string& bdy);
+/// The gauge points of a .stage file, named stage1, stage2, ...
+Result<std::vector<NamedPoints>> read_stage_points(const std::string& path);
+/// A named series of a .bdy file (value, time rows in seconds, minutes or hours; linear).
+Result<Series> read_bdy_series(const std::string& path, const std::string& name,
+                               const SeriesRange& range, const std::string& where);
+
+/// Adds a boundary condition to the model (boundaries.cpp): opens side cells, holds a point's
+/// level, or adds a discharge as an inflow; call prepare_boundaries after the last.
+Result<void> compile_boundary(const BoundarySpec& b, FloodModel& m);
 
 /// Cells whose centres lie inside the polygon (even-odd rule), as unpadded indices.
 std::vector<std::int32_t> cells_in_polygon(const Grid& g, const double* x, const double* y, int n);

@@ -96,6 +96,8 @@ class FloodDomain : public Domain {
   Footprint footprint(const RunSpec& run) const override;
   std::vector<Diagnostic> warnings() const override { return m_warnings; }
   void add_warning(Diagnostic d) { m_warnings.push_back(std::move(d)); }
+  /// Initial depths (padded, m; empty: dry) every state starts with, under lakes and the sea.
+  void set_initial_depth(std::vector<real> h) { m_initial_h = std::move(h); }
   void declare(ExchangeLayout& l) const override { l.flood = true; }
   Result<void> bind(const ExchangeLayout& l) override;
   void consume(const CityExchange& x, DomainState& state, const StepContext&) const override;
@@ -122,11 +124,14 @@ class FloodDomain : public Domain {
   std::vector<float> padded(const std::vector<float>& v) const;
   bool write_gauges_csv(const std::string& path, const FloodDomainState& s) const;
   static bool write_balance_csv(const std::string& path, const FloodDomainState& s);
+  static bool write_mass(const std::string& path, const FloodDomainState& s);
+  bool write_stage(const std::string& path, const FloodDomainState& s) const;
 
   FloodModel m_model;
   FloodSpec m_spec;
   const CityModel& m_city;
   std::vector<Lake> m_lakes;
+  std::vector<real> m_initial_h;
   std::vector<std::int32_t> m_gauge_cells;
   std::vector<std::string> m_gauge_names;
   CellCounts m_counts;

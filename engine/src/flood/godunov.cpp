@@ -319,11 +319,11 @@ void stage_tile(const FloodModel& m, FloodState& s, const StageArrays& a, real d
 double boundary_flux(const FloodModel& m, const FloodState& s) {
   const Grid& g = m.grid;
   double out = 0;
-  if (m.sides[west].kind != BoundaryKind::closed || m.sides[east].kind != BoundaryKind::closed)
+  if (m.side_open(west) || m.side_open(east))
     for (int j = 0; j < g.ny; ++j)
       out +=
           static_cast<double>(s.fx[0][g.idx(g.nx, j)]) - static_cast<double>(s.fx[0][g.idx(0, j)]);
-  if (m.sides[south].kind != BoundaryKind::closed || m.sides[north].kind != BoundaryKind::closed)
+  if (m.side_open(south) || m.side_open(north))
     for (int i = 0; i < g.nx; ++i)
       out +=
           static_cast<double>(s.fy[0][g.idx(i, g.ny)]) - static_cast<double>(s.fy[0][g.idx(i, 0)]);
@@ -331,7 +331,7 @@ double boundary_flux(const FloodModel& m, const FloodState& s) {
 }
 
 double cfl_dt(const FloodModel& m, real smax) {
-  const double cfl = m.params.cfl > 0 ? m.params.cfl : 0.45;
+  const double cfl = m.params.courant();
   return smax > real(0) ? cfl * m.grid.dx / static_cast<double>(smax) : m.params.dt_max;
 }
 

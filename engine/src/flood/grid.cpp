@@ -13,6 +13,15 @@ const char* to_string(Solver s) {
   return s == Solver::inertial ? "inertial" : "godunov";
 }
 
+double Params::stability_limit() const {
+  return std::sqrt(theta / 2);
+}
+
+double Params::courant() const {
+  if (cfl > 0) return cfl;
+  return solver == Solver::inertial ? 0.9 * stability_limit() : 0.45;
+}
+
 bool Grid::locate(double x, double y, int& i, int& j) const {
   const double fi = std::floor((x - x0) / dx), fj = std::floor((y - y0) / dx);
   if (!(fi >= 0 && fj >= 0 && fi < nx && fj < ny)) return false;  // NaN too
@@ -71,19 +80,24 @@ Result<Grid> make_grid(const Terrain& terrain, const GridOptions& options) {
 
 namespace detail {
 
-// Ghost cells along one side, for open boundaries. Both ghost layers get the same state
-// (zero gradient); the bed of a free boundary continues the slope of the last two cells so
-// that uniform flow leaves unchanged (normal-depth outflow), a level boundary keeps the
-// boundary cell's bed and sets the ghost depth from the level.
+// Ghost cells beyond the open boundary cells. Both ghost layers get the same state (zero
+// gradient) over the beds prepare_boundaries set: a free boundary keeps the boundary cell's
+// depth over a lowered bed (normal-depth outflow), a level boundary sets the ghost depth from
+// the level over the boundary cell's bed.
 void fill_ghosts(const FloodModel& m, real* h, real* hu, real* hv, double t, bool centred) {
   const Grid& g = m.grid;
+  // Neighbouring boundary cells mostly share their condition: its level is looked up once per
+  // run of cells (no allocation in a step).
+  std::int32_t level_id = -1;
+  double level_now = 0;
   for (int side = 0; side < 4; ++side) {
-    const Boundary& b = m.sides[static_cast<std::size_t>(side)];
-    if (b.kind == BoundaryKind::closed) continue;
+    if (!m.side_open(side)) continue;
+    const auto& bc = m.side_bc[static_cast<std::size_t>(side)];
     const bool along_x = side == west || side == east;
     const int count = along_x ? g.ny : g.nx;
-    const double level = b.kind == BoundaryKind::level ? b.level.at(t) : 0.0;
     for (int k = 0; k < count; ++k) {
+      const std::int32_t id = bc[static_cast<std::size_t>(k)];
+      if (id < 0) continue;
       int bi = 0, bj = 0, di = 0, dj = 0;
       if (side == west) bi = 0, bj = k, di = -1;
       if (side == east) bi = g.nx - 1, bj = k, di = 1;
@@ -91,11 +105,14 @@ void fill_ghosts(const FloodModel& m, real* h, real* hu, real* hv, double t, boo
       if (side == north) bi = k, bj = g.ny - 1, dj = 1;
       const std::size_t c = g.idx(bi, bj);
       if (!g.active[c]) continue;
+      const Boundary& b = m.boundaries[static_cast<std::size_t>(id)];
+      const bool level = b.kind == BoundaryKind::level;
+      if (level && id != level_id) level_id = id, level_now = b.level.at(t);
       for (int layer = 1; layer <= Grid::halo; ++layer) {
         const std::size_t gc = g.idx(bi + layer * di, bj + layer * dj);
         const real zg = g.z[gc];
         real hg = h[c];
-        if (b.kind == BoundaryKind::level) hg = static_cast<real>(std::max(0.0, level - zg));
+        if (level) hg = static_cast<real>(std::max(0.0, level_now - zg));
         h[gc] = hg;
         if (centred) {
           const bool wet = h[c] > real(0);

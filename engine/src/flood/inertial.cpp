@@ -85,14 +85,17 @@ void faces_y(const Grid& g, const real* h, const real* q, real* qn, const FaceCo
 // sides that face continues the boundary face (zero gradient), on closed sides it stays 0.
 void extend_open_faces(const FloodModel& m, FloodState& s) {
   const Grid& g = m.grid;
-  if (m.sides[west].kind != BoundaryKind::closed)
-    for (int j = 0; j < g.ny; ++j) s.qx[g.idx(-1, j)] = s.qx[g.idx(0, j)];
-  if (m.sides[east].kind != BoundaryKind::closed)
-    for (int j = 0; j < g.ny; ++j) s.qx[g.idx(g.nx + 1, j)] = s.qx[g.idx(g.nx, j)];
-  if (m.sides[south].kind != BoundaryKind::closed)
-    for (int i = 0; i < g.nx; ++i) s.qy[g.idx(i, -1)] = s.qy[g.idx(i, 0)];
-  if (m.sides[north].kind != BoundaryKind::closed)
-    for (int i = 0; i < g.nx; ++i) s.qy[g.idx(i, g.ny + 1)] = s.qy[g.idx(i, g.ny)];
+  if (m.side_open(west))
+    for (int j = 0; j < g.ny; ++j) s.qx[g.idx(-1, j)] = m.boundary(west, j) ? s.qx[g.idx(0, j)] : 0;
+  if (m.side_open(east))
+    for (int j = 0; j < g.ny; ++j)
+      s.qx[g.idx(g.nx + 1, j)] = m.boundary(east, j) ? s.qx[g.idx(g.nx, j)] : 0;
+  if (m.side_open(south))
+    for (int i = 0; i < g.nx; ++i)
+      s.qy[g.idx(i, -1)] = m.boundary(south, i) ? s.qy[g.idx(i, 0)] : 0;
+  if (m.side_open(north))
+    for (int i = 0; i < g.nx; ++i)
+      s.qy[g.idx(i, g.ny + 1)] = m.boundary(north, i) ? s.qy[g.idx(i, g.ny)] : 0;
 }
 
 // Outflow limiter, per donor cell: the factor by which every discharge leaving a cell is
@@ -214,10 +217,10 @@ void continuity(const Grid& g, FloodState& s, real dt_dx, std::int32_t t) {
 double boundary_outflow(const FloodModel& m, const FloodState& s, double dt) {
   const Grid& g = m.grid;
   double out = 0;
-  if (m.sides[west].kind != BoundaryKind::closed || m.sides[east].kind != BoundaryKind::closed)
+  if (m.side_open(west) || m.side_open(east))
     for (int j = 0; j < g.ny; ++j)
       out += static_cast<double>(s.qx[g.idx(g.nx, j)]) - static_cast<double>(s.qx[g.idx(0, j)]);
-  if (m.sides[south].kind != BoundaryKind::closed || m.sides[north].kind != BoundaryKind::closed)
+  if (m.side_open(south) || m.side_open(north))
     for (int i = 0; i < g.nx; ++i)
       out += static_cast<double>(s.qy[g.idx(i, g.ny)]) - static_cast<double>(s.qy[g.idx(i, 0)]);
   return out * g.dx * dt;
@@ -228,7 +231,7 @@ double boundary_outflow(const FloodModel& m, const FloodState& s, double dt) {
 double inertial_dt(const FloodModel& m, const FloodState& s) {
   real hmax = 0;
   for (std::size_t t = 0; t < s.tile_hmax.size(); ++t) hmax = std::max(hmax, s.tile_hmax[t]);
-  const double cfl = m.params.cfl > 0 ? m.params.cfl : 0.7;
+  const double cfl = m.params.courant();
   return hmax > real(m.params.h_flow) ? cfl * m.grid.dx / std::sqrt(k_g * hmax) : m.params.dt_max;
 }
 
@@ -275,7 +278,7 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
   real hmax = 0;
   for (std::int32_t t : s.active_tiles)
     hmax = std::max(hmax, s.tile_hmax[static_cast<std::size_t>(t)]);
-  const double cfl = p.cfl > 0 ? p.cfl : 0.7;
+  const double cfl = p.courant();
   return hmax > real(p.h_flow) ? cfl * g.dx / std::sqrt(k_g * hmax) : p.dt_max;
 }
 

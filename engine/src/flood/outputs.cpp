@@ -137,6 +137,15 @@ void FloodDomain::write_final(const DomainState& state, RunWriter& out,
       if (!g.active[g.idx(i, j)]) md[static_cast<std::size_t>(j) * g.nx + i] = std::nanf("");
   const auto tif = write_geotiff((dir / "flood_max_depth.tif").string(), rg, md);
   const auto asc = write_esri_ascii((dir / "flood_max_depth.asc").string(), rg, md);
+  if (!m_spec.lisflood_resroot.empty()) {
+    const std::string root = (dir / m_spec.lisflood_resroot).string();
+    if (!write_mass(root + ".mass", s))
+      summary.push_back({"flood", "mass", "not written: " + root + ".mass"});
+    if (!m_gauge_names.empty() && !write_stage(root + ".stage", s))
+      summary.push_back({"flood", "stage", "not written: " + root + ".stage"});
+    if (!write_esri_ascii(root + ".max", rg, md))
+      summary.push_back({"flood", "max", "not written: " + root + ".max"});
+  }
 
   const Balance& b = s.fs.balance;
   float dmax = 0;
@@ -215,6 +224,48 @@ bool FloodDomain::write_balance_csv(const std::string& path, const FloodDomainSt
   for (const auto& [t, b] : s.balance_log)
     std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
                  b.outflow, b.losses, b.error());
+  return std::fclose(f) == 0;
+}
+
+// LISFLOOD-FP's mass balance file (docs/lisflood.md): one row per macro step (massint) with the
+// columns CityTwin has: time, stored volume, inflow and outflow rates over the interval (m3/s),
+// the cumulative volume error (m3) and the net rain rate minus losses (m3/s).
+bool FloodDomain::write_mass(const std::string& path, const FloodDomainState& s) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "Time Vol Qin Qout Verror Rain-Inf\n");
+  double t0 = 0;
+  Balance prev;
+  for (const auto& [t, b] : s.balance_log) {
+    const double dt = std::max(t - t0, 1e-9);
+    std::fprintf(f, "%.3f %.6e %.6e %.6e %.6e %.6e\n", t, b.stored, (b.inflow - prev.inflow) / dt,
+                 (b.outflow - prev.outflow) / dt, b.error(),
+                 ((b.rain - prev.rain) - (b.losses - prev.losses)) / dt);
+    t0 = t, prev = b;
+  }
+  return std::fclose(f) == 0;
+}
+
+// LISFLOOD-FP's stage file: the gauges (number, x, y, bed elevation), then one row per macro
+// step with the time and the depth at every gauge.
+bool FloodDomain::write_stage(const std::string& path, const FloodDomainState& s) const {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  const Grid& g = m_model.grid;
+  std::fprintf(f, "Stage output, depth (m).\n\nStage information (stage,x,y,elev):\n");
+  for (std::size_t k = 0; k < m_gauge_cells.size(); ++k) {
+    const int c = m_gauge_cells[k], i = c % g.nx, j = c / g.nx;
+    std::fprintf(f, "%zu %.3f %.3f %.4f\n", k + 1, g.x0 + (i + 0.5) * g.dx, g.y0 + (j + 0.5) * g.dx,
+                 static_cast<double>(g.z[g.idx(i, j)]));
+  }
+  std::fprintf(f, "\nOutput, depths:\nTime; stages 1 to %zu\n", m_gauge_cells.size());
+  const std::size_t n = m_gauge_cells.size();
+  for (std::size_t r = 0; r + n <= s.gauge_log.size(); r += n) {
+    std::fprintf(f, "%.3f", s.gauge_log[r].t);
+    for (std::size_t k = 0; k < n; ++k)
+      std::fprintf(f, " %.5f", static_cast<double>(s.gauge_log[r + k].depth));
+    std::fprintf(f, "\n");
+  }
   return std::fclose(f) == 0;
 }
 

@@ -8,12 +8,58 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace citytwin::flood {
 
 namespace {
 
 const char* const k_side_names[4] = {"west", "east", "south", "north"};
 constexpr std::size_t k_max_rain_gauges = 16;
+
+// One [[flood.boundary_condition]]: a side (optionally a range along it) or a point, and its
+// type with the value or series it needs.
+void parse_condition(SectionReader& bc, FloodSpec& spec) {
+  BoundarySpec b;
+  const std::string type = bc.choice_or("type", {"free", "level", "discharge", "closed"}, "free");
+  b.type = type == "free"     ? BoundarySpec::Type::free
+           : type == "level"  ? BoundarySpec::Type::level
+           : type == "closed" ? BoundarySpec::Type::closed
+                              : BoundarySpec::Type::discharge;
+  if (bc.has("at")) {
+    const auto at = bc.point("at");
+    if (at) b.at = *at;
+    if (bc.has("side")) bc.error("side", "a condition is on a side or at a point, not both");
+    if (b.type == BoundarySpec::Type::free || b.type == BoundarySpec::Type::closed)
+      bc.error("type", "a point takes a level or a discharge", type, "\"level\" or \"discharge\"");
+  } else {
+    const std::string side = bc.choice_or("side", {"west", "east", "south", "north"}, "west");
+    if (!bc.has("side"))
+      bc.error("", "a boundary condition needs a side or a point", "",
+               "side = \"west\" (with from, to) or at = [x, y]");
+    b.side = static_cast<int>(std::find(std::begin(k_side_names), std::end(k_side_names), side) -
+                              std::begin(k_side_names));
+    b.from = bc.number_or("from", b.from);
+    b.to = bc.number_or("to", b.to);
+    if (b.from > b.to) bc.error("to", "the range along the side is reversed", "", ">= from");
+  }
+  if (b.type == BoundarySpec::Type::free) b.slope = bc.number_or("slope", -1.0, 0.0, 1.0);
+  if (b.type == BoundarySpec::Type::level || b.type == BoundarySpec::Type::discharge) {
+    const char* key = b.type == BoundarySpec::Type::level ? "level" : "q";
+    if (bc.has("series"))
+      b.series = bc.existing_file("series").value_or("");
+    else if (!bc.has(key))
+      bc.error("", std::string("missing key \"") + key + "\"", "",
+               b.type == BoundarySpec::Type::level
+                   ? "level = 1.5 (m) or series = \"level.csv\""
+                   : "q = 0.5 (m2/s per unit width) or series = \"q.csv\"");
+    const SeriesRange& r =
+        b.type == BoundarySpec::Type::level ? k_level_range : k_unit_discharge_range;
+    b.value = bc.number_or(key, 0.0, r.lo, r.hi);
+  }
+  b.where = bc.where();
+  spec.boundaries.push_back(std::move(b));
+}
 
 }  // namespace
 
@@ -50,9 +96,19 @@ Result<Series> read_series_csv(const std::string& path, bool step, const SeriesR
 
 std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSpec& core) {
   auto spec = std::make_shared<FloodSpec>();
-  spec->solver = s.choice_or("solver", {"inertial", "godunov"}, "inertial") == "godunov"
-                     ? Solver::godunov
-                     : Solver::inertial;
+  // A LISFLOOD-FP case first: the section's own keys below override what its .par sets.
+  if (s.has("lisflood_par"))
+    if (auto path = s.existing_file("lisflood_par")) {
+      auto par = read_par(*path);
+      if (par)
+        apply_lisflood_par(*par, *spec, s);
+      else
+        for (Diagnostic& d : par.error().items) s.report(std::move(d));
+    }
+  spec->solver =
+      s.choice_or("solver", {"inertial", "godunov"}, to_string(spec->solver)) == "godunov"
+          ? Solver::godunov
+          : Solver::inertial;
   spec->where = s.where(s.has("resolution") ? "resolution" : "");
   if (s.has("resolution")) {
     const auto text = s.string("resolution");
@@ -62,6 +118,11 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
   spec->manning = s.number_or("manning", spec->manning, 1e-4, 1.0);
   spec->cfl = s.number_or("cfl", spec->cfl, -1, 1.0);
   spec->theta = s.number_or("theta", spec->theta, 0.0, 1.0);
+  if (const double limit = std::sqrt(spec->theta / 2);
+      spec->solver == Solver::inertial && spec->cfl > limit)
+    s.error(s.has("cfl") ? "cfl" : "", "above the 2-D stability limit of the inertial scheme",
+            fmt::format("cfl {} with theta {}", spec->cfl, spec->theta),
+            fmt::format("cfl <= sqrt(theta / 2) = {:.3f} (docs/flood.md)", limit));
   spec->froude_limit = s.number_or("froude_limit", spec->froude_limit, 0.0, 100.0);
   spec->dt_max = s.number_or("dt_max", spec->dt_max, 1e-3, 600);
   spec->tile = static_cast<int>(s.integer_or("tile", spec->tile, 8, 4096));
@@ -113,17 +174,43 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
     for (int k = 0; k < 4; ++k) {
       const std::string side = k_side_names[k];
       const std::string kind = bs.choice_or(side, {"closed", "free", "level"}, "closed");
-      SideSpec& ss = spec->sides[static_cast<std::size_t>(k)];
-      ss.kind = kind == "free"    ? BoundaryKind::free
-                : kind == "level" ? BoundaryKind::level
-                                  : BoundaryKind::closed;
-      if (bs.has(side + "_series")) ss.series = bs.existing_file(side + "_series").value_or("");
-      ss.level = bs.number_or(side + "_level", 0.0);
-      if (ss.kind == BoundaryKind::level && ss.series.empty() && !bs.has(side + "_level"))
+      BoundarySpec side_bc;
+      side_bc.type = kind == "free" ? BoundarySpec::Type::free : BoundarySpec::Type::level;
+      side_bc.side = k;
+      if (bs.has(side + "_series"))
+        side_bc.series = bs.existing_file(side + "_series").value_or("");
+      side_bc.value = bs.number_or(side + "_level", 0.0);
+      if (kind == "level" && side_bc.series.empty() && !bs.has(side + "_level"))
         bs.error(side,
                  "a level boundary needs " + side + "_level (m) or " + side + "_series (CSV)");
+      side_bc.where = bs.where(side);
+      if (kind != "closed") spec->boundaries.push_back(std::move(side_bc));
     }
   }
+  if (s.has("bci")) {
+    const auto bci = s.existing_file("bci");
+    const auto bdy = s.has("bdy") ? s.existing_file("bdy") : std::optional<std::string>("");
+    if (bci && bdy) {
+      auto lines = read_bci(*bci, *bdy);
+      if (lines)
+        spec->boundaries.insert(spec->boundaries.end(), lines->begin(), lines->end());
+      else
+        for (Diagnostic& d : lines.error().items) s.report(std::move(d));
+    }
+  } else if (s.has("bdy")) {
+    s.error("bdy", "a .bdy file holds the series a .bci file names", "", "bci = \"case.bci\"");
+  }
+  for (SectionReader& bc : s.tables("boundary_condition")) parse_condition(bc, *spec);
+  if (s.has("stages")) {
+    if (auto path = s.existing_file("stages")) {
+      auto points = read_stage_points(*path);
+      if (points)
+        spec->gauges.insert(spec->gauges.end(), points->begin(), points->end());
+      else
+        for (Diagnostic& d : points.error().items) s.report(std::move(d));
+    }
+  }
+  if (s.has("initial_depth")) spec->initial_depth = s.existing_file("initial_depth").value_or("");
   if (s.has("infiltration")) {
     // Intensities come back in m/s; the model keeps mm/h.
     SectionReader in = s.table("infiltration");

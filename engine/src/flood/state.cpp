@@ -21,11 +21,22 @@ double Balance::relative_error() const {
   return std::abs(error()) / scale;
 }
 
+void open_side(FloodModel& model, Side side, Boundary b, int first, int last) {
+  const Grid& g = model.grid;
+  const int count = side == west || side == east ? g.ny : g.nx;
+  auto& cells = model.side_bc[static_cast<std::size_t>(side)];
+  if (cells.empty()) cells.assign(static_cast<std::size_t>(count), -1);
+  const std::int32_t id = static_cast<std::int32_t>(model.boundaries.size());
+  model.boundaries.push_back(std::move(b));
+  for (int k = std::max(first, 0); k <= std::min(last, count - 1); ++k)
+    cells[static_cast<std::size_t>(k)] = id;
+}
+
 void prepare_boundaries(FloodModel& model) {
   Grid& g = model.grid;
+  for (Boundary& b : model.boundaries) b.bed_min = 1e300;
   for (int side = 0; side < 4; ++side) {
-    const Boundary& b = model.sides[static_cast<std::size_t>(side)];
-    if (b.kind == BoundaryKind::closed) continue;
+    if (!model.side_open(side)) continue;
     const bool along_x = side == west || side == east;
     const int count = along_x ? g.ny : g.nx;
     for (int k = 0; k < count; ++k) {
@@ -35,17 +46,25 @@ void prepare_boundaries(FloodModel& model) {
       if (side == south) bi = k, bj = 0, dj = -1;
       if (side == north) bi = k, bj = g.ny - 1, dj = 1;
       const std::size_t c = g.idx(bi, bj), in = g.idx(bi - di, bj - dj);
-      if (!g.active[c]) continue;
-      // Bed drop from the inner neighbour to the boundary cell, continued outwards (>= 0 so a
-      // free side never pushes water in).
-      const real drop = (along_x ? g.nx : g.ny) > 1 && g.active[in]
-                            ? std::max(real(0), g.z[in] - g.z[c])
-                            : real(0);
+      const Boundary* b = model.boundary(side, k);
       for (int layer = 1; layer <= Grid::halo; ++layer) {
         const std::size_t gc = g.idx(bi + layer * di, bj + layer * dj);
-        g.z[gc] = b.kind == BoundaryKind::free ? g.z[c] - real(layer) * drop : g.z[c];
+        g.z[gc] = k_wall_z;
         g.gn2[gc] = g.gn2[c];
       }
+      if (!b || !g.active[c]) continue;
+      Boundary& bm = model.boundaries[static_cast<std::size_t>(
+          model.side_bc[static_cast<std::size_t>(side)][static_cast<std::size_t>(k)])];
+      bm.bed_min = std::min(bm.bed_min, static_cast<double>(g.z[c]));
+      // Free: the bed drop per cell outwards, the given slope times dx or the drop from the inner
+      // neighbour to the boundary cell continued (>= 0 so a free side never pushes water in).
+      real drop = 0;
+      if (b->kind == BoundaryKind::free)
+        drop = b->slope >= 0                                 ? static_cast<real>(b->slope * g.dx)
+               : (along_x ? g.nx : g.ny) > 1 && g.active[in] ? std::max(real(0), g.z[in] - g.z[c])
+                                                             : real(0);
+      for (int layer = 1; layer <= Grid::halo; ++layer)
+        g.z[g.idx(bi + layer * di, bj + layer * dj)] = g.z[c] - real(layer) * drop;
     }
   }
 }
@@ -145,6 +164,24 @@ void clear_tile(const FloodModel& m, FloodState& s, std::int32_t t) {
 }
 
 // Rebuilds the active tile list for a step over [t, t + dt].
+// A tile on the grid's edge holding a boundary cell whose ghosts a level sets: water can come
+// in there while the tile is dry.
+bool level_tile(const FloodModel& m, int ti, int tj) {
+  const Grid& g = m.grid;
+  const auto any_level = [&](int side, int k0, int k1) {
+    if (!m.side_open(side)) return false;
+    for (int k = k0; k < k1; ++k) {
+      const Boundary* b = m.boundary(side, k);
+      if (b && b->kind == BoundaryKind::level) return true;
+    }
+    return false;
+  };
+  const int i0 = ti * g.tile, i1 = std::min(g.nx, i0 + g.tile);
+  const int j0 = tj * g.tile, j1 = std::min(g.ny, j0 + g.tile);
+  return (ti == 0 && any_level(west, j0, j1)) || (ti == g.tiles_x - 1 && any_level(east, j0, j1)) ||
+         (tj == 0 && any_level(south, i0, i1)) || (tj == g.tiles_y - 1 && any_level(north, i0, i1));
+}
+
 void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
   const Grid& g = m.grid;
   bool raining = m.rain_mm_h.integral(s.t, s.t + dt) > 0;
@@ -165,22 +202,20 @@ void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
           on = a >= 0 && b >= 0 && a < g.tiles_x && b < g.tiles_y &&
                s.tile_wet[static_cast<std::size_t>(b * g.tiles_x + a)];
         }
-      const bool edge_level = (m.sides[west].kind == BoundaryKind::level && ti == 0) ||
-                              (m.sides[east].kind == BoundaryKind::level && ti == g.tiles_x - 1) ||
-                              (m.sides[south].kind == BoundaryKind::level && tj == 0) ||
-                              (m.sides[north].kind == BoundaryKind::level && tj == g.tiles_y - 1);
-      on = live && (on || edge_level);
+      on = live && (on || level_tile(m, ti, tj));
       if (on)
         s.active_tiles.push_back(t);
       else if (want[static_cast<std::size_t>(t)])
         clear_tile(m, s, t);
     }
+  const auto keep = [&](std::int32_t c) {
+    const std::int32_t t = (c / g.nx / g.tile) * g.tiles_x + (c % g.nx) / g.tile;
+    if (std::find(s.active_tiles.begin(), s.active_tiles.end(), t) == s.active_tiles.end())
+      s.active_tiles.push_back(t);
+  };
   for (const Inflow& in : m.inflows)
-    for (std::int32_t c : in.cells) {
-      const std::int32_t t = (c / g.nx / g.tile) * g.tiles_x + (c % g.nx) / g.tile;
-      if (std::find(s.active_tiles.begin(), s.active_tiles.end(), t) == s.active_tiles.end())
-        s.active_tiles.push_back(t);
-    }
+    for (std::int32_t c : in.cells) keep(c);
+  for (const HeldCell& hc : m.held_cells) keep(hc.cell);
   std::sort(s.active_tiles.begin(), s.active_tiles.end());
   std::fill(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(tiles), 0);
   for (std::int32_t t : s.active_tiles) want[static_cast<std::size_t>(t)] = 1;
@@ -302,17 +337,21 @@ void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool
 }
 
 // The sea takes every drop above its level (counted as outflow); it has no currents of its own.
-void apply_sea(const FloodModel& m, FloodState& s) {
+// Cells a point boundary holds are set to their level the same way, in or out.
+void apply_held_levels(const FloodModel& m, FloodState& s) {
   const Grid& g = m.grid;
   double out = 0;
   const bool centred = m.params.solver == Solver::godunov;
-  for (std::int32_t c : m.sea_cells) {
+  const auto hold = [&](std::int32_t c, double level) {
     const std::size_t k = g.idx(c % g.nx, c / g.nx);
-    const real target = std::max(real(0), static_cast<real>(m.sea_level) - g.z[k]);
+    const real target = std::max(real(0), static_cast<real>(level) - g.z[k]);
     out += static_cast<double>(s.h[k]) - static_cast<double>(target);
     s.h[k] = target;
     if (centred) s.qx[k] = s.qy[k] = 0;
-  }
+  };
+  for (std::int32_t c : m.sea_cells) hold(c, m.sea_level);
+  for (const HeldCell& hc : m.held_cells)
+    hold(hc.cell, m.boundaries[static_cast<std::size_t>(hc.boundary)].level.at(s.t));
   s.balance.outflow += out * g.cell_area();
 }
 
@@ -326,11 +365,47 @@ void start(const FloodModel& model, FloodState& state, TaskPool& /*pool*/) {
                                                           : detail::godunov_dt(model, state);
 }
 
+// The time step the forcing allows: the CFL condition over the water it puts on cells within
+// the step, which the last step's wave speeds (dt_next) do not know: a level boundary's depth in
+// its ghost cells, a held cell's depth, and a source's inflow over the step on top of what its
+// cells hold (a hydrograph starting on dry ground; with dt_max over a dry grid the godunov
+// scheme would otherwise step far beyond its CFL limit and create water by clamping). The
+// godunov bound takes the dam-break front speed 2 sqrt(g h); the inertial one its own sqrt(g h).
+double forcing_dt(const FloodModel& m, const FloodState& s, double dt) {
+  const Grid& g = m.grid;
+  const bool inertial = m.params.solver == Solver::inertial;
+  const double k = m.params.courant() * g.dx / ((inertial ? 1.0 : 2.0) * std::sqrt(k_g));
+  double h = 0;
+  for (const Boundary& b : m.boundaries)
+    if (b.kind == BoundaryKind::level) h = std::max(h, b.level.at(s.t) - b.bed_min);
+  for (const HeldCell& hc : m.held_cells)
+    h = std::max(h, m.boundaries[static_cast<std::size_t>(hc.boundary)].level.at(s.t) -
+                        static_cast<double>(g.z[g.idx(hc.cell % g.nx, hc.cell / g.nx)]));
+  if (h > 0) dt = std::min(dt, k / std::sqrt(h));
+  // Inflows: the depth added depends on the step; a few fixed-point passes shorten it until
+  // the added depth fits (each pass only shortens).
+  for (int pass = 0; pass < 4 && !m.inflows.empty(); ++pass) {
+    double hin = 0;
+    for (const Inflow& in : m.inflows) {
+      if (in.cells.empty()) continue;
+      double h0 = 0;
+      for (std::int32_t c : in.cells)
+        h0 = std::max(h0, static_cast<double>(s.h[g.idx(c % g.nx, c / g.nx)]));
+      hin = std::max(hin, h0 + in.discharge.integral(s.t, s.t + dt) /
+                                   (g.cell_area() * static_cast<double>(in.cells.size())));
+    }
+    if (!(hin > 0) || k / std::sqrt(hin) >= dt) break;
+    dt = k / std::sqrt(hin);
+  }
+  return dt;
+}
+
 double step(const FloodModel& model, FloodState& state, double dt_limit, TaskPool& pool) {
   const Grid& g = model.grid;
-  const double dt = std::min({dt_limit, state.dt_next, model.params.dt_max});
+  const double dt =
+      forcing_dt(model, state, std::min({dt_limit, state.dt_next, model.params.dt_max}));
   update_active_tiles(model, state, dt);
-  if (!model.sea_cells.empty()) apply_sea(model, state);
+  if (!model.sea_cells.empty() || !model.held_cells.empty()) apply_held_levels(model, state);
   apply_sources(model, state, dt, pool);
   state.dt_next = model.params.solver == Solver::inertial
                       ? detail::inertial_step(model, state, dt, pool)

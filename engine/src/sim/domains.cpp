@@ -19,6 +19,12 @@ std::vector<DomainInfo> builtin_domain_infos() {
 }
 
 Result<ScenarioSpec> load_scenario(const std::string& path) {
+  if (path.ends_with(".par")) {
+    // A LISFLOOD-FP case, run as it is: the scenario that names its .par (docs/lisflood.md).
+    auto text = flood::lisflood_scenario(path);
+    if (!text) return fail(text.error());
+    return parse_scenario(*text, path, builtin_domain_infos());
+  }
   return load_scenario(path, builtin_domain_infos());
 }
 

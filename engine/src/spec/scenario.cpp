@@ -287,6 +287,10 @@ std::string dotted(const std::string& table, std::string_view key) {
 }
 }  // namespace
 
+void SectionReader::report(Diagnostic d) {
+  m_doc->add(std::move(d));
+}
+
 void SectionReader::error(std::string_view key, std::string message, std::string found,
                           std::string expected) {
   const toml::node* n = key.empty() ? as_node(m_table) : as_node(node(key));

@@ -123,7 +123,7 @@ TEST_CASE("Normal depth in a uniform Manning channel; inertial and godunov agree
   for (Solver solver : {Solver::inertial, Solver::godunov}) {
     FloodModel m = test::make_model(
         100, 3, dx, [&](double x, double) { return S0 * (1000 - x); }, solver, n);
-    m.sides[east].kind = BoundaryKind::free;
+    open_side(m, east, Boundary{BoundaryKind::free, {}, -1});
     prepare_boundaries(m);
     Inflow in;
     in.name = "upstream";

@@ -38,7 +38,7 @@ std::uint64_t run(Solver solver, int threads) {
       m.rain_gauges[1].weight_sum += w1 / (w0 + w1);
       if (j >= g.ny / 2) m.drain_mps[g.idx(i, j)] = real(20.0 / 3.6e6);
     }
-  m.sides[west].kind = BoundaryKind::free;
+  open_side(m, west, Boundary{BoundaryKind::free, {}, -1});
   prepare_boundaries(m);
   Inflow in;
   in.cells = {45 * 120 + 100};
