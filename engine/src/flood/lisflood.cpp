@@ -177,8 +177,9 @@ void apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s) {
     else
       report(*e, "out of range", fmt::format("a number from {} to {}", lo, hi));
   };
-  // LISFLOOD-FP's acceleration solver weights no neighbouring discharges unless `theta` says so.
-  spec.theta = 1.0;
+  // theta stays CityTwin's 0.7 (de Almeida et al. 2012) unless the .par sets it: LISFLOOD-FP's
+  // own default, 1, has no numerical damping, and a still pond of EA test 1 grew oscillations
+  // with it (docs/lisflood.md).
   value("fpfric", 1e-4, 1.0, spec.manning);
   value("cfl", 0.01, 1.0, spec.cfl);
   value("theta", 0.0, 1.0, spec.theta);
