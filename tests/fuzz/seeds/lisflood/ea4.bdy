@@ -1,0 +1,8 @@
+ea4 boundary series (value time; discharges in m2/s per unit width)
+test4
+5 seconds
+0 0
+0 300
+1 3600
+1 14400
+0 18000
