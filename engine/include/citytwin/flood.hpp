@@ -99,7 +99,7 @@ struct Series {
   double integral(double t0, double t1) const;
 };
 
-enum class BoundaryKind : std::uint8_t { closed, free, level };
+enum class BoundaryKind : std::uint8_t { closed, free, level, discharge };
 
 /// An open boundary condition (LISFLOOD-FP's FREE, HFIX and HVAR; its QFIX and QVAR are
 /// inflows). On a side, the ghost cells beyond each boundary cell it holds are set every step:
@@ -108,10 +108,14 @@ enum class BoundaryKind : std::uint8_t { closed, free, level };
 /// surface falling at `slope` (LISFLOOD-FP's FREE with a slope); slope < 0: the bed slope of
 /// the last two cells continued (never rising outwards). `level`: the ghosts' water level
 /// follows `level` (constant when it has one point) over the boundary cell's bed. At a point
-/// (FloodModel::held_cells) a level holds the cell's own water level.
+/// (FloodModel::held_cells) a level holds the cell's own water level. `discharge` (inertial
+/// solver): the face between ghost and boundary cell carries `level`'s value as an inward
+/// discharge per unit width (m2/s), as LISFLOOD-FP imposes QFIX / QVAR on an edge: the water
+/// enters with its momentum (the next face's theta weighting sees it). Godunov and point
+/// discharges are inflows instead (sources without momentum).
 struct Boundary {
   BoundaryKind kind = BoundaryKind::closed;
-  Series level;
+  Series level;  ///< level (m), or discharge per unit width (m2/s)
   double slope = -1;
   double bed_min = 1e300;  ///< lowest bed of its side cells (prepare_boundaries; the CFL bound)
 };

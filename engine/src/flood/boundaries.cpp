@@ -1,7 +1,7 @@
 // Boundary conditions compiled into the model (docs/scenario-flood.md, docs/lisflood.md): a
 // condition on a side opens the side's cells in its range; a level at a point holds that cell;
-// a discharge per unit width becomes an inflow of q * dx per cell (LISFLOOD-FP's QFIX / QVAR on
-// an edge or at a point).
+// a discharge per unit width (LISFLOOD-FP's QFIX / QVAR) is imposed on the boundary faces of an
+// edge (inertial), else it becomes an inflow of q * dx per cell (godunov, points).
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -95,6 +95,11 @@ Result<void> compile_boundary(const BoundarySpec& b, FloodModel& m) {
     case Type::discharge: {
       auto q = load_series(b, k_unit_discharge_range);
       if (!q) return fail(q.error());
+      if (b.side >= 0 && m.params.solver == Solver::inertial) {
+        open_side(m, static_cast<Side>(b.side),
+                  Boundary{BoundaryKind::discharge, std::move(*q), -1}, first, last);
+        return {};
+      }
       // q (m2/s) over each cell's width: the inflow spreads q dx n evenly over its n cells.
       const double scale = g.dx * static_cast<double>(cells.size());
       for (double& v : q->value) v *= scale;

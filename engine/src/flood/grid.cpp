@@ -106,6 +106,7 @@ void fill_ghosts(const FloodModel& m, real* h, real* hu, real* hv, double t, boo
       const std::size_t c = g.idx(bi, bj);
       if (!g.active[c]) continue;
       const Boundary& b = m.boundaries[static_cast<std::size_t>(id)];
+      if (b.kind == BoundaryKind::discharge) continue;  // walls; the face is imposed
       const bool level = b.kind == BoundaryKind::level;
       if (level && id != level_id) level_id = id, level_now = b.level.at(t);
       for (int layer = 1; layer <= Grid::halo; ++layer) {

@@ -52,7 +52,8 @@ void prepare_boundaries(FloodModel& model) {
         g.z[gc] = k_wall_z;
         g.gn2[gc] = g.gn2[c];
       }
-      if (!b || !g.active[c]) continue;
+      // Discharge boundaries keep wall ghosts: the face is imposed, not computed.
+      if (!b || !g.active[c] || b->kind == BoundaryKind::discharge) continue;
       Boundary& bm = model.boundaries[static_cast<std::size_t>(
           model.side_bc[static_cast<std::size_t>(side)][static_cast<std::size_t>(k)])];
       bm.bed_min = std::min(bm.bed_min, static_cast<double>(g.z[c]));
@@ -164,15 +165,15 @@ void clear_tile(const FloodModel& m, FloodState& s, std::int32_t t) {
 }
 
 // Rebuilds the active tile list for a step over [t, t + dt].
-// A tile on the grid's edge holding a boundary cell whose ghosts a level sets: water can come
-// in there while the tile is dry.
-bool level_tile(const FloodModel& m, int ti, int tj) {
+// A tile on the grid's edge holding a boundary cell whose ghosts a level sets or whose face a
+// discharge is imposed on: water can come in there while the tile is dry.
+bool forced_tile(const FloodModel& m, int ti, int tj) {
   const Grid& g = m.grid;
   const auto any_level = [&](int side, int k0, int k1) {
     if (!m.side_open(side)) return false;
     for (int k = k0; k < k1; ++k) {
       const Boundary* b = m.boundary(side, k);
-      if (b && b->kind == BoundaryKind::level) return true;
+      if (b && (b->kind == BoundaryKind::level || b->kind == BoundaryKind::discharge)) return true;
     }
     return false;
   };
@@ -202,7 +203,7 @@ void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
           on = a >= 0 && b >= 0 && a < g.tiles_x && b < g.tiles_y &&
                s.tile_wet[static_cast<std::size_t>(b * g.tiles_x + a)];
         }
-      on = live && (on || level_tile(m, ti, tj));
+      on = live && (on || forced_tile(m, ti, tj));
       if (on)
         s.active_tiles.push_back(t);
       else if (want[static_cast<std::size_t>(t)])
@@ -378,6 +379,15 @@ double forcing_dt(const FloodModel& m, const FloodState& s, double dt) {
   double h = 0;
   for (const Boundary& b : m.boundaries)
     if (b.kind == BoundaryKind::level) h = std::max(h, b.level.at(s.t) - b.bed_min);
+  // An imposed boundary discharge adds q dt / dx per step to its cell.
+  for (int pass = 0; pass < 4; ++pass) {
+    double hq = 0;
+    for (const Boundary& b : m.boundaries)
+      if (b.kind == BoundaryKind::discharge)
+        hq = std::max(hq, b.level.integral(s.t, s.t + dt) / g.dx);
+    if (!(hq > 0) || k / std::sqrt(hq) >= dt) break;
+    dt = k / std::sqrt(hq);
+  }
   for (const HeldCell& hc : m.held_cells)
     h = std::max(h, m.boundaries[static_cast<std::size_t>(hc.boundary)].level.at(s.t) -
                         static_cast<double>(g.z[g.idx(hc.cell % g.nx, hc.cell / g.nx)]));

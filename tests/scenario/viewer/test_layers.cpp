@@ -193,7 +193,7 @@ TEST_CASE("Monaco flood frame: water-coloured pixels where depth > 0 projects, n
   const WaterRaster& r = f.water;
   const auto& o = mesh.origin;
   const osg::Vec3d eye(pose->eye.x() + o[0], pose->eye.y() + o[1], pose->eye.z());
-  // Cells whose 3x3 neighbourhood is all wet (>= 5 cm) or whose 5x5 neighbourhood is all below
+  // Cells whose 3x3 neighbourhood is all wet (>= 3 cm) or whose 5x5 neighbourhood is all below
   // the 1 cm the water layer draws from (a pixel is about one 5 m cell here), seen from the eye
   // without a wall in between (Bullet ray).
   auto all = [&](int i, int j, int rad, auto pred) {
@@ -208,7 +208,7 @@ TEST_CASE("Monaco flood frame: water-coloured pixels where depth > 0 projects, n
   int wet = 0, wet_blue = 0, dry = 0, dry_blue = 0;
   for (int j = 1; j + 1 < r.ny; ++j)
     for (int i = 1; i + 1 < r.nx; ++i) {
-      const bool is_wet = all(i, j, 1, [](float d) { return d >= 0.05f; });
+      const bool is_wet = all(i, j, 1, [](float d) { return d >= 0.03f; });
       // Dry cells: every other row and column is plenty.
       const bool is_dry =
           !is_wet && i % 2 == 0 && j % 2 == 0 && all(i, j, 2, [](float d) { return d < 0.01f; });
