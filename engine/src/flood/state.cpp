@@ -164,12 +164,11 @@ void clear_tile(const FloodModel& m, FloodState& s, std::int32_t t) {
   for (auto& f : s.fy) zero(f);
 }
 
-// Rebuilds the active tile list for a step over [t, t + dt].
 // A tile on the grid's edge holding a boundary cell whose ghosts a level sets or whose face a
 // discharge is imposed on: water can come in there while the tile is dry.
 bool forced_tile(const FloodModel& m, int ti, int tj) {
   const Grid& g = m.grid;
-  const auto any_level = [&](int side, int k0, int k1) {
+  const auto any_forced = [&](int side, int k0, int k1) {
     if (!m.side_open(side)) return false;
     for (int k = k0; k < k1; ++k) {
       const Boundary* b = m.boundary(side, k);
@@ -179,10 +178,13 @@ bool forced_tile(const FloodModel& m, int ti, int tj) {
   };
   const int i0 = ti * g.tile, i1 = std::min(g.nx, i0 + g.tile);
   const int j0 = tj * g.tile, j1 = std::min(g.ny, j0 + g.tile);
-  return (ti == 0 && any_level(west, j0, j1)) || (ti == g.tiles_x - 1 && any_level(east, j0, j1)) ||
-         (tj == 0 && any_level(south, i0, i1)) || (tj == g.tiles_y - 1 && any_level(north, i0, i1));
+  return (ti == 0 && any_forced(west, j0, j1)) ||
+         (ti == g.tiles_x - 1 && any_forced(east, j0, j1)) ||
+         (tj == 0 && any_forced(south, i0, i1)) ||
+         (tj == g.tiles_y - 1 && any_forced(north, i0, i1));
 }
 
+// Rebuilds the active tile list for a step over [t, t + dt].
 void update_active_tiles(const FloodModel& m, FloodState& s, double dt) {
   const Grid& g = m.grid;
   bool raining = m.rain_mm_h.integral(s.t, s.t + dt) > 0;
