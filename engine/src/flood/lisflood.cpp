@@ -42,7 +42,9 @@ Result<std::vector<std::pair<int, std::string>>> text_lines(const std::string& p
   for (int n = 1; std::getline(in, line); ++n) {
     if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    // Blank: nothing but what words() skips (any of isspace's six), so every kept line has a
+    // first word.
+    if (line.find_first_not_of(" \t\n\v\f\r") == std::string::npos) continue;
     lines.emplace_back(n, line);
     if (lines.size() > 10'000'000)
       return fail(Diagnostic::at(path, n, "", "more than 10 million lines", "", what));
