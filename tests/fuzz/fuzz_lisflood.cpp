@@ -1,6 +1,6 @@
 // LISFLOOD-FP's case files (docs/lisflood.md) through their readers: the input read as a .par,
-// a .bci (naming itself as the .bdy), a .stage and a .bdy whose series the .bci names (and two
-// common names), as the flood section and compile_flood read them.
+// a .stage, a .bdy, and a .bci naming itself as its .bdy (so the series its lines name are
+// looked up and range-checked in the same input), as the flood section reads them.
 #include <cstdint>
 #include <string>
 
@@ -12,17 +12,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string path = citytwin::fuzz::input_file(data, size, ".txt");
   citytwin::fuzz::note(read_par(path));
   citytwin::fuzz::note(read_stage_points(path));
+  auto bdy = read_bdy(path);
+  citytwin::fuzz::note(bdy);
+  if (bdy)
+    for (const auto& [name, s] : *bdy) (void)s.series.integral(-1, s.series.t_s.back() + 1);
   auto bci = read_bci(path, path);
   citytwin::fuzz::note(bci);
-  std::vector<std::string> names = {"inflow", "test1"};
   if (bci)
     for (const BoundarySpec& b : *bci)
-      if (!b.series_name.empty()) names.push_back(b.series_name);
-  for (const std::string& name : names)
-    for (const SeriesRange& r : {k_level_range, k_unit_discharge_range}) {
-      auto s = read_bdy_series(path, name, r, "fuzz");
-      citytwin::fuzz::note(s);
-      if (s && !s->t_s.empty()) (void)s->integral(s->t_s.front() - 1, s->t_s.back() + 1);
-    }
+      if (!b.bdy.empty()) (void)b.bdy.at(b.bdy.t_s.front());
   return 0;
 }

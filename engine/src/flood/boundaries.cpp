@@ -14,9 +14,10 @@ namespace citytwin::flood {
 
 namespace {
 
-// The condition's series (a CSV or a named .bdy series), or its constant value.
+// The condition's series (a .bdy series, already read and checked, or a CSV), or its constant
+// value.
 Result<Series> load_series(const BoundarySpec& b, const SeriesRange& range) {
-  if (!b.series_name.empty()) return read_bdy_series(b.series, b.series_name, range, b.where);
+  if (!b.bdy.empty()) return b.bdy;
   if (!b.series.empty()) return read_series_csv(b.series, false, range);
   return Series{{0.0}, {b.value}, false};
 }

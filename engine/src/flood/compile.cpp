@@ -401,18 +401,17 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
   for (const Diagnostic& d : spec.warnings) domain->add_warning(d);
   // Water must come from somewhere: rain, inflows, a level boundary or the sea, lakes, or a
   // breach event. Without any, the grid stays dry and the run simulates nothing.
-  const bool level_side =
-      std::any_of(spec.boundaries.begin(), spec.boundaries.end(),
-                  [](const BoundarySpec& b) { return b.type == BoundarySpec::Type::level; });
+  const bool water_boundary =
+      std::any_of(spec.boundaries.begin(), spec.boundaries.end(), [](const BoundarySpec& b) {
+        return b.type == BoundarySpec::Type::level || b.type == BoundarySpec::Type::discharge;
+      });
   const bool flood_events =
       std::any_of(scenario.events.begin(), scenario.events.end(), [&](const EventSpec& e) {
         return scenario.domain_names[static_cast<std::size_t>(e.domain)] == "flood";
       });
   if (!(spec.rain_intensity_mps > 0 || !spec.hyetograph.empty() || !spec.rain_gauges.empty() ||
-        !spec.inflows.empty() || !spec.lakes.empty() || spec.sea || level_side || flood_events ||
-        !spec.initial_depth.empty() ||
-        std::any_of(spec.boundaries.begin(), spec.boundaries.end(),
-                    [](const BoundarySpec& b) { return b.type == BoundarySpec::Type::discharge; })))
+        !spec.inflows.empty() || !spec.lakes.empty() || spec.sea || water_boundary ||
+        flood_events || !spec.initial_depth.empty()))
     domain->add_warning(Diagnostic::at(
         spec.where, 0, "flood", "the flood domain has no water to simulate", "no forcing",
         "rain, [[flood.inflow]], a level boundary or sea_level, a lake, or a breach event"));

@@ -3,6 +3,7 @@
 // (compile.cpp). The domain it compiles is flood_domain.hpp.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,9 @@ struct BoundarySpec {
   double slope = -1;  ///< free: the water-surface slope (< 0: the bed slope continued)
   /// level: the level (m); discharge: per unit width (m2/s; at a point, times the cell size)
   double value = 0;
-  std::string series;       ///< time series file: a CSV (time_s, value), or a .bdy
-  std::string series_name;  ///< the series' name in the .bdy file (empty: a CSV)
-  std::string where;        ///< "file:line" of the condition
+  std::string series;  ///< time series CSV (time_s, value)
+  Series bdy;          ///< the series a .bci line names, read from its .bdy with the .bci
+  std::string where;   ///< "file:line" of the condition
 };
 
 struct Lake {
@@ -114,17 +115,27 @@ inline constexpr SeriesRange k_unit_discharge_range{
     "boundaries)"};
 
 // LISFLOOD-FP's input files (lisflood.cpp; docs/lisflood.md).
-/// The flood keys of a .par file into spec (paths resolved from the .par's folder); keys that
-/// CityTwin does not use become warnings. Errors go to s.
-void apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s);
-/// The lines of a .bci file as boundary conditions (series named in a .bdy: `bdy`); errors name
-/// the file and line.
+/// The case files a .par names (paths resolved from its folder; empty when absent).
+struct LisfloodFiles {
+  std::string bci, bdy, stage;
+};
+/// The flood keys of a .par file into spec; keys that CityTwin does not use become warnings.
+/// Errors go to s. Returns the .bci, .bdy and .stage files, which parse_flood reads (its own
+/// keys may replace them).
+LisfloodFiles apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s);
+/// The lines of a .bci file as boundary conditions, the series they name read once from the
+/// .bdy file `bdy` and range-checked; errors name the file and line.
 Result<std::vector<BoundarySpec>> read_bci(const std::string& path, const std::string& bdy);
 /// The gauge points of a .stage file, named stage1, stage2, ...
 Result<std::vector<NamedPoints>> read_stage_points(const std::string& path);
-/// A named series of a .bdy file (value, time rows in seconds, minutes or hours; linear).
-Result<Series> read_bdy_series(const std::string& path, const std::string& name,
-                               const SeriesRange& range, const std::string& where);
+/// A .bdy series: value, time rows (seconds, minutes or hours; linear), with each row's line.
+struct BdySeries {
+  Series series;
+  std::vector<int> row_lines;
+};
+/// Every series of a .bdy file, by name; values are range-checked by read_bci, which knows
+/// whether a series is a level or a discharge.
+Result<std::map<std::string, BdySeries>> read_bdy(const std::string& path);
 
 /// Adds a boundary condition to the model (boundaries.cpp): opens side cells, holds a point's
 /// level, or adds a discharge as an inflow; call prepare_boundaries after the last.

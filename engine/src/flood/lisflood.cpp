@@ -8,7 +8,7 @@
 //    `P x y TYPE value` at a point; TYPE one of CLOSED, FREE [slope], HFIX level, HVAR name,
 //    QFIX q, QVAR name, q a discharge per unit width (m2/s).
 //  - .bdy: a comment line, then per series its name, a `count unit` line (seconds, minutes,
-//    hours) and `count` rows of `value time`.
+//    hours) and `count` rows of `value time`; read once with the .bci that names its series.
 //  - .stage: the number of points, then one `x y` per line.
 #include <algorithm>
 #include <cctype>
@@ -154,7 +154,7 @@ Result<std::string> lisflood_scenario(const std::string& par_path) {
       std::filesystem::path(par_path).filename().string());
 }
 
-void apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s) {
+LisfloodFiles apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s) {
   const auto report = [&](const ParFile::Entry& e, std::string message, std::string expected) {
     s.report(
         Diagnostic::at(par.path, e.line, e.key, std::move(message), e.value, std::move(expected)));
@@ -185,25 +185,14 @@ void apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s) {
   value("fpfric", 1e-4, 1.0, spec.manning);
   value("cfl", 0.01, 1.0, spec.cfl);
   value("theta", 0.0, 1.0, spec.theta);
+  if (const ParFile::Entry* e = par.find("cfl"); e && spec.cfl > std::sqrt(spec.theta / 2))
+    report(
+        *e, "above the 2-D stability limit of the inertial scheme",
+        fmt::format("cfl <= sqrt(theta / 2) = {:.3f} (docs/flood.md)", std::sqrt(spec.theta / 2)));
   spec.manning_raster = file("manningfile");
   spec.initial_depth = file("startfile");
   if (par.find("fv1") || par.find("dg2")) spec.solver = Solver::godunov;
   if (par.find("acceleration")) spec.solver = Solver::inertial;
-  const std::string bdy = file("bdyfile");
-  if (const std::string bci = file("bcifile"); !bci.empty()) {
-    auto lines = read_bci(bci, bdy);
-    if (lines)
-      spec.boundaries.insert(spec.boundaries.end(), lines->begin(), lines->end());
-    else
-      for (Diagnostic& d : lines.error().items) s.report(std::move(d));
-  }
-  if (const std::string stage = file("stagefile"); !stage.empty()) {
-    auto points = read_stage_points(stage);
-    if (points)
-      spec.gauges.insert(spec.gauges.end(), points->begin(), points->end());
-    else
-      for (Diagnostic& d : points.error().items) s.report(std::move(d));
-  }
   const ParFile::Entry* res = par.find("resroot");
   spec.lisflood_resroot = res ? res->value : std::filesystem::path(par.path).stem().string();
   std::vector<std::string> ignored;
@@ -215,6 +204,7 @@ void apply_lisflood_par(const ParFile& par, FloodSpec& spec, SectionReader& s) {
     spec.warnings.push_back(Diagnostic::at(
         par.path, 0, "", "LISFLOOD-FP keys CityTwin does not use (ignored)",
         fmt::format("{}", fmt::join(ignored, ", ")), "the keys docs/lisflood.md lists"));
+  return {file("bcifile"), file("bdyfile"), file("stagefile")};
 }
 
 Result<std::vector<BoundarySpec>> read_bci(const std::string& path, const std::string& bdy) {
@@ -223,6 +213,8 @@ Result<std::vector<BoundarySpec>> read_bci(const std::string& path, const std::s
   std::vector<BoundarySpec> out;
   Error errors;
   const char* const form = "N|E|S|W from to TYPE [value], or P x y TYPE value";
+  // The .bdy is read once, when the first line names a series.
+  std::optional<std::map<std::string, BdySeries>> series;
   for (auto& [n, line] : *lines) {
     const auto w = words(line);
     const auto bad = [&, n = n, &line = line](std::string field, std::string message,
@@ -287,8 +279,23 @@ Result<std::vector<BoundarySpec>> read_bci(const std::string& path, const std::s
         bad("value", "names a series but the case has no .bdy file", "bdyfile in the .par");
         continue;
       }
-      b.series = bdy;
-      b.series_name = arg;
+      if (!series) {
+        auto read = read_bdy(bdy);
+        if (!read) return fail(read.error());
+        series = std::move(*read);
+      }
+      const auto found = series->find(arg);
+      if (found == series->end()) {
+        bad("value", fmt::format("no series '{}' in {}", arg, bdy), "a series of the .bdy file");
+        continue;
+      }
+      const SeriesRange& r = type == "HVAR" ? k_level_range : k_unit_discharge_range;
+      const BdySeries& bs = found->second;
+      for (std::size_t k = 0; k < bs.series.value.size(); ++k)
+        if (!(bs.series.value[k] >= r.lo && bs.series.value[k] <= r.hi))
+          errors.items.push_back(Diagnostic::at(bdy, bs.row_lines[k], arg, "out of range",
+                                                fmt::format("{}", bs.series.value[k]), r.what));
+      b.bdy = bs.series;
     } else {
       bad("type", "unknown boundary type", "CLOSED, FREE, HFIX, HVAR, QFIX or QVAR");
       continue;
@@ -325,18 +332,18 @@ Result<std::vector<NamedPoints>> read_stage_points(const std::string& path) {
   return out;
 }
 
-Result<Series> read_bdy_series(const std::string& path, const std::string& name,
-                               const SeriesRange& range, const std::string& where) {
+Result<std::map<std::string, BdySeries>> read_bdy(const std::string& path) {
   auto lines = text_lines(path, "LISFLOOD-FP time series (.bdy)");
   if (!lines) return fail(lines.error());
+  std::map<std::string, BdySeries> out;
   // The first line is a comment whatever it holds (LISFLOOD-FP skips it); text_lines already
   // dropped it when blank or starting with '#'.
   std::size_t k = !lines->empty() && (*lines)[0].first == 1 ? 1 : 0;
   while (k < lines->size()) {
     const auto& [n, line] = (*lines)[k];
-    const std::string series = words(line)[0];
+    const std::string name = words(line)[0];
     if (k + 1 >= lines->size())
-      return fail(Diagnostic::at(path, n, series, "a series without its count line", line,
+      return fail(Diagnostic::at(path, n, name, "a series without its count line", line,
                                  "count seconds|minutes|hours"));
     const auto& [cn, cline] = (*lines)[k + 1];
     const auto cw = words(cline);
@@ -348,30 +355,30 @@ Result<Series> read_bdy_series(const std::string& path, const std::string& name,
                                              : 0;
     if (!count || *count < 1 || *count != std::floor(*count) ||
         *count > static_cast<double>(lines->size() - k - 2) || scale == 0)
-      return fail(Diagnostic::at(path, cn, series, "bad count line", cline,
+      return fail(Diagnostic::at(path, cn, name, "bad count line", cline,
                                  "the number of rows that follow, then seconds|minutes|hours"));
     const std::size_t rows = static_cast<std::size_t>(*count);
-    if (series == name) {
-      Series s;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const auto& [rn, rline] = (*lines)[k + 2 + r];
-        const auto rw = words(rline);
-        const auto v = number(rw[0]);
-        const auto t = rw.size() > 1 ? number(rw[1]) : std::nullopt;
-        if (!v || !t) return fail(Diagnostic::at(path, rn, series, "bad row", rline, "value time"));
-        if (*v < range.lo || *v > range.hi)
-          return fail(Diagnostic::at(path, rn, series, "out of range", rline, range.what));
-        if (!s.t_s.empty() && *t * scale <= s.t_s.back())
-          return fail(Diagnostic::at(path, rn, series, "times must increase", rline,
-                                     fmt::format("> {}", s.t_s.back() / scale)));
-        s.t_s.push_back(*t * scale);
-        s.value.push_back(*v);
-      }
-      return s;
+    BdySeries bs;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const auto& [rn, rline] = (*lines)[k + 2 + r];
+      const auto rw = words(rline);
+      const auto v = number(rw[0]);
+      const auto t = rw.size() > 1 ? number(rw[1]) : std::nullopt;
+      Series& s = bs.series;
+      if (!v || !t) return fail(Diagnostic::at(path, rn, name, "bad row", rline, "value time"));
+      if (!s.t_s.empty() && *t * scale <= s.t_s.back())
+        return fail(Diagnostic::at(path, rn, name, "times must increase", rline,
+                                   fmt::format("> {}", s.t_s.back() / scale)));
+      s.t_s.push_back(*t * scale);
+      s.value.push_back(*v);
+      bs.row_lines.push_back(rn);
     }
+    if (!out.emplace(name, std::move(bs)).second)
+      return fail(Diagnostic::at(path, n, name, "a second series of that name", line,
+                                 "one series per name"));
     k += 2 + rows;
   }
-  return fail(Diagnostic::at(where, 0, "", fmt::format("no series '{}' in {}", name, path)));
+  return out;
 }
 
 }  // namespace citytwin::flood

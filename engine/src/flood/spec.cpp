@@ -97,11 +97,12 @@ Result<Series> read_series_csv(const std::string& path, bool step, const SeriesR
 std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSpec& core) {
   auto spec = std::make_shared<FloodSpec>();
   // A LISFLOOD-FP case first: the section's own keys below override what its .par sets.
+  LisfloodFiles files;
   if (s.has("lisflood_par"))
     if (auto path = s.existing_file("lisflood_par")) {
       auto par = read_par(*path);
       if (par)
-        apply_lisflood_par(*par, *spec, s);
+        files = apply_lisflood_par(*par, *spec, s);
       else
         for (Diagnostic& d : par.error().items) s.report(std::move(d));
     }
@@ -118,9 +119,10 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
   spec->manning = s.number_or("manning", spec->manning, 1e-4, 1.0);
   spec->cfl = s.number_or("cfl", spec->cfl, -1, 1.0);
   spec->theta = s.number_or("theta", spec->theta, 0.0, 1.0);
+  // (A .par's own cfl and theta were checked with it.)
   if (const double limit = std::sqrt(spec->theta / 2);
-      spec->solver == Solver::inertial && spec->cfl > limit)
-    s.error(s.has("cfl") ? "cfl" : "", "above the 2-D stability limit of the inertial scheme",
+      (s.has("cfl") || s.has("theta")) && spec->solver == Solver::inertial && spec->cfl > limit)
+    s.error(s.has("cfl") ? "cfl" : "theta", "above the 2-D stability limit of the inertial scheme",
             fmt::format("cfl {} with theta {}", spec->cfl, spec->theta),
             fmt::format("cfl <= sqrt(theta / 2) = {:.3f} (docs/flood.md)", limit));
   spec->froude_limit = s.number_or("froude_limit", spec->froude_limit, 0.0, 100.0);
@@ -187,29 +189,21 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
       if (kind != "closed") spec->boundaries.push_back(std::move(side_bc));
     }
   }
-  if (s.has("bci")) {
-    const auto bci = s.existing_file("bci");
-    const auto bdy = s.has("bdy") ? s.existing_file("bdy") : std::optional<std::string>("");
-    if (bci && bdy) {
-      auto lines = read_bci(*bci, *bdy);
-      if (lines)
-        spec->boundaries.insert(spec->boundaries.end(), lines->begin(), lines->end());
-      else
-        for (Diagnostic& d : lines.error().items) s.report(std::move(d));
-    }
-  } else if (s.has("bdy")) {
+  // LISFLOOD-FP's boundary and stage files, named by the section or by its .par.
+  if (s.has("bci")) files.bci = s.existing_file("bci").value_or("");
+  if (s.has("bdy")) files.bdy = s.existing_file("bdy").value_or("");
+  if (s.has("stages")) files.stage = s.existing_file("stages").value_or("");
+  if (s.has("bdy") && files.bci.empty() && !s.has("bci"))
     s.error("bdy", "a .bdy file holds the series a .bci file names", "", "bci = \"case.bci\"");
-  }
+  const auto add = [&s](auto read, auto& to) {
+    if (read)
+      to.insert(to.end(), read->begin(), read->end());
+    else
+      for (Diagnostic& d : read.error().items) s.report(std::move(d));
+  };
+  if (!files.bci.empty()) add(read_bci(files.bci, files.bdy), spec->boundaries);
   for (SectionReader& bc : s.tables("boundary_condition")) parse_condition(bc, *spec);
-  if (s.has("stages")) {
-    if (auto path = s.existing_file("stages")) {
-      auto points = read_stage_points(*path);
-      if (points)
-        spec->gauges.insert(spec->gauges.end(), points->begin(), points->end());
-      else
-        for (Diagnostic& d : points.error().items) s.report(std::move(d));
-    }
-  }
+  if (!files.stage.empty()) add(read_stage_points(files.stage), spec->gauges);
   if (s.has("initial_depth")) spec->initial_depth = s.existing_file("initial_depth").value_or("");
   if (s.has("infiltration")) {
     // Intensities come back in m/s; the model keeps mm/h.

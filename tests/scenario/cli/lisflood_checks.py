@@ -69,7 +69,7 @@ def series_csv(d, series, scale=1.0):
     return path
 
 
-def write_toml(d):
+def write_toml(d, extra_flood=""):
     """The same case in CityTwin's own terms (docs/scenario-flood.md)."""
     bc = lambda **kv: "[[flood.boundary_condition]]\n" + "".join(
         f"{k} = {v!r}\n".replace("'", '"') for k, v in kv.items())
@@ -78,7 +78,7 @@ def write_toml(d):
         f.write('[scenario]\nduration = "1h"\nstep = "60s"\n[output]\nevery = "10min"\n')
         f.write(f'[city]\ndem = "valley.asc"\n')
         f.write('[flood]\nsolver = "inertial"\nmanning = 0.04\n'
-                'manning_raster = "n.asc"\ninitial_depth = "start.asc"\n')
+                'manning_raster = "n.asc"\ninitial_depth = "start.asc"\n' + extra_flood)
         f.write(bc(side="west", **{"from": Y0 + 50, "to": Y0 + 150}, type="discharge",
                    series=os.path.basename(series_csv(d, INFLOW))))
         f.write(bc(side="east", type="free", slope=0.002))
@@ -179,7 +179,25 @@ def bad_files():
             f.write("3\n1 2\n")
         r = run("validate", par)
         expect(r.returncode == 2 and "valley.stage:1: count" in r.stderr, f"stage count: {r.stderr!r}")
-        print("bad .bci, .bdy, .par and .stage lines: located errors")
+        # A .bdy value out of the range of what the line uses it for (a negative discharge).
+        write_case(d)
+        with open(f"{d}/valley.bdy", "a") as f:
+            f.write("drain\n2 seconds\n0.1 0\n-0.5 60\n")
+        with open(f"{d}/valley.bci", "a") as f:
+            f.write(f"W {Y0} {Y0 + 40} QVAR drain\n")
+        r = run("validate", par)
+        expect(r.returncode == 2 and "valley.bdy:20: drain: out of range" in r.stderr,
+               f"a negative discharge in the .bdy: {r.stderr!r}")
+        # A Courant number above the inertial scheme's stability limit, in the .par or the TOML.
+        write_case(d, extra_par="cfl 0.7\n")
+        r = run("validate", par)
+        expect(r.returncode == 2 and "valley.par:19: cfl: above the 2-D stability limit" in r.stderr,
+               f"cfl 0.7 in the .par: {r.stderr!r}")
+        write_case(d)
+        r = run("validate", write_toml(d, extra_flood="cfl = 0.7\n"))
+        expect(r.returncode == 2 and "flood.cfl: above the 2-D stability limit" in r.stderr
+               and "sqrt(theta / 2) = 0.592" in r.stderr, f"cfl = 0.7 in TOML: {r.stderr!r}")
+        print("bad .bci, .bdy, .par, .stage lines and an unstable cfl: located errors")
 
 
 def read_stage_rows(path):
