@@ -16,6 +16,16 @@ using namespace citytwin::traffic;
 
 namespace {
 
+/// Monaco's shipped OSM extract imported within a box (lon/lat).
+std::shared_ptr<const CityModel> monaco_city(std::array<double, 4> bbox) {
+  CitySpec spec;
+  spec.osm = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/monaco-2025-02.osm.pbf";
+  spec.bbox = bbox;
+  auto city = import_city(spec);
+  REQUIRE(city);
+  return *city;
+}
+
 // A junction at (0, 0) with arms of 100 m to the east, north, west and south (in this order),
 // each a two-way road of `cls[i]` with one lane per direction (or `lanes[i]` towards the
 // centre); node 0 is the centre.
@@ -207,12 +217,8 @@ TEST_CASE("lanes: turn:lanes when tagged, else right/left from the outer lanes",
 
 TEST_CASE("Monaco: the network against OSM counts; lanes reachable, connections consistent",
           "[traffic][osm][monaco]") {
-  CitySpec spec;
-  spec.osm = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/monaco-2025-02.osm.pbf";
-  spec.bbox = std::array<double, 4>{7.405, 43.718, 7.445, 43.755};
-  auto city = import_city(spec);
-  REQUIRE(city);
-  const RoadNetwork& r = (*city)->roads;
+  const auto city = monaco_city({7.405, 43.718, 7.445, 43.755});
+  const RoadNetwork& r = city->roads;
   const CityNetwork cn = build_city_network(r);
   const Network& n = cn.net;
 
@@ -291,12 +297,7 @@ TEST_CASE("Monaco: the network against OSM counts; lanes reachable, connections 
 TEST_CASE("the trips' network is the largest strongly connected component, by brute force",
           "[traffic][osm][scc]") {
   // Monaco cut by a box through its main roads, so the network falls into many components.
-  CitySpec spec;
-  spec.osm = std::string(CITYTWIN_SOURCE_DIR) + "/assets/monaco/monaco-2025-02.osm.pbf";
-  spec.bbox = std::array<double, 4>{7.42, 43.73, 7.43, 43.74};
-  auto city = import_city(spec);
-  REQUIRE(city);
-  const Network n = build_city_network((*city)->roads).net;
+  const Network n = build_city_network(monaco_city({7.42, 43.73, 7.43, 43.74})->roads).net;
   const auto ne = static_cast<std::size_t>(n.n_edges());
   std::vector<std::vector<std::int32_t>> succ(ne), pred(ne);
   for (std::int32_t c = 0; c < n.n_conns(); ++c) {
