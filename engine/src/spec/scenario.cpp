@@ -38,6 +38,22 @@ std::string source_file(const toml::source_region& src) {
   return src.path ? *src.path : std::string();
 }
 
+// A path as the file that wrote it meant it: a relative path starts at that file's folder (a
+// base's keys at the base's, a variant's at the variant's). It is tidied ("a/b/../c" -> "a/c")
+// only when the file system agrees: after a folder that is a symbolic link, ".." leaves the
+// link's target, and the tidied path would point elsewhere (with a relative scenario path, into
+// the working directory). The path is then resolved on disk instead.
+fs::path resolve_from(const std::string& writer, const fs::path& p) {
+  if (p.is_absolute()) return p;
+  const fs::path joined = fs::path(writer).parent_path() / p;
+  const fs::path tidy = joined.lexically_normal();
+  if (std::find(joined.begin(), joined.end(), fs::path("..")) == joined.end()) return tidy;
+  std::error_code ec_joined, ec_tidy;
+  const fs::path real = fs::weakly_canonical(joined, ec_joined);
+  if (ec_joined || real == fs::weakly_canonical(tidy, ec_tidy)) return tidy;
+  return real;
+}
+
 Diagnostic located(const toml::source_region& src, std::string field, std::string message,
                    std::string found = {}, std::string expected = {}) {
   Diagnostic d =
@@ -156,8 +172,8 @@ Result<toml::table> load_chain(const std::string& path, std::vector<std::string>
     if (!ext->is_string())
       return fail(located(ext->source(), "extends", "wrong type", type_name(*ext),
                           "a path to the base scenario file (a string)"));
-    const fs::path base_path = fs::path(path).parent_path() / ext->as_string()->get();
-    auto base = load_chain(base_path.lexically_normal().string(), chain, &ext->source());
+    const fs::path base_path = resolve_from(path, ext->as_string()->get());
+    auto base = load_chain(base_path.string(), chain, &ext->source());
     if (!base) return base;
     table.erase("extends");
     merge_into(*base, std::move(table));
@@ -463,11 +479,8 @@ std::optional<std::string> SectionReader::path(std::string_view key) {
     error(key, "wrong type", type_name(*n), "a file path (a string)");
     return std::nullopt;
   }
-  const fs::path p = n->as_string()->get();
-  if (p.is_absolute()) return p.string();
   // Relative to the folder of the file that wrote this value (which may be a base file).
-  const fs::path dir = fs::path(source_file(n->source())).parent_path();
-  return (dir / p).lexically_normal().string();
+  return resolve_from(source_file(n->source()), n->as_string()->get()).string();
 }
 
 std::optional<std::string> SectionReader::existing_file(std::string_view key) {
@@ -476,7 +489,7 @@ std::optional<std::string> SectionReader::existing_file(std::string_view key) {
   std::error_code ec;
   if (!fs::is_regular_file(*p, ec)) {
     error(key, "file not found", *p,
-          "an existing file (relative paths start at the scenario's folder)");
+          "an existing file (a relative path starts at the folder of the file that wrote it)");
     return std::nullopt;
   }
   return p;
@@ -521,14 +534,11 @@ std::optional<std::vector<std::string>> SectionReader::existing_files(std::strin
       error(key, "wrong type", type_name(e), "an array of file paths (strings)");
       return std::nullopt;
     }
-    const fs::path p = e.as_string()->get();
-    const fs::path full =
-        p.is_absolute() ? p
-                        : (fs::path(source_file(e.source())).parent_path() / p).lexically_normal();
+    const fs::path full = resolve_from(source_file(e.source()), e.as_string()->get());
     std::error_code ec;
     if (!fs::is_regular_file(full, ec)) {
       error(key, "file not found", full.string(),
-            "existing files (relative paths start at the scenario's folder)");
+            "existing files (a relative path starts at the folder of the file that wrote it)");
       return std::nullopt;
     }
     out.push_back(full.string());

@@ -14,6 +14,7 @@ namespace {
 // A minimal domain with one event type, to exercise domain sections and events.
 struct PingSpec : DomainSpec {
   double gain = 0;
+  std::string series;  // an input file, as a domain's rain or hydrograph file
 };
 struct PingEvent : EventPayload {
   int id = 0;
@@ -21,6 +22,7 @@ struct PingEvent : EventPayload {
 std::shared_ptr<const DomainSpec> parse_ping(SectionReader& s, const ScenarioSpec&) {
   auto spec = std::make_shared<PingSpec>();
   spec->gain = s.number_or("gain", 1.0, 0.0, 10.0);
+  spec->series = s.existing_file("series").value_or("");
   return spec;
 }
 std::shared_ptr<const EventPayload> parse_ping_event(std::string_view action, SectionReader& ev) {
@@ -45,6 +47,16 @@ struct TempDir {
     std::ofstream(p) << text;
     return p.string();
   }
+};
+
+// Runs a block from another working directory and comes back (tests run in the source tree).
+struct WorkingDir {
+  std::filesystem::path previous = std::filesystem::current_path();
+  explicit WorkingDir(const std::filesystem::path& p) {
+    std::filesystem::create_directories(p);
+    std::filesystem::current_path(p);
+  }
+  ~WorkingDir() { std::filesystem::current_path(previous); }
 };
 
 Error errors_of(const std::string& text) {
@@ -177,6 +189,50 @@ gain = 4.0
   CHECK(r->city.dem == std::vector<std::string>{(dir.path / "base" / "terrain.asc").string()});
   CHECK(r->domain<PingSpec>("ping")->gain == 4.0);
   CHECK_THAT(r->resolved_text, !Contains("extends"));
+}
+
+TEST_CASE("extends: each relative path resolves against the file that wrote it, from any folder",
+          "[spec]") {
+  // The base in A names the terrain; the variant in B names its own series and inherits the
+  // terrain; the scenario is loaded by a relative path from a third folder C.
+  TempDir dir;
+  dir.write("A/terrain.asc", "ncols 1\n");
+  dir.write("A/base.toml", "[city]\ndem = \"terrain.asc\"\n[ping]\ngain = 2.0\n");
+  dir.write("B/rain.csv", "0, 1\n");
+  dir.write("B/storm.toml", "extends = \"../A/base.toml\"\n[ping]\nseries = \"rain.csv\"\n");
+  const WorkingDir in_c(dir.path / "C");
+  auto r = load_scenario("../B/storm.toml", k_domains);
+  REQUIRE(r.has_value());
+  REQUIRE(r->city.dem.size() == 1);
+  CHECK(r->city.dem[0] == "../A/terrain.asc");
+  CHECK(std::filesystem::equivalent(r->city.dem[0], dir.path / "A" / "terrain.asc"));
+  const auto* ping = r->domain<PingSpec>("ping");
+  REQUIRE(ping != nullptr);
+  CHECK(ping->series == "../B/rain.csv");
+  CHECK(std::filesystem::equivalent(ping->series, dir.path / "B" / "rain.csv"));
+  CHECK(ping->gain == 2.0);  // inherited
+}
+
+TEST_CASE("extends: '..' after a linked folder goes where the file system goes", "[spec]") {
+  // A shared scenario folder linked into a planner's workspace: from ws/whatif (a link to
+  // shared/scen/whatif), "../base.toml" is shared/scen/base.toml, not ws/base.toml; tidying
+  // the path by its text alone sent both reads into the working directory.
+  TempDir dir;
+  namespace fs = std::filesystem;
+  dir.write("shared/scen/base.toml", "[city]\ndem = \"../data/terrain.asc\"\n[ping]\n");
+  dir.write("shared/data/terrain.asc", "ncols 1\n");
+  dir.write("shared/data/rain.csv", "0, 1\n");
+  dir.write("shared/scen/whatif/storm.toml",
+            "extends = \"../base.toml\"\n[ping]\nseries = \"../../data/rain.csv\"\ngain = 1.0\n");
+  fs::create_directories(dir.path / "ws");
+  fs::create_directory_symlink(dir.path / "shared" / "scen" / "whatif", dir.path / "ws" / "whatif");
+  const WorkingDir in_ws(dir.path / "ws");
+  auto r = load_scenario("whatif/storm.toml", k_domains);
+  REQUIRE(r.has_value());
+  const fs::path data = fs::canonical(dir.path / "shared" / "data");
+  REQUIRE(r->city.dem.size() == 1);
+  CHECK(fs::path(r->city.dem[0]) == data / "terrain.asc");
+  CHECK(fs::path(r->domain<PingSpec>("ping")->series) == data / "rain.csv");
 }
 
 TEST_CASE("bad extends: missing base, wrong type, cycle, and errors inside the base", "[spec]") {
