@@ -310,6 +310,7 @@ void SectionReader::report(Diagnostic d) {
 void SectionReader::error(std::string_view key, std::string message, std::string found,
                           std::string expected) {
   const toml::node* n = key.empty() ? as_node(m_table) : as_node(node(key));
+  if (!n) n = as_node(m_table);  // an absent key: the table that lacks it
   Diagnostic d;
   if (n) {
     d = located(n->source(), dotted(m_name, key), std::move(message), std::move(found),
@@ -323,6 +324,7 @@ void SectionReader::error(std::string_view key, std::string message, std::string
 
 std::string SectionReader::where(std::string_view key) const {
   const toml::node* n = key.empty() ? as_node(m_table) : as_node(node(key));
+  if (!n) n = as_node(m_table);
   if (!n) return m_doc->path();
   return source_file(n->source()) + ":" + std::to_string(n->source().begin.line);
 }

@@ -23,6 +23,8 @@ std::shared_ptr<const DomainSpec> parse_ping(SectionReader& s, const ScenarioSpe
   auto spec = std::make_shared<PingSpec>();
   spec->gain = s.number_or("gain", 1.0, 0.0, 10.0);
   spec->series = s.existing_file("series").value_or("");
+  // A rule about a key that is absent, as a domain's "rain needs an intensity".
+  if (s.has("series") && !s.has("gain")) s.error("gain", "a series needs a gain");
   return spec;
 }
 std::shared_ptr<const EventPayload> parse_ping_event(std::string_view action, SectionReader& ev) {
@@ -233,6 +235,59 @@ TEST_CASE("extends: '..' after a linked folder goes where the file system goes",
   REQUIRE(r->city.dem.size() == 1);
   CHECK(fs::path(r->city.dem[0]) == data / "terrain.asc");
   CHECK(fs::path(r->domain<PingSpec>("ping")->series) == data / "rain.csv");
+}
+
+TEST_CASE("extends: an error in a variant names the variant's file, line and key", "[spec]") {
+  TempDir dir;
+  dir.write("A/base.toml", "[scenario]\nduration = \"2h\"\n[ping]\ngain = 1.0\n");
+  SECTION("a negative duration") {
+    const std::string v =
+        dir.write("B/v.toml", "extends = \"../A/base.toml\"\n\n[scenario]\nduration = \"-5s\"\n");
+    auto r = load_scenario(v, k_domains);
+    REQUIRE(!r);
+    REQUIRE(r.error().items.size() == 1);
+    const Diagnostic& d = r.error().first();
+    CHECK(d.file == v);
+    CHECK(d.line == 4);
+    CHECK(d.field == "scenario.duration");
+    CHECK(d.message == "bad duration");
+    CHECK_THAT(d.to_string(), Contains(v + ":4:12: scenario.duration: bad duration"));
+  }
+  SECTION("wrong types, in a table the base has and in one it has not") {
+    const std::string v = dir.write("B/v.toml", R"(extends = "../A/base.toml"
+[ping]
+gain = "high"
+[city]
+dem = 3
+)");
+    auto r = load_scenario(v, k_domains);
+    REQUIRE(!r);
+    REQUIRE(r.error().items.size() == 2);
+    CHECK_THAT(r.error().items[0].to_string(),
+               Contains(v + ":3:8: ping.gain: wrong type (found a string \"high\""));
+    CHECK_THAT(r.error().items[1].to_string(), Contains(v + ":5:7: city.dem: wrong type"));
+  }
+  SECTION("a missing file the variant names") {
+    const std::string v =
+        dir.write("B/v.toml", "extends = \"../A/base.toml\"\n[ping]\n\nseries = \"gone.csv\"\n");
+    auto r = load_scenario(v, k_domains);
+    REQUIRE(!r);
+    const Diagnostic& d = r.error().first();
+    CHECK(d.file == v);
+    CHECK(d.line == 4);
+    CHECK(d.field == "ping.series");
+    CHECK(d.found == (dir.path / "B" / "gone.csv").string());
+  }
+  SECTION("a key the variant's table lacks: located at the table") {
+    dir.write("A/plain.toml", "[scenario]\nduration = \"2h\"\n");
+    dir.write("B/rain.csv", "0, 1\n");
+    const std::string v =
+        dir.write("B/v.toml", "extends = \"../A/plain.toml\"\n\n[ping]\nseries = \"rain.csv\"\n");
+    auto r = load_scenario(v, k_domains);
+    REQUIRE(!r);
+    CHECK_THAT(r.error().first().to_string(),
+               Contains(v + ":3:1: ping.gain: a series needs a gain"));
+  }
 }
 
 TEST_CASE("bad extends: missing base, wrong type, cycle, and errors inside the base", "[spec]") {
