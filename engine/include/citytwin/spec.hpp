@@ -62,6 +62,9 @@ class SectionReader {
   /// Dotted name of this table, e.g. "flood" or "flood.inflow[1]".
   const std::string& name() const { return m_name; }
   bool has(std::string_view key) const;
+  /// True when `key` is present and was written by a base file the scenario extends, not by the
+  /// file the user named (for keys a variant must not inherit, such as output.dir).
+  bool inherited(std::string_view key) const;
 
   std::optional<std::string> string(std::string_view key);
   std::string string_or(std::string_view key, std::string_view def);
@@ -199,7 +202,9 @@ struct DemandSpec {
 
 /// [output]: where and how often results are written.
 struct OutputSpec {
-  std::string dir;                ///< output.dir (default "out/<scenario name>")
+  /// output.dir, as written in the file the user named (never inherited through `extends`);
+  /// default "out/<name>", the name that file gives in scenario.name, else its file stem.
+  std::string dir;
   SimTime every = 60'000;         ///< output.every: frame interval
   SimTime flush_every = 300'000;  ///< output.flush_every: a crash loses at most this much
   int compression = 4;            ///< output.compression: deflate level 0-9

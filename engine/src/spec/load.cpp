@@ -75,9 +75,12 @@ void parse_demand(SectionReader s, DemandSpec& d) {
             "one of jobs (a census total) or floor_area_per_job");
 }
 
-void parse_output(SectionReader s, const std::string& name, OutputSpec& out) {
+void parse_output(SectionReader s, const std::string& own_name, OutputSpec& out) {
   // Outputs go where the user runs CityTwin (out/<name> by default), not next to the scenario.
-  out.dir = s.string_or("dir", "out/" + name);
+  // A variant writes its own folder: a base's dir is checked but not inherited, or running the
+  // variant would overwrite its baseline's run.
+  const auto dir = s.string("dir");
+  out.dir = dir && !s.inherited("dir") ? *dir : "out/" + own_name;
   out.every = s.duration_or("every", out.every);
   out.flush_every = s.duration_or("flush_every", out.flush_every);
   out.compression = static_cast<int>(s.integer_or("compression", out.compression, 0, 9));
@@ -151,10 +154,15 @@ Result<ScenarioSpec> build(ScenarioDocument& doc, std::span<const DomainInfo> do
   ScenarioSpec spec;
   spec.path = doc.path();
   SectionReader root = doc.root();
-  parse_run(root.table("scenario"), spec.path, spec.run);
+  SectionReader run_section = root.table("scenario");
+  parse_run(run_section, spec.path, spec.run);
   parse_city(root.table("city"), spec.city);
   parse_demand(root.table("demand"), spec.demand);
-  parse_output(root.table("output"), spec.run.name, spec.output);
+  // The output folder follows the name the user's own file gives (a variant's, not its base's).
+  const std::string own_name = run_section.has("name") && !run_section.inherited("name")
+                                   ? spec.run.name
+                                   : std::filesystem::path(spec.path).stem().string();
+  parse_output(root.table("output"), own_name, spec.output);
   for (const DomainInfo& d : domains) {
     if (!root.has(d.section)) continue;
     SectionReader section = root.table(d.section);

@@ -291,6 +291,11 @@ bool SectionReader::has(std::string_view key) const {
   return m_table && as_table(m_table)->contains(key);
 }
 
+bool SectionReader::inherited(std::string_view key) const {
+  const toml::node* n = m_table ? as_table(m_table)->get(key) : nullptr;
+  return n && n->source().path && *n->source().path != m_doc->path();
+}
+
 namespace {
 std::string fmt_range(double lo, double hi) {
   if (lo <= -1e300) return fmt::format("a value <= {}", hi);

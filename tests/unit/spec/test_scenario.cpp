@@ -290,6 +290,53 @@ dem = 3
   }
 }
 
+TEST_CASE("extends: a variant writes its own output folder, never its baseline's", "[spec]") {
+  TempDir dir;
+  dir.write("base.toml", R"([scenario]
+name = "baseline"
+[output]
+dir = "out/baseline"
+every = "5min"
+[ping]
+)");
+  SECTION("the base alone keeps its folder") {
+    auto r = load_scenario((dir.path / "base.toml").string(), k_domains);
+    REQUIRE(r.has_value());
+    CHECK(r->output.dir == "out/baseline");
+  }
+  SECTION("a variant without a name: its file name") {
+    auto r = load_scenario(dir.write("v/storm.toml", "extends = \"../base.toml\"\n"), k_domains);
+    REQUIRE(r.has_value());
+    CHECK(r->output.dir == "out/storm");
+    CHECK(r->run.name == "baseline");   // the name itself is inherited
+    CHECK(r->output.every == 300'000);  // and the rest of [output]
+  }
+  SECTION("a variant's own name") {
+    auto r = load_scenario(
+        dir.write("v/storm.toml", "extends = \"../base.toml\"\n[scenario]\nname = \"wet\"\n"),
+        k_domains);
+    REQUIRE(r.has_value());
+    CHECK(r->output.dir == "out/wet");
+  }
+  SECTION("a dir written in the variant wins") {
+    auto r = load_scenario(dir.write("v/storm.toml", R"(extends = "../base.toml"
+[scenario]
+name = "wet"
+[output]
+dir = "runs/storm-a"
+)"),
+                           k_domains);
+    REQUIRE(r.has_value());
+    CHECK(r->output.dir == "runs/storm-a");
+  }
+  SECTION("a variant of a variant: only the file loaded counts") {
+    dir.write("v/mid.toml", "extends = \"../base.toml\"\n[output]\ndir = \"out/mid\"\n");
+    auto r = load_scenario(dir.write("v/late.toml", "extends = \"mid.toml\"\n"), k_domains);
+    REQUIRE(r.has_value());
+    CHECK(r->output.dir == "out/late");
+  }
+}
+
 TEST_CASE("bad extends: missing base, wrong type, cycle, and errors inside the base", "[spec]") {
   TempDir dir;
   SECTION("missing base") {
