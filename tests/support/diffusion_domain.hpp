@@ -26,11 +26,14 @@ struct DiffusionState : DomainState {
   std::vector<double> u, scratch;  // (n_cells)
   std::vector<double> event_log;   // (time_s, cell, amount) per applied event
   double mass = 0;
-  void hash(StateHasher& h) const override {
-    h.add(u);
-    h.add(event_log);
-    h.add(mass);
+  template <class A, class S>
+  static void fields(A& a, S& s) {
+    a.field("u", s.u);
+    a.field("event_log", s.event_log);
+    a.field("mass", s.mass);
   }
+  void save(StateOut& out) const override { fields(out, *this); }
+  void load(StateIn& in) override { fields(in, *this); }
 };
 
 class DiffusionDomain : public Domain {

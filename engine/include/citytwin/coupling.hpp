@@ -114,7 +114,9 @@ struct CouplingState {
 
   std::vector<CouplingLogRow> log;
 
-  void hash(StateHasher& h) const;
+  /// Every field (state_io.hpp): the state hash and checkpoints.
+  void save(StateOut& out) const;
+  void load(StateIn& in);
 };
 
 CouplingState make_coupling_state(const CouplingModel& m, std::uint64_t seed);

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "citytwin/hash.hpp"
+#include "citytwin/state_io.hpp"
 
 namespace citytwin {
 
@@ -83,7 +83,9 @@ struct CityExchange {
 
   /// Sizes every array for the layout, with neutral values.
   void reset(const ExchangeLayout& layout);
-  void hash(StateHasher& h) const;
+  /// Every array (state_io.hpp): the state hash and checkpoints.
+  void save(StateOut& out) const;
+  void load(StateIn& in);
 };
 
 }  // namespace citytwin

@@ -32,13 +32,28 @@ struct DatasetInfo {
   std::string_view description;
 };
 
+/// A dataset of a run file and its length along the first axis (rows of a series).
+struct DatasetExtent {
+  std::string path;
+  std::uint64_t rows = 0;
+};
+
 /// Writes one run's HDF5 file. Thread safety: not thread-safe; one writer per file, used from
 /// the thread that drives the simulation (observers run between steps).
 class RunWriter {
  public:
   /// Creates (truncates) the file; its folder must exist.
   static Result<std::unique_ptr<RunWriter>> create(const std::string& path, int compression);
+  /// Reopens a run file to continue it from a checkpoint: every dataset of `keep` is cut back
+  /// to its rows, every other dataset (written after the checkpoint: later frames' series,
+  /// end-of-run results) is removed. An error when a kept dataset is missing or shorter (the
+  /// file is not the one the checkpoint was taken with).
+  static Result<std::unique_ptr<RunWriter>> resume(const std::string& path, int compression,
+                                                   const std::vector<DatasetExtent>& keep);
   ~RunWriter();
+
+  /// Every dataset in the file with its first-axis length, by path (what a checkpoint keeps).
+  std::vector<DatasetExtent> extents() const;
 
   /// Writes a whole dataset of the given shape (dims multiply to data.size()). Intermediate
   /// groups are created as needed.

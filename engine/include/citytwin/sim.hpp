@@ -27,14 +27,14 @@
 #include "citytwin/error.hpp"
 #include "citytwin/exchange.hpp"
 #include "citytwin/hash.hpp"
+#include "citytwin/io.hpp"
 #include "citytwin/parallel.hpp"
 #include "citytwin/spec.hpp"
+#include "citytwin/state_io.hpp"
 #include "citytwin/time.hpp"
 
 namespace citytwin {
 
-class RunReader;
-class RunWriter;
 class DomainReplay;
 struct FrameSnapshot;
 
@@ -62,13 +62,22 @@ struct Footprint {
   double frame_bytes = 0;
 };
 
-/// A domain's per-run state. Everything that changes lives here, so hashing and snapshots are
-/// complete by construction.
+/// A domain's per-run state. Everything that changes lives here. Its persistent fields are
+/// listed once (state_io.hpp) and that one list is the hash, the checkpoint and the clone;
+/// scratch a step rebuilds before it reads it is left out.
 class DomainState {
  public:
   virtual ~DomainState() = default;
-  /// Mixes every array of the state into the hasher (determinism tests, checkpoints).
-  virtual void hash(StateHasher& h) const = 0;
+  /// Writes every persistent field (a checkpoint, or the hash through a hashing StateOut).
+  virtual void save(StateOut& out) const = 0;
+  /// Reads them back into a state make_state() made for the same model (in.failed() on a
+  /// damaged or foreign buffer; the state is then unusable).
+  virtual void load(StateIn& in) = 0;
+  /// Mixes every persistent field into the hasher (determinism tests, checkpoints).
+  void hash(StateHasher& h) const {
+    StateOut out(h);
+    save(out);
+  }
 };
 
 /// A domain's compiled, immutable model and its step function. Thread safety: all const
@@ -85,6 +94,9 @@ class Domain {
   virtual Result<void> apply_event(const EventSpec& event, DomainState& state) const = 0;
   /// Advances the state over [ctx.t, ctx.t + ctx.dt).
   virtual void advance(DomainState& state, const StepContext& ctx) const = 0;
+  /// After DomainState::load: rebuilds what the state derives from its fields and the model
+  /// (flood: the breached bed; power: the solver's warm start).
+  virtual void restored(DomainState& /*state*/) const {}
 
   /// Adds what this domain owns to the exchange's index spaces (the power grid's buses and
   /// elements) and says that it takes part. Called once, in domain order, after compiling.
@@ -193,6 +205,24 @@ RunEstimate estimate_run(const Model& model);
 SimState make_state(const Model& model);
 SimState make_state(const Model& model, std::uint64_t seed);
 
+/// The whole of a state as named byte blocks ("sim", each domain by name, "exchange.0",
+/// "exchange.1", "coupling"): what a checkpoint stores and what a clone copies. The blocks hold
+/// the fields the state lists (state_io.hpp), so an image, the hash and a clone agree.
+struct StateImage {
+  std::vector<std::string> names;
+  std::vector<std::vector<std::byte>> parts;  ///< parallel to names
+  std::size_t bytes() const;
+};
+/// Refuses (an error) a state whose inbox holds injected events: their payloads are parsed
+/// objects without a stored form yet.
+Result<StateImage> save_state(const Model& model, const SimState& state);
+/// A state of `model` from an image save_state made for the same scenario. Errors name
+/// `where`, the block and the field (a damaged file, another version's layout).
+Result<SimState> load_state(const Model& model, const StateImage& image, const std::string& where);
+/// An independent copy of `state` (batch members, forks) through its image: a clone is what
+/// a resume from a checkpoint taken now would give. The copy shares nothing with `state`.
+Result<SimState> clone_state(const Model& model, const SimState& state);
+
 /// Events in scenario syntax (`[[event]]` tables) for a run of `model`, parsed by the built-in
 /// domains; errors name `where`, the line and the key.
 Result<std::vector<EventSpec>> parse_events(const Model& model, std::string_view text,
@@ -236,6 +266,8 @@ class Run {
  public:
   Run(std::shared_ptr<const Model> model, int threads);
   Run(std::shared_ptr<const Model> model, int threads, std::uint64_t seed);
+  /// Continues `state` (restored from a checkpoint, or a clone).
+  Run(std::shared_ptr<const Model> model, int threads, SimState state);
   const Model& model() const { return *m_model; }
   const SimState& state() const { return m_state; }
   TaskPool& pool() { return m_pool; }
@@ -258,6 +290,34 @@ class Run {
   StepTimes m_times;
 };
 
+/// Where a run file stood when a checkpoint was taken: every dataset and its rows, and the
+/// recorder's next output and flush times. A resume cuts the file back to it.
+struct RecorderMark {
+  SimTime next_frame = 0, last_frame = -1, next_flush = 0;
+  std::vector<DatasetExtent> datasets;
+};
+
+/// A checkpoint (docs/batch.md "Checkpoints"): the whole state, where the run file stood and
+/// what the run was started with. Stored as checkpoint.h5 beside the run file.
+struct Checkpoint {
+  static constexpr std::int64_t k_format = 1;  ///< bumped whenever the layout changes
+  std::string scenario_path;                   ///< as the run named it
+  std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
+  SimTime duration = 0;       ///< the end the run was started with (its --until)
+  std::uint64_t state_hash = 0;
+  StateImage image;
+  RecorderMark recorder;
+};
+
+/// Writes `c` to `path` atomically: into path + ".tmp", synced, then renamed over `path`, so a
+/// run killed at any moment leaves the previous checkpoint or the new one, never half of one.
+Result<void> write_checkpoint(const std::string& path, const Checkpoint& c);
+/// Reads a checkpoint; errors name the file and what is wrong (not a checkpoint, another
+/// format version, a missing part).
+Result<Checkpoint> read_checkpoint(const std::string& path);
+/// The state a checkpoint holds, checked against its stored hash.
+Result<SimState> restore_state(const Model& model, const Checkpoint& c, const std::string& where);
+
 /// Writes a run's HDF5 file: /meta and /city at open, /time and domain frames at every output
 /// interval, results at the end; flushes every output.flush_every of simulated time.
 class RunRecorder {
@@ -271,6 +331,12 @@ class RunRecorder {
   std::vector<SummaryRow> finish(const SimState& state);
   /// The simulated time of the last flush: frames up to it are on disk (-1: none yet).
   SimTime flushed() const { return m_flushed; }
+  /// Flushes the file and says where it stands (a checkpoint's part).
+  RecorderMark mark();
+  /// Continues the run file at `path` from a checkpoint's mark (RunWriter::resume), marked
+  /// unfinished again until finish().
+  static Result<std::unique_ptr<RunRecorder>> resume(const Model& model, const std::string& path,
+                                                     const RecorderMark& mark);
 
  private:
   RunRecorder(const Model& model, std::unique_ptr<RunWriter> out);

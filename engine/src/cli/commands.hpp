@@ -37,6 +37,7 @@ std::string describe_resources(const Model& model, const RunEstimate& e,
                                std::vector<Diagnostic>& warnings);
 
 Runner add_run_command(CLI::App& app);
+Runner add_resume_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);
 Runner add_powerflow_command(CLI::App& app);

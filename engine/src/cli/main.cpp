@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   app.footer(R"(Examples:
   citytwin run scenarios/monaco.toml                 run the Monaco demo, outputs in out/monaco/
   citytwin run scenarios/monaco.toml --until 10min --threads 2 --out /tmp/m
+  citytwin run scenarios/monaco.toml --checkpoint-every 10min
+  citytwin resume out/monaco --until 1h             continue from out/monaco/checkpoint.h5
   citytwin info scenarios/monaco.toml --json         what the city import found
   citytwin validate my_variant.toml                  check a scenario without running it
   citytwin powerflow case118.m --qlim --out /tmp/pf  one AC power flow, results as CSV
@@ -29,6 +31,7 @@ Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 inter
     commands.emplace_back(app.get_subcommands({}).at(before), std::move(r));
   };
   add(add_run_command);
+  add(add_resume_command);
   add(add_info_command);
   add(add_validate_command);
   add(add_powerflow_command);

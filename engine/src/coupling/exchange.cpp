@@ -26,22 +26,32 @@ void CityExchange::reset(const ExchangeLayout& l) {
   pump_rate_m3s.assign(np, 0.0f);
 }
 
-void CityExchange::hash(StateHasher& h) const {
-  h.add(link_depth_m);
-  h.add(building_depth_m);
-  h.add(element_depth_m);
-  h.add(pump_depth_m);
-  h.add(bus_dark_since);
-  h.add(building_powered);
-  h.add(element_energised);
-  h.add(building_arrivals);
-  h.add(link_speed_factor);
-  h.add(link_closed);
-  h.add(signal_powered);
-  h.add(element_in_service);
-  h.add(building_connected);
-  h.add(building_extra_w);
-  h.add(pump_rate_m3s);
+namespace {
+template <class A, class X>
+void exchange_fields(A& a, X& x) {
+  a.field("link_depth_m", x.link_depth_m);
+  a.field("building_depth_m", x.building_depth_m);
+  a.field("element_depth_m", x.element_depth_m);
+  a.field("pump_depth_m", x.pump_depth_m);
+  a.field("bus_dark_since", x.bus_dark_since);
+  a.field("building_powered", x.building_powered);
+  a.field("element_energised", x.element_energised);
+  a.field("building_arrivals", x.building_arrivals);
+  a.field("link_speed_factor", x.link_speed_factor);
+  a.field("link_closed", x.link_closed);
+  a.field("signal_powered", x.signal_powered);
+  a.field("element_in_service", x.element_in_service);
+  a.field("building_connected", x.building_connected);
+  a.field("building_extra_w", x.building_extra_w);
+  a.field("pump_rate_m3s", x.pump_rate_m3s);
+}
+}  // namespace
+
+void CityExchange::save(StateOut& out) const {
+  exchange_fields(out, *this);
+}
+void CityExchange::load(StateIn& in) {
+  exchange_fields(in, *this);
 }
 
 }  // namespace citytwin

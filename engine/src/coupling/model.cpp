@@ -143,28 +143,50 @@ CouplingState make_coupling_state(const CouplingModel& m, std::uint64_t seed) {
   return s;
 }
 
-void CouplingState::hash(StateHasher& h) const {
-  h.add(seed);
-  h.add(link_closed);
-  h.add(link_factor);
-  h.add(element_capacity_m);
-  h.add(element_failed);
-  h.add(element_dry_since);
-  h.add(building_cut);
-  h.add(signal_dark);
-  h.add(pump_on);
-  for (const Session& e : ev_sessions) h.add(e.end), h.add(e.building);
-  h.add(ev_sessions_started);
-  h.add(ev_load_w);
-  h.add(link_hours_closed);
-  h.add(customer_hours_unpowered);
-  h.add(signal_hours_dark);
-  h.add(pump_hours_lost);
-  h.add(static_cast<std::uint64_t>(log.size()));
-  for (const CouplingLogRow& r : log) {
-    h.add(r.t), h.add(r.rule), h.add(r.source), h.add(r.source_value);
-    h.add(r.target), h.add(r.new_state);
-  }
+namespace {
+template <class A, class S>
+void coupling_fields(A& a, S& s) {
+  a.field("seed", s.seed);
+  a.field("link_closed", s.link_closed);
+  a.field("link_factor", s.link_factor);
+  a.field("element_capacity_m", s.element_capacity_m);
+  a.field("element_failed", s.element_failed);
+  a.field("element_dry_since", s.element_dry_since);
+  a.field("building_cut", s.building_cut);
+  a.field("signal_dark", s.signal_dark);
+  a.field("pump_on", s.pump_on);
+  a.each("ev_sessions", s.ev_sessions, [](A& b, auto& e) {
+    b.field("end", e.end);
+    b.field("building", e.building);
+  });
+  a.field("ev_sessions_started", s.ev_sessions_started);
+  a.field("ev_load_w", s.ev_load_w);
+  a.field("link_hours_closed", s.link_hours_closed);
+  a.field("customer_hours_unpowered", s.customer_hours_unpowered);
+  a.field("signal_hours_dark", s.signal_hours_dark);
+  a.field("pump_hours_lost", s.pump_hours_lost);
+  a.field("links_closed_total", s.links_closed_total);
+  a.field("elements_failed_total", s.elements_failed_total);
+  a.field("signals_dark_total", s.signals_dark_total);
+  a.field("max_customers_unpowered", s.max_customers_unpowered);
+  a.each("log", s.log, [](A& b, auto& r) {
+    b.field("t", r.t);
+    b.field("rule", r.rule);
+    b.field("source_kind", r.source_kind);
+    b.field("source", r.source);
+    b.field("source_value", r.source_value);
+    b.field("target_kind", r.target_kind);
+    b.field("target", r.target);
+    b.field("new_state", r.new_state);
+  });
+}
+}  // namespace
+
+void CouplingState::save(StateOut& out) const {
+  coupling_fields(out, *this);
+}
+void CouplingState::load(StateIn& in) {
+  coupling_fields(in, *this);
 }
 
 void apply_coupling(const CouplingModel& m, CouplingState& s, SimTime t, SimTime dt,

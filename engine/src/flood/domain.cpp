@@ -212,6 +212,16 @@ void FloodDomain::lower_beds(FloodDomainState& s, double t) {
   }
 }
 
+// The breached bed of a loaded state: the model's, lowered as at the state's time (the last
+// lowering, at the start of its last step, was to that time).
+void FloodDomain::restored(DomainState& state) const {
+  auto& s = static_cast<FloodDomainState&>(state);
+  s.own.reset();
+  if (s.breaches.empty()) return;
+  s.own = std::make_unique<FloodModel>(m_model);
+  lower_beds(s, s.fs.t);
+}
+
 void FloodDomain::advance(DomainState& state, const StepContext& ctx) const {
   auto& s = static_cast<FloodDomainState&>(state);
   const double t_end = to_seconds(ctx.t + ctx.dt);

@@ -51,17 +51,63 @@ struct FloodDomainState : DomainState {
   };
   std::vector<Breach> breaches;
   std::vector<float> pump_rate;  // (n_pumps) m3/s the drainage array holds now
-  void hash(StateHasher& h) const override {
-    h.add(fs.t);
-    if (own) h.add(own->grid.z);
-    h.add(fs.h);
-    h.add(fs.qx);
-    h.add(fs.qy);
-    h.add(max_depth);
-    h.add(arrival_s);
-    h.add(fs.drain_mps);
-    h.add(pump_rate);
+  // Persistent fields (state_io.hpp). `own` is not one: it is the model with the breaches'
+  // beds, rebuilt from `breaches` after a load (FloodDomain::restored). Solver scratch (b*,
+  // fx, fy, recon, the per-tile partials) is rebuilt by every step before it is read.
+  template <class A, class S>
+  static void fields(A& a, S& s) {
+    a.field("t", s.fs.t);
+    a.field("dt_next", s.fs.dt_next);
+    a.field("steps", s.fs.steps);
+    a.field("cell_updates", s.fs.cell_updates);
+    a.field("h", s.fs.h);
+    a.field("qx", s.fs.qx);
+    a.field("qy", s.fs.qy);
+    balance_fields(a, s.fs.balance);
+    a.field("drain_mps", s.fs.drain_mps);
+    a.field("active_tiles", s.fs.active_tiles);
+    a.field("tile_on", s.fs.tile_on);
+    a.field("tile_wet", s.fs.tile_wet);
+    a.field("tile_live", s.fs.tile_live);
+    a.field("clamp_events", s.fs.clamp_events);
+    a.field("stalls", s.fs.stalls);
+    a.field("max_depth", s.max_depth);
+    a.field("max_speed", s.max_speed);
+    a.field("arrival_s", s.arrival_s);
+    a.field("max_hazard", s.max_hazard);
+    a.each("gauge_log", s.gauge_log, [](A& b, auto& r) {
+      b.field("t", r.t);
+      b.field("gauge", r.gauge);
+      b.field("depth", r.depth);
+      b.field("level", r.level);
+      b.field("speed", r.speed);
+    });
+    a.each("balance_log", s.balance_log, [](A& b, auto& r) {
+      b.field("t", r.first);
+      balance_fields(b, r.second);
+    });
+    a.each("breaches", s.breaches, [](A& b, auto& r) {
+      b.field("cells", r.cells);
+      b.field("z0", r.z0);
+      b.field("level", r.level);
+      b.field("t0", r.t0);
+      b.field("duration", r.duration);
+    });
+    a.field("pump_rate", s.pump_rate);
   }
+  template <class A, class B>
+  static void balance_fields(A& a, B& b) {
+    a.field("balance.initial", b.initial);
+    a.field("balance.stored", b.stored);
+    a.field("balance.rain", b.rain);
+    a.field("balance.inflow", b.inflow);
+    a.field("balance.outflow", b.outflow);
+    a.field("balance.losses", b.losses);
+    a.field("balance.drained", b.drained);
+    a.field("balance.clamped", b.clamped);
+  }
+  void save(StateOut& out) const override { fields(out, *this); }
+  void load(StateIn& in) override { fields(in, *this); }
 };
 
 /// Flood in the viewer's frame: the water raster from the bed (NaN on walls and nodata) and
@@ -104,6 +150,7 @@ class FloodDomain : public Domain {
   void publish(const DomainState& state, CityExchange& x) const override;
   static void lower_beds(FloodDomainState& s, double t);
   void advance(DomainState& state, const StepContext& ctx) const override;
+  void restored(DomainState& state) const override;
 
   // outputs.cpp.
   void write_static(RunWriter& out) const override;

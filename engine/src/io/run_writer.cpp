@@ -2,6 +2,7 @@
 // series grow along their first axis. HDF5 errors become std::runtime_error with the path in
 // the message (disk full, permissions): outputs that cannot be written stop the run loudly.
 #include <H5Cpp.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -141,6 +142,100 @@ Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, in
   } catch (const H5::Exception& e) {
     return fail(
         Error::msg("cannot create HDF5 file (does its folder exist and is it writable?)", path));
+  }
+  return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl), path));
+}
+
+namespace {
+
+// Paths of every dataset in the file, sorted.
+std::vector<std::string> dataset_paths(H5::H5File& file) {
+  std::vector<std::string> links;
+  H5Lvisit(
+      file.getId(), H5_INDEX_NAME, H5_ITER_INC,
+      [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->push_back(std::string("/") + name);
+        return 0;
+      },
+      &links);
+  std::vector<std::string> out;
+  for (const std::string& l : links)
+    if (file.childObjType(l) == H5O_TYPE_DATASET) out.push_back(l);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::uint64_t first_axis(const H5::DataSet& ds) {
+  const H5::DataSpace sp = ds.getSpace();
+  const int rank = sp.getSimpleExtentNdims();
+  if (rank <= 0) return 1;
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  sp.getSimpleExtentDims(dims.data());
+  return dims[0];
+}
+
+bool is_series(const H5::DataSet& ds) {
+  const H5::DataSpace sp = ds.getSpace();
+  const int rank = sp.getSimpleExtentNdims();
+  if (rank <= 0) return false;
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank)), maxdims(dims.size());
+  sp.getSimpleExtentDims(dims.data(), maxdims.data());
+  return maxdims[0] == H5S_UNLIMITED;
+}
+
+}  // namespace
+
+std::vector<DatasetExtent> RunWriter::extents() const {
+  std::vector<DatasetExtent> out;
+  try {
+    for (const std::string& p : dataset_paths(m_impl->file))
+      out.push_back({p, first_axis(m_impl->file.openDataSet(p))});
+  } catch (const H5::Exception& e) {
+    throw OutputError("HDF5 listing of " + m_path + " failed: " + hdf5_cause(e));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<RunWriter>> RunWriter::resume(const std::string& path, int compression,
+                                                     const std::vector<DatasetExtent>& keep) {
+  quiet_hdf5_errors();
+  auto impl = std::make_unique<Impl>();
+  impl->compression = compression;
+  try {
+    impl->file = H5::H5File(path, H5F_ACC_RDWR);
+  } catch (const H5::Exception& e) {
+    return fail(Error::msg("cannot open the run file to continue it: " + hdf5_cause(e), path));
+  }
+  try {
+    std::unordered_map<std::string, std::uint64_t> rows;
+    for (const DatasetExtent& k : keep) rows[k.path] = k.rows;
+    const std::vector<std::string> present = dataset_paths(impl->file);
+    for (const std::string& p : present)
+      if (!rows.contains(p)) impl->file.unlink(p);
+    for (const DatasetExtent& k : keep) {
+      if (!std::binary_search(present.begin(), present.end(), k.path))
+        return fail(Error::msg(
+            k.path + " is missing: not the run file the checkpoint was taken with", path));
+      H5::DataSet ds = impl->file.openDataSet(k.path);
+      const std::uint64_t n = first_axis(ds);
+      if (n < k.rows)
+        return fail(Error::msg(fmt::format("{} holds {} rows, the checkpoint counted {}: not the "
+                                           "run file the checkpoint was taken with",
+                                           k.path, n, k.rows),
+                               path));
+      if (!is_series(ds)) continue;
+      if (n > k.rows) {
+        const H5::DataSpace sp = ds.getSpace();
+        std::vector<hsize_t> dims(static_cast<std::size_t>(sp.getSimpleExtentNdims()));
+        sp.getSimpleExtentDims(dims.data());
+        dims[0] = k.rows;
+        ds.extend(dims.data());
+      }
+      impl->series.emplace(k.path, ds);
+    }
+  } catch (const H5::Exception& e) {
+    return fail(
+        Error::msg("cannot cut the run file back to the checkpoint: " + hdf5_cause(e), path));
   }
   return std::unique_ptr<RunWriter>(new RunWriter(std::move(impl), path));
 }

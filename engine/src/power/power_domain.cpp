@@ -102,25 +102,65 @@ struct PowerState : DomainState {
   std::vector<std::uint8_t> log_reason;
   std::vector<float> log_loading;
 
-  void hash(StateHasher& h) const override {
-    h.add(net.br_on);
-    h.add(net.bus_pd);
-    h.add(result.bus_vm);
-    h.add(result.bus_va);
-    h.add(integrator);
-    h.add(bus_served);
-    h.add(building_powered);
-    h.add(element_out);
-    h.add(building_cut);
-    h.add(building_extra_w);
-    h.add(bus_dark_since);
-    h.add(load_factor);
-    h.add(log_time_s);
-    h.add(log_branch);
-    h.add(log_reason);
-    h.add(flows);
-    h.add(failures);
+  // Persistent fields (state_io.hpp): the network's control arrays (the rest of `net` is the
+  // model's and never changes), the last flow's result (its wall time left out) and
+  // everything the protection and the coupling keep. The solver's warm start is the last
+  // converged result (PowerDomain::restored).
+  template <class A, class S>
+  static void fields(A& a, S& s) {
+    a.field("br_on", s.net.br_on);
+    a.field("bus_pd", s.net.bus_pd);
+    a.field("bus_qd", s.net.bus_qd);
+    auto& r = s.result;
+    a.field("result.status", r.status);
+    a.field("result.iterations", r.iterations);
+    a.field("result.q_rounds", r.q_rounds);
+    a.field("result.max_mismatch", r.max_mismatch);
+    a.field("result.worst_bus", r.worst_bus);
+    a.field("result.mismatch_history", r.mismatch_history);
+    a.field("result.bus_vm", r.bus_vm);
+    a.field("result.bus_va", r.bus_va);
+    a.field("result.bus_type", r.bus_type);
+    a.field("result.gen_pg", r.gen_pg);
+    a.field("result.gen_qg", r.gen_qg);
+    a.field("result.br_pf", r.br_pf);
+    a.field("result.br_qf", r.br_qf);
+    a.field("result.br_pt", r.br_pt);
+    a.field("result.br_qt", r.br_qt);
+    a.field("result.bus_island", r.islands.bus_island);
+    a.field("result.island_slack", r.islands.island_slack);
+    a.field("result.island_energised", r.islands.island_energised);
+    a.field("result.island_size", r.islands.island_size);
+    a.field("have_result", s.have_result);
+    a.field("loading", s.loading);
+    a.field("integrator", s.integrator);
+    a.field("bus_served", s.bus_served);
+    a.field("building_powered", s.building_powered);
+    a.field("element_out", s.element_out);
+    a.field("building_cut", s.building_cut);
+    a.field("building_extra_w", s.building_extra_w);
+    a.field("bus_extra", s.bus_extra);
+    a.field("bus_dark_since", s.bus_dark_since);
+    a.field("load_factor", s.load_factor);
+    a.field("next_check", s.next_check);
+    a.field("last_check", s.last_check);
+    a.field("dirty", s.dirty);
+    a.field("served_mw", s.served_mw);
+    a.field("unserved_mw", s.unserved_mw);
+    a.field("unserved_mwh", s.unserved_mwh);
+    a.field("customers_unserved", s.customers_unserved);
+    a.field("flows", s.flows);
+    a.field("failures", s.failures);
+    a.field("last_failure", s.last_failure);
+    a.field("log_time_s", s.log_time_s);
+    a.field("log_generation", s.log_generation);
+    a.field("log_branch", s.log_branch);
+    a.field("log_bus", s.log_bus);
+    a.field("log_reason", s.log_reason);
+    a.field("log_loading", s.log_loading);
   }
+  void save(StateOut& out) const override { fields(out, *this); }
+  void load(StateIn& in) override { fields(in, *this); }
 
   void log(SimTime t, int generation, std::int32_t branch, std::int32_t bus, Reason reason,
            double load) {
@@ -165,6 +205,11 @@ class PowerDomain : public Domain {
     f.static_bytes = nb * 40 + nk * 40 + nbld * 4;
     f.frame_bytes = nb * 4 + nk * 5 + nbld + 64;
     return f;
+  }
+
+  void restored(DomainState& state) const override {
+    auto& s = static_cast<PowerState&>(state);
+    if (s.have_result && s.result.success()) s.solver->set_start(s.result.bus_vm, s.result.bus_va);
   }
 
   std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {

@@ -43,6 +43,28 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
   return rec;
 }
 
+Result<std::unique_ptr<RunRecorder>> RunRecorder::resume(const Model& model,
+                                                         const std::string& path,
+                                                         const RecorderMark& mark) {
+  auto out = RunWriter::resume(path, model.spec.output.compression, mark.datasets);
+  if (!out) return fail(out.error());
+  (*out)->attr("/meta", "complete", std::int64_t{0});
+  (*out)->attr("/meta", "duration_s", to_seconds(model.spec.run.duration));  // a new --until
+  (*out)->flush();
+  auto rec = std::unique_ptr<RunRecorder>(new RunRecorder(model, std::move(*out)));
+  rec->m_next_frame = mark.next_frame;
+  rec->m_last_frame = mark.last_frame;
+  rec->m_next_flush = mark.next_flush;
+  rec->m_flushed = mark.last_frame;
+  return rec;
+}
+
+RecorderMark RunRecorder::mark() {
+  m_out->flush();
+  m_flushed = std::max(m_flushed, m_last_frame);
+  return {m_next_frame, m_last_frame, m_next_flush, m_out->extents()};
+}
+
 void RunRecorder::observe(const SimState& state) {
   const OutputSpec& o = m_model.spec.output;
   if (state.t >= m_next_frame) {

@@ -247,8 +247,9 @@ std::uint64_t hash_state(const Model& model, const SimState& state) {
     h.add(model.domains[i]->name());
     state.domains[i]->hash(h);
   }
-  state.x().hash(h);
-  state.coupling.hash(h);
+  StateOut out(h);
+  state.x().save(out);
+  state.coupling.save(out);
   return h.digest();
 }
 
@@ -266,6 +267,9 @@ Run::Run(std::shared_ptr<const Model> model, int threads)
 
 Run::Run(std::shared_ptr<const Model> model, int threads, std::uint64_t seed)
     : m_model(std::move(model)), m_pool(threads), m_state(make_state(*m_model, seed)) {}
+
+Run::Run(std::shared_ptr<const Model> model, int threads, SimState state)
+    : m_model(std::move(model)), m_pool(threads), m_state(std::move(state)) {}
 
 void Run::step() {
   citytwin::step(*m_model, m_state, m_pool, &m_times);

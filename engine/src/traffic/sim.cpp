@@ -26,6 +26,7 @@
 #include "citytwin/rng.hpp"
 #include "citytwin/traffic.hpp"
 #include "traffic/kernel.hpp"
+#include "traffic/state_fields.hpp"
 #include "traffic/step.hpp"
 #include "traffic/vclass.hpp"
 
@@ -695,37 +696,8 @@ void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, T
 
 std::uint64_t state_hash(const TrafficState& s) {
   StateHasher h;
-  h.add(s.time);
-  h.add(s.veh_status);
-  h.add(s.veh_lane);
-  h.add(s.veh_route_pos);
-  h.add(s.veh_pos);
-  h.add(s.veh_speed);
-  h.add(s.veh_time_loss);
-  h.add(s.inserted);
-  h.add(s.arrived);
-  h.add(s.removed);
-  h.add(s.teleports);
-  h.add(s.edge_entered);
-  h.add(s.route_edges);
-  h.add(s.veh_route_begin);
-  h.add(s.veh_route_end);
-  h.add(s.veh_flags);
-  h.add(s.edge_tt);
-  h.add(s.rerouted);
-  h.add(s.unroutable);
-  h.add(s.det_count);
-  h.add(s.det_occupied_s);
-  h.add(s.det_speed_sum);
-  // What events and the coupling change: closures, limits, dark signals, signal phases.
-  h.add(s.edge_closed);
-  h.add(s.lane_speed);
-  h.add(s.edge_limit);
-  h.add(s.edge_speed_factor);
-  h.add(s.tl_dark);
-  h.add(s.tl_phase);
-  h.add(s.stranded);
-  h.add(s.veh_stopped_s);
+  StateOut out(h);
+  state_fields(out, s);
   return h.digest();
 }
 

@@ -19,6 +19,7 @@
 #include "citytwin/frame.hpp"
 #include "citytwin/sim.hpp"
 #include "citytwin/traffic.hpp"
+#include "traffic/state_fields.hpp"
 #include "traffic/traffic_domain.hpp"
 
 namespace citytwin::traffic {
@@ -53,16 +54,32 @@ struct TrafficDomainState : DomainState {
   std::vector<float> applied_factor;                       // (n_links)
   std::int64_t flood_reroutes = 0;  // vehicles queued for re-routing by flood closures
 
-  void hash(StateHasher& h) const override {
-    h.add(state_hash(ts));
-    h.add(applied_closed);
-    h.add(applied_dark);
-    h.add(applied_factor);
-    h.add(flood_reroutes);
-    h.add(static_cast<std::int64_t>(intervals.size()));
-    for (const EdgeInterval& e : intervals) h.add(e.entered);
-    for (const DetectorInterval& e : detections) h.add(e.count);
+  template <class A, class S>
+  static void fields(A& a, S& s) {
+    state_fields(a, s.ts);
+    a.each("intervals", s.intervals, [](A& b, auto& e) {
+      b.field("begin_s", e.begin_s);
+      b.field("end_s", e.end_s);
+      b.field("entered", e.entered);
+      b.field("mean_speed", e.mean_speed);
+      b.field("veh_seconds", e.veh_seconds);
+    });
+    a.each("detections", s.detections, [](A& b, auto& e) {
+      b.field("begin_s", e.begin_s);
+      b.field("end_s", e.end_s);
+      b.field("count", e.count);
+      b.field("occupancy", e.occupancy);
+      b.field("mean_speed", e.mean_speed);
+    });
+    a.field("interval_begin", s.interval_begin);
+    a.field("step_begin", s.step_begin);
+    a.field("applied_closed", s.applied_closed);
+    a.field("applied_dark", s.applied_dark);
+    a.field("applied_factor", s.applied_factor);
+    a.field("flood_reroutes", s.flood_reroutes);
   }
+  void save(StateOut& out) const override { fields(out, *this); }
+  void load(StateIn& in) override { fields(in, *this); }
 };
 
 // Edge events: the edges are named by id, or chosen by an area (polygon or bbox, model CRS);

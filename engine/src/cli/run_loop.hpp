@@ -1,0 +1,34 @@
+// Private to cli/: what `citytwin run` and `citytwin resume` share (run_loop.cpp).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "citytwin/sim.hpp"
+#include "cli/commands.hpp"
+
+namespace citytwin::cli {
+
+/// The scenario as a run names it: TOML, a LISFLOOD-FP .par or a SUMO .sumocfg, cut at `until`
+/// (empty: the scenario's duration; events after it dropped).
+Result<ScenarioSpec> load_run_spec(const std::string& scenario, const std::string& until);
+
+/// Ends the process (exit 1) after the run file could not be written, saying what it still
+/// holds (frames up to `flushed`, -1: none).
+[[noreturn]] void output_failed(const std::string& h5, const OutputError& e, SimTime flushed);
+
+struct DriveOptions {
+  std::string h5;                ///< the run file (checkpoint.h5 goes beside it)
+  SimTime checkpoint_every = 0;  ///< simulated time between checkpoints; 0: none
+  SimTime started_duration = 0;  ///< the end the run was started with (kept in checkpoints)
+  bool resumed = false;          ///< continuing from a checkpoint: its frame is on file
+  bool quiet = false;
+  double load_s = 0;  ///< wall time of loading and compiling, for the summary
+};
+
+/// Steps `run` to the model's end with the recorder observing, writes checkpoints when due,
+/// finishes the run file and prints the summary. Returns the exit code; an output failure
+/// ends the process (exit 1) saying what is still readable.
+int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOptions& o);
+
+}  // namespace citytwin::cli

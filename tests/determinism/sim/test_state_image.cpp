@@ -1,0 +1,125 @@
+// A state's image (checkpoints, clones): a state restored from it continues bit-identically,
+// a clone shares nothing with its parent, and a damaged image is refused by name. On the
+// coupled Monaco scenario (flood, traffic, power and the exchange).
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "citytwin/sim.hpp"
+
+using namespace citytwin;
+
+namespace {
+
+std::shared_ptr<const Model> monaco(SimTime duration) {
+  auto spec = load_scenario(std::string(CITYTWIN_SOURCE_DIR) + "/scenarios/monaco.toml");
+  REQUIRE(spec.has_value());
+  spec->run.duration = duration;
+  std::erase_if(spec->events, [&](const EventSpec& e) { return e.at > duration; });
+  auto model = compile_model(std::move(*spec));
+  REQUIRE(model.has_value());
+  return *model;
+}
+
+}  // namespace
+
+TEST_CASE("a state restored from its image continues bit-identically, at any step",
+          "[determinism][checkpoint]") {
+  const auto model = monaco(240'000);
+  const Model& m = *model;
+  TaskPool two(2), one(1);
+  SimState s = make_state(m);
+  std::vector<std::uint64_t> hashes;  // after every step
+  std::vector<StateImage> images;     // at 1 and 2 min
+  std::vector<std::int64_t> image_steps;
+  while (s.t < m.spec.run.duration) {
+    step(m, s, two);
+    hashes.push_back(hash_state(m, s));
+    if (s.t == 60'000 || s.t == 120'000) {
+      auto img = save_state(m, s);
+      REQUIRE(img.has_value());
+      images.push_back(std::move(*img));
+      image_steps.push_back(s.step);
+    }
+  }
+  REQUIRE(images.size() == 2);
+  for (std::size_t k = 0; k < images.size(); ++k) {
+    auto r = load_state(m, images[k], "test");
+    REQUIRE(r.has_value());
+    SimState& c = *r;
+    CHECK(c.step == image_steps[k]);
+    CHECK(hash_state(m, c) == hashes[static_cast<std::size_t>(c.step - 1)]);
+    std::size_t differ = 0;
+    while (c.t < m.spec.run.duration) {
+      step(m, c, one);  // another thread count than the original
+      differ += hash_state(m, c) != hashes[static_cast<std::size_t>(c.step - 1)];
+    }
+    INFO("restored at step " << image_steps[k]);
+    CHECK(differ == 0);
+    CHECK(c.step == static_cast<std::int64_t>(hashes.size()));
+  }
+}
+
+TEST_CASE("a clone shares nothing with its parent and follows the same path",
+          "[determinism][checkpoint]") {
+  const auto model = monaco(120'000);
+  const Model& m = *model;
+  TaskPool pool(2);
+  SimState parent = make_state(m);
+  for (int k = 0; k < 60; ++k) step(m, parent, pool);
+  const std::uint64_t at_fork = hash_state(m, parent);
+  auto clone = clone_state(m, parent);
+  REQUIRE(clone.has_value());
+  CHECK(hash_state(m, *clone) == at_fork);
+  for (int k = 0; k < 30; ++k) step(m, *clone, pool);
+  CHECK(hash_state(m, parent) == at_fork);  // stepping the clone left the parent alone
+  for (int k = 0; k < 30; ++k) step(m, parent, pool);
+  CHECK(hash_state(m, parent) == hash_state(m, *clone));
+  CHECK(hash_state(m, parent) != at_fork);
+}
+
+TEST_CASE("a damaged or foreign image is refused, naming the part and the field", "[checkpoint]") {
+  const auto model = monaco(60'000);
+  const Model& m = *model;
+  TaskPool pool(1);
+  SimState s = make_state(m);
+  step(m, s, pool);
+  auto img = save_state(m, s);
+  REQUIRE(img.has_value());
+  REQUIRE(img->names == std::vector<std::string>{"sim", "flood", "traffic", "power", "exchange.0",
+                                                 "exchange.1", "coupling"});
+  CHECK(img->bytes() > 0);
+
+  SECTION("a part cut short") {
+    img->parts[2].resize(img->parts[2].size() / 2);
+    auto r = load_state(m, *img, "cp.h5");
+    REQUIRE_FALSE(r.has_value());
+    CHECK_THAT(r.error().to_string(),
+               Catch::Contains("cp.h5") && Catch::Contains("state part traffic: field"));
+  }
+  SECTION("bytes left over") {
+    img->parts[3].push_back(std::byte{0});
+    auto r = load_state(m, *img, "cp.h5");
+    REQUIRE_FALSE(r.has_value());
+    CHECK_THAT(r.error().to_string(), Catch::Contains("state part power: 1 bytes left over"));
+  }
+  SECTION("another scenario's parts") {
+    img->names.erase(img->names.begin() + 1);
+    img->parts.erase(img->parts.begin() + 1);
+    auto r = load_state(m, *img, "cp.h5");
+    REQUIRE_FALSE(r.has_value());
+    CHECK_THAT(r.error().to_string(), Catch::Contains("another scenario"));
+  }
+  SECTION("a state with injected events waiting is not stored") {
+    auto events = parse_events(m,
+                               "[[event]]\nat = \"30s\"\ntype = \"power.scale_load\"\n"
+                               "factor = 1.2\n",
+                               "inject.toml");
+    INFO((events ? std::string() : events.error().to_string()));
+    REQUIRE(events.has_value());
+    inject(s, (*events)[0]);
+    auto r = save_state(m, s);
+    REQUIRE_FALSE(r.has_value());
+    CHECK_THAT(r.error().to_string(), Catch::Contains("1 injected event(s)"));
+  }
+}
