@@ -14,6 +14,7 @@ find_package(ZLIB REQUIRED)
 find_package(EXPAT REQUIRED)
 find_package(BZip2 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(MPI REQUIRED COMPONENTS C)  # OpenMPI: batches across processes (docs/batch.md)
 
 # libosmium is header-only; it needs protozero (headers) and zlib/expat/bz2 for its readers.
 find_path(OSMIUM_INCLUDE_DIR osmium/osm.hpp REQUIRED)

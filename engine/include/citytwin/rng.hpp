@@ -19,6 +19,7 @@ enum class RngStream : std::uint32_t {
   flood = 4,
   sensors = 5,
   coupling = 6,
+  batch = 7,
 };
 
 /// Philox4x32-10 applied to a 128-bit counter with a 64-bit key; returns 4 random words.

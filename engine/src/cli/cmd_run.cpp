@@ -26,6 +26,7 @@ struct RunArgs {
   std::string until;
   std::string checkpoint_every;
   std::string max_memory;
+  std::uint64_t seed = 0;
   bool quiet = false;
   bool overwrite = false;
   bool strict = false;
@@ -117,7 +118,7 @@ int run(const RunArgs& args) {
   } catch (const OutputError& e) {
     output_failed(h5, e, -1);
   }
-  Run run(*model, threads);
+  Run run(*model, threads, args.seed != 0 ? args.seed : m.spec.run.seed);
   if (!args.quiet)
     spdlog::info("city: {} buildings, {} road links, terrain {}x{}; {} domain(s){}; {} thread(s)",
                  m.city->buildings.size(), m.city->roads.link_count(), m.city->terrain.nx,
@@ -148,6 +149,9 @@ Runner add_run_command(CLI::App& app) {
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "Write <output.dir>/checkpoint.h5 every this much simulated time, e.g. 10min "
                   "(citytwin resume continues from it)");
+  cmd->add_option("--seed", args->seed,
+                  "The state's seed (driver and fragility draws; a batch member's), instead of "
+                  "scenario.seed, which also keys the compiled demand");
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the run may use, e.g. 8GiB (default: what the machine has available)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");

@@ -98,6 +98,7 @@ std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
     summary.push_back({"run", "event rejected", r});
   m_out->attr("/meta", "end_s", to_seconds(state.t));
   m_out->attr("/meta", "steps", state.step);
+  m_out->attr("/meta", "state_seed", static_cast<std::int64_t>(state.seed));
   m_out->attr("/meta", "state_hash", hash_hex(hash_state(m_model, state)));
   m_out->attr("/meta", "complete", std::int64_t{1});
   m_out->flush();
