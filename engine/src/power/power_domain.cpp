@@ -74,7 +74,10 @@ struct ScaleEvent : EventPayload {
 };
 
 struct PowerState : DomainState {
-  Network net;
+  // Control arrays over the model's network (the rest of it is the model's and never changes):
+  // branches in service, bus loads (MW and MVAr in pu) now.
+  std::vector<std::uint8_t> br_on;     // (n_branch)
+  std::vector<double> bus_pd, bus_qd;  // (n_bus)
   std::unique_ptr<PowerFlowSolver> solver;
   PowerFlowResult result;
   bool have_result = false;
@@ -102,15 +105,14 @@ struct PowerState : DomainState {
   std::vector<std::uint8_t> log_reason;
   std::vector<float> log_loading;
 
-  // Persistent fields (state_io.hpp): the network's control arrays (the rest of `net` is the
-  // model's and never changes), the last flow's result (its wall time left out) and
-  // everything the protection and the coupling keep. The solver's warm start is the last
-  // converged result (PowerDomain::restored).
+  // Persistent fields (state_io.hpp): the network's control arrays, the last flow's result (its
+  // wall time left out) and everything the protection and the coupling keep. The solver's warm
+  // start is the last converged result (PowerDomain::restored).
   template <class A, class S>
   static void fields(A& a, S& s) {
-    a.field("br_on", s.net.br_on);
-    a.field("bus_pd", s.net.bus_pd);
-    a.field("bus_qd", s.net.bus_qd);
+    a.field("br_on", s.br_on);
+    a.field("bus_pd", s.bus_pd);
+    a.field("bus_qd", s.bus_qd);
     auto& r = s.result;
     a.field("result.status", r.status);
     a.field("result.iterations", r.iterations);
@@ -197,9 +199,9 @@ class PowerDomain : public Domain {
     // Model: the network tables (about 15 numbers per bus, 20 per branch, 25 per generator),
     // the peaks per bus, the city grid's buildings.
     f.model_bytes = nb * 140 + nk * 170 + ng * 200 + nbld * 16;
-    // State: a copy of the network (its control arrays change), the solver (admittance matrix
-    // and its sparse LU: about 16 nonzeros per bus and 4 per branch, 16 bytes each, twice),
-    // per-branch and per-building arrays; the protection log grows with the flows run.
+    // State: the control arrays, the solver (its working copy of the network, the admittance
+    // matrix and its sparse LU: about 16 nonzeros per bus and 4 per branch, 16 bytes each,
+    // twice), per-branch and per-building arrays; the protection log grows with the flows run.
     f.state_bytes =
         nb * 140 + nk * 170 + ng * 200 + (nb * 16 + nk * 4) * 32 + nk * 24 + nbld * 6 + flows * 8;
     f.static_bytes = nb * 40 + nk * 40 + nbld * 4;
@@ -214,7 +216,9 @@ class PowerDomain : public Domain {
 
   std::unique_ptr<DomainState> make_state(std::uint64_t /*seed*/) const override {
     auto s = std::make_unique<PowerState>();
-    s->net = m_base;
+    s->br_on = m_base.br_on;
+    s->bus_pd = m_base.bus_pd;
+    s->bus_qd = m_base.bus_qd;
     s->solver = std::make_unique<PowerFlowSolver>(m_base);
     s->loading.assign(static_cast<std::size_t>(m_base.n_branch()), 0.0);
     s->integrator = s->loading;
@@ -234,7 +238,7 @@ class PowerDomain : public Domain {
     if (auto ok = check_event(e); !ok) return ok;
     if (const auto* b = dynamic_cast<const BranchEvent*>(e.payload.get())) {
       const auto k = static_cast<std::size_t>(b->branch);
-      s.net.br_on[k] = b->restore ? 1 : 0;
+      s.br_on[k] = b->restore ? 1 : 0;
       if (b->restore) s.integrator[k] = 0;
       s.log(e.at, 0, static_cast<std::int32_t>(k), -1,
             b->restore ? Reason::event_restore : Reason::event_trip, s.loading[k]);
@@ -272,7 +276,7 @@ class PowerDomain : public Domain {
                       Reason reason) const {
     const auto u = static_cast<std::size_t>(element);
     for (std::int32_t k : std::span(m_element_branches[u])) {
-      s.net.br_on[static_cast<std::size_t>(k)] = in_service ? 1 : 0;
+      s.br_on[static_cast<std::size_t>(k)] = in_service ? 1 : 0;
       s.integrator[static_cast<std::size_t>(k)] = 0;
     }
     s.log(t, 0,
@@ -376,14 +380,14 @@ class PowerDomain : public Domain {
 
   void set_loads(PowerState& s, SimTime t) const {
     const auto [fr, fc] = profile(t);
-    for (std::int32_t b = 0; b < s.net.n_bus(); ++b) {
+    for (std::int32_t b = 0; b < m_base.n_bus(); ++b) {
       const auto u = static_cast<std::size_t>(b);
       const double p = bus_demand(s, b, fr, fc) * s.bus_served[u];
       const double ratio = m_base.bus_pd[u] != 0 ? m_base.bus_qd[u] / m_base.bus_pd[u] : 0.0;
-      s.net.bus_pd[u] = p;
-      s.net.bus_qd[u] =
-          m_city ? p * ratio
-                 : m_base.bus_qd[u] * (p / (m_base.bus_pd[u] != 0 ? m_base.bus_pd[u] : 1.0));
+      s.bus_pd[u] = p;
+      s.bus_qd[u] = m_city
+                        ? p * ratio
+                        : m_base.bus_qd[u] * (p / (m_base.bus_pd[u] != 0 ? m_base.bus_pd[u] : 1.0));
     }
   }
 
@@ -393,19 +397,24 @@ class PowerDomain : public Domain {
     opt.tolerance = m_spec.tolerance;
     opt.max_iterations = m_spec.max_iterations;
     opt.warm_start = s.have_result;
-    s.solver->solve(s.net, opt, s.result);
+    // The model's network with the state's switches and loads (the solver works on its copy).
+    Network net = m_base;
+    net.br_on = s.br_on;
+    net.bus_pd = s.bus_pd;
+    net.bus_qd = s.bus_qd;
+    s.solver->solve(net, opt, s.result);
     ++s.flows;
     if (!s.result.success()) {
       ++s.failures;
-      s.last_failure = s.result.diagnosis(s.net);
+      s.last_failure = s.result.diagnosis(net);
       return false;
     }
     s.have_result = true;
-    for (std::int32_t k = 0; k < s.net.n_branch(); ++k) {
+    for (std::int32_t k = 0; k < m_base.n_branch(); ++k) {
       const double sf = std::hypot(s.result.br_pf[k], s.result.br_qf[k]);
       const double st = std::hypot(s.result.br_pt[k], s.result.br_qt[k]);
       s.loading[k] =
-          s.net.br_on[k] && s.net.br_rate_a[k] > 0 ? std::max(sf, st) / s.net.br_rate_a[k] : 0.0;
+          s.br_on[k] && m_base.br_rate_a[k] > 0 ? std::max(sf, st) / m_base.br_rate_a[k] : 0.0;
     }
     return true;
   }
@@ -420,14 +429,14 @@ class PowerDomain : public Domain {
     if (pr.enabled && s.have_result) {
       // Thermal integrators over the time since the last check, at the loading then.
       bool tripped = false;
-      for (std::int32_t k = 0; k < s.net.n_branch(); ++k) {
-        if (!s.net.br_on[k]) continue;
+      for (std::int32_t k = 0; k < m_base.n_branch(); ++k) {
+        if (!s.br_on[k]) continue;
         if (s.loading[k] > pr.overload_limit)
           s.integrator[k] += elapsed / trip_time_s(s.loading[k]);
         else
           s.integrator[k] = 0;
         if (s.integrator[k] >= 1.0 - 1e-9) {
-          s.net.br_on[k] = 0;
+          s.br_on[k] = 0;
           s.log(t, generation, k, -1, Reason::overload_timed, s.loading[k]);
           tripped = true;
         }
@@ -438,16 +447,16 @@ class PowerDomain : public Domain {
     // Cascade: instant trips, then undervoltage shedding, until nothing changes.
     while (ok && pr.enabled && generation < pr.max_generations) {
       bool changed = false;
-      for (std::int32_t k = 0; k < s.net.n_branch(); ++k)
-        if (s.net.br_on[k] && s.loading[k] >= pr.instant_trip) {
-          s.net.br_on[k] = 0;
+      for (std::int32_t k = 0; k < m_base.n_branch(); ++k)
+        if (s.br_on[k] && s.loading[k] >= pr.instant_trip) {
+          s.br_on[k] = 0;
           s.log(t, generation, k, -1, Reason::overload_instant, s.loading[k]);
           changed = true;
         }
       if (!changed) {
-        for (std::int32_t b = 0; b < s.net.n_bus(); ++b) {
+        for (std::int32_t b = 0; b < m_base.n_bus(); ++b) {
           const double vm = s.result.bus_vm[b];
-          if (s.net.bus_type[b] != BusType::pq || vm <= 0 || vm >= pr.undervoltage ||
+          if (m_base.bus_type[b] != BusType::pq || vm <= 0 || vm >= pr.undervoltage ||
               s.bus_served[b] <= 0)
             continue;
           s.bus_served[b] = std::max(0.0, s.bus_served[b] - pr.shed_step);
@@ -463,8 +472,8 @@ class PowerDomain : public Domain {
     s.dirty = false;
     // Next check: the interval, or sooner when an integrator will reach 1 before it.
     double next_s = to_seconds(m_spec.interval);
-    for (std::int32_t k = 0; k < s.net.n_branch(); ++k)
-      if (pr.enabled && s.net.br_on[k] && s.loading[k] > pr.overload_limit)
+    for (std::int32_t k = 0; k < m_base.n_branch(); ++k)
+      if (pr.enabled && s.br_on[k] && s.loading[k] > pr.overload_limit)
         next_s = std::min(next_s, (1.0 - s.integrator[k]) * trip_time_s(s.loading[k]));
     s.next_check = t + std::max<SimTime>(1, static_cast<SimTime>(std::ceil(next_s * 1000.0)));
     account(s);
@@ -475,7 +484,7 @@ class PowerDomain : public Domain {
     const auto& vm = s.result.bus_vm;
     double served = 0, demand = 0;
     const auto [fr, fc] = profile(s.last_check);
-    for (std::int32_t b = 0; b < s.net.n_bus(); ++b) {
+    for (std::int32_t b = 0; b < m_base.n_bus(); ++b) {
       const auto u = static_cast<std::size_t>(b);
       const double want = bus_demand(s, b, fr, fc) * m_base.base_mva;
       demand += want;
@@ -488,7 +497,7 @@ class PowerDomain : public Domain {
     s.unserved_mw = demand - served;
     s.customers_unserved = 0;
     // Within a partly shed bus, buildings lose power in index order (a fixed rota).
-    std::vector<std::int32_t> rank_in_bus(static_cast<std::size_t>(s.net.n_bus()), 0),
+    std::vector<std::int32_t> rank_in_bus(static_cast<std::size_t>(m_base.n_bus()), 0),
         count(rank_in_bus);
     for (std::int32_t bus : m_grid.building_bus) ++count[static_cast<std::size_t>(bus)];
     for (std::size_t i = 0; i < m_grid.building_bus.size(); ++i) {
@@ -601,10 +610,10 @@ void PowerDomain::write_static(RunWriter& out) const {
 
 void PowerDomain::write_frame(const DomainState& state, RunWriter& out) const {
   const auto& s = static_cast<const PowerState&>(state);
-  const std::size_t nb = static_cast<std::size_t>(s.net.n_bus()),
-                    nk = static_cast<std::size_t>(s.net.n_branch());
+  const std::size_t nb = static_cast<std::size_t>(m_base.n_bus()),
+                    nk = static_cast<std::size_t>(m_base.n_branch());
   std::vector<float> vm(nb, 0.0f), load(nk, 0.0f);
-  std::vector<std::uint8_t> on(s.net.br_on);
+  std::vector<std::uint8_t> on(s.br_on);
   for (std::size_t b = 0; b < nb && s.have_result; ++b)
     vm[b] = static_cast<float>(s.result.bus_vm[b]);
   for (std::size_t k = 0; k < nk; ++k) load[k] = static_cast<float>(s.loading[k]);
@@ -630,13 +639,13 @@ void PowerDomain::write_frame(const DomainState& state, RunWriter& out) const {
 // The same values write_frame records, through the mapping replay uses too.
 void PowerDomain::fill_frame(const DomainState& state, FrameSnapshot& f) const {
   const auto& s = static_cast<const PowerState&>(state);
-  std::vector<float> vm(static_cast<std::size_t>(s.net.n_bus()), 0.0f),
-      load(static_cast<std::size_t>(s.net.n_branch()));
+  std::vector<float> vm(static_cast<std::size_t>(m_base.n_bus()), 0.0f),
+      load(static_cast<std::size_t>(m_base.n_branch()));
   for (std::size_t b = 0; b < vm.size() && s.have_result; ++b)
     vm[b] = static_cast<float>(s.result.bus_vm[b]);
   for (std::size_t k = 0; k < load.size(); ++k) load[k] = static_cast<float>(s.loading[k]);
   PowerFrameData d;
-  d.bus_vm = vm, d.branch_loading = load, d.branch_on = s.net.br_on;
+  d.bus_vm = vm, d.branch_loading = load, d.branch_on = s.br_on;
   d.building_powered = s.building_powered;
   d.served_mw = s.served_mw, d.unserved_mw = s.unserved_mw;
   d.customers_unserved = s.customers_unserved;
@@ -660,7 +669,7 @@ void PowerDomain::write_final(const DomainState& state, RunWriter& out,
   out.attr("/power", "last_failure", s.last_failure);
   out.attr("/power", "unserved_mwh", s.unserved_mwh);
   double vmin = 10;
-  for (std::int32_t b = 0; b < s.net.n_bus() && s.have_result; ++b)
+  for (std::int32_t b = 0; b < m_base.n_bus() && s.have_result; ++b)
     if (s.result.bus_vm[b] > 0) vmin = std::min(vmin, s.result.bus_vm[b]);
   const auto trips = std::count_if(s.log_reason.begin(), s.log_reason.end(), [](std::uint8_t r) {
     return r == static_cast<std::uint8_t>(Reason::overload_timed) ||
