@@ -38,16 +38,10 @@ int resume(const ResumeArgs& args) {
     std::cerr << c.error().to_string() << "\n";
     return k_exit_bad_input;
   }
-  SimTime checkpoint_every = 0;
-  if (!args.checkpoint_every.empty()) {
-    auto d = parse_duration(args.checkpoint_every);
-    if (!d || *d <= 0) {
-      std::cerr << fmt::format(
-          "--checkpoint-every: \"{}\" is not a positive duration (e.g. 10min)\n",
-          args.checkpoint_every);
-      return k_exit_bad_input;
-    }
-    checkpoint_every = *d;
+  const auto checkpoint_every = checkpoint_interval(args.checkpoint_every);
+  if (!checkpoint_every) {
+    std::cerr << checkpoint_every.error().to_string() << "\n";
+    return k_exit_bad_input;
   }
   // The run ends where it was started to end, unless --until moves it.
   const std::string until =
@@ -103,7 +97,7 @@ int resume(const ResumeArgs& args) {
   Run run(*model, threads, std::move(*state));
   DriveOptions o;
   o.h5 = h5;
-  o.checkpoint_every = checkpoint_every;
+  o.checkpoint_every = *checkpoint_every;
   o.started_duration = m.spec.run.duration;
   o.resumed = true;
   o.quiet = args.quiet;

@@ -57,16 +57,10 @@ Result<void> check_output(const std::string& h5, const std::string& scenario, bo
 
 int run(const RunArgs& args) {
   auto t_start = Clock::now();
-  SimTime checkpoint_every = 0;
-  if (!args.checkpoint_every.empty()) {
-    auto d = parse_duration(args.checkpoint_every);
-    if (!d || *d <= 0) {
-      std::cerr << fmt::format(
-          "--checkpoint-every: \"{}\" is not a positive duration (e.g. 10min)\n",
-          args.checkpoint_every);
-      return k_exit_bad_input;
-    }
-    checkpoint_every = *d;
+  const auto checkpoint_every = checkpoint_interval(args.checkpoint_every);
+  if (!checkpoint_every) {
+    std::cerr << checkpoint_every.error().to_string() << "\n";
+    return k_exit_bad_input;
   }
   auto spec = load_run_spec(args.scenario, args.until);
   if (!spec) {
@@ -126,7 +120,7 @@ int run(const RunArgs& args) {
                  run.pool().threads());
   DriveOptions o;
   o.h5 = h5;
-  o.checkpoint_every = checkpoint_every;
+  o.checkpoint_every = *checkpoint_every;
   o.started_duration = m.spec.run.duration;
   o.quiet = args.quiet;
   o.load_s = load_s;

@@ -91,6 +91,15 @@ Result<ScenarioSpec> load_sumocfg(const std::string& path, const std::string& un
   std::_Exit(k_exit_internal);
 }
 
+Result<SimTime> checkpoint_interval(const std::string& text) {
+  if (text.empty()) return SimTime{0};
+  auto d = parse_duration(text);
+  if (!d || *d <= 0)
+    return fail(Error::msg(
+        fmt::format("--checkpoint-every: \"{}\" is not a positive duration (e.g. 10min)", text)));
+  return *d;
+}
+
 Result<ScenarioSpec> load_run_spec(const std::string& scenario, const std::string& until) {
   auto spec =
       scenario.ends_with(".sumocfg") ? load_sumocfg(scenario, until) : load_scenario(scenario);

@@ -13,6 +13,9 @@ namespace citytwin::cli {
 /// (empty: the scenario's duration; events after it dropped).
 Result<ScenarioSpec> load_run_spec(const std::string& scenario, const std::string& until);
 
+/// --checkpoint-every: a positive duration, or 0 when `text` is empty (no checkpoints).
+Result<SimTime> checkpoint_interval(const std::string& text);
+
 /// Ends the process (exit 1) after the run file could not be written, saying what it still
 /// holds (frames up to `flushed`, -1: none).
 [[noreturn]] void output_failed(const std::string& h5, const OutputError& e, SimTime flushed);

@@ -2,13 +2,12 @@
 batch_checks.py CITYTWIN CHECK."""
 import csv
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
 import cli_common
-from cli_common import CHECK, run
+from cli_common import CHECK, run, state_hash
 
 ROOT = os.getcwd()
 
@@ -63,7 +62,7 @@ def determinism():
         r = run("run", f"{tmp}/t1/members/{m['member']}/scenario.toml", "--until", "2min",
                 "--seed", m["seed"], "--out", f"{tmp}/alone", "--quiet")
         expect(r.returncode == 0, f"the member's scenario runs alone: {r.stderr[-500:]}")
-        alone = re.search(r"state hash\s+([0-9a-f]{16})", r.stdout).group(1)
+        alone = state_hash(r.stdout)
         expect(alone == m["state_hash"], f"{m['member']} alone {alone}, in the batch {m['state_hash']}")
         print(f"determinism: 8 members, hashes {hashes[:2]}..., rain {rain}")
 
@@ -108,7 +107,7 @@ def failing_and_resume():
                "the other members ran to the end")
         with open(variant, "w") as f:
             f.write(f'extends = "{ROOT}/scenarios/monaco.toml"\n[flood]\nmanning = 0.03\n')
-        r = batch(spec, "--out", out, "--threads", "2", "--resume")
+        batch(spec, "--out", out, "--threads", "2", "--resume")
         again = {r["member"]: r for r in table(f"{out}/batch.csv")}
         expect(again["broken"]["status"] == "done", "the fixed member ran on --resume")
         expect(all(again[m] == rows[m] for m in ("base", "mc-001", "mc-002")),

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 import cli_common
-from cli_common import CHECK, run
+from cli_common import CHECK, run, state_hash
 
 SCENARIO = "scenarios/monaco.toml"  # coupled: flood, traffic, power and the exchange
 
@@ -23,12 +23,6 @@ def ok(*args):
     r = run(*args, "--quiet")
     expect(r.returncode == 0, f"citytwin {' '.join(args)}: exit {r.returncode}: {r.stderr[-2000:]}")
     return r.stdout
-
-
-def state_hash(stdout):
-    m = re.search(r"state hash\s+([0-9a-f]{16})", stdout)
-    expect(m is not None, "the summary prints the state hash")
-    return m.group(1)
 
 
 def datasets(path):
@@ -122,7 +116,6 @@ def killed_resume():
 
 def bad_checkpoints():
     import h5py
-    import numpy as np
 
     with tempfile.TemporaryDirectory() as tmp:
         r = run("resume", tmp)

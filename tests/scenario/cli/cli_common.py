@@ -16,3 +16,12 @@ def expect(cond, what, verbose=False):
         sys.exit(1)
     if verbose:
         print("ok:", what)
+
+
+def state_hash(stdout):
+    """The state hash a run's summary prints."""
+    import re
+
+    m = re.search(r"state hash\s+([0-9a-f]{16})", stdout)
+    expect(m is not None, f"the summary prints the state hash: {stdout[-500:]}")
+    return m.group(1)

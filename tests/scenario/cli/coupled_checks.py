@@ -2,11 +2,10 @@
 scenarios/monaco-uncoupled.toml). Usage: coupled_checks.py CITYTWIN CHECK."""
 import csv
 import os
-import re
 import tempfile
 
 import cli_common
-from cli_common import CHECK, run
+from cli_common import CHECK, run, state_hash
 
 
 def expect(cond, what):
@@ -17,12 +16,6 @@ def run_scenario(path, out, *extra):
     r = run("run", path, "--out", out, "--quiet", *extra)
     expect(r.returncode == 0, f"{path} exit {r.returncode}: {r.stderr[-2000:]}")
     return r.stdout
-
-
-def state_hash(stdout):
-    m = re.search(r"state hash\s+([0-9a-f]{16})", stdout)
-    expect(m is not None, "the summary prints the state hash")
-    return m.group(1)
 
 
 def durations(path):

@@ -3,12 +3,10 @@ gives, bit for bit, the run of the same case written by hand in TOML; its LISFLO
 agree with CityTwin's; broken case files give located errors.
 Usage: lisflood_checks.py CITYTWIN CHECK."""
 import csv
-import math
 import os
-import re
 import tempfile
 
-from cli_common import CHECK, expect, run
+from cli_common import CHECK, expect, run, state_hash
 
 NX, NY, DX = 40, 20, 10.0  # a 400 m x 200 m valley
 X0, Y0 = 1000.0, 5000.0
@@ -91,12 +89,6 @@ def write_toml(d, extra_flood=""):
         for k, (x, y) in enumerate(STAGES):
             f.write(f'[[flood.gauge]]\nname = "stage{k + 1}"\nat = [{x}, {y}]\n')
     return path
-
-
-def state_hash(stdout):
-    m = re.search(r"state hash\s+([0-9a-f]{16})", stdout)
-    expect(m is not None, f"the summary has the state hash: {stdout}")
-    return m.group(1)
 
 
 def same_as_toml():
