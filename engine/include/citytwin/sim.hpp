@@ -326,6 +326,11 @@ class RunRecorder {
   ~RunRecorder();
   /// Writes a frame if state.t has reached the next output time; flushes when due.
   void observe(const SimState& state);
+  /// Whether observe(state) would write or flush anything (a batch takes its HDF5 lock only
+  /// then).
+  bool due(const SimState& state) const {
+    return state.t >= m_next_frame || state.t >= m_next_flush;
+  }
   /// Writes the final frame and results, marks the file complete (/meta complete = 1) and
   /// returns the summary rows.
   std::vector<SummaryRow> finish(const SimState& state);

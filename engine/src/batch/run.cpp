@@ -107,6 +107,7 @@ MemberResult run_member(const BatchSpec& spec, const BatchMember& m, ModelCache&
       rec->observe(run.state());  // the t = 0 frame
     }
     run.observe([&](const SimState& s) {
+      if (!rec->due(s)) return;  // most steps: nothing to write, no lock to wait for
       const std::lock_guard lock(hdf5_lock());
       rec->observe(s);
     });
