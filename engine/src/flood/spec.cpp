@@ -143,7 +143,9 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
       r.error("intensity", "out of range", "", k_rain_range.what);
     spec->rain_start_s = to_seconds(r.duration_or("start", 0));
     spec->rain_end_s = to_seconds(r.duration_or("end", core.run.duration));
-    if (spec->hyetograph.empty() && !(spec->rain_intensity_mps > 0))
+    // An intensity written as 0 is a storm that stopped (a fork's or a sweep's member): only a
+    // table with neither key is refused.
+    if (spec->hyetograph.empty() && !r.has("intensity"))
       r.error("intensity", "rain needs an intensity or a hyetograph", "", "e.g. \"80mm/h\"");
   }
   for (SectionReader& in : s.tables("inflow")) {

@@ -408,6 +408,12 @@ level = 0.0
   CHECK(e.find("rain.csv:3") != std::string::npos);
   e = compile(head + "[flood]\n[flood.rain]\nintensity = \"5000mm/h\"\n");
   CHECK(e.find("flood.rain.intensity: out of range") != std::string::npos);
+  // Rain with neither an intensity nor a hyetograph; an intensity written as 0 is no rain (a
+  // fork's member where the storm stops) and compiles.
+  e = compile(head + "[flood]\n[flood.rain]\nstart = \"1min\"\n");
+  CHECK(e.find("rain needs an intensity or a hyetograph") != std::string::npos);
+  e = compile(head + "[flood]\nsea_level = 0.0\n[flood.rain]\nintensity = \"0mm/h\"\n");
+  CHECK(e.empty());
 }
 
 TEST_CASE("fill_depressions raises pits to their spill level and closes unreachable pockets") {
