@@ -87,6 +87,10 @@ class Domain {
   virtual ~Domain() = default;
   virtual std::string_view name() const = 0;
   virtual std::unique_ptr<DomainState> make_state(std::uint64_t seed) const = 0;
+  /// A running state takes a new seed (a fork's member): the draws still to come use `seed`,
+  /// those already made stay (traffic: vehicles not yet inserted draw their drivers again).
+  /// Domains that draw nothing after make_state() keep the default.
+  virtual void reseed(DomainState& /*state*/, std::uint64_t /*seed*/) const {}
   /// Applies one of this domain's events (parsed by its DomainInfo::parse_event), resolving
   /// what it names (edges by id or area, a signal by id, cells along a line) now, so an event
   /// made during a run is as good as one from the scenario. An event that names nothing of
@@ -205,6 +209,13 @@ RunEstimate estimate_run(const Model& model);
 SimState make_state(const Model& model);
 SimState make_state(const Model& model, std::uint64_t seed);
 
+/// Gives a running state a new seed (a fork's member, docs/batch.md "Fork"): the state's, every
+/// domain's (Domain::reseed) and the coupling's. Draws already made stay: vehicles on the road
+/// keep their drivers, equipment its fragility draw (made at t = 0); vehicles still to depart and
+/// EV charging decisions to come draw with `seed`. Reseeding with the state's own seed changes
+/// nothing.
+void reseed_state(const Model& model, SimState& state, std::uint64_t seed);
+
 /// The whole of a state as named byte blocks ("sim", each domain by name, "exchange.0",
 /// "exchange.1", "coupling"): what a checkpoint stores and what a clone copies. The blocks hold
 /// the fields the state lists (state_io.hpp), so an image, the hash and a clone agree.
@@ -217,8 +228,14 @@ struct StateImage {
 /// objects without a stored form yet.
 Result<StateImage> save_state(const Model& model, const SimState& state);
 /// A state of `model` from an image save_state made for the same scenario. Errors name
-/// `where`, the block and the field (a damaged file, another version's layout).
+/// `where`, the block and the field (a damaged file, another version's layout). Arrays take the
+/// image's lengths: an image of a model with other sizes (another flood grid, other vehicles)
+/// loads and hashes alike, so a caller that changes the scenario compares layouts first (a
+/// fresh state of each model, as citytwin fork does).
 Result<SimState> load_state(const Model& model, const StateImage& image, const std::string& where);
+/// The clock of an image (its "sim" part), read without a model: where a checkpoint stands
+/// before the scenario that continues it is compiled (a fork sizes its run from it).
+Result<SimTime> image_time(const StateImage& image, const std::string& where);
 /// An independent copy of `state` (batch members, forks) through its image: a clone is what
 /// a resume from a checkpoint taken now would give. The copy shares nothing with `state`.
 Result<SimState> clone_state(const Model& model, const SimState& state);

@@ -375,6 +375,10 @@ void finish_demand(Demand& demand);
 
 /// A state at t = 0 for this network and demand; desired speeds drawn from params.seed.
 TrafficState make_state(const Network& net, const Demand& demand, const Params& params);
+/// Draws the desired speeds of the vehicles not yet inserted with `seed` (make_state: all of
+/// them; a fork's member: those still to depart, while those on the road keep theirs). A
+/// vehicle's draw depends on (seed, vehicle) only.
+void draw_pending_drivers(const Demand& demand, TrafficState& s, std::uint64_t seed);
 /// Advances by params.dt. Bit-identical for any pool size.
 void step(const Network& net, const Demand& demand, const Params& params, TrafficState& s,
           TaskPool& pool);

@@ -156,6 +156,13 @@ SimState make_state(const Model& model, std::uint64_t seed) {
   return s;
 }
 
+void reseed_state(const Model& model, SimState& state, std::uint64_t seed) {
+  state.seed = seed;
+  for (std::size_t i = 0; i < model.domains.size(); ++i)
+    model.domains[i]->reseed(*state.domains[i], seed);
+  state.coupling.seed = seed;
+}
+
 void inject(SimState& state, EventSpec event) {
   // Sorted by time; equal times keep injection order.
   const auto at =

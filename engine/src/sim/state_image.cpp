@@ -109,6 +109,16 @@ Result<SimState> load_state(const Model& model, const StateImage& image, const s
   return s;
 }
 
+Result<SimTime> image_time(const StateImage& image, const std::string& where) {
+  if (image.names.empty() || image.names.front() != "sim" || image.parts.empty())
+    return fail(Error::msg("the state image does not begin with its part sim", where));
+  SimState s;
+  StateIn in(image.parts.front());
+  sim_fields(in, s);
+  if (in.failed()) return fail(Error::msg(fmt::format("state part sim: {}", in.error()), where));
+  return s.t;
+}
+
 Result<SimState> clone_state(const Model& model, const SimState& state) {
   auto img = save_state(model, state);
   if (!img) return fail(img.error());

@@ -624,6 +624,16 @@ int crossed_lanes(const Network& n, const Demand& d, const TrafficState& s, std:
   return k;
 }
 
+void draw_pending_drivers(const Demand& d, TrafficState& s, std::uint64_t seed) {
+  // Desired-speed factors: SUMO's normc(mean, dev, 0.2, 2) truncated at two deviations.
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v) {
+    if (s.veh_status[z(v)] != VehStatus::pending) continue;
+    const VehicleType& t = d.types[z(d.veh_type[z(v)])];
+    const double g = std::clamp(Rng(seed, RngStream::traffic_driver, z(v), 0).normal(0), -2.0, 2.0);
+    s.veh_v0[z(v)] = static_cast<float>(std::clamp(t.speed_factor + t.speed_dev * g, 0.2, 2.0));
+  }
+}
+
 TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   TrafficState s;
   const auto nv = z(d.n_vehicles());
@@ -641,13 +651,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.veh_time_loss.assign(nv, 0.0f);
   s.veh_waiting.assign(nv, 0.0f);
   s.veh_teleports.assign(nv, 0);
-  // Desired-speed factors: SUMO's normc(mean, dev, 0.2, 2) truncated at two deviations.
-  for (std::int32_t v = 0; v < d.n_vehicles(); ++v) {
-    const VehicleType& t = d.types[z(d.veh_type[z(v)])];
-    const double g =
-        std::clamp(Rng(p.seed, RngStream::traffic_driver, z(v), 0).normal(0), -2.0, 2.0);
-    s.veh_v0[z(v)] = static_cast<float>(std::clamp(t.speed_factor + t.speed_dev * g, 0.2, 2.0));
-  }
+  draw_pending_drivers(d, s, p.seed);
   s.running.assign(nv, 0);
   s.lane_veh_begin.assign(z(n.n_lanes()) + 1, 0);
   s.lane_veh.assign(nv, 0);

@@ -58,6 +58,10 @@ std::unique_ptr<DomainState> TrafficDomain::make_state(std::uint64_t seed) const
   return s;
 }
 
+void TrafficDomain::reseed(DomainState& state, std::uint64_t seed) const {
+  draw_pending_drivers(m_demand, static_cast<TrafficDomainState&>(state).ts, seed);
+}
+
 Result<void> TrafficDomain::apply_event(const EventSpec& e, DomainState& state) const {
   auto& s = static_cast<TrafficDomainState&>(state).ts;
   if (const auto* ee = dynamic_cast<const EdgeEvent*>(e.payload.get())) {

@@ -159,6 +159,7 @@ class TrafficDomain : public Domain {
 
   // traffic_domain.cpp: state, events, exchange hooks, time loop.
   std::unique_ptr<DomainState> make_state(std::uint64_t seed) const override;
+  void reseed(DomainState& state, std::uint64_t seed) const override;
   Footprint footprint(const RunSpec& run) const override;
   Result<void> apply_event(const EventSpec& e, DomainState& state) const override;
   void declare(ExchangeLayout& l) const override;

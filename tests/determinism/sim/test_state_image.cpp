@@ -123,3 +123,52 @@ TEST_CASE("a damaged or foreign image is refused, naming the part and the field"
     CHECK_THAT(r.error().to_string(), Catch::Contains("1 injected event(s)"));
   }
 }
+
+TEST_CASE("a reseeded state draws what is still to come with its new seed",
+          "[determinism][checkpoint]") {
+  // A fork's member (citytwin fork): the clone of a running state takes another seed.
+  const auto model = monaco(120'000);
+  const Model& m = *model;
+  TaskPool pool(2);
+  SimState parent = make_state(m);
+  for (int k = 0; k < 60; ++k) step(m, parent, pool);
+  const std::uint64_t at_fork = hash_state(m, parent);
+  auto img = save_state(m, parent);
+  REQUIRE(img.has_value());
+  auto at = image_time(*img, "test");
+  REQUIRE(at.has_value());
+  CHECK(*at == 60'000);
+
+  auto same = clone_state(m, parent);
+  REQUIRE(same.has_value());
+  reseed_state(m, *same, parent.seed);  // its own seed: the vehicles still to depart draw alike
+  CHECK(hash_state(m, *same) == at_fork);
+
+  auto a = clone_state(m, parent), b = clone_state(m, parent);
+  REQUIRE((a.has_value() && b.has_value()));
+  reseed_state(m, *a, 7);
+  reseed_state(m, *b, 7);
+  CHECK(a->seed == 7);
+  CHECK(a->coupling.seed == 7);
+  // The drivers still to depart drew again (the traffic part); the flood drew nothing.
+  auto reseeded = save_state(m, *a);
+  REQUIRE(reseeded.has_value());
+  REQUIRE(reseeded->names[1] == "flood");
+  REQUIRE(reseeded->names[2] == "traffic");
+  CHECK(reseeded->parts[2] != img->parts[2]);
+  CHECK(reseeded->parts[1] == img->parts[1]);
+  for (int k = 0; k < 30; ++k) {
+    step(m, *a, pool);
+    step(m, *b, pool);
+    step(m, parent, pool);
+  }
+  CHECK(hash_state(m, *a) == hash_state(m, *b));
+  CHECK(hash_state(m, *a) != hash_state(m, parent));
+
+  // The draws are functions of (seed, vehicle): reseeded back, a clone is its parent again.
+  auto c = clone_state(m, parent);
+  REQUIRE(c.has_value());
+  reseed_state(m, *c, 7);
+  reseed_state(m, *c, parent.seed);
+  CHECK(hash_state(m, *c) == hash_state(m, parent));
+}
