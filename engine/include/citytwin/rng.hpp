@@ -20,6 +20,7 @@ enum class RngStream : std::uint32_t {
   sensors = 5,
   coupling = 6,
   batch = 7,
+  fork = 8,  ///< the seeds of a fork's members (citytwin fork)
 };
 
 /// Philox4x32-10 applied to a 128-bit counter with a 64-bit key; returns 4 random words.

@@ -38,6 +38,7 @@ std::string describe_resources(const Model& model, const RunEstimate& e,
 
 Runner add_run_command(CLI::App& app);
 Runner add_resume_command(CLI::App& app);
+Runner add_fork_command(CLI::App& app);
 Runner add_batch_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);

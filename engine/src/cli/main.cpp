@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   citytwin run scenarios/monaco.toml --until 10min --threads 2 --out /tmp/m
   citytwin run scenarios/monaco.toml --checkpoint-every 10min
   citytwin resume out/monaco --until 1h             continue from out/monaco/checkpoint.h5
+  citytwin fork out/monaco --until +30min --vary flood.rain.intensity=0mm/h,60mm/h
   citytwin batch scenarios/batch/monaco-rain-sweep.toml   members in out/batch/<name>/
   citytwin info scenarios/monaco.toml --json         what the city import found
   citytwin validate my_variant.toml                  check a scenario without running it
@@ -33,6 +34,7 @@ Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 inter
   };
   add(add_run_command);
   add(add_resume_command);
+  add(add_fork_command);
   add(add_batch_command);
   add(add_info_command);
   add(add_validate_command);
