@@ -70,6 +70,10 @@ struct BatchMember {
 /// members); sampled values are pure functions of the batch seed and the member's index.
 std::vector<BatchMember> expand_batch(const BatchSpec& spec);
 
+/// Keys no member may set (sweeps, Monte Carlo, fork --vary): one city serves every member,
+/// and the clock, seeds and output folders are the batch's (or the fork's).
+bool fixed_member_key(const std::string& key);
+
 /// The TOML of a member's scenario: `extends` its scenario, then its keys (dotted keys at the
 /// root), so the scenario loader checks them like any variant's.
 std::string member_scenario_text(const BatchMember& m);

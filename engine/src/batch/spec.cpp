@@ -14,13 +14,6 @@ namespace citytwin {
 
 namespace {
 
-// Keys a batch may not vary: one city is imported for every member, and each member's run
-// file goes where the batch puts it.
-bool fixed_key(const std::string& key) {
-  return key.starts_with("city.") || key.starts_with("output.") || key == "extends" ||
-         key.starts_with("scenario.");
-}
-
 std::optional<BatchParameter> parse_parameter(SectionReader p, bool sweep, bool lhs) {
   BatchParameter b;
   b.where = p.where();
@@ -32,7 +25,7 @@ std::optional<BatchParameter> parse_parameter(SectionReader p, bool sweep, bool 
   }
   b.key = *key;
   b.unit = p.string_or("unit", "");
-  const bool fixed = fixed_key(b.key);
+  const bool fixed = fixed_member_key(b.key);
   if (fixed)
     p.error("key",
             "a batch does not vary city, output or scenario keys (one city serves every "
@@ -111,6 +104,11 @@ std::string toml_number(double v) {
 }
 
 }  // namespace
+
+bool fixed_member_key(const std::string& key) {
+  return key.starts_with("city.") || key.starts_with("output.") || key == "extends" ||
+         key.starts_with("scenario.");
+}
 
 Result<BatchSpec> load_batch(const std::string& path) {
   auto doc = ScenarioDocument::load(path);

@@ -93,8 +93,7 @@ Result<Vary> parse_vary(const std::string& arg) {
   v.key = std::string(trim(std::string_view(arg).substr(0, eq)));
   if (!dotted_key(v.key)) return bad(fmt::format("\"{}\" is not a dotted scenario key", v.key));
   // One city serves every member, and the clock, seed and outputs are the fork's.
-  if (v.key.starts_with("city.") || v.key.starts_with("output.") ||
-      v.key.starts_with("scenario.") || v.key == "extends")
+  if (fixed_member_key(v.key))
     return bad(fmt::format(
         "a fork does not vary city, output or scenario keys ({}): the members share the "
         "checkpoint's city and clock, and their seeds and folders are the fork's",
