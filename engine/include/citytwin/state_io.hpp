@@ -2,16 +2,12 @@
 // checkpoint (StateOut) and back out of one (StateIn). A field left off the list is left out
 // of both, so the resume tests (a resumed run equals the one never stopped) catch it.
 //
-// Each state lists its fields in one template, used for both directions:
-//
-//   template <class A, class S> static void fields(A& a, S& s) {
-//     a.field("t", s.t);
-//     a.field("h", s.h);                                   // a vector of numbers
-//     a.each("log", s.log, [](A& a, auto& r) { a.field("t", r.t); ... });  // of structs
-//   }
-//
-// with S = const State for StateOut and S = State for StateIn. Numbers and arrays of numbers go
-// as their bytes; structs go field by field (their padding is never hashed or stored).
+// Each state lists its fields in one static template `fields(A& a, S& s)`, used for both
+// directions: it calls a.field(name, member) for numbers, strings and vectors of numbers, and
+// a.each(name, vector, function) for vectors of structs, whose function lists the struct's own
+// fields the same way. S is the const state for StateOut and the state for StateIn (see
+// DiffusionState in tests/support or FloodDomainState). Numbers and arrays of numbers go as
+// their bytes; structs go field by field (their padding is never hashed or stored).
 #pragma once
 
 #include <cstddef>

@@ -19,7 +19,7 @@ namespace {
 // (MPI_THREAD_SERIALIZED).
 class MpiQueue : public MemberQueue {
  public:
-  explicit MpiQueue(std::vector<std::size_t> todo) : m_todo(std::move(todo)) {
+  explicit MpiQueue(std::vector<std::size_t> pending) : m_pending(std::move(pending)) {
     const MPI_Aint bytes = 0;
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -46,12 +46,12 @@ class MpiQueue : public MemberQueue {
     MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, m_win);
     MPI_Fetch_and_op(&one, &got, MPI_INT64_T, 0, 0, MPI_SUM, m_win);
     MPI_Win_unlock(0, m_win);
-    if (got < 0 || static_cast<std::size_t>(got) >= m_todo.size()) return std::nullopt;
-    return m_todo[static_cast<std::size_t>(got)];
+    if (got < 0 || static_cast<std::size_t>(got) >= m_pending.size()) return std::nullopt;
+    return m_pending[static_cast<std::size_t>(got)];
   }
 
  private:
-  std::vector<std::size_t> m_todo;
+  std::vector<std::size_t> m_pending;
   std::mutex m_mutex;
   std::int64_t* m_base = nullptr;
   MPI_Win m_win{};
@@ -79,8 +79,8 @@ MpiBatch::~MpiBatch() {
   MPI_Finalize();
 }
 
-std::unique_ptr<MemberQueue> MpiBatch::queue(std::vector<std::size_t> todo) {
-  return std::make_unique<MpiQueue>(std::move(todo));
+std::unique_ptr<MemberQueue> MpiBatch::queue(std::vector<std::size_t> pending) {
+  return std::make_unique<MpiQueue>(std::move(pending));
 }
 
 std::vector<std::string> MpiBatch::gather(const std::string& text) {

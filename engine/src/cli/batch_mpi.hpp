@@ -26,9 +26,9 @@ class MpiBatch {
   /// Ranks on this machine (to share its cores among them).
   int local_size() const { return m_local_size; }
 
-  /// The members of `todo`, handed out across every rank. Collective: every rank calls it,
+  /// The members of `pending`, handed out across every rank. Collective: every rank calls it,
   /// with the same list.
-  std::unique_ptr<MemberQueue> queue(std::vector<std::size_t> todo);
+  std::unique_ptr<MemberQueue> queue(std::vector<std::size_t> pending);
   /// Every rank's text, on rank 0 in rank order (empty on the others). Collective.
   std::vector<std::string> gather(const std::string& text);
   /// The logical and of every rank's flag. Collective.

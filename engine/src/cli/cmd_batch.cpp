@@ -32,15 +32,15 @@ struct BatchArgs {
 // The members still to run, handed out in order.
 class LocalQueue : public MemberQueue {
  public:
-  explicit LocalQueue(std::vector<std::size_t> todo) : m_todo(std::move(todo)) {}
+  explicit LocalQueue(std::vector<std::size_t> pending) : m_pending(std::move(pending)) {}
   std::optional<std::size_t> next() override {
     const std::size_t k = m_next.fetch_add(1);
-    if (k >= m_todo.size()) return std::nullopt;
-    return m_todo[k];
+    if (k >= m_pending.size()) return std::nullopt;
+    return m_pending[k];
   }
 
  private:
-  std::vector<std::size_t> m_todo;
+  std::vector<std::size_t> m_pending;
   std::atomic<std::size_t> m_next{0};
 };
 
@@ -115,9 +115,9 @@ int batch(const BatchArgs& args) {
         merge_rows(table, one);
       }
   }
-  std::vector<std::size_t> todo;
+  std::vector<std::size_t> pending;
   for (std::size_t k = 0; k < members.size(); ++k)
-    if (!table.rows.contains(members[k].id)) todo.push_back(k);
+    if (!table.rows.contains(members[k].id)) pending.push_back(k);
   if (mpi) mpi->barrier();  // every rank read batch.csv before rank 0 rewrites it
 
   const std::string who = mpi ? fmt::format("[rank {}/{}] ", rank, mpi->size()) : "";
@@ -126,8 +126,8 @@ int batch(const BatchArgs& args) {
     spdlog::info(
         "{}batch {}: {} member(s), {} to run ({} already done), {} thread(s){}; outputs "
         "in {}",
-        who, spec->name, members.size(), todo.size(), members.size() - todo.size(), probe.threads(),
-        mpi ? fmt::format(" per rank, {} ranks", mpi->size()) : "", spec->out);
+        who, spec->name, members.size(), pending.size(), members.size() - pending.size(),
+        probe.threads(), mpi ? fmt::format(" per rank, {} ranks", mpi->size()) : "", spec->out);
   const auto t0 = std::chrono::steady_clock::now();
   std::int64_t done = 0, failed = 0, running = 0;
   double state_bytes = 0, shared_bytes = 0;
@@ -154,15 +154,16 @@ int batch(const BatchArgs& args) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::int64_t finished = done + failed;
     const double eta = wall / static_cast<double>(finished) *
-                       static_cast<double>(static_cast<std::int64_t>(todo.size()) - finished);
+                       static_cast<double>(static_cast<std::int64_t>(pending.size()) - finished);
     if (!args.quiet)
-      spdlog::info("{}batch: {} {} in {:.1f} s{} | {} done, {} running, {} failed{}", who,
-                   members[k].id, r.status, r.wall_s,
-                   r.status == "done" ? "" : ": " + r.error.substr(0, r.error.find('\n')), done,
-                   running, failed,
-                   mpi ? " on this rank" : fmt::format(" of {}; ETA {:.0f} s", todo.size(), eta));
+      spdlog::info(
+          "{}batch: {} {} in {:.1f} s{} | {} done, {} running, {} failed{}", who, members[k].id,
+          r.status, r.wall_s,
+          r.status == "done" ? "" : ": " + r.error.substr(0, r.error.find('\n')), done, running,
+          failed, mpi ? " on this rank" : fmt::format(" of {}; ETA {:.0f} s", pending.size(), eta));
   };
-  std::unique_ptr<MemberQueue> queue = mpi ? mpi->queue(todo) : std::make_unique<LocalQueue>(todo);
+  std::unique_ptr<MemberQueue> queue =
+      mpi ? mpi->queue(pending) : std::make_unique<LocalQueue>(pending);
   run_batch(*spec, members, *queue, o);
   queue.reset();  // collective under MPI: every rank is done taking members
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -190,7 +191,7 @@ int batch(const BatchArgs& args) {
   std::cout << fmt::format(
       "batch {}: {} member(s) run{}, {} done, {} failed, in {:.1f} s ({:.0f} "
       "members/hour)\n",
-      spec->name, todo.size(), mpi ? fmt::format(" on {} ranks", mpi->size()) : "", done, failed,
+      spec->name, pending.size(), mpi ? fmt::format(" on {} ranks", mpi->size()) : "", done, failed,
       wall, wall > 0 ? 3600.0 * static_cast<double>(done + failed) / wall : 0.0);
   if (done > 0 && !mpi)
     std::cout << fmt::format("memory: city and model {} shared; {} per member state (estimated)\n",
