@@ -144,6 +144,23 @@ struct PowerFeatures {
 
 enum class WaterKind : std::uint8_t { coastline, river, stream, canal, drain, other };
 
+/// Kinds of critical facility (emergency services and the places most exposed people gather).
+enum class FacilityKind : std::uint8_t { hospital, fire_station, police, school };
+const char* to_string(FacilityKind kind);
+
+/// Critical facilities, from OSM nodes and areas tagged amenity=hospital, fire_station, police,
+/// school, kindergarten, college or university (or building=hospital, fire_station, school). One
+/// per building and kind: a facility mapped both as a point and as its building counts once.
+struct Facilities {
+  std::vector<std::int64_t> osm_id;    ///< (n) node, way or relation id
+  std::vector<std::uint8_t> osm_type;  ///< (n) 0 node, 1 way, 2 relation
+  std::vector<FacilityKind> kind;      ///< (n)
+  std::vector<std::string> name;       ///< (n) name tag (may be empty)
+  std::vector<double> x, y;            ///< (n) position (an area's vertex mean), model CRS
+  std::vector<std::int32_t> building;  ///< (n) building holding it (or within 30 m), -1 none
+  std::int32_t size() const { return static_cast<std::int32_t>(osm_id.size()); }
+};
+
 /// Coastline and waterways as polylines.
 struct WaterFeatures {
   std::vector<std::int64_t> osm_id;         ///< (n)
@@ -197,6 +214,7 @@ struct CityModel {
   RoadNetwork roads;
   PowerFeatures power;
   WaterFeatures water;
+  Facilities facilities;
   ImportStats stats;
 
   /// Ground elevation at a point (terrain, NaN outside it).

@@ -51,6 +51,11 @@ const char* to_string(BuildingUse use) {
   return names[static_cast<int>(use)];
 }
 
+const char* to_string(FacilityKind kind) {
+  static constexpr const char* names[] = {"hospital", "fire_station", "police", "school"};
+  return names[static_cast<int>(kind)];
+}
+
 const char* to_string(RoadClass c) {
   static constexpr const char* names[] = {
       "motorway",     "trunk",        "primary",        "secondary",     "tertiary",

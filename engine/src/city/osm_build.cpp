@@ -206,12 +206,63 @@ void build_lines(const std::vector<OsmLine>& src, const Projection& proj, Featur
   }
 }
 
+bool inside_ring(const double* x, const double* y, std::int32_t n, double px, double py) {
+  bool in = false;
+  for (std::int32_t i = 0, j = n - 1; i < n; j = i++)
+    if ((y[i] > py) != (y[j] > py) && px < (x[j] - x[i]) * (py - y[i]) / (y[j] - y[i]) + x[i])
+      in = !in;
+  return in;
+}
+
+// The building holding a point: inside an outer ring and no hole of it, else the nearest
+// centroid within `reach` metres; -1 when none.
+std::int32_t building_at(const Buildings& b, double px, double py, double reach) {
+  std::int32_t nearest = -1;
+  double best = reach * reach;
+  for (std::int32_t i = 0; i < b.size(); ++i) {
+    const double dx = b.centroid_x[i] - px, dy = b.centroid_y[i] - py;
+    const double d2 = dx * dx + dy * dy;
+    if (d2 < best) best = d2, nearest = i;
+    if (d2 > 1e6) continue;  // no building footprint is a kilometre across
+    bool outer = false, hole = false;
+    for (std::int32_t r = b.ring_offsets[i]; r < b.ring_offsets[i + 1]; ++r) {
+      const std::int32_t p0 = b.point_offsets[r], n = b.point_offsets[r + 1] - p0;
+      if (inside_ring(&b.x[p0], &b.y[p0], n, px, py)) (b.ring_outer[r] ? outer : hole) = true;
+    }
+    if (outer && !hole) return i;
+  }
+  return nearest;
+}
+
+// Facilities in the model CRS, each with its building; one per (building, kind), the first in
+// OSM order (nodes, then ways, then relations) kept.
+void build_facilities(const OsmCity& osm, const Projection& proj, const Buildings& b,
+                      Facilities& f) {
+  for (const OsmFacility& src : osm.facilities) {
+    double x = src.lon, y = src.lat;
+    if (!proj.forward(x, y)) continue;
+    const std::int32_t building = building_at(b, x, y, 30.0);
+    bool seen = false;
+    for (std::int32_t k = 0; k < f.size() && building >= 0 && !seen; ++k)
+      seen = f.building[k] == building && f.kind[k] == src.kind;
+    if (seen) continue;
+    f.osm_id.push_back(src.id);
+    f.osm_type.push_back(src.osm_type);
+    f.kind.push_back(src.kind);
+    f.name.push_back(src.name);
+    f.x.push_back(x);
+    f.y.push_back(y);
+    f.building.push_back(building);
+  }
+}
+
 }  // namespace
 
 Result<void> build_city(const OsmCity& osm, const Projection& proj, double default_height_m,
                         double level_height_m, CityModel& city) {
   build_buildings(osm, proj, default_height_m, level_height_m, city.buildings, city.stats);
   build_roads(osm, proj, city.roads);
+  build_facilities(osm, proj, city.buildings, city.facilities);
 
   PowerFeatures& p = city.power;
   for (const auto& s : osm.substations) {

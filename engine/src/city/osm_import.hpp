@@ -44,6 +44,15 @@ struct OsmLine {
   std::vector<double> lon, lat;
 };
 
+/// A critical facility as read: a node, or an area's vertex mean, WGS84.
+struct OsmFacility {
+  std::int64_t id = 0;
+  std::uint8_t osm_type = 0;  ///< 0 node, 1 way, 2 relation
+  FacilityKind kind = FacilityKind::hospital;
+  std::string name;
+  double lon = 0, lat = 0;
+};
+
 /// What the OSM reader collected, still in WGS84 longitude/latitude.
 struct OsmCity {
   std::vector<OsmRoad> roads;
@@ -56,6 +65,7 @@ struct OsmCity {
     float voltage_v;
   };
   std::vector<Substation> substations;
+  std::vector<OsmFacility> facilities;
 };
 
 /// Reads roads, buildings, power features and water from an .osm.pbf / .osm / .osm.gz file.

@@ -127,6 +127,23 @@ BuildingUse building_use(const osmium::TagList& tags) {
   return BuildingUse::other;
 }
 
+// The critical facility an object's tags describe (the KPIs' hospitals, fire stations, police
+// and schools), if any.
+std::optional<FacilityKind> facility_kind(const osmium::TagList& tags) {
+  const char* amenity = tags["amenity"];
+  const char* building = tags["building"];
+  if (is_one_of(amenity, {"hospital"}) || is_one_of(tags["healthcare"], {"hospital"}) ||
+      is_one_of(building, {"hospital"}))
+    return FacilityKind::hospital;
+  if (is_one_of(amenity, {"fire_station"}) || is_one_of(building, {"fire_station"}))
+    return FacilityKind::fire_station;
+  if (is_one_of(amenity, {"police"})) return FacilityKind::police;
+  if (is_one_of(amenity, {"school", "kindergarten", "college", "university"}) ||
+      is_one_of(building, {"school", "kindergarten"}))
+    return FacilityKind::school;
+  return std::nullopt;
+}
+
 float highest_voltage(const char* v) {
   // "63000;20000" -> 63000; NaN when untagged or unreadable.
   float best = std::nanf("");
@@ -152,6 +169,8 @@ class CityHandler : public osmium::handler::Handler {
     if (is_one_of(tags["power"], {"substation"}) && n.location().valid() && inside(n.location()))
       m_out.substations.push_back(
           {n.id(), n.location().lon(), n.location().lat(), highest_voltage(tags["voltage"])});
+    if (const auto kind = facility_kind(tags); kind && n.location().valid() && inside(n.location()))
+      add_facility(n.id(), 0, *kind, tags, n.location().lon(), n.location().lat());
   }
 
   void way(const osmium::Way& w) {
@@ -179,6 +198,14 @@ class CityHandler : public osmium::handler::Handler {
       if (n > 0 && inside(osmium::Location(lon / n, lat / n)))
         m_out.substations.push_back({w.id(), lon / n, lat / n, highest_voltage(tags["voltage"])});
     }
+    if (const auto kind = facility_kind(tags)) {
+      double lon = 0, lat = 0;
+      int n = 0;
+      for (const auto& nr : w.nodes())
+        if (nr.location().valid()) lon += nr.location().lon(), lat += nr.location().lat(), ++n;
+      if (n > 0 && inside(osmium::Location(lon / n, lat / n)))
+        add_facility(w.id(), 1, *kind, tags, lon / n, lat / n);
+    }
     int water = -1;
     if (is_one_of(tags["natural"], {"coastline"}))
       water = static_cast<int>(WaterKind::coastline);
@@ -202,6 +229,15 @@ class CityHandler : public osmium::handler::Handler {
   void area(const osmium::Area& a) {
     const auto& tags = a.tags();
     const char* b = tags["building"];
+    // Facilities mapped as ways were taken in way(); only relations come through here.
+    if (const auto kind = facility_kind(tags); kind && !a.from_way()) {
+      double lon = 0, lat = 0;
+      int n = 0;
+      for (const auto& outer : a.outer_rings())
+        for (const auto& nr : outer) lon += nr.location().lon(), lat += nr.location().lat(), ++n;
+      if (n > 0 && inside(osmium::Location(lon / n, lat / n)))
+        add_facility(a.orig_id(), 2, *kind, tags, lon / n, lat / n);
+    }
     if (!b || std::strcmp(b, "no") == 0) return;
     OsmBuilding bld;
     bld.id = a.orig_id();
@@ -228,6 +264,12 @@ class CityHandler : public osmium::handler::Handler {
     if (!m_opt.bbox) return true;
     const auto& b = *m_opt.bbox;
     return l.lon() >= b[0] && l.lon() <= b[2] && l.lat() >= b[1] && l.lat() <= b[3];
+  }
+
+  void add_facility(std::int64_t id, std::uint8_t type, FacilityKind kind,
+                    const osmium::TagList& tags, double lon, double lat) {
+    const char* name = tags["name"];
+    m_out.facilities.push_back({id, type, kind, name ? name : "", lon, lat});
   }
 
   template <class Ring>

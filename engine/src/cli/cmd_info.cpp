@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -35,6 +36,11 @@ nlohmann::ordered_json city_json(const CityModel& c, const DemandSpec& demand) {
   j["substations"] = c.power.substation_osm_id.size();
   j["power_lines"] = c.power.line_osm_id.size();
   j["water_features"] = c.water.osm_id.size();
+  nlohmann::ordered_json facilities = nlohmann::ordered_json::object();
+  for (int k = 0; k < 4; ++k)
+    facilities[to_string(static_cast<FacilityKind>(k))] = std::count(
+        c.facilities.kind.begin(), c.facilities.kind.end(), static_cast<FacilityKind>(k));
+  j["facilities"] = facilities;
   j["terrain_cells"] = static_cast<std::int64_t>(c.terrain.z.size());
   j["terrain_cell_m"] = c.terrain.dx;
   j["terrain_nodata_cells"] = c.terrain.nodata_cells;

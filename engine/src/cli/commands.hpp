@@ -44,5 +44,11 @@ Runner add_info_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);
 Runner add_powerflow_command(CLI::App& app);
 Runner add_render_command(CLI::App& app);
+Runner add_kpi_command(CLI::App& app);
+
+/// A run file given as itself or as the output folder holding run.h5.
+std::string run_file_path(const std::string& run);
+/// A KPI value for a table: integers without decimals, others to 4 significant digits, "n/a".
+std::string format_kpi(double v);
 
 }  // namespace citytwin::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   citytwin batch scenarios/batch/monaco-rain-sweep.toml   members in out/batch/<name>/
   citytwin info scenarios/monaco.toml --json         what the city import found
   citytwin validate my_variant.toml                  check a scenario without running it
+  citytwin kpi out/monaco                           the run's KPIs (docs/kpi.md)
   citytwin powerflow case118.m --qlim --out /tmp/pf  one AC power flow, results as CSV
 
 Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 internal error.)");
@@ -40,6 +41,7 @@ Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 inter
   add(add_validate_command);
   add(add_powerflow_command);
   add(add_render_command);
+  add(add_kpi_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

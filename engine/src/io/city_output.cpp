@@ -112,6 +112,19 @@ void write_city(const CityModel& c, RunWriter& out) {
   out.write(wp + "point_offsets", w.point_offsets, {"", "(n+1) CSR"});
   out.write(wp + "point_x", w.point_x, {"m", "polyline vertices"});
   out.write(wp + "point_y", w.point_y, {"m", "polyline vertices"});
+
+  const Facilities& f = c.facilities;
+  const std::string fp = "/city/facilities/";
+  out.write(fp + "osm_id", f.osm_id, {"", "OSM id (of the type in osm_type)"});
+  out.write(fp + "osm_type", f.osm_type, {"", "0 node, 1 way, 2 relation"});
+  out.write(fp + "kind", as_u8(f.kind), {"", "facility kind index into the attribute kind_names"});
+  out.attr(fp + "kind", "kind_names",
+           names_of(4, [](int k) { return to_string(static_cast<FacilityKind>(k)); }));
+  out.write_strings(fp + "name", f.name, {"", "name tag"});
+  out.write(fp + "x", f.x, {"m", "position, model CRS"});
+  out.write(fp + "y", f.y, {"m", "position, model CRS"});
+  out.write(fp + "building", f.building,
+            {"", "building holding the facility (or the nearest within 30 m); -1 none"});
 }
 
 }  // namespace citytwin

@@ -1,6 +1,7 @@
 // RunRecorder: the observer that writes a run's HDF5 file between steps.
 #include <algorithm>
 
+#include "citytwin/demand.hpp"
 #include "citytwin/io.hpp"
 #include "citytwin/sim.hpp"
 
@@ -35,6 +36,12 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,
   std::vector<std::string> domains(s.domain_names.begin(), s.domain_names.end());
   w.write_strings("/meta/domains", domains, {"", "the domains this run simulates, in step order"});
   write_city(*model.city, w);
+  // Who is where (the demand model's estimate, [demand]): the KPIs' people affected.
+  const Activity activity = city_activity(model.city->buildings, s.demand);
+  w.write("/city/buildings/residents", activity.residents,
+          {"1", "residents of each building (the demand model's estimate, [demand])"});
+  w.write("/city/buildings/jobs", activity.jobs,
+          {"1", "jobs in each building (the demand model's estimate, [demand])"});
   for (const auto& d : model.domains) d->write_static(w);
   write_coupling_static(*model.coupling, w);
   w.flush();

@@ -177,6 +177,8 @@ class TrafficDomain : public Domain {
   void fill_frame(const DomainState& state, FrameSnapshot& frame) const override;
 
  private:
+  /// /traffic/trips: one row per vehicle of the demand (docs/hdf5-layout.md).
+  void write_trip_table(const TrafficState& ts, RunWriter& out) const;
   // What the viewer draws of the state: fill_frame shows it live and write_frame records it, and
   // both (and the replay) go through fill_traffic_frame.
   struct FrameValues {

@@ -122,6 +122,38 @@ void TrafficDomain::write_frame(const DomainState& state, RunWriter& out) const 
   }
 }
 
+// One row per vehicle of the demand (its index), whatever became of it: the KPIs' trips.
+constexpr std::uint8_t k_trip_stranded = 4, k_trip_cancelled = 5;
+void TrafficDomain::write_trip_table(const TrafficState& ts, RunWriter& out) const {
+  const std::size_t n = static_cast<std::size_t>(m_demand.n_vehicles());
+  std::vector<std::uint8_t> status(n);
+  std::vector<double> depart(n), insert(n), arrive(n);
+  const double nan = std::nan("");
+  for (std::size_t v = 0; v < n; ++v) {
+    const VehStatus st = ts.veh_status[v];
+    const bool inserted = ts.veh_insert_time[v] >= 0;
+    status[v] = !inserted && st == VehStatus::removed ? k_trip_cancelled
+                : st == VehStatus::removed && (ts.veh_flags[v] & k_flag_stranded) != 0
+                    ? k_trip_stranded
+                    : static_cast<std::uint8_t>(st);
+    depart[v] = to_seconds(m_demand.veh_depart[v]);
+    insert[v] = inserted ? to_seconds(ts.veh_insert_time[v]) : nan;
+    arrive[v] = st == VehStatus::arrived ? to_seconds(ts.veh_arrive_time[v]) : nan;
+  }
+  const std::string p = "/traffic/trips/";
+  out.write(p + "status", status,
+            {"",
+             "0 not yet inserted, 1 running at the end, 2 arrived, 3 removed after a failed "
+             "teleport, 4 stranded (destination cut off), 5 cancelled (no route at departure)"});
+  out.write(p + "depart_s", depart, {"s", "planned departure"});
+  out.write(p + "insert_s", insert, {"s", "time it entered the network; NaN: never"});
+  out.write(p + "arrival_s", arrive, {"s", "arrival; NaN: did not arrive"});
+  out.write(p + "route_length_m", ts.veh_route_length, {"m", "distance driven"});
+  out.write(p + "time_loss_s", ts.veh_time_loss,
+            {"s", "time lost driving below the allowed speed (SUMO timeLoss)"});
+  out.write(p + "waiting_s", ts.veh_waiting, {"s", "time below the halting speed"});
+}
+
 void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
                                 std::vector<citytwin::SummaryRow>& summary_rows) const {
   const auto& s = static_cast<const TrafficDomainState&>(state);
@@ -172,6 +204,7 @@ void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
   }
   const std::string trips = (dir / "traffic_trips.csv").string();
   const auto wrote = write_trips_csv(trips, m_demand, s.ts);
+  write_trip_table(s.ts, out);
   // Every teleport: when, who, where it was stuck and where it went (SUMO prints these as
   // warnings; here they are data).
   std::string teleports_file;
