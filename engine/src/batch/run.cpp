@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -9,6 +10,7 @@
 
 #include "citytwin/batch.hpp"
 #include "citytwin/io.hpp"
+#include "citytwin/kpi.hpp"
 
 namespace citytwin {
 
@@ -114,8 +116,11 @@ MemberResult run_member(const BatchSpec& spec, const BatchMember& m, ModelCache&
     run.run_until(mod.spec.run.duration);
     {
       const std::lock_guard lock(hdf5_lock());
-      r.summary = rec->finish(run.state());
+      rec->finish(run.state());
       rec.reset();
+      auto k = compute_kpis(h5);
+      if (!k) throw std::runtime_error("KPIs: " + k.error().to_string());
+      r.kpis = std::move(k->value);
     }
     r.state_hash = hash_state(mod, run.state());
     r.steps = run.state().step;
@@ -209,15 +214,11 @@ BatchTable batch_row(const BatchSpec& spec, const BatchMember& m, const MemberRe
   row["wall_s"] = fmt::format("{:.2f}", r.wall_s);
   row["state_hash"] = r.status == "done" ? hash_hex(r.state_hash) : "";
   row["state_bytes"] = fmt::format("{:.0f}", r.state_bytes);
-  for (const SummaryRow& s : r.summary) {
-    const std::string col = s.domain + ":" + s.key;
-    if (row.contains(col)) continue;  // a key a domain reports twice: the first
+  const auto defs = kpi_definitions();
+  for (std::size_t k = 0; k < defs.size(); ++k) {
+    const std::string col(defs[k].id);
     t.columns.push_back(col);
-    // Files the member wrote, relative to the batch folder (the table moves with it).
-    std::string v = s.value;
-    const std::string prefix = spec.out + "/";
-    for (std::size_t at; (at = v.find(prefix)) != std::string::npos;) v.erase(at, prefix.size());
-    row[col] = v;
+    if (k < r.kpis.size() && !std::isnan(r.kpis[k])) row[col] = fmt::format("{:.10g}", r.kpis[k]);
   }
   return t;
 }
