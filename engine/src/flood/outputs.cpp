@@ -161,8 +161,8 @@ void FloodDomain::write_final(const DomainState& state, RunWriter& out,
       {"flood", "grid",
        std::to_string(g.nx) + " x " + std::to_string(g.ny) + " cells of " + num(g.dx) + " m"});
   summary.push_back({"flood", "steps", std::to_string(s.fs.steps)});
-  summary.push_back({"flood", "max depth", num(dmax) + " m"});
-  summary.push_back({"flood", "area deeper than 0.1 m",
+  summary.push_back({"flood", "maximum depth (over the run)", num(dmax) + " m"});
+  summary.push_back({"flood", "area flooded > 0.1 m (over the run)",
                      num(static_cast<double>(flooded) * g.cell_area() / 1e4) + " ha"});
   summary.push_back({"flood", "rain / inflow / outflow / losses",
                      num(b.rain) + " / " + num(b.inflow) + " / " + num(b.outflow) + " / " +
@@ -284,9 +284,9 @@ void fill_flood_frame(int nx, int ny, double x0, double y0, double dx, std::span
     dmax = std::max(dmax, d);
   }
   w.depth_m = std::move(depth);
-  f.figures.emplace_back("flooded area (> 0.1 m)",
+  f.figures.emplace_back("area flooded > 0.1 m now",
                          fmt::format("{:.3g} ha", static_cast<double>(wet_cells) * dx * dx / 1e4));
-  f.figures.emplace_back("max depth", fmt::format("{:.2f} m", dmax));
+  f.figures.emplace_back("deepest water now", fmt::format("{:.2f} m", dmax));
 }
 
 namespace {

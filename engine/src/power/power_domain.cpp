@@ -680,11 +680,14 @@ void PowerDomain::write_final(const DomainState& state, RunWriter& out,
                      std::to_string(s.flows) + " (" + std::to_string(s.failures) + ")"});
   summary.push_back({"power", "served load now",
                      std::to_string(static_cast<int>(std::lround(s.served_mw))) + " MW"});
-  summary.push_back({"power", "lowest voltage now",
-                     s.have_result ? std::to_string(vmin).substr(0, 5) + " pu" : "-"});
+  // Of the buses that have power: after a blackout there are none, and no voltage to report.
+  summary.push_back({"power", "lowest voltage of an energised bus now",
+                     !s.have_result ? "-"
+                     : vmin < 10    ? std::to_string(vmin).substr(0, 5) + " pu"
+                                    : "none energised"});
   summary.push_back({"power", "protection trips", std::to_string(trips)});
   summary.push_back(
-      {"power", "unserved energy", std::to_string(s.unserved_mwh).substr(0, 6) + " MWh"});
+      {"power", "energy not supplied", std::to_string(s.unserved_mwh).substr(0, 6) + " MWh"});
   summary.push_back({"power", "buildings without power now", std::to_string(s.customers_unserved)});
   if (s.failures > 0) summary.push_back({"power", "last failure", s.last_failure});
 }

@@ -240,14 +240,16 @@ void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
   add("network",
       fmt::format("{} edges, {} lanes, {} junction passages, {} signals", ne, m_net.n_road_lanes,
                   m_net.n_lanes() - m_net.n_road_lanes, m_net.tl_id.size()));
-  add("vehicles (inserted / arrived)",
-      fmt::format("{} ({} / {})", m_demand.n_vehicles(), s.ts.inserted, s.ts.arrived));
+  add("vehicles in the demand / inserted / arrived",
+      fmt::format("{} / {} / {}", m_demand.n_vehicles(), s.ts.inserted, s.ts.arrived));
   add("running now / not yet inserted", fmt::format("{} / {}", r.running, r.pending));
-  add("mean trip duration", fmt::format("{:.1f} s", dur / n_arr));
-  add("mean time loss", fmt::format("{:.1f} s", loss / n_arr));
-  add("teleports (removed)", fmt::format("{} ({})", s.ts.teleports, s.ts.removed));
-  add("rerouted / stranded / unroutable",
-      fmt::format("{} / {} / {}", s.ts.rerouted, s.ts.stranded, s.ts.unroutable));
+  // Names as docs/kpi.md defines them.
+  add("mean travel time (completed trips)", fmt::format("{:.1f} s", dur / n_arr));
+  add("mean time loss (completed trips)", fmt::format("{:.1f} s", loss / n_arr));
+  add("teleports", std::to_string(s.ts.teleports));
+  add("trips stranded / cancelled / removed by gridlock",
+      fmt::format("{} / {} / {}", s.ts.stranded, s.ts.unroutable, s.ts.removed - s.ts.stranded));
+  add("route replacements (closures, slow links)", std::to_string(s.ts.rerouted));
   std::int64_t dark = 0;
   for (std::uint8_t d : s.applied_dark) dark += d;
   if (!s.applied_closed.empty()) out.attr("/traffic", "flood_reroutes", s.flood_reroutes);
