@@ -5,7 +5,7 @@ BUILD  := build/$(PRESET)
 # CI (CI=true) builds with warnings as errors.
 CMAKE_EXTRA := $(if $(CI),-DCITYTWIN_WERROR=ON,)
 
-.PHONY: all deps configure build demo test test-asan bench validate fuzz fuzz-build clean
+.PHONY: all deps configure build demo whatif test test-asan bench validate fuzz fuzz-build clean
 
 all: build
 
@@ -21,6 +21,13 @@ build: configure
 # Loads Monaco and runs the default scenario; outputs go to out/monaco/.
 demo: build
 	@$(BUILD)/engine/citytwin run scenarios/monaco.toml
+
+# A planner's what-if: the Monaco storm against the same storm with 15 mm/h of drainage, compared:
+# KPIs, difference maps and out/compare/report.html (docs/compare.md).
+whatif: build
+	@$(BUILD)/engine/citytwin run scenarios/monaco.toml --quiet
+	@$(BUILD)/engine/citytwin run scenarios/whatif/monaco-drainage.toml --quiet
+	@$(BUILD)/engine/citytwin compare out/monaco out/monaco-drainage --out out/compare
 
 # Every test, through ctest (unit, analytic, scenario, determinism). Long validations are not here.
 test: build

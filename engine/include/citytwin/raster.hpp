@@ -1,6 +1,7 @@
 // Raster export for results users open directly (QGIS, GDAL tools): GeoTIFF and ESRI ASCII.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,10 @@ Result<void> write_geotiff(const std::string& path, const RasterGrid& grid,
 /// Writes an ESRI ASCII grid (.asc) and, when the CRS is known, a .prj next to it.
 Result<void> write_esri_ascii(const std::string& path, const RasterGrid& grid,
                               const std::vector<float>& values);
+
+/// Writes an 8-bit RGB PNG (width x height pixels, rgb row-major from the TOP row, 3 bytes each):
+/// maps for reports.
+Result<void> write_png(const std::string& path, int width, int height,
+                       const std::vector<std::uint8_t>& rgb);
 
 }  // namespace citytwin

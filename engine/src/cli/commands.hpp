@@ -45,6 +45,7 @@ Runner add_validate_command(CLI::App& app);
 Runner add_powerflow_command(CLI::App& app);
 Runner add_render_command(CLI::App& app);
 Runner add_kpi_command(CLI::App& app);
+Runner add_compare_command(CLI::App& app);
 
 /// A run file given as itself or as the output folder holding run.h5.
 std::string run_file_path(const std::string& run);

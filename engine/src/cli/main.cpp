@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   citytwin info scenarios/monaco.toml --json         what the city import found
   citytwin validate my_variant.toml                  check a scenario without running it
   citytwin kpi out/monaco                           the run's KPIs (docs/kpi.md)
+  citytwin compare out/monaco out/monaco-levee      KPI deltas, maps, out/compare/report.html
   citytwin powerflow case118.m --qlim --out /tmp/pf  one AC power flow, results as CSV
 
 Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 internal error.)");
@@ -42,6 +43,7 @@ Exit codes: 0 success, 2 bad input (the message names file:line:column), 1 inter
   add(add_powerflow_command);
   add(add_render_command);
   add(add_kpi_command);
+  add(add_compare_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -91,4 +91,30 @@ Result<void> write_esri_ascii(const std::string& path, const RasterGrid& g,
   return {};
 }
 
+Result<void> write_png(const std::string& path, int width, int height,
+                       const std::vector<std::uint8_t>& rgb) {
+  if (width <= 0 || height <= 0 || rgb.size() != static_cast<std::size_t>(width) * height * 3)
+    return fail(Error::msg("image of " + std::to_string(width) + " x " + std::to_string(height) +
+                               " pixels got " + std::to_string(rgb.size()) + " bytes",
+                           path));
+  GDALAllRegister();
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDriver* png = GetGDALDriverManager()->GetDriverByName("PNG");
+  if (!mem || !png) return fail(Error::msg("GDAL has no MEM or PNG driver", path));
+  GDALDataset* ds = mem->Create("", width, height, 3, GDT_Byte, nullptr);
+  if (!ds) return fail(Error::msg("cannot create an image in memory", path));
+  // Pixel-interleaved input: pixel stride 3, line stride 3 * width, band stride 1.
+  auto* data = const_cast<std::uint8_t*>(rgb.data());
+  int bands[3] = {1, 2, 3};
+  CPLErr err = ds->RasterIO(GF_Write, 0, 0, width, height, data, width, height, GDT_Byte, 3, bands,
+                            3, 3 * static_cast<GSpacing>(width), 1, nullptr);
+  GDALDataset* out = err == CE_None
+                         ? png->CreateCopy(path.c_str(), ds, FALSE, nullptr, nullptr, nullptr)
+                         : nullptr;
+  GDALClose(ds);
+  if (!out) return fail(Error::msg("cannot write PNG: " + std::string(CPLGetLastErrorMsg()), path));
+  GDALClose(out);
+  return {};
+}
+
 }  // namespace citytwin
