@@ -46,6 +46,21 @@ Result<Comparison> compare_runs(const CompareOptions& options);
 /// with the scenario difference, the KPI table, the maps and the time-series charts.
 Result<std::string> write_report(const Comparison& c, const CompareOptions& options);
 
+/// An ensemble of runs of one city (a batch's members, or any runs): every run.h5 under a
+/// folder, each member's KPIs and per KPI its distribution, and where the members flood.
+struct EnsembleSummary {
+  std::vector<KpiValues> members;  ///< in path order
+  std::vector<std::string> names;  ///< each member's folder, relative to the ensemble's
+  std::vector<std::string> files;  ///< every file written
+};
+
+/// Finds every run.h5 under `folder` (at least two, comparable with the first), computes their
+/// KPIs and writes into `out_dir`: ensemble_kpi.csv (a row per member), ensemble_stats.csv (per
+/// KPI: members with a value, mean, standard deviation, min, 5th, 50th and 95th percentile,
+/// max) and, with a flood, the probability of exceedance of 0.1, 0.3 and 1 m maximum depth
+/// per cell (the fraction of members deeper there) as GeoTIFF and PNG.
+Result<EnsembleSummary> compare_ensemble(const std::string& folder, const std::string& out_dir);
+
 /// Only the comparability check: an error naming the first difference found.
 Result<void> check_comparable(const std::string& base, const std::string& variant);
 

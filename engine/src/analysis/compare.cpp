@@ -29,45 +29,6 @@ bool has_domain(const RunReader& run, std::string_view d) {
   return domains && std::find(domains->begin(), domains->end(), d) != domains->end();
 }
 
-Result<void> comparable(const RunReader& b, const RunReader& v) {
-  auto differ = [](std::string what) {
-    return fail(Error::msg(fmt::format("the runs are not comparable: {}", what)));
-  };
-  const auto crs_b = b.attr_string("/meta", "crs_name"), crs_v = v.attr_string("/meta", "crs_name");
-  if (!crs_b || !crs_v) return differ("a file has no /meta crs_name (not a run file)");
-  if (*crs_b != *crs_v) return differ(fmt::format("base CRS {}, variant CRS {}", *crs_b, *crs_v));
-  const auto ob = values_or_empty<std::int64_t>(b, "/city/buildings/osm_id");
-  const auto ov = values_or_empty<std::int64_t>(v, "/city/buildings/osm_id");
-  if (ob.size() != ov.size())
-    return differ(
-        fmt::format("different cities: base has {} buildings, variant {} "
-                    "(/city/buildings/osm_id)",
-                    ob.size(), ov.size()));
-  for (std::size_t i = 0; i < ob.size(); ++i)
-    if (ob[i] != ov[i])
-      return differ(
-          fmt::format("different cities: building {} is OSM {} in the base, {} in the "
-                      "variant (/city/buildings/osm_id)",
-                      i, ob[i], ov[i]));
-  for (const char* path : {"/city/roads/link_from", "/city/roads/link_to"}) {
-    if (values_or_empty<std::int32_t>(b, path) != values_or_empty<std::int32_t>(v, path))
-      return differ(fmt::format("different road networks ({})", path));
-  }
-  if (values_or_empty<double>(b, "/city/extent") != values_or_empty<double>(v, "/city/extent"))
-    return differ("different city extents (/city/extent)");
-  if (has_domain(b, "flood") && has_domain(v, "flood")) {
-    for (const char* a : {"nx", "ny", "dx", "x0", "y0"}) {
-      const auto gb = b.attr_double("/flood", a), gv = v.attr_double("/flood", a);
-      if (!gb || !gv || *gb != *gv)
-        return differ(fmt::format(
-            "different flood grids: /flood {} is {} in the base, {} in the "
-            "variant",
-            a, gb ? fmt::format("{}", *gb) : "missing", gv ? fmt::format("{}", *gv) : "missing"));
-    }
-  }
-  return {};
-}
-
 // Output times to the millisecond (both runs' frames are on the same step grid).
 std::int64_t ms(double t) {
   return std::llround(t * 1000.0);
@@ -189,6 +150,45 @@ void write_series_csv(const SeriesTable& s, const std::string& path, Comparison&
 }
 
 }  // namespace
+
+Result<void> comparable(const RunReader& b, const RunReader& v) {
+  auto differ = [](std::string what) {
+    return fail(Error::msg(fmt::format("the runs are not comparable: {}", what)));
+  };
+  const auto crs_b = b.attr_string("/meta", "crs_name"), crs_v = v.attr_string("/meta", "crs_name");
+  if (!crs_b || !crs_v) return differ("a file has no /meta crs_name (not a run file)");
+  if (*crs_b != *crs_v) return differ(fmt::format("base CRS {}, variant CRS {}", *crs_b, *crs_v));
+  const auto ob = values_or_empty<std::int64_t>(b, "/city/buildings/osm_id");
+  const auto ov = values_or_empty<std::int64_t>(v, "/city/buildings/osm_id");
+  if (ob.size() != ov.size())
+    return differ(
+        fmt::format("different cities: base has {} buildings, variant {} "
+                    "(/city/buildings/osm_id)",
+                    ob.size(), ov.size()));
+  for (std::size_t i = 0; i < ob.size(); ++i)
+    if (ob[i] != ov[i])
+      return differ(
+          fmt::format("different cities: building {} is OSM {} in the base, {} in the "
+                      "variant (/city/buildings/osm_id)",
+                      i, ob[i], ov[i]));
+  for (const char* path : {"/city/roads/link_from", "/city/roads/link_to"}) {
+    if (values_or_empty<std::int32_t>(b, path) != values_or_empty<std::int32_t>(v, path))
+      return differ(fmt::format("different road networks ({})", path));
+  }
+  if (values_or_empty<double>(b, "/city/extent") != values_or_empty<double>(v, "/city/extent"))
+    return differ("different city extents (/city/extent)");
+  if (has_domain(b, "flood") && has_domain(v, "flood")) {
+    for (const char* a : {"nx", "ny", "dx", "x0", "y0"}) {
+      const auto gb = b.attr_double("/flood", a), gv = v.attr_double("/flood", a);
+      if (!gb || !gv || *gb != *gv)
+        return differ(fmt::format(
+            "different flood grids: /flood {} is {} in the base, {} in the "
+            "variant",
+            a, gb ? fmt::format("{}", *gb) : "missing", gv ? fmt::format("{}", *gv) : "missing"));
+    }
+  }
+  return {};
+}
 
 Result<void> check_comparable(const std::string& base, const std::string& variant) {
   auto b = RunReader::open(base);

@@ -58,6 +58,23 @@ constexpr Rgb k_no_cell{70, 70, 70}, k_sea{222, 229, 236}, k_shallow{198, 219, 2
     k_deep{8, 48, 107};
 constexpr Rgb k_less{33, 102, 172}, k_same{247, 247, 247}, k_more{178, 24, 43};
 
+// The bed in greys under the maps (low dark, high light), scaled to the active cells' range.
+class Relief {
+ public:
+  explicit Relief(const std::vector<float>& bed) : m_bed(bed) {
+    for (float z : bed)
+      if (!std::isnan(z)) m_lo = std::min(m_lo, z), m_hi = std::max(m_hi, z);
+  }
+  Rgb operator()(std::size_t k) const {
+    const double t = m_hi > m_lo ? (m_bed[k] - m_lo) / (m_hi - m_lo) : 0.5;
+    return mix(Rgb{135, 135, 135}, Rgb{215, 215, 215}, std::sqrt(t));
+  }
+
+ private:
+  const std::vector<float>& m_bed;
+  float m_lo = INFINITY, m_hi = -INFINITY;
+};
+
 struct Canvas {
   int w = 0, h = 0;
   std::vector<std::uint8_t> rgb;
@@ -165,14 +182,8 @@ Result<void> flood_maps(const RunReader& b, const RunReader& v, const std::strin
   }
   // Relief under the water: the bed in greys (low dark, high light). Inactive cells are walls
   // (dark) or, where the terrain is at or below sea level, the sea (pale blue-grey).
-  float lo = INFINITY, hi = -INFINITY;
-  for (float z : bed)
-    if (!std::isnan(z)) lo = std::min(lo, z), hi = std::max(hi, z);
   const std::vector<std::uint8_t> sea = sea_cells(b, g);
-  auto relief = [&](std::size_t k) {
-    const double t = hi > lo ? (bed[k] - lo) / (hi - lo) : 0.5;
-    return mix(Rgb{135, 135, 135}, Rgb{215, 215, 215}, std::sqrt(t));
-  };
+  const Relief relief(bed);
   auto inactive = [&](std::size_t k) { return sea[k] ? k_sea : k_no_cell; };
   auto depth_colour = [&](const std::vector<float>& d) {
     return [&](std::size_t k) {
@@ -462,6 +473,49 @@ Result<void> write_maps(const RunReader& b, const RunReader& v, const std::strin
   if (!proj) return fail(proj.error());
   if (auto ok = link_maps(b, v, *proj, dir, c); !ok) return ok;
   return building_map(b, v, *proj, dir, c);
+}
+
+Result<void> write_exceedance(const RunReader& first,
+                              const std::vector<std::vector<float>>& max_depth,
+                              const std::string& dir, std::vector<std::string>& files) {
+  auto grid = flood_grid(first);
+  if (!grid) return fail(grid.error());
+  const Grid& g = *grid;
+  const auto bed = values_or_empty<float>(first, "/flood/bed");
+  const std::size_t n = static_cast<std::size_t>(g.nx) * static_cast<std::size_t>(g.ny);
+  if (bed.size() != n) return fail(Error::msg("/flood/bed does not match the flood grid"));
+  for (const auto& m : max_depth)
+    if (m.size() != n) return fail(Error::msg("a member's /flood/max_depth is not on the grid"));
+  auto wkt = first.attr_string("/meta", "crs_wkt");
+  const RasterGrid rg{g.nx, g.ny, g.x0, g.y0, g.dx, wkt ? *wkt : std::string(), -9999};
+  const double members = static_cast<double>(max_depth.size());
+  std::vector<float> p03;
+  for (const auto& [depth, name] :
+       {std::pair{0.1f, "0_1m"}, std::pair{0.3f, "0_3m"}, std::pair{1.0f, "1m"}}) {
+    std::vector<float> p(n, std::nanf(""));
+    for (std::size_t k = 0; k < n; ++k) {
+      if (std::isnan(bed[k])) continue;
+      double hits = 0;
+      for (const auto& m : max_depth) hits += m[k] > depth;
+      p[k] = static_cast<float>(hits / members);
+    }
+    const std::string path = fmt::format("{}/exceedance_{}.tif", dir, name);
+    if (auto ok = write_geotiff(path, rg, p); !ok) return fail(ok.error());
+    files.push_back(path);
+    if (depth == 0.3f) p03 = std::move(p);
+  }
+  // The 0.3 m map over the relief: pale yellow (few members) to dark red (every member).
+  const std::vector<std::uint8_t> sea = sea_cells(first, g);
+  const Relief relief(bed);
+  const std::string png = dir + "/exceedance_0_3m.png";
+  auto ok = raster_png(png, g, [&](std::size_t k) {
+    if (std::isnan(bed[k])) return sea[k] ? k_sea : k_no_cell;
+    if (!(p03[k] > 0)) return relief(k);
+    return mix(Rgb{255, 237, 160}, Rgb{189, 0, 38}, p03[k]);
+  });
+  if (!ok) return fail(ok.error());
+  files.push_back(png);
+  return {};
 }
 
 }  // namespace citytwin

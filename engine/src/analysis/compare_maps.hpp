@@ -28,4 +28,15 @@ FloodFrames flood_frames(const RunReader& base, const RunReader& variant,
 Result<void> write_maps(const RunReader& base, const RunReader& variant, const std::string& dir,
                         Comparison& c);
 
+/// The probability of exceedance maps of an ensemble: per flood cell, the fraction of members
+/// whose maximum depth exceeded 0.1, 0.3 and 1 m (exceedance_<d>m.tif; nodata on inactive
+/// cells) and exceedance_0_3m.png. `first` is any member (the grid and the bed).
+Result<void> write_exceedance(const RunReader& first,
+                              const std::vector<std::vector<float>>& max_depth,
+                              const std::string& dir, std::vector<std::string>& files);
+
+/// The runs are of one city, CRS, road network and flood grid (compare.cpp); an error naming
+/// the first difference.
+Result<void> comparable(const RunReader& base, const RunReader& variant);
+
 }  // namespace citytwin

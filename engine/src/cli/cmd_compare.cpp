@@ -43,7 +43,30 @@ bool render(const std::string& run, double t, const std::string& png) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+int run_ensemble(const CompareCliOptions& o) {
+  auto e = compare_ensemble(o.base, o.out);
+  if (!e) {
+    std::cerr << "citytwin compare: " << e.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
+  fmt::print("ensemble of {} runs under {}\n", e->members.size(), o.base);
+  fmt::print("  {:<40} {:>12} {:>12} {:>12}\n", "indicator", "min", "mean", "max");
+  const auto defs = kpi_definitions();
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    double lo = INFINITY, hi = -INFINITY, sum = 0, n = 0;
+    for (const KpiValues& m : e->members)
+      if (!std::isnan(m.value[i]))
+        lo = std::min(lo, m.value[i]), hi = std::max(hi, m.value[i]), sum += m.value[i], ++n;
+    if (n == 0 || lo == hi) continue;  // the rows that vary; ensemble_stats.csv has every one
+    fmt::print("  {:<40} {:>12} {:>12} {:>12} {}\n", defs[i].label, format_kpi(lo),
+               format_kpi(sum / n), format_kpi(hi), defs[i].unit == "1" ? "" : defs[i].unit);
+  }
+  fmt::print("{} files in {}\n", e->files.size(), o.out);
+  return k_exit_ok;
+}
+
 int run_compare(const CompareCliOptions& o) {
+  if (o.variant.empty()) return run_ensemble(o);
   const auto t0 = std::chrono::steady_clock::now();
   CompareOptions opt{run_file_path(o.base), run_file_path(o.variant), o.out};
   auto c = compare_runs(opt);
@@ -98,9 +121,13 @@ int run_compare(const CompareCliOptions& o) {
 Runner add_compare_command(CLI::App& app) {
   auto o = std::make_shared<CompareCliOptions>();
   CLI::App* c = app.add_subcommand(
-      "compare", "A variant run against its baseline: KPI deltas, difference maps, report.html");
-  c->add_option("base", o->base, "the baseline's run file or output folder")->required();
-  c->add_option("variant", o->variant, "the variant's run file or output folder")->required();
+      "compare",
+      "A variant run against its baseline (KPI deltas, difference maps, report.html), or an "
+      "ensemble: every run under one folder (KPI distributions, exceedance maps)");
+  c->add_option("base", o->base,
+                "the baseline's run file or output folder; alone: a folder of runs (an ensemble)")
+      ->required();
+  c->add_option("variant", o->variant, "the variant's run file or output folder");
   c->add_option("--out", o->out, "output folder (default out/compare)");
   c->add_flag("--render", o->render,
               "also render both runs in 3D at the largest difference and at the end (needs an X "

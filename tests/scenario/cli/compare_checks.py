@@ -188,4 +188,59 @@ def different_cities():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-{"whatif": whatif, "different_cities": different_cities}[CHECK]()
+def ensemble():
+    """A batch's members compared as an ensemble: KPI distributions and exceedance maps."""
+    import h5py
+    import numpy as np
+    from osgeo import gdal
+
+    tmp = tempfile.mkdtemp(prefix="citytwin_ensemble_")
+    try:
+        with open(f"{tmp}/ens.toml", "w") as f:
+            f.write(f'[batch]\nscenario = "{os.path.abspath("scenarios/monaco-flash-flood.toml")}"\n'
+                    f'until = "{"4min" if ASAN else "8min"}"\nseed = 3\nbase_member = false\n'
+                    '[batch.monte_carlo]\nmembers = 4\n[[batch.monte_carlo.parameter]]\n'
+                    'key = "flood.rain.intensity"\nunit = "mm/h"\ndistribution = "uniform"\n'
+                    'min = 60\nmax = 120\n')
+        ok("batch", f"{tmp}/ens.toml", "--threads", "2", "--out", f"{tmp}/b")
+        print(ok("compare", f"{tmp}/b", "--out", f"{tmp}/c"))
+        with open(f"{tmp}/c/ensemble_kpi.csv") as f:
+            rows = list(csv.DictReader(f))
+        expect([r["member"] for r in rows] == [f"members/mc-00{k}" for k in range(1, 5)],
+               f"a row per member, in order: {[r['member'] for r in rows]}")
+        areas, depths = [], []
+        for r in rows:
+            with h5py.File(f"{tmp}/b/{r['member']}/run.h5") as h:
+                md = h["/flood/max_depth"][:]
+                dx = float(h["/flood"].attrs["dx"])
+                bed = h["/flood/bed"][:]
+            areas.append(float((md > 0.1).sum()) * dx * dx / 1e4)
+            depths.append(md)
+            expect(abs(float(r["flood.area_over_0_1m"]) - areas[-1]) < 1e-9,
+                   f"{r['member']}: flooded area as h5py computes it ({areas[-1]} ha)")
+        with open(f"{tmp}/c/ensemble_stats.csv") as f:
+            stats = {r["id"]: r for r in csv.DictReader(f)}
+        a = stats["flood.area_over_0_1m"]
+        for col, want in (("mean", np.mean(areas)), ("min", min(areas)), ("max", max(areas)),
+                          ("p50", np.percentile(areas, 50)), ("p95", np.percentile(areas, 95)),
+                          ("sd", np.std(areas, ddof=1))):
+            expect(abs(float(a[col]) - want) <= 1e-9 * max(1, abs(want)), f"area {col} = {want:.6g}")
+        expect(max(areas) > min(areas), f"members differ: {areas}")
+        ds = gdal.Open(f"{tmp}/c/exceedance_0_3m.tif")
+        p = ds.GetRasterBand(1).ReadAsArray()[::-1]
+        nodata = ds.GetRasterBand(1).GetNoDataValue()
+        want = np.mean([d > 0.3 for d in depths], axis=0)
+        active = ~np.isnan(bed)
+        expect(np.array_equal(p != nodata, active), "the exceedance map has data on the active cells")
+        expect(np.allclose(p[active], want[active]), "exceedance = fraction of members over 0.3 m")
+        expect(float(p[active].max()) == 1.0 and 0 < float(want[active].mean()) < 1,
+               "some cells flood over 0.3 m in every member, most in none")
+        os.makedirs(f"{tmp}/one/a")
+        shutil.copy(f"{tmp}/b/members/mc-001/run.h5", f"{tmp}/one/a/run.h5")
+        r = run("compare", f"{tmp}/one", "--out", f"{tmp}/c1")
+        expect(r.returncode == 2 and "at least two" in r.stderr, f"one run is no ensemble: {r.stderr.strip()}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+{"whatif": whatif, "different_cities": different_cities, "ensemble": ensemble}[CHECK]()
