@@ -413,8 +413,14 @@ def cell(s, c, key, fmt="{:.0f}", show_rel=True):
 
 
 def table(results):
-    labels = {"arrivals": "arrivals", "mean_tt": "mean", "p95_tt": "p95", "geh": "GEH",
-              "teleports": "teleports"}
+    def miss(name, v):
+        m, lim = v["measured"], v["limit"]
+        if name == "geh":
+            return f"GEH {100 * m:.1f} % < {100 * lim:.0f} %"
+        if name == "teleports":
+            return f"teleports {m} > {lim:.1f}"
+        label = {"arrivals": "arrivals", "mean_tt": "mean", "p95_tt": "p95"}[name]
+        return f"{label} {100 * m:+.1f} % (±{100 * lim:.0f} %)"
     rows = ["| case | level | vehicles | arrived | mean travel time s | p50 s | p95 s | "
             "time loss s | waiting s | depart delay s | teleports | GEH < 5 | verdict |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -422,7 +428,7 @@ def table(results):
     for res in results:
         for level, r in res["levels"].items():
             s, c, g = r["citytwin"], r["sumo"], r["geh"]
-            failed = [labels[n] for n, v in r["checks"].items() if not v["passed"]]
+            failed = [miss(n, v) for n, v in r["checks"].items() if not v["passed"]]
             n_all += 1
             n_pass += not failed
             tel = f"{s['teleports']}" + (f" ({s['removed']} removed)" if s["removed"] else "")
@@ -434,7 +440,7 @@ def table(results):
                 cell(s, c, "depart_delay_s", "{:.1f}", False),
                 f"{tel} [{c['teleports']}]",
                 f"{100 * g['fraction']:.1f} % of {g['edge_hours']:,}",
-                "pass" if not failed else "**fail**: " + ", ".join(failed)]) + " |")
+                "pass" if not failed else "**fail**: " + "; ".join(failed)]) + " |")
     return rows, n_pass, n_all
 
 
@@ -448,12 +454,14 @@ def write_doc(doc, outdir):
     if not results:
         raise ToolError(f"no results in {outdir}: run the cases first")
     rows, n_pass, n_all = table(results)
-    sumo_version = subprocess.run(["sumo", "--version"], capture_output=True,
-                                  text=True).stdout.splitlines()[0].strip()
+    version = subprocess.run(["sumo", "--version"], capture_output=True, text=True).stdout
+    sumo_version = "SUMO " + version.split("Version", 1)[1].split()[0] \
+        if "Version" in version else "SUMO"
     head = [TABLE_BEGIN, "",
             f"{n_pass} of {n_all} case-levels meet every criterion ({sumo_version}; "
             f"{time.strftime('%Y-%m-%d')}). CityTwin first, SUMO in brackets, then the "
-            "difference; times are means over the arrived vehicles unless named.", ""]
+            "difference; times are means over the arrived vehicles unless named; the verdict "
+            "names each criterion missed, by how much.", ""]
     text = open(doc).read()
     a, b = text.find(TABLE_BEGIN), text.find(TABLE_END)
     if a < 0 or b < a:
