@@ -421,7 +421,7 @@ def table(results):
             return f"teleports {m} > {lim:.1f}"
         label = {"arrivals": "arrivals", "mean_tt": "mean", "p95_tt": "p95"}[name]
         return f"{label} {100 * m:+.1f} % (±{100 * lim:.0f} %)"
-    rows = ["| case | level | vehicles | arrived | mean travel time s | p50 s | p95 s | "
+    rows = ["| case | level (veh/h/km) | vehicles | arrived | mean travel time s | p50 s | p95 s | "
             "time loss s | waiting s | depart delay s | teleports | GEH < 5 | verdict |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     n_pass = n_all = 0
@@ -433,7 +433,9 @@ def table(results):
             n_pass += not failed
             tel = f"{s['teleports']}" + (f" ({s['removed']} removed)" if s["removed"] else "")
             rows.append(" | ".join([
-                f"| {res['case']}", level, f"{c['vehicles']:,}",
+                f"| {res['case']}",
+                level + (f" ({r['density_veh_h_km']:g})" if r["density_veh_h_km"] else ""),
+                f"{c['vehicles']:,}",
                 cell(s, c, "arrived", "{:,}"), cell(s, c, "mean_tt_s", "{:.1f}"),
                 cell(s, c, "p50_tt_s", "{:.0f}"), cell(s, c, "p95_tt_s", "{:.0f}"),
                 cell(s, c, "time_loss_s", "{:.1f}"), cell(s, c, "waiting_s", "{:.1f}"),
