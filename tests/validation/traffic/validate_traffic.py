@@ -359,7 +359,18 @@ def diagnose(net, sumo_edges, ct_edges):
 
 # ---- one case ---------------------------------------------------------------------------
 
-def run_case(case, binary, outdir, threads):
+def sumo_without_sigma(net, additional, routes, d):
+    """Diagnostic (--sumo-sigma0, not a criterion): SUMO with the default vehicle type's driver
+    imperfection off (Krauss sigma = 0), which CityTwin's IDM has no counterpart of; tells how
+    much of a difference is car following rather than junction logic."""
+    os.makedirs(d, exist_ok=True)
+    vtype = os.path.join(d, "sigma0.add.xml")
+    with open(vtype, "w") as f:
+        f.write('<additional><vType id="DEFAULT_VEHTYPE" sigma="0"/></additional>\n')
+    return summary(run_sumo(net, [*additional, vtype], routes, C.END_S, d))
+
+
+def run_case(case, binary, outdir, threads, sigma0=False):
     d = os.path.join(outdir, case.name)
     os.makedirs(d, exist_ok=True)
     net = make_net(case, d)
@@ -386,6 +397,11 @@ def run_case(case, binary, outdir, threads):
             "passed": all(p for p, _, _ in chk.values()),
             "diagnosis": diagnose(net, sumo["edges"], ct["edges"])}
         print(line(case.name, level, result["levels"][level]), flush=True)
+        if sigma0 and level != "scenario":  # the scenario's own vTypes set their sigma
+            z = sumo_without_sigma(net, case.additional, routes, os.path.join(ld, "sumo_sigma0"))
+            result["levels"][level]["sumo_sigma0"] = z
+            print(f"  SUMO with sigma 0: mean tt {z['mean_tt_s']:.1f} s, time loss "
+                  f"{z['time_loss_s']:.1f} s, waiting {z['waiting_s']:.1f} s", flush=True)
     with open(os.path.join(d, "result.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -483,6 +499,8 @@ def main():
     ap.add_argument("--list", action="store_true", help="print the case names and exit")
     ap.add_argument("--table-only", action="store_true", help="run nothing; only --doc")
     ap.add_argument("--doc", help="markdown file whose table (between markers) is replaced")
+    ap.add_argument("--sumo-sigma0", action="store_true",
+                    help="diagnostic: also run SUMO without driver imperfection (sigma 0)")
     a = ap.parse_args()
     if a.list:
         print("\n".join(c.name for c in C.CASES))
@@ -502,7 +520,7 @@ def main():
                 raise ToolError(f"{RANDOM_TRIPS} not found: run scripts/install-deps --validate")
             for case in selected:
                 res = run_case(case, os.path.abspath(a.binary), os.path.abspath(a.outdir),
-                               a.threads)
+                               a.threads, a.sumo_sigma0)
                 failed += [f"{case.name} {lv}" for lv, r in res["levels"].items()
                            if not r["passed"]]
         if a.doc:
