@@ -5,7 +5,7 @@ BUILD  := build/$(PRESET)
 # CI (CI=true) builds with warnings as errors.
 CMAKE_EXTRA := $(if $(CI),-DCITYTWIN_WERROR=ON,)
 
-.PHONY: all deps configure build demo whatif test test-asan bench validate fuzz fuzz-build clean
+.PHONY: all deps configure build demo whatif test test-asan bench validate validate-traffic fuzz fuzz-build clean
 
 all: build
 
@@ -47,11 +47,17 @@ bench:
 	@$(MAKE) --no-print-directory build >&2
 	@$(XVFB) $(BUILD)/benchmarks/citytwin-bench --all
 
-# Long validations against reference tools (minutes to hours), then a short fuzz run (60 s per
-# harness); not run by CI.
+# Long validations against reference tools (minutes to hours; SUMO from install-deps
+# --validate), then a short fuzz run (60 s per harness); not run by CI.
 validate: build
+	@scripts/install-deps --validate
 	@ctest --preset $(PRESET) -L validate --timeout 7200
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
+
+# The traffic validation set against SUMO (tests/validation/traffic); rewrites its table in
+# docs/traffic.md.
+validate-traffic:
+	@PRESET=$(PRESET) JOBS=$(JOBS) scripts/validate-traffic
 
 # The libFuzzer harnesses (tests/fuzz; clang-14, ASan + UBSan: the fuzz preset), each run for
 # FUZZ_SECONDS one after another; one summary line per harness (docs/testing.md). FUZZ=name
