@@ -353,6 +353,33 @@ Result<std::unique_ptr<Domain>> compile_flood(const DomainSpec& dspec, const Sce
     filled = fill_grid_depressions(m);
     prepare_boundaries(m);  // ghost beds follow the raised boundary cells
   }
+  // Flood walls and levees: structures on the ground, raised after the terrain's pits were
+  // filled (so that the land behind a wall is not filled up to its crest).
+  for (const Wall& w : spec.walls) {
+    std::vector<double> x, y;
+    for (const Point2& p : w.line) x.push_back(p.x), y.push_back(p.y);
+    std::vector<std::int32_t> cells = line_cells(g, x.data(), y.data(), x.size());
+    if (w.width_m > 0) {
+      const auto near = cells_near_line(g, w.line, 0.5 * w.width_m);
+      cells.insert(cells.end(), near.begin(), near.end());
+      std::sort(cells.begin(), cells.end());
+      cells.erase(std::unique(cells.begin(), cells.end()), cells.end());
+    }
+    std::int64_t raised = 0;
+    for (std::int32_t c : cells) {
+      const std::size_t k = g.idx(c % g.nx, c / g.nx);
+      if (!g.active[k]) continue;
+      const real top = static_cast<real>(w.height > 0 ? g.z[k] + w.height : w.crest);
+      raised += top > g.z[k];
+      g.z[k] = std::max(g.z[k], top);
+    }
+    if (raised == 0)
+      return fail(Diagnostic::at(w.where, 0, "line",
+                                 "the wall raises no active cell of the flood grid (it misses the "
+                                 "grid, or its crest is below the ground everywhere)",
+                                 "", "a line over the DEM, outside buildings"));
+  }
+  if (!spec.walls.empty()) prepare_boundaries(m);
   // Offshore and enclosed cells left the model: no rain or drainage there.
   for (std::size_t k = 0; k < g.z.size(); ++k)
     if (!g.active[k]) {

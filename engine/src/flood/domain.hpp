@@ -45,6 +45,15 @@ struct Lake {
   std::vector<Point2> polygon;
 };
 
+/// A flood wall or levee of [[flood.wall]]: the cells along its line raised to a crest.
+struct Wall {
+  std::vector<Point2> line;
+  double crest = 0;    ///< m, absolute crest elevation (when `height` is 0)
+  double height = 0;   ///< m above each cell's bed (0: use `crest`)
+  double width_m = 0;  ///< also every cell whose centre is within width/2 of the line
+  std::string where;
+};
+
 /// A rain gauge of [[flood.rain_gauge]].
 struct RainGaugeSpec {
   std::string name;
@@ -85,6 +94,7 @@ struct FloodSpec : DomainSpec {
   std::string lisflood_resroot;
   std::vector<Diagnostic> warnings;  ///< found reading the section (LISFLOOD-FP keys ignored)
   std::vector<Lake> lakes;
+  std::vector<Wall> walls;
   double infil_f0_mm_h = 0, infil_fc_mm_h = 0, infil_k_per_h = 0;
   std::vector<RainGaugeSpec> rain_gauges;
   double idw_power = 2;

@@ -265,6 +265,22 @@ std::shared_ptr<const DomainSpec> parse_flood(SectionReader& s, const ScenarioSp
     if (l.polygon.size() < 3) ls.error("polygon", "a lake needs a polygon of at least 3 points");
     spec->lakes.push_back(std::move(l));
   }
+  for (SectionReader& ws : s.tables("wall")) {
+    Wall w;
+    w.where = ws.where("line");
+    w.line = ws.points("line").value_or(std::vector<Point2>{});
+    if (w.line.size() < 2)
+      ws.error("line", "a wall needs a line of at least 2 points", "",
+               "line = [[x1, y1], [x2, y2], ...] (model CRS)");
+    if (ws.has("crest") == ws.has("height"))
+      ws.error("",
+               "give one of \"crest\" (m, the crest's elevation) or \"height\" (above the ground)",
+               "", "crest = 4.5 or height = \"1.5m\"");
+    w.crest = ws.number_or("crest", 0.0, -500.0, 9000.0);
+    w.height = ws.quantity_or("height", Quantity::length, 0, 0);
+    w.width_m = ws.quantity_or("width", Quantity::length, 0, 0);
+    spec->walls.push_back(std::move(w));
+  }
   return spec;
 }
 

@@ -355,6 +355,77 @@ level = 1.0
         k_volume_tol);
 }
 
+TEST_CASE("Flood wall: holds a reservoir below its crest, is overtopped above it") {
+  // A reservoir (x < 400 m, level 2 m over a flat bed at 0); the land behind x = 400 m falls
+  // 1 % to a free east side. A wall along x = 402.5 m (the cells it crosses: one column) holds
+  // the water when its crest is above the level and lets it over when below.
+  auto scenario = [](const std::string& wall) {
+    return R"(
+[scenario]
+duration = "3min"
+step = "1s"
+[city]
+dem = "dem.asc"
+[flood]
+solver = "godunov"
+manning = 0.012
+[flood.boundary]
+east = "free"
+[[flood.lake]]
+level = 2.0
+polygon = [[0.0, 0.0], [400.0, 0.0], [400.0, 200.0], [0.0, 200.0]]
+[output]
+every = "30s"
+[[flood.wall]]
+line = [[402.5, -10.0], [402.5, 210.0]]
+)" + wall;
+  };
+  auto dem = [](const std::string& d) {
+    write_asc(d + "/dem.asc", 160, 40, 0, 0, 5, [](int i, int) {
+      const double x = (i + 0.5) * 5;
+      return x < 400 ? 0.0 : -0.01 * (x - 400);
+    });
+  };
+  auto volumes = [](RunReader& r, std::size_t f, std::size_t i0, std::size_t i1) {
+    auto depth = r.read<float>("/flood/depth");
+    REQUIRE(depth.has_value());
+    const std::size_t ny = depth->dims[1], nx = depth->dims[2];
+    double v = 0;
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = i0; i < i1; ++i) v += depth->data[(f * ny + j) * nx + i];
+    return v * 25.0;
+  };
+  const std::string held = fresh_dir("wall_held");
+  dem(held);
+  auto r = run(held, scenario("crest = 3.0\n"));
+  // The wall's column (x 400-405 m, i = 80) is raised to the crest; no other cell changed.
+  auto bed = r->read<float>("/flood/bed");
+  REQUIRE(bed.has_value());
+  for (std::size_t j = 0; j < 40; ++j) {
+    CHECK(bed->data[j * 160 + 80] == 3.0f);
+    CHECK(bed->data[j * 160 + 81] == Approx(-0.01 * 7.5).margin(1e-6));
+  }
+  CHECK(volumes(*r, 6, 81, 160) == 0.0);  // nothing over a 3 m crest from a 2 m lake
+  CHECK(volumes(*r, 6, 0, 80) == Approx(volumes(*r, 0, 0, 80)).epsilon(1e-9));
+  // `height` raises above the local bed: a 1.5 m wall on a 0 m bed is overtopped by the 2 m lake.
+  const std::string over = fresh_dir("wall_over");
+  dem(over);
+  std::uint64_t h1 = 0, h2 = 0;
+  const std::string over1 = fresh_dir("wall_over1");
+  dem(over1);
+  run(over1, scenario("height = \"1.5m\"\n"), 1, &h1);
+  r = run(over, scenario("height = \"1.5m\"\n"), 2, &h2);
+  CHECK(h1 == h2);
+  auto outflow = r->read<double>("/flood/volume/outflow");
+  REQUIRE(outflow.has_value());
+  const double lost = volumes(*r, 0, 0, 80) - volumes(*r, 6, 0, 81);
+  const double found = volumes(*r, 6, 81, 160) + outflow->data[6];
+  std::printf("wall overtopped: reservoir lost %.1f m3, downstream + outflow %.1f m3\n", lost,
+              found);
+  CHECK(lost > 100.0);
+  CHECK(found == Approx(lost).epsilon(1e-3));
+}
+
 TEST_CASE("Bad forcing input names the key") {
   const std::string dir = fresh_dir("bad");
   write_asc(dir + "/flat.asc", 10, 10, 0, 0, 10, [](int, int) { return 1.0; });
@@ -379,6 +450,18 @@ level = 0.0
 )");
   INFO(e);
   CHECK(e.find("breach line crosses no active cell") != std::string::npos);
+  // A wall off the grid; a wall with both a crest and a height, or neither.
+  e = compile(head +
+              "[flood]\n[flood.rain]\nintensity = \"10mm/h\"\n[[flood.wall]]\n"
+              "line = [[500.0, 500.0], [600.0, 500.0]]\nheight = \"1m\"\n");
+  CHECK(e.find("the wall raises no active cell") != std::string::npos);
+  CHECK(e.find("scenario.toml:") != std::string::npos);
+  e = compile(head +
+              "[flood]\n[[flood.wall]]\nline = [[5.0, 5.0], [50.0, 5.0]]\ncrest = 3.0\n"
+              "height = \"1m\"\n");
+  CHECK(e.find("one of \"crest\"") != std::string::npos);
+  e = compile(head + "[flood]\n[[flood.wall]]\nline = [[5.0, 5.0], [50.0, 5.0]]\n");
+  CHECK(e.find("one of \"crest\"") != std::string::npos);
   // A breach without a level.
   e = compile(head +
               "[flood]\n[[event]]\nat = \"1min\"\ntype = \"flood.breach\"\n"
