@@ -16,6 +16,7 @@
 //     downstream load needs at 80 % loading (several feeders share a street near a substation).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct CityGridParams {
   double substation_mva = 40;  ///< HV/MV transformer rating, uk 12 %, ur 0.5 %
   /// MV cable (20 kV XLPE, 240 mm2 Al): ohm/km, ohm/km, uF/km, ampacity A.
   double cable_r = 0.125, cable_x = 0.112, cable_c_uf = 0.36, cable_ampacity = 420;
+  /// A planner's changes to the HV/MV substations (what-if variants): indices into the mapped
+  /// (or, without any, synthesised) substations to leave out, and places of new ones, appended.
+  std::vector<std::int32_t> removed_substations;
+  std::vector<std::array<double, 2>> added_substations;
 };
 
 /// The synthesised grid in physical units, with coordinates for drawing.

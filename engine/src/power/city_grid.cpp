@@ -209,6 +209,18 @@ CityGrid synthesise_city_grid(const CityModel& city, const CityGridParams& p) {
     g.substation_osm_id.assign(sx.size(), 0);
   }
 
+  // A variant's substations: some left out (a relocation removes the old place), new ones added.
+  for (std::int32_t r = static_cast<std::int32_t>(sx.size()) - 1; r >= 0; --r)
+    if (std::find(p.removed_substations.begin(), p.removed_substations.end(), r) !=
+        p.removed_substations.end()) {
+      sx.erase(sx.begin() + r), sy.erase(sy.begin() + r);
+      g.substation_osm_id.erase(g.substation_osm_id.begin() + r);
+    }
+  for (const auto& [x, y] : p.added_substations) {
+    sx.push_back(x), sy.push_back(y);
+    g.substation_osm_id.push_back(0);
+  }
+
   // 4. Street graph (undirected) and a shortest-path forest from every substation.
   const std::int32_t n_nodes = roads.node_count();
   std::vector<std::vector<std::int32_t>> adjacent(

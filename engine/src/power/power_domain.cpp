@@ -12,6 +12,8 @@
 //     per generation until every bus recovers.
 // Every trip and shed is logged with its time, generation, reason and loading; a power flow
 // that fails is counted, its diagnosis kept, and the last good state stays in force.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -59,6 +61,13 @@ struct PowerSpec : DomainSpec {
   double tolerance = 1e-8;
   int max_iterations = 20;
   ProtectionSpec protection;
+  /// [[power.substation]]: new HV/MV substations, optionally replacing existing ones.
+  struct NewSubstation {
+    Point2 at;
+    std::int64_t replaces = -1;
+    std::string where;
+  };
+  std::vector<NewSubstation> substations;
 };
 
 struct BranchEvent : EventPayload {
@@ -720,6 +729,18 @@ std::shared_ptr<const DomainSpec> parse_power(SectionReader& s, const ScenarioSp
   pr.max_generations =
       static_cast<int>(p.integer_or("max_generations", pr.max_generations, 1, 10000));
   if (pr.overload_delay <= 0) p.error("overload_delay", "must be positive", "", "e.g. \"15s\"");
+  for (SectionReader& ss : s.tables("substation")) {
+    PowerSpec::NewSubstation n;
+    n.where = ss.where("at");
+    const auto at = ss.points("at");
+    if (!at || at->size() != 1)
+      ss.error("at", "a substation needs one position", "", "at = [x, y] (model CRS)");
+    else
+      n.at = at->front();
+    n.replaces = ss.integer_or("replaces", -1, 0);
+    if (has_case) ss.error("", "substations are placed on the synthesised city grid only");
+    spec->substations.push_back(std::move(n));
+  }
   return spec;
 }
 
@@ -759,7 +780,29 @@ Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec, const Sce
       return fail(
           Error::msg("power.grid = \"city\" needs buildings: set city.osm, or give power.case",
                      scenario.path));
-    grid = synthesise_city_grid(city);
+    CityGridParams params;
+    if (!spec.substations.empty()) {
+      // Replaced substations are indices into the grid as the city gives it.
+      const auto base =
+          static_cast<std::int64_t>(synthesise_city_grid(city).substation_hv_bus.size());
+      const auto& e = city.extent;
+      for (const PowerSpec::NewSubstation& n : spec.substations) {
+        if (n.at.x < e[0] || n.at.x > e[2] || n.at.y < e[1] || n.at.y > e[3])
+          return fail(Diagnostic::at(
+              n.where, 0, "power.substation.at", "the substation lies outside the city",
+              fmt::format("[{}, {}]", n.at.x, n.at.y),
+              fmt::format("x in [{:.0f}, {:.0f}], y in [{:.0f}, {:.0f}]", e[0], e[2], e[1], e[3])));
+        if (n.replaces >= base)
+          return fail(
+              Diagnostic::at(n.where, 0, "power.substation.replaces", "no such substation",
+                             std::to_string(n.replaces),
+                             fmt::format("an index below {} (/power/substation_hv_bus)", base)));
+        if (n.replaces >= 0)
+          params.removed_substations.push_back(static_cast<std::int32_t>(n.replaces));
+        params.added_substations.push_back({n.at.x, n.at.y});
+      }
+    }
+    grid = synthesise_city_grid(city, params);
     net = to_network(grid);
     for (BuildingUse u : city.buildings.use)
       residential.push_back(u == BuildingUse::residential || u == BuildingUse::other);

@@ -243,4 +243,30 @@ def ensemble():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-{"whatif": whatif, "different_cities": different_cities, "ensemble": ensemble}[CHECK]()
+def whatif_keys():
+    """Every example variant is valid; the keys planners write are checked with a location."""
+    for f in sorted(os.listdir("scenarios/whatif")):
+        r = run("validate", f"scenarios/whatif/{f}")
+        expect(r.returncode == 0, f"scenarios/whatif/{f} is valid: {r.stdout}{r.stderr}")
+    tmp = tempfile.mkdtemp(prefix="citytwin_whatif_keys_")
+    base = os.path.abspath("scenarios/monaco.toml")
+    bad = {
+        "off_city.toml": ("[[power.substation]]\nat = [100.0, 200.0]\n", "lies outside the city", 5),
+        "no_such.toml": ("[[power.substation]]\nat = [373700.0, 4844700.0]\nreplaces = 7\n",
+                         "no such substation", 5),
+        "wall_off.toml": ("[[flood.wall]]\nline = [[0.0, 0.0], [10.0, 0.0]]\nheight = \"1m\"\n",
+                          "the wall raises no active cell", 5),
+    }
+    try:
+        for name, (body, message, line) in bad.items():
+            with open(f"{tmp}/{name}", "w") as f:
+                f.write(f'extends = "{base}"\n[scenario]\nname = "bad"\n{body}')
+            r = run("validate", f"{tmp}/{name}")
+            expect(r.returncode == 2 and message in r.stderr and f"{name}:{line}" in r.stderr,
+                   f"{name}: exit 2, '{message}' at line {line} ({r.returncode}: {r.stderr.strip()})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+{"whatif": whatif, "different_cities": different_cities, "ensemble": ensemble,
+ "whatif_keys": whatif_keys}[CHECK]()

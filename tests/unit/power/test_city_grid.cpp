@@ -106,6 +106,41 @@ TEST_CASE("without mapped substations, k-means places one per ~30 MW", "[power][
   CHECK(again.br_from == g.br_from);
 }
 
+TEST_CASE("a planner's substations: added ones feed their part of the city, replaced ones go",
+          "[power][city_grid]") {
+  const auto city = monaco();
+  CityGridParams p;
+  const CityGrid base = synthesise_city_grid(*city, p);
+  // A new substation in the east (Monte Carlo), far from the two mapped ones in the west.
+  const std::array<double, 2> east{373700.0, 4844700.0};
+  p.added_substations = {east};
+  const CityGrid added = synthesise_city_grid(*city, p);
+  check_grid(*city, added, p);
+  REQUIRE(added.substation_hv_bus.size() == 3);
+  CHECK(added.substation_osm_id[2] == 0);
+  const std::int32_t hv = added.substation_hv_bus[2];
+  CHECK(added.bus_x[hv] == east[0]);
+  CHECK(added.bus_y[hv] == east[1]);
+  // It feeds buildings, and the MV cable length falls: feeders no longer run from the west.
+  auto cable_km = [](const CityGrid& g) {
+    double m = 0;
+    for (std::int32_t k = 0; k < g.n_branch(); ++k)
+      if (g.br_kind[k] == GridBranchKind::mv_cable) m += g.br_length_m[k];
+    return m / 1000.0;
+  };
+  const auto fed = std::count_if(added.building_bus.begin(), added.building_bus.end(),
+                                 [&](std::int32_t b) { return added.bus_substation[b] == 2; });
+  CHECK(fed > 100);
+  CHECK(cable_km(added) < cable_km(base));
+  // Relocated: the first mapped substation replaced by the new one.
+  p.removed_substations = {0};
+  const CityGrid moved = synthesise_city_grid(*city, p);
+  check_grid(*city, moved, p);
+  REQUIRE(moved.substation_hv_bus.size() == 2);
+  CHECK(moved.substation_osm_id[0] == base.substation_osm_id[1]);
+  CHECK(moved.bus_x[moved.substation_hv_bus[1]] == east[0]);
+}
+
 TEST_CASE("a city that fits one transformer: every building on its one LV bus",
           "[power][city_grid]") {
   // The whole city is one quadtree leaf (once, the buildings' bus list came out empty).
