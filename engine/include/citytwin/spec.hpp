@@ -179,7 +179,9 @@ struct CitySpec {
   /// into one; optional.
   std::vector<std::string> dem;
   std::string elevation_points;  ///< city.elevation_points: OSM file with `ele` nodes
-  std::string crs;               ///< city.crs ("EPSG:32632"); empty: UTM of the centroid
+  /// city.add_buildings: a GeoJSON file of buildings added after OSM's (a new development).
+  std::string add_buildings;
+  std::string crs;  ///< city.crs ("EPSG:32632"); empty: UTM of the centroid
   std::optional<std::array<double, 4>> bbox;  ///< city.bbox [west, south, east, north] degrees
   /// city.margin: without a bbox, the terrain covers the OSM data's box plus this margin.
   double margin_m = 200.0;

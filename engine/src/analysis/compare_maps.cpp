@@ -364,10 +364,12 @@ Result<void> building_map(const RunReader& b, const RunReader& v, const Projecti
   auto lost_power = [&](const RunReader& r) {
     std::vector<int> out(n, -1);  // -1 unknown (no city grid)
     auto p = r.read<std::uint8_t>("/power/building_powered");
-    if (!p || p->dims.size() != 2 || p->dims[1] != n) return out;
+    // The base's buildings: a variant's added ones come after them.
+    if (!p || p->dims.size() != 2 || p->dims[1] < n) return out;
     std::fill(out.begin(), out.end(), 0);
+    const std::size_t stride = p->dims[1];
     for (std::size_t k = 0; k < p->dims[0]; ++k)
-      for (std::size_t i = 0; i < n; ++i) out[i] |= p->data[k * n + i] == 0;
+      for (std::size_t i = 0; i < n; ++i) out[i] |= p->data[k * stride + i] == 0;
     return out;
   };
   const auto db = depth(b), dv = depth(v);

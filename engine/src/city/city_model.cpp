@@ -260,6 +260,10 @@ Result<std::shared_ptr<const CityModel>> import_city(const CitySpec& spec) {
     auto r = read_osm(spec.osm, {spec.bbox}, stats);
     if (!r) return fail(r.error());
     osm = std::move(*r);
+    // A planner's new buildings come after OSM's, so the city's own keep their indices.
+    if (!spec.add_buildings.empty())
+      if (auto a = read_geojson_buildings(spec.add_buildings, osm.buildings); !a)
+        return fail(a.error());
   }
   std::optional<RasterSource> dem_source;
   if (!spec.dem.empty()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -67,6 +68,15 @@ struct OsmCity {
   std::vector<Substation> substations;
   std::vector<OsmFacility> facilities;
 };
+
+/// The use class of a building from its OSM-style tags (`tag(key)`: the value, or null).
+BuildingUse building_use(const std::function<const char*(const char*)>& tag);
+
+/// Appends the buildings of a GeoJSON file (RFC 7946: WGS84 longitude/latitude; Polygon or
+/// MultiPolygon features; properties as OSM tags: height, building:levels or levels, building,
+/// amenity, ...) to `out`, with ids -1, -2, ... in feature order. Errors name the file and the
+/// feature.
+Result<void> read_geojson_buildings(const std::string& path, std::vector<OsmBuilding>& out);
 
 /// Reads roads, buildings, power features and water from an .osm.pbf / .osm / .osm.gz file.
 Result<OsmCity> read_osm(const std::string& path, const OsmReadOptions& options,

@@ -88,8 +88,10 @@ bool is_one_of(const char* v, std::initializer_list<const char*> values) {
   return false;
 }
 
-BuildingUse building_use(const osmium::TagList& tags) {
-  const char* b = tags["building"];
+}  // namespace
+
+BuildingUse building_use(const std::function<const char*(const char*)>& tag) {
+  const char* b = tag("building");
   struct Entry {
     BuildingUse use;
     std::initializer_list<const char*> values;
@@ -114,10 +116,10 @@ BuildingUse building_use(const osmium::TagList& tags) {
   for (const Entry& e : table)
     if (is_one_of(b, e.values)) return e.use;
   // building=yes and others: look at what the building is used for.
-  if (tags["shop"] || is_one_of(tags["tourism"], {"hotel", "hostel", "motel"}))
+  if (tag("shop") || is_one_of(tag("tourism"), {"hotel", "hostel", "motel"}))
     return BuildingUse::commercial;
-  if (tags["office"]) return BuildingUse::office;
-  const char* amenity = tags["amenity"];
+  if (tag("office")) return BuildingUse::office;
+  const char* amenity = tag("amenity");
   if (is_one_of(amenity, {"school", "university", "college", "kindergarten"}))
     return BuildingUse::education;
   if (is_one_of(amenity, {"hospital", "clinic"})) return BuildingUse::health;
@@ -126,6 +128,8 @@ BuildingUse building_use(const osmium::TagList& tags) {
   if (amenity) return BuildingUse::public_service;
   return BuildingUse::other;
 }
+
+namespace {
 
 // The critical facility an object's tags describe (the KPIs' hospitals, fire stations, police
 // and schools), if any.
@@ -247,7 +251,7 @@ class CityHandler : public osmium::handler::Handler {
       bld.height_m = static_cast<float>(*h * (feet ? 0.3048 : 1.0));
     }
     if (auto l = leading_number(tags["building:levels"])) bld.levels = static_cast<float>(*l);
-    bld.use = building_use(tags);
+    bld.use = building_use([&tags](const char* key) { return tags[key]; });
     double lon = 0, lat = 0;
     int n = 0;
     for (const auto& outer : a.outer_rings()) {

@@ -43,6 +43,9 @@ void parse_city(SectionReader s, CitySpec& city) {
       s.error("dem", "an empty list", "[]", "a raster path or a list of terrain tiles");
   }
   city.elevation_points = s.existing_file("elevation_points").value_or("");
+  city.add_buildings = s.existing_file("add_buildings").value_or("");
+  if (!city.add_buildings.empty() && !s.has("osm"))
+    s.error("add_buildings", "adds to the buildings of city.osm: set city.osm too");
   city.crs = s.string_or("crs", "");
   if (auto b = s.numbers("bbox", 4)) {
     const auto& v = *b;

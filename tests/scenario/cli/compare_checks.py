@@ -30,13 +30,13 @@ def ok(*args):
     return r.stdout
 
 
-def runs(tmp, *scenarios):
+def runs(tmp, *scenarios, until=UNTIL):
     """Runs the scenarios two at a time, one thread each (the machine has two cores)."""
     out = []
     procs = []
     for i, s in enumerate(scenarios):
         d = f"{tmp}/run{i}"
-        procs.append((s, subprocess.Popen([cli_common.CITYTWIN, "run", s, "--until", UNTIL, "--threads", "1",
+        procs.append((s, subprocess.Popen([cli_common.CITYTWIN, "run", s, "--until", until, "--threads", "1",
                                            "--out", d, "--quiet"], stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, text=True)))
         out.append(d)
@@ -245,7 +245,7 @@ def ensemble():
 
 def whatif_keys():
     """Every example variant is valid; the keys planners write are checked with a location."""
-    for f in sorted(os.listdir("scenarios/whatif")):
+    for f in sorted(x for x in os.listdir("scenarios/whatif") if x.endswith(".toml")):
         r = run("validate", f"scenarios/whatif/{f}")
         expect(r.returncode == 0, f"scenarios/whatif/{f} is valid: {r.stdout}{r.stderr}")
     tmp = tempfile.mkdtemp(prefix="citytwin_whatif_keys_")
@@ -268,5 +268,41 @@ def whatif_keys():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def district():
+    """A new development from GeoJSON: appended after OSM's buildings, comparable with the base."""
+    import h5py
+    import numpy as np
+
+    tmp = tempfile.mkdtemp(prefix="citytwin_district_")
+    try:
+        base, dist = runs(tmp, BASE, "scenarios/whatif/monaco-new-district.toml", until="2min")
+        with h5py.File(f"{base}/run.h5") as fb, h5py.File(f"{dist}/run.h5") as fd:
+            ob, od = fb["/city/buildings/osm_id"][:], fd["/city/buildings/osm_id"][:]
+            n = len(ob)
+            expect(np.array_equal(od[:n], ob) and list(od[n:]) == [-1, -2, -3],
+                   f"the three new buildings come after the city's own, ids -1..-3 ({od[n:]})")
+            h = fd["/city/buildings/height_m"][n:]
+            expect(abs(h[0] - 62) < 1e-4 and abs(h[1] - 50) < 1e-4, f"tagged heights kept: {h}")
+            expect(abs(h[2] - 8 * 3.0) < 1e-4, f"untagged height = levels x level height: {h[2]}")
+            use = fd["/city/buildings/use"][n:]
+            names = fd["/city/buildings/use"].attrs["use_names"]
+            names = (names.decode() if isinstance(names, bytes) else names).split(",")
+            expect([names[u] for u in use] == ["residential", "residential", "office"],
+                   f"use classes from the building property: {[names[u] for u in use]}")
+            res = fd["/city/buildings/residents"][n:]
+            expect(res[0] > 100 and res[1] > 100 and res[2] == 0, f"the towers house residents: {res}")
+        print(ok("compare", base, dist, "--out", f"{tmp}/c"))
+        with open(f"{tmp}/bad.geojson", "w") as f:
+            f.write('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                    '"properties": {}, "geometry": {"type": "Point", "coordinates": [7.42, 43.73]}}]}')
+        with open(f"{tmp}/bad.toml", "w") as f:
+            f.write(f'extends = "{os.path.abspath(BASE)}"\n[city]\nadd_buildings = "bad.geojson"\n')
+        r = run("validate", f"{tmp}/bad.toml")
+        expect(r.returncode == 2 and "bad.geojson" in r.stderr and "feature 1" in r.stderr and
+               "Polygon" in r.stderr, f"a point is no building: exit 2 naming file and feature ({r.stderr.strip()})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 {"whatif": whatif, "different_cities": different_cities, "ensemble": ensemble,
- "whatif_keys": whatif_keys}[CHECK]()
+ "whatif_keys": whatif_keys, "district": district}[CHECK]()
