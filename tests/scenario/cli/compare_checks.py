@@ -304,5 +304,28 @@ def district():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def render():
+    """compare --render: both runs drawn by the viewer (under Xvfb) and put in the report."""
+    from PIL import Image
+
+    tmp = tempfile.mkdtemp(prefix="citytwin_compare_render_")
+    try:
+        base, rain = runs(tmp, BASE, RAIN, until="4min")
+        out = ok("compare", base, rain, "--out", f"{tmp}/c", "--render")
+        print(out)
+        pngs = [f"render_{who}_{when}.png" for when in ("peak", "end") for who in ("base", "variant")]
+        for p in pngs:
+            expect(os.path.exists(f"{tmp}/c/{p}"), f"compare --render wrote {p}")
+            img = Image.open(f"{tmp}/c/{p}").convert("RGB")
+            colours = img.getcolors(maxcolors=1 << 20)
+            expect(colours is not None and len(colours) > 100, f"{p} is a picture, not a blank ({len(colours or [])} colours)")
+        with open(f"{tmp}/c/report.html") as f:
+            html = f.read()
+        expect(html.count("data:image/png;base64,") >= 8, "the report embeds the renders beside the maps")
+        expect("variant run at" in html and "base run at" in html, "the renders are captioned")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 {"whatif": whatif, "different_cities": different_cities, "ensemble": ensemble,
- "whatif_keys": whatif_keys, "district": district}[CHECK]()
+ "whatif_keys": whatif_keys, "district": district, "render": render}[CHECK]()
