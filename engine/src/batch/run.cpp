@@ -199,6 +199,9 @@ BatchTable batch_row(const BatchSpec& spec, const BatchMember& m, const MemberRe
   for (const auto& p : spec.mc)
     if (std::find(t.columns.begin(), t.columns.end(), p.key) == t.columns.end())
       t.columns.push_back(p.key);
+  for (const BatchMember::Setting& s : m.set)  // a fork's --vary key, say
+    if (std::find(t.columns.begin(), t.columns.end(), s.key) == t.columns.end())
+      t.columns.push_back(s.key);
   for (const char* c :
        {"status", "error", "steps", "simulated_s", "wall_s", "state_hash", "state_bytes"})
     t.columns.emplace_back(c);

@@ -29,6 +29,7 @@
 
 #include "citytwin/batch.hpp"
 #include "citytwin/io.hpp"
+#include "citytwin/kpi.hpp"
 #include "citytwin/rng.hpp"
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
@@ -184,6 +185,8 @@ struct Member {
   std::uint64_t hash = 0;
   std::string error;
   double wall_s = 0;
+  std::int64_t steps = 0;
+  double simulated_s = 0;
 };
 
 // HDF5 1.10 (Debian's) is built without its thread-safety lock: one call at a time.
@@ -228,6 +231,8 @@ void run_member(Member& mb, const Checkpoint& c, const std::string& where, int t
       rec.reset();
     }
     mb.hash = hash_state(m, run.state());
+    mb.steps = run.state().step;
+    mb.simulated_s = to_seconds(run.state().t);
   } catch (const OutputError& e) {
     mb.error = fmt::format("cannot write {}: {}", h5, e.what());
   } catch (const std::exception& e) {
@@ -456,9 +461,41 @@ int run_fork(const ForkArgs& args) {
     }
     std::cout << row(std::to_string(k), std::to_string(mb.seed), mb.value, hash_hex(mb.hash), file);
   }
+  // fork.csv: the batch table's columns (docs/batch.md), a row per member with its KPIs.
+  BatchSpec table_spec;
+  table_spec.out = out.string();
+  BatchTable table;
+  std::vector<BatchMember> order;
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    const Member& mb = members[k];
+    BatchMember bm{fmt::format("member-{}", k), "fork", c->scenario_path, {}, mb.seed};
+    if (vary) bm.set.push_back(vary->settings[k]);
+    MemberResult r;
+    r.status = mb.error.empty() ? "done" : "failed";
+    r.error = mb.error;
+    r.seed = mb.seed;
+    r.state_hash = mb.hash;
+    r.steps = mb.steps;
+    r.simulated_s = mb.simulated_s;
+    r.wall_s = mb.wall_s;
+    if (mb.error.empty()) {
+      auto kpis = compute_kpis((mb.dir / "run.h5").string());
+      if (kpis)
+        r.kpis = std::move(kpis->value);
+      else
+        r.error = "KPIs: " + kpis.error().to_string();
+    }
+    merge_rows(table, batch_row(table_spec, bm, r));
+    order.push_back(std::move(bm));
+  }
+  const std::string csv = (out / "fork.csv").string();
+  if (auto w = write_batch_csv(csv, table, order); !w) {
+    std::cerr << w.error().to_string() << "\n";
+    return k_exit_internal;
+  }
   if (!args.quiet)
-    spdlog::info("{} members in {:.1f} s", n,
-                 std::chrono::duration<double>(Clock::now() - t_start).count());
+    spdlog::info("{} members in {:.1f} s; table {}", n,
+                 std::chrono::duration<double>(Clock::now() - t_start).count(), csv);
   return failed > 0 ? k_exit_internal : k_exit_ok;
 }
 

@@ -119,6 +119,17 @@ def vary():
 
         # (b) Other futures: different hashes, and water that orders with the rain.
         hashes = [m[2] for m in members]
+        # fork.csv: the batch table's columns, a row per member with its hash and KPIs.
+        import csv
+
+        with open(f"{parent}/fork/fork.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        expect([r["member"] for r in rows] == [f"member-{k}" for k in range(4)], "fork.csv has a row per member")
+        expect([r["state_hash"] for r in rows] == hashes, "fork.csv's hashes are the table's")
+        expect([r["flood.rain.intensity"] for r in rows] == RAIN, "fork.csv names the varied values")
+        depths = [float(r["flood.max_depth"]) for r in rows]
+        expect(depths == sorted(depths) and depths[0] < depths[-1],
+               f"fork.csv's flood.max_depth rises with the rain: {depths}")
         expect(len(set(hashes)) == 4, f"four different final hashes: {hashes}")
         figures = []
         for k, m in enumerate(members):
