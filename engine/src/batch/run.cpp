@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 
@@ -17,31 +18,55 @@ namespace citytwin {
 namespace {
 
 // Compiled models by resolved scenario text, and the imported city, shared by every member.
+// The city is imported once (the first member imports it, the others wait); each distinct
+// scenario is compiled once, by the first member that needs it, while members needing other
+// models compile theirs at the same time (no lock is held while compiling).
 class ModelCache {
  public:
-  Result<std::shared_ptr<const Model>> get(ScenarioSpec spec) {
-    const std::lock_guard lock(m_mutex);
-    if (auto it = m_models.find(spec.resolved_text); it != m_models.end()) return it->second;
-    if (!m_city) {
-      if (spec.city.osm.empty() && spec.city.dem.empty()) {
-        m_city = std::make_shared<const CityModel>();
-      } else {
-        auto city = import_city(spec.city);
-        if (!city) return fail(city.error());
-        m_city = std::move(*city);
+  using Entry = Result<std::shared_ptr<const Model>>;
+
+  Entry get(ScenarioSpec spec) {
+    std::shared_ptr<const CityModel> city;
+    {
+      const std::lock_guard lock(m_city_mutex);
+      if (!m_city) {
+        if (spec.city.osm.empty() && spec.city.dem.empty()) {
+          m_city = std::make_shared<const CityModel>();
+        } else {
+          auto imported = import_city(spec.city);
+          if (!imported) return fail(imported.error());  // every member tries and says so
+          m_city = std::move(*imported);
+        }
       }
+      city = m_city;
     }
     const std::string text = spec.resolved_text;
-    auto model = compile_model(std::move(spec), m_city, builtin_domains());
-    if (!model) return fail(model.error());
-    m_models.emplace(text, *model);
-    return *model;
+    std::shared_ptr<std::promise<Entry>> mine;
+    std::shared_future<Entry> model;
+    {
+      const std::lock_guard lock(m_mutex);
+      if (auto it = m_models.find(text); it != m_models.end()) {
+        model = it->second;
+      } else {
+        mine = std::make_shared<std::promise<Entry>>();
+        model = mine->get_future().share();
+        m_models.emplace(text, model);
+      }
+    }
+    if (mine) {
+      try {
+        mine->set_value(compile_model(std::move(spec), city, builtin_domains()));
+      } catch (...) {  // out of memory, say: the members waiting for it fail with it too
+        mine->set_exception(std::current_exception());
+      }
+    }
+    return model.get();
   }
 
  private:
-  std::mutex m_mutex;
+  std::mutex m_city_mutex, m_mutex;
   std::shared_ptr<const CityModel> m_city;
-  std::map<std::string, std::shared_ptr<const Model>> m_models;
+  std::map<std::string, std::shared_future<Entry>> m_models;
 };
 
 // HDF5 1.10 (Debian's) is built without its thread-safety lock: one call at a time.
@@ -82,7 +107,13 @@ MemberResult run_member(const BatchSpec& spec, const BatchMember& m, ModelCache&
     }
   }
   loaded->output.dir = dir.string();
-  auto model = cache.get(std::move(*loaded));
+  ModelCache::Entry model = [&]() -> ModelCache::Entry {
+    try {
+      return cache.get(std::move(*loaded));
+    } catch (const std::exception& e) {  // the member fails, the batch goes on
+      return fail(Error::msg(std::string("compiling the model: ") + e.what(), scenario));
+    }
+  }();
   if (!model) {
     r.status = "failed";
     r.error = model.error().to_string();
