@@ -238,8 +238,8 @@ struct Controls : osgGA::GUIEventHandler {
     std::string s = frame_caption(f, live ? fmt::format("   speed x{:g}{}", live->speed.load(),
                                                         live->paused ? "   PAUSED" : "")
                                           : "");
-    s += "\nkeys: 1-6 layers (terrain, buildings, roads, water, vehicles, power)"
-         "\n      space pause, n step, +/- speed, left/right frame, o/t cameras\n";
+    s += "\nkeys: 1-6 terrain, buildings, roads, water, vehicles, power"
+         "\n      space pause, n step, +/- speed, arrows frame, o/t camera\n";
     if (picked.any) s += "picked: " + describe(scene.city(), picked, f);
     overlay->set_text(s);
     overlay->set_legend(scene.legend());
