@@ -19,6 +19,17 @@ namespace {
 
 constexpr int k_tex_width = 1024;
 constexpr unsigned k_entity_attr = 6;
+constexpr unsigned k_along_attr = 7;
+
+// State textures flag a second state in alpha (below k_flag_alpha): a building flooded and
+// without power (its roof hatched), a de-energised power line (dashed).
+constexpr unsigned char k_flag_alpha = 100;
+
+// Colours shared by the shaders and the legend.
+constexpr std::array<float, 3> k_sea{0.13f, 0.38f, 0.40f};       // terrain at or below sea level
+constexpr std::array<float, 3> k_land_low{0.42f, 0.52f, 0.33f};  // lowest land
+constexpr std::array<float, 3> k_land_high{0.78f, 0.72f, 0.60f};
+constexpr std::array<float, 3> k_no_power{0.25f, 0.22f, 0.28f};  // building without power
 
 // Mesh layers: colour either from elevation (terrain) or from the per-entity state texture,
 // lit by a fixed sun (geometry is in scene coordinates, so gl_Normal is a world normal).
@@ -27,32 +38,75 @@ in float entity;
 uniform sampler2D state;
 uniform int mode;
 uniform vec2 zrange;
+uniform vec3 land_low;
+uniform vec3 land_high;
 out vec4 colour;
 out vec3 normal;
+out float zw;
 void main() {
   gl_Position = gl_ModelViewProjectionMatrix * gl_Vertex;
   normal = gl_Normal;
+  zw = gl_Vertex.z;
   if (mode == 0) {
     float h = clamp((gl_Vertex.z - zrange.x) / max(zrange.y - zrange.x, 1.0), 0.0, 1.0);
-    colour = mix(vec4(0.42, 0.52, 0.33, 1.0), vec4(0.78, 0.72, 0.60, 1.0), h);
+    colour = vec4(mix(land_low, land_high, h), 1.0);
   } else {
     int id = int(entity + 0.5);
     colour = texelFetch(state, ivec2(id % 1024, id / 1024), 0);
   }
 })";
+// A flagged colour (alpha < 0.6) on an upward face is hatched with `hatch`: diagonal stripes,
+// 4 pixels of 8, in screen space so that they show at every zoom.
 const char* k_lit_fs = R"(#version 130
 in vec4 colour;
 in vec3 normal;
+uniform vec3 hatch;
 out vec4 frag;
 void main() {
   vec3 sun = normalize(vec3(0.35, -0.45, 0.82));
   float l = 0.45 + 0.55 * max(dot(normalize(normal), sun), 0.0);
-  frag = vec4(colour.rgb * l, colour.a);
+  vec3 c = colour.rgb;
+  if (colour.a < 0.6 && normal.z > 0.9 && mod(gl_FragCoord.x + gl_FragCoord.y, 8.0) < 4.0)
+    c = hatch;
+  frag = vec4(c * l, 1.0);
 })";
-const char* k_flat_fs = R"(#version 130
+// Terrain: land by elevation (the vertex colour), the sea where the interpolated elevation is
+// at or below sea level, so the coastline follows the 0 m contour across a triangle.
+const char* k_terrain_fs = R"(#version 130
 in vec4 colour;
+in vec3 normal;
+in float zw;
+uniform float sea_level;
+uniform vec3 sea;
 out vec4 frag;
-void main() { frag = colour; })";
+void main() {
+  vec3 sun = normalize(vec3(0.35, -0.45, 0.82));
+  float l = 0.45 + 0.55 * max(dot(normalize(normal), sun), 0.0);
+  vec3 c = zw <= sea_level + 0.05 ? sea : colour.rgb;
+  frag = vec4(c * l, 1.0);
+})";
+// Power lines: unlit, coloured by state; a flagged (de-energised) line is dashed, 14 m drawn of
+// every 24 m along the line.
+const char* k_line_vs = R"(#version 130
+in float entity;
+in float along;
+uniform sampler2D state;
+out vec4 colour;
+out float dist;
+void main() {
+  gl_Position = gl_ModelViewProjectionMatrix * gl_Vertex;
+  int id = int(entity + 0.5);
+  colour = texelFetch(state, ivec2(id % 1024, id / 1024), 0);
+  dist = along;
+})";
+const char* k_line_fs = R"(#version 130
+in vec4 colour;
+in float dist;
+out vec4 frag;
+void main() {
+  if (colour.a < 0.6 && mod(dist, 24.0) >= 14.0) discard;
+  frag = vec4(colour.rgb, 1.0);
+})";
 // Water: each vertex is a flood cell centre; its surface and depth come from a float texture.
 // The surface is drawn 0.5 m up so that road ribbons (0.3 m above the terrain) and the terrain
 // mesh (coarser than the flood grid) do not hide shallow water.
@@ -107,6 +161,7 @@ osg::Program* program(const char* vs, const char* fs) {
   p->addShader(new osg::Shader(osg::Shader::VERTEX, vs));
   p->addShader(new osg::Shader(osg::Shader::FRAGMENT, fs));
   p->addBindAttribLocation("entity", k_entity_attr);
+  p->addBindAttribLocation("along", k_along_attr);
   return p;
 }
 
@@ -126,14 +181,23 @@ std::array<unsigned char, 4> rgba(float r, float g, float b) {
   };
   return {c(r), c(g), c(b), 255};
 }
+std::array<unsigned char, 4> rgba(const std::array<float, 3>& c) {
+  return rgba(c[0], c[1], c[2]);
+}
+osg::Vec3 vec3(const std::array<float, 3>& c) {
+  return {c[0], c[1], c[2]};
+}
 
-// Building colour: flood depth (blue ramp) over power state (dark when without power).
+// Building colour: flood depth (blue ramp), dark without power. Flooded and without power: the
+// flood colour, flagged so that the roof is hatched with the no-power colour (walls stay blue).
 std::array<unsigned char, 4> building_colour(float depth, int powered) {
   if (depth > 0.05f) {
     const float d = std::min(depth / 2.f, 1.f);
-    return rgba(0.55f - 0.45f * d, 0.65f - 0.45f * d, 0.95f);
+    auto c = rgba(0.55f - 0.45f * d, 0.65f - 0.45f * d, 0.95f);
+    if (powered == 0) c[3] = k_flag_alpha;
+    return c;
   }
-  if (powered == 0) return rgba(0.25f, 0.22f, 0.28f);
+  if (powered == 0) return rgba(k_no_power);
   return rgba(0.90f, 0.87f, 0.80f);
 }
 
@@ -151,13 +215,17 @@ std::array<unsigned char, 4> road_colour(float ratio, int closed, float flood_fa
                   : rgba(0.9f - 1.6f * (r - 0.5f), 0.8f, 0.15f);
 }
 
-// Power line colour: loading |S| / rating from green (0) through yellow (0.8) to red (>= 1);
-// dark grey out of service.
-std::array<unsigned char, 4> line_colour(float loading, int on) {
-  if (!on || !std::isfinite(loading)) return rgba(0.2f, 0.2f, 0.2f);
-  const float l = std::clamp(loading, 0.f, 1.f);
-  return l < 0.8f ? rgba(0.1f + 0.85f * l / 0.8f, 0.75f, 0.1f)
-                  : rgba(0.95f, 0.75f - 0.65f * (l - 0.8f) / 0.2f, 0.1f);
+// Power line colour, a hue of its own (roads use red-amber-green): loading |S| / rating from
+// cyan (0) to magenta (>= 1); de-energised (out of service, or no voltage at its buses, as in a
+// blackout) dark grey and flagged, so that it is drawn dashed.
+std::array<unsigned char, 4> line_colour(float loading, int energised) {
+  if (!energised) {
+    auto c = rgba(0.3f, 0.3f, 0.32f);
+    c[3] = k_flag_alpha;
+    return c;
+  }
+  const float l = std::isfinite(loading) ? std::clamp(loading, 0.f, 1.f) : 0.f;
+  return rgba(0.05f + 0.9f * l, 0.85f - 0.7f * l, 0.95f - 0.15f * l);
 }
 
 std::array<unsigned char, 4> substation_colour(int on) {
@@ -201,7 +269,9 @@ void CityScene::build_mesh_layers() {
   m_building_state.resize(m_city.buildings.size());
   m_road_state.resize(m_city.roads.link_count());
   osg::ref_ptr<osg::Program> prog = program(k_mesh_vs, k_lit_fs);
-  const double zmin = m_city.terrain.empty() ? 0 : m_city.terrain.min();
+  osg::ref_ptr<osg::Program> terrain_prog = program(k_mesh_vs, k_terrain_fs);
+  // The land's elevation ramp starts at the coast: the sea has a colour of its own.
+  const double zmin = m_city.terrain.empty() ? 0 : std::max(m_city.terrain.min(), k_sea_level_m);
   const double zmax = m_city.terrain.empty() ? 1 : m_city.terrain.max();
   for (unsigned kind = 0; kind < 3; ++kind) {
     auto* geode = new osg::Geode;
@@ -233,13 +303,18 @@ void CityScene::build_mesh_layers() {
       geode->addDrawable(g);
     }
     osg::StateSet* ss = geode->getOrCreateStateSet();
-    ss->setAttributeAndModes(prog.get());
+    ss->setAttributeAndModes(kind == 0 ? terrain_prog.get() : prog.get());
     // Every mesh triangle is counter-clockwise seen from outside: back faces are never seen.
     ss->setAttributeAndModes(new osg::CullFace(osg::CullFace::BACK));
     ss->addUniform(new osg::Uniform("mode", kind == 0 ? 0 : 1));
     ss->addUniform(
         new osg::Uniform("zrange", osg::Vec2(static_cast<float>(zmin), static_cast<float>(zmax))));
     ss->addUniform(new osg::Uniform("state", 0));
+    ss->addUniform(new osg::Uniform("land_low", vec3(k_land_low)));
+    ss->addUniform(new osg::Uniform("land_high", vec3(k_land_high)));
+    ss->addUniform(new osg::Uniform("sea", vec3(k_sea)));
+    ss->addUniform(new osg::Uniform("sea_level", static_cast<float>(k_sea_level_m)));
+    ss->addUniform(new osg::Uniform("hatch", vec3(k_no_power)));
     if (kind == 1) ss->setTextureAttribute(0, m_building_state.texture());
     if (kind == 2) ss->setTextureAttribute(0, m_road_state.texture());
     if (kind == 2) ss->setAttributeAndModes(new osg::PolygonOffset(-1.f, -1.f));
@@ -346,13 +421,13 @@ void CityScene::build_power(std::shared_ptr<const PowerLayout> layout) {
   const int ns = static_cast<int>(l.substation_hv_bus.size());
   m_line_state.resize(nk);
   m_substation_state.resize(ns);
-  osg::ref_ptr<osg::Program> prog = program(k_mesh_vs, k_flat_fs);
   {
     auto* g = new osg::Geometry;
     g->setUseDisplayList(false);
     g->setUseVertexBufferObjects(true);
     auto* v = new osg::Vec3Array;
     auto* ent = new osg::FloatArray;
+    auto* along = new osg::FloatArray;  // metres from the from-bus (dashes)
     for (int k = 0; k < nk; ++k) {
       const std::int32_t a = l.branch_from[k], b = l.branch_to[k];
       if (!placed(a) || !placed(b)) continue;
@@ -360,16 +435,19 @@ void CityScene::build_power(std::shared_ptr<const PowerLayout> layout) {
         v->push_back(to_scene(l.bus_x[bus], l.bus_y[bus], ground(l.bus_x[bus], l.bus_y[bus]) + 4));
         ent->push_back(static_cast<float>(k));
       }
+      along->push_back(0.f);
+      along->push_back(
+          static_cast<float>(std::hypot(l.bus_x[b] - l.bus_x[a], l.bus_y[b] - l.bus_y[a])));
     }
     g->setVertexArray(v);
     g->setVertexAttribArray(k_entity_attr, ent, osg::Array::BIND_PER_VERTEX);
+    g->setVertexAttribArray(k_along_attr, along, osg::Array::BIND_PER_VERTEX);
     g->addPrimitiveSet(new osg::DrawArrays(GL_LINES, 0, static_cast<int>(v->size())));
     auto* geode = new osg::Geode;
     geode->addDrawable(g);
     osg::StateSet* ss = geode->getOrCreateStateSet();
-    ss->setAttributeAndModes(prog.get());
+    ss->setAttributeAndModes(program(k_line_vs, k_line_fs));
     ss->setAttributeAndModes(new osg::LineWidth(3.f));
-    ss->addUniform(new osg::Uniform("mode", 1));
     ss->addUniform(new osg::Uniform("state", 0));
     ss->setTextureAttribute(0, m_line_state.texture());
     group->addChild(geode);
@@ -461,10 +539,12 @@ void CityScene::update(const FrameSnapshot& f) {
     const std::size_t n = w.depth_m.size();
     m_water_wet.resize(n);
     for (std::size_t c = 0; c < n; ++c) {
+      // The flood's sea cells (bed at or below sea level) are drawn by the terrain as sea.
       const float sf = w.surface_m[c];
-      const bool wet = std::isfinite(sf) && w.depth_m[c] >= 0.01f;
+      const bool water = std::isfinite(sf) && sf - w.depth_m[c] > k_sea_level_m;
+      const bool wet = water && w.depth_m[c] >= 0.01f;
       px[4 * c] = std::isfinite(sf) ? sf : 0.f;
-      px[4 * c + 1] = std::isfinite(sf) ? w.depth_m[c] : 0.f;
+      px[4 * c + 1] = water ? w.depth_m[c] : 0.f;
       m_water_wet[c] = wet;
     }
     // Quads with a wet corner; the others would discard every fragment (depth < 1 cm).
@@ -511,11 +591,17 @@ void CityScene::update(const FrameSnapshot& f) {
   if (f.power_layout) {
     if (f.power_layout != m_power_layout) build_power(f.power_layout);
     const int nk = static_cast<int>(m_power_layout->branch_from.size());
+    // Energised: the snapshot's flag, else in service (snapshots without voltages).
+    auto energised = [&](int k) {
+      if (k < static_cast<int>(f.line_energised.size()))
+        return static_cast<int>(f.line_energised[k]);
+      return k < static_cast<int>(f.line_on.size()) ? static_cast<int>(f.line_on[k]) : 1;
+    };
     for (int k = 0; k < nk; ++k)
       m_line_state.set(
           k, line_colour(
                  k < static_cast<int>(f.line_loading.size()) ? f.line_loading[k] : std::nanf(""),
-                 k < static_cast<int>(f.line_on.size()) ? f.line_on[k] : 1));
+                 energised(k)));
     m_line_state.commit();
     const int ns = static_cast<int>(m_power_layout->substation_hv_bus.size());
     for (int s = 0; s < ns; ++s)
@@ -535,44 +621,48 @@ void CityScene::update(const FrameSnapshot& f) {
 
 std::vector<LegendEntry> CityScene::legend() const {
   std::vector<LegendEntry> out;
-  auto add = [&](unsigned layer, std::array<unsigned char, 4> c, std::string text) {
-    out.push_back({layer, {c[0], c[1], c[2]}, std::move(text)});
+  auto add = [&](unsigned layer, std::array<unsigned char, 4> c, std::string text,
+                 LegendEntry::Style style = LegendEntry::solid,
+                 std::array<unsigned char, 4> c2 = {}) {
+    out.push_back({layer, {c[0], c[1], c[2]}, std::move(text), style, {c2[0], c2[1], c2[2]}});
   };
   if (m_switch->getValue(k_buildings)) {
-    add(k_buildings, building_colour(0, 1), "building: dry, powered");
-    add(k_buildings, building_colour(0.3f, 1), "building: flooded 0.3 m");
-    add(k_buildings, building_colour(2, 1), "building: flooded >= 2 m");
-    add(k_buildings, building_colour(0, 0), "building: without power");
-  }
-  if (m_switch->getValue(k_water) && m_water) {
-    add(k_water, rgba(0.45f, 0.75f, 1.0f), "water: 1 cm deep");
-    add(k_water, rgba(0.02f, 0.15f, 0.65f), "water: >= 2 m deep");
+    add(k_buildings, building_colour(0, 1), "dry, powered");
+    add(k_buildings, building_colour(0.3f, 1), "flooded 0.3 m");
+    add(k_buildings, building_colour(2, 1), "flooded >= 2 m");
+    add(k_buildings, building_colour(0, 0), "no power");
+    add(k_buildings, building_colour(0, 0), "flooded, no power", LegendEntry::hatched,
+        building_colour(0.3f, 0));
   }
   if (m_switch->getValue(k_roads)) {
-    add(k_roads, road_colour(0, 0), "road: stopped (speed / free speed 0)");
-    add(k_roads, road_colour(0.5f, 0), "road: speed ratio 0.5");
-    add(k_roads, road_colour(1, 0), "road: free flow");
-    add(k_roads, road_colour(NAN, 0), "road: no traffic data");
-    add(k_roads, road_colour(1, 0, 0.5f), "road: slowed by water (speed factor 0.5)");
-    add(k_roads, road_colour(1, 1), "road: closed");
+    add(k_roads, road_colour(1, 0), "free flow");
+    add(k_roads, road_colour(0.5f, 0), "half free speed");
+    add(k_roads, road_colour(0, 0), "stopped");
+    add(k_roads, road_colour(NAN, 0), "no traffic data");
+    add(k_roads, road_colour(1, 0, 0.5f), "slowed by water");
+    add(k_roads, road_colour(1, 1), "closed");
+  }
+  if (m_switch->getValue(k_power) && m_power_layout) {
+    add(k_power, line_colour(0, 1), "line idle");
+    add(k_power, line_colour(1, 1), "line overloaded");
+    add(k_power, line_colour(0, 0), "line de-energised", LegendEntry::dashed);
+    add(k_power, substation_colour(1), "substation on");
+    add(k_power, substation_colour(0), "substation out");
+  }
+  if (m_switch->getValue(k_water) && m_water) {
+    add(k_water, rgba(0.45f, 0.75f, 1.0f), "1 cm deep");
+    add(k_water, rgba(0.02f, 0.15f, 0.65f), ">= 2 m deep");
   }
   if (m_switch->getValue(k_vehicles) && m_vehicle_geometry)
     add(k_vehicles, rgba(0.95f, 0.85f, 0.1f), "vehicle");
-  if (m_switch->getValue(k_power) && m_power_layout) {
-    add(k_power, line_colour(0, 1), "power line: idle");
-    add(k_power, line_colour(0.8f, 1), "power line: 80 % loaded");
-    add(k_power, line_colour(1, 1), "power line: >= 100 % loaded");
-    add(k_power, line_colour(0, 0), "power line: out of service");
-    add(k_power, substation_colour(1), "substation: energised");
-    add(k_power, substation_colour(0), "substation: out");
-  }
   if (m_switch->getValue(k_signals) && m_signal_count > 0) {
-    add(k_signals, signal_colour(1), "signal: powered");
-    add(k_signals, signal_colour(0), "signal: dark (all-way stop)");
+    add(k_signals, signal_colour(1), "powered");
+    add(k_signals, signal_colour(0), "dark (all-way stop)");
   }
   if (m_switch->getValue(k_terrain)) {
-    add(k_terrain, rgba(0.42f, 0.52f, 0.33f), "terrain: lowest");
-    add(k_terrain, rgba(0.78f, 0.72f, 0.60f), "terrain: highest");
+    add(k_terrain, rgba(k_land_low), "land, lowest");
+    add(k_terrain, rgba(k_land_high), "land, highest");
+    add(k_terrain, rgba(k_sea), "sea (<= 0 m)");
   }
   return out;
 }

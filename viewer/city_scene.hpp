@@ -1,9 +1,10 @@
 // The OSG scene of a city: static geometry built once from a CityMesh, dynamic state applied
 // from FrameSnapshots through per-entity state textures and uniforms (no geometry rebuilt).
 //
-// Layers: terrain (coloured by elevation), buildings (by flood depth / power), roads (by speed
-// ratio, slowed or closed by water), water (translucent, by depth), vehicles (instanced boxes),
-// power (lines by loading, substations on/off), signals (powered or dark). Each layer is one switch
+// Layers: terrain (land coloured by elevation, the sea at or below 0 m), buildings (by flood
+// depth / power, hatched roofs when both), roads (by speed ratio, slowed or closed by water),
+// water (translucent, by depth), vehicles (instanced boxes), power (lines by loading, dashed
+// when de-energised; substations on/off), signals (powered or dark). Each layer is one switch
 // child; adding a layer is one build function and one update function.
 #pragma once
 
@@ -54,11 +55,23 @@ enum Layer : unsigned {
 };
 const char* layer_name(unsigned layer);
 
-/// One legend line: a swatch colour (what the layer draws for that state) and its meaning.
+/// Terrain at or below this elevation (m, the vertical datum) is drawn as sea, and the flood's
+/// water over it (the flood's sea cells, `flood.sea_level` 0) is not drawn as flood water.
+constexpr double k_sea_level_m = 0;
+
+/// One legend line: a swatch colour (what the layer draws for that state) and its meaning, under
+/// the layer's name.
 struct LegendEntry {
+  enum Style : unsigned char {
+    solid,
+    dashed,   ///< a de-energised power line: the swatch is dashed
+    hatched,  ///< a flooded building without power: `rgb` stripes over `rgb2`
+  };
   unsigned layer;
   std::array<unsigned char, 3> rgb;
   std::string text;
+  Style style = solid;
+  std::array<unsigned char, 3> rgb2{};
 };
 
 class CityScene {

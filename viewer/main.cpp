@@ -139,13 +139,14 @@ std::string describe(const CityModel& c, const Picked& p, const FrameSnapshot& f
   return "?";
 }
 
-// The simulated time (then `after` on the same line) and the frame's key figures, four to a
-// line so that they fit the window: the HUD's text and the caption of rendered images.
+// The simulated time (then `after` on the same line) and the frame's key figures, two to a
+// line so that they leave the top right of the window to the legend: the HUD's text and the caption
+// of rendered images.
 std::string frame_caption(const FrameSnapshot& f, const std::string& after) {
   std::string s = fmt::format("t = {:.0f} s{}", static_cast<double>(f.t) / 1000.0, after);
   for (std::size_t i = 0; i < f.figures.size(); ++i)
     s +=
-        fmt::format("{}{}: {}", i % 4 == 0 ? "\n" : "   ", f.figures[i].first, f.figures[i].second);
+        fmt::format("{}{}: {}", i % 2 == 0 ? "\n" : "   ", f.figures[i].first, f.figures[i].second);
   return s;
 }
 
@@ -237,8 +238,8 @@ struct Controls : osgGA::GUIEventHandler {
     std::string s = frame_caption(f, live ? fmt::format("   speed x{:g}{}", live->speed.load(),
                                                         live->paused ? "   PAUSED" : "")
                                           : "");
-    s += "\nkeys: 1-6 layers (terrain, buildings, roads, water, vehicles, power), space pause, n "
-         "step, +/- speed, left/right frame, o/t cameras\n";
+    s += "\nkeys: 1-6 terrain, buildings, roads, water, vehicles, power"
+         "\n      space pause, n step, +/- speed, arrows frame, o/t camera\n";
     if (picked.any) s += "picked: " + describe(scene.city(), picked, f);
     overlay->set_text(s);
     overlay->set_legend(scene.legend());

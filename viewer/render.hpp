@@ -44,8 +44,8 @@ class OffscreenView {
   std::unique_ptr<Impl> m_impl;
 };
 
-/// What an annotated image carries besides the city: the legend of the layers shown (bottom
-/// left, as in the viewer) and a caption (top left).
+/// What an annotated image carries besides the city: the legend of the layers shown (top right,
+/// as in the viewer) and a caption (top left), each on a translucent panel.
 struct Annotation {
   std::string caption;
 };

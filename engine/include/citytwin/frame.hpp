@@ -67,6 +67,9 @@ struct FrameSnapshot {
   std::shared_ptr<const PowerLayout> power_layout;  ///< geometry of the indices below
   std::vector<float> line_loading;                  ///< (n_power_lines) |S| / rating, NaN unknown
   std::vector<std::uint8_t> line_on;                ///< (n_power_lines) 1 in service
+  /// (n_power_lines) 1 when in service with voltage at both of its buses; 0 de-energised (out
+  /// of service, or cut off from every source, e.g. by a blackout).
+  std::vector<std::uint8_t> line_energised;
   std::vector<std::uint8_t> substation_on;          ///< (n_substations) 1 energised
 
   // Buildings.

@@ -19,7 +19,8 @@ struct PowerFrameData {
   std::int64_t customers_unserved = 0;
 };
 
-/// Power in the viewer's frame: line loading (NaN when out of service) and state, substations
+/// Power in the viewer's frame: line loading (NaN when out of service), state and energised
+/// (in service with voltage at both buses), substations
 /// energised (their MV bus has voltage), buildings powered, HUD figures served MW, unserved MW
 /// and buildings without power. The live domain and the replay both call it.
 void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFrameData& d,

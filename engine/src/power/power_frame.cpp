@@ -32,6 +32,16 @@ void fill_power_frame(std::shared_ptr<const PowerLayout> layout, const PowerFram
   f.line_on.assign(d.branch_on.begin(), d.branch_on.end());
   for (std::size_t k = 0; k < nk; ++k)
     f.line_loading[k] = d.branch_on[k] ? d.branch_loading[k] : std::nanf("");
+  // A line is energised when in service with voltage at both ends (a blackout leaves lines in
+  // service but dead). Without a layout the ends are unknown: in service counts as energised.
+  auto live = [&](std::int32_t b) {
+    return b >= 0 && static_cast<std::size_t>(b) < d.bus_vm.size() && d.bus_vm[b] > 0;
+  };
+  f.line_energised.assign(f.line_on.begin(), f.line_on.end());
+  if (layout)
+    for (std::size_t k = 0; k < nk && k < layout->branch_from.size(); ++k)
+      f.line_energised[k] =
+          f.line_on[k] && live(layout->branch_from[k]) && live(layout->branch_to[k]) ? 1 : 0;
   f.substation_on.clear();
   if (layout)
     for (std::int32_t mv : layout->substation_mv_bus)

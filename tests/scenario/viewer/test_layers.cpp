@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "city_scene.hpp"
 #include "citytwin/io.hpp"
@@ -147,6 +148,7 @@ TEST_CASE("Replay of a run file gives the live snapshot of the same time, value 
     CHECK(same(rep->building_depth_m, live.building_depth_m));
     CHECK(same(rep->line_loading, live.line_loading));
     CHECK(same(rep->line_on, live.line_on));
+    CHECK(same(rep->line_energised, live.line_energised));
     CHECK(same(rep->substation_on, live.substation_on));
     CHECK(same(rep->building_powered, live.building_powered));
     CHECK(same(rep->link_flood_factor, live.link_flood_factor));
@@ -168,6 +170,14 @@ TEST_CASE("Replay of a run file gives the live snapshot of the same time, value 
   CHECK(run.live.front().substation_on[0] == 1);
   const auto dark = std::count(last.building_powered.begin(), last.building_powered.end(), 0);
   CHECK(dark > 100);
+  // The outage leaves lines in service but without voltage: de-energised, unlike at the start.
+  const auto dead = [](const FrameSnapshot& f) {
+    return std::count(f.line_energised.begin(), f.line_energised.end(), 0);
+  };
+  REQUIRE(last.line_energised.size() == last.line_on.size());
+  CHECK(dead(run.live.front()) ==
+        std::count(run.live.front().line_on.begin(), run.live.front().line_on.end(), 0));
+  CHECK(dead(last) > std::count(last.line_on.begin(), last.line_on.end(), 0));
   // The HUD figure is the recorded count.
   auto cust = (*reader)->read<std::int64_t>("/power/customers_unserved");
   REQUIRE(cust);
@@ -222,6 +232,8 @@ TEST_CASE("Monaco flood frame: water-coloured pixels where depth > 0 projects, n
       const int pxi = static_cast<int>(px.x()), pyi = static_cast<int>(px.y());
       if (pxi < 0 || pyi < 0 || pxi >= w || pyi >= h) continue;
       const bool blue = watery(pixel(**im, pxi, pyi));
+      if (is_wet && s - r.depth_m[static_cast<std::size_t>(j) * r.nx + i] <= k_sea_level_m)
+        continue;  // the sea: drawn by the terrain in the sea colour, not as flood water
       if (is_wet) ++wet, wet_blue += blue;
       if (is_dry) ++dry, dry_blue += blue;
     }
@@ -266,8 +278,7 @@ TEST_CASE("Power frame: substation 0 out, its buildings in the no-power colour",
   REQUIRE(lit >= 0);
   auto view = OffscreenView::create(scene, 64, 64);
   if (!view) FAIL(view.error().to_string());
-  for (auto [building, name] :
-       {std::pair{dark, "building: without power"}, std::pair{lit, "building: dry, powered"}}) {
+  for (auto [building, name] : {std::pair{dark, "no power"}, std::pair{lit, "dry, powered"}}) {
     const double x = b.centroid_x[building], y = b.centroid_y[building];
     const auto roof = index.roof(x, y);
     REQUIRE(roof);
@@ -292,7 +303,7 @@ TEST_CASE("Power frame: substation 0 out, its buildings in the no-power colour",
     REQUIRE(im.data());
     INFO("substation " << s);
     CHECK(near(pixel(im, 32, 32),
-               lit_up(swatch(scene, s == 0 ? "substation: out" : "substation: energised")), 3));
+               lit_up(swatch(scene, s == 0 ? "substation out" : "substation on")), 3));
   }
 }
 
@@ -329,17 +340,17 @@ TEST_CASE("Roads and vehicles draw what a snapshot carries (synthetic traffic)",
   CHECK(near(at(100, 298.5), lit_up(swatch(scene, "vehicle")), 4));
   const auto road = at(300, 298.5);
   INFO("road pixel " << road[0] << "," << road[1] << "," << road[2]);
-  CHECK(near(road, lit_up(swatch(scene, "road: stopped (speed / free speed 0)")), 4));
+  CHECK(near(road, lit_up(swatch(scene, "stopped")), 4));
   // Free flow: the same pixel turns green; no vehicles: the vehicle's pixel becomes road.
   f.link_speed_ratio.assign(f.link_speed_ratio.size(), 1.f);
   f.vehicle_x.clear(), f.vehicle_y.clear(), f.vehicle_z.clear(), f.vehicle_heading.clear();
   scene.update(f);
-  CHECK(near(at(300, 298.5), lit_up(swatch(scene, "road: free flow")), 4));
-  CHECK(near(at(100, 298.5), lit_up(swatch(scene, "road: free flow")), 4));
+  CHECK(near(at(300, 298.5), lit_up(swatch(scene, "free flow")), 4));
+  CHECK(near(at(100, 298.5), lit_up(swatch(scene, "free flow")), 4));
   // A closed link is black whatever its speed ratio.
   f.link_closed.assign(f.link_closed.size(), 1);
   scene.update(f);
-  CHECK(near(at(300, 298.5), lit_up(swatch(scene, "road: closed")), 4));
+  CHECK(near(at(300, 298.5), lit_up(swatch(scene, "closed")), 4));
 }
 
 TEST_CASE("An annotated render carries the legend swatches and the caption; a plain one does not",
@@ -358,9 +369,10 @@ TEST_CASE("An annotated render carries the legend swatches and the caption; a pl
   REQUIRE(plain);
   const std::vector<LegendEntry> legend = scene.legend();
   REQUIRE(legend.size() >= 10);
+  const LegendLayout layout = legend_layout(legend, w, h);
   int differs_plain = 0;
   for (std::size_t k = 0; k < legend.size(); ++k) {
-    const osg::Vec2 c = Overlay::swatch_centre(k, legend.size());
+    const osg::Vec2 c = layout.swatch_centre(k);
     const int x = static_cast<int>(c.x()), y = static_cast<int>(c.y());
     REQUIRE(y < h);
     const auto& rgb = legend[k].rgb;
@@ -380,4 +392,180 @@ TEST_CASE("An annotated render carries the legend swatches and the caption; a pl
       text_pixels += (p[0] + p[1] + p[2]) - (a[0] + a[1] + a[2]) > 150;
     }
   CHECK(text_pixels > 20);
+}
+
+namespace {
+int distance(std::array<unsigned char, 3> a, std::array<unsigned char, 3> b) {
+  return std::abs(a[0] - b[0]) + std::abs(a[1] - b[1]) + std::abs(a[2] - b[2]);
+}
+}  // namespace
+
+TEST_CASE("Power lines: a hue of their own by loading; de-energised lines dark grey and dashed",
+          "[viewer][power]") {
+  // One line along y = 350 from (20, 350) to (380, 350), north of everything else in the city.
+  const CityModel city = testing::small_city();
+  const CityMesh mesh = build_city_mesh(city);
+  CityScene scene(city, mesh);
+  auto layout = std::make_shared<PowerLayout>();
+  layout->bus_x = {20, 380};
+  layout->bus_y = {350, 350};
+  layout->branch_from = {0};
+  layout->branch_to = {1};
+  FrameSnapshot f;
+  f.power_layout = layout;
+  f.line_loading = {0.f};
+  f.line_on = {1};
+  f.line_energised = {1};
+  scene.update(f);
+  auto view = OffscreenView::create(scene, 64, 64);
+  if (!view) FAIL(view.error().to_string());
+  // Looking straight down at the line at `along` metres from its first bus; lines are unlit.
+  auto at = [&](double along) {
+    const double x = 20 + along, z = testing::plane_z(x, 350) + 4;
+    const osg::Image& im = (*view)->frame(
+        CameraPose{scene.to_scene(x, 350 - 0.01, z + 40), scene.to_scene(x, 350, z)});
+    REQUIRE(im.data());
+    return pixel(im, 32, 32);
+  };
+  auto rgb = [](std::array<unsigned char, 3> c) { return std::array<int, 3>{c[0], c[1], c[2]}; };
+  // Tolerance 2: 8-bit rounding of an unlit colour.
+  CHECK(near(at(31), rgb(swatch(scene, "line idle")), 2));
+  // Roads at free flow were the same green as idle lines: now far apart (sum of channels).
+  CHECK(distance(swatch(scene, "line idle"), swatch(scene, "free flow")) > 200);
+  CHECK(distance(swatch(scene, "line overloaded"), swatch(scene, "stopped")) > 150);
+  f.line_loading = {1.2f};
+  scene.update(f);
+  CHECK(near(at(31), rgb(swatch(scene, "line overloaded")), 2));
+  // A blackout: in service, no voltage. Dashes of 14 m every 24 m: drawn at 31 m, a gap at 43 m.
+  f.line_loading = {0.f};
+  f.line_energised = {0};
+  scene.update(f);
+  const auto dead = rgb(swatch(scene, "line de-energised"));
+  CHECK(near(at(31), dead, 2));
+  CHECK(!near(at(43), dead, 30));
+  CHECK(distance(swatch(scene, "line de-energised"), swatch(scene, "line idle")) > 200);
+  // Out of service, in a snapshot without the energised flag: de-energised too.
+  f.line_energised.clear();
+  f.line_on = {0};
+  f.line_loading = {NAN};
+  scene.update(f);
+  CHECK(near(at(31), dead, 2));
+}
+
+TEST_CASE("A building flooded and without power: flood-coloured walls, roof hatched dark",
+          "[viewer][buildings]") {
+  // Building 0: the 20 m square [100, 120]^2, 30 m tall.
+  const CityModel city = testing::small_city();
+  const CityMesh mesh = build_city_mesh(city);
+  CityScene scene(city, mesh);
+  FrameSnapshot f;
+  f.building_depth_m.assign(static_cast<std::size_t>(city.buildings.size()), 0.f);
+  f.building_powered.assign(static_cast<std::size_t>(city.buildings.size()), 1);
+  f.building_depth_m[0] = 0.3f;
+  f.building_powered[0] = 0;
+  scene.update(f);
+  const double ground = testing::plane_z(110, 110), roof = ground + 30;
+  auto view = OffscreenView::create(scene, 64, 64);
+  if (!view) FAIL(view.error().to_string());
+  std::optional<LegendEntry> both;
+  for (const LegendEntry& e : scene.legend())
+    if (e.text == "flooded, no power") both = e;
+  REQUIRE(both);
+  CHECK(both->style == LegendEntry::hatched);
+  const auto dark = lit_up(both->rgb), flood = lit_up(both->rgb2);
+  CHECK(lit_up(swatch(scene, "flooded 0.3 m")) == flood);
+  CHECK(lit_up(swatch(scene, "no power")) == dark);
+  // The roof from 150 m above: stripes of both colours over the 12 x 12 pixels at the centre.
+  auto roof_counts = [&] {
+    const osg::Image& im = (*view)->frame(
+        CameraPose{scene.to_scene(110, 110 - 0.01, roof + 150), scene.to_scene(110, 110, roof)});
+    REQUIRE(im.data());
+    std::array<int, 2> n{0, 0};
+    for (int y = 26; y < 38; ++y)
+      for (int x = 26; x < 38; ++x) {
+        n[0] += near(pixel(im, x, y), dark, 3);
+        n[1] += near(pixel(im, x, y), flood, 3);
+      }
+    return n;
+  };
+  const auto hatched = roof_counts();
+  INFO("roof pixels: " << hatched[0] << " dark, " << hatched[1] << " flood-coloured of 144");
+  CHECK(hatched[0] >= 50);  // stripes 4 px of 8: half each, less the rounding at their edges
+  CHECK(hatched[1] >= 50);
+  // The south wall, seen from the south at mid-height: the flood colour, lit from the south.
+  const osg::Image& im = (*view)->frame(
+      CameraPose{scene.to_scene(110, 60, ground + 15), scene.to_scene(110, 110, ground + 15)});
+  REQUIRE(im.data());
+  const double f_wall = 0.45 + 0.55 * 0.45 / std::sqrt(0.35 * 0.35 + 0.45 * 0.45 + 0.82 * 0.82);
+  const auto c = both->rgb2;
+  const std::array<int, 3> wall{static_cast<int>(std::lround(c[0] * f_wall)),
+                                static_cast<int>(std::lround(c[1] * f_wall)),
+                                static_cast<int>(std::lround(c[2] * f_wall))};
+  const auto wp = pixel(im, 32, 32);
+  INFO("wall pixel " << wp[0] << "," << wp[1] << "," << wp[2]);
+  CHECK(near(wp, wall, 3));
+  // Flooded with power: no dark stripes.
+  f.building_powered[0] = 1;
+  scene.update(f);
+  const auto plain = roof_counts();
+  CHECK(plain[0] == 0);
+  CHECK(plain[1] >= 140);
+}
+
+TEST_CASE("The overview's legend is compact, in the sky's corner; HUD text has a backing panel",
+          "[viewer]") {
+  const MonacoRun& run = monaco_run();
+  const CityModel& city = *run.model->city;
+  const CityMesh mesh = build_city_mesh(city);
+  CityScene scene(city, mesh);
+  scene.update(run.live.back());
+  constexpr int w = 1280, h = 720;
+  const auto pose = camera_preset(scene, "overview");
+  REQUIRE(pose);
+  const std::vector<LegendEntry> legend = scene.legend();
+  REQUIRE(legend.size() >= 20);  // buildings, roads, power, water, signals, terrain
+  const LegendLayout layout = legend_layout(legend, w, h);
+  const osg::Vec4 p = layout.panel;
+  const double area = (p[2] - p[0]) * (p[3] - p[1]);
+  INFO("legend panel " << p[0] << "," << p[1] << " - " << p[2] << "," << p[3]);
+  // It covered a quarter of the overview (330 x 420 px at the bottom left, 15 % of the image
+  // and more of the city): now at most 8 %, within the top 110 px, at the right edge.
+  CHECK(area <= 0.08 * w * h);
+  CHECK(p[1] >= h - 110);
+  CHECK(p[2] >= w - 10);
+  for (std::size_t k = 0; k < legend.size(); ++k) {
+    const osg::Vec2 c = layout.swatch_centre(k);
+    CHECK((c.x() > p[0] && c.x() < p[2] && c.y() > p[1] && c.y() < p[3]));
+  }
+  const std::string caption = "t = 300 s\nflooded buildings: 12   max depth: 0.4 m";
+  const Annotation annotation{caption};
+  auto annotated = render_offscreen(scene, *pose, w, h, &annotation);
+  auto plain = render_offscreen(scene, *pose, w, h);
+  if (!annotated) FAIL(annotated.error().to_string());
+  REQUIRE(plain);
+  // Under the legend the plain overview shows mostly sky: it hides little of the city.
+  int covered = 0, not_sky = 0;
+  for (int y = static_cast<int>(p[1]); y < static_cast<int>(p[3]); ++y)
+    for (int x = static_cast<int>(p[0]); x < static_cast<int>(p[2]); ++x, ++covered)
+      not_sky += !near(pixel(**plain, x, y), {158, 189, 219}, 2);
+  INFO(not_sky << " of " << covered << " pixels under the legend are not sky");
+  CHECK(not_sky <= 0.35 * covered);
+  // The caption's panel: white at alpha 0.72 over the scene wherever there is no glyph, i.e.
+  // most of its pixels are 0.72 * 255 + 0.28 * (the plain image's), 3 for rounding.
+  Overlay overlay(w, h);
+  overlay.set_text(caption);
+  const osg::Vec4 t = overlay.text_panel();
+  REQUIRE(t[2] - t[0] > 200);
+  REQUIRE(t[3] - t[1] > 2 * 13);
+  int inside = 0, backed = 0;
+  for (int y = static_cast<int>(t[1]) + 1; y < static_cast<int>(t[3]) - 1; ++y)
+    for (int x = static_cast<int>(t[0]) + 1; x < static_cast<int>(t[2]) - 1; ++x, ++inside) {
+      const auto a = pixel(**annotated, x, y), q = pixel(**plain, x, y);
+      const std::array<int, 3> blend{static_cast<int>(std::lround(0.72 * 255 + 0.28 * q[0])),
+                                     static_cast<int>(std::lround(0.72 * 255 + 0.28 * q[1])),
+                                     static_cast<int>(std::lround(0.72 * 255 + 0.28 * q[2]))};
+      backed += near(a, blend, 3);
+    }
+  INFO(backed << " of " << inside << " caption panel pixels are the panel over the scene");
+  CHECK(backed >= 0.6 * inside);
 }

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "city_scene.hpp"
 #include "render.hpp"
@@ -128,4 +130,68 @@ TEST_CASE("Water shows where depth > 0 projects; flooded buildings turn blue", "
   CHECK(pd[1] > pd[2]);
   // Flooded building 3 (1 m of 2 m on the ramp): (0.55 - 0.225, 0.65 - 0.225, 0.95) lit.
   CHECK(near(pf, lit_roof({0.325f, 0.425f, 0.95f}), 4));
+}
+
+TEST_CASE("Monaco's sea is drawn in the sea colour, distinct from land and flood water",
+          "[viewer]") {
+  const auto city = monaco();
+  const CityMesh mesh = build_city_mesh(*city);
+  const SpatialIndex index(mesh);
+  CityScene scene(*city, mesh);
+  std::map<std::string, std::array<unsigned char, 3>> sw;
+  for (const LegendEntry& e : scene.legend()) sw[e.text] = e.rgb;
+  REQUIRE(sw.count("sea (<= 0 m)"));
+  const auto sea = sw["sea (<= 0 m)"];
+  // Far from the land's ramp ends and from shallow and deep flood water (sum of channels).
+  auto distance = [](std::array<unsigned char, 3> a, std::array<unsigned char, 3> b) {
+    return std::abs(a[0] - b[0]) + std::abs(a[1] - b[1]) + std::abs(a[2] - b[2]);
+  };
+  // The flood water's ends (the water shader's 1 cm and 2 m colours; no water at t = 0).
+  sw["1 cm deep"] = {115, 191, 255};
+  sw[">= 2 m deep"] = {5, 38, 166};
+  for (const char* other : {"land, lowest", "land, highest", "1 cm deep", ">= 2 m deep"}) {
+    INFO(other);
+    REQUIRE(sw.count(other));
+    CHECK(distance(sea, sw[other]) > 90);
+  }
+  // Terrain cells whose 3 x 3 neighbourhood is all at or below 0 m (the sea, SRTM 0 to -2 m)
+  // are sea-coloured from straight above; cells all above 2 m are not. Flat ground seen from
+  // above: colour * 0.9016 (lit_roof); 4 for rounding.
+  constexpr int w = 1280, h = 720;
+  auto pose = camera_preset(scene, "top");
+  REQUIRE(pose);
+  auto im = render_offscreen(scene, *pose, w, h);
+  REQUIRE(im);
+  const auto sea_px = lit_roof({sea[0] / 255.f, sea[1] / 255.f, sea[2] / 255.f});
+  const Terrain& t = city->terrain;
+  const auto& o = mesh.origin;
+  const osg::Vec3d eye(pose->eye.x() + o[0], pose->eye.y() + o[1], pose->eye.z());
+  auto all = [&](int i, int j, auto pred) {
+    for (int dj = -1; dj <= 1; ++dj)
+      for (int di = -1; di <= 1; ++di)
+        if (!pred(t.at(i + di, j + dj))) return false;
+    return true;
+  };
+  int sea_cells = 0, sea_ok = 0, land_cells = 0, land_sea = 0;
+  for (int j = 1; j + 1 < t.ny; ++j)
+    for (int i = 1; i + 1 < t.nx; ++i) {
+      const bool is_sea = all(i, j, [](float z) { return z <= 0.f; });
+      const bool is_land = all(i, j, [](float z) { return z > 2.f; });
+      if (!is_sea && !is_land) continue;
+      const double x = t.x0 + (i + 0.5) * t.dx, y = t.y0 + (j + 0.5) * t.dy;
+      const auto hit = index.ray({eye.x(), eye.y(), eye.z()}, {x, y, -1000.0});
+      if (!hit || hit->entity.kind != EntityKind::terrain) continue;  // roofs, roads
+      const osg::Vec3d px = project(*pose, w, h, scene.to_scene(x, y, hit->point[2]));
+      const int pxi = static_cast<int>(px.x()), pyi = static_cast<int>(px.y());
+      if (pxi < 0 || pyi < 0 || pxi >= w || pyi >= h) continue;
+      const bool sea_coloured = near(pixel(**im, pxi, pyi), sea_px, 4);
+      if (is_sea) ++sea_cells, sea_ok += sea_coloured;
+      if (is_land) ++land_cells, land_sea += sea_coloured;
+    }
+  INFO("sea cells " << sea_cells << " (" << sea_ok << " sea-coloured), land cells " << land_cells
+                    << " (" << land_sea << " sea-coloured)");
+  REQUIRE(sea_cells >= 200);
+  REQUIRE(land_cells >= 500);
+  CHECK(sea_ok >= 0.98 * sea_cells);  // a pixel off a cell centre at the coast: 2 %
+  CHECK(land_sea == 0);
 }
