@@ -3,8 +3,12 @@
 // Each connection (lane -> lane through a junction) becomes one passage lane whose length is
 // the sum of its internal lanes (the via chain, e.g. a left turn with an internal stop) and
 // whose speed is the chain's lowest limit. Right of way comes from the junction's <request>
-// rows: bit j of `response` (read from the right) set means this link yields to link j; a
-// request index is the position of the connection's internal lane in the junction's intLanes.
+// rows: bit j of `response` (read from the right) set means this link yields to link j. A
+// request index is the link's index within its junction: SUMO numbers a junction's links by
+// walking its incLanes in order and, per lane, its connections in file order
+// (MSRightOfWayJunction::postloadInit); links into walking areas are not numbered. With internal
+// lanes that index is also the position of the connection's internal lane in intLanes, which is
+// used when there is one; a network built with --no-internal-links has only the link index.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -48,6 +52,8 @@ struct RawConn {
   int line;
 };
 struct RawJunction {
+  bool internal = false;  // an internal junction (a left turn's waiting point): no requests
+  std::vector<std::string> inc_lanes;
   std::vector<std::string> int_lanes;
   std::vector<std::string> response;  // per request index
 };
@@ -74,6 +80,9 @@ class NetHandler final : public xml::Handler {
     if (name == "connection") return start_connection(at);
     if (name == "junction") {
       RawJunction j;
+      const char* type = at.find("type");
+      j.internal = type != nullptr && std::string_view(type) == "internal";
+      if (const char* il = at.find("incLanes")) j.inc_lanes = split_spaces(il);
       if (const char* il = at.find("intLanes")) j.int_lanes = split_spaces(il);
       junctions.push_back(std::move(j));
       m_in_junction = true;
@@ -84,9 +93,9 @@ class NetHandler final : public xml::Handler {
       if (!idx) return fail(idx.error());
       auto resp = at.text("request", "response");
       if (!resp) return fail(resp.error());
-      // The index is a link's position in the junction (its internal lane in intLanes), so it
-      // sizes the response table: checked before it is used (a junction has at most
-      // k_max_junction_links links, SUMO's own limit).
+      // The index is a link's position in the junction (also its internal lane's in intLanes,
+      // when there are internal lanes), so it sizes the response table: checked before it is used
+      // (a junction has at most k_max_junction_links links, SUMO's own limit).
       const std::size_t n_int = junctions.back().int_lanes.size();
       const double bound = n_int > 0 ? static_cast<double>(n_int) : k_max_junction_links;
       if (!(*idx >= 0 && *idx < bound && *idx == std::floor(*idx)))
@@ -245,12 +254,30 @@ Result<Network> read_sumo_net(const std::string& path) {
   std::sort(net.edge_sorted.begin(), net.edge_sorted.end(),
             [&](std::int32_t a, std::int32_t b) { return net.edge_id[a] < net.edge_id[b]; });
 
-  // Junction request index of every internal lane.
+  // Junction request index of every internal lane. An internal junction's intLanes are the
+  // lanes it watches, not its links: they must not replace the junction's own indices.
   std::unordered_map<std::string, std::pair<std::int32_t, std::int32_t>> request_of;
   for (std::size_t j = 0; j < h.junctions.size(); ++j)
-    for (std::size_t i = 0; i < h.junctions[j].int_lanes.size(); ++i)
+    for (std::size_t i = 0; !h.junctions[j].internal && i < h.junctions[j].int_lanes.size(); ++i)
       request_of[h.junctions[j].int_lanes[i]] = {static_cast<std::int32_t>(j),
                                                  static_cast<std::int32_t>(i)};
+
+  // Junction and link index of every connection, as SUMO numbers a junction's links: its
+  // incLanes in order, each lane's connections in file order, links into walking areas left out.
+  std::unordered_map<std::string, std::vector<std::size_t>> conns_of_lane;  // file order
+  for (std::size_t i = 0; i < h.conns.size(); ++i) {
+    const RawConn& c = h.conns[i];
+    if (c.to.empty() || c.to.front() != ':')
+      conns_of_lane[c.from + "_" + std::to_string(c.from_lane)].push_back(i);
+  }
+  std::vector<std::pair<std::int32_t, std::int32_t>> link_of(h.conns.size(), {-1, -1});
+  for (std::size_t j = 0; j < h.junctions.size(); ++j) {
+    if (h.junctions[j].internal) continue;
+    std::int32_t link = 0;
+    for (const std::string& lane : h.junctions[j].inc_lanes)
+      if (auto it = conns_of_lane.find(lane); it != conns_of_lane.end())
+        for (std::size_t i : it->second) link_of[i] = {static_cast<std::int32_t>(j), link++};
+  }
 
   // Connections, sorted by from-lane (stable: file order within a lane).
   struct Compiled {
@@ -299,6 +326,11 @@ Result<Network> read_sumo_net(const std::string& path) {
       }
       auto nx = h.internal_next.find(lane);
       lane = nx == h.internal_next.end() ? std::string() : nx->second;
+    }
+    // Without internal lanes (netconvert --no-internal-links) the request is the link index's.
+    if (k.junction < 0) {
+      k.junction = link_of[static_cast<std::size_t>(&c - h.conns.data())].first;
+      k.request = link_of[static_cast<std::size_t>(&c - h.conns.data())].second;
     }
     k.allow &= net.lane_allow[static_cast<std::size_t>(k.to)];
     cs.push_back(k);

@@ -1,9 +1,11 @@
 // SUMO import: structure of the real grid20 and acosta networks, tlLogic programs, routes,
 // and located errors for bad input.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 
+#include "citytwin/parallel.hpp"
 #include "citytwin/traffic.hpp"
 
 using namespace citytwin;
@@ -200,4 +202,58 @@ TEST_CASE("bad input is reported with file, line and field") {
   REQUIRE(!b);
   CHECK(b.error().first().line == 3);
   CHECK(b.error().first().message.find("malformed XML") != std::string::npos);
+}
+
+namespace {
+/// The links connection c of `net` yields to, as "from>to" edge ids, sorted.
+std::vector<std::string> yields_of(const Network& net, std::int32_t c) {
+  std::vector<std::string> r;
+  for (std::int32_t k = net.conn_yield_begin[c]; k < net.conn_yield_begin[c + 1]; ++k) {
+    const std::int32_t f = net.conn_yield[k];
+    r.push_back(net.edge_id[net.lane_edge[net.conn_from_lane[f]]] + ">" +
+                net.edge_id[net.lane_edge[net.conn_to_lane[f]]]);
+  }
+  std::sort(r.begin(), r.end());
+  return r;
+}
+
+std::int32_t conn_of(const Network& net, const std::string& from, const std::string& to) {
+  for (std::int32_t c = 0; c < net.n_conns(); ++c)
+    if (net.edge_id[net.lane_edge[net.conn_from_lane[c]]] == from &&
+        net.edge_id[net.lane_edge[net.conn_to_lane[c]]] == to)
+      return c;
+  return -1;
+}
+}  // namespace
+
+TEST_CASE("no internal links: requests by link index, the same right of way as with them") {
+  // SUMO numbers a junction's links over its incLanes in order, each lane's connections in
+  // file order; without internal lanes (netconvert --no-internal-links) that index is the only
+  // key to the junction's <request> rows.
+  auto bare = read_sumo_net(k_data + "junction-cross/cross-nointernal.net.xml");
+  auto full = read_sumo_net(k_data + "junction-cross/cross-internal.net.xml");
+  REQUIRE(bare);
+  REQUIRE(full);
+  REQUIRE(bare->n_conns() == 12);
+  REQUIRE(full->n_conns() == 12);
+  // The minor road's straight link yields to both major straights and the major left turns
+  // (request 7 of junction C: response 110000111000 over links WC->CN, WC->CE, EC->CS, EC->CW,
+  // EC->CN; links numbered NC 0-2, EC 3-5, SC 6-8, WC 9-11).
+  const std::vector<std::string> minor = {"EC>CN", "EC>CS", "EC>CW", "WC>CE", "WC>CN"};
+  CHECK(yields_of(*bare, conn_of(*bare, "SC", "CN")) == minor);
+  // Major straights yield to nobody.
+  CHECK(yields_of(*bare, conn_of(*bare, "WC", "CE")).empty());
+  // Every link has the same foes with and without internal lanes (and so the lookup through
+  // intLanes, which internal junctions must not confuse, agrees with the link index), except
+  // the two left turns whose rows netconvert writes differently: with internal lanes they also
+  // yield to the opposite left turn (requests 2 and 5).
+  for (std::int32_t c = 0; c < bare->n_conns(); ++c) {
+    const std::string from = bare->edge_id[bare->lane_edge[bare->conn_from_lane[c]]];
+    const std::string to = bare->edge_id[bare->lane_edge[bare->conn_to_lane[c]]];
+    INFO(from << " -> " << to);
+    std::vector<std::string> with = yields_of(*full, conn_of(*full, from, to));
+    if (from + to == "NCCE") std::erase(with, "SC>CW");
+    if (from + to == "ECCS") std::erase(with, "WC>CN");
+    CHECK(yields_of(*bare, c) == with);
+  }
 }
