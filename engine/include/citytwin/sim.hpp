@@ -317,8 +317,9 @@ struct RecorderMark {
 /// A checkpoint (docs/batch.md "Checkpoints"): the whole state, where the run file stood and
 /// what the run was started with. Stored as checkpoint.h5 beside the run file.
 struct Checkpoint {
-  static constexpr std::int64_t k_format = 1;  ///< bumped whenever the layout changes
-  std::string scenario_path;                   ///< as the run named it
+  /// Bumped whenever the layout changes, the run file's included (2: SWMR).
+  static constexpr std::int64_t k_format = 2;
+  std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
   SimTime duration = 0;       ///< the end the run was started with (its --until)
   std::uint64_t state_hash = 0;
@@ -336,7 +337,9 @@ Result<Checkpoint> read_checkpoint(const std::string& path);
 Result<SimState> restore_state(const Model& model, const Checkpoint& c, const std::string& where);
 
 /// Writes a run's HDF5 file: /meta and /city at open, /time and domain frames at every output
-/// interval, results at the end; flushes every output.flush_every of simulated time.
+/// interval, results at the end; flushes every output.flush_every of simulated time. From the
+/// first frame to the end, readers may follow the file (RunWriter::start_swmr); the results
+/// are written after that (docs/hdf5-layout.md "Following a run").
 class RunRecorder {
  public:
   static Result<std::unique_ptr<RunRecorder>> create(const Model& model, const std::string& path);

@@ -49,7 +49,12 @@ Result<std::unique_ptr<RunReader>> RunReader::open(const std::string& path) {
   try {
     impl->file = H5::H5File(path, H5F_ACC_RDONLY);
   } catch (const H5::Exception&) {
-    return fail(Error::msg("cannot open as an HDF5 run file", path));
+    // A file a run is writing, or one a killed run left marked open, opens for SWMR reading.
+    try {
+      impl->file = H5::H5File(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ);
+    } catch (const H5::Exception&) {
+      return fail(Error::msg("cannot open as an HDF5 run file", path));
+    }
   }
   return std::unique_ptr<RunReader>(new RunReader(std::move(impl)));
 }

@@ -1,8 +1,19 @@
 // HDF5 run files through HDF5's C++ API. Everything is chunked and deflate-compressed;
 // series grow along their first axis. HDF5 errors become std::runtime_error with the path in
 // the message (disk full, permissions): outputs that cannot be written stop the run loudly.
+//
+// SWMR (io.hpp): files are created in the latest format, whose superblock carries "open for
+// write" flags. HDF5 drops its exclusive file lock when SWMR writing starts (readers take
+// shared locks), so the writer takes a shared lock of its own for as long as it has the file:
+// a second writer (another run, a resume) still cannot open it. Leaving SWMR reopens the file
+// with HDF5's locking off, since followers' shared locks would refuse the exclusive one. A
+// killed writer leaves the flags set: plain readers then refuse the file, SWMR readers open it,
+// and resume() clears them (HDF5's own h5clear does the same, through the same property).
 #include <H5Cpp.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -104,11 +115,41 @@ std::vector<hsize_t> chunk_shape(const std::vector<hsize_t>& dims, bool series) 
   return c;
 }
 
+// The latest file format (what SWMR needs), with HDF5's file locking on or off.
+H5::FileAccPropList latest_format(bool locking) {
+  H5::FileAccPropList fapl;
+  fapl.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  if (!locking) fapl.setFileLocking(false, true);
+  return fapl;
+}
+
+// A shared flock on the run file, held while HDF5's own lock is dropped (SWMR and after).
+class SharedLock {
+ public:
+  SharedLock() = default;
+  SharedLock(const SharedLock&) = delete;
+  SharedLock& operator=(const SharedLock&) = delete;
+  ~SharedLock() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  // Best effort: a file system without flock leaves the file unguarded, the run going on.
+  void take(const std::string& path) {
+    if (m_fd >= 0) return;
+    m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m_fd >= 0) (void)::flock(m_fd, LOCK_SH | LOCK_NB);
+  }
+
+ private:
+  int m_fd = -1;
+};
+
 }  // namespace
 
 struct RunWriter::Impl {
+  SharedLock lock;  // declared first: released after the file is closed
   H5::H5File file;
   int compression = 4;
+  bool swmr = false;
   std::unordered_map<std::string, H5::DataSet> series;
 
   H5::DSetCreatPropList props(const std::vector<hsize_t>& dims, bool series_ds) const {
@@ -138,7 +179,8 @@ Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, in
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
-    impl->file = H5::H5File(path, H5F_ACC_TRUNC);
+    impl->file =
+        H5::H5File(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, latest_format(true));
   } catch (const H5::Exception& e) {
     return fail(
         Error::msg("cannot create HDF5 file (does its folder exist and is it writable?)", path));
@@ -202,9 +244,18 @@ Result<std::unique_ptr<RunWriter>> RunWriter::resume(const std::string& path, in
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
-    impl->file = H5::H5File(path, H5F_ACC_RDWR);
+    // Clears the "open for write" flags a killed writer left; the exclusive lock taken first
+    // refuses a file that a live process holds.
+    const H5::FileAccPropList fapl = latest_format(true);
+    hbool_t clear = 1;
+    (void)H5Pset(fapl.getId(), "clear_status_flags", &clear);
+    impl->file = H5::H5File(path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, fapl);
   } catch (const H5::Exception& e) {
-    return fail(Error::msg("cannot open the run file to continue it: " + hdf5_cause(e), path));
+    return fail(
+        Error::msg("cannot open the run file to continue it (is a run still writing "
+                   "it, or a reader following it?): " +
+                       hdf5_cause(e),
+                   path));
   }
   try {
     std::unordered_map<std::string, std::uint64_t> rows;
@@ -244,6 +295,7 @@ template <class T>
 void RunWriter::write(std::string_view path, std::span<const T> data,
                       std::span<const std::size_t> dims, DatasetInfo info) {
   const std::string p(path);
+  CT_ASSERT(!m_impl->swmr, "no dataset is created while readers follow the file (SWMR)");
   try {
     ensure_group(m_impl->file, parent_of(p));
     std::vector<hsize_t> d(dims.begin(), dims.end());
@@ -264,6 +316,7 @@ void RunWriter::write(std::string_view path, std::span<const T> data,
 void RunWriter::write_strings(std::string_view path, const std::vector<std::string>& data,
                               DatasetInfo info) {
   const std::string p(path);
+  CT_ASSERT(!m_impl->swmr, "no dataset is created while readers follow the file (SWMR)");
   try {
     ensure_group(m_impl->file, parent_of(p));
     const hsize_t n = data.size();
@@ -286,6 +339,7 @@ std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data,
   try {
     auto it = series.find(p);
     if (it == series.end()) {
+      CT_ASSERT(!swmr, "every series exists before SWMR starts (with the run's first frame)");
       ensure_group(file, parent_of(p));
       std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED};
       for (std::size_t d : row_dims) dims.push_back(d), maxdims.push_back(d);
@@ -346,6 +400,7 @@ void with_object(H5::H5File& file, const std::string& path, F&& f) {
 }  // namespace
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::string_view value) {
+  CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
   try {
     with_object(m_impl->file, std::string(path),
                 [&](H5::H5Object& o) { string_attr(o, name, value); });
@@ -367,6 +422,7 @@ static void numeric_attr(H5::H5File& file, const std::string& path, std::string_
 }
 
 void RunWriter::attr(std::string_view path, std::string_view name, double value) {
+  CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
@@ -375,6 +431,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, double value)
 }
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t value) {
+  CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
@@ -388,6 +445,38 @@ void RunWriter::flush() {
   } catch (const H5::Exception& e) {
     throw OutputError("HDF5 flush of " + m_path + " failed: " + hdf5_cause(e));
   }
+}
+
+bool RunWriter::swmr() const {
+  return m_impl->swmr;
+}
+
+void RunWriter::start_swmr() {
+  if (m_impl->swmr) return;
+  try {
+    if (H5Fstart_swmr_write(m_impl->file.getId()) < 0)
+      throw H5::FileIException("H5Fstart_swmr_write", "cannot start SWMR writing");
+  } catch (const H5::Exception& e) {
+    throw OutputError("HDF5 SWMR start of " + m_path + " failed: " + hdf5_cause(e));
+  }
+  m_impl->swmr = true;
+  m_impl->lock.take(m_path);
+}
+
+void RunWriter::stop_swmr() {
+  if (!m_impl->swmr) return;
+  try {
+    std::vector<std::string> open;
+    for (const auto& [p, ds] : m_impl->series) open.push_back(p);
+    m_impl->series.clear();
+    m_impl->file.close();
+    m_impl->file =
+        H5::H5File(m_path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, latest_format(false));
+    for (const std::string& p : open) m_impl->series.emplace(p, m_impl->file.openDataSet(p));
+  } catch (const H5::Exception& e) {
+    throw OutputError("HDF5 reopening of " + m_path + " after SWMR failed: " + hdf5_cause(e));
+  }
+  m_impl->swmr = false;
 }
 
 #define CT_INSTANTIATE(T)                                                        \

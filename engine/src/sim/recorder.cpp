@@ -50,7 +50,8 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::resume(const Model& model,
   if (!out) return fail(out.error());
   (*out)->attr("/meta", "complete", std::int64_t{0});
   (*out)->attr("/meta", "duration_s", to_seconds(model.spec.run.duration));  // a new --until
-  (*out)->flush();
+  // The checkpoint came after the first frame, so every series exists: readers may follow.
+  (*out)->start_swmr();
   auto rec = std::unique_ptr<RunRecorder>(new RunRecorder(model, std::move(*out)));
   rec->m_next_frame = mark.next_frame;
   rec->m_last_frame = mark.last_frame;
@@ -75,6 +76,12 @@ void RunRecorder::observe(const SimState& state) {
     write_coupling_frame(*m_model.coupling, state.x(), *m_out);
     m_last_frame = state.t;
     while (m_next_frame <= state.t) m_next_frame += o.every;
+    // The first frame created every per-frame series: from now on readers may follow the file
+    // (SWMR; it flushes, so the frame is on disk).
+    if (!m_out->swmr()) {
+      m_out->start_swmr();
+      m_flushed = state.t;
+    }
   }
   if (state.t >= m_next_flush) {
     m_out->flush();
@@ -90,6 +97,10 @@ std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
     m_next_frame = state.t;
     observe(state);
   }
+  // The results are new datasets and attributes, which SWMR forbids.
+  m_out->flush();
+  m_flushed = state.t;
+  m_out->stop_swmr();
   for (std::size_t i = 0; i < m_model.domains.size(); ++i)
     m_model.domains[i]->write_final(*state.domains[i], *m_out, summary);
   write_coupling_final(*m_model.coupling, state.coupling, *m_out, summary);
