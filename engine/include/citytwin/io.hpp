@@ -5,6 +5,11 @@
 // first axis and are extended one row per append(). flush() makes everything written so far
 // durable, so a crash loses at most what came after the last flush.
 //
+// append() and extend() return before their rows are compressed and written: a writer thread
+// does that in call order while the run steps on (a frame of a city's rasters takes longer to
+// compress than a macro step). Every other call waits for it first. An error of the writer
+// thread is thrown by the next call (OutputError).
+//
 // Readers may follow a run while it writes (HDF5's single-writer/multiple-reader mode, SWMR):
 // between start_swmr() and stop_swmr() the writer only appends to series that exist and
 // flushes, and a reader that opened the file with SWMR read access sees every flushed row. SWMR
@@ -45,7 +50,8 @@ struct DatasetExtent {
 };
 
 /// Writes one run's HDF5 file. Thread safety: not thread-safe; one writer per file, used from
-/// the thread that drives the simulation (observers run between steps).
+/// the thread that drives the simulation (observers run between steps); its own writer thread
+/// never runs at the same time as the calls that use the file directly.
 class RunWriter {
  public:
   /// Creates (truncates) the file in HDF5's latest format (what SWMR needs); its folder must
@@ -98,7 +104,13 @@ class RunWriter {
   void attr(std::string_view path, std::string_view name, double value);
   void attr(std::string_view path, std::string_view name, std::int64_t value);
 
+  /// Waits for the rows queued so far and makes everything written durable.
   void flush();
+  /// Queues a flush after the rows queued so far and returns at once; its ticket is for
+  /// flushed() (a run's periodic flush, which must not hold the run back).
+  std::uint64_t queue_flush();
+  /// Whether the flush with this ticket has completed.
+  bool flushed(std::uint64_t ticket) const;
   const std::string& path() const { return m_path; }
 
   /// Flushes and lets readers follow the file (SWMR): until stop_swmr(), only append(),

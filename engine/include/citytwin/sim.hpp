@@ -15,11 +15,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "citytwin/city.hpp"
@@ -354,8 +356,9 @@ class RunRecorder {
   /// Writes the final frame and results, marks the file complete (/meta complete = 1) and
   /// returns the summary rows.
   std::vector<SummaryRow> finish(const SimState& state);
-  /// The simulated time of the last flush: frames up to it are on disk (-1: none yet).
-  SimTime flushed() const { return m_flushed; }
+  /// The simulated time of the last completed flush: frames up to it are on disk (-1: none
+  /// yet). Periodic flushes are queued behind the frames (RunWriter::queue_flush).
+  SimTime flushed() const;
   /// Flushes the file and says where it stands (a checkpoint's part).
   RecorderMark mark();
   /// Continues the run file at `path` from a checkpoint's mark (RunWriter::resume), marked
@@ -370,7 +373,8 @@ class RunRecorder {
   SimTime m_next_frame = 0;
   SimTime m_last_frame = -1;
   SimTime m_next_flush = 0;
-  SimTime m_flushed = -1;
+  SimTime m_flushed = -1;                                   // the last flush known complete
+  std::deque<std::pair<std::uint64_t, SimTime>> m_flushes;  // queued ones: (ticket, time)
 };
 
 }  // namespace citytwin

@@ -21,6 +21,7 @@
 
 #include "citytwin/io.hpp"
 #include "io/h5_errors.hpp"
+#include "io/write_queue.hpp"
 
 namespace citytwin {
 
@@ -145,12 +146,17 @@ class SharedLock {
 
 }  // namespace
 
+// Rows a run may queue ahead of the writer thread: a few frames of a large city.
+constexpr std::size_t k_queued_bytes = std::size_t{64} << 20;
+
 struct RunWriter::Impl {
   SharedLock lock;  // declared first: released after the file is closed
   H5::H5File file;
   int compression = 4;
   bool swmr = false;
-  std::unordered_map<std::string, H5::DataSet> series;
+  std::unordered_map<std::string, H5::DataSet> series;  // the writer thread's, between drains
+  std::unordered_map<std::string, std::uint64_t> series_rows;  // queued rows included
+  WriteQueue queue{k_queued_bytes};  // last: stopped before the file closes
 
   H5::DSetCreatPropList props(const std::vector<hsize_t>& dims, bool series_ds) const {
     H5::DSetCreatPropList p;
@@ -161,6 +167,27 @@ struct RunWriter::Impl {
       p.setDeflate(compression);
     }
     return p;
+  }
+
+  // Queues `n` rows for grow() and returns the index of the first.
+  template <class T>
+  std::size_t post_grow(const std::string& p, std::span<const T> data, hsize_t n,
+                        std::span<const std::size_t> row_dims, const DatasetInfo& info,
+                        const std::string& file_path) {
+    const auto known = series_rows.find(p);
+    CT_ASSERT(!swmr || known != series_rows.end(),
+              "every series exists before SWMR starts (with the run's first frame)");
+    std::uint64_t& count = known != series_rows.end() ? known->second : series_rows[p];
+    const auto first = static_cast<std::size_t>(count);
+    count += n;
+    queue.post(data.size_bytes(),
+               [this, p, n, file_path, v = std::vector<T>(data.begin(), data.end()),
+                dims = std::vector<std::size_t>(row_dims.begin(), row_dims.end()),
+                units = std::string(info.units), what = std::string(info.description)] {
+                 grow(p, std::span<const T>(v), n, std::span<const std::size_t>(dims),
+                      {units, what}, file_path);
+               });
+    return first;
   }
 
   // Appends `rows` rows of shape row_dims to the series at p (created on first use).
@@ -229,6 +256,7 @@ bool is_series(const H5::DataSet& ds) {
 
 std::vector<DatasetExtent> RunWriter::extents() const {
   std::vector<DatasetExtent> out;
+  m_impl->queue.drain();
   try {
     for (const std::string& p : dataset_paths(m_impl->file))
       out.push_back({p, first_axis(m_impl->file.openDataSet(p))});
@@ -275,6 +303,7 @@ Result<std::unique_ptr<RunWriter>> RunWriter::resume(const std::string& path, in
                                            k.path, n, k.rows),
                                path));
       if (!is_series(ds)) continue;
+      impl->series_rows[k.path] = k.rows;
       if (n > k.rows) {
         const H5::DataSpace sp = ds.getSpace();
         std::vector<hsize_t> dims(static_cast<std::size_t>(sp.getSimpleExtentNdims()));
@@ -296,6 +325,7 @@ void RunWriter::write(std::string_view path, std::span<const T> data,
                       std::span<const std::size_t> dims, DatasetInfo info) {
   const std::string p(path);
   CT_ASSERT(!m_impl->swmr, "no dataset is created while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     ensure_group(m_impl->file, parent_of(p));
     std::vector<hsize_t> d(dims.begin(), dims.end());
@@ -317,6 +347,7 @@ void RunWriter::write_strings(std::string_view path, const std::vector<std::stri
                               DatasetInfo info) {
   const std::string p(path);
   CT_ASSERT(!m_impl->swmr, "no dataset is created while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     ensure_group(m_impl->file, parent_of(p));
     const hsize_t n = data.size();
@@ -339,7 +370,6 @@ std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data,
   try {
     auto it = series.find(p);
     if (it == series.end()) {
-      CT_ASSERT(!swmr, "every series exists before SWMR starts (with the run's first frame)");
       ensure_group(file, parent_of(p));
       std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED};
       for (std::size_t d : row_dims) dims.push_back(d), maxdims.push_back(d);
@@ -377,12 +407,12 @@ std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data,
 template <class T>
 void RunWriter::append(std::string_view path, std::span<const T> row,
                        std::span<const std::size_t> row_dims, DatasetInfo info) {
-  m_impl->grow(std::string(path), row, 1, row_dims, info, m_path);
+  m_impl->post_grow(std::string(path), row, 1, row_dims, info, m_path);
 }
 
 template <class T>
 std::size_t RunWriter::extend(std::string_view path, std::span<const T> values, DatasetInfo info) {
-  return m_impl->grow(std::string(path), values, values.size(), {}, info, m_path);
+  return m_impl->post_grow(std::string(path), values, values.size(), {}, info, m_path);
 }
 
 namespace {
@@ -401,6 +431,7 @@ void with_object(H5::H5File& file, const std::string& path, F&& f) {
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::string_view value) {
   CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     with_object(m_impl->file, std::string(path),
                 [&](H5::H5Object& o) { string_attr(o, name, value); });
@@ -423,6 +454,7 @@ static void numeric_attr(H5::H5File& file, const std::string& path, std::string_
 
 void RunWriter::attr(std::string_view path, std::string_view name, double value) {
   CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
@@ -432,6 +464,7 @@ void RunWriter::attr(std::string_view path, std::string_view name, double value)
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t value) {
   CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
@@ -440,11 +473,26 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t 
 }
 
 void RunWriter::flush() {
+  m_impl->queue.drain();
   try {
     m_impl->file.flush(H5F_SCOPE_GLOBAL);
   } catch (const H5::Exception& e) {
     throw OutputError("HDF5 flush of " + m_path + " failed: " + hdf5_cause(e));
   }
+}
+
+std::uint64_t RunWriter::queue_flush() {
+  return m_impl->queue.post(0, [impl = m_impl.get(), path = m_path] {
+    try {
+      impl->file.flush(H5F_SCOPE_GLOBAL);
+    } catch (const H5::Exception& e) {
+      throw OutputError("HDF5 flush of " + path + " failed: " + hdf5_cause(e));
+    }
+  });
+}
+
+bool RunWriter::flushed(std::uint64_t ticket) const {
+  return m_impl->queue.done() >= ticket;
 }
 
 bool RunWriter::swmr() const {
@@ -453,6 +501,7 @@ bool RunWriter::swmr() const {
 
 void RunWriter::start_swmr() {
   if (m_impl->swmr) return;
+  m_impl->queue.drain();
   try {
     if (H5Fstart_swmr_write(m_impl->file.getId()) < 0)
       throw H5::FileIException("H5Fstart_swmr_write", "cannot start SWMR writing");
@@ -465,6 +514,7 @@ void RunWriter::start_swmr() {
 
 void RunWriter::stop_swmr() {
   if (!m_impl->swmr) return;
+  m_impl->queue.drain();
   try {
     std::vector<std::string> open;
     for (const auto& [p, ds] : m_impl->series) open.push_back(p);

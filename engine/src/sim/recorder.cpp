@@ -84,10 +84,21 @@ void RunRecorder::observe(const SimState& state) {
     }
   }
   if (state.t >= m_next_flush) {
-    m_out->flush();
-    m_flushed = state.t;
+    // Queued behind the frame, not waited for: the run steps on (a paced run must not wait).
+    while (!m_flushes.empty() && m_out->flushed(m_flushes.front().first)) {
+      m_flushed = std::max(m_flushed, m_flushes.front().second);
+      m_flushes.pop_front();
+    }
+    m_flushes.emplace_back(m_out->queue_flush(), state.t);
     while (m_next_flush <= state.t) m_next_flush += o.flush_every;
   }
+}
+
+SimTime RunRecorder::flushed() const {
+  SimTime t = m_flushed;
+  for (const auto& [ticket, at] : m_flushes)
+    if (m_out->flushed(ticket)) t = std::max(t, at);
+  return t;
 }
 
 std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
