@@ -252,7 +252,8 @@ def full_disk_inner():
                f"a clear message, no HDF5 noise: {r.stderr!r}")
         expect("the file holds the frames up to" in r.stderr, f"says what is readable: {r.stderr!r}")
         expect("output.dir: the run file may grow to" in r.stderr, f"the disk was too small, and it said so first: {r.stderr!r}")
-        with h5py.File(f"{mnt}/out/run.h5", "r") as f:
+        # Left marked open for writing (SWMR), as after kill -9: it opens for SWMR reading.
+        with h5py.File(f"{mnt}/out/run.h5", "r", libver="latest", swmr=True) as f:
             times = list(f["/time"][:])
             expect(len(times) >= 2 and times == [60.0 * k for k in range(len(times))],
                    f"the frames up to the last flush are readable: {times}")
