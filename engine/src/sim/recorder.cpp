@@ -66,11 +66,15 @@ RecorderMark RunRecorder::mark() {
   return {m_next_frame, m_last_frame, m_next_flush, m_out->extents()};
 }
 
-void RunRecorder::observe(const SimState& state) {
+void RunRecorder::observe(const SimState& state, double lag_s) {
   const OutputSpec& o = m_model.spec.output;
   if (state.t >= m_next_frame) {
     m_out->append<double>("/time", to_seconds(state.t),
                           {"s", "simulated time of each output frame since the start"});
+    m_out->append<double>("/run/lag_s", lag_s,
+                          {"s",
+                           "how far simulated time was behind the wall-clock schedule of "
+                           "--realtime at the frame; NaN: not paced"});
     for (std::size_t i = 0; i < m_model.domains.size(); ++i)
       m_model.domains[i]->write_frame(*state.domains[i], *m_out);
     write_coupling_frame(*m_model.coupling, state.x(), *m_out);
@@ -101,12 +105,12 @@ SimTime RunRecorder::flushed() const {
   return t;
 }
 
-std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
+std::vector<SummaryRow> RunRecorder::finish(const SimState& state, double lag_s) {
   std::vector<SummaryRow> summary;
   // The final state is always a frame, even between output intervals.
   if (m_last_frame != state.t) {
     m_next_frame = state.t;
-    observe(state);
+    observe(state, lag_s);
   }
   // The results are new datasets and attributes, which SWMR forbids.
   m_out->flush();
