@@ -4,9 +4,10 @@
 //
 // SWMR (io.hpp): files are created in the latest format, whose superblock carries "open for
 // write" flags. HDF5 drops its exclusive file lock when SWMR writing starts (readers take
-// shared locks), so the writer takes a shared lock of its own for as long as it has the file:
-// a second writer (another run, a resume) still cannot open it. Leaving SWMR reopens the file
-// with HDF5's locking off, since followers' shared locks would refuse the exclusive one. A
+// shared locks), so the writer takes a shared lock of its own while in SWMR: a second writer
+// (another run, a resume) still cannot open it. Leaving SWMR reopens the file with HDF5's
+// locking, or without it when followers' shared locks refuse the exclusive one (the writer's
+// own shared lock kept then). A
 // killed writer leaves the flags set: plain readers then refuse the file, SWMR readers open it,
 // and resume() clears them (HDF5's own h5clear does the same, through the same property).
 #include <H5Cpp.h>
@@ -124,7 +125,7 @@ H5::FileAccPropList latest_format(bool locking) {
   return fapl;
 }
 
-// A shared flock on the run file, held while HDF5's own lock is dropped (SWMR and after).
+// A shared flock on the run file, held while HDF5's own lock is dropped.
 class SharedLock {
  public:
   SharedLock() = default;
@@ -138,6 +139,10 @@ class SharedLock {
     if (m_fd >= 0) return;
     m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (m_fd >= 0) (void)::flock(m_fd, LOCK_SH | LOCK_NB);
+  }
+  void release() {
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = -1;
   }
 
  private:
@@ -203,6 +208,16 @@ RunWriter::~RunWriter() = default;
 
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, int compression) {
   quiet_hdf5_errors();
+  // HDF5 truncates an existing file before it locks it: a file that another process holds (a
+  // run writing it, a reader following it) is refused first.
+  if (const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+    ::close(fd);
+    if (held)
+      return fail(Error::msg(
+          "in use by another process (a run writing it, or a reader following it): not replaced",
+          path));
+  }
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
@@ -520,8 +535,19 @@ void RunWriter::stop_swmr() {
     for (const auto& [p, ds] : m_impl->series) open.push_back(p);
     m_impl->series.clear();
     m_impl->file.close();
-    m_impl->file =
-        H5::H5File(m_path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, latest_format(false));
+    // With HDF5's exclusive lock when nobody follows (a reader this process opens later then
+    // shares the file: both opens lock alike); without it, and under the writer's own shared
+    // lock, when followers hold theirs.
+    m_impl->lock.release();
+    const hid_t id = H5Fopen(m_path.c_str(), H5F_ACC_RDWR, latest_format(true).getId());
+    if (id >= 0) {
+      m_impl->file = H5::H5File(id);
+      H5Fclose(id);
+    } else {
+      m_impl->file =
+          H5::H5File(m_path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, latest_format(false));
+      m_impl->lock.take(m_path);
+    }
     for (const std::string& p : open) m_impl->series.emplace(p, m_impl->file.openDataSet(p));
   } catch (const H5::Exception& e) {
     throw OutputError("HDF5 reopening of " + m_path + " after SWMR failed: " + hdf5_cause(e));

@@ -57,6 +57,10 @@ def follow():
         expect(f is not None, "the run file opens for SWMR reading while the run goes on")
         series = ("/time", "/flood/volume/stored", "/traffic/running", "/power/served_mw",
                   "/flood/depth")
+        # A second run into the same folder meanwhile is refused, and leaves the file alone.
+        second = run("run", toml, "--out", f"{tmp}/out", "--until", "1min", "--quiet")
+        expect(second.returncode == 1 and "in use by another process" in second.stderr,
+               f"a second run cannot replace the file being written: {second.stderr.strip()!r}")
         reads = []  # (frames, {dataset: rows read})
         while p.poll() is None and time.time() < deadline:
             for name in series:
