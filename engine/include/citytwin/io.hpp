@@ -4,6 +4,17 @@
 // Datasets are chunked and deflate-compressed. Growing datasets ("series") have time as their
 // first axis and are extended one row per append(). flush() makes everything written so far
 // durable, so a crash loses at most what came after the last flush.
+//
+// append() and extend() return before their rows are compressed and written: a writer thread
+// does that in call order while the run steps on (a frame of a city's rasters takes longer to
+// compress than a macro step). Every other call waits for it first. An error of the writer
+// thread is thrown by the next call (OutputError).
+//
+// Readers may follow a run while it writes (HDF5's single-writer/multiple-reader mode, SWMR):
+// between start_swmr() and stop_swmr() the writer only appends to series that exist and
+// flushes, and a reader that opened the file with SWMR read access sees every flushed row. SWMR
+// forbids creating a dataset or an attribute, so a run creates every per-frame series with its
+// first frame, then starts SWMR, and writes its end-of-run results after stop_swmr().
 #pragma once
 
 #include <cstdint>
@@ -39,15 +50,18 @@ struct DatasetExtent {
 };
 
 /// Writes one run's HDF5 file. Thread safety: not thread-safe; one writer per file, used from
-/// the thread that drives the simulation (observers run between steps).
+/// the thread that drives the simulation (observers run between steps); its own writer thread
+/// never runs at the same time as the calls that use the file directly.
 class RunWriter {
  public:
-  /// Creates (truncates) the file; its folder must exist.
+  /// Creates (truncates) the file in HDF5's latest format (what SWMR needs); its folder must
+  /// exist.
   static Result<std::unique_ptr<RunWriter>> create(const std::string& path, int compression);
   /// Reopens a run file to continue it from a checkpoint: every dataset of `keep` is cut back
   /// to its rows, every other dataset (written after the checkpoint: later frames' series,
   /// end-of-run results) is removed. An error when a kept dataset is missing or shorter (the
-  /// file is not the one the checkpoint was taken with).
+  /// file is not the one the checkpoint was taken with). A file left marked open by a writer
+  /// that was killed is taken over, unless another process holds it (a live run, a reader).
   static Result<std::unique_ptr<RunWriter>> resume(const std::string& path, int compression,
                                                    const std::vector<DatasetExtent>& keep);
   ~RunWriter();
@@ -90,8 +104,24 @@ class RunWriter {
   void attr(std::string_view path, std::string_view name, double value);
   void attr(std::string_view path, std::string_view name, std::int64_t value);
 
+  /// Waits for the rows queued so far and makes everything written durable.
   void flush();
+  /// Queues a flush after the rows queued so far and returns at once; its ticket is for
+  /// flushed() (a run's periodic flush, which must not hold the run back).
+  std::uint64_t queue_flush();
+  /// Whether the flush with this ticket has completed.
+  bool flushed(std::uint64_t ticket) const;
   const std::string& path() const { return m_path; }
+
+  /// Flushes and lets readers follow the file (SWMR): until stop_swmr(), only append(),
+  /// extend() and flush(); creating a dataset or an attribute is a broken invariant. The
+  /// process holds a shared lock on the file meanwhile, so no second writer opens it.
+  void start_swmr();
+  /// Closes the file and reopens it read-write (not SWMR), so datasets and attributes can be
+  /// created again. Readers still open see nothing of what is written after this. No-op when
+  /// not in SWMR mode.
+  void stop_swmr();
+  bool swmr() const;
 
  private:
   struct Impl;
@@ -110,6 +140,8 @@ struct Dataset {
 /// Reads a run's HDF5 file (replay, compare, tests).
 class RunReader {
  public:
+  /// Opens a finished file, or one a run is writing or a killed run left (SWMR read access:
+  /// what was flushed when it was opened).
   static Result<std::unique_ptr<RunReader>> open(const std::string& path);
   ~RunReader();
   bool exists(std::string_view path) const;

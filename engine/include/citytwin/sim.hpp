@@ -11,15 +11,20 @@
 //   3. advance: every domain over [t, t + step) as concurrent tasks (none reads another's state);
 //   4. publish: each domain writes its exports into the exchange's other buffer;
 //   5. the coupling rules turn exports into the next step's inputs; the buffers swap;
-//   6. the clock moves to t + step; observers (Run, recorder, viewer) then read the state.
+//   6. the clock moves to t + step; a paced Run waits for the wall clock (Run::pace); observers
+//      (recorder, viewer, progress) then read the state.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "citytwin/city.hpp"
@@ -277,6 +282,17 @@ struct RunFrames {
   Result<FrameSnapshot> read(const RunReader& r, std::size_t k) const;
 };
 
+/// Real-time pacing (docs/cli.md "--realtime"): simulated time advances no faster than
+/// `factor` times the wall clock, the state's time when pacing started mapped to the wall clock
+/// then. The lag is how far simulated time is behind that schedule when a step has ended (s of
+/// simulated time; 0 on time). Wall time never enters the state: pacing changes no result.
+struct Pacing {
+  double factor = 0;  ///< simulated seconds per wall second; 0: not paced
+  double lag_s = std::numeric_limits<double>::quiet_NaN();  ///< after the last step; NaN: unpaced
+  double max_lag_s = 0;                                     ///< over the paced steps
+  std::int64_t late_steps = 0;  ///< paced steps that ended more than one macro step behind
+};
+
 /// One run of a Model: its state, its workers and the macro-step loop that the CLI, the
 /// viewer, benchmarks and tests all drive.
 class Run {
@@ -290,8 +306,13 @@ class Run {
   TaskPool& pool() { return m_pool; }
   bool done() const { return m_state.t >= m_model->spec.run.duration; }
   void inject(EventSpec event) { citytwin::inject(m_state, std::move(event)); }
-  /// One macro step, then the observer (if any) sees the state.
+  /// One macro step, then (when paced) a sleep until its end is due on the wall clock, then
+  /// the observer (if any) sees the state.
   void step();
+  /// Paces the steps to come at `factor` (> 0) simulated seconds per wall second, from the
+  /// state's time now (Pacing); the lag starts at 0.
+  void pace(double factor);
+  const Pacing& pacing() const { return m_pacing; }
   /// Steps until the end of the run (or `until`, when earlier).
   void run_until(SimTime until);
   /// Called after every step (the recorder, a progress line).
@@ -305,6 +326,11 @@ class Run {
   SimState m_state;
   std::function<void(const SimState&)> m_observer;
   StepTimes m_times;
+  Pacing m_pacing;
+  SimTime m_pace_t0 = 0;  // the state's time when pacing started
+  std::chrono::steady_clock::time_point m_pace_wall0;
+
+  void keep_pace();
 };
 
 /// Where a run file stood when a checkpoint was taken: every dataset and its rows, and the
@@ -317,8 +343,9 @@ struct RecorderMark {
 /// A checkpoint (docs/batch.md "Checkpoints"): the whole state, where the run file stood and
 /// what the run was started with. Stored as checkpoint.h5 beside the run file.
 struct Checkpoint {
-  static constexpr std::int64_t k_format = 1;  ///< bumped whenever the layout changes
-  std::string scenario_path;                   ///< as the run named it
+  /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s).
+  static constexpr std::int64_t k_format = 2;
+  std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
   SimTime duration = 0;       ///< the end the run was started with (its --until)
   std::uint64_t state_hash = 0;
@@ -336,23 +363,28 @@ Result<Checkpoint> read_checkpoint(const std::string& path);
 Result<SimState> restore_state(const Model& model, const Checkpoint& c, const std::string& where);
 
 /// Writes a run's HDF5 file: /meta and /city at open, /time and domain frames at every output
-/// interval, results at the end; flushes every output.flush_every of simulated time.
+/// interval, results at the end; flushes every output.flush_every of simulated time. From the
+/// first frame to the end, readers may follow the file (RunWriter::start_swmr); the results
+/// are written after that (docs/hdf5-layout.md "Following a run").
 class RunRecorder {
  public:
   static Result<std::unique_ptr<RunRecorder>> create(const Model& model, const std::string& path);
   ~RunRecorder();
-  /// Writes a frame if state.t has reached the next output time; flushes when due.
-  void observe(const SimState& state);
+  /// Writes a frame if state.t has reached the next output time; flushes when due. `lag_s` is
+  /// the paced run's lag (Pacing::lag_s; NaN: not paced), recorded with the frame.
+  void observe(const SimState& state, double lag_s = std::numeric_limits<double>::quiet_NaN());
   /// Whether observe(state) would write or flush anything (a batch takes its HDF5 lock only
   /// then).
   bool due(const SimState& state) const {
     return state.t >= m_next_frame || state.t >= m_next_flush;
   }
   /// Writes the final frame and results, marks the file complete (/meta complete = 1) and
-  /// returns the summary rows.
-  std::vector<SummaryRow> finish(const SimState& state);
-  /// The simulated time of the last flush: frames up to it are on disk (-1: none yet).
-  SimTime flushed() const { return m_flushed; }
+  /// returns the summary rows (`lag_s` as for observe()).
+  std::vector<SummaryRow> finish(const SimState& state,
+                                 double lag_s = std::numeric_limits<double>::quiet_NaN());
+  /// The simulated time of the last completed flush: frames up to it are on disk (-1: none
+  /// yet). Periodic flushes are queued behind the frames (RunWriter::queue_flush).
+  SimTime flushed() const;
   /// Flushes the file and says where it stands (a checkpoint's part).
   RecorderMark mark();
   /// Continues the run file at `path` from a checkpoint's mark (RunWriter::resume), marked
@@ -367,7 +399,8 @@ class RunRecorder {
   SimTime m_next_frame = 0;
   SimTime m_last_frame = -1;
   SimTime m_next_flush = 0;
-  SimTime m_flushed = -1;
+  SimTime m_flushed = -1;                                   // the last flush known complete
+  std::deque<std::pair<std::uint64_t, SimTime>> m_flushes;  // queued ones: (ticket, time)
 };
 
 }  // namespace citytwin

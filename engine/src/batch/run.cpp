@@ -69,7 +69,8 @@ class ModelCache {
   std::map<std::string, std::shared_future<Entry>> m_models;
 };
 
-// HDF5 1.10 (Debian's) is built without its thread-safety lock: one call at a time.
+// The members' HDF5 calls from their stepping threads, one at a time (Debian's HDF5 1.10 is
+// built thread-safe, so the run files' writer threads go on outside this lock).
 std::mutex& hdf5_lock() {
   static std::mutex m;
   return m;

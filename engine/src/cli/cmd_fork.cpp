@@ -189,7 +189,8 @@ struct Member {
   double simulated_s = 0;
 };
 
-// HDF5 1.10 (Debian's) is built without its thread-safety lock: one call at a time.
+// The members' HDF5 calls from their stepping threads, one at a time (Debian's HDF5 1.10 is
+// built thread-safe, so the run files' writer threads go on outside this lock).
 std::mutex& hdf5_lock() {
   static std::mutex m;
   return m;

@@ -23,6 +23,7 @@ struct ResumeArgs {
   std::string until;
   std::string checkpoint_every;
   int threads = -1;
+  RealtimeArg realtime;
   bool quiet = false;
 };
 
@@ -41,6 +42,11 @@ int resume(const ResumeArgs& args) {
   const auto checkpoint_every = checkpoint_interval(args.checkpoint_every);
   if (!checkpoint_every) {
     std::cerr << checkpoint_every.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
+  const auto realtime = realtime_factor(args.realtime);
+  if (!realtime) {
+    std::cerr << realtime.error().to_string() << "\n";
     return k_exit_bad_input;
   }
   // The run ends where it was started to end, unless --until moves it.
@@ -101,6 +107,7 @@ int resume(const ResumeArgs& args) {
   o.started_duration = m.spec.run.duration;
   o.resumed = true;
   o.quiet = args.quiet;
+  o.realtime = *realtime;
   o.load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return drive_run(run, std::move(recorder), o);
 }
@@ -118,6 +125,7 @@ Runner add_resume_command(CLI::App& app) {
                   "Keep writing checkpoint.h5 every this much simulated time");
   cmd->add_option("--threads", args->threads, "Worker threads (0: all cores)")
       ->check(CLI::Range(0, 1024));
+  add_realtime_option(*cmd, args->realtime);
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   return [args]() { return resume(*args); };
 }

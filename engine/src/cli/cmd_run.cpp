@@ -27,6 +27,7 @@ struct RunArgs {
   std::string checkpoint_every;
   std::string max_memory;
   std::uint64_t seed = 0;
+  RealtimeArg realtime;
   bool quiet = false;
   bool overwrite = false;
   bool strict = false;
@@ -60,6 +61,11 @@ int run(const RunArgs& args) {
   const auto checkpoint_every = checkpoint_interval(args.checkpoint_every);
   if (!checkpoint_every) {
     std::cerr << checkpoint_every.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
+  const auto realtime = realtime_factor(args.realtime);
+  if (!realtime) {
+    std::cerr << realtime.error().to_string() << "\n";
     return k_exit_bad_input;
   }
   auto spec = load_run_spec(args.scenario, args.until);
@@ -123,6 +129,7 @@ int run(const RunArgs& args) {
   o.checkpoint_every = *checkpoint_every;
   o.started_duration = m.spec.run.duration;
   o.quiet = args.quiet;
+  o.realtime = *realtime;
   o.load_s = load_s;
   return drive_run(run, std::move(recorder), o);
 }
@@ -148,6 +155,7 @@ Runner add_run_command(CLI::App& app) {
                   "scenario.seed, which also keys the compiled demand");
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the run may use, e.g. 8GiB (default: what the machine has available)");
+  add_realtime_option(*cmd, args->realtime);
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->add_flag("--strict", args->strict,
                 "Treat warnings (dropped input, a domain with nothing to simulate) as errors");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -27,8 +28,10 @@ class Progress {
   Progress(SimTime begin, SimTime end, bool quiet)
       : m_begin(begin), m_end(end), m_quiet(quiet), m_tty(isatty(STDERR_FILENO) != 0) {}
 
-  void update(SimTime t, double wall_s) {
+  void update(SimTime t, double wall_s, const Pacing& pacing) {
     if (m_quiet || m_end <= m_begin) return;
+    const std::string lag =
+        pacing.factor > 0 ? fmt::format("  lag {:.2f}s", pacing.lag_s) : std::string();
     const double frac = static_cast<double>(t - m_begin) / static_cast<double>(m_end - m_begin);
     if (m_tty) {
       const auto now = Clock::now();
@@ -38,13 +41,13 @@ class Progress {
       const double speed = wall_s > 0 ? to_seconds(t - m_begin) / wall_s : 0;
       const double eta = frac > 0 ? wall_s * (1 - frac) / frac : 0;
       std::cerr << fmt::format(
-          "\r[{:<{}}] {:>5.1f}%  sim {} / {}  {:.0f}x real time  ETA {:.0f}s   ",
+          "\r[{:<{}}] {:>5.1f}%  sim {} / {}  {:.0f}x real time{}  ETA {:.0f}s   ",
           std::string(static_cast<std::size_t>(filled), '#'), width, 100 * frac, format_duration(t),
-          format_duration(m_end), speed, eta);
+          format_duration(m_end), speed, lag, eta);
       if (t >= m_end) std::cerr << "\n";
     } else if (frac >= m_next_log || t >= m_end) {
-      spdlog::info("{:3.0f}%  simulated {} of {} in {:.1f} s", 100 * frac, format_duration(t),
-                   format_duration(m_end), wall_s);
+      spdlog::info("{:3.0f}%  simulated {} of {} in {:.1f} s{}", 100 * frac, format_duration(t),
+                   format_duration(m_end), wall_s, lag);
       while (m_next_log <= frac) m_next_log += 0.1;
     }
   }
@@ -100,6 +103,26 @@ Result<SimTime> checkpoint_interval(const std::string& text) {
   return *d;
 }
 
+void add_realtime_option(CLI::App& cmd, RealtimeArg& arg) {
+  arg.option = cmd.add_option("--realtime", arg.factor,
+                              "Advance simulated time no faster than FACTOR x the wall clock "
+                              "(default 1: real time); the lag is reported")
+                   ->expected(0, 1)
+                   ->type_name("[FACTOR]");
+}
+
+Result<double> realtime_factor(const RealtimeArg& arg) {
+  if (arg.option == nullptr || arg.option->count() == 0) return 0.0;
+  if (arg.factor.empty()) return 1.0;
+  char* end = nullptr;
+  const double f = std::strtod(arg.factor.c_str(), &end);
+  if (end == arg.factor.c_str() || *end != '\0' || !(f > 0) || !std::isfinite(f))
+    return fail(Error::msg(fmt::format(
+        "--realtime: \"{}\" is not a positive factor (simulated seconds per wall second, e.g. 60)",
+        arg.factor)));
+  return f;
+}
+
 Result<ScenarioSpec> load_run_spec(const std::string& scenario, const std::string& until) {
   auto spec =
       scenario.ends_with(".sumocfg") ? load_sumocfg(scenario, until) : load_scenario(scenario);
@@ -131,10 +154,22 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
   std::vector<SummaryRow> rows;
   std::string checkpoint_error;
   std::int64_t checkpoints = 0;
+  bool warned_late = false;
   try {
-    if (!o.resumed) rec.observe(run.state());
+    // The start frame is on time by definition; pacing starts once it is written (creating
+    // every series and starting SWMR take longer than a paced step).
+    if (!o.resumed) rec.observe(run.state(), o.realtime > 0 ? 0.0 : run.pacing().lag_s);
+    if (o.realtime > 0) run.pace(o.realtime);
     run.observe([&](const SimState& s) {
-      rec.observe(s);
+      const Pacing& pacing = run.pacing();
+      rec.observe(s, pacing.lag_s);
+      if (pacing.late_steps > 0 && !warned_late) {
+        spdlog::warn(
+            "--realtime {}: at {} simulated time is {:.2f} s behind the wall clock, more "
+            "than one macro step; late steps are counted in the summary",
+            pacing.factor, format_duration(s.t), pacing.lag_s);
+        warned_late = true;
+      }
       if (next_checkpoint >= 0 && s.t >= next_checkpoint && checkpoint_error.empty()) {
         Checkpoint c;
         c.scenario_path = std::filesystem::absolute(m.spec.path).string();
@@ -154,10 +189,10 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
         }
         while (next_checkpoint <= s.t) next_checkpoint += o.checkpoint_every;
       }
-      progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count());
+      progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count(), pacing);
     });
     run.run_until(m.spec.run.duration);
-    rows = rec.finish(run.state());
+    rows = rec.finish(run.state(), run.pacing().lag_s);
   } catch (const OutputError& e) {
     output_failed(o.h5, e, rec.flushed());
   }
@@ -185,6 +220,13 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
       {"run", "output", o.h5},
   };
   head.insert(head.end(), more.begin(), more.end());
+  if (const Pacing& p = run.pacing(); p.factor > 0) {
+    head.push_back({"run", "realtime", fmt::format("{:g}x the wall clock", p.factor)});
+    head.push_back({"run", "max lag", fmt::format("{:.3f} s", p.max_lag_s)});
+    head.push_back({"run", "late steps",
+                    fmt::format("{} (lag over one macro step, {} s)", p.late_steps,
+                                to_seconds(m.spec.run.step))});
+  }
   if (checkpoints > 0)
     head.push_back(
         {"run", "checkpoint", fmt::format("{} ({} written)", checkpoint_path, checkpoints)});

@@ -7,6 +7,10 @@
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
 
+namespace CLI {
+class Option;
+}
+
 namespace citytwin::cli {
 
 /// The scenario as a run names it: TOML, a LISFLOOD-FP .par or a SUMO .sumocfg, cut at `until`
@@ -15,6 +19,16 @@ Result<ScenarioSpec> load_run_spec(const std::string& scenario, const std::strin
 
 /// --checkpoint-every: a positive duration, or 0 when `text` is empty (no checkpoints).
 Result<SimTime> checkpoint_interval(const std::string& text);
+
+/// --realtime [FACTOR] (run and resume): the option and the value given after it.
+struct RealtimeArg {
+  CLI::Option* option = nullptr;
+  std::string factor;
+};
+void add_realtime_option(CLI::App& cmd, RealtimeArg& arg);
+/// The pacing factor asked for: 0 when --realtime was not given, 1 when given alone, else the
+/// positive number given.
+Result<double> realtime_factor(const RealtimeArg& arg);
 
 /// Ends the process (exit 1) after the run file could not be written, saying what it still
 /// holds (frames up to `flushed`, -1: none).
@@ -26,10 +40,12 @@ struct DriveOptions {
   SimTime started_duration = 0;  ///< the end the run was started with (kept in checkpoints)
   bool resumed = false;          ///< continuing from a checkpoint: its frame is on file
   bool quiet = false;
-  double load_s = 0;  ///< wall time of loading and compiling, for the summary
+  double realtime = 0;  ///< --realtime: simulated seconds per wall second; 0: as fast as it goes
+  double load_s = 0;    ///< wall time of loading and compiling, for the summary
 };
 
-/// Steps `run` to the model's end with the recorder observing, writes checkpoints when due,
+/// Steps `run` to the model's end with the recorder observing (paced at o.realtime, with the
+/// lag in the progress line, the run file and the summary), writes checkpoints when due,
 /// finishes the run file and prints the summary. Returns the exit code; an output failure
 /// ends the process (exit 1) saying what is still readable.
 int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOptions& o);

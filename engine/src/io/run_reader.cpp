@@ -46,11 +46,14 @@ Result<std::unique_ptr<RunReader>> RunReader::open(const std::string& path) {
   quiet_hdf5_errors();
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  try {
-    impl->file = H5::H5File(path, H5F_ACC_RDONLY);
-  } catch (const H5::Exception&) {
-    return fail(Error::msg("cannot open as an HDF5 run file", path));
-  }
+  // A file a run is writing, or one a killed run left marked open, opens only for SWMR reading.
+  // Through the C API: the second try must not depend on how the first one's exception is
+  // caught (in the citytwin and viewer executables the nested C++ handlers skipped it).
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+  if (id < 0) return fail(Error::msg("cannot open as an HDF5 run file", path));
+  impl->file = H5::H5File(id);  // takes a reference of its own
+  H5Fclose(id);
   return std::unique_ptr<RunReader>(new RunReader(std::move(impl)));
 }
 

@@ -1,8 +1,20 @@
 // HDF5 run files through HDF5's C++ API. Everything is chunked and deflate-compressed;
 // series grow along their first axis. HDF5 errors become std::runtime_error with the path in
 // the message (disk full, permissions): outputs that cannot be written stop the run loudly.
+//
+// SWMR (io.hpp): files are created in the latest format, whose superblock carries "open for
+// write" flags. HDF5 drops its exclusive file lock when SWMR writing starts (readers take
+// shared locks), so the writer takes a shared lock of its own while in SWMR: a second writer
+// (another run, a resume) still cannot open it. Leaving SWMR reopens the file with HDF5's
+// locking, or without it when followers' shared locks refuse the exclusive one (the writer's
+// own shared lock kept then). A
+// killed writer leaves the flags set: plain readers then refuse the file, SWMR readers open it,
+// and resume() clears them (HDF5's own h5clear does the same, through the same property).
 #include <H5Cpp.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -10,6 +22,7 @@
 
 #include "citytwin/io.hpp"
 #include "io/h5_errors.hpp"
+#include "io/write_queue.hpp"
 
 namespace citytwin {
 
@@ -104,12 +117,51 @@ std::vector<hsize_t> chunk_shape(const std::vector<hsize_t>& dims, bool series) 
   return c;
 }
 
+// The latest file format (what SWMR needs), with HDF5's file locking on or off.
+H5::FileAccPropList latest_format(bool locking) {
+  H5::FileAccPropList fapl;
+  fapl.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  if (!locking) fapl.setFileLocking(false, true);
+  return fapl;
+}
+
+// A shared flock on the run file, held while HDF5's own lock is dropped.
+class SharedLock {
+ public:
+  SharedLock() = default;
+  SharedLock(const SharedLock&) = delete;
+  SharedLock& operator=(const SharedLock&) = delete;
+  ~SharedLock() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  // Best effort: a file system without flock leaves the file unguarded, the run going on.
+  void take(const std::string& path) {
+    if (m_fd >= 0) return;
+    m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m_fd >= 0) (void)::flock(m_fd, LOCK_SH | LOCK_NB);
+  }
+  void release() {
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = -1;
+  }
+
+ private:
+  int m_fd = -1;
+};
+
 }  // namespace
 
+// Rows a run may queue ahead of the writer thread: a few frames of a large city.
+constexpr std::size_t k_queued_bytes = std::size_t{64} << 20;
+
 struct RunWriter::Impl {
+  SharedLock lock;  // declared first: released after the file is closed
   H5::H5File file;
   int compression = 4;
-  std::unordered_map<std::string, H5::DataSet> series;
+  bool swmr = false;
+  std::unordered_map<std::string, H5::DataSet> series;  // the writer thread's, between drains
+  std::unordered_map<std::string, std::uint64_t> series_rows;  // queued rows included
+  WriteQueue queue{k_queued_bytes};  // last: stopped before the file closes
 
   H5::DSetCreatPropList props(const std::vector<hsize_t>& dims, bool series_ds) const {
     H5::DSetCreatPropList p;
@@ -120,6 +172,27 @@ struct RunWriter::Impl {
       p.setDeflate(compression);
     }
     return p;
+  }
+
+  // Queues `n` rows for grow() and returns the index of the first.
+  template <class T>
+  std::size_t post_grow(const std::string& p, std::span<const T> data, hsize_t n,
+                        std::span<const std::size_t> row_dims, const DatasetInfo& info,
+                        const std::string& file_path) {
+    const auto known = series_rows.find(p);
+    CT_ASSERT(!swmr || known != series_rows.end(),
+              "every series exists before SWMR starts (with the run's first frame)");
+    std::uint64_t& count = known != series_rows.end() ? known->second : series_rows[p];
+    const auto first = static_cast<std::size_t>(count);
+    count += n;
+    queue.post(data.size_bytes(),
+               [this, p, n, file_path, v = std::vector<T>(data.begin(), data.end()),
+                dims = std::vector<std::size_t>(row_dims.begin(), row_dims.end()),
+                units = std::string(info.units), what = std::string(info.description)] {
+                 grow(p, std::span<const T>(v), n, std::span<const std::size_t>(dims),
+                      {units, what}, file_path);
+               });
+    return first;
   }
 
   // Appends `rows` rows of shape row_dims to the series at p (created on first use).
@@ -135,10 +208,21 @@ RunWriter::~RunWriter() = default;
 
 Result<std::unique_ptr<RunWriter>> RunWriter::create(const std::string& path, int compression) {
   quiet_hdf5_errors();
+  // HDF5 truncates an existing file before it locks it: a file that another process holds (a
+  // run writing it, a reader following it) is refused first.
+  if (const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+    ::close(fd);
+    if (held)
+      return fail(Error::msg(
+          "in use by another process (a run writing it, or a reader following it): not replaced",
+          path));
+  }
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
-    impl->file = H5::H5File(path, H5F_ACC_TRUNC);
+    impl->file =
+        H5::H5File(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, latest_format(true));
   } catch (const H5::Exception& e) {
     return fail(
         Error::msg("cannot create HDF5 file (does its folder exist and is it writable?)", path));
@@ -187,6 +271,7 @@ bool is_series(const H5::DataSet& ds) {
 
 std::vector<DatasetExtent> RunWriter::extents() const {
   std::vector<DatasetExtent> out;
+  m_impl->queue.drain();
   try {
     for (const std::string& p : dataset_paths(m_impl->file))
       out.push_back({p, first_axis(m_impl->file.openDataSet(p))});
@@ -202,9 +287,18 @@ Result<std::unique_ptr<RunWriter>> RunWriter::resume(const std::string& path, in
   auto impl = std::make_unique<Impl>();
   impl->compression = compression;
   try {
-    impl->file = H5::H5File(path, H5F_ACC_RDWR);
+    // Clears the "open for write" flags a killed writer left; the exclusive lock taken first
+    // refuses a file that a live process holds.
+    const H5::FileAccPropList fapl = latest_format(true);
+    hbool_t clear = 1;
+    (void)H5Pset(fapl.getId(), "clear_status_flags", &clear);
+    impl->file = H5::H5File(path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, fapl);
   } catch (const H5::Exception& e) {
-    return fail(Error::msg("cannot open the run file to continue it: " + hdf5_cause(e), path));
+    return fail(
+        Error::msg("cannot open the run file to continue it (is a run still writing "
+                   "it, or a reader following it?): " +
+                       hdf5_cause(e),
+                   path));
   }
   try {
     std::unordered_map<std::string, std::uint64_t> rows;
@@ -224,6 +318,7 @@ Result<std::unique_ptr<RunWriter>> RunWriter::resume(const std::string& path, in
                                            k.path, n, k.rows),
                                path));
       if (!is_series(ds)) continue;
+      impl->series_rows[k.path] = k.rows;
       if (n > k.rows) {
         const H5::DataSpace sp = ds.getSpace();
         std::vector<hsize_t> dims(static_cast<std::size_t>(sp.getSimpleExtentNdims()));
@@ -244,6 +339,8 @@ template <class T>
 void RunWriter::write(std::string_view path, std::span<const T> data,
                       std::span<const std::size_t> dims, DatasetInfo info) {
   const std::string p(path);
+  CT_ASSERT(!m_impl->swmr, "no dataset is created while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     ensure_group(m_impl->file, parent_of(p));
     std::vector<hsize_t> d(dims.begin(), dims.end());
@@ -264,6 +361,8 @@ void RunWriter::write(std::string_view path, std::span<const T> data,
 void RunWriter::write_strings(std::string_view path, const std::vector<std::string>& data,
                               DatasetInfo info) {
   const std::string p(path);
+  CT_ASSERT(!m_impl->swmr, "no dataset is created while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     ensure_group(m_impl->file, parent_of(p));
     const hsize_t n = data.size();
@@ -323,12 +422,12 @@ std::size_t RunWriter::Impl::grow(const std::string& p, std::span<const T> data,
 template <class T>
 void RunWriter::append(std::string_view path, std::span<const T> row,
                        std::span<const std::size_t> row_dims, DatasetInfo info) {
-  m_impl->grow(std::string(path), row, 1, row_dims, info, m_path);
+  m_impl->post_grow(std::string(path), row, 1, row_dims, info, m_path);
 }
 
 template <class T>
 std::size_t RunWriter::extend(std::string_view path, std::span<const T> values, DatasetInfo info) {
-  return m_impl->grow(std::string(path), values, values.size(), {}, info, m_path);
+  return m_impl->post_grow(std::string(path), values, values.size(), {}, info, m_path);
 }
 
 namespace {
@@ -346,6 +445,8 @@ void with_object(H5::H5File& file, const std::string& path, F&& f) {
 }  // namespace
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::string_view value) {
+  CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     with_object(m_impl->file, std::string(path),
                 [&](H5::H5Object& o) { string_attr(o, name, value); });
@@ -367,6 +468,8 @@ static void numeric_attr(H5::H5File& file, const std::string& path, std::string_
 }
 
 void RunWriter::attr(std::string_view path, std::string_view name, double value) {
+  CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
@@ -375,6 +478,8 @@ void RunWriter::attr(std::string_view path, std::string_view name, double value)
 }
 
 void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t value) {
+  CT_ASSERT(!m_impl->swmr, "no attribute is written while readers follow the file (SWMR)");
+  m_impl->queue.drain();
   try {
     numeric_attr(m_impl->file, std::string(path), name, value);
   } catch (const H5::Exception& e) {
@@ -383,11 +488,71 @@ void RunWriter::attr(std::string_view path, std::string_view name, std::int64_t 
 }
 
 void RunWriter::flush() {
+  m_impl->queue.drain();
   try {
     m_impl->file.flush(H5F_SCOPE_GLOBAL);
   } catch (const H5::Exception& e) {
     throw OutputError("HDF5 flush of " + m_path + " failed: " + hdf5_cause(e));
   }
+}
+
+std::uint64_t RunWriter::queue_flush() {
+  return m_impl->queue.post(0, [impl = m_impl.get(), path = m_path] {
+    try {
+      impl->file.flush(H5F_SCOPE_GLOBAL);
+    } catch (const H5::Exception& e) {
+      throw OutputError("HDF5 flush of " + path + " failed: " + hdf5_cause(e));
+    }
+  });
+}
+
+bool RunWriter::flushed(std::uint64_t ticket) const {
+  return m_impl->queue.done() >= ticket;
+}
+
+bool RunWriter::swmr() const {
+  return m_impl->swmr;
+}
+
+void RunWriter::start_swmr() {
+  if (m_impl->swmr) return;
+  m_impl->queue.drain();
+  try {
+    if (H5Fstart_swmr_write(m_impl->file.getId()) < 0)
+      throw H5::FileIException("H5Fstart_swmr_write", "cannot start SWMR writing");
+  } catch (const H5::Exception& e) {
+    throw OutputError("HDF5 SWMR start of " + m_path + " failed: " + hdf5_cause(e));
+  }
+  m_impl->swmr = true;
+  m_impl->lock.take(m_path);
+}
+
+void RunWriter::stop_swmr() {
+  if (!m_impl->swmr) return;
+  m_impl->queue.drain();
+  try {
+    std::vector<std::string> open;
+    for (const auto& [p, ds] : m_impl->series) open.push_back(p);
+    m_impl->series.clear();
+    m_impl->file.close();
+    // With HDF5's exclusive lock when nobody follows (a reader this process opens later then
+    // shares the file: both opens lock alike); without it, and under the writer's own shared
+    // lock, when followers hold theirs.
+    m_impl->lock.release();
+    const hid_t id = H5Fopen(m_path.c_str(), H5F_ACC_RDWR, latest_format(true).getId());
+    if (id >= 0) {
+      m_impl->file = H5::H5File(id);
+      H5Fclose(id);
+    } else {
+      m_impl->file =
+          H5::H5File(m_path, H5F_ACC_RDWR, H5::FileCreatPropList::DEFAULT, latest_format(false));
+      m_impl->lock.take(m_path);
+    }
+    for (const std::string& p : open) m_impl->series.emplace(p, m_impl->file.openDataSet(p));
+  } catch (const H5::Exception& e) {
+    throw OutputError("HDF5 reopening of " + m_path + " after SWMR failed: " + hdf5_cause(e));
+  }
+  m_impl->swmr = false;
 }
 
 #define CT_INSTANTIATE(T)                                                        \

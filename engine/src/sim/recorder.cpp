@@ -57,7 +57,8 @@ Result<std::unique_ptr<RunRecorder>> RunRecorder::resume(const Model& model,
   if (!out) return fail(out.error());
   (*out)->attr("/meta", "complete", std::int64_t{0});
   (*out)->attr("/meta", "duration_s", to_seconds(model.spec.run.duration));  // a new --until
-  (*out)->flush();
+  // The checkpoint came after the first frame, so every series exists: readers may follow.
+  (*out)->start_swmr();
   auto rec = std::unique_ptr<RunRecorder>(new RunRecorder(model, std::move(*out)));
   rec->m_next_frame = mark.next_frame;
   rec->m_last_frame = mark.last_frame;
@@ -72,31 +73,56 @@ RecorderMark RunRecorder::mark() {
   return {m_next_frame, m_last_frame, m_next_flush, m_out->extents()};
 }
 
-void RunRecorder::observe(const SimState& state) {
+void RunRecorder::observe(const SimState& state, double lag_s) {
   const OutputSpec& o = m_model.spec.output;
   if (state.t >= m_next_frame) {
     m_out->append<double>("/time", to_seconds(state.t),
                           {"s", "simulated time of each output frame since the start"});
+    m_out->append<double>("/run/lag_s", lag_s,
+                          {"s",
+                           "how far simulated time was behind the wall-clock schedule of "
+                           "--realtime at the frame; NaN: not paced"});
     for (std::size_t i = 0; i < m_model.domains.size(); ++i)
       m_model.domains[i]->write_frame(*state.domains[i], *m_out);
     write_coupling_frame(*m_model.coupling, state.x(), *m_out);
     m_last_frame = state.t;
     while (m_next_frame <= state.t) m_next_frame += o.every;
+    // The first frame created every per-frame series: from now on readers may follow the file
+    // (SWMR; it flushes, so the frame is on disk).
+    if (!m_out->swmr()) {
+      m_out->start_swmr();
+      m_flushed = state.t;
+    }
   }
   if (state.t >= m_next_flush) {
-    m_out->flush();
-    m_flushed = state.t;
+    // Queued behind the frame, not waited for: the run steps on (a paced run must not wait).
+    while (!m_flushes.empty() && m_out->flushed(m_flushes.front().first)) {
+      m_flushed = std::max(m_flushed, m_flushes.front().second);
+      m_flushes.pop_front();
+    }
+    m_flushes.emplace_back(m_out->queue_flush(), state.t);
     while (m_next_flush <= state.t) m_next_flush += o.flush_every;
   }
 }
 
-std::vector<SummaryRow> RunRecorder::finish(const SimState& state) {
+SimTime RunRecorder::flushed() const {
+  SimTime t = m_flushed;
+  for (const auto& [ticket, at] : m_flushes)
+    if (m_out->flushed(ticket)) t = std::max(t, at);
+  return t;
+}
+
+std::vector<SummaryRow> RunRecorder::finish(const SimState& state, double lag_s) {
   std::vector<SummaryRow> summary;
   // The final state is always a frame, even between output intervals.
   if (m_last_frame != state.t) {
     m_next_frame = state.t;
-    observe(state);
+    observe(state, lag_s);
   }
+  // The results are new datasets and attributes, which SWMR forbids.
+  m_out->flush();
+  m_flushed = state.t;
+  m_out->stop_swmr();
   for (std::size_t i = 0; i < m_model.domains.size(); ++i)
     m_model.domains[i]->write_final(*state.domains[i], *m_out, summary);
   write_coupling_final(*m_model.coupling, state.coupling, *m_out, summary);

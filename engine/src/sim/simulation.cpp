@@ -2,6 +2,7 @@
 // inbox, consume, advance (concurrent), publish, coupling rules, swap.
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -280,7 +281,30 @@ Run::Run(std::shared_ptr<const Model> model, int threads, SimState state)
 
 void Run::step() {
   citytwin::step(*m_model, m_state, m_pool, &m_times);
+  if (m_pacing.factor > 0) keep_pace();
   if (m_observer) m_observer(m_state);
+}
+
+void Run::pace(double factor) {
+  CT_ASSERT(factor > 0, "a positive pacing factor");
+  m_pacing = Pacing{};
+  m_pacing.factor = factor;
+  m_pacing.lag_s = 0;
+  m_pace_t0 = m_state.t;
+  m_pace_wall0 = std::chrono::steady_clock::now();
+}
+
+// The step that ended at t is due at wall0 + (t - t0) / factor: sleep until then (early), or
+// count how far behind it is (late). Observers run after, so their cost shows in the next lag.
+void Run::keep_pace() {
+  using Clock = std::chrono::steady_clock;
+  const std::chrono::duration<double> ahead(to_seconds(m_state.t - m_pace_t0) / m_pacing.factor);
+  const Clock::time_point due = m_pace_wall0 + std::chrono::duration_cast<Clock::duration>(ahead);
+  if (Clock::now() < due) std::this_thread::sleep_until(due);
+  const double behind = std::chrono::duration<double>(Clock::now() - due).count();
+  m_pacing.lag_s = std::max(0.0, behind * m_pacing.factor);
+  m_pacing.max_lag_s = std::max(m_pacing.max_lag_s, m_pacing.lag_s);
+  if (m_pacing.lag_s > to_seconds(m_model->spec.run.step)) ++m_pacing.late_steps;
 }
 
 void Run::run_until(SimTime until) {

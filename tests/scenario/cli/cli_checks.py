@@ -199,14 +199,21 @@ def killed():
         expect(p.poll() is None, "the run is still going at 10 %")
         p.send_signal(signal.SIGKILL)
         p.wait()
-        with h5py.File(f"{tmp}/out/run.h5", "r") as f:
+        # The file is left marked open for writing (SWMR, docs/hdf5-layout.md "Following a
+        # run"): it opens for SWMR reading.
+        with h5py.File(f"{tmp}/out/run.h5", "r", libver="latest", swmr=True) as f:
             times = list(f["/time"][:])
             expect(len(times) >= 2 and times == [60.0 * k for k in range(len(times))],
                    f"the frames up to the last flush: {times}")
             expect(f["/meta"].attrs["complete"] == 0, "marked unfinished")
             for ds in ("/flood/depth", "/traffic/running", "/power/unserved_mw"):
                 expect(ds not in f or f[ds].shape[0] >= len(times), f"{ds} has every flushed frame")
-            print(f"killed: {len(times)} frames readable up to {times[-1]:.0f} s, complete = 0")
+        # The engine's reader (the viewer's, render's) opens it too; the check of --at comes
+        # before any drawing, so it needs no display.
+        r = run("render", f"{tmp}/out/run.h5", "--at", "2h", "--out", f"{tmp}/late.png")
+        expect(r.returncode == 2 and "after the end of the recorded run" in r.stderr,
+               f"render reads the killed run's frames: {r.returncode} {r.stderr!r}")
+        print(f"killed: {len(times)} frames readable up to {times[-1]:.0f} s, complete = 0")
 
 
 def full_disk():
@@ -245,7 +252,8 @@ def full_disk_inner():
                f"a clear message, no HDF5 noise: {r.stderr!r}")
         expect("the file holds the frames up to" in r.stderr, f"says what is readable: {r.stderr!r}")
         expect("output.dir: the run file may grow to" in r.stderr, f"the disk was too small, and it said so first: {r.stderr!r}")
-        with h5py.File(f"{mnt}/out/run.h5", "r") as f:
+        # Left marked open for writing (SWMR), as after kill -9: it opens for SWMR reading.
+        with h5py.File(f"{mnt}/out/run.h5", "r", libver="latest", swmr=True) as f:
             times = list(f["/time"][:])
             expect(len(times) >= 2 and times == [60.0 * k for k in range(len(times))],
                    f"the frames up to the last flush are readable: {times}")

@@ -1,3 +1,5 @@
+#include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -103,4 +105,52 @@ TEST_CASE("ragged series: extend returns each frame's offset, read_rows gives it
   REQUIRE_FALSE(past.has_value());
   CHECK(past.error().to_string().find("/r/v") != std::string::npos);
   CHECK(past.error().to_string().find("has 5003") != std::string::npos);
+}
+
+TEST_CASE("SWMR: series grow while followed, results come after, a killed writer's file opens",
+          "[io]") {
+  const std::string path = temp_file("citytwin_io_swmr.h5");
+  // What a run does: static data and the first frame, SWMR, frames, then the results. The child
+  // process stops (as if killed) in SWMR mode, with 4 frames flushed and a fifth not.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto w = RunWriter::create(path, 4);
+    if (!w) _exit(2);
+    (*w)->write<float>("/static", std::vector<float>{1, 2, 3}, {"m", "static"});
+    (*w)->attr("/meta", "complete", std::int64_t{0});
+    (*w)->append<double>("/time", 0.0, {"s", "time"});
+    (*w)->start_swmr();
+    for (int k = 1; k < 4; ++k) (*w)->append<double>("/time", 60.0 * k, {"s", "time"});
+    (*w)->flush();
+    (*w)->append<double>("/time", 240.0, {"s", "time"});
+    _exit((*w)->swmr() ? 0 : 3);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  {
+    auto r = RunReader::open(path);  // marked open for writing: SWMR read
+    REQUIRE(r.has_value());
+    CHECK((*r)->read<double>("/time")->data == std::vector<double>{0, 60, 120, 180});
+  }
+  {
+    // A resume takes the file over, cut back to 2 frames; it follows the same steps.
+    auto w = RunWriter::resume(path, 4, {{"/static", 3}, {"/time", 2}});
+    REQUIRE(w.has_value());
+    (*w)->start_swmr();
+    (*w)->append<double>("/time", 120.0, {"s", "time"});
+    (*w)->stop_swmr();
+    CHECK_FALSE((*w)->swmr());
+    (*w)->append<double>("/time", 180.0, {"s", "time"});  // series stay open across
+    (*w)->write<float>("/result", std::vector<float>{7}, {"m", "a result"});
+    (*w)->attr("/meta", "complete", std::int64_t{1});
+  }
+  auto r = RunReader::open(path);
+  REQUIRE(r.has_value());
+  CHECK((*r)->read<double>("/time")->data == std::vector<double>{0, 60, 120, 180});
+  CHECK((*r)->read<float>("/result")->data == std::vector<float>{7});
+  CHECK(*(*r)->attr_double("/meta", "complete") == 1.0);
+  std::filesystem::remove(path);
 }
