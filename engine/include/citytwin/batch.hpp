@@ -86,8 +86,8 @@ struct MemberResult {
   std::uint64_t state_hash = 0;
   std::int64_t steps = 0;
   double simulated_s = 0, wall_s = 0;
-  double state_bytes = 0;   ///< its state's estimated memory (the model and city are shared)
-  double shared_bytes = 0;  ///< the city and its model's estimated memory, shared by members
+  double state_bytes = 0;    ///< its state's estimated memory (the model and city are shared)
+  double shared_bytes = 0;   ///< the city and its model's estimated memory, shared by members
   std::vector<double> kpis;  ///< parallel to kpi_definitions() (docs/kpi.md); NaN: n/a
 };
 
@@ -116,8 +116,8 @@ void run_batch(const BatchSpec& spec, const std::vector<BatchMember>& members, M
 
 /// batch.csv: one row per member that ran (sorted by member order): id, kind, seed, the varied
 /// keys, status, error, steps, simulated_s, wall_s, state_hash, state_bytes, then every KPI of
-/// docs/kpi.md by id (empty where the member cannot give it). `previous` holds rows of an earlier run (--resume) kept as
-/// they were.
+/// docs/kpi.md by id (empty where the member cannot give it). `previous` holds rows of an earlier
+/// run (--resume) kept as they were.
 struct BatchTable {
   std::vector<std::string> columns;
   std::map<std::string, std::map<std::string, std::string>> rows;  ///< by member id

@@ -70,7 +70,7 @@ struct FrameSnapshot {
   /// (n_power_lines) 1 when in service with voltage at both of its buses; 0 de-energised (out
   /// of service, or cut off from every source, e.g. by a blackout).
   std::vector<std::uint8_t> line_energised;
-  std::vector<std::uint8_t> substation_on;          ///< (n_substations) 1 energised
+  std::vector<std::uint8_t> substation_on;  ///< (n_substations) 1 energised
 
   // Buildings.
   std::vector<float> building_depth_m;         ///< (n_buildings) flood depth at the building
