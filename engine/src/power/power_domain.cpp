@@ -22,6 +22,7 @@
 #include "citytwin/frame.hpp"
 #include "citytwin/io.hpp"
 #include "power/power_domain.hpp"
+#include "power/power_spec.hpp"
 
 namespace citytwin::power {
 
@@ -41,46 +42,6 @@ enum class Reason : std::uint8_t {
 constexpr const char* k_reason_names =
     "event_trip,event_restore,overload_timed,overload_instant,undervoltage_shed,substation_out,"
     "substation_in,element_out,element_in";
-
-struct ProtectionSpec {
-  bool enabled = true;
-  double overload_limit = 1.0;
-  SimTime overload_delay = 15'000;
-  double instant_trip = 2.0;
-  double undervoltage = 0.9;
-  double shed_step = 0.1;
-  int max_generations = 50;
-};
-
-struct PowerSpec : DomainSpec {
-  bool city_grid = true;
-  std::string case_path;
-  SimTime interval = 300'000;
-  bool daily_profile = true;  // false: loads stay at their base values ("flat")
-  double load_scale = 1.0;
-  double tolerance = 1e-8;
-  int max_iterations = 20;
-  ProtectionSpec protection;
-  /// [[power.substation]]: new HV/MV substations, optionally replacing existing ones.
-  struct NewSubstation {
-    Point2 at;
-    std::int64_t replaces = -1;
-    std::string where;
-  };
-  std::vector<NewSubstation> substations;
-};
-
-struct BranchEvent : EventPayload {
-  std::int64_t branch = 0;  // 64-bit as written: checked against the grid before any use
-  bool restore = false;
-};
-struct SubstationEvent : EventPayload {
-  std::int64_t substation = 0;
-  bool in_service = false;
-};
-struct ScaleEvent : EventPayload {
-  double factor = 1.0;
-};
 
 struct PowerState : DomainState {
   // Control arrays over the model's network (the rest of it is the model's and never changes):
@@ -699,74 +660,6 @@ void PowerDomain::write_final(const DomainState& state, RunWriter& out,
       {"power", "energy not supplied", std::to_string(s.unserved_mwh).substr(0, 6) + " MWh"});
   summary.push_back({"power", "buildings without power now", std::to_string(s.customers_unserved)});
   if (s.failures > 0) summary.push_back({"power", "last failure", s.last_failure});
-}
-
-std::shared_ptr<const DomainSpec> parse_power(SectionReader& s, const ScenarioSpec&) {
-  auto spec = std::make_shared<PowerSpec>();
-  const bool has_case = s.has("case"), has_grid = s.has("grid");
-  if (has_case && has_grid) s.error("case", "give either power.grid or power.case, not both");
-  if (has_case) {
-    spec->city_grid = false;
-    spec->case_path = s.existing_file("case").value_or("");
-  } else {
-    s.choice_or("grid", {"city"}, "city");
-  }
-  spec->interval = s.duration_or("interval", spec->interval);
-  if (spec->interval <= 0) s.error("interval", "must be positive", "", "e.g. \"5min\"");
-  spec->daily_profile = s.choice_or("profile", {"daily", "flat"}, "daily") == "daily";
-  spec->load_scale = s.number_or("load_scale", 1.0, 0.0, 100.0);
-  spec->tolerance = s.number_or("tolerance", spec->tolerance, 1e-14, 1e-2);
-  spec->max_iterations =
-      static_cast<int>(s.integer_or("max_iterations", spec->max_iterations, 1, 1000));
-  SectionReader p = s.table("protection");
-  ProtectionSpec& pr = spec->protection;
-  pr.enabled = p.boolean_or("enabled", pr.enabled);
-  pr.overload_limit = p.number_or("overload_limit", pr.overload_limit, 0.1, 10.0);
-  pr.overload_delay = p.duration_or("overload_delay", pr.overload_delay);
-  pr.instant_trip = p.number_or("instant_trip", pr.instant_trip, 1.0, 100.0);
-  pr.undervoltage = p.number_or("undervoltage", pr.undervoltage, 0.0, 1.0);
-  pr.shed_step = p.number_or("shed_step", pr.shed_step, 0.01, 1.0);
-  pr.max_generations =
-      static_cast<int>(p.integer_or("max_generations", pr.max_generations, 1, 10000));
-  if (pr.overload_delay <= 0) p.error("overload_delay", "must be positive", "", "e.g. \"15s\"");
-  for (SectionReader& ss : s.tables("substation")) {
-    PowerSpec::NewSubstation n;
-    n.where = ss.where("at");
-    const auto at = ss.points("at");
-    if (!at || at->size() != 1)
-      ss.error("at", "a substation needs one position", "", "at = [x, y] (model CRS)");
-    else
-      n.at = at->front();
-    n.replaces = ss.integer_or("replaces", -1, 0);
-    if (has_case) ss.error("", "substations are placed on the synthesised city grid only");
-    spec->substations.push_back(std::move(n));
-  }
-  return spec;
-}
-
-std::shared_ptr<const EventPayload> parse_power_event(std::string_view action, SectionReader& ev) {
-  if (action == "trip_branch" || action == "restore_branch") {
-    auto e = std::make_shared<BranchEvent>();
-    e->restore = action == "restore_branch";
-    e->branch = ev.integer_or("branch", -1, 0);
-    if (!ev.has("branch"))
-      ev.error("", "missing key \"branch\"", "", "branch = <index into /power/branch_from>");
-    return e;
-  }
-  if (action == "substation_out" || action == "substation_in") {
-    auto e = std::make_shared<SubstationEvent>();
-    e->in_service = action == "substation_in";
-    e->substation = ev.integer_or("substation", -1, 0);
-    if (!ev.has("substation"))
-      ev.error("", "missing key \"substation\"", "", "substation = <index>");
-    return e;
-  }
-  if (action == "scale_load") {
-    auto e = std::make_shared<ScaleEvent>();
-    e->factor = ev.number_or("factor", 1.0, 0.0, 100.0);
-    return e;
-  }
-  return nullptr;
 }
 
 Result<std::unique_ptr<Domain>> compile_power(const DomainSpec& dspec, const ScenarioSpec& scenario,
