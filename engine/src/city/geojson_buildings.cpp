@@ -29,12 +29,7 @@ void add_ring(const OGRLinearRing& ring, bool outer, OsmBuilding& b) {
   std::vector<double> lon, lat;
   for (int k = 0; k < ring.getNumPoints(); ++k)
     lon.push_back(ring.getX(k)), lat.push_back(ring.getY(k));
-  if (lon.size() >= 2 && lon.front() == lon.back() && lat.front() == lat.back())
-    lon.pop_back(), lat.pop_back();
-  if (lon.size() < 3) return;
-  b.ring_lon.push_back(std::move(lon));
-  b.ring_lat.push_back(std::move(lat));
-  b.ring_outer.push_back(outer ? 1 : 0);
+  add_building_ring(b, std::move(lon), std::move(lat), outer);
 }
 
 void add_polygon(const OGRPolygon& p, OsmBuilding& b) {

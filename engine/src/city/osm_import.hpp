@@ -69,6 +69,11 @@ struct OsmCity {
   std::vector<OsmFacility> facilities;
 };
 
+/// Adds a ring (WGS84 vertices, in order) to a building: a repeated closing vertex dropped,
+/// rings of fewer than 3 vertices left out. OSM areas and GeoJSON outlines both go through it.
+void add_building_ring(OsmBuilding& b, std::vector<double> lon, std::vector<double> lat,
+                       bool outer);
+
 /// The use class of a building from its OSM-style tags (`tag(key)`: the value, or null).
 BuildingUse building_use(const std::function<const char*(const char*)>& tag);
 

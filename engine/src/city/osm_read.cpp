@@ -90,6 +90,16 @@ bool is_one_of(const char* v, std::initializer_list<const char*> values) {
 
 }  // namespace
 
+void add_building_ring(OsmBuilding& b, std::vector<double> lon, std::vector<double> lat,
+                       bool outer) {
+  if (lon.size() >= 2 && lon.front() == lon.back() && lat.front() == lat.back())
+    lon.pop_back(), lat.pop_back();
+  if (lon.size() < 3) return;
+  b.ring_lon.push_back(std::move(lon));
+  b.ring_lat.push_back(std::move(lat));
+  b.ring_outer.push_back(outer ? 1 : 0);
+}
+
 BuildingUse building_use(const std::function<const char*(const char*)>& tag) {
   const char* b = tag("building");
   struct Entry {
@@ -281,12 +291,7 @@ class CityHandler : public osmium::handler::Handler {
     std::vector<double> lon, lat;
     for (const auto& nr : ring)
       lon.push_back(nr.location().lon()), lat.push_back(nr.location().lat());
-    if (lon.size() >= 2 && lon.front() == lon.back() && lat.front() == lat.back())
-      lon.pop_back(), lat.pop_back();
-    if (lon.size() < 3) return;
-    b.ring_lon.push_back(std::move(lon));
-    b.ring_lat.push_back(std::move(lat));
-    b.ring_outer.push_back(outer ? 1 : 0);
+    add_building_ring(b, std::move(lon), std::move(lat), outer);
   }
 
   OsmLine polyline(const osmium::Way& w) const {
