@@ -38,6 +38,8 @@ enum class Quantity {
   area,       ///< m2, km2, ha -> m2
 };
 
+/// The SI value of one `unit` ("cm" -> 0.01) of the given kind; the error lists the units.
+std::expected<double, std::string> unit_factor(std::string_view unit, Quantity kind);
 /// Parses "80mm/h" as a quantity of the given kind; the error text says what was expected.
 std::expected<double, std::string> parse_quantity(std::string_view text, Quantity kind);
 /// Parses "90s", "2h", "1h30min", "250ms", "1d" into milliseconds.
@@ -46,6 +48,9 @@ std::expected<SimTime, std::string> parse_duration(std::string_view text);
 /// the zone's offset from UTC (seconds) goes to `utc_offset_s` when given.
 std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text,
                                                        int* utc_offset_s = nullptr);
+/// Same, into Unix milliseconds: fractional seconds kept to the millisecond (observation times).
+std::expected<std::int64_t, std::string> parse_rfc3339_ms(std::string_view text,
+                                                          int* utc_offset_s = nullptr);
 
 struct Point2 {
   double x = 0, y = 0;

@@ -78,17 +78,25 @@ bool read_number(std::string_view& s, double& value) {
 
 }  // namespace
 
-std::expected<double, std::string> parse_quantity(std::string_view text, Quantity kind) {
+std::expected<double, std::string> unit_factor(std::string_view unit, Quantity kind) {
   const auto units = units_of(kind);
-  const std::string expected = "a number followed by one of: " + unit_list(units);
+  for (const UnitFactor& u : units)
+    if (unit == u.name) return u.factor;
+  return std::unexpected(unit.empty() ? "a unit (" + unit_list(units) + ")"
+                                      : "a known unit (" + unit_list(units) + ")");
+}
+
+std::expected<double, std::string> parse_quantity(std::string_view text, Quantity kind) {
   std::string_view rest = text;
   double value = 0;
-  if (!read_number(rest, value)) return std::unexpected(expected);
+  if (!read_number(rest, value))
+    return std::unexpected("a number followed by one of: " + unit_list(units_of(kind)));
   rest = trim(rest);
-  for (const UnitFactor& u : units)
-    if (rest == u.name) return value * u.factor;
-  return std::unexpected(rest.empty() ? "a unit after the number (" + unit_list(units) + ")"
-                                      : "a known unit (" + unit_list(units) + ")");
+  if (rest.empty())
+    return std::unexpected("a unit after the number (" + unit_list(units_of(kind)) + ")");
+  auto factor = unit_factor(rest, kind);
+  if (!factor) return std::unexpected(factor.error());
+  return value * *factor;
 }
 
 std::expected<SimTime, std::string> parse_duration(std::string_view text) {
@@ -154,7 +162,8 @@ bool expect_char(std::string_view& s, std::string_view chars) {
 }
 }  // namespace
 
-std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s) {
+std::expected<std::int64_t, std::string> parse_rfc3339_ms(std::string_view text,
+                                                          int* utc_offset_s) {
   const std::string expected = "an RFC 3339 date-time such as \"2026-06-01T08:00:00Z\"";
   std::string_view s = trim(text);
   int Y, M, D, h, m, sec;
@@ -162,9 +171,15 @@ std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, in
       !read_int(s, 2, D) || !expect_char(s, "Tt ") || !read_int(s, 2, h) || !expect_char(s, ":") ||
       !read_int(s, 2, m) || !expect_char(s, ":") || !read_int(s, 2, sec))
     return std::unexpected(expected);
-  if (!s.empty() && s.front() == '.') {  // fractional seconds are accepted and dropped
+  int ms = 0;
+  if (!s.empty() && s.front() == '.') {  // fractional seconds: kept to the millisecond
     s.remove_prefix(1);
-    while (!s.empty() && std::isdigit(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s.front())))
+      return std::unexpected(expected);
+    for (int k = 0; !s.empty() && std::isdigit(static_cast<unsigned char>(s.front())); ++k) {
+      if (k < 3) ms += (s.front() - '0') * (k == 0 ? 100 : k == 1 ? 10 : 1);
+      s.remove_prefix(1);
+    }
   }
   int offset_min = 0;
   if (expect_char(s, "Zz")) {
@@ -183,8 +198,16 @@ std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, in
   static constexpr int k_days_in_month[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (M < 1 || M > 12 || D < 1 || D > k_days_in_month[M - 1] || h > 23 || m > 59 || sec > 60)
     return std::unexpected("a valid calendar date and time");
-  return days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400 + h * 3600 +
-         m * 60 + sec - offset_min * 60;
+  const std::int64_t unix_s =
+      days_from_civil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 86400 + h * 3600 +
+      m * 60 + sec - offset_min * 60;
+  return unix_s * 1000 + ms;
+}
+
+std::expected<std::int64_t, std::string> parse_rfc3339(std::string_view text, int* utc_offset_s) {
+  auto ms = parse_rfc3339_ms(text, utc_offset_s);
+  if (!ms) return std::unexpected(ms.error());
+  return *ms >= 0 ? *ms / 1000 : -((-*ms + 999) / 1000);  // floor: the fraction is dropped
 }
 
 }  // namespace citytwin
