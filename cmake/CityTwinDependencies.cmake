@@ -15,6 +15,9 @@ find_package(EXPAT REQUIRED)
 find_package(BZip2 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(MPI REQUIRED COMPONENTS C)  # OpenMPI: batches across processes (docs/batch.md)
+# libmosquitto: the live twin's broker connection (docs/live.md).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
 
 # libosmium is header-only; it needs protozero (headers) and zlib/expat/bz2 for its readers.
 find_path(OSMIUM_INCLUDE_DIR osmium/osm.hpp REQUIRED)

@@ -14,14 +14,8 @@
 namespace {
 
 const citytwin::ScenarioSpec& scenario() {
-  static const citytwin::ScenarioSpec spec = [] {
-    auto s = citytwin::load_scenario(CITYTWIN_SOURCE_DIR "/tests/fuzz/events_scenario.toml");
-    if (!s) {
-      std::fprintf(stderr, "%s\n", s.error().to_string().c_str());
-      std::abort();
-    }
-    return std::move(*s);
-  }();
+  static const citytwin::ScenarioSpec spec = citytwin::fuzz::value_or_abort(
+      citytwin::load_scenario(CITYTWIN_SOURCE_DIR "/tests/fuzz/events_scenario.toml"));
   return spec;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 namespace citytwin::fuzz {
 
@@ -42,6 +43,17 @@ inline std::string input_file(const std::uint8_t* data, std::size_t size, const 
   if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
   std::fclose(f);
   return path;
+}
+
+/// The result's value; prints the error and aborts when there is none (a harness's fixed input,
+/// such as the scenario events are parsed for, that must load).
+template <class R>
+auto value_or_abort(R&& result) {
+  if (!result) {
+    std::fprintf(stderr, "%s\n", result.error().to_string().c_str());
+    std::abort();
+  }
+  return std::move(*result);
 }
 
 /// With CITYTWIN_FUZZ_VERBOSE set, prints why an input was refused (for writing seeds that

@@ -378,10 +378,15 @@ class RunRecorder {
   bool due(const SimState& state) const {
     return state.t >= m_next_frame || state.t >= m_next_flush;
   }
-  /// Writes the final frame and results, marks the file complete (/meta complete = 1) and
-  /// returns the summary rows (`lag_s` as for observe()).
-  std::vector<SummaryRow> finish(const SimState& state,
-                                 double lag_s = std::numeric_limits<double>::quiet_NaN());
+  /// Writes the final frame and results (the domains', the coupling's, then `more`'s: a live
+  /// session's counters), marks the file complete (/meta complete = 1) and returns the summary
+  /// rows (`lag_s` as for observe()).
+  std::vector<SummaryRow> finish(
+      const SimState& state, double lag_s = std::numeric_limits<double>::quiet_NaN(),
+      const std::function<void(RunWriter&, std::vector<SummaryRow>&)>& more = {});
+  /// The file being written, for observers that add their own series (a live run's journal;
+  /// created before the first frame, appended after it).
+  RunWriter& writer() { return *m_out; }
   /// The simulated time of the last completed flush: frames up to it are on disk (-1: none
   /// yet). Periodic flushes are queued behind the frames (RunWriter::queue_flush).
   SimTime flushed() const;

@@ -269,6 +269,47 @@ struct CouplingSpec {
   } ev;
 };
 
+/// What a datastream observes (docs/live.md "Datastreams").
+enum class SensorKind : std::uint8_t {
+  traffic_count = 0,   ///< vehicles counted at a detector over the observation's interval (veh)
+  traffic_speed = 1,   ///< mean speed at a detector (speed units)
+  water_depth = 2,     ///< water depth at a flood gauge (length units)
+  water_level = 3,     ///< water surface elevation at a gauge (length units, the DEM's datum)
+  active_power = 4,    ///< active power through a substation or feeder meter (power units)
+  rain_intensity = 5,  ///< rain intensity at a rain gauge (intensity units)
+  status = 6,          ///< an element's state: 1 in service (road open, breaker closed), 0 out
+};
+/// The kind's name as written in scenarios ("water_depth").
+std::string_view sensor_kind_name(SensorKind kind);
+/// The quantity its results measure; none for counts ("veh") and status (no unit).
+std::optional<Quantity> sensor_kind_quantity(SensorKind kind);
+
+/// [[sensors.datastream]]: one stream of observations of one entity (docs/live.md).
+struct DatastreamSpec {
+  std::string id;  ///< unique; the topic's last level and the messages' "datastream"
+  SensorKind kind = SensorKind::status;
+  std::string entity;        ///< what it observes: a detector, substation, road link or element id
+  std::optional<Point2> at;  ///< where it stands (model CRS); gauges need it
+  std::string unit;          ///< the unit its results are in ("cm", "veh", "kW"; "" for status)
+  double unit_si = 1;        ///< SI value of one `unit`
+  double lo = -1e300, hi = 1e300;  ///< plausible range of results, in `unit` (datastream.range)
+  std::string where;               ///< "file:line", for messages
+};
+
+/// [live]: how a running twin talks to its sensors and operators (docs/live.md). The broker's
+/// credentials are never here: they come from a file or the environment.
+struct LiveSpec {
+  std::string twin;     ///< live.twin: topics are citytwin/<twin>/... (default: scenario.name)
+  std::string broker;   ///< live.broker: mqtt://host:port or mqtts://host:port; empty: none
+  std::string ca_file;  ///< live.ca_file: CA to verify an mqtts broker (default: system)
+  std::string credentials_file;   ///< live.credentials_file: "username:password" on one line
+  std::string client_id;          ///< live.client_id (default citytwin-<twin>): its session
+  SimTime status_every = 10'000;  ///< live.status_every: simulated time between status messages
+  /// live.max_ahead: an observation further ahead of the clock than this is refused ("future").
+  SimTime max_ahead = 3'600'000;
+  std::vector<DatastreamSpec> datastreams;  ///< [[sensors.datastream]], in file order
+};
+
 /// Base of every domain's typed section (FloodSpec, TrafficSpec, ...).
 struct DomainSpec {
   virtual ~DomainSpec() = default;
@@ -297,6 +338,7 @@ struct ScenarioSpec {
   DemandSpec demand;
   OutputSpec output;
   CouplingSpec coupling;
+  LiveSpec live;
   /// One entry per domain section present, in the order of the built-in domain list.
   std::vector<std::string> domain_names;
   std::vector<std::shared_ptr<const DomainSpec>> domains;

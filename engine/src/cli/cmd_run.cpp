@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "citytwin/io.hpp"
+#include "citytwin/live.hpp"
 #include "citytwin/resources.hpp"
 #include "citytwin/sim.hpp"
 #include "cli/commands.hpp"
@@ -26,6 +27,7 @@ struct RunArgs {
   std::string until;
   std::string checkpoint_every;
   std::string max_memory;
+  std::string replay;
   std::uint64_t seed = 0;
   RealtimeArg realtime;
   bool quiet = false;
@@ -97,6 +99,13 @@ int run(const RunArgs& args) {
   if (!args.quiet) spdlog::info("{}", resources);
   const double load_s = std::chrono::duration<double>(Clock::now() - t_start).count();
 
+  // The live session connects before the run file is created: a broker that refuses the twin's
+  // credentials stops it here, not minutes into a drill.
+  auto session = live::LiveSession::open(m, {args.replay, true});
+  if (!session) {
+    std::cerr << session.error().to_string() << "\n";
+    return k_exit_bad_input;
+  }
   std::error_code ec;
   std::filesystem::create_directories(m.spec.output.dir, ec);
   const std::string h5 = (std::filesystem::path(m.spec.output.dir) / "run.h5").string();
@@ -131,6 +140,7 @@ int run(const RunArgs& args) {
   o.quiet = args.quiet;
   o.realtime = *realtime;
   o.load_s = load_s;
+  if ((*session)->active()) o.live = session->get();
   return drive_run(run, std::move(recorder), o);
 }
 
@@ -155,6 +165,10 @@ Runner add_run_command(CLI::App& app) {
                   "scenario.seed, which also keys the compiled demand");
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the run may use, e.g. 8GiB (default: what the machine has available)");
+  cmd->add_option("--replay", args->replay,
+                  "Observations to replay (JSON lines, paced by phenomenonTime), or a drill's "
+                  "run file (.h5) whose journal of observations and commands is replayed")
+      ->check(CLI::ExistingFile);
   add_realtime_option(*cmd, args->realtime);
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->add_flag("--strict", args->strict,

@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "citytwin/io.hpp"
+#include "citytwin/live.hpp"
 #include "citytwin/sim.hpp"
 #include "citytwin/traffic.hpp"
 #include "cli/run_loop.hpp"
@@ -76,6 +78,35 @@ Result<ScenarioSpec> load_sumocfg(const std::string& path, const std::string& un
       fmt::format("[scenario]\nname = \"{}\"\nduration = \"{}\"\n[traffic]\nsumocfg = \"{}\"\n",
                   p.stem().string(), duration, p.filename().string());
   return parse_scenario(text, path, builtin_domain_infos());
+}
+
+// The step loop of a live run: between two steps the session takes what arrived; a paused
+// drill keeps taking messages (every 50 ms of wall time) without stepping.
+void drive_live(Run& run, live::LiveSession& live, RunRecorder& rec) {
+  live::LiveSession::Control control;
+  bool paused = false;
+  while (!run.done()) {
+    live.before_step(run, control);
+    if (control.speed > 0) {
+      spdlog::info("live: speed {:g}x the wall clock from {}", control.speed,
+                   format_duration(run.state().t));
+      run.pace(control.speed);
+      control.speed = 0;
+    }
+    if (control.paused != paused) {
+      paused = control.paused;
+      spdlog::info("live: {} at {}", paused ? "paused" : "resumed", format_duration(run.state().t));
+      // Paced time starts again from the clock where the pause left it.
+      if (!paused && run.pacing().factor > 0) run.pace(run.pacing().factor);
+      live.publish_status(run, paused);
+    }
+    if (paused) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    run.step();
+    live.after_step(run, rec.writer());
+  }
 }
 
 }  // namespace
@@ -158,6 +189,7 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
   try {
     // The start frame is on time by definition; pacing starts once it is written (creating
     // every series and starting SWMR take longer than a paced step).
+    if (o.live && !o.resumed) o.live->create_journal(rec.writer());
     if (!o.resumed) rec.observe(run.state(), o.realtime > 0 ? 0.0 : run.pacing().lag_s);
     if (o.realtime > 0) run.pace(o.realtime);
     run.observe([&](const SimState& s) {
@@ -191,8 +223,14 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
       }
       progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count(), pacing);
     });
-    run.run_until(m.spec.run.duration);
-    rows = rec.finish(run.state(), run.pacing().lag_s);
+    if (o.live)
+      drive_live(run, *o.live, rec);
+    else
+      run.run_until(m.spec.run.duration);
+    rows = rec.finish(run.state(), run.pacing().lag_s,
+                      [&](RunWriter& w, std::vector<SummaryRow>& summary) {
+                        if (o.live) o.live->finish(w, summary);
+                      });
   } catch (const OutputError& e) {
     output_failed(o.h5, e, rec.flushed());
   }

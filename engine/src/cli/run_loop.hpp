@@ -11,6 +11,10 @@ namespace CLI {
 class Option;
 }
 
+namespace citytwin::live {
+class LiveSession;
+}
+
 namespace citytwin::cli {
 
 /// The scenario as a run names it: TOML, a LISFLOOD-FP .par or a SUMO .sumocfg, cut at `until`
@@ -42,6 +46,8 @@ struct DriveOptions {
   bool quiet = false;
   double realtime = 0;  ///< --realtime: simulated seconds per wall second; 0: as fast as it goes
   double load_s = 0;    ///< wall time of loading and compiling, for the summary
+  /// The live session (broker, replay, journal) when the run has one; null otherwise.
+  live::LiveSession* live = nullptr;
 };
 
 /// Steps `run` to the model's end with the recorder observing (paced at o.realtime, with the

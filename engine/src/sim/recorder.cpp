@@ -112,7 +112,9 @@ SimTime RunRecorder::flushed() const {
   return t;
 }
 
-std::vector<SummaryRow> RunRecorder::finish(const SimState& state, double lag_s) {
+std::vector<SummaryRow> RunRecorder::finish(
+    const SimState& state, double lag_s,
+    const std::function<void(RunWriter&, std::vector<SummaryRow>&)>& more) {
   std::vector<SummaryRow> summary;
   // The final state is always a frame, even between output intervals.
   if (m_last_frame != state.t) {
@@ -126,6 +128,7 @@ std::vector<SummaryRow> RunRecorder::finish(const SimState& state, double lag_s)
   for (std::size_t i = 0; i < m_model.domains.size(); ++i)
     m_model.domains[i]->write_final(*state.domains[i], *m_out, summary);
   write_coupling_final(*m_model.coupling, state.coupling, *m_out, summary);
+  if (more) more(*m_out, summary);
   m_out->attr("/meta", "rejected_events", static_cast<std::int64_t>(state.rejected_events.size()));
   for (const std::string& r : state.rejected_events)
     summary.push_back({"run", "event rejected", r});

@@ -173,6 +173,7 @@ Result<ScenarioSpec> build(ScenarioDocument& doc, std::span<const DomainInfo> do
     spec.domains.push_back(d.parse(section, spec));
   }
   parse_coupling(root, spec);
+  parse_live(root, spec);
   parse_events(root, spec, domains);
   Error errors = doc.finish();
   if (!errors.items.empty()) return fail(std::move(errors));

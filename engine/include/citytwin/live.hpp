@@ -1,0 +1,217 @@
+// The live twin (docs/live.md): observations from sensors and commands from drill operators
+// reach a running Run at its macro-step boundaries, over MQTT (a broker, with credentials and
+// TLS) or from a replay file; every accepted message is journaled into the run file, so a drill
+// replays offline from its journal to the same state.
+//
+// Threads: the MQTT client's network thread only queues raw messages (MqttLink); everything
+// else -- validation, the journal, injecting events, acks and status -- happens on the thread
+// that steps the run, between two steps, so what a step sees is fixed before it starts.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "citytwin/error.hpp"
+#include "citytwin/sim.hpp"
+#include "citytwin/spec.hpp"
+
+namespace citytwin::live {
+
+/// Why an observation was refused (docs/live.md "Validation"), in the order they are checked.
+enum class Reject : std::uint8_t {
+  bad_json = 0,        ///< not a JSON object
+  bad_schema,          ///< a field missing or of the wrong type; topic and payload disagree
+  unknown_datastream,  ///< no [[sensors.datastream]] has this id
+  wrong_unit,          ///< "unit" given and not a unit of the datastream's quantity
+  out_of_range,        ///< outside the datastream's range (or not finite)
+  bad_time,            ///< phenomenonTime not an RFC 3339 date-time with a zone
+  late,                ///< phenomenonTime before the macro step the run is about to take
+  future,              ///< further ahead of the clock than live.max_ahead
+  duplicate,           ///< this datastream already has an observation at this time
+};
+inline constexpr int k_reject_reasons = 9;
+std::string_view reject_name(Reject r);
+
+/// An accepted observation, as journaled (/sensors/observations).
+struct Observation {
+  SimTime received = 0;    ///< the clock when it was taken: the start of the next step
+  SimTime phenomenon = 0;  ///< when it was observed (ms since the run's start)
+  std::int32_t datastream = -1;
+  double value = 0;  ///< in the datastream's unit (status: 1 in service, 0 out)
+};
+
+/// Validates observation messages (SensorThings-shaped JSON: datastream, phenomenonTime,
+/// result, optional unit) against the scenario's datastreams and the run's clock.
+class ObservationIntake {
+ public:
+  explicit ObservationIntake(const ScenarioSpec& spec);
+  /// One message, offered when the run's clock stands at `now` (the start of the step it is
+  /// about to take). `topic_datastream` is the datastream the topic names (MQTT; empty for a
+  /// replay line): the payload must agree. Accepted: the observation (also counted);
+  /// refused: the reason (counted), with the detail in `why`.
+  std::optional<Observation> offer(std::string_view payload, std::string_view topic_datastream,
+                                   SimTime now, Reject& reason, std::string& why);
+  /// Forgets duplicates older than `now` (they would be refused as late anyway).
+  void advance(SimTime now);
+  const std::array<std::int64_t, k_reject_reasons>& rejected() const { return m_rejected; }
+  std::int64_t accepted() const { return m_accepted; }
+  const std::vector<DatastreamSpec>& datastreams() const { return m_spec->live.datastreams; }
+
+ private:
+  const ScenarioSpec* m_spec;
+  std::map<std::string, std::int32_t, std::less<>> m_index;  // id -> datastream
+  std::set<std::pair<std::int32_t, SimTime>> m_seen;         // accepted (datastream, time)
+  std::array<std::int64_t, k_reject_reasons> m_rejected{};
+  std::int64_t m_accepted = 0;
+};
+
+/// A drill command (docs/live.md "Commands"): a scenario event or a run control.
+struct Command {
+  std::string id;                 ///< the operator's id for it, echoed in the ack
+  std::string type;               ///< "pause", "resume", "speed" or an event type ("traffic.close")
+  double factor = 0;              ///< speed: simulated seconds per wall second
+  std::vector<EventSpec> events;  ///< an event type: the parsed event (at = the clock)
+  std::string text;               ///< the JSON as received (journaled)
+};
+/// Parses a command received when the clock of a run of `spec` stands at `now`. Events are
+/// validated like the scenario's [[event]] tables (the same parser; keys as in the scenario,
+/// JSON values).
+Result<Command> parse_command(const ScenarioSpec& spec, std::string_view json, SimTime now);
+
+/// A credential pair for the broker: from live.credentials_file ("username:password" on its
+/// first line), else CITYTWIN_MQTT_USERNAME / CITYTWIN_MQTT_PASSWORD. Never logged.
+struct Credentials {
+  std::string username, password;
+  bool empty() const { return username.empty(); }
+};
+Result<Credentials> read_credentials(const LiveSpec& live);
+
+/// One message as it arrived.
+struct Inbound {
+  std::string topic, payload;
+};
+
+/// The broker connection (libmosquitto): a persistent session (clean_session off, QoS 1), so
+/// messages sent while the twin was away are delivered when it reconnects; automatic reconnect
+/// with exponential back-off (1 s to 30 s); TLS with the server certificate verified.
+class MqttLink {
+ public:
+  /// Connects (waiting up to `timeout_s` for the broker's answer) and subscribes to
+  /// citytwin/<twin>/obs/+ and citytwin/<twin>/cmd. An error when the broker refuses the
+  /// credentials or cannot be reached at all.
+  static Result<std::unique_ptr<MqttLink>> connect(const LiveSpec& live, const Credentials& cred,
+                                                   double timeout_s = 10);
+  ~MqttLink();
+  MqttLink(const MqttLink&) = delete;
+  MqttLink& operator=(const MqttLink&) = delete;
+  /// Takes every message received so far, in arrival order.
+  std::vector<Inbound> drain();
+  /// Publishes (QoS 1, not retained) under citytwin/<twin>/<subtopic>.
+  void publish(std::string_view subtopic, std::string_view payload);
+  std::int64_t reconnects() const;
+  bool connected() const;
+
+  struct Impl;
+
+ private:
+  explicit MqttLink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// A replay of observations: JSON lines, each offered when the clock's next step reaches its
+/// phenomenonTime (paced by it). Lines that are not JSON are offered as they are (and refused).
+class ReplayFile {
+ public:
+  static Result<ReplayFile> open(const std::string& path, std::int64_t start_unix_s);
+  /// The lines due before `until` (ms), with their line numbers.
+  std::vector<std::pair<int, std::string>> due(SimTime until);
+  bool done() const { return m_next >= m_lines.size(); }
+
+ private:
+  struct Line {
+    SimTime at;  // the phenomenonTime, or -inf when it has none (offered at once)
+    int number;
+    std::string text;
+  };
+  std::vector<Line> m_lines;  // by (at, line number)
+  std::size_t m_next = 0;
+};
+
+/// The journal of a drill as a run file holds it: what a replay injects again.
+struct Journal {
+  std::vector<Observation> observations;
+  struct Entry {
+    SimTime t = 0;            ///< the clock when it took effect
+    std::int64_t step = 0;    ///< the macro step it took effect at
+    std::string text;         ///< the command's JSON
+    std::uint8_t status = 0;  ///< 1 applied, 0 refused
+  };
+  std::vector<Entry> commands;
+};
+/// Reads /sensors/observations and /live/commands of a run file.
+Result<Journal> read_journal(const std::string& run_file);
+
+/// A live run's sources and journal: between two steps, takes what arrived, validates it,
+/// injects the commands' events, journals everything accepted and answers operators.
+class LiveSession {
+ public:
+  struct Options {
+    std::string replay;  ///< --replay: observations (.jsonl) or a run file's journal (.h5)
+    bool broker = true;  ///< connect to live.broker when the scenario names one
+  };
+  static Result<std::unique_ptr<LiveSession>> open(const Model& model, const Options& o);
+  ~LiveSession();
+  /// Whether there is anything live (a broker, a replay, datastreams to journal).
+  bool active() const;
+  /// Creates the journal's datasets (before the run file's first frame: SWMR forbids it later).
+  void create_journal(RunWriter& out) const;
+  /// Before the step at run.state().t: takes the messages and applies the commands (events
+  /// into the run's inbox; pause, resume and speed into `control`).
+  struct Control {
+    bool paused = false;
+    double speed = 0;  ///< a new pacing factor asked for (0: no change)
+  };
+  void before_step(Run& run, Control& control);
+  /// After the step: acks for the commands it applied; the status when due; the journal's new
+  /// rows into the run file.
+  void after_step(const Run& run, RunWriter& out);
+  /// Publishes the twin's status now (also after every live.status_every of simulated time).
+  void publish_status(const Run& run, bool paused);
+  /// The counters into the run file (before it is marked complete) and the summary.
+  void finish(RunWriter& out, std::vector<SummaryRow>& summary) const;
+
+ private:
+  LiveSession(const Model& model);
+  const Model& m_model;
+  ObservationIntake m_intake;
+  std::unique_ptr<MqttLink> m_link;
+  std::optional<ReplayFile> m_replay;
+  std::optional<Journal> m_journal_replay;
+  std::size_t m_journal_obs = 0, m_journal_cmd = 0;
+  std::vector<Observation> m_new_obs;
+  std::vector<Journal::Entry> m_new_cmd;
+  struct Pending {
+    std::string id;
+    std::size_t rejected_before = 0;
+    std::string where;
+    std::size_t journal_row = 0;
+  };
+  std::vector<Pending> m_pending_acks;
+  SimTime m_next_status = 0;
+  std::int64_t m_commands = 0, m_commands_refused = 0;
+  std::int64_t m_journaled_obs = 0;  // rows in /sensors/observations
+  std::int64_t m_text_bytes = 0;     // bytes in /live/commands/text
+  std::array<std::int64_t, k_reject_reasons> m_logged{};
+};
+
+}  // namespace citytwin::live

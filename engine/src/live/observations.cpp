@@ -1,0 +1,103 @@
+// Observation messages in: validation against the declared datastreams and the run's clock,
+// and the late / duplicate / out-of-order policy (docs/live.md "Validation").
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "citytwin/live.hpp"
+
+namespace citytwin::live {
+
+std::string_view reject_name(Reject r) {
+  static constexpr std::string_view k_names[k_reject_reasons] = {
+      "bad_json", "bad_schema", "unknown_datastream", "wrong_unit", "out_of_range", "bad_time",
+      "late",     "future",     "duplicate"};
+  return k_names[static_cast<int>(r)];
+}
+
+ObservationIntake::ObservationIntake(const ScenarioSpec& spec) : m_spec(&spec) {
+  const auto& ds = spec.live.datastreams;
+  for (std::size_t i = 0; i < ds.size(); ++i) m_index.emplace(ds[i].id, static_cast<int>(i));
+}
+
+void ObservationIntake::advance(SimTime now) {
+  // Accepted times are ordered within a datastream, not across: sweep the set once.
+  std::erase_if(m_seen, [&](const auto& key) { return key.second < now; });
+}
+
+std::optional<Observation> ObservationIntake::offer(std::string_view payload,
+                                                    std::string_view topic_datastream, SimTime now,
+                                                    Reject& reason, std::string& why) {
+  auto refuse = [&](Reject r, std::string detail) -> std::optional<Observation> {
+    reason = r;
+    why = std::move(detail);
+    ++m_rejected[static_cast<int>(r)];
+    return std::nullopt;
+  };
+  const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return refuse(Reject::bad_json, "not a JSON object");
+  const auto ds_it = j.find("datastream");
+  const auto time_it = j.find("phenomenonTime");
+  const auto result_it = j.find("result");
+  if (ds_it == j.end() || !ds_it->is_string())
+    return refuse(Reject::bad_schema, "\"datastream\" missing or not a string");
+  if (time_it == j.end() || !time_it->is_string())
+    return refuse(Reject::bad_schema, "\"phenomenonTime\" missing or not a string");
+  if (result_it == j.end() || !(result_it->is_number() || result_it->is_boolean()))
+    return refuse(Reject::bad_schema, "\"result\" missing or not a number");
+  const std::string id = ds_it->get<std::string>();
+  if (!topic_datastream.empty() && id != topic_datastream)
+    return refuse(
+        Reject::bad_schema,
+        fmt::format("the topic names datastream \"{}\", the message \"{}\"", topic_datastream, id));
+  const auto found = m_index.find(id);
+  if (found == m_index.end())
+    return refuse(Reject::unknown_datastream, fmt::format("no datastream \"{}\"", id));
+  const DatastreamSpec& ds = m_spec->live.datastreams[static_cast<std::size_t>(found->second)];
+
+  double value =
+      result_it->is_boolean() ? (result_it->get<bool>() ? 1.0 : 0.0) : result_it->get<double>();
+  if (result_it->is_boolean() && ds.kind != SensorKind::status)
+    return refuse(Reject::bad_schema, "a boolean result is for status datastreams");
+  if (const auto unit_it = j.find("unit"); unit_it != j.end()) {
+    if (!unit_it->is_string()) return refuse(Reject::bad_schema, "\"unit\" is not a string");
+    const std::string unit = unit_it->get<std::string>();
+    if (const auto q = sensor_kind_quantity(ds.kind)) {
+      const auto f = unit_factor(unit, *q);
+      if (!f)
+        return refuse(Reject::wrong_unit, fmt::format("\"{}\" for datastream \"{}\" ({}): {}", unit,
+                                                      id, sensor_kind_name(ds.kind), f.error()));
+      value = value * *f / ds.unit_si;  // into the datastream's unit
+    } else if (unit != ds.unit) {
+      return refuse(Reject::wrong_unit,
+                    fmt::format("\"{}\" for datastream \"{}\", which takes {}", unit, id,
+                                ds.unit.empty() ? "no unit" : ds.unit));
+    }
+  }
+  if (!std::isfinite(value) || value < ds.lo || value > ds.hi ||
+      (ds.kind == SensorKind::status && value != 0 && value != 1))
+    return refuse(Reject::out_of_range, fmt::format("{} {} outside [{}, {}] of datastream \"{}\"",
+                                                    value, ds.unit, ds.lo, ds.hi, id));
+
+  // A SensorThings interval "start/end" is taken at its end.
+  std::string time = time_it->get<std::string>();
+  if (const auto slash = time.find('/'); slash != std::string::npos) time = time.substr(slash + 1);
+  const auto unix_ms = parse_rfc3339_ms(time);
+  if (!unix_ms) return refuse(Reject::bad_time, fmt::format("\"{}\": {}", time, unix_ms.error()));
+  const SimTime at = *unix_ms - m_spec->run.start_unix_s * 1000;
+  if (at < now)
+    return refuse(Reject::late,
+                  fmt::format("{} is before the step at {}", time, format_duration(now)));
+  if (at - now > m_spec->live.max_ahead)
+    return refuse(Reject::future,
+                  fmt::format("{} is more than live.max_ahead ({}) ahead of {}", time,
+                              format_duration(m_spec->live.max_ahead), format_duration(now)));
+  if (!m_seen.emplace(found->second, at).second)
+    return refuse(Reject::duplicate,
+                  fmt::format("datastream \"{}\" already has an observation at {}", id, time));
+  ++m_accepted;
+  return Observation{now, at, found->second, value};
+}
+
+}  // namespace citytwin::live

@@ -1,0 +1,305 @@
+// LiveSession: what a live run does between two macro steps (docs/live.md): take the messages
+// that arrived, validate them, inject the commands' events, journal what was accepted, answer
+// the operators and publish the twin's status.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "citytwin/io.hpp"
+#include "citytwin/live.hpp"
+
+namespace citytwin::live {
+
+namespace {
+
+constexpr std::string_view k_obs_topic = "obs/";
+
+// How an accepted observation was used (/sensors/observations/use).
+constexpr std::uint8_t k_use_recorded = 0;  // journaled; no assimilation method for it yet
+
+// Log lines for refused messages: every one of the first 20 per reason, then one in 1000 (a
+// faulty sensor at 50,000 messages/s must not drown the log).
+bool worth_logging(std::int64_t& logged) {
+  ++logged;
+  return logged <= 20 || logged % 1000 == 0;
+}
+
+}  // namespace
+
+LiveSession::LiveSession(const Model& model) : m_model(model), m_intake(model.spec) {}
+LiveSession::~LiveSession() = default;
+
+Result<std::unique_ptr<LiveSession>> LiveSession::open(const Model& model, const Options& o) {
+  auto s = std::unique_ptr<LiveSession>(new LiveSession(model));
+  const LiveSpec& live = model.spec.live;
+  // A gauge off the city's terrain observes nothing the twin simulates.
+  const Terrain& terrain = model.city->terrain;
+  for (const DatastreamSpec& ds : live.datastreams)
+    if (ds.at && !terrain.empty() && std::isnan(terrain.sample(ds.at->x, ds.at->y)))
+      return fail(Error::msg(fmt::format(
+          "{}: datastream \"{}\": at [{}, {}] is off the city's terrain (x {:.0f} to {:.0f}, "
+          "y {:.0f} to {:.0f}, model CRS {})",
+          ds.where, ds.id, ds.at->x, ds.at->y, terrain.x0, terrain.x0 + terrain.nx * terrain.dx,
+          terrain.y0, terrain.y0 + terrain.ny * terrain.dy, model.city->crs.name)));
+  if (o.replay.ends_with(".h5")) {
+    auto j = read_journal(o.replay);
+    if (!j) return fail(j.error());
+    s->m_journal_replay = std::move(*j);
+  } else if (!o.replay.empty()) {
+    auto f = ReplayFile::open(o.replay, model.spec.run.start_unix_s);
+    if (!f) return fail(f.error());
+    s->m_replay = std::move(*f);
+  }
+  // A journal's replay is offline: the drill's messages are in the journal.
+  if (o.broker && !live.broker.empty() && !s->m_journal_replay) {
+    auto cred = read_credentials(live);
+    if (!cred) return fail(cred.error());
+    auto link = MqttLink::connect(live, *cred);
+    if (!link) return fail(link.error());
+    s->m_link = std::move(*link);
+    spdlog::info("live: connected to {} as {} (topics citytwin/{}/...)", live.broker,
+                 live.client_id, live.twin);
+  }
+  return s;
+}
+
+bool LiveSession::active() const {
+  return m_link || m_replay || m_journal_replay || !m_model.spec.live.datastreams.empty();
+}
+
+void LiveSession::create_journal(RunWriter& out) const {
+  const auto& ds = m_model.spec.live.datastreams;
+  std::vector<std::string> ids, kinds, units;
+  for (const DatastreamSpec& d : ds) {
+    ids.push_back(d.id);
+    kinds.emplace_back(sensor_kind_name(d.kind));
+    units.push_back(d.unit);
+  }
+  out.write_strings("/sensors/datastreams/id", ids, {"", "[[sensors.datastream]] ids"});
+  out.write_strings("/sensors/datastreams/kind", kinds, {"", "what each datastream observes"});
+  out.write_strings("/sensors/datastreams/unit", units, {"", "the unit of its results"});
+  const std::span<const std::int64_t> no_i64;
+  out.extend("/sensors/observations/received_ms", no_i64,
+             {"ms", "the clock when the observation was taken (the start of the next step)"});
+  out.extend("/sensors/observations/phenomenon_ms", no_i64,
+             {"ms", "when it was observed (phenomenonTime), since the run's start"});
+  out.extend("/sensors/observations/datastream", std::span<const std::int32_t>(),
+             {"1", "index into /sensors/datastreams"});
+  out.extend("/sensors/observations/value", std::span<const double>(),
+             {"", "the result in the datastream's unit (status: 1 in service, 0 out)"});
+  out.extend("/sensors/observations/use", std::span<const std::uint8_t>(),
+             {"1", "how it was used: 0 recorded (docs/live.md)"});
+  out.extend("/live/commands/t_ms", no_i64, {"ms", "the clock when the command took effect"});
+  out.extend("/live/commands/step", no_i64, {"1", "the macro step it took effect at"});
+  out.extend("/live/commands/status", std::span<const std::uint8_t>(),
+             {"1", "1 applied, 0 refused"});
+  out.extend(
+      "/live/commands/text_end", no_i64,
+      {"1", "end of the command's JSON in /live/commands/text (the previous end starts it)"});
+  out.extend("/live/commands/text", std::span<const std::uint8_t>(),
+             {"", "the commands' JSON as received, UTF-8, back to back"});
+}
+
+void LiveSession::before_step(Run& run, Control& control) {
+  const SimState& s = run.state();
+  const SimTime now = s.t;
+  m_intake.advance(now);
+  auto take_observation = [&](std::string_view payload, std::string_view topic_ds,
+                              std::string_view from) {
+    Reject reason{};
+    std::string why;
+    if (auto obs = m_intake.offer(payload, topic_ds, now, reason, why)) {
+      m_new_obs.push_back(*obs);
+      return;
+    }
+    if (worth_logging(m_logged[static_cast<int>(reason)]))
+      spdlog::warn("live: observation refused ({}) from {}: {}: {}", reject_name(reason), from, why,
+                   payload.substr(0, 300));
+  };
+  // A journal's replay applies the drill's events again, not its pauses and speed changes:
+  // they changed no state, and the replay runs as fast as it can.
+  auto take_command = [&](const std::string& text, bool controls) {
+    Journal::Entry entry{now, s.step, text, 1};
+    auto cmd = parse_command(m_model.spec, text, now);
+    std::string id;
+    if (cmd) id = cmd->id;
+    if (!cmd) {
+      entry.status = 0;
+      ++m_commands_refused;
+      const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+      if (j.is_object() && j.contains("id") && j["id"].is_string()) id = j["id"].get<std::string>();
+      spdlog::warn("live: command refused: {}", cmd.error().to_string());
+      if (m_link)
+        m_link->publish("ack", nlohmann::json{{"id", id},
+                                              {"status", "refused"},
+                                              {"step", s.step},
+                                              {"t_s", to_seconds(now)},
+                                              {"error", cmd.error().to_string()}}
+                                   .dump());
+    } else if (cmd->type == "pause" || cmd->type == "resume" || cmd->type == "speed") {
+      if (controls && cmd->type != "speed") control.paused = cmd->type == "pause";
+      if (controls && cmd->type == "speed") control.speed = cmd->factor;
+      if (m_link)
+        m_link->publish(
+            "ack",
+            nlohmann::json{
+                {"id", id}, {"status", "applied"}, {"step", s.step}, {"t_s", to_seconds(now)}}
+                .dump());
+    } else {
+      for (EventSpec& e : cmd->events) {
+        m_pending_acks.push_back({id, s.rejected_events.size(), e.where, m_new_cmd.size()});
+        run.inject(std::move(e));
+      }
+    }
+    ++m_commands;
+    m_new_cmd.push_back(std::move(entry));
+  };
+
+  if (m_replay)
+    for (auto& [line, text] : m_replay->due(now + m_model.spec.run.step))
+      take_observation(text, "", fmt::format("replay line {}", line));
+  if (m_journal_replay) {
+    // The drill's own observations, taken at the clock they were taken at.
+    auto& obs = m_journal_replay->observations;
+    while (m_journal_obs < obs.size() && obs[m_journal_obs].received <= now)
+      m_new_obs.push_back(obs[m_journal_obs++]);
+    auto& cmds = m_journal_replay->commands;
+    while (m_journal_cmd < cmds.size() && cmds[m_journal_cmd].t <= now)
+      take_command(cmds[m_journal_cmd++].text, false);
+  }
+  if (m_link) {
+    const std::string prefix = fmt::format("citytwin/{}/", m_model.spec.live.twin);
+    for (Inbound& in : m_link->drain()) {
+      std::string_view topic = in.topic;
+      if (topic.starts_with(prefix)) topic.remove_prefix(prefix.size());
+      if (topic.starts_with(k_obs_topic))
+        take_observation(in.payload, topic.substr(k_obs_topic.size()), in.topic);
+      else if (topic == "cmd")
+        take_command(in.payload, true);
+    }
+  }
+}
+
+void LiveSession::after_step(const Run& run, RunWriter& out) {
+  const SimState& s = run.state();
+  // Acks: an injected event that named nothing of the model left a message with its origin.
+  for (const Pending& p : m_pending_acks) {
+    std::string error;
+    for (std::size_t k = p.rejected_before; k < s.rejected_events.size(); ++k)
+      if (s.rejected_events[k].find(p.where) != std::string::npos) error = s.rejected_events[k];
+    Journal::Entry& entry = m_new_cmd[p.journal_row];
+    if (!error.empty() && entry.status == 1) {
+      entry.status = 0;
+      ++m_commands_refused;
+    }
+    if (m_link) {
+      nlohmann::json ack{{"id", p.id},
+                         {"status", error.empty() ? "applied" : "refused"},
+                         {"step", entry.step},
+                         {"t_s", to_seconds(entry.t)}};
+      if (!error.empty()) ack["error"] = error;
+      m_link->publish("ack", ack.dump());
+    }
+  }
+  m_pending_acks.clear();
+
+  // The journal's new rows.
+  if (!m_new_obs.empty()) {
+    std::vector<std::int64_t> received, phenomenon;
+    std::vector<std::int32_t> datastream;
+    std::vector<double> value;
+    for (const Observation& o : m_new_obs) {
+      received.push_back(o.received);
+      phenomenon.push_back(o.phenomenon);
+      datastream.push_back(o.datastream);
+      value.push_back(o.value);
+    }
+    const std::vector<std::uint8_t> use(m_new_obs.size(), k_use_recorded);
+    out.extend("/sensors/observations/received_ms", received, {});
+    out.extend("/sensors/observations/phenomenon_ms", phenomenon, {});
+    out.extend("/sensors/observations/datastream", datastream, {});
+    out.extend("/sensors/observations/value", value, {});
+    out.extend("/sensors/observations/use", use, {});
+    m_journaled_obs += static_cast<std::int64_t>(m_new_obs.size());
+    m_new_obs.clear();
+  }
+  if (!m_new_cmd.empty()) {
+    std::vector<std::int64_t> t, step, end;
+    std::vector<std::uint8_t> status, text;
+    for (const Journal::Entry& e : m_new_cmd) {
+      t.push_back(e.t);
+      step.push_back(e.step);
+      status.push_back(e.status);
+      text.insert(text.end(), e.text.begin(), e.text.end());
+      m_text_bytes += static_cast<std::int64_t>(e.text.size());
+      end.push_back(m_text_bytes);
+    }
+    out.extend("/live/commands/t_ms", t, {});
+    out.extend("/live/commands/step", step, {});
+    out.extend("/live/commands/status", status, {});
+    out.extend("/live/commands/text_end", end, {});
+    out.extend("/live/commands/text", text, {});
+    m_new_cmd.clear();
+  }
+  if (m_link && s.t >= m_next_status) {
+    publish_status(run, false);
+    while (m_next_status <= s.t) m_next_status += m_model.spec.live.status_every;
+  }
+}
+
+void LiveSession::publish_status(const Run& run, bool paused) {
+  if (!m_link) return;
+  const SimState& s = run.state();
+  const CityExchange& x = s.x();
+  auto count_if = [](const auto& v, auto pred) {
+    return static_cast<std::int64_t>(std::count_if(v.begin(), v.end(), pred));
+  };
+  nlohmann::json rejected = nlohmann::json::object();
+  for (int r = 0; r < k_reject_reasons; ++r)
+    rejected[std::string(reject_name(static_cast<Reject>(r)))] = m_intake.rejected()[r];
+  const double lag = run.pacing().lag_s;
+  nlohmann::json status{
+      {"twin", m_model.spec.live.twin},
+      {"time", format_rfc3339(m_model.spec.run.start_unix_s + s.t / 1000)},
+      {"t_s", to_seconds(s.t)},
+      {"step", s.step},
+      {"paused", paused},
+      {"lag_s", std::isfinite(lag) ? nlohmann::json(lag) : nlohmann::json(nullptr)},
+      {"observations", {{"journaled", m_journaled_obs}, {"rejected", rejected}}},
+      {"commands", {{"received", m_commands}, {"refused", m_commands_refused}}},
+      {"broker", {{"reconnects", m_link->reconnects()}}},
+      {"city",
+       {{"links_closed", count_if(x.link_closed, [](auto v) { return v != 0; })},
+        {"signals_dark", count_if(x.signal_powered, [](auto v) { return v == 0; })},
+        {"buildings_unpowered", count_if(x.building_powered, [](auto v) { return v == 0; })},
+        {"buildings_flooded", count_if(x.building_depth_m, [](float d) { return d >= 0.1f; })}}}};
+  m_link->publish("status", status.dump());
+}
+
+void LiveSession::finish(RunWriter& out, std::vector<SummaryRow>& summary) const {
+  std::int64_t rejected = 0;
+  std::vector<std::string> by_reason;
+  for (int r = 0; r < k_reject_reasons; ++r) {
+    const std::string name(reject_name(static_cast<Reject>(r)));
+    out.attr("/sensors", "rejected_" + name, m_intake.rejected()[r]);
+    rejected += m_intake.rejected()[r];
+    if (m_intake.rejected()[r] > 0)
+      by_reason.push_back(fmt::format("{} {}", m_intake.rejected()[r], name));
+  }
+  out.attr("/sensors", "accepted", m_journaled_obs);
+  out.attr("/live", "commands", m_commands);
+  out.attr("/live", "commands_refused", m_commands_refused);
+  summary.push_back({"live", "observations journaled", std::to_string(m_journaled_obs)});
+  summary.push_back(
+      {"live", "observations refused",
+       by_reason.empty() ? "0" : fmt::format("{} ({})", rejected, fmt::join(by_reason, ", "))});
+  summary.push_back(
+      {"live", "commands", fmt::format("{} ({} refused)", m_commands, m_commands_refused)});
+  if (m_link)
+    summary.push_back({"live", "broker reconnects", std::to_string(m_link->reconnects())});
+}
+
+}  // namespace citytwin::live
