@@ -121,11 +121,21 @@ void main() {
   depth = s.g;
   gl_Position = gl_ModelViewProjectionMatrix * vec4(gl_Vertex.xy, s.r + 0.5, 1.0);
 })";
+// With `difference` the depth is variant - base: red where the variant is deeper, blue where it
+// is shallower, saturating at 1 m (the colours of the difference legend).
 const char* k_water_fs = R"(#version 130
 in float depth;
+uniform bool difference;
 out vec4 frag;
 void main() {
-  if (depth < 0.01) discard;
+  if (abs(depth) < 0.01) discard;
+  if (difference) {
+    float d = clamp(abs(depth), 0.0, 1.0);
+    vec3 c = depth > 0.0 ? mix(vec3(0.98, 0.6, 0.5), vec3(0.7, 0.0, 0.05), d)
+                         : mix(vec3(0.55, 0.7, 0.98), vec3(0.05, 0.2, 0.7), d);
+    frag = vec4(c, 0.6 + 0.3 * d);
+    return;
+  }
   float d = clamp(depth / 2.0, 0.0, 1.0);
   frag = vec4(mix(vec3(0.45, 0.75, 1.0), vec3(0.02, 0.15, 0.65), d), 0.55 + 0.35 * d);
 })";
@@ -353,6 +363,8 @@ void CityScene::build_water(const WaterRaster& w) {
   ss->setAttributeAndModes(program(k_water_vs, k_water_fs));
   ss->setTextureAttribute(0, data_texture(m_water_image.get(), GL_RGBA32F_ARB));
   ss->addUniform(new osg::Uniform("water", 0));
+  m_water_difference = new osg::Uniform("difference", false);
+  ss->addUniform(m_water_difference.get());
   ss->addUniform(new osg::Uniform("nx", w.nx));
   ss->setMode(GL_BLEND, osg::StateAttribute::ON);
   ss->setAttributeAndModes(new osg::BlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA));
@@ -512,7 +524,57 @@ void CityScene::build_signals(const std::vector<double>& x, const std::vector<do
   group->addChild(boxes(at, 4.f, 12.f, m_signal_state.texture()));
 }
 
+void CityScene::update_water(const WaterRaster& w, const WaterRaster* base) {
+  if (w.nx != m_water_nx || w.ny != m_water_ny) build_water(w);
+  auto* px = reinterpret_cast<float*>(m_water_image->data());
+  const std::size_t n = w.depth_m.size();
+  if (base && base->depth_m.size() != n) base = nullptr;  // not the same grid: no difference
+  // Depth where it is flood water: the flood's sea cells (bed at or below sea level) are drawn
+  // by the terrain as sea.
+  auto flood_depth = [](const WaterRaster& r, std::size_t c) {
+    const float sf = r.surface_m[c];
+    return std::isfinite(sf) && sf - r.depth_m[c] > k_sea_level_m ? r.depth_m[c] : 0.f;
+  };
+  m_water_wet.resize(n);
+  for (std::size_t c = 0; c < n; ++c) {
+    float surface = w.surface_m[c], shown = flood_depth(w, c);
+    if (base) {
+      shown -= flood_depth(*base, c);
+      if (!std::isfinite(surface)) surface = base->surface_m[c];
+    }
+    px[4 * c] = std::isfinite(surface) ? surface : 0.f;
+    px[4 * c + 1] = shown;
+    m_water_wet[c] = std::abs(shown) >= 0.01f;
+  }
+  // Quads with a wet corner; the others would discard every fragment (depth < 1 cm).
+  osg::DrawElementsUInt& idx = *m_water_index;
+  idx.clear();
+  const auto nx = static_cast<unsigned>(w.nx);
+  for (unsigned j = 0; j + 1 < static_cast<unsigned>(w.ny); ++j) {
+    const std::uint8_t* lo = m_water_wet.data() + static_cast<std::size_t>(j) * nx;
+    const std::uint8_t* hi = lo + nx;
+    for (unsigned i = 0; i + 1 < nx; ++i)
+      if (lo[i] | lo[i + 1] | hi[i] | hi[i + 1]) {
+        const unsigned q0 = j * nx + i, q1 = q0 + 1, q2 = q0 + 1 + nx, q3 = q0 + nx;
+        for (unsigned q : {q0, q1, q2, q0, q2, q3}) idx.push_back(q);
+      }
+  }
+  m_water_index->dirty();
+  m_water_image->dirty();
+  m_water_difference->set(base != nullptr);
+}
+
+void CityScene::draw_vehicles(std::size_t n) {
+  if (!m_vehicle_geometry) return;
+  // No vehicles: no vertices (0 instances would mean one non-instanced box in OpenGL).
+  auto* da = static_cast<osg::DrawArrays*>(m_vehicle_geometry->getPrimitiveSet(0));
+  da->setCount(n > 0 ? 30 : 0);
+  da->setNumInstances(static_cast<int>(n));
+  da->dirty();
+}
+
 void CityScene::update(const FrameSnapshot& f) {
+  m_difference = false;
   const Buildings& b = m_city.buildings;
   for (std::int32_t i = 0; i < b.size(); ++i) {
     const float depth =
@@ -532,37 +594,7 @@ void CityScene::update(const FrameSnapshot& f) {
     m_road_state.set(l, road_colour(ratio, closed, factor));
   }
   m_road_state.commit();
-  if (!f.water.empty()) {
-    if (f.water.nx != m_water_nx || f.water.ny != m_water_ny) build_water(f.water);
-    auto* px = reinterpret_cast<float*>(m_water_image->data());
-    const WaterRaster& w = f.water;
-    const std::size_t n = w.depth_m.size();
-    m_water_wet.resize(n);
-    for (std::size_t c = 0; c < n; ++c) {
-      // The flood's sea cells (bed at or below sea level) are drawn by the terrain as sea.
-      const float sf = w.surface_m[c];
-      const bool water = std::isfinite(sf) && sf - w.depth_m[c] > k_sea_level_m;
-      const bool wet = water && w.depth_m[c] >= 0.01f;
-      px[4 * c] = std::isfinite(sf) ? sf : 0.f;
-      px[4 * c + 1] = water ? w.depth_m[c] : 0.f;
-      m_water_wet[c] = wet;
-    }
-    // Quads with a wet corner; the others would discard every fragment (depth < 1 cm).
-    osg::DrawElementsUInt& idx = *m_water_index;
-    idx.clear();
-    const auto nx = static_cast<unsigned>(w.nx);
-    for (unsigned j = 0; j + 1 < static_cast<unsigned>(w.ny); ++j) {
-      const std::uint8_t* lo = m_water_wet.data() + static_cast<std::size_t>(j) * nx;
-      const std::uint8_t* hi = lo + nx;
-      for (unsigned i = 0; i + 1 < nx; ++i)
-        if (lo[i] | lo[i + 1] | hi[i] | hi[i + 1]) {
-          const unsigned q0 = j * nx + i, q1 = q0 + 1, q2 = q0 + 1 + nx, q3 = q0 + nx;
-          for (unsigned q : {q0, q1, q2, q0, q2, q3}) idx.push_back(q);
-        }
-    }
-    m_water_index->dirty();
-    m_water_image->dirty();
-  }
+  if (!f.water.empty()) update_water(f.water, nullptr);
   const std::size_t nv = f.vehicle_x.size();
   if (nv > 0) {
     if (nv > m_vehicle_capacity) build_vehicles(std::max<std::size_t>(nv, 2 * m_vehicle_capacity));
@@ -581,13 +613,7 @@ void CityScene::update(const FrameSnapshot& f) {
     }
     m_vehicle_image->dirty();
   }
-  if (m_vehicle_geometry) {
-    // No vehicles: no vertices (0 instances would mean one non-instanced box in OpenGL).
-    auto* da = static_cast<osg::DrawArrays*>(m_vehicle_geometry->getPrimitiveSet(0));
-    da->setCount(nv > 0 ? 30 : 0);
-    da->setNumInstances(static_cast<int>(nv));
-    da->dirty();
-  }
+  draw_vehicles(nv);
   if (f.power_layout) {
     if (f.power_layout != m_power_layout) build_power(f.power_layout);
     const int nk = static_cast<int>(m_power_layout->branch_from.size());
@@ -626,7 +652,8 @@ std::vector<LegendEntry> CityScene::legend() const {
                  std::array<unsigned char, 4> c2 = {}) {
     out.push_back({layer, {c[0], c[1], c[2]}, std::move(text), style, {c2[0], c2[1], c2[2]}});
   };
-  if (m_switch->getValue(k_buildings)) {
+  if (m_difference) difference_legend(out);
+  if (m_switch->getValue(k_buildings) && !m_difference) {
     add(k_buildings, building_colour(0, 1), "dry, powered");
     add(k_buildings, building_colour(0.3f, 1), "flooded 0.3 m");
     add(k_buildings, building_colour(2, 1), "flooded >= 2 m");
@@ -634,7 +661,7 @@ std::vector<LegendEntry> CityScene::legend() const {
     add(k_buildings, building_colour(0, 0), "flooded, no power", LegendEntry::hatched,
         building_colour(0.3f, 0));
   }
-  if (m_switch->getValue(k_roads)) {
+  if (m_switch->getValue(k_roads) && !m_difference) {
     add(k_roads, road_colour(1, 0), "free flow");
     add(k_roads, road_colour(0.5f, 0), "half free speed");
     add(k_roads, road_colour(0, 0), "stopped");
@@ -649,11 +676,11 @@ std::vector<LegendEntry> CityScene::legend() const {
     add(k_power, substation_colour(1), "substation on");
     add(k_power, substation_colour(0), "substation out");
   }
-  if (m_switch->getValue(k_water) && m_water) {
+  if (m_switch->getValue(k_water) && m_water && !m_difference) {
     add(k_water, rgba(0.45f, 0.75f, 1.0f), "1 cm deep");
     add(k_water, rgba(0.02f, 0.15f, 0.65f), ">= 2 m deep");
   }
-  if (m_switch->getValue(k_vehicles) && m_vehicle_geometry)
+  if (m_switch->getValue(k_vehicles) && m_vehicle_geometry && !m_difference)
     add(k_vehicles, rgba(0.95f, 0.85f, 0.1f), "vehicle");
   if (m_switch->getValue(k_signals) && m_signal_count > 0) {
     add(k_signals, signal_colour(1), "powered");

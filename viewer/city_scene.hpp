@@ -81,6 +81,10 @@ class CityScene {
   /// Applies a snapshot: textures and uniforms only (water and vehicle buffers resized on the
   /// first frame that has them).
   void update(const FrameSnapshot& frame);
+  /// Applies two runs' snapshots as one city (difference.cpp): buildings, roads and water by
+  /// variant - base on diverging scales (red worse in the variant, blue better), vehicles not
+  /// drawn, power and signals as in the variant. update() goes back to one run.
+  void show_difference(const FrameSnapshot& base, const FrameSnapshot& variant);
   void toggle(unsigned layer) { m_switch->setValue(layer, !m_switch->getValue(layer)); }
   bool visible(unsigned layer) const { return m_switch->getValue(layer); }
   /// Model CRS -> scene coordinates (relative to the mesh origin).
@@ -93,6 +97,11 @@ class CityScene {
   std::vector<LegendEntry> legend() const;
 
  private:
+  /// The water layer from `w`, or from w - base (same grid) when `base` is given.
+  void update_water(const WaterRaster& w, const WaterRaster* base);
+  /// Draws the first n instances of the vehicle buffer.
+  void draw_vehicles(std::size_t n);
+  void difference_legend(std::vector<LegendEntry>& out) const;
   void build_mesh_layers();
   void build_water(const WaterRaster& w);
   void build_vehicles(std::size_t capacity);
@@ -106,10 +115,12 @@ class CityScene {
   osg::ref_ptr<osg::Group> m_root = new osg::Group;
   osg::ref_ptr<osg::Switch> m_switch = new osg::Switch;
   StateTexture m_building_state, m_road_state;
+  bool m_difference = false;  ///< show_difference() drew the last frame
   // Water: surface elevation and depth per cell, in one float texture (R = surface, G = depth).
   osg::ref_ptr<osg::Image> m_water_image;
   osg::ref_ptr<osg::Geode> m_water;
   osg::ref_ptr<osg::DrawElementsUInt> m_water_index;  ///< quads with a wet corner, per frame
+  osg::ref_ptr<osg::Uniform> m_water_difference;      ///< the depth is variant - base
   std::vector<std::uint8_t> m_water_wet;
   int m_water_nx = 0, m_water_ny = 0;
   // Vehicles: x, y, z, heading per instance in a float texture.

@@ -15,8 +15,11 @@
 #include <thread>
 
 #include "city_scene.hpp"
+#include "citytwin/compare.hpp"
 #include "citytwin/sim.hpp"
+#include "compare_view.hpp"
 #include "overlay.hpp"
+#include "picking.hpp"
 #include "render.hpp"
 #include "sources.hpp"
 
@@ -24,8 +27,6 @@ using namespace citytwin;
 using namespace citytwin::view;
 
 namespace {
-
-constexpr int k_ok = 0, k_internal = 1, k_bad_input = 2;
 
 // "90", "90s", "15min", "2h" -> seconds; NaN when malformed.
 double parse_time(const std::string& s) {
@@ -102,43 +103,6 @@ struct LiveRun {
   }
 };
 
-// What a click hit: kind, index and the hit elevation; described with the current frame.
-struct Picked {
-  bool any = false, hit = false;
-  EntityKind kind = EntityKind::terrain;
-  int index = 0;
-  double z = 0;
-};
-
-std::string describe(const CityModel& c, const Picked& p, const FrameSnapshot& f) {
-  if (!p.hit) return "nothing";
-  const int i = p.index;
-  switch (p.kind) {
-    case EntityKind::building: {
-      std::string s = fmt::format("building {} (OSM {}): {:.1f} m tall, roof at {:.1f} m", i,
-                                  c.buildings.osm_id[i], c.buildings.height_m[i], p.z);
-      if (i < static_cast<int>(f.building_depth_m.size()))
-        s += fmt::format(", water {:.2f} m", f.building_depth_m[i]);
-      if (i < static_cast<int>(f.building_powered.size()))
-        s += f.building_powered[i] ? ", powered" : ", WITHOUT POWER";
-      return s;
-    }
-    case EntityKind::road: {
-      std::string s = fmt::format(
-          "road link {} (OSM way {}), {} lane(s)", i,
-          i < static_cast<int>(c.roads.link_osm_way.size()) ? c.roads.link_osm_way[i] : 0,
-          c.roads.link_lanes[i]);
-      if (i < static_cast<int>(f.link_speed_ratio.size()) && std::isfinite(f.link_speed_ratio[i]))
-        s += fmt::format(", speed ratio {:.2f}", f.link_speed_ratio[i]);
-      if (i < static_cast<int>(f.link_closed.size()) && f.link_closed[i]) s += ", CLOSED";
-      return s;
-    }
-    case EntityKind::terrain:
-      return fmt::format("terrain at {:.1f} m", p.z);
-  }
-  return "?";
-}
-
 // The simulated time (then `after` on the same line) and the frame's key figures, two to a
 // line so that they leave the top right of the window to the legend: the HUD's text and the caption
 // of rendered images.
@@ -193,22 +157,8 @@ struct Controls : osgGA::GUIEventHandler {
     if (ea.getEventType() == osgGA::GUIEventAdapter::PUSH) down_x = ea.getX(), down_y = ea.getY();
     if (ea.getEventType() == osgGA::GUIEventAdapter::RELEASE && view &&
         std::hypot(ea.getX() - down_x, ea.getY() - down_y) < 3)
-      pick(*view->getCamera(), ea.getX(), ea.getY());
+      picked = pick(window_from_scene(*view->getCamera()), ea.getX(), ea.getY(), scene, index);
     return false;
-  }
-
-  // A click is a ray from the near to the far plane through the pixel, cast in Bullet.
-  void pick(const osg::Camera& cam, float x, float y) {
-    const osg::Matrixd vpw =
-        cam.getViewMatrix() * cam.getProjectionMatrix() * cam.getViewport()->computeWindowMatrix();
-    const osg::Matrixd inv = osg::Matrixd::inverse(vpw);
-    const osg::Vec3d a = osg::Vec3d(x, y, 0) * inv, b = osg::Vec3d(x, y, 1) * inv;
-    const auto& o = scene.mesh().origin;
-    const auto hit =
-        index.ray({a.x() + o[0], a.y() + o[1], a.z()}, {b.x() + o[0], b.y() + o[1], b.z()});
-    picked = Picked{true, hit.has_value()};
-    if (hit)
-      picked.kind = hit->entity.kind, picked.index = hit->entity.index, picked.z = hit->point[2];
   }
 
   /// Takes a new snapshot into `current` when there is one; true if it changed.
@@ -250,13 +200,27 @@ struct Controls : osgGA::GUIEventHandler {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "citytwin-view: look at a CityTwin city, live from a scenario or replaying a run file",
+      "citytwin-view: look at a CityTwin city, live from a scenario, replaying a run file or "
+      "comparing two",
       "citytwin-view"};
   std::string source_path, out, at = "0", camera = "overview", eye_s, target_s, size = "1280x720";
   int frames = 0;
+  std::string variant_path;
   app.add_option("source", source_path, "SCENARIO.toml (live) or RUN.h5 (replay)")->required();
+  app.add_option("variant", variant_path,
+                 "a second run file of the same city: compare mode, the two runs side by side "
+                 "(SOURCE the base)");
+  bool difference = false;
+  app.add_flag("--difference", difference,
+               "compare mode: start with one city drawing variant - base (key d toggles)");
+  std::string click_s;
+  app.add_option("--click-at", click_s,
+                 "compare mode, with --frames: click the pixel showing this point x,y,z (model "
+                 "CRS) after the first frame; the pick is printed");
   app.add_option("--render", out, "render one frame offscreen to this PNG and exit");
-  app.add_option("--at", at, "simulated time of the rendered frame (90, 90s, 15min, 2h)");
+  app.add_option(
+      "--at", at,
+      "simulated time of the rendered frame, or where a replay starts (90, 90s, 15min, 2h)");
   bool plain = false;
   app.add_flag("--plain", plain,
                "with --render: the city only, without the legend and the time and figures");
@@ -280,18 +244,36 @@ int main(int argc, char** argv) {
   if (std::sscanf(size.c_str(), "%dx%d", &w, &h) != 2 || w < 16 || h < 16 || w > 8192 || h > 8192) {
     std::cerr << "citytwin-view: --size: expected WxH between 16 and 8192 pixels, found '" << size
               << "'\n";
-    return k_bad_input;
+    return k_exit_bad_input;
   }
   const double t_s = parse_time(at);
   if (!std::isfinite(t_s) || t_s < 0) {
     std::cerr << "citytwin-view: --at: expected a time like 90, 90s, 15min or 2h, found '" << at
               << "'\n";
-    return k_bad_input;
+    return k_exit_bad_input;
+  }
+  const bool comparing = !variant_path.empty();
+  if (comparing &&
+      (!source_path.ends_with(".h5") || !variant_path.ends_with(".h5") || !out.empty())) {
+    std::cerr << "citytwin-view: compare mode replays two run files (BASE.h5 VARIANT.h5) in a "
+                 "window; for images of both use citytwin compare --render\n";
+    return k_exit_bad_input;
+  }
+  if (!comparing && (difference || !click_s.empty())) {
+    std::cerr << "citytwin-view: --difference and --click-at need two run files (compare mode)\n";
+    return k_exit_bad_input;
+  }
+  if (comparing) {
+    // The rules of `citytwin compare`: the same city, network and flood grid.
+    if (auto ok = check_comparable(source_path, variant_path); !ok) {
+      std::cerr << "citytwin-view: " << ok.error().to_string() << "\n";
+      return k_exit_bad_input;
+    }
   }
   auto source = open_source(source_path);
   if (!source) {
     std::cerr << "citytwin-view: " << source.error().to_string() << "\n";
-    return k_bad_input;
+    return k_exit_bad_input;
   }
   const CityMesh mesh = build_city_mesh(*source->city);
   const SpatialIndex index(mesh);
@@ -303,14 +285,33 @@ int main(int argc, char** argv) {
     if (!parse_vec3(eye_s, e) || !parse_vec3(target_s, t)) {
       std::cerr
           << "citytwin-view: --eye and --target: expected x,y,z in the model CRS, both given\n";
-      return k_bad_input;
+      return k_exit_bad_input;
     }
     pose = {scene.to_scene(e.x(), e.y(), e.z()), scene.to_scene(t.x(), t.y(), t.z())};
   } else if (auto p = camera_preset(scene, camera)) {
     pose = *p;
   } else {
     std::cerr << "citytwin-view: " << p.error().to_string() << "\n";
-    return k_bad_input;
+    return k_exit_bad_input;
+  }
+
+  if (comparing) {
+    auto variant = open_source(variant_path);
+    if (!variant) {
+      std::cerr << "citytwin-view: " << variant.error().to_string() << "\n";
+      return k_exit_bad_input;
+    }
+    CompareSettings settings{t_s, pose, w, h, frames, screenshot, difference, {}};
+    if (!click_s.empty()) {
+      osg::Vec3d p;
+      if (!parse_vec3(click_s, p)) {
+        std::cerr << "citytwin-view: --click-at: expected x,y,z in the model CRS, found '"
+                  << click_s << "'\n";
+        return k_exit_bad_input;
+      }
+      settings.click_at = scene.to_scene(p.x(), p.y(), p.z());
+    }
+    return run_compare(*source, *variant, scene, index, settings);
   }
 
   if (!out.empty()) {
@@ -325,7 +326,7 @@ int main(int argc, char** argv) {
           source->model ? "scenario" : "recorded run",
           format_duration(static_cast<SimTime>(std::llround(end_s * 1000))),
           format_duration(static_cast<SimTime>(std::llround(end_s * 1000))));
-      return k_bad_input;
+      return k_exit_bad_input;
     }
     FrameSnapshot f;
     if (source->model) {
@@ -337,7 +338,7 @@ int main(int argc, char** argv) {
       auto r = replay_frame(*source, replay_index(*source, t_s));
       if (!r) {
         std::cerr << "citytwin-view: " << r.error().to_string() << "\n";
-        return k_bad_input;
+        return k_exit_bad_input;
       }
       f = std::move(*r);
     }
@@ -346,15 +347,15 @@ int main(int argc, char** argv) {
     auto image = render_offscreen(scene, pose, w, h, plain ? nullptr : &annotation);
     if (!image) {
       std::cerr << "citytwin-view: " << image.error().to_string() << "\n";
-      return k_internal;
+      return k_exit_internal;
     }
     if (!osgDB::writeImageFile(**image, out)) {
       std::cerr << "citytwin-view: cannot write " << out << " (is the folder there?)\n";
-      return k_bad_input;
+      return k_exit_bad_input;
     }
     std::cerr << "citytwin-view: wrote " << out << " (" << w << "x" << h << ", t = " << f.t / 1000
               << " s)\n";
-    return k_ok;
+    return k_exit_ok;
   }
 
   osgViewer::Viewer viewer;
@@ -384,7 +385,7 @@ int main(int argc, char** argv) {
   viewer.realize();
   if (!viewer.isRealized()) {
     std::cerr << "citytwin-view: cannot open a window (no X display? see --help)\n";
-    return k_internal;
+    return k_exit_internal;
   }
   // --screenshot: the master camera's final draw callback reads the finished window (the HUD
   // camera renders before it) on the last scripted frame.
@@ -411,9 +412,9 @@ int main(int argc, char** argv) {
     if (!grab->image->data() || !osgDB::writeImageFile(*grab->image, screenshot)) {
       std::cerr << "citytwin-view: --screenshot: no frame written to " << screenshot
                 << " (give --frames N; is the folder there?)\n";
-      return k_bad_input;
+      return k_exit_bad_input;
     }
     std::cerr << "citytwin-view: wrote " << screenshot << "\n";
   }
-  return k_ok;
+  return k_exit_ok;
 }
