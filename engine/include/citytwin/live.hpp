@@ -48,6 +48,14 @@ struct Observation {
   SimTime phenomenon = 0;  ///< when it was observed (ms since the run's start)
   std::int32_t datastream = -1;
   double value = 0;  ///< in the datastream's unit (status: 1 in service, 0 out)
+  /// How it was used (/sensors/observations/use): Use values.
+  std::uint8_t use = 0;
+};
+/// What an observation did (docs/live.md "Assimilation").
+enum class Use : std::uint8_t {
+  recorded = 0,     ///< journaled only: no method for its kind, or the run ended before its time
+  switched = 1,     ///< a status: applied as the corresponding event
+  assimilated = 2,  ///< moved the state toward it (Domain::assimilate)
 };
 
 /// Validates observation messages (SensorThings-shaped JSON: datastream, phenomenonTime,
@@ -73,6 +81,40 @@ class ObservationIntake {
   std::set<std::pair<std::int32_t, SimTime>> m_seen;         // accepted (datastream, time)
   std::array<std::int64_t, k_reject_reasons> m_rejected{};
   std::int64_t m_accepted = 0;
+};
+
+/// Applies observations to a run's state at the step their time falls in (docs/live.md
+/// "Assimilation"): a status switches its element through the corresponding event; other
+/// kinds go to the domain that simulates them (Domain::assimilate); each one's misfit before
+/// and after is kept per datastream.
+class Assimilator {
+ public:
+  explicit Assimilator(const ScenarioSpec& spec);
+  /// Holds an accepted observation until its step (order: phenomenon time, then arrival).
+  void hold(const Observation& o);
+  /// Applies the held observations whose time is before `until` (the end of the step about to
+  /// be taken) and returns them with their use.
+  std::vector<Observation> apply_due(Run& run, SimTime until);
+  /// The observations still held (the run ended before their time), use `recorded`.
+  std::vector<Observation> take_rest();
+  /// What each datastream reads in the state (its unit; NaN where no domain simulates it).
+  std::vector<double> readings(const Run& run);
+  /// Per datastream, over the observations applied: observed - simulated before the update
+  /// (the background) and after it (the analysis), in the datastream's unit.
+  struct Fit {
+    std::int64_t n = 0;
+    double sum_sq_before = 0, sum_sq_after = 0;
+    double rmse_before() const;
+    double rmse_after() const;
+  };
+  const std::vector<Fit>& fit() const { return m_fit; }
+
+ private:
+  const ScenarioSpec* m_spec;
+  std::vector<Observation> m_held;  // by (phenomenon, arrival)
+  std::vector<Fit> m_fit;           // (n_datastreams)
+  std::vector<std::uint8_t> m_warned;
+  std::optional<std::string> status_event(const DatastreamSpec& ds, double value) const;
 };
 
 /// A drill command (docs/live.md "Commands"): a scenario event or a run control.
@@ -173,8 +215,9 @@ class LiveSession {
   ~LiveSession();
   /// Whether there is anything live (a broker, a replay, datastreams to journal).
   bool active() const;
-  /// Creates the journal's datasets (before the run file's first frame: SWMR forbids it later).
-  void create_journal(RunWriter& out) const;
+  /// Creates the journal's datasets (before the run file's first frame: SWMR forbids it later)
+  /// with the sensors' readings at the start.
+  void create_journal(const Run& run, RunWriter& out);
   /// Before the step at run.state().t: takes the messages and applies the commands (events
   /// into the run's inbox; pause, resume and speed into `control`).
   struct Control {
@@ -184,11 +227,12 @@ class LiveSession {
   void before_step(Run& run, Control& control);
   /// After the step: acks for the commands it applied; the status when due; the journal's new
   /// rows into the run file.
-  void after_step(const Run& run, RunWriter& out);
+  void after_step(Run& run, RunWriter& out);
   /// Publishes the twin's status now (also after every live.status_every of simulated time).
   void publish_status(const Run& run, bool paused);
-  /// The counters into the run file (before it is marked complete) and the summary.
-  void finish(RunWriter& out, std::vector<SummaryRow>& summary) const;
+  /// The observations still held into the journal; the counters and the fit into the run
+  /// file (before it is marked complete) and the summary.
+  void finish(RunWriter& out, std::vector<SummaryRow>& summary);
 
  private:
   LiveSession(const Model& model);
@@ -198,6 +242,9 @@ class LiveSession {
   std::optional<ReplayFile> m_replay;
   std::optional<Journal> m_journal_replay;
   std::size_t m_journal_obs = 0, m_journal_cmd = 0;
+  void write_readings(const Run& run, RunWriter& out);
+  void journal_observations(RunWriter& out);
+  Assimilator m_assimilator;
   std::vector<Observation> m_new_obs;
   std::vector<Journal::Entry> m_new_cmd;
   struct Pending {
@@ -207,7 +254,7 @@ class LiveSession {
     std::size_t journal_row = 0;
   };
   std::vector<Pending> m_pending_acks;
-  SimTime m_next_status = 0;
+  SimTime m_next_status = 0;  // the next status message and sensor readings
   std::int64_t m_commands = 0, m_commands_refused = 0;
   std::int64_t m_journaled_obs = 0;  // rows in /sensors/observations
   std::int64_t m_text_bytes = 0;     // bytes in /live/commands/text

@@ -21,6 +21,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -106,6 +107,21 @@ class Domain {
   /// After DomainState::load: rebuilds what the state derives from its fields and the model
   /// (flood: the breached bed; power: the solver's warm start).
   virtual void restored(DomainState& /*state*/) const {}
+
+  /// The observation operator (docs/live.md "Assimilation"): what a sensor of `ds` would read
+  /// in this state, in SI units of its kind (status: 1 in service, 0 out); nullopt when this
+  /// domain does not simulate what it observes. An entity that names nothing of this domain's
+  /// kind is an error.
+  virtual Result<std::optional<double>> observe(const DomainState& /*state*/,
+                                                const DatastreamSpec& /*ds*/) const {
+    return std::optional<double>();
+  }
+  /// Moves the state toward an observation (SI units) by this domain's documented method,
+  /// `gain` (0, 1] the share of the misfit corrected. False when it has no method for `ds`.
+  virtual bool assimilate(DomainState& /*state*/, const DatastreamSpec& /*ds*/, double /*observed*/,
+                          double /*gain*/) const {
+    return false;
+  }
 
   /// Adds what this domain owns to the exchange's index spaces (the power grid's buses and
   /// elements) and says that it takes part. Called once, in domain order, after compiling.
@@ -254,6 +270,15 @@ Result<std::vector<EventSpec>> parse_events(const Model& model, std::string_view
 /// after event.at; events at the same time apply after the scenario's, in injection order.
 void inject(SimState& state, EventSpec event);
 
+/// What a sensor of `ds` would read in `state` (Domain::observe of the domain that simulates
+/// it, SI units); nullopt when no domain does; an error when its entity names nothing.
+Result<std::optional<double>> observe(const Model& model, const SimState& state,
+                                      const DatastreamSpec& ds);
+/// Moves `state` toward an observation (SI units) through the domain that simulates `ds`
+/// (Domain::assimilate); false when none has a method for it.
+bool assimilate(const Model& model, SimState& state, const DatastreamSpec& ds, double observed,
+                double gain);
+
 /// Wall time spent in the phases of step() (benchmarks: what the coupling costs).
 struct StepTimes {
   double events_s = 0, consume_s = 0, advance_s = 0, publish_s = 0, rules_s = 0;
@@ -306,6 +331,10 @@ class Run {
   TaskPool& pool() { return m_pool; }
   bool done() const { return m_state.t >= m_model->spec.run.duration; }
   void inject(EventSpec event) { citytwin::inject(m_state, std::move(event)); }
+  /// Between steps: an observation assimilated into the state (citytwin::assimilate).
+  bool assimilate(const DatastreamSpec& ds, double observed, double gain) {
+    return citytwin::assimilate(*m_model, m_state, ds, observed, gain);
+  }
   /// One macro step, then (when paced) a sleep until its end is due on the wall clock, then
   /// the observer (if any) sees the state.
   void step();
@@ -343,8 +372,9 @@ struct RecorderMark {
 /// A checkpoint (docs/batch.md "Checkpoints"): the whole state, where the run file stood and
 /// what the run was started with. Stored as checkpoint.h5 beside the run file.
 struct Checkpoint {
-  /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s).
-  static constexpr std::int64_t k_format = 2;
+  /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s; 3: the
+  /// power state's assimilated substation load factors).
+  static constexpr std::int64_t k_format = 3;
   std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
   SimTime duration = 0;       ///< the end the run was started with (its --until)

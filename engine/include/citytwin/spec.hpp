@@ -296,6 +296,10 @@ struct DatastreamSpec {
   std::string where;               ///< "file:line", for messages
 };
 
+/// The index a datastream's entity gives for `prefix` ("substation:3" with "substation" -> 3);
+/// nullopt when the entity has another prefix or no non-negative integer after it.
+std::optional<std::int64_t> entity_index(std::string_view entity, std::string_view prefix);
+
 /// [live]: how a running twin talks to its sensors and operators (docs/live.md). The broker's
 /// credentials are never here: they come from a file or the environment.
 struct LiveSpec {
@@ -308,6 +312,8 @@ struct LiveSpec {
   /// live.max_ahead: an observation further ahead of the clock than this is refused ("future").
   SimTime max_ahead = 3'600'000;
   std::vector<DatastreamSpec> datastreams;  ///< [[sensors.datastream]], in file order
+  /// live.gain: the share of an observation's misfit assimilation corrects, (0, 1]
+  double gain = 0.5;
 };
 
 /// Base of every domain's typed section (FloodSpec, TrafficSpec, ...).

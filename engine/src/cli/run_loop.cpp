@@ -189,7 +189,7 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
   try {
     // The start frame is on time by definition; pacing starts once it is written (creating
     // every series and starting SWMR take longer than a paced step).
-    if (o.live && !o.resumed) o.live->create_journal(rec.writer());
+    if (o.live && !o.resumed) o.live->create_journal(run, rec.writer());
     if (!o.resumed) rec.observe(run.state(), o.realtime > 0 ? 0.0 : run.pacing().lag_s);
     if (o.realtime > 0) run.pace(o.realtime);
     run.observe([&](const SimState& s) {

@@ -222,6 +222,22 @@ void FloodDomain::restored(DomainState& state) const {
   lower_beds(s, s.fs.t);
 }
 
+Result<std::optional<double>> FloodDomain::observe(const DomainState& state,
+                                                   const DatastreamSpec& ds) const {
+  if (ds.kind != SensorKind::water_depth && ds.kind != SensorKind::water_level)
+    return std::optional<double>();
+  const auto& s = static_cast<const FloodDomainState&>(state);
+  const FloodModel& model = s.own ? *s.own : m_model;
+  int i = 0, j = 0;
+  if (!ds.at || !model.grid.locate(ds.at->x, ds.at->y, i, j))
+    return fail(Error::msg(
+        fmt::format("{}: datastream \"{}\": the gauge is off the flood grid", ds.where, ds.id)));
+  // A gauge reads its cell: the depth, or the water surface over the (breached) bed.
+  const std::size_t k = model.grid.idx(i, j);
+  const double h = s.fs.h[k];
+  return std::optional<double>(ds.kind == SensorKind::water_depth ? h : model.grid.z[k] + h);
+}
+
 void FloodDomain::advance(DomainState& state, const StepContext& ctx) const {
   auto& s = static_cast<FloodDomainState&>(state);
   const double t_end = to_seconds(ctx.t + ctx.dt);

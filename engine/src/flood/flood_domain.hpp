@@ -151,6 +151,9 @@ class FloodDomain : public Domain {
   static void lower_beds(FloodDomainState& s, double t);
   void advance(DomainState& state, const StepContext& ctx) const override;
   void restored(DomainState& state) const override;
+  /// Gauges (water_depth, water_level at `at`): the cell under them. No assimilation yet.
+  Result<std::optional<double>> observe(const DomainState& state,
+                                        const DatastreamSpec& ds) const override;
 
   // outputs.cpp.
   void write_static(RunWriter& out) const override;

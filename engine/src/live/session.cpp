@@ -17,9 +17,6 @@ namespace {
 
 constexpr std::string_view k_obs_topic = "obs/";
 
-// How an accepted observation was used (/sensors/observations/use).
-constexpr std::uint8_t k_use_recorded = 0;  // journaled; no assimilation method for it yet
-
 // Log lines for refused messages: every one of the first 20 per reason, then one in 1000 (a
 // faulty sensor at 50,000 messages/s must not drown the log).
 bool worth_logging(std::int64_t& logged) {
@@ -29,7 +26,11 @@ bool worth_logging(std::int64_t& logged) {
 
 }  // namespace
 
-LiveSession::LiveSession(const Model& model) : m_model(model), m_intake(model.spec) {}
+LiveSession::LiveSession(const Model& model)
+    : m_model(model),
+      m_intake(model.spec),
+      m_assimilator(model.spec),
+      m_next_status(model.spec.live.status_every) {}
 LiveSession::~LiveSession() = default;
 
 Result<std::unique_ptr<LiveSession>> LiveSession::open(const Model& model, const Options& o) {
@@ -70,7 +71,7 @@ bool LiveSession::active() const {
   return m_link || m_replay || m_journal_replay || !m_model.spec.live.datastreams.empty();
 }
 
-void LiveSession::create_journal(RunWriter& out) const {
+void LiveSession::create_journal(const Run& run, RunWriter& out) {
   const auto& ds = m_model.spec.live.datastreams;
   std::vector<std::string> ids, kinds, units;
   for (const DatastreamSpec& d : ds) {
@@ -91,8 +92,9 @@ void LiveSession::create_journal(RunWriter& out) const {
   out.extend("/sensors/observations/value", std::span<const double>(),
              {"", "the result in the datastream's unit (status: 1 in service, 0 out)"});
   out.extend("/sensors/observations/use", std::span<const std::uint8_t>(),
-             {"1", "how it was used: 0 recorded (docs/live.md)"});
+             {"1", "how it was used: 0 recorded, 1 switched (status), 2 assimilated"});
   out.extend("/live/commands/t_ms", no_i64, {"ms", "the clock when the command took effect"});
+  if (!ds.empty()) write_readings(run, out);
   out.extend("/live/commands/step", no_i64, {"1", "the macro step it took effect at"});
   out.extend("/live/commands/status", std::span<const std::uint8_t>(),
              {"1", "1 applied, 0 refused"});
@@ -112,7 +114,7 @@ void LiveSession::before_step(Run& run, Control& control) {
     Reject reason{};
     std::string why;
     if (auto obs = m_intake.offer(payload, topic_ds, now, reason, why)) {
-      m_new_obs.push_back(*obs);
+      m_assimilator.hold(*obs);
       return;
     }
     if (worth_logging(m_logged[static_cast<int>(reason)]))
@@ -165,7 +167,7 @@ void LiveSession::before_step(Run& run, Control& control) {
     // The drill's own observations, taken at the clock they were taken at.
     auto& obs = m_journal_replay->observations;
     while (m_journal_obs < obs.size() && obs[m_journal_obs].received <= now)
-      m_new_obs.push_back(obs[m_journal_obs++]);
+      m_assimilator.hold(obs[m_journal_obs++]);
     auto& cmds = m_journal_replay->commands;
     while (m_journal_cmd < cmds.size() && cmds[m_journal_cmd].t <= now)
       take_command(cmds[m_journal_cmd++].text, false);
@@ -181,9 +183,44 @@ void LiveSession::before_step(Run& run, Control& control) {
         take_command(in.payload, true);
     }
   }
+  // Observations whose time falls in the step about to be taken move the state now.
+  const SimTime end = std::min(now + m_model.spec.run.step, m_model.spec.run.duration);
+  for (Observation& o : m_assimilator.apply_due(run, end)) m_new_obs.push_back(o);
 }
 
-void LiveSession::after_step(const Run& run, RunWriter& out) {
+void LiveSession::write_readings(const Run& run, RunWriter& out) {
+  const std::vector<double> r = m_assimilator.readings(run);
+  const std::size_t n = r.size();
+  out.extend("/sensors/readings/t_ms", std::vector<std::int64_t>{run.state().t},
+             {"ms", "when the datastreams' readings were taken (every live.status_every)"});
+  out.append("/sensors/readings/value", std::span<const double>(r),
+             std::span<const std::size_t>(&n, 1),
+             {"", "what each datastream reads in the state (its unit; NaN: not simulated)"});
+}
+
+void LiveSession::journal_observations(RunWriter& out) {
+  if (m_new_obs.empty()) return;
+  std::vector<std::int64_t> received, phenomenon;
+  std::vector<std::int32_t> datastream;
+  std::vector<double> value;
+  std::vector<std::uint8_t> use;
+  for (const Observation& o : m_new_obs) {
+    received.push_back(o.received);
+    phenomenon.push_back(o.phenomenon);
+    datastream.push_back(o.datastream);
+    value.push_back(o.value);
+    use.push_back(o.use);
+  }
+  out.extend("/sensors/observations/received_ms", received, {});
+  out.extend("/sensors/observations/phenomenon_ms", phenomenon, {});
+  out.extend("/sensors/observations/datastream", datastream, {});
+  out.extend("/sensors/observations/value", value, {});
+  out.extend("/sensors/observations/use", use, {});
+  m_journaled_obs += static_cast<std::int64_t>(m_new_obs.size());
+  m_new_obs.clear();
+}
+
+void LiveSession::after_step(Run& run, RunWriter& out) {
   const SimState& s = run.state();
   // Acks: an injected event that named nothing of the model left a message with its origin.
   for (const Pending& p : m_pending_acks) {
@@ -207,25 +244,7 @@ void LiveSession::after_step(const Run& run, RunWriter& out) {
   m_pending_acks.clear();
 
   // The journal's new rows.
-  if (!m_new_obs.empty()) {
-    std::vector<std::int64_t> received, phenomenon;
-    std::vector<std::int32_t> datastream;
-    std::vector<double> value;
-    for (const Observation& o : m_new_obs) {
-      received.push_back(o.received);
-      phenomenon.push_back(o.phenomenon);
-      datastream.push_back(o.datastream);
-      value.push_back(o.value);
-    }
-    const std::vector<std::uint8_t> use(m_new_obs.size(), k_use_recorded);
-    out.extend("/sensors/observations/received_ms", received, {});
-    out.extend("/sensors/observations/phenomenon_ms", phenomenon, {});
-    out.extend("/sensors/observations/datastream", datastream, {});
-    out.extend("/sensors/observations/value", value, {});
-    out.extend("/sensors/observations/use", use, {});
-    m_journaled_obs += static_cast<std::int64_t>(m_new_obs.size());
-    m_new_obs.clear();
-  }
+  journal_observations(out);
   if (!m_new_cmd.empty()) {
     std::vector<std::int64_t> t, step, end;
     std::vector<std::uint8_t> status, text;
@@ -244,7 +263,8 @@ void LiveSession::after_step(const Run& run, RunWriter& out) {
     out.extend("/live/commands/text", text, {});
     m_new_cmd.clear();
   }
-  if (m_link && s.t >= m_next_status) {
+  if (s.t >= m_next_status) {
+    if (!m_model.spec.live.datastreams.empty()) write_readings(run, out);
     publish_status(run, false);
     while (m_next_status <= s.t) m_next_status += m_model.spec.live.status_every;
   }
@@ -268,7 +288,8 @@ void LiveSession::publish_status(const Run& run, bool paused) {
       {"step", s.step},
       {"paused", paused},
       {"lag_s", std::isfinite(lag) ? nlohmann::json(lag) : nlohmann::json(nullptr)},
-      {"observations", {{"journaled", m_journaled_obs}, {"rejected", rejected}}},
+      {"observations",
+       {{"accepted", m_intake.accepted()}, {"journaled", m_journaled_obs}, {"rejected", rejected}}},
       {"commands", {{"received", m_commands}, {"refused", m_commands_refused}}},
       {"broker", {{"reconnects", m_link->reconnects()}}},
       {"city",
@@ -279,7 +300,31 @@ void LiveSession::publish_status(const Run& run, bool paused) {
   m_link->publish("status", status.dump());
 }
 
-void LiveSession::finish(RunWriter& out, std::vector<SummaryRow>& summary) const {
+void LiveSession::finish(RunWriter& out, std::vector<SummaryRow>& summary) {
+  // Accepted but never due (ahead of the run's end): journaled, nothing is lost.
+  m_new_obs = m_assimilator.take_rest();
+  journal_observations(out);
+  const auto& datastreams = m_model.spec.live.datastreams;
+  if (!datastreams.empty()) {
+    std::vector<std::int64_t> n;
+    std::vector<double> before, after;
+    for (std::size_t d = 0; d < datastreams.size(); ++d) {
+      const Assimilator::Fit& f = m_assimilator.fit()[d];
+      n.push_back(f.n);
+      before.push_back(f.rmse_before());
+      after.push_back(f.rmse_after());
+      if (f.n > 0)
+        summary.push_back({"live", fmt::format("fit {}", datastreams[d].id),
+                           fmt::format("{} observations, RMSE {:.4g} -> {:.4g} {} (before -> after "
+                                       "the update)",
+                                       f.n, f.rmse_before(), f.rmse_after(), datastreams[d].unit)});
+    }
+    out.write("/sensors/fit/n", n, {"1", "observations applied, per datastream"});
+    out.write("/sensors/fit/rmse_before", before,
+              {"", "RMSE of observed - simulated before each update (the datastream's unit)"});
+    out.write("/sensors/fit/rmse_after", after,
+              {"", "RMSE of observed - simulated after each update (the datastream's unit)"});
+  }
   std::int64_t rejected = 0;
   std::vector<std::string> by_reason;
   for (int r = 0; r < k_reject_reasons; ++r) {

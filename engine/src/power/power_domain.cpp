@@ -63,6 +63,8 @@ struct PowerState : DomainState {
   std::vector<double> bus_extra;             // (n_bus) pu
   std::vector<std::int64_t> bus_dark_since;  // (n_bus)
   double load_factor = 1.0;
+  // Load factor per substation that meter readings assimilate (docs/live.md), 1 without any.
+  std::vector<double> sub_factor;  // (n_substations)
   SimTime next_check = 0, last_check = 0;
   bool dirty = true;
   double served_mw = 0, unserved_mw = 0, unserved_mwh = 0;
@@ -114,6 +116,7 @@ struct PowerState : DomainState {
     a.field("bus_extra", s.bus_extra);
     a.field("bus_dark_since", s.bus_dark_since);
     a.field("load_factor", s.load_factor);
+    a.field("sub_factor", s.sub_factor);
     a.field("next_check", s.next_check);
     a.field("last_check", s.last_check);
     a.field("dirty", s.dirty);
@@ -199,8 +202,39 @@ class PowerDomain : public Domain {
     s->building_extra_w.assign(m_grid.building_bus.size(), 0.0f);
     s->bus_extra.assign(static_cast<std::size_t>(m_base.n_bus()), 0.0);
     s->bus_dark_since.assign(static_cast<std::size_t>(m_base.n_bus()), -1);
+    s->sub_factor.assign(m_grid.substation_hv_bus.size(), 1.0);
     check(*s, 0, nullptr);  // the state starts solved at t = 0 (make_state has no pool)
     return s;
+  }
+
+  // A substation meter (active_power, entity "substation:<i>") reads the load of the buses it
+  // feeds as the grid carries it now (served, W).
+  Result<std::optional<double>> observe(const DomainState& state,
+                                        const DatastreamSpec& ds) const override {
+    if (ds.kind != SensorKind::active_power || !m_city) return std::optional<double>();
+    const auto sub = metered_substation(ds);
+    if (!sub) return fail(sub.error());
+    const auto& s = static_cast<const PowerState&>(state);
+    double pu = 0;
+    for (std::size_t b = 0; b < s.bus_pd.size(); ++b)
+      if (m_grid.bus_substation[b] == *sub) pu += s.bus_pd[b];
+    return std::optional<double>(pu * m_base.base_mva * 1e6);
+  }
+  // Meter readings scale the load behind the substation (docs/live.md "Assimilation"): its
+  // factor is multiplied by (observed / simulated)^gain, at most halved or doubled per
+  // reading, and the buses it feeds take the new load at once (the next step re-solves).
+  bool assimilate(DomainState& state, const DatastreamSpec& ds, double observed,
+                  double gain) const override {
+    const auto simulated = observe(state, ds);
+    if (!simulated || !*simulated || **simulated <= 0 || observed < 0) return false;
+    auto& s = static_cast<PowerState&>(state);
+    const double r = std::clamp(std::pow(observed / **simulated, gain), 0.5, 2.0);
+    const auto sub = *metered_substation(ds);
+    s.sub_factor[static_cast<std::size_t>(sub)] *= r;
+    for (std::size_t b = 0; b < s.bus_pd.size(); ++b)
+      if (m_grid.bus_substation[b] == sub) s.bus_pd[b] *= r, s.bus_qd[b] *= r;
+    s.dirty = true;
+    return true;
   }
 
   Result<void> apply_event(const EventSpec& e, DomainState& state) const override {
@@ -337,7 +371,21 @@ class PowerDomain : public Domain {
     const auto u = static_cast<std::size_t>(b);
     double p = m_city ? m_res_peak[u] * fr + m_com_peak[u] * fc
                       : m_base.bus_pd[u] * (m_spec.daily_profile ? 0.5 * (fr + fc) : 1.0);
-    return p * m_spec.load_scale * s.load_factor + s.bus_extra[u];
+    const std::int32_t sub = m_city ? m_grid.bus_substation[u] : -1;
+    const double metered = sub >= 0 ? s.sub_factor[static_cast<std::size_t>(sub)] : 1.0;
+    return p * m_spec.load_scale * s.load_factor * metered + s.bus_extra[u];
+  }
+  // The substation a meter's entity names ("substation:<i>").
+  Result<std::int32_t> metered_substation(const DatastreamSpec& ds) const {
+    const auto i = entity_index(ds.entity, "substation");
+    const auto n = static_cast<std::int64_t>(m_grid.substation_hv_bus.size());
+    if (!i || *i >= n)
+      return fail(
+          Error::msg(fmt::format("{}: datastream \"{}\": entity \"{}\" is not a "
+                                 "substation of the city grid (substation:0 to "
+                                 "substation:{})",
+                                 ds.where, ds.id, ds.entity, n - 1)));
+    return static_cast<std::int32_t>(*i);
   }
   // Profile factors (residential, commercial) at simulated time t.
   std::pair<double, double> profile(SimTime t) const {

@@ -172,6 +172,22 @@ void inject(SimState& state, EventSpec event) {
   state.inbox.insert(at, std::move(event));
 }
 
+Result<std::optional<double>> observe(const Model& model, const SimState& state,
+                                      const DatastreamSpec& ds) {
+  for (std::size_t i = 0; i < model.domains.size(); ++i) {
+    auto v = model.domains[i]->observe(*state.domains[i], ds);
+    if (!v || *v) return v;
+  }
+  return std::optional<double>();
+}
+
+bool assimilate(const Model& model, SimState& state, const DatastreamSpec& ds, double observed,
+                double gain) {
+  for (std::size_t i = 0; i < model.domains.size(); ++i)
+    if (model.domains[i]->assimilate(*state.domains[i], ds, observed, gain)) return true;
+  return false;
+}
+
 namespace {
 
 void apply(const Model& model, SimState& state, const EventSpec& e) {

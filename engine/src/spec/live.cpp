@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "spec/coupling_parse.hpp"
@@ -103,6 +104,17 @@ void parse_datastream(SectionReader d, LiveSpec& live, std::set<std::string>& id
 
 }  // namespace
 
+std::optional<std::int64_t> entity_index(std::string_view entity, std::string_view prefix) {
+  if (!entity.starts_with(prefix) || entity.size() <= prefix.size() + 1 ||
+      entity[prefix.size()] != ':')
+    return std::nullopt;
+  const std::string_view digits = entity.substr(prefix.size() + 1);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size() || v < 0) return std::nullopt;
+  return v;
+}
+
 std::string_view sensor_kind_name(SensorKind kind) {
   return kind_info(kind).name;
 }
@@ -133,6 +145,7 @@ void parse_live(SectionReader root, ScenarioSpec& spec) {
   live.client_id = l.string_or("client_id", "citytwin-" + live.twin);
   live.status_every = l.duration_or("status_every", live.status_every);
   if (live.status_every <= 0) l.error("status_every", "must be positive", "", "e.g. \"10s\"");
+  live.gain = l.number_or("gain", live.gain, 1e-3, 1.0);
   live.max_ahead = l.duration_or("max_ahead", live.max_ahead);
   if (live.max_ahead < 0) l.error("max_ahead", "must not be negative", "", "e.g. \"1h\"");
   std::set<std::string> ids;

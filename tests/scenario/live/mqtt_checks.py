@@ -13,27 +13,19 @@ import sys
 import tempfile
 import time
 
+from live_common import MONACO, expect, iso
+
 CITYTWIN, PUBLISHER, CHECK = sys.argv[1], sys.argv[2], sys.argv[3]
 ROOT = os.getcwd()
-MONACO = f"{ROOT}/scenarios/monaco.toml"
-START = "2026-06-15T05:00:00Z"  # monaco.toml's start (07:00 +02:00)
 # The sanitizer build runs about ten times slower: the paced runs ask a fifth of the pace.
 ASAN = "ASAN_OPTIONS" in os.environ
 PACE = 3 if ASAN else 15
 PASSWORDS = {"twin": "twin-secret-1", "sensor": "sensor-secret-2", "operator": "operator-secret-3"}
 
 
-def expect(cond, what):
-    if not cond:
-        print("FAILED:", what)
-        sys.exit(1)
-    print("ok:", what)
-
-
 def at(seconds):
     """An RFC 3339 time `seconds` after the run's start."""
-    ms = int(round(seconds * 1000))
-    return f"2026-06-15T{5 + ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}Z"
+    return iso(round(seconds * 1000))
 
 
 class Broker:
@@ -411,7 +403,7 @@ def broker_restart():
             gateway = subprocess.Popen([PUBLISHER, "127.0.0.1", str(broker.port), broker.ca,
                                         "gateway-1", f"{tmp}/gateway.txt", "20"], env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            watch.wait(lambda l: '"journaled":20' in l, 120, "the first 20 are journaled")
+            watch.wait(lambda l: '"accepted":20' in l, 120, "the first 20 are accepted")
             time.sleep(1.5)  # the broker's autosave (every second) has the sessions
             broker.kill()
             open(f"{tmp}/go", "w").close()
@@ -420,8 +412,8 @@ def broker_restart():
             gout, gerr = gateway.communicate(timeout=180)
             expect(gateway.returncode == 0, f"the gateway's 40 messages were all acknowledged: {gout}{gerr}")
             watch2 = Lines(broker.sub("operator", "citytwin/drill/status"))
-            watch2.wait(lambda l: '"journaled":40' in l, 120,
-                        "the twin reconnects and journals the 20 sent while the broker was down")
+            watch2.wait(lambda l: '"accepted":40' in l, 120,
+                        "the twin reconnects and accepts the 20 sent while the broker was down")
             stdout = finish_twin(twin, out)
             expect(int(summary(stdout, "live", "broker reconnects")) >= 1, "it counts the reconnect")
             import h5py

@@ -60,7 +60,7 @@ Offer offer(ObservationIntake& in, const std::string& payload, SimTime now,
 
 }  // namespace
 
-TEST_CASE("live: valid observations are accepted in the datastream's unit", "[live]") {
+TEST_CASE("valid observations are accepted in the datastream's unit", "[live]") {
   const ScenarioSpec spec = spec_of(k_scenario);
   ObservationIntake in(spec);
   auto a = offer(in, obs("gauge", "2026-06-01T08:00:10.250Z", "12.5"), 10'000);
@@ -84,7 +84,7 @@ TEST_CASE("live: valid observations are accepted in the datastream's unit", "[li
   CHECK(in.accepted() == 4);
 }
 
-TEST_CASE("live: each malformed message is refused under its reason", "[live]") {
+TEST_CASE("each malformed message is refused under its reason", "[live]") {
   const ScenarioSpec spec = spec_of(k_scenario);
   ObservationIntake in(spec);
   const SimTime now = 60'000;  // 08:01:00
@@ -128,7 +128,7 @@ TEST_CASE("live: each malformed message is refused under its reason", "[live]") 
   CHECK(in.accepted() == 0);
 }
 
-TEST_CASE("live: late, duplicate and out-of-order observations follow the policy", "[live]") {
+TEST_CASE("late, duplicate and out-of-order observations follow the policy", "[live]") {
   const ScenarioSpec spec = spec_of(k_scenario);
   ObservationIntake in(spec);
   // Out of order within what is still ahead: both accepted.
@@ -149,7 +149,7 @@ TEST_CASE("live: late, duplicate and out-of-order observations follow the policy
   CHECK(in.accepted() == 5);
 }
 
-TEST_CASE("live: the scenario's [live] and datastream keys are checked", "[live]") {
+TEST_CASE("the scenario's [live] and datastream keys are checked", "[live]") {
   auto errors = [](const std::string& text) {
     auto s = parse_scenario(text, "s.toml", {});
     REQUIRE_FALSE(s);

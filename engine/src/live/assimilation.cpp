@@ -1,0 +1,113 @@
+// Observations into the state (docs/live.md "Assimilation"): held until the macro step their
+// time falls in, then applied in (time, arrival) order -- a status as the corresponding event,
+// other kinds through the domain that simulates them -- with the misfit before and after.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "citytwin/live.hpp"
+
+namespace citytwin::live {
+
+double Assimilator::Fit::rmse_before() const {
+  return n > 0 ? std::sqrt(sum_sq_before / static_cast<double>(n))
+               : std::numeric_limits<double>::quiet_NaN();
+}
+double Assimilator::Fit::rmse_after() const {
+  return n > 0 ? std::sqrt(sum_sq_after / static_cast<double>(n))
+               : std::numeric_limits<double>::quiet_NaN();
+}
+
+Assimilator::Assimilator(const ScenarioSpec& spec)
+    : m_spec(&spec),
+      m_fit(spec.live.datastreams.size()),
+      m_warned(spec.live.datastreams.size(), 0) {}
+
+void Assimilator::hold(const Observation& o) {
+  const auto at = std::upper_bound(
+      m_held.begin(), m_held.end(), o,
+      [](const Observation& a, const Observation& b) { return a.phenomenon < b.phenomenon; });
+  m_held.insert(at, o);
+}
+
+std::optional<std::string> Assimilator::status_event(const DatastreamSpec& ds, double value) const {
+  // The event that puts the element in the observed state (docs/live.md "Assimilation").
+  const bool on = value != 0;
+  if (const auto link = entity_index(ds.entity, "link"))
+    return fmt::format("type = \"traffic.{}\"\nedges = [\"{}\"]\n", on ? "reopen" : "close", *link);
+  if (const auto branch = entity_index(ds.entity, "branch"))
+    return fmt::format("type = \"power.{}\"\nbranch = {}\n", on ? "restore_branch" : "trip_branch",
+                       *branch);
+  if (const auto sub = entity_index(ds.entity, "substation"))
+    return fmt::format("type = \"power.{}\"\nsubstation = {}\n",
+                       on ? "substation_in" : "substation_out", *sub);
+  return std::nullopt;
+}
+
+std::vector<Observation> Assimilator::apply_due(Run& run, SimTime until) {
+  std::size_t due = 0;
+  while (due < m_held.size() && m_held[due].phenomenon < until) ++due;
+  std::vector<Observation> out(m_held.begin(), m_held.begin() + static_cast<std::ptrdiff_t>(due));
+  m_held.erase(m_held.begin(), m_held.begin() + static_cast<std::ptrdiff_t>(due));
+  const SimTime now = run.state().t;
+  for (Observation& o : out) {
+    const auto d = static_cast<std::size_t>(o.datastream);
+    const DatastreamSpec& ds = m_spec->live.datastreams[d];
+    if (ds.kind == SensorKind::status) {
+      const auto event = status_event(ds, o.value);
+      auto events = event ? parse_events(run.model(),
+                                         fmt::format("[[event]]\nat = \"{}ms\"\n{}", now, *event),
+                                         fmt::format("datastream {}", ds.id))
+                          : Result<std::vector<EventSpec>>(std::vector<EventSpec>());
+      if (events && !events->empty()) {
+        for (EventSpec& e : *events) run.inject(std::move(e));
+        o.use = static_cast<std::uint8_t>(Use::switched);
+      } else if (!m_warned[d]++) {
+        spdlog::warn(
+            "live: datastream \"{}\": entity \"{}\" is no road link (link:<i>), branch "
+            "(branch:<i>) or substation (substation:<i>) this run switches{}; its "
+            "observations are recorded only",
+            ds.id, ds.entity, events ? "" : ": " + events.error().to_string());
+      }
+      continue;
+    }
+    const auto before = observe(run.model(), run.state(), ds);
+    if (!before || !*before) {
+      if (!m_warned[d]++)
+        spdlog::warn("live: datastream \"{}\" ({}): {}; its observations are recorded only", ds.id,
+                     sensor_kind_name(ds.kind),
+                     before ? "no domain of this run simulates it" : before.error().to_string());
+      continue;
+    }
+    const double simulated_before = **before / ds.unit_si;
+    if (run.assimilate(ds, o.value * ds.unit_si, m_spec->live.gain))
+      o.use = static_cast<std::uint8_t>(Use::assimilated);
+    const auto after = observe(run.model(), run.state(), ds);
+    const double simulated_after = after && *after ? **after / ds.unit_si : simulated_before;
+    Fit& f = m_fit[d];
+    ++f.n;
+    f.sum_sq_before += (o.value - simulated_before) * (o.value - simulated_before);
+    f.sum_sq_after += (o.value - simulated_after) * (o.value - simulated_after);
+  }
+  return out;
+}
+
+std::vector<Observation> Assimilator::take_rest() {
+  std::vector<Observation> rest;
+  rest.swap(m_held);
+  return rest;
+}
+
+std::vector<double> Assimilator::readings(const Run& run) {
+  std::vector<double> r;
+  for (const DatastreamSpec& ds : m_spec->live.datastreams) {
+    const auto v = observe(run.model(), run.state(), ds);
+    r.push_back(v && *v ? **v / ds.unit_si : std::numeric_limits<double>::quiet_NaN());
+  }
+  return r;
+}
+
+}  // namespace citytwin::live
