@@ -200,11 +200,12 @@ struct Balance {
   double initial = 0;  ///< stored at the start
   double stored = 0;   ///< stored now
   double rain = 0, inflow = 0;
-  double outflow = 0;  ///< net out through the boundaries
-  double losses = 0;   ///< infiltration and drainage
-  double drained = 0;  ///< the drainage part of losses
-  double clamped = 0;  ///< water created by clamping negative depths (numerical trouble)
-  double error() const { return stored - initial - rain - inflow + outflow + losses; }
+  double outflow = 0;      ///< net out through the boundaries
+  double losses = 0;       ///< infiltration and drainage
+  double drained = 0;      ///< the drainage part of losses
+  double clamped = 0;      ///< water created by clamping negative depths (numerical trouble)
+  double assimilated = 0;  ///< added (removed when negative) by nudging toward gauges
+  double error() const { return stored - initial - rain - inflow - assimilated + outflow + losses; }
   /// Error relative to the largest volume that took part.
   double relative_error() const;
 };
@@ -219,6 +220,9 @@ struct FloodState {
   std::int64_t cell_updates = 0;  ///< sum over steps of cells in active tiles
   std::vector<real> h, qx, qy;    ///< (sy * sx)
   Balance balance;
+  /// Multiplies the scenario's rain (uniform and gauges): rain-gauge readings assimilated
+  /// (docs/live.md), 1 without any.
+  double rain_factor = 1;
   /// Drainage capacity in force (m/s, padded; empty when none): the model's, plus the pumps
   /// that run (a control array: the coupling switches pumps on and off).
   std::vector<real> drain_mps;
@@ -264,6 +268,15 @@ void start(const FloodModel& model, FloodState& state, TaskPool& pool);
 double step(const FloodModel& model, FloodState& state, double dt_limit, TaskPool& pool);
 /// Steps until state.t == t_end (the last step is shortened to land on it).
 void advance(const FloodModel& model, FloodState& state, double t_end, TaskPool& pool);
+
+/// Nudges the depth around a gauge at (x, y) toward `target_depth` (Newtonian relaxation,
+/// Hoke & Anthes 1976, with Cressman weights, Cressman 1959): every active cell within `radius`
+/// gets h += gain * w(r) * (target_depth - h_gauge), w = (R^2 - r^2) / (R^2 + r^2), depths
+/// kept >= 0; its tile is marked wet and the next time step limited by the new depth. Returns
+/// the volume added (m3; negative when removed), also counted in balance.assimilated; 0 when
+/// the gauge is off the grid.
+double nudge_depth(const FloodModel& model, FloodState& state, double x, double y, double radius,
+                   double target_depth, double gain);
 
 /// Velocity (m/s) at the centre of cell (i, j), for either solver.
 void velocity(const FloodModel& model, const FloodState& state, int i, int j, double& u, double& v);

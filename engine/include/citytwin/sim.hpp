@@ -372,8 +372,8 @@ struct RecorderMark {
 /// A checkpoint (docs/batch.md "Checkpoints"): the whole state, where the run file stood and
 /// what the run was started with. Stored as checkpoint.h5 beside the run file.
 struct Checkpoint {
-  /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s; 3: the
-  /// power state's assimilated substation load factors).
+  /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s; 3: what
+  /// assimilation keeps: substation load factors, the rain factor, the assimilated volume).
   static constexpr std::int64_t k_format = 3;
   std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario

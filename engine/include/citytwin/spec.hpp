@@ -293,7 +293,8 @@ struct DatastreamSpec {
   std::string unit;          ///< the unit its results are in ("cm", "veh", "kW"; "" for status)
   double unit_si = 1;        ///< SI value of one `unit`
   double lo = -1e300, hi = 1e300;  ///< plausible range of results, in `unit` (datastream.range)
-  std::string where;               ///< "file:line", for messages
+  double radius_m = 50;  ///< datastream.radius: how far a gauge's assimilation reaches (m)
+  std::string where;     ///< "file:line", for messages
 };
 
 /// The index a datastream's entity gives for `prefix` ("substation:3" with "substation" -> 3);

@@ -224,7 +224,8 @@ void FloodDomain::restored(DomainState& state) const {
 
 Result<std::optional<double>> FloodDomain::observe(const DomainState& state,
                                                    const DatastreamSpec& ds) const {
-  if (ds.kind != SensorKind::water_depth && ds.kind != SensorKind::water_level)
+  if (ds.kind != SensorKind::water_depth && ds.kind != SensorKind::water_level &&
+      ds.kind != SensorKind::rain_intensity)
     return std::optional<double>();
   const auto& s = static_cast<const FloodDomainState&>(state);
   const FloodModel& model = s.own ? *s.own : m_model;
@@ -232,10 +233,39 @@ Result<std::optional<double>> FloodDomain::observe(const DomainState& state,
   if (!ds.at || !model.grid.locate(ds.at->x, ds.at->y, i, j))
     return fail(Error::msg(
         fmt::format("{}: datastream \"{}\": the gauge is off the flood grid", ds.where, ds.id)));
-  // A gauge reads its cell: the depth, or the water surface over the (breached) bed.
   const std::size_t k = model.grid.idx(i, j);
+  if (ds.kind == SensorKind::rain_intensity) {
+    // A rain gauge reads the rain falling on its cell now (m/s): the uniform rain and the
+    // scenario's gauges' shares, times the assimilated factor.
+    double mm_h = model.rain_mm_h.at(s.fs.t);
+    for (const RainGauge& rg : model.rain_gauges) mm_h += rg.weight[k] * rg.mm_h.at(s.fs.t);
+    return std::optional<double>(s.fs.rain_factor * mm_h / 1000.0 / 3600.0);
+  }
+  // A gauge reads its cell: the depth, or the water surface over the (breached) bed.
   const double h = s.fs.h[k];
   return std::optional<double>(ds.kind == SensorKind::water_depth ? h : model.grid.z[k] + h);
+}
+
+bool FloodDomain::assimilate(DomainState& state, const DatastreamSpec& ds, double observed,
+                             double gain) const {
+  const auto simulated = observe(state, ds);
+  if (!simulated || !*simulated) return false;
+  auto& s = static_cast<FloodDomainState&>(state);
+  const FloodModel& model = s.own ? *s.own : m_model;
+  if (ds.kind == SensorKind::rain_intensity) {
+    // The rain field's factor times (observed / simulated)^gain, at most halved or doubled
+    // per reading: the whole scenario's rain, gauges included, follows the gauges.
+    if (**simulated <= 0 || observed < 0) return false;
+    s.fs.rain_factor *= std::clamp(std::pow(observed / **simulated, gain), 0.5, 2.0);
+    return true;
+  }
+  // A level is a depth over the gauge cell's bed.
+  int i = 0, j = 0;
+  model.grid.locate(ds.at->x, ds.at->y, i, j);  // on the grid: observe() found it
+  const double target =
+      ds.kind == SensorKind::water_depth ? observed : observed - model.grid.z[model.grid.idx(i, j)];
+  nudge_depth(model, s.fs, ds.at->x, ds.at->y, ds.radius_m, target, gain);
+  return true;
 }
 
 void FloodDomain::advance(DomainState& state, const StepContext& ctx) const {

@@ -65,6 +65,7 @@ struct FloodDomainState : DomainState {
     a.field("qy", s.fs.qy);
     balance_fields(a, s.fs.balance);
     a.field("drain_mps", s.fs.drain_mps);
+    a.field("rain_factor", s.fs.rain_factor);
     a.field("active_tiles", s.fs.active_tiles);
     a.field("tile_on", s.fs.tile_on);
     a.field("tile_wet", s.fs.tile_wet);
@@ -105,6 +106,7 @@ struct FloodDomainState : DomainState {
     a.field("balance.losses", b.losses);
     a.field("balance.drained", b.drained);
     a.field("balance.clamped", b.clamped);
+    a.field("balance.assimilated", b.assimilated);
   }
   void save(StateOut& out) const override { fields(out, *this); }
   void load(StateIn& in) override { fields(in, *this); }
@@ -151,9 +153,13 @@ class FloodDomain : public Domain {
   static void lower_beds(FloodDomainState& s, double t);
   void advance(DomainState& state, const StepContext& ctx) const override;
   void restored(DomainState& state) const override;
-  /// Gauges (water_depth, water_level at `at`): the cell under them. No assimilation yet.
+  /// Gauges (water_depth, water_level at `at`): the cell under them; assimilated by nudging
+  /// the depths within the datastream's radius (nudge_depth). Rain gauges (rain_intensity):
+  /// the rain on their cell; assimilated by scaling the rain field (FloodState::rain_factor).
   Result<std::optional<double>> observe(const DomainState& state,
                                         const DatastreamSpec& ds) const override;
+  bool assimilate(DomainState& state, const DatastreamSpec& ds, double observed,
+                  double gain) const override;
 
   // outputs.cpp.
   void write_static(RunWriter& out) const override;

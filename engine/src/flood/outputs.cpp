@@ -84,8 +84,10 @@ void FloodDomain::write_frame(const DomainState& state, RunWriter& out) const {
                      {"m3", "infiltration and drainage since the start"});
   out.append<double>("/flood/volume/drained", b.drained,
                      {"m3", "drainage since the start (part of losses)"});
+  out.append<double>("/flood/volume/assimilated", b.assimilated,
+                     {"m3", "added by nudging toward gauges since the start (docs/live.md)"});
   out.append<double>("/flood/volume/error", b.error(),
-                     {"m3", "stored - initial - rain - inflow + outflow + losses"});
+                     {"m3", "stored - initial - rain - inflow - assimilated + outflow + losses"});
 }
 
 void FloodDomain::write_final(const DomainState& state, RunWriter& out,
@@ -220,10 +222,10 @@ bool FloodDomain::write_gauges_csv(const std::string& path, const FloodDomainSta
 bool FloodDomain::write_balance_csv(const std::string& path, const FloodDomainState& s) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;
-  std::fprintf(f, "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,error_m3\n");
+  std::fprintf(f, "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,assimilated_m3,error_m3\n");
   for (const auto& [t, b] : s.balance_log)
-    std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
-                 b.outflow, b.losses, b.error());
+    std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
+                 b.outflow, b.losses, b.assimilated, b.error());
   return std::fclose(f) == 0;
 }
 

@@ -17,7 +17,8 @@ namespace citytwin::flood {
 using detail::tile_box;
 
 double Balance::relative_error() const {
-  const double scale = std::max({initial, stored, rain + inflow, outflow, losses, 1e-30});
+  const double scale =
+      std::max({initial, stored, rain + inflow, std::abs(assimilated), outflow, losses, 1e-30});
   return std::abs(error()) / scale;
 }
 
@@ -284,7 +285,7 @@ void apply_losses(const FloodModel& m, FloodState& s, double dt, TaskPool& pool)
 // step (exact integrals of the series), so the balance sees exactly what was added.
 void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool) {
   const Grid& g = m.grid;
-  const double rain_m = m.rain_mm_h.integral(s.t, s.t + dt) / 1000.0 / 3600.0;
+  const double rain_m = s.rain_factor * m.rain_mm_h.integral(s.t, s.t + dt) / 1000.0 / 3600.0;
   if (rain_m > 0) {
     const real dh = static_cast<real>(rain_m);
     pool.for_blocks(static_cast<std::int64_t>(s.active_tiles.size()), detail::k_tile_grain,
@@ -306,7 +307,7 @@ void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool
   bool gauge_rain = false;
   for (std::size_t k = 0; k < ng; ++k) {
     const RainGauge& rg = m.rain_gauges[k];
-    gauge_dh[k] = rg.mm_h.integral(s.t, s.t + dt) / 1000.0 / 3600.0;
+    gauge_dh[k] = s.rain_factor * rg.mm_h.integral(s.t, s.t + dt) / 1000.0 / 3600.0;
     gauge_rain = gauge_rain || gauge_dh[k] > 0;
   }
   if (gauge_rain) {
@@ -456,6 +457,39 @@ void advance(const FloodModel& model, FloodState& state, double t_end, TaskPool&
     step(model, state, dt, pool);
     if (t_end - state.t < 1e-9) state.t = t_end;
   }
+}
+
+double nudge_depth(const FloodModel& model, FloodState& state, double x, double y, double radius,
+                   double target_depth, double gain) {
+  const Grid& g = model.grid;
+  int gi = 0, gj = 0;
+  if (!g.locate(x, y, gi, gj)) return 0;
+  const double misfit = target_depth - state.h[g.idx(gi, gj)];
+  const int reach = static_cast<int>(std::ceil(radius / g.dx));
+  const double r2max = radius * radius;
+  double added = 0, hmax = 0;
+  for (int j = std::max(0, gj - reach); j <= std::min(g.ny - 1, gj + reach); ++j)
+    for (int i = std::max(0, gi - reach); i <= std::min(g.nx - 1, gi + reach); ++i) {
+      const std::size_t c = g.idx(i, j);
+      const double ddx = (i - gi) * g.dx, ddy = (j - gj) * g.dx, r2 = ddx * ddx + ddy * ddy;
+      if (!g.active[c] || r2 > r2max) continue;
+      const double w = r2max > 0 ? (r2max - r2) / (r2max + r2) : 1.0;
+      const double h0 = state.h[c];
+      const double h1 = std::max(0.0, h0 + gain * w * misfit);
+      state.h[c] = static_cast<real>(h1);
+      added += (static_cast<double>(state.h[c]) - h0) * g.cell_area();
+      hmax = std::max(hmax, h1);
+      if (h1 > 0) {
+        const std::size_t t = static_cast<std::size_t>((j / g.tile) * g.tiles_x + i / g.tile);
+        state.tile_wet[t] = 1;
+        state.tile_hmax[t] = std::max(state.tile_hmax[t], static_cast<real>(h1));
+      }
+    }
+  state.balance.assimilated += added;
+  // The next time step must suit the deeper water (Bates et al. 2010, eq. 12).
+  if (hmax > model.params.h_flow)
+    state.dt_next = std::min(state.dt_next, model.params.courant() * g.dx / std::sqrt(k_g * hmax));
+  return added;
 }
 
 void velocity(const FloodModel& model, const FloodState& state, int i, int j, double& u,

@@ -89,6 +89,7 @@ void parse_datastream(SectionReader d, LiveSpec& live, std::set<std::string>& id
               it->fixed_unit.empty() ? std::string("no unit (1 in service, 0 out)")
                                      : fmt::format("\"{}\"", it->fixed_unit));
   }
+  if (it->needs_at) ds.radius_m = d.quantity_or("radius", Quantity::length, ds.radius_m, 0.0);
   if (ds.kind == SensorKind::status) {
     ds.lo = 0, ds.hi = 1;
   } else if (d.has("range")) {

@@ -1,6 +1,7 @@
-"""Assimilation (docs/live.md "Assimilation"): a synthetic truth -- Monaco with 30 % more load --
-gives the readings of two substation meters; the twin (the unperturbed scenario) fed with them
-ends closer to the truth than the unfed twin; a status observation switches its substation.
+"""Assimilation (docs/live.md "Assimilation"): synthetic truths -- Monaco with 30 % more load,
+the flash flood with 20 % more rain -- give the readings of substation meters and flood gauges;
+the twin (the unperturbed scenario) fed with them ends closer to the truth than the unfed twin;
+a status observation switches its substation.
 Usage: assimilation_checks.py CITYTWIN CHECK."""
 import json
 import os
@@ -109,6 +110,75 @@ def meters():
         expect(h_again == h_fed, f"the fed run's journal replays to its state hash {h_fed}")
 
 
+def gauges():
+    flash = f"{os.path.dirname(MONACO)}/monaco-flash-flood.toml"
+    rain_gauge = ('[live]\nstatus_every = "60s"\n[[sensors.datastream]]\nid = "rain-0"\n'
+                  'kind = "rain_intensity"\nat = [373200, 4843800]\nunit = "mm/h"\n'
+                  'range = [0, 500]\n')
+    with tempfile.TemporaryDirectory() as tmp:
+        # The truth: the flash flood's rain 20 % heavier (96 mm/h for 80), 15 minutes; a rain
+        # gauge reads it.
+        with open(f"{tmp}/truth.toml", "w") as f:
+            f.write(f'extends = "{flash}"\n[scenario]\nname = "truth"\nduration = "15min"\n'
+                    f'[flood.rain]\nintensity = "96mm/h"\n{rain_gauge}')
+        run(f"{tmp}/truth.toml", f"{tmp}/truth")
+        with h5py.File(f"{tmp}/truth/run.h5", "r") as f:
+            a = f["/flood"].attrs
+            x0, y0, dx = float(a["x0"]), float(a["y0"]), float(a["dx"])
+            t = f["/time"][:]
+            depth = f["/flood/depth"][:]
+            rain_t = f["/sensors/readings/t_ms"][:]
+            rain = f["/sensors/readings/value"][:, 0]
+        expect(np.allclose(rain, 96.0), f"the truth's rain gauge reads 96 mm/h: {set(rain)}")
+        # Three water gauges where the truth ponds deepest, at least 100 m apart.
+        cells = []
+        for c in np.argsort(depth[-1], axis=None)[::-1]:
+            j, i = np.unravel_index(c, depth[-1].shape)
+            if all((i - a) ** 2 + (j - b) ** 2 >= (100 / dx) ** 2 for a, b in cells):
+                cells.append((int(i), int(j)))
+            if len(cells) == 3:
+                break
+        streams = "".join(
+            f'[[sensors.datastream]]\nid = "gauge-{k}"\nkind = "water_depth"\n'
+            f"at = [{x0 + (i + 0.5) * dx}, {y0 + (j + 0.5) * dx}]\n"
+            f'unit = "m"\nrange = [0, 20]\nradius = "30m"\n'
+            for k, (i, j) in enumerate(cells))
+        with open(f"{tmp}/twin.toml", "w") as f:
+            f.write(f'extends = "{flash}"\n[scenario]\nname = "twin"\nduration = "15min"\n'
+                    f'{rain_gauge}{streams}')
+        truth_at = {int(round(tk * 1000)): [float(depth[k, j, i]) for i, j in cells]
+                    for k, tk in enumerate(t)}
+        lines = [json.dumps({"datastream": f"gauge-{g}", "phenomenonTime": iso(ms), "result": v[g]})
+                 for ms, v in sorted(truth_at.items()) if 0 < ms < 15 * 60_000 for g in range(3)]
+        lines += [json.dumps({"datastream": "rain-0", "phenomenonTime": iso(int(ms)), "result": r})
+                  for ms, r in zip(rain_t, rain) if ms < 15 * 60_000]
+        with open(f"{tmp}/gauges.jsonl", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        run(f"{tmp}/twin.toml", f"{tmp}/unfed")
+        stdout = run(f"{tmp}/twin.toml", f"{tmp}/fed", "--replay", f"{tmp}/gauges.jsonl")
+        tu, unfed = readings(f"{tmp}/unfed")
+        tf, fed = readings(f"{tmp}/fed")
+        truth = np.array([truth_at[int(ms)] for ms in tf])
+        later = tf > 60_000
+        rmse_unfed = np.sqrt(np.mean((unfed[later, 1:] - truth[later]) ** 2))
+        rmse_fed = np.sqrt(np.mean((fed[later, 1:] - truth[later]) ** 2))
+        expect(np.allclose(fed[-1, 0], 96.0, rtol=0.02),
+               f"the twin's rain follows its gauge: {fed[-1, 0]:.1f} mm/h at the end (80 unfed)")
+        expect(rmse_fed <= 0.5 * rmse_unfed,
+               f"fed with the rain and water gauges, the twin's RMSE at the water gauges falls by "
+               f"at least half: "
+               f"{rmse_fed:.3f} m against {rmse_unfed:.3f} m unfed")
+        with h5py.File(f"{tmp}/fed/run.h5", "r") as f:
+            expect(np.all(f["/sensors/observations/use"][:] == 2), "journaled as assimilated")
+            added = f["/flood/volume/assimilated"][:]
+            err = f["/flood/volume/error"][-1]
+            stored = f["/flood/volume/stored"][-1]
+        expect(added[-1] != 0 and abs(err) < 1e-6 * stored,
+               f"the volume nudging added ({added[-1]:.1f} m3) is in the balance, which closes "
+               f"(error {err:.2e} m3 of {stored:.0f} m3 stored)")
+        expect("fit gauge-0" in stdout, "the summary reports the fit")
+
+
 def status():
     with tempfile.TemporaryDirectory() as tmp:
         toml = scenario(tmp, "status", "5min", '[output]\nevery = "30s"\n')
@@ -128,4 +198,4 @@ def status():
         expect(list(use) == [1, 1], "journaled as switched")
 
 
-{"meters": meters, "status": status}[CHECK]()
+{"meters": meters, "gauges": gauges, "status": status}[CHECK]()
