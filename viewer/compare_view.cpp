@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <imgui.h>
 #include <osgDB/WriteFile>
-#include <osgGA/TrackballManipulator>
 #include <osgViewer/Viewer>
 
 #include <algorithm>
@@ -16,13 +15,6 @@
 
 namespace citytwin::view {
 namespace {
-
-// The trackball, but not for the mouse events a widget took (the slider's drag).
-struct Trackball : osgGA::TrackballManipulator {
-  bool handle(const osgGA::GUIEventAdapter& ea, osgGA::GUIActionAdapter& aa) override {
-    return !ea.getHandled() && osgGA::TrackballManipulator::handle(ea, aa);
-  }
-};
 
 // One run on the shared clock: its recorded frame at or before the clock.
 struct RunView {
@@ -215,18 +207,6 @@ struct Compare : osgGA::GUIEventHandler {
   }
 };
 
-// Reads the finished window (scene, HUD, widgets) when armed.
-struct Grab : osg::Camera::DrawCallback {
-  osg::ref_ptr<osg::Image> image = new osg::Image;
-  bool armed = false;
-  void operator()(osg::RenderInfo& info) const override {
-    if (!armed) return;
-    const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
-    image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
-                      GL_UNSIGNED_BYTE);
-  }
-};
-
 osg::Camera* half_camera(osg::GraphicsContext* gc, osg::Node* scene, int order) {
   auto* c = new osg::Camera;
   c->setGraphicsContext(gc);
@@ -268,7 +248,7 @@ int run_compare(const Source& base, const Source& variant, CityScene& base_scene
   viewer.setSceneData(overlay.camera());
 
   ImGuiLayer imgui([&] { compare->widgets(); });
-  osg::ref_ptr<Grab> grab = new Grab;
+  osg::ref_ptr<WindowGrab> grab = new WindowGrab;
   imgui.set_after(grab.get());
   master->setFinalDrawCallback(imgui.draw());
   viewer.addEventHandler(imgui.events());
@@ -294,12 +274,7 @@ int run_compare(const Source& base, const Source& variant, CityScene& base_scene
     // at the point's pixel, through the window's own event queue as a mouse click would come.
     if (drawn == 1 && settings.click_at) {
       osg::Camera* c = compare->difference ? compare->right.get() : compare->left.get();
-      const osg::Vec3d p = *settings.click_at * window_from_scene(*c);
-      auto* queue = windows.front()->getEventQueue();
-      const float y_down = static_cast<float>(settings.h) - static_cast<float>(p.y());
-      queue->mouseMotion(static_cast<float>(p.x()), y_down);
-      queue->mouseButtonPress(static_cast<float>(p.x()), y_down, 1);
-      queue->mouseButtonRelease(static_cast<float>(p.x()), y_down, 1);
+      click_window(*windows.front(), *c, *settings.click_at, settings.h);
     }
   }
   imgui.release(gc);

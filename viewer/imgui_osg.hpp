@@ -6,7 +6,9 @@
 
 #include <osg/Camera>
 #include <osg/GraphicsContext>
+#include <osg/Image>
 #include <osgGA/GUIEventHandler>
+#include <osgGA/TrackballManipulator>
 
 #include <functional>
 #include <memory>
@@ -33,6 +35,26 @@ class ImGuiLayer {
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
+};
+
+/// The trackball, but not for the mouse events a widget took (a slider's drag).
+struct Trackball : osgGA::TrackballManipulator {
+  bool handle(const osgGA::GUIEventAdapter& ea, osgGA::GUIActionAdapter& aa) override {
+    return !ea.getHandled() && osgGA::TrackballManipulator::handle(ea, aa);
+  }
+};
+
+/// Reads the finished window (scene, HUD, widgets) when armed: a final draw callback, or
+/// ImGuiLayer's `after` (--screenshot).
+struct WindowGrab : osg::Camera::DrawCallback {
+  osg::ref_ptr<osg::Image> image = new osg::Image;
+  bool armed = false;
+  void operator()(osg::RenderInfo& info) const override {
+    if (!armed) return;
+    const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
+    image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
+                      GL_UNSIGNED_BYTE);
+  }
 };
 
 }  // namespace citytwin::view

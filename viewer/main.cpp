@@ -4,23 +4,23 @@
 #include <CLI/CLI.hpp>
 #include <osgDB/WriteFile>
 #include <osgGA/GUIEventHandler>
-#include <osgGA/TrackballManipulator>
 #include <osgViewer/Viewer>
 
-#include <atomic>
-#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include "city_scene.hpp"
 #include "citytwin/compare.hpp"
 #include "citytwin/sim.hpp"
 #include "compare_view.hpp"
+#include "drill_panel.hpp"
+#include "imgui_osg.hpp"
+#include "live_run.hpp"
 #include "overlay.hpp"
 #include "picking.hpp"
 #include "render.hpp"
+#include "sensors_layer.hpp"
 #include "sources.hpp"
 
 using namespace citytwin;
@@ -51,58 +51,6 @@ bool parse_vec3(const std::string& s, osg::Vec3d& out) {
   return true;
 }
 
-// Live simulation on its own thread: steps as fast as `speed` simulated seconds per wall second
-// allow and, when the viewer has taken the previous one, publishes the snapshot of the state
-// after a step (snapshots are made at the drawing rate, not the stepping rate).
-struct LiveRun {
-  Run run;
-  std::mutex mutex;
-  FrameSnapshot latest;
-  bool fresh = false;  ///< latest not yet taken (guarded by mutex)
-  std::atomic<bool> wanted{true};
-  std::atomic<bool> paused{false}, stop{false};
-  std::atomic<double> speed{60};
-  std::atomic<int> single_steps{0};
-  std::thread thread;
-
-  explicit LiveRun(std::shared_ptr<const Model> m) : run(std::move(m), 1) {}
-  void start() {
-    thread = std::thread([this] {
-      auto last = std::chrono::steady_clock::now();
-      double owed_s = 0;
-      bool pending = true;  // a state not yet published
-      while (!stop) {
-        const auto now = std::chrono::steady_clock::now();
-        owed_s += std::chrono::duration<double>(now - last).count() * (paused ? 0.0 : speed.load());
-        last = now;
-        const double dt_s = static_cast<double>(run.model().spec.run.step) / 1000.0;
-        const bool done = run.done();
-        const bool stepping = !done && (owed_s >= dt_s || single_steps > 0);
-        if (stepping) {
-          run.step();
-          if (single_steps > 0) --single_steps;
-          owed_s = std::max(0.0, owed_s - dt_s);
-          pending = true;
-        }
-        if (pending && wanted.exchange(false)) {
-          pending = false;
-          FrameSnapshot f = snapshot(run.model(), run.state());
-          f.figures.emplace_back("steps", std::to_string(run.state().step));
-          std::lock_guard lock(mutex);
-          latest = std::move(f);
-          fresh = true;
-        } else if (!stepping) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-      }
-    });
-  }
-  ~LiveRun() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
-
 // The simulated time (then `after` on the same line) and the frame's key figures, two to a
 // line so that they leave the top right of the window to the legend: the HUD's text and the caption
 // of rendered images.
@@ -127,11 +75,18 @@ struct Controls : osgGA::GUIEventHandler {
   int height = 0;
   Picked picked;
   float down_x = 0, down_y = 0;
+  // A live drill: its sensors, what is picked for its commands, its view of the frame.
+  SensorsLayer* sensors = nullptr;
+  DrillPick drill_pick;
+  int hovered = -1;  ///< the sensor under the mouse
+  DrillFrame drill;
+  std::string described, described_sensor;  ///< the picks' last descriptions (printed)
 
   Controls(CityScene& s, const SpatialIndex& i, const Source& src)
       : scene(s), index(i), source(src) {}
 
   bool handle(const osgGA::GUIEventAdapter& ea, osgGA::GUIActionAdapter& aa) override {
+    if (ea.getHandled()) return false;  // a widget's
     auto* view = dynamic_cast<osgViewer::View*>(&aa);
     if (ea.getEventType() == osgGA::GUIEventAdapter::KEYDOWN) {
       const int k = ea.getKey();
@@ -155,10 +110,50 @@ struct Controls : osgGA::GUIEventHandler {
       return false;
     }
     if (ea.getEventType() == osgGA::GUIEventAdapter::PUSH) down_x = ea.getX(), down_y = ea.getY();
+    if (sensors && view && (ea.getEventType() == osgGA::GUIEventAdapter::MOVE))
+      hovered = sensors->sensor_at(window_from_scene(*view->getCamera()), ea.getX(), ea.getY());
     if (ea.getEventType() == osgGA::GUIEventAdapter::RELEASE && view &&
         std::hypot(ea.getX() - down_x, ea.getY() - down_y) < 3)
-      picked = pick(window_from_scene(*view->getCamera()), ea.getX(), ea.getY(), scene, index);
+      click(window_from_scene(*view->getCamera()), ea.getX(), ea.getY());
     return false;
+  }
+
+  // A drill's sensor or substation marker near the click, else what the ray hits.
+  void click(const osg::Matrixd& w, float x, float y) {
+    if (sensors) {
+      if (const int d = sensors->sensor_at(w, x, y); d >= 0) {
+        drill_pick.sensor = d;
+        return;
+      }
+      if (const int s = sensors->substation_at(w, x, y); s >= 0) {
+        drill_pick.substation = s;
+        picked = {};
+        return;
+      }
+    }
+    picked = pick(w, x, y, scene, index);
+    if (sensors && picked.hit && picked.kind == EntityKind::road) drill_pick.link = picked.index;
+  }
+
+  std::string pick_text(const FrameSnapshot& f) const {
+    if (picked.any) return describe(scene.city(), picked, f);
+    if (const int s = drill_pick.substation; s >= 0)
+      return fmt::format("substation {}: {}", s,
+                         s < static_cast<int>(f.substation_on.size()) && !f.substation_on[s]
+                             ? "OUT of service"
+                             : "in service");
+    return "";
+  }
+
+  /// Prints the picks' descriptions whenever they change (a new pick, another frame).
+  void report_picks() {
+    const std::string d = pick_text(current);
+    if (!d.empty() && d != described)
+      std::cout << fmt::format("picked at t = {:.0f} s: {}", to_seconds(current.t), d) << std::endl;
+    described = d;
+    const std::string s = drill_pick.sensor >= 0 ? sensors->describe(drill_pick.sensor, drill) : "";
+    if (!s.empty() && s != described_sensor) std::cout << "picked " << s << std::endl;
+    described_sensor = s;
   }
 
   /// Takes a new snapshot into `current` when there is one; true if it changed.
@@ -167,6 +162,7 @@ struct Controls : osgGA::GUIEventHandler {
       std::lock_guard lock(live->mutex);
       if (!live->fresh) return false;
       current = std::move(live->latest);
+      drill = std::move(live->drill);
       live->fresh = false;
       live->wanted = true;
       return true;
@@ -190,7 +186,7 @@ struct Controls : osgGA::GUIEventHandler {
                                           : "");
     s += "\nkeys: 1-6 terrain, buildings, roads, water, vehicles, power"
          "\n      space pause, n step, +/- speed, arrows frame, o/t camera\n";
-    if (picked.any) s += "picked: " + describe(scene.city(), picked, f);
+    if (const std::string p = pick_text(f); !p.empty()) s += fmt::format("picked: {}", p);
     overlay->set_text(s);
     overlay->set_legend(scene.legend());
   }
@@ -213,10 +209,15 @@ int main(int argc, char** argv) {
   bool difference = false;
   app.add_flag("--difference", difference,
                "compare mode: start with one city drawing variant - base (key d toggles)");
-  std::string click_s;
+  std::vector<std::string> click_s;
   app.add_option("--click-at", click_s,
-                 "compare mode, with --frames: click the pixel showing this point x,y,z (model "
-                 "CRS) after the first frame; the pick is printed");
+                 "with --frames, compare mode or live: click the pixel showing this point x,y,z "
+                 "(model CRS) after the first frame (live: repeat it for one click a frame); "
+                 "the pick is printed");
+  std::vector<std::string> press_s;
+  app.add_option("--press", press_s,
+                 "live drill, with --frames: press the Drill panel's button BUTTON at frame N "
+                 "(BUTTON@N; pause, resume, speed, scale-load, close-link, substation-out)");
   app.add_option("--render", out, "render one frame offscreen to this PNG and exit");
   app.add_option(
       "--at", at,
@@ -259,8 +260,12 @@ int main(int argc, char** argv) {
                  "window; for images of both use citytwin compare --render\n";
     return k_exit_bad_input;
   }
-  if (!comparing && (difference || !click_s.empty())) {
-    std::cerr << "citytwin-view: --difference and --click-at need two run files (compare mode)\n";
+  if (!comparing && difference) {
+    std::cerr << "citytwin-view: --difference needs two run files (compare mode)\n";
+    return k_exit_bad_input;
+  }
+  if (comparing && click_s.size() > 1) {
+    std::cerr << "citytwin-view: compare mode takes one --click-at\n";
     return k_exit_bad_input;
   }
   if (comparing) {
@@ -278,6 +283,28 @@ int main(int argc, char** argv) {
   const CityMesh mesh = build_city_mesh(*source->city);
   const SpatialIndex index(mesh);
   CityScene scene(*source->city, mesh);
+  std::vector<osg::Vec3d> clicks;  // scene points
+  for (const std::string& c : click_s) {
+    osg::Vec3d p;
+    if (!parse_vec3(c, p)) {
+      std::cerr << "citytwin-view: --click-at: expected x,y,z in the model CRS, found '" << c
+                << "'\n";
+      return k_exit_bad_input;
+    }
+    clicks.push_back(scene.to_scene(p.x(), p.y(), p.z()));
+  }
+  std::vector<std::pair<DrillPanel::Button, int>> presses;
+  for (const std::string& b : press_s) {
+    const auto at_sign = b.rfind('@');
+    const auto button = DrillPanel::button(b.substr(0, std::min(at_sign, b.size())));
+    const int frame = at_sign == std::string::npos ? -1 : std::atoi(b.c_str() + at_sign + 1);
+    if (!button || frame < 1) {
+      std::cerr << "citytwin-view: --press: expected BUTTON@FRAME (e.g. close-link@40), found '"
+                << b << "'\n";
+      return k_exit_bad_input;
+    }
+    presses.emplace_back(*button, frame);
+  }
 
   CameraPose pose;
   if (!eye_s.empty() || !target_s.empty()) {
@@ -302,15 +329,7 @@ int main(int argc, char** argv) {
       return k_exit_bad_input;
     }
     CompareSettings settings{t_s, pose, w, h, frames, screenshot, difference, {}};
-    if (!click_s.empty()) {
-      osg::Vec3d p;
-      if (!parse_vec3(click_s, p)) {
-        std::cerr << "citytwin-view: --click-at: expected x,y,z in the model CRS, found '"
-                  << click_s << "'\n";
-        return k_exit_bad_input;
-      }
-      settings.click_at = scene.to_scene(p.x(), p.y(), p.z());
-    }
+    if (!clicks.empty()) settings.click_at = clicks.front();
     return run_compare(*source, *variant, scene, index, settings);
   }
 
@@ -358,24 +377,62 @@ int main(int argc, char** argv) {
     return k_exit_ok;
   }
 
+  // A live twin's drill: its session (the broker, as `citytwin run` connects), its sensors'
+  // markers and the Drill panel.
+  std::unique_ptr<live::LiveSession> session;
+  if (source->model) {
+    auto s = open_drill(*source->model);
+    if (!s) {
+      std::cerr << "citytwin-view: " << s.error().to_string() << "\n";
+      return k_exit_bad_input;
+    }
+    session = std::move(*s);
+  }
+  std::unique_ptr<SensorsLayer> sensors;
+  std::unique_ptr<DrillPanel> panel;
+  if (session) {
+    const LiveSpec& live_spec = source->model->spec.live;
+    sensors = std::make_unique<SensorsLayer>(scene, live_spec.datastreams);
+    panel = std::make_unique<DrillPanel>(live_spec, *sensors);
+  } else if (!presses.empty()) {
+    std::cerr << "citytwin-view: --press needs a live drill (a scenario with [live] or "
+                 "[[sensors.datastream]])\n";
+    return k_exit_bad_input;
+  }
+
   osgViewer::Viewer viewer;
   viewer.setThreadingModel(osgViewer::Viewer::SingleThreaded);
   viewer.setUpViewInWindow(40, 40, w, h);
   auto* root = new osg::Group;
   root->addChild(scene.root());
+  if (sensors) root->addChild(sensors->root());
   auto controls = osg::ref_ptr<Controls>(new Controls(scene, index, *source));
+  controls->sensors = sensors.get();
   Overlay overlay(w, h);
   controls->overlay = &overlay;
   root->addChild(overlay.camera());
   viewer.setSceneData(root);
-  auto* manip = new osgGA::TrackballManipulator;
+  // --screenshot: reads the finished window (the HUD camera renders before the master camera's
+  // final draw callback; the Drill panel's widgets in it) on the last scripted frame.
+  osg::ref_ptr<WindowGrab> grab = new WindowGrab;
+  std::unique_ptr<ImGuiLayer> imgui;
+  if (panel) {
+    imgui = std::make_unique<ImGuiLayer>(
+        [&] { panel->widgets(controls->drill, controls->drill_pick, controls->hovered); });
+    imgui->set_after(grab.get());
+    viewer.getCamera()->setFinalDrawCallback(imgui->draw());
+    viewer.addEventHandler(imgui->events());
+  } else {
+    viewer.getCamera()->setFinalDrawCallback(grab.get());
+  }
+  auto* manip = new Trackball;
   manip->setHomePosition(pose.eye, pose.target, osg::Vec3d(0, 0, 1));
   viewer.setCameraManipulator(manip);
   viewer.addEventHandler(controls.get());
   viewer.getCamera()->setClearColor(osg::Vec4(0.62f, 0.74f, 0.86f, 1.f));
   std::unique_ptr<LiveRun> live;
   if (source->model) {
-    live = std::make_unique<LiveRun>(source->model);
+    live = std::make_unique<LiveRun>(source->model, std::move(session));
     live->speed = speed;
     controls->live = live.get();
     live->start();
@@ -383,30 +440,36 @@ int main(int argc, char** argv) {
     controls->replay_t = t_s;
   }
   viewer.realize();
-  if (!viewer.isRealized()) {
+  osgViewer::Viewer::Windows windows;
+  viewer.getWindows(windows);
+  if (!viewer.isRealized() || windows.empty()) {
     std::cerr << "citytwin-view: cannot open a window (no X display? see --help)\n";
     return k_exit_internal;
   }
-  // --screenshot: the master camera's final draw callback reads the finished window (the HUD
-  // camera renders before it) on the last scripted frame.
-  struct Grab : osg::Camera::DrawCallback {
-    osg::ref_ptr<osg::Image> image = new osg::Image;
-    void operator()(osg::RenderInfo& info) const override {
-      const osg::Viewport* vp = info.getCurrentCamera()->getViewport();
-      image->readPixels(0, 0, static_cast<int>(vp->width()), static_cast<int>(vp->height()), GL_RGB,
-                        GL_UNSIGNED_BYTE);
-    }
-  };
-  osg::ref_ptr<Grab> grab = new Grab;
   int drawn = 0;
   while (!viewer.done() && (frames <= 0 || drawn < frames)) {
-    if (controls->next_frame()) scene.update(controls->current);
+    if (controls->next_frame()) {
+      scene.update(controls->current);
+      if (sensors) sensors->set_power_layout(controls->current.power_layout);
+    }
     controls->update_hud(controls->current);
-    if (!screenshot.empty() && drawn + 1 == frames)
-      viewer.getCamera()->setFinalDrawCallback(grab.get());
+    if (panel) {
+      panel->poll();
+      for (const auto& [button, at_frame] : presses)
+        if (at_frame == drawn + 1 && !panel->press(button, controls->drill_pick))
+          std::cerr << "citytwin-view: --press at frame " << at_frame
+                    << ": the button does nothing (no operator connection, or nothing picked)\n";
+    }
+    if (source->model) controls->report_picks();
+    grab->armed = !screenshot.empty() && drawn + 1 == frames;
     viewer.frame();
     ++drawn;
+    // --click-at: once a frame has placed the camera, one click per frame.
+    if (drawn <= static_cast<int>(clicks.size()))
+      click_window(*windows.front(), *viewer.getCamera(), clicks[drawn - 1], h);
   }
+  if (imgui) imgui->release(viewer.getCamera()->getGraphicsContext());
+  live.reset();  // stops the stepping thread before the session's broker link closes
   std::cerr << "citytwin-view: " << drawn << " frames drawn\n";
   if (!screenshot.empty()) {
     if (!grab->image->data() || !osgDB::writeImageFile(*grab->image, screenshot)) {

@@ -43,6 +43,17 @@ osg::Matrixd window_from_scene(const osg::Camera& camera) {
          camera.getViewport()->computeWindowMatrix();
 }
 
+void click_window(osgViewer::GraphicsWindow& window, const osg::Camera& camera,
+                  const osg::Vec3d& scene_point, int window_h) {
+  const osg::Vec3d p = scene_point * window_from_scene(camera);
+  auto* queue = window.getEventQueue();
+  const float x = static_cast<float>(p.x());
+  const float y_down = static_cast<float>(window_h) - static_cast<float>(p.y());
+  queue->mouseMotion(x, y_down);
+  queue->mouseButtonPress(x, y_down, 1);
+  queue->mouseButtonRelease(x, y_down, 1);
+}
+
 Picked pick(const osg::Matrixd& window_from_scene, float x, float y, const CityScene& scene,
             const SpatialIndex& index) {
   const osg::Matrixd inv = osg::Matrixd::inverse(window_from_scene);

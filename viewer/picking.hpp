@@ -3,6 +3,7 @@
 #pragma once
 
 #include <osg/Camera>
+#include <osgViewer/GraphicsWindow>
 
 #include <string>
 
@@ -27,6 +28,11 @@ Picked pick(const osg::Matrixd& window_from_scene, float x, float y, const CityS
 
 /// The camera's window_from_scene, for pick().
 osg::Matrixd window_from_scene(const osg::Camera& camera);
+
+/// A click (press and release) at the pixel of `window` showing `scene_point` through
+/// `camera`, through the window's own event queue as a mouse click would come (scripted runs).
+void click_window(osgViewer::GraphicsWindow& window, const osg::Camera& camera,
+                  const osg::Vec3d& scene_point, int window_h);
 
 /// One line: what was picked and its state in `f`.
 std::string describe(const CityModel& c, const Picked& p, const FrameSnapshot& f);

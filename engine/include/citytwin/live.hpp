@@ -98,7 +98,7 @@ class Assimilator {
   /// The observations still held (the run ended before their time), use `recorded`.
   std::vector<Observation> take_rest();
   /// What each datastream reads in the state (its unit; NaN where no domain simulates it).
-  std::vector<double> readings(const Run& run);
+  std::vector<double> readings(const Run& run) const;
   /// Per datastream, over the observations applied: observed - simulated before the update
   /// (the background) and after it (the analysis), in the datastream's unit.
   struct Fit {
@@ -137,6 +137,11 @@ struct Credentials {
   bool empty() const { return username.empty(); }
 };
 Result<Credentials> read_credentials(const LiveSpec& live);
+/// A drill operator's credentials (a viewer's Drill panel): from the file named by
+/// CITYTWIN_OPERATOR_CREDENTIALS ("username:password" on its first line), else
+/// CITYTWIN_OPERATOR_USERNAME / CITYTWIN_OPERATOR_PASSWORD; never from a scenario or a command
+/// line. Never logged.
+Result<Credentials> read_operator_credentials();
 
 /// One message as it arrived.
 struct Inbound {
@@ -148,11 +153,15 @@ struct Inbound {
 /// with exponential back-off (1 s to 30 s); TLS with the server certificate verified.
 class MqttLink {
  public:
-  /// Connects (waiting up to `timeout_s` for the broker's answer) and subscribes to
-  /// citytwin/<twin>/obs/+ and citytwin/<twin>/cmd. An error when the broker refuses the
-  /// credentials or cannot be reached at all.
+  /// Who connects: the twin (client id live.client_id, a persistent session, reads obs/+ and
+  /// cmd) or a drill operator (client id <client_id>-operator-<pid>, a clean session, reads
+  /// ack and status).
+  enum class Role : std::uint8_t { twin, operator_ };
+  /// Connects (waiting up to `timeout_s` for the broker's answer) and subscribes to the role's
+  /// topics under citytwin/<twin>/. An error when the broker refuses the credentials or cannot
+  /// be reached at all.
   static Result<std::unique_ptr<MqttLink>> connect(const LiveSpec& live, const Credentials& cred,
-                                                   double timeout_s = 10);
+                                                   Role role = Role::twin, double timeout_s = 10);
   ~MqttLink();
   MqttLink(const MqttLink&) = delete;
   MqttLink& operator=(const MqttLink&) = delete;
@@ -203,6 +212,15 @@ struct Journal {
 /// Reads /sensors/observations and /live/commands of a run file.
 Result<Journal> read_journal(const std::string& run_file);
 
+/// The twin's answer to a command (what it publishes on citytwin/<twin>/ack).
+struct Ack {
+  std::string id;  ///< the operator's id for the command
+  bool applied = false;
+  std::int64_t step = 0;  ///< the macro step at whose start it took effect
+  SimTime t = 0;          ///< and its time
+  std::string error;      ///< why it was refused
+};
+
 /// A live run's sources and journal: between two steps, takes what arrived, validates it,
 /// injects the commands' events, journals everything accepted and answers operators.
 class LiveSession {
@@ -218,21 +236,40 @@ class LiveSession {
   /// Creates the journal's datasets (before the run file's first frame: SWMR forbids it later)
   /// with the sensors' readings at the start.
   void create_journal(const Run& run, RunWriter& out);
+  /// What the commands ask of the loop driving the run.
+  struct Control {
+    bool paused = false;  ///< the run does not step (a driver's own pause key may set it too)
+    double speed = 0;     ///< a new pacing factor asked for (0: no change)
+    /// The run paces itself (Run::pace, `citytwin run`): turn() applies `speed` and clears it.
+    /// Otherwise the driver paces the steps (a viewer), applies `speed` and clears it.
+    bool run_paced = true;
+  };
+  /// One turn of a live run's loop, the rules every driver (`citytwin run`, the viewer) shares:
+  /// takes what arrived and applies the commands (before_step); a new speed; on a pause or
+  /// resume publishes the status and restarts a paced run's schedule; then, unless paused or the
+  /// driver's pacing says the step is not `due` yet, steps the run and answers (after_step). True
+  /// if it stepped.
+  bool turn(Run& run, RunWriter* out, Control& control, bool due = true);
   /// Before the step at run.state().t: takes the messages and applies the commands (events
   /// into the run's inbox; pause, resume and speed into `control`).
-  struct Control {
-    bool paused = false;
-    double speed = 0;  ///< a new pacing factor asked for (0: no change)
-  };
   void before_step(Run& run, Control& control);
   /// After the step: acks for the commands it applied; the status when due; the journal's new
-  /// rows into the run file.
-  void after_step(Run& run, RunWriter& out);
+  /// rows into the run file (`out`; none: a viewer's drill without a run file).
+  void after_step(Run& run, RunWriter* out);
   /// Publishes the twin's status now (also after every live.status_every of simulated time).
   void publish_status(const Run& run, bool paused);
   /// The observations still held into the journal; the counters and the fit into the run
   /// file (before it is marked complete) and the summary.
   void finish(RunWriter& out, std::vector<SummaryRow>& summary);
+
+  /// Per datastream, the latest accepted observation (by phenomenon time; none yet: empty).
+  const std::vector<std::optional<Observation>>& latest() const { return m_latest; }
+  /// Every answer given so far, in order.
+  const std::vector<Ack>& acks() const { return m_acks; }
+  const ObservationIntake& intake() const { return m_intake; }
+  const Assimilator& assimilator() const { return m_assimilator; }
+  /// The broker connection (none: no broker, or a journal's replay).
+  const MqttLink* link() const { return m_link.get(); }
 
  private:
   LiveSession(const Model& model);
@@ -244,8 +281,12 @@ class LiveSession {
   std::size_t m_journal_obs = 0, m_journal_cmd = 0;
   void write_readings(const Run& run, RunWriter& out);
   void journal_observations(RunWriter& out);
+  void journal_commands(RunWriter& out);
   Assimilator m_assimilator;
   std::vector<Observation> m_new_obs;
+  std::vector<std::optional<Observation>> m_latest;  // (n_datastreams)
+  std::vector<Ack> m_acks;
+  void answer(Ack ack);
   std::vector<Journal::Entry> m_new_cmd;
   struct Pending {
     std::string id;

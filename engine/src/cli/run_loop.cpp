@@ -80,32 +80,13 @@ Result<ScenarioSpec> load_sumocfg(const std::string& path, const std::string& un
   return parse_scenario(text, path, builtin_domain_infos());
 }
 
-// The step loop of a live run: between two steps the session takes what arrived; a paused
-// drill keeps taking messages (every 50 ms of wall time) without stepping.
+// The step loop of a live run (the session's turns; the run paces itself): a paused drill
+// keeps taking messages (every 50 ms of wall time) without stepping.
 void drive_live(Run& run, live::LiveSession& live, RunRecorder& rec) {
   live::LiveSession::Control control;
-  bool paused = false;
   while (!run.done()) {
-    live.before_step(run, control);
-    if (control.speed > 0) {
-      spdlog::info("live: speed {:g}x the wall clock from {}", control.speed,
-                   format_duration(run.state().t));
-      run.pace(control.speed);
-      control.speed = 0;
-    }
-    if (control.paused != paused) {
-      paused = control.paused;
-      spdlog::info("live: {} at {}", paused ? "paused" : "resumed", format_duration(run.state().t));
-      // Paced time starts again from the clock where the pause left it.
-      if (!paused && run.pacing().factor > 0) run.pace(run.pacing().factor);
-      live.publish_status(run, paused);
-    }
-    if (paused) {
+    if (!live.turn(run, &rec.writer(), control))
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      continue;
-    }
-    run.step();
-    live.after_step(run, rec.writer());
   }
 }
 

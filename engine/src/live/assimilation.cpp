@@ -101,7 +101,7 @@ std::vector<Observation> Assimilator::take_rest() {
   return rest;
 }
 
-std::vector<double> Assimilator::readings(const Run& run) {
+std::vector<double> Assimilator::readings(const Run& run) const {
   std::vector<double> r;
   for (const DatastreamSpec& ds : m_spec->live.datastreams) {
     const auto v = observe(run.model(), run.state(), ds);

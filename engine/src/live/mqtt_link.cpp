@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -13,13 +14,16 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "citytwin/live.hpp"
 
 namespace citytwin::live {
 
 struct MqttLink::Impl {
   mosquitto* mosq = nullptr;
-  std::string prefix;  // "citytwin/<twin>/"
+  std::string prefix;               // "citytwin/<twin>/"
+  std::vector<std::string> topics;  // what the role reads
   mutable std::mutex mu;
   std::condition_variable cv;
   std::vector<Inbound> queue;
@@ -72,9 +76,8 @@ void on_connect(mosquitto* mosq, void* obj, int rc) {
   if (rc == 0) {
     // Every (re)connect subscribes again: harmless with a persistent session, needed when
     // the broker lost it (restarted without persistence).
-    const std::string obs = impl->prefix + "obs/+", cmd = impl->prefix + "cmd";
-    mosquitto_subscribe(mosq, nullptr, obs.c_str(), 1);
-    mosquitto_subscribe(mosq, nullptr, cmd.c_str(), 1);
+    for (const std::string& topic : impl->topics)
+      mosquitto_subscribe(mosq, nullptr, topic.c_str(), 1);
   }
   {
     std::lock_guard lock(impl->mu);
@@ -145,42 +148,60 @@ Result<Address> parse_broker(const std::string& url) {
   return a;
 }
 
+// "username:password" on the first line of `path`; `what` names where the path came from.
+Result<Credentials> credentials_file(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return fail(Error::msg("cannot read the credentials", path));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  const auto colon = line.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return fail(
+        Diagnostic::at(path, 1, what, "not a credential line", "(not shown)", "username:password"));
+  return Credentials{line.substr(0, colon), line.substr(colon + 1)};
+}
+
+Credentials credentials_env(const char* user_var, const char* password_var) {
+  Credentials c;
+  if (const char* u = std::getenv(user_var)) c.username = u;
+  if (const char* p = std::getenv(password_var)) c.password = p;
+  return c;
+}
+
 }  // namespace
 
 Result<Credentials> read_credentials(const LiveSpec& live) {
-  Credentials c;
-  if (!live.credentials_file.empty()) {
-    std::ifstream in(live.credentials_file);
-    std::string line;
-    if (!in || !std::getline(in, line))
-      return fail(Error::msg("cannot read the credentials", live.credentials_file));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto colon = line.find(':');
-    if (colon == std::string::npos || colon == 0)
-      return fail(Diagnostic::at(live.credentials_file, 1, "live.credentials_file",
-                                 "not a credential line", "(not shown)", "username:password"));
-    c.username = line.substr(0, colon);
-    c.password = line.substr(colon + 1);
-    return c;
-  }
-  if (const char* u = std::getenv("CITYTWIN_MQTT_USERNAME")) c.username = u;
-  if (const char* p = std::getenv("CITYTWIN_MQTT_PASSWORD")) c.password = p;
-  return c;
+  if (!live.credentials_file.empty())
+    return credentials_file(live.credentials_file, "live.credentials_file");
+  return credentials_env("CITYTWIN_MQTT_USERNAME", "CITYTWIN_MQTT_PASSWORD");
+}
+
+Result<Credentials> read_operator_credentials() {
+  if (const char* path = std::getenv("CITYTWIN_OPERATOR_CREDENTIALS"); path && *path)
+    return credentials_file(path, "CITYTWIN_OPERATOR_CREDENTIALS");
+  return credentials_env("CITYTWIN_OPERATOR_USERNAME", "CITYTWIN_OPERATOR_PASSWORD");
 }
 
 MqttLink::MqttLink(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 MqttLink::~MqttLink() = default;
 
 Result<std::unique_ptr<MqttLink>> MqttLink::connect(const LiveSpec& live, const Credentials& cred,
-                                                    double timeout_s) {
+                                                    Role role, double timeout_s) {
   static std::once_flag init;
   std::call_once(init, [] { mosquitto_lib_init(); });
   auto addr = parse_broker(live.broker);
   if (!addr) return fail(addr.error());
   auto impl = std::make_unique<Impl>();
   impl->prefix = fmt::format("citytwin/{}/", live.twin);
-  // A persistent session (clean_session off): what arrives while the twin is away waits.
-  impl->mosq = mosquitto_new(live.client_id.c_str(), false, impl.get());
+  const bool twin = role == Role::twin;
+  const std::array<const char*, 2> reads =
+      twin ? std::array{"obs/+", "cmd"} : std::array{"ack", "status"};
+  for (const char* sub : reads) impl->topics.push_back(impl->prefix + sub);
+  // The twin's session is persistent (clean_session off): what arrives while it is away waits.
+  // An operator's is its own and clean: acks and status from before it came are not its own.
+  const std::string client_id =
+      twin ? live.client_id : fmt::format("{}-operator-{}", live.client_id, getpid());
+  impl->mosq = mosquitto_new(client_id.c_str(), !twin, impl.get());
   if (!impl->mosq) return fail(Error::msg("live: cannot create the MQTT client"));
   mosquitto_int_option(impl->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   mosquitto_connect_callback_set(impl->mosq, on_connect);
@@ -222,9 +243,12 @@ Result<std::unique_ptr<MqttLink>> MqttLink::connect(const LiveSpec& live, const 
         connack < 0 ? fmt::format("live: the broker did not answer within {:g} s", timeout_s)
                     : fmt::format("live: the broker refused the connection: {}{}",
                                   mosquitto_connack_string(connack),
-                                  cred.empty() ? " (no credentials: set live.credentials_file or "
-                                                 "CITYTWIN_MQTT_USERNAME/PASSWORD)"
-                                               : ""),
+                                  !cred.empty() ? ""
+                                  : twin        ? " (no credentials: set live.credentials_file or "
+                                                  "CITYTWIN_MQTT_USERNAME/PASSWORD)"
+                                                : " (no operator credentials: set "
+                                                  "CITYTWIN_OPERATOR_CREDENTIALS or "
+                                                  "CITYTWIN_OPERATOR_USERNAME/PASSWORD)"),
         where));
   }
   Impl* raw = impl.get();

@@ -30,6 +30,7 @@ LiveSession::LiveSession(const Model& model)
     : m_model(model),
       m_intake(model.spec),
       m_assimilator(model.spec),
+      m_latest(model.spec.live.datastreams.size()),
       m_next_status(model.spec.live.status_every) {}
 LiveSession::~LiveSession() = default;
 
@@ -114,6 +115,8 @@ void LiveSession::before_step(Run& run, Control& control) {
     Reject reason{};
     std::string why;
     if (auto obs = m_intake.offer(payload, topic_ds, now, reason, why)) {
+      auto& latest = m_latest[static_cast<std::size_t>(obs->datastream)];
+      if (!latest || latest->phenomenon <= obs->phenomenon) latest = *obs;
       m_assimilator.hold(*obs);
       return;
     }
@@ -134,22 +137,11 @@ void LiveSession::before_step(Run& run, Control& control) {
       const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
       if (j.is_object() && j.contains("id") && j["id"].is_string()) id = j["id"].get<std::string>();
       spdlog::warn("live: command refused: {}", cmd.error().to_string());
-      if (m_link)
-        m_link->publish("ack", nlohmann::json{{"id", id},
-                                              {"status", "refused"},
-                                              {"step", s.step},
-                                              {"t_s", to_seconds(now)},
-                                              {"error", cmd.error().to_string()}}
-                                   .dump());
+      answer({id, false, s.step, now, cmd.error().to_string()});
     } else if (cmd->type == "pause" || cmd->type == "resume" || cmd->type == "speed") {
       if (controls && cmd->type != "speed") control.paused = cmd->type == "pause";
       if (controls && cmd->type == "speed") control.speed = cmd->factor;
-      if (m_link)
-        m_link->publish(
-            "ack",
-            nlohmann::json{
-                {"id", id}, {"status", "applied"}, {"step", s.step}, {"t_s", to_seconds(now)}}
-                .dump());
+      answer({id, true, s.step, now, {}});
     } else {
       for (EventSpec& e : cmd->events) {
         m_pending_acks.push_back({id, s.rejected_events.size(), e.where, m_new_cmd.size()});
@@ -217,10 +209,61 @@ void LiveSession::journal_observations(RunWriter& out) {
   out.extend("/sensors/observations/value", value, {});
   out.extend("/sensors/observations/use", use, {});
   m_journaled_obs += static_cast<std::int64_t>(m_new_obs.size());
-  m_new_obs.clear();
 }
 
-void LiveSession::after_step(Run& run, RunWriter& out) {
+void LiveSession::journal_commands(RunWriter& out) {
+  if (m_new_cmd.empty()) return;
+  std::vector<std::int64_t> t, step, end;
+  std::vector<std::uint8_t> status, text;
+  for (const Journal::Entry& e : m_new_cmd) {
+    t.push_back(e.t);
+    step.push_back(e.step);
+    status.push_back(e.status);
+    text.insert(text.end(), e.text.begin(), e.text.end());
+    m_text_bytes += static_cast<std::int64_t>(e.text.size());
+    end.push_back(m_text_bytes);
+  }
+  out.extend("/live/commands/t_ms", t, {});
+  out.extend("/live/commands/step", step, {});
+  out.extend("/live/commands/status", status, {});
+  out.extend("/live/commands/text_end", end, {});
+  out.extend("/live/commands/text", text, {});
+}
+
+void LiveSession::answer(Ack ack) {
+  if (m_link) {
+    nlohmann::json j{{"id", ack.id},
+                     {"status", ack.applied ? "applied" : "refused"},
+                     {"step", ack.step},
+                     {"t_s", to_seconds(ack.t)}};
+    if (!ack.applied) j["error"] = ack.error;
+    m_link->publish("ack", j.dump());
+  }
+  m_acks.push_back(std::move(ack));
+}
+
+bool LiveSession::turn(Run& run, RunWriter* out, Control& control, bool due) {
+  const bool was_paused = control.paused;
+  before_step(run, control);
+  if (control.speed > 0) {
+    spdlog::info("live: speed {:g}x the wall clock from {}", control.speed,
+                 format_duration(run.state().t));
+    if (control.run_paced) run.pace(control.speed), control.speed = 0;
+  }
+  if (control.paused != was_paused) {
+    spdlog::info("live: {} at {}", control.paused ? "paused" : "resumed",
+                 format_duration(run.state().t));
+    // Paced time starts again from the clock where the pause left it.
+    if (!control.paused && run.pacing().factor > 0) run.pace(run.pacing().factor);
+    publish_status(run, control.paused);
+  }
+  if (control.paused || !due || run.done()) return false;
+  run.step();
+  after_step(run, out);
+  return true;
+}
+
+void LiveSession::after_step(Run& run, RunWriter* out) {
   const SimState& s = run.state();
   // Acks: an injected event that named nothing of the model left a message with its origin.
   for (const Pending& p : m_pending_acks) {
@@ -232,39 +275,19 @@ void LiveSession::after_step(Run& run, RunWriter& out) {
       entry.status = 0;
       ++m_commands_refused;
     }
-    if (m_link) {
-      nlohmann::json ack{{"id", p.id},
-                         {"status", error.empty() ? "applied" : "refused"},
-                         {"step", entry.step},
-                         {"t_s", to_seconds(entry.t)}};
-      if (!error.empty()) ack["error"] = error;
-      m_link->publish("ack", ack.dump());
-    }
+    answer({p.id, error.empty(), entry.step, entry.t, error});
   }
   m_pending_acks.clear();
 
-  // The journal's new rows.
-  journal_observations(out);
-  if (!m_new_cmd.empty()) {
-    std::vector<std::int64_t> t, step, end;
-    std::vector<std::uint8_t> status, text;
-    for (const Journal::Entry& e : m_new_cmd) {
-      t.push_back(e.t);
-      step.push_back(e.step);
-      status.push_back(e.status);
-      text.insert(text.end(), e.text.begin(), e.text.end());
-      m_text_bytes += static_cast<std::int64_t>(e.text.size());
-      end.push_back(m_text_bytes);
-    }
-    out.extend("/live/commands/t_ms", t, {});
-    out.extend("/live/commands/step", step, {});
-    out.extend("/live/commands/status", status, {});
-    out.extend("/live/commands/text_end", end, {});
-    out.extend("/live/commands/text", text, {});
-    m_new_cmd.clear();
+  // The journal's new rows (a drill without a run file keeps none).
+  if (out) {
+    journal_observations(*out);
+    journal_commands(*out);
   }
+  m_new_obs.clear();
+  m_new_cmd.clear();
   if (s.t >= m_next_status) {
-    if (!m_model.spec.live.datastreams.empty()) write_readings(run, out);
+    if (out && !m_model.spec.live.datastreams.empty()) write_readings(run, *out);
     publish_status(run, false);
     while (m_next_status <= s.t) m_next_status += m_model.spec.live.status_every;
   }
