@@ -222,7 +222,8 @@ bool FloodDomain::write_gauges_csv(const std::string& path, const FloodDomainSta
 bool FloodDomain::write_balance_csv(const std::string& path, const FloodDomainState& s) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;
-  std::fprintf(f, "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,assimilated_m3,error_m3\n");
+  std::fprintf(f,
+               "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,assimilated_m3,error_m3\n");
   for (const auto& [t, b] : s.balance_log)
     std::fprintf(f, "%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3g\n", t, b.stored, b.rain, b.inflow,
                  b.outflow, b.losses, b.assimilated, b.error());

@@ -103,7 +103,7 @@ TEST_CASE("Valley scenario: the issue's example runs and writes every output") {
     std::ifstream bal(out + "/flood_balance.csv");
     std::getline(bal, line);
     CHECK(line ==
-        "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,assimilated_m3,error_m3");
+          "time_s,stored_m3,rain_m3,inflow_m3,outflow_m3,losses_m3,assimilated_m3,error_m3");
     int brows = 0;
     double worst = 0;
     while (std::getline(bal, line)) {
