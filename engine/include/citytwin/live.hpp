@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <expected>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,12 @@ enum class Reject : std::uint8_t {
 };
 inline constexpr int k_reject_reasons = 9;
 std::string_view reject_name(Reject r);
+
+/// A phenomenonTime on the run's clock (ms since the start at `start_unix_s`): RFC 3339 with a
+/// zone, or a SensorThings interval "start/end", taken at its end. The error says what was
+/// expected.
+std::expected<SimTime, std::string> observation_time(std::string_view text,
+                                                     std::int64_t start_unix_s);
 
 /// An accepted observation, as journaled (/sensors/observations).
 struct Observation {

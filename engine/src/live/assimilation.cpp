@@ -56,6 +56,7 @@ std::vector<Observation> Assimilator::apply_due(Run& run, SimTime until) {
   for (Observation& o : out) {
     const auto d = static_cast<std::size_t>(o.datastream);
     const DatastreamSpec& ds = m_spec->live.datastreams[d];
+    o.use = static_cast<std::uint8_t>(Use::recorded);  // a journal's replay says it again
     if (ds.kind == SensorKind::status) {
       const auto event = status_event(ds, o.value);
       auto events = event ? parse_events(run.model(),

@@ -16,6 +16,16 @@ std::string_view reject_name(Reject r) {
   return k_names[static_cast<int>(r)];
 }
 
+std::expected<SimTime, std::string> observation_time(std::string_view text,
+                                                     std::int64_t start_unix_s) {
+  // A SensorThings interval "start/end" is taken at its end.
+  if (const auto slash = text.find('/'); slash != std::string_view::npos)
+    text = text.substr(slash + 1);
+  const auto unix_ms = parse_rfc3339_ms(text);
+  if (!unix_ms) return std::unexpected(unix_ms.error());
+  return *unix_ms - start_unix_s * 1000;
+}
+
 ObservationIntake::ObservationIntake(const ScenarioSpec& spec) : m_spec(&spec) {
   const auto& ds = spec.live.datastreams;
   for (std::size_t i = 0; i < ds.size(); ++i) m_index.emplace(ds[i].id, static_cast<int>(i));
@@ -80,12 +90,10 @@ std::optional<Observation> ObservationIntake::offer(std::string_view payload,
     return refuse(Reject::out_of_range, fmt::format("{} {} outside [{}, {}] of datastream \"{}\"",
                                                     value, ds.unit, ds.lo, ds.hi, id));
 
-  // A SensorThings interval "start/end" is taken at its end.
-  std::string time = time_it->get<std::string>();
-  if (const auto slash = time.find('/'); slash != std::string::npos) time = time.substr(slash + 1);
-  const auto unix_ms = parse_rfc3339_ms(time);
-  if (!unix_ms) return refuse(Reject::bad_time, fmt::format("\"{}\": {}", time, unix_ms.error()));
-  const SimTime at = *unix_ms - m_spec->run.start_unix_s * 1000;
+  const std::string time = time_it->get<std::string>();
+  const auto at_or = observation_time(time, m_spec->run.start_unix_s);
+  if (!at_or) return refuse(Reject::bad_time, fmt::format("\"{}\": {}", time, at_or.error()));
+  const SimTime at = *at_or;
   if (at < now)
     return refuse(Reject::late,
                   fmt::format("{} is before the step at {}", time, format_duration(now)));

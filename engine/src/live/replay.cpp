@@ -24,9 +24,7 @@ Result<ReplayFile> ReplayFile::open(const std::string& path, std::int64_t start_
     SimTime at = std::numeric_limits<SimTime>::min();
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_object() && j.contains("phenomenonTime") && j["phenomenonTime"].is_string()) {
-      std::string t = j["phenomenonTime"].get<std::string>();
-      if (const auto slash = t.find('/'); slash != std::string::npos) t = t.substr(slash + 1);
-      if (auto ms = parse_rfc3339_ms(t)) at = *ms - start_unix_s * 1000;
+      if (auto t = observation_time(j["phenomenonTime"].get<std::string>(), start_unix_s)) at = *t;
     }
     f.m_lines.push_back({at, number, line});
   }
