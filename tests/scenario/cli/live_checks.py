@@ -122,8 +122,9 @@ def realtime():
         with h5py.File(f"{tmp}/paced/run.h5", "r") as p, h5py.File(f"{tmp}/free/run.h5", "r") as q:
             lag = p["/run/lag_s"][:]
             expect(lag.shape == p["/time"].shape, "a lag per frame")
-            expect(np.all(np.isfinite(lag)) and np.all(lag >= 0) and lag.max() <= max_lag,
-                   f"the recorded lags are at most the summary's max: {lag}")
+            # The summary prints the max lag to the millisecond: compare within its rounding.
+            expect(np.all(np.isfinite(lag)) and np.all(lag >= 0) and lag.max() <= max_lag + 5e-4,
+                   f"the recorded lags are at most the summary's max ({max_lag:.3f} s): {lag}")
             expect(np.all(np.isnan(q["/run/lag_s"][:])), "an unpaced run records NaN lags")
             for name in ("/time", "/flood/depth", "/traffic/vehicles/x", "/power/bus_vm"):
                 expect(np.array_equal(p[name][:], q[name][:], equal_nan=True),
