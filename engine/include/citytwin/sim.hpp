@@ -373,8 +373,9 @@ struct RecorderMark {
 /// what the run was started with. Stored as checkpoint.h5 beside the run file.
 struct Checkpoint {
   /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s; 3: what
-  /// assimilation keeps: substation load factors, the rain factor, the assimilated volume).
-  static constexpr std::int64_t k_format = 3;
+  /// assimilation keeps: substation load factors, the rain factor, the assimilated volume;
+  /// 4: the detectors' totals, the traffic sensors' ring and the calibrators).
+  static constexpr std::int64_t k_format = 4;
   std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
   SimTime duration = 0;       ///< the end the run was started with (its --until)

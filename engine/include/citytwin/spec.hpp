@@ -294,7 +294,12 @@ struct DatastreamSpec {
   double unit_si = 1;        ///< SI value of one `unit`
   double lo = -1e300, hi = 1e300;  ///< plausible range of results, in `unit` (datastream.range)
   double radius_m = 50;  ///< datastream.radius: how far a gauge's assimilation reaches (m)
-  std::string where;     ///< "file:line", for messages
+  /// datastream.period (traffic kinds): the interval a count or mean speed covers, ending at
+  /// the observation's time.
+  SimTime period = 60'000;
+  /// datastream.reserve (traffic_count): vehicles its calibrator may insert over the run.
+  std::int32_t reserve = 200;
+  std::string where;  ///< "file:line", for messages
 };
 
 /// The index a datastream's entity gives for `prefix` ("substation:3" with "substation" -> 3);

@@ -10,10 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "citytwin/error.hpp"
@@ -114,6 +116,18 @@ struct VehicleType {
 };
 
 /// Travel demand: vehicles with fixed routes (edge sequences), in departure order.
+/// veh_depart of a calibrator's reserve vehicle: never due by itself.
+constexpr SimTime k_reserve_depart = std::numeric_limits<SimTime>::max() / 4;
+
+/// A live-count calibrator (calibrators.cpp, docs/live.md "Assimilation"): where a
+/// traffic_count datastream's detectors stand, and the reserve vehicles it may insert there.
+struct CalibratorSpec {
+  std::string id;                  ///< the datastream's
+  std::vector<std::int32_t> dets;  ///< detectors whose passings it counts (TrafficState order)
+  std::int32_t edge = -1;          ///< the detectors' edge: where it inserts and removes
+  std::int32_t reserve_begin = 0, reserve_end = 0;  ///< its reserve vehicles [begin, end)
+};
+
 struct Demand {
   std::vector<VehicleType> types;
   std::vector<std::string> veh_id;            // (n_vehicles)
@@ -130,7 +144,13 @@ struct Demand {
   std::vector<std::int32_t> dist_begin;  // (n_dists + 1) CSR into dist_type/dist_prob
   std::vector<std::int32_t> dist_type;
   std::vector<double> dist_prob;
+  /// Calibrators (CalibratorSpec) and their reserve: vehicles [reserve_begin, n_vehicles())
+  /// depart only when a calibrator inserts them (their veh_depart is k_reserve_depart).
+  std::vector<CalibratorSpec> calibrators;
+  std::int32_t reserve_begin = -1;  ///< -1: no reserve
   std::int32_t n_vehicles() const { return static_cast<std::int32_t>(veh_id.size()); }
+  /// The vehicles of the demand proper (before any calibrator reserve).
+  std::int32_t n_planned() const { return reserve_begin < 0 ? n_vehicles() : reserve_begin; }
   /// The same types, distributions and notes without any vehicle (to rebuild the vehicles).
   Demand without_vehicles() const {
     Demand out;
@@ -296,6 +316,15 @@ struct TrafficState {
   RouteCache route_cache;
   std::vector<RouterScratch> router;  // one per worker
 
+  // Calibrators (calibrators.cpp), per Demand::calibrators: the factor on the natural flow
+  // (1: none), the detectors' passings when it was set and the vehicles inserted and removed
+  // since, the next reserve vehicle and the one waiting for its route or for room.
+  std::vector<double> calib_factor;
+  std::vector<std::int64_t> calib_base, calib_ins, calib_rem;
+  std::vector<std::int32_t> calib_next, calib_armed;
+  std::int64_t calib_inserted = 0, calib_removed = 0, calib_short = 0;
+  std::int64_t calib_unused = 0;  // reserve vehicles no calibrator has taken yet
+
   // Detectors (detectors.cpp).
   std::vector<DetectorSpec> detectors;
   std::vector<std::int32_t> lane_det_begin;  // (n_lanes + 1) CSR, empty without detectors
@@ -303,6 +332,8 @@ struct TrafficState {
   std::vector<std::int32_t> det_count;  // (n_det) vehicles whose front passed, this interval
   std::vector<double> det_occupied_s;   // (n_det) s the position was covered, this interval
   std::vector<double> det_speed_sum;    // (n_det) sum of passing speeds, this interval
+  std::vector<std::int64_t> det_total;  // (n_det) vehicles whose front passed, since t = 0
+  std::vector<double> det_speed_total;  // (n_det) sum of their passing speeds
   struct DetCover {          // a vehicle whose front passed a detector and whose back has not
     std::int32_t det, veh;   // (det_cover, in detection order)
     std::int32_t teleports;  // the vehicle's teleport count then (a teleport ends the cover)
@@ -329,6 +360,7 @@ constexpr std::uint8_t k_cause_event = 1, k_cause_coupling = 2;
 
 constexpr std::uint8_t k_flag_needs_route = 1;  ///< route before the next move / insertion
 constexpr std::uint8_t k_flag_stranded = 2;     ///< removed at the end of a truncated route
+constexpr std::uint8_t k_flag_calibrated = 4;   ///< removed by a live-count calibrator
 
 /// One row of the network summary series (SUMO summary-output in spirit).
 struct SummaryRow {
@@ -447,6 +479,21 @@ struct DetectorInterval {
 };
 /// Closes the current detector interval and resets its counters.
 DetectorInterval take_detector_interval(TrafficState& s, double begin_s, double end_s);
+
+// ---- calibrators (calibrators.cpp) ----
+
+/// Adds a calibrator on the edge of detectors `c.dets` (of `dets`, one edge) with `reserve`
+/// vehicles appended to the demand: each a copy (type, destination) of a planned vehicle drawn
+/// with `seed`, starting on that edge: the rest of its route when the copied vehicle's route
+/// passes the edge, else a trip to its destination. Call after the demand is final.
+Result<void> add_calibrator(const Network& net, const std::vector<DetectorSpec>& dets,
+                            Demand& demand, CalibratorSpec c, std::int32_t reserve,
+                            std::uint64_t seed);
+/// Calibrator `c` keeps the flow past its detectors at `factor` times the natural flow.
+void set_calibrator_factor(const Demand& demand, TrafficState& s, std::int32_t c, double factor);
+/// Vehicles that passed any of `dets` since t = 0, and the sum of their passing speeds.
+std::pair<std::int64_t, double> detector_totals(const TrafficState& s,
+                                                std::span<const std::int32_t> dets);
 
 // ---- outputs ----
 

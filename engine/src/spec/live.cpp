@@ -90,6 +90,13 @@ void parse_datastream(SectionReader d, LiveSpec& live, std::set<std::string>& id
                                      : fmt::format("\"{}\"", it->fixed_unit));
   }
   if (it->needs_at) ds.radius_m = d.quantity_or("radius", Quantity::length, ds.radius_m, 0.0);
+  if (ds.kind == SensorKind::traffic_count || ds.kind == SensorKind::traffic_speed) {
+    ds.period = d.duration_or("period", ds.period);
+    if (ds.period <= 0)
+      d.error("period", "the counting interval must be positive", "", "period = \"1min\"");
+  }
+  if (ds.kind == SensorKind::traffic_count)
+    ds.reserve = static_cast<std::int32_t>(d.integer_or("reserve", ds.reserve, 0, 1'000'000));
   if (ds.kind == SensorKind::status) {
     ds.lo = 0, ds.hi = 1;
   } else if (d.has("range")) {

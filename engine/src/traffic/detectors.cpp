@@ -131,6 +131,8 @@ Result<void> set_detectors(const Network& n, TrafficState& s, std::vector<Detect
   s.det_count.assign(nd, 0);
   s.det_occupied_s.assign(nd, 0.0);
   s.det_speed_sum.assign(nd, 0.0);
+  s.det_total.assign(nd, 0);
+  s.det_speed_total.assign(nd, 0.0);
   s.det_cover.clear();
   const u nv = s.veh_status.size();
   s.det_prev_lane.assign(nv, -1);
@@ -157,8 +159,11 @@ void detectors_after_move(const Network& n, const Demand& d, const Params& p, Tr
            s.lane_det_begin[z(lane) + 1] > s.lane_det_begin[z(lane)];
   };
   const auto pass = [&](std::int32_t k, std::int32_t v, double s_f, const StepMotion& m) {
+    const double speed = m.speed_at(s_f);
     ++s.det_count[z(k)];
-    s.det_speed_sum[z(k)] += m.speed_at(s_f);
+    s.det_speed_sum[z(k)] += speed;
+    ++s.det_total[z(k)];
+    s.det_speed_total[z(k)] += speed;
     s.det_cover.push_back({k, v, s.veh_teleports[z(v)], -s_f});  // progress at step start
   };
   // New passings, in running order (serial: fixed order, deterministic sums).

@@ -35,6 +35,18 @@ float free_time(const Network& net, const TrafficState& s, std::int32_t edge);
 int crossed_lanes(const Network& net, const Demand& demand, const TrafficState& s, std::int32_t v,
                   std::int32_t from, std::int32_t* out, int max_out);
 
+/// Inserts pending vehicle v at the start of edge e, on the allowed lane with the longest
+/// continuation along its route (SUMO's departLane="best"), if that lane has room; vehicles
+/// running[first_new, n_running) were inserted earlier in this step (not yet in the lane
+/// index). Returns whether it was inserted.
+bool insert_vehicle(const Network& net, const Demand& demand, const Params& p, TrafficState& s,
+                    std::int32_t e, std::int32_t v, std::int32_t first_new);
+
+/// Phase after insertion: each active calibrator inserts a reserve vehicle when its detectors
+/// are behind the wished count, or removes the vehicle next to pass them when ahead.
+void calibrate(const Network& net, const Demand& demand, const Params& p, TrafficState& s,
+               std::int32_t first_new);
+
 /// Detectors: snapshot before commit_moves, crossings and coverage after it.
 void detectors_before_move(TrafficState& s, TaskPool& pool);
 void detectors_after_move(const Network& net, const Demand& demand, const Params& p,

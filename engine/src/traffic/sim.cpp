@@ -92,6 +92,7 @@ Continuation continuation(const Network& n, const Demand& d, const TrafficState&
 // departure order; a vehicle that does not fit waits in its origin's queue (SUMO's insertion
 // backlog), and so does everyone behind it.
 void insert_vehicles(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
+  const std::int32_t first_new = s.n_running;
   for (std::int32_t e = 0; e < n.n_edges(); ++e) {
     std::int32_t q = s.origin_next[z(e)];
     // Vehicles dropped before insertion (no route, routing.cpp) leave the queue.
@@ -102,33 +103,7 @@ void insert_vehicles(const Network& n, const Demand& d, const Params& p, Traffic
     if (q >= s.origin_begin[z(e) + 1] || s.edge_closed[z(e)]) continue;
     const std::int32_t v = s.origin_veh[z(q)];
     if (d.veh_depart[z(v)] > s.time) continue;
-    const Driver dr = driver(d, v);
-    // SUMO's departLane="best": the allowed lane whose continuation along the route is
-    // longest, then the one with the most room at its start.
-    const float horizon = static_cast<float>(p.strategic_lookahead);
-    std::int32_t best = -1;
-    float best_room = -k_inf, best_cont = -k_inf;
-    for (std::int32_t l = n.edge_lane_begin[z(e)]; l < n.edge_lane_begin[z(e) + 1]; ++l) {
-      if (!(n.lane_allow[z(l)] & dr.vclass)) continue;
-      const float cont = continuation(n, d, s, v, 0, l, dr.vclass, 0.0f, horizon, horizon).length;
-      const float room = free_space(n, d, s, l);
-      if (cont > best_cont || (cont == best_cont && room > best_room)) {
-        best = l;
-        best_room = room;
-        best_cont = cont;
-      }
-    }
-    if (best < 0 || best_room < std::min(dr.len + dr.s0, n.lane_length[z(best)])) continue;
-    s.veh_status[z(v)] = VehStatus::running;
-    s.veh_lane[z(v)] = best;
-    s.veh_route_pos[z(v)] = 0;
-    s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(best)]);
-    s.veh_speed[z(v)] = 0.0f;
-    s.veh_insert_time[z(v)] = s.time;
-    s.running[z(s.n_running++)] = v;
-    ++s.inserted;
-    ++s.edge_entered[z(e)];
-    ++s.origin_next[z(e)];
+    if (insert_vehicle(n, d, p, s, e, v, first_new)) ++s.origin_next[z(e)];
   }
 }
 
@@ -596,6 +571,43 @@ void count_entries(const Network& n, TrafficState& s) {
 
 }  // namespace
 
+bool insert_vehicle(const Network& n, const Demand& d, const Params& p, TrafficState& s,
+                    std::int32_t e, std::int32_t v, std::int32_t first_new) {
+  const Driver dr = driver(d, v);
+  // SUMO's departLane="best": the allowed lane whose continuation along the route is
+  // longest, then the one with the most room at its start.
+  const float horizon = static_cast<float>(p.strategic_lookahead);
+  std::int32_t best = -1;
+  float best_room = -k_inf, best_cont = -k_inf;
+  for (std::int32_t l = n.edge_lane_begin[z(e)]; l < n.edge_lane_begin[z(e) + 1]; ++l) {
+    if (!(n.lane_allow[z(l)] & dr.vclass)) continue;
+    const float cont = continuation(n, d, s, v, 0, l, dr.vclass, 0.0f, horizon, horizon).length;
+    float room = free_space(n, d, s, l);
+    // Vehicles inserted earlier in this step are not in the lane index yet.
+    for (std::int32_t i = first_new; i < s.n_running; ++i) {
+      const std::int32_t w = s.running[z(i)];
+      if (s.veh_lane[z(w)] == l)
+        room = std::min(room, s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length);
+    }
+    if (cont > best_cont || (cont == best_cont && room > best_room)) {
+      best = l;
+      best_room = room;
+      best_cont = cont;
+    }
+  }
+  if (best < 0 || best_room < std::min(dr.len + dr.s0, n.lane_length[z(best)])) return false;
+  s.veh_status[z(v)] = VehStatus::running;
+  s.veh_lane[z(v)] = best;
+  s.veh_route_pos[z(v)] = 0;
+  s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(best)]);
+  s.veh_speed[z(v)] = 0.0f;
+  s.veh_insert_time[z(v)] = s.time;
+  s.running[z(s.n_running++)] = v;
+  ++s.inserted;
+  ++s.edge_entered[z(e)];
+  return true;
+}
+
 int crossed_lanes(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
                   std::int32_t from, std::int32_t* out, int max_out) {
   const std::int32_t to = s.veh_lane[z(v)];
@@ -672,6 +684,15 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.scratch_lc.assign(nv, 0);
   s.scratch_count.assign(z(n.n_lanes()) + 1, 0);
   s.lane_merge_pos.assign(2 * z(n.n_lanes()), -1.0f);
+  const auto nc = d.calibrators.size();
+  s.calib_factor.assign(nc, 1.0);
+  s.calib_base.assign(nc, 0);
+  s.calib_ins.assign(nc, 0);
+  s.calib_rem.assign(nc, 0);
+  s.calib_next.resize(nc);
+  for (u c = 0; c < nc; ++c) s.calib_next[c] = d.calibrators[c].reserve_begin;
+  s.calib_unused = d.n_vehicles() - d.n_planned();
+  s.calib_armed.assign(nc, -1);
   s.edge_entered.assign(z(n.n_edges()), 0);
   s.edge_veh_seconds.assign(z(n.n_edges()), 0.0);
   s.edge_veh_meters.assign(z(n.n_edges()), 0.0);
@@ -681,7 +702,9 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
   update_signals(n, s);
   prepare_routes(n, d, p, s, pool);
+  const std::int32_t first_new = s.n_running;
   insert_vehicles(n, d, p, s);
+  if (!d.calibrators.empty()) calibrate(n, d, p, s, first_new);
   index_lanes(n, s, pool);
   compute_approaches(n, d, s, pool);
   decide_lane_changes(n, d, p, s, pool);
@@ -718,7 +741,8 @@ SummaryRow summary(const TrafficState& s, const Params& p) {
     vs += v;
     if (v < static_cast<float>(p.halting_speed)) ++r.halting;
   }
-  r.pending = static_cast<std::int64_t>(s.veh_status.size()) - s.inserted - s.unroutable;
+  r.pending =
+      static_cast<std::int64_t>(s.veh_status.size()) - s.inserted - s.unroutable - s.calib_unused;
   r.mean_speed = s.n_running > 0 ? vs / s.n_running : 0.0;
   return r;
 }

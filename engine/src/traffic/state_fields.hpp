@@ -121,6 +121,8 @@ void state_fields(A& a, S& s) {
   a.field("det_count", s.det_count);
   a.field("det_occupied_s", s.det_occupied_s);
   a.field("det_speed_sum", s.det_speed_sum);
+  a.field("det_total", s.det_total);
+  a.field("det_speed_total", s.det_speed_total);
   a.each("det_cover", s.det_cover, [](A& b, auto& c) {
     b.field("det", c.det);
     b.field("veh", c.veh);
@@ -130,6 +132,16 @@ void state_fields(A& a, S& s) {
   a.field("det_prev_lane", s.det_prev_lane);
   a.field("det_prev_pos", s.det_prev_pos);
   a.field("det_prev_speed", s.det_prev_speed);
+  a.field("calib_factor", s.calib_factor);
+  a.field("calib_base", s.calib_base);
+  a.field("calib_ins", s.calib_ins);
+  a.field("calib_rem", s.calib_rem);
+  a.field("calib_next", s.calib_next);
+  a.field("calib_armed", s.calib_armed);
+  a.field("calib_inserted", s.calib_inserted);
+  a.field("calib_removed", s.calib_removed);
+  a.field("calib_short", s.calib_short);
+  a.field("calib_unused", s.calib_unused);
   a.field("rerouted", s.rerouted);
   a.field("stranded", s.stranded);
   a.field("unroutable", s.unroutable);

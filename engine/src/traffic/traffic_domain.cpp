@@ -55,6 +55,7 @@ std::unique_ptr<DomainState> TrafficDomain::make_state(std::uint64_t seed) const
     const auto ok = set_detectors(m_net, s->ts, m_c.detectors);
     CT_ASSERT(ok.has_value(), "detectors were checked at compile time");
   }
+  init_sensors(*s);
   return s;
 }
 
@@ -149,6 +150,7 @@ void TrafficDomain::advance(DomainState& state, const StepContext& ctx) const {
   s.step_begin = s.ts.time;
   while (s.ts.time < end) {
     traffic::step(m_net, m_demand, m_params, s.ts, *ctx.pool);
+    sample_sensors(s);
     if (s.ts.time - s.interval_begin >= m_params.stats_interval) {
       const double b = to_seconds(s.interval_begin), e = to_seconds(s.ts.time);
       s.intervals.push_back(take_edge_interval(s.ts, b, e));

@@ -343,14 +343,15 @@ Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
     return fail(r.error());
   finish_demand(c.demand);
   if (auto r = check_events(spec, scenario, c); !r) return fail(r.error());
+  if (auto r = resolve_detectors(spec, c); !r) return fail(r.error());
+  if (auto r = resolve_sensors(scenario, spec.params.seed, c); !r) return fail(r.error());
   // Destination buildings of the city's trips, in the final vehicle order ("<id>#k" copies of a
-  // scaled demand share their original's).
+  // scaled demand and "<id>#<datastream>.<k>" calibrator reserves share their original's).
   if (!c.dest_by_id.empty())
     for (const std::string& id : c.demand.veh_id) {
       const auto it = c.dest_by_id.find(id.substr(0, id.find('#')));
       c.veh_dest_building.push_back(it != c.dest_by_id.end() ? it->second : -1);
     }
-  if (auto r = resolve_detectors(spec, c); !r) return fail(r.error());
   if (c.demand.veh_id.empty())
     c.warnings.push_back(Diagnostic::at(
         scenario.path, 0, "traffic", "the traffic domain has no vehicle to simulate",

@@ -43,6 +43,15 @@ struct TrafficSpec : DomainSpec {
   Params params;
 };
 
+// A traffic datastream (docs/live.md): the detectors its observations are counted at.
+struct TrafficSensor {
+  std::string id;                  // the datastream's
+  std::vector<std::int32_t> dets;  // detectors (TrafficState order)
+  SimTime period = 60'000;         // the interval a count or mean speed covers
+  std::int32_t calibrator = -1;    // traffic_count: its calibrator (Demand::calibrators)
+  std::int32_t edge = -1;          // the detectors' edge
+};
+
 struct TrafficDomainState : DomainState {
   TrafficState ts;
   std::vector<EdgeInterval> intervals;       // closed statistics intervals
@@ -53,6 +62,12 @@ struct TrafficDomainState : DomainState {
   std::vector<std::uint8_t> applied_closed, applied_dark;  // (n_links), (n_signals)
   std::vector<float> applied_factor;                       // (n_links)
   std::int64_t flood_reroutes = 0;  // vehicles queued for re-routing by flood closures
+  // The sensors' passings after each step (a ring over the longest period): per slot the time
+  // and, per sensor, the vehicles that passed its detectors since t = 0 and their speed sum.
+  std::vector<SimTime> hist_time;
+  std::vector<std::int64_t> hist_count;  // (slots * n_sensors)
+  std::vector<double> hist_speed;
+  std::int32_t hist_head = 0;  // the next slot written
 
   template <class A, class S>
   static void fields(A& a, S& s) {
@@ -77,6 +92,10 @@ struct TrafficDomainState : DomainState {
     a.field("applied_dark", s.applied_dark);
     a.field("applied_factor", s.applied_factor);
     a.field("flood_reroutes", s.flood_reroutes);
+    a.field("hist_time", s.hist_time);
+    a.field("hist_count", s.hist_count);
+    a.field("hist_speed", s.hist_speed);
+    a.field("hist_head", s.hist_head);
   }
   void save(StateOut& out) const override { fields(out, *this); }
   void load(StateIn& in) override { fields(in, *this); }
@@ -110,12 +129,17 @@ struct Compiled {
   std::vector<std::int32_t> veh_dest_building;     // (n_vehicles) city demand, -1 unknown
   std::map<std::string, std::int32_t> dest_by_id;  // city trips: vehicle id -> destination
   std::vector<DetectorSpec> detectors;
+  std::vector<TrafficSensor> sensors;                      // the traffic datastreams
   std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
   std::vector<Diagnostic> warnings;                        // Domain::warnings
 };
 
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core);
 std::shared_ptr<const EventPayload> parse_traffic_event(std::string_view action, SectionReader& ev);
+
+/// The scenario's traffic datastreams on the compiled detectors, with a calibrator (and its
+/// reserve vehicles) for each count (traffic_domain_sensors.cpp).
+Result<void> resolve_sensors(const ScenarioSpec& scenario, std::uint64_t seed, Compiled& c);
 
 /// The largest strongly connected component of the edge graph (edges joined by connections),
 /// over every edge: (n_edges) 1 on it. The city's trips start and end on it, so every trip has
@@ -168,6 +192,11 @@ class TrafficDomain : public Domain {
   void publish(const DomainState& state, CityExchange& x) const override;
   void advance(DomainState& state, const StepContext& ctx) const override;
   std::vector<Diagnostic> warnings() const override { return m_c.warnings; }
+  // traffic_domain_sensors.cpp: the live traffic datastreams.
+  Result<std::optional<double>> observe(const DomainState& state,
+                                        const DatastreamSpec& ds) const override;
+  bool assimilate(DomainState& state, const DatastreamSpec& ds, double observed,
+                  double gain) const override;
 
   // traffic_domain_outputs.cpp.
   void write_static(RunWriter& out) const override;
@@ -199,6 +228,13 @@ class TrafficDomain : public Domain {
   };
 
   FrameValues frame_values(const TrafficDomainState& s) const;
+  // traffic_domain_sensors.cpp.
+  const TrafficSensor* sensor(const DatastreamSpec& ds) const;
+  void init_sensors(TrafficDomainState& s) const;
+  void sample_sensors(TrafficDomainState& s) const;
+  /// Passings at a sensor's detectors over its period up to now, and their speed sum.
+  std::pair<std::int64_t, double> sensor_window(const TrafficDomainState& s,
+                                                std::size_t sensor) const;
 
   Params m_params;
   Compiled m_c;

@@ -59,6 +59,9 @@ void TrafficDomain::write_static(RunWriter& out) const {
   }
   out.attr("/traffic", "source", m_source);
   out.attr("/traffic", "vehicles", static_cast<std::int64_t>(m_demand.n_vehicles()));
+  if (m_demand.n_planned() < m_demand.n_vehicles())
+    out.attr("/traffic", "calibrator_reserve",
+             static_cast<std::int64_t>(m_demand.n_vehicles() - m_demand.n_planned()));
   out.attr("/traffic", "dt_s", to_seconds(m_params.dt));
 }
 
@@ -123,7 +126,7 @@ void TrafficDomain::write_frame(const DomainState& state, RunWriter& out) const 
 }
 
 // One row per vehicle of the demand (its index), whatever became of it: the KPIs' trips.
-constexpr std::uint8_t k_trip_stranded = 4, k_trip_cancelled = 5;
+constexpr std::uint8_t k_trip_stranded = 4, k_trip_cancelled = 5, k_trip_calibrated = 6;
 void TrafficDomain::write_trip_table(const TrafficState& ts, RunWriter& out) const {
   const std::size_t n = static_cast<std::size_t>(m_demand.n_vehicles());
   std::vector<std::uint8_t> status(n);
@@ -132,11 +135,16 @@ void TrafficDomain::write_trip_table(const TrafficState& ts, RunWriter& out) con
   for (std::size_t v = 0; v < n; ++v) {
     const VehStatus st = ts.veh_status[v];
     const bool inserted = ts.veh_insert_time[v] >= 0;
+    const auto removed_by = [&](std::uint8_t flag) {
+      return st == VehStatus::removed && (ts.veh_flags[v] & flag) != 0;
+    };
     status[v] = !inserted && st == VehStatus::removed ? k_trip_cancelled
-                : st == VehStatus::removed && (ts.veh_flags[v] & k_flag_stranded) != 0
-                    ? k_trip_stranded
-                    : static_cast<std::uint8_t>(st);
-    depart[v] = to_seconds(m_demand.veh_depart[v]);
+                : removed_by(k_flag_stranded)         ? k_trip_stranded
+                : removed_by(k_flag_calibrated)       ? k_trip_calibrated
+                                                      : static_cast<std::uint8_t>(st);
+    // A calibrator's reserve vehicle has no planned departure.
+    depart[v] =
+        m_demand.veh_depart[v] == k_reserve_depart ? nan : to_seconds(m_demand.veh_depart[v]);
     insert[v] = inserted ? to_seconds(ts.veh_insert_time[v]) : nan;
     arrive[v] = st == VehStatus::arrived ? to_seconds(ts.veh_arrive_time[v]) : nan;
   }
@@ -144,8 +152,10 @@ void TrafficDomain::write_trip_table(const TrafficState& ts, RunWriter& out) con
   out.write(p + "status", status,
             {"",
              "0 not yet inserted, 1 running at the end, 2 arrived, 3 removed after a failed "
-             "teleport, 4 stranded (destination cut off), 5 cancelled (no route at departure)"});
-  out.write(p + "depart_s", depart, {"s", "planned departure"});
+             "teleport, 4 stranded (destination cut off), 5 cancelled (no route at departure), "
+             "6 removed by a live-count calibrator"});
+  out.write(p + "depart_s", depart,
+            {"s", "planned departure; NaN: a calibrator's reserve vehicle"});
   out.write(p + "insert_s", insert, {"s", "time it entered the network; NaN: never"});
   out.write(p + "arrival_s", arrive, {"s", "arrival; NaN: did not arrive"});
   out.write(p + "route_length_m", ts.veh_route_length, {"m", "distance driven"});
@@ -241,7 +251,14 @@ void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
       fmt::format("{} edges, {} lanes, {} junction passages, {} signals", ne, m_net.n_road_lanes,
                   m_net.n_lanes() - m_net.n_road_lanes, m_net.tl_id.size()));
   add("vehicles in the demand / inserted / arrived",
-      fmt::format("{} / {} / {}", m_demand.n_vehicles(), s.ts.inserted, s.ts.arrived));
+      fmt::format("{} / {} / {}", m_demand.n_planned(), s.ts.inserted, s.ts.arrived));
+  if (!m_demand.calibrators.empty()) {
+    out.attr("/traffic", "calibrator_inserted", s.ts.calib_inserted);
+    out.attr("/traffic", "calibrator_removed", s.ts.calib_removed);
+    out.attr("/traffic", "calibrator_short_steps", s.ts.calib_short);
+    add("live-count calibrators: vehicles inserted / removed / steps short of reserve",
+        fmt::format("{} / {} / {}", s.ts.calib_inserted, s.ts.calib_removed, s.ts.calib_short));
+  }
   add("running now / not yet inserted", fmt::format("{} / {}", r.running, r.pending));
   // Names as docs/kpi.md defines them.
   add("mean travel time (completed trips)", fmt::format("{:.1f} s", dur / n_arr));
