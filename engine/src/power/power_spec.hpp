@@ -1,5 +1,5 @@
 // Private to engine/src/power: the [power] section and the power events as read from a
-// scenario (power_spec.cpp), compiled by power_domain.cpp.
+// scenario (power_spec.cpp), compiled by power_domain_compile.cpp.
 #pragma once
 
 #include <cstdint>
