@@ -99,9 +99,10 @@ def realtime():
     # --realtime 60 over 10 simulated minutes: 10 s of wall time (at least 10 s, since each step
     # waits for its due time; 13 s leaves room for a shared machine), the lag below one macro
     # step (1 s) throughout, and the same state hash and frames as the run without pacing.
-    # Keeping pace needs spare CPU: the timing checks need the unpaced run to have gone at least
-    # twice the pace (Monaco runs about 200x real time on two idle cores); on a machine too busy
-    # for that (other builds and runs) they are skipped, and the test says so (ctest: skipped).
+    # Keeping pace needs spare CPU: the timing checks need the unpaced runs before and after it
+    # to have gone at least twice the pace (Monaco runs about 200x real time on two idle cores);
+    # on a machine too busy for that (other builds and runs) they are skipped, and the test says
+    # so (ctest: skipped).
     import h5py
     import numpy as np
 
@@ -129,9 +130,12 @@ def realtime():
             for name in ("/time", "/flood/depth", "/traffic/vehicles/x", "/power/bus_vm"):
                 expect(np.array_equal(p[name][:], q[name][:], equal_nan=True),
                        f"{name} equal with and without pacing")
-        speed = float(summary(free.stdout, "speed").split("x")[0])
+        # The machine's spare CPU before and after the paced run (other tests come and go).
+        again = run("run", toml, "--out", f"{tmp}/again", "--quiet")
+        expect(again.returncode == 0, f"the second unpaced run: {again.stderr[-2000:]}")
+        speed = min(float(summary(r.stdout, "speed").split("x")[0]) for r in (free, again))
         timing = (f"--realtime {factor}: {wall:.2f} s wall, max lag {max_lag:.3f} s, {late} late "
-                  f"steps; unpaced {speed:.0f}x real time")
+                  f"steps; unpaced {speed:.0f}x real time (the slower of two runs)")
         if speed < 2 * factor:
             print(f"realtime: SKIPPED the timing checks, the machine is too busy: {timing}")
             sys.exit(77)

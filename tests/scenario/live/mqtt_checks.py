@@ -58,6 +58,9 @@ kind = "water_depth"
 at = [373200, 4843800]
 unit = "cm"
 range = [0, 500]
+[[traffic.detector]]
+name = "det1"
+edge = "899"
 [[sensors.datastream]]
 id = "loop-1"
 kind = "traffic_count"
