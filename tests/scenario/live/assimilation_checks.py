@@ -59,6 +59,24 @@ def readings(out):
         return f["/sensors/readings/t_ms"][:], f["/sensors/readings/value"][:]
 
 
+def feed(toml, tmp, name, lines):
+    """Runs the twin unfed and fed with `lines` (a replay file); the fed run's summary and
+    both runs' readings."""
+    with open(f"{tmp}/{name}.jsonl", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    run(toml, f"{tmp}/unfed")
+    stdout = run(toml, f"{tmp}/fed", "--replay", f"{tmp}/{name}.jsonl")
+    return stdout, readings(f"{tmp}/unfed"), readings(f"{tmp}/fed")
+
+
+def expect_replays(toml, tmp, stdout):
+    """The fed run's journal replays to its state hash."""
+    h_fed = [l for l in stdout.splitlines() if "state hash" in l][0].split()[-1]
+    out = run(toml, f"{tmp}/again", "--replay", f"{tmp}/fed/run.h5")
+    h_again = [l for l in out.splitlines() if "state hash" in l][0].split()[-1]
+    expect(h_again == h_fed, f"the fed run's journal replays to its state hash {h_fed}")
+
+
 def meters():
     with tempfile.TemporaryDirectory() as tmp:
         # The truth: every load 30 % higher from the start (an event the twin does not know).
@@ -77,12 +95,7 @@ def meters():
             for d in (0, 1):
                 lines.append(json.dumps({"datastream": f"meter-{d}", "phenomenonTime": iso(int(t[k])),
                                          "result": truth[k, d] / 1000.0, "unit": "MW"}))
-        with open(f"{tmp}/meters.jsonl", "w") as f:
-            f.write("\n".join(lines) + "\n")
-        run(twin_toml, f"{tmp}/unfed")
-        stdout = run(twin_toml, f"{tmp}/fed", "--replay", f"{tmp}/meters.jsonl")
-        tu, unfed = readings(f"{tmp}/unfed")
-        tf, fed = readings(f"{tmp}/fed")
+        stdout, (tu, unfed), (tf, fed) = feed(twin_toml, tmp, "meters", lines)
         expect(np.array_equal(tu, t) and np.array_equal(tf, t), "readings at the same times")
         # Misfit at the sensors against the truth, after the first reading was assimilated.
         later = t > 60_000
@@ -104,11 +117,7 @@ def meters():
                    f"{before[:2]} -> {after[:2]} kW")
         expect("fit meter-0" in stdout, "the summary reports the fit")
 
-        # The journal of the fed run replays to the same state.
-        h_fed = [l for l in stdout.splitlines() if "state hash" in l][0].split()[-1]
-        out = run(twin_toml, f"{tmp}/again", "--replay", f"{tmp}/fed/run.h5")
-        h_again = [l for l in out.splitlines() if "state hash" in l][0].split()[-1]
-        expect(h_again == h_fed, f"the fed run's journal replays to its state hash {h_fed}")
+        expect_replays(twin_toml, tmp, stdout)
 
 
 def gauges():
@@ -153,12 +162,7 @@ def gauges():
                  for ms, v in sorted(truth_at.items()) if 0 < ms < 15 * 60_000 for g in range(3)]
         lines += [json.dumps({"datastream": "rain-0", "phenomenonTime": iso(int(ms)), "result": r})
                   for ms, r in zip(rain_t, rain) if ms < 15 * 60_000]
-        with open(f"{tmp}/gauges.jsonl", "w") as f:
-            f.write("\n".join(lines) + "\n")
-        run(f"{tmp}/twin.toml", f"{tmp}/unfed")
-        stdout = run(f"{tmp}/twin.toml", f"{tmp}/fed", "--replay", f"{tmp}/gauges.jsonl")
-        tu, unfed = readings(f"{tmp}/unfed")
-        tf, fed = readings(f"{tmp}/fed")
+        stdout, (tu, unfed), (tf, fed) = feed(f"{tmp}/twin.toml", tmp, "gauges", lines)
         truth = np.array([truth_at[int(ms)] for ms in tf])
         later = tf > 60_000
         rmse_unfed = np.sqrt(np.mean((unfed[later, 1:] - truth[later]) ** 2))
@@ -231,12 +235,7 @@ def detectors():
                              "unit": "km/h" if d % 2 else "veh"})
                  for k in range(1, len(t)) if t[k] < 15 * 60_000
                  for d in range(4) if not np.isnan(truth[k, d])]
-        with open(f"{tmp}/loops.jsonl", "w") as f:
-            f.write("\n".join(lines) + "\n")
-        run(twin_toml, f"{tmp}/unfed")
-        stdout = run(twin_toml, f"{tmp}/fed", "--replay", f"{tmp}/loops.jsonl")
-        _, unfed = readings(f"{tmp}/unfed")
-        _, fed = readings(f"{tmp}/fed")
+        stdout, (_, unfed), (_, fed) = feed(twin_toml, tmp, "loops", lines)
         later = t > 120_000
         def rmse(x, d):
             return np.sqrt(np.nanmean((x[later, d] - truth[later, d]) ** 2))
@@ -263,10 +262,7 @@ def detectors():
                "the reserve vehicles not taken stay pending")
         expect("live-count calibrators" in stdout and "fit speed-899" in stdout,
                "the summary reports the calibrators and the fit")
-        h_fed = [l for l in stdout.splitlines() if "state hash" in l][0].split()[-1]
-        out = run(twin_toml, f"{tmp}/again", "--replay", f"{tmp}/fed/run.h5")
-        h_again = [l for l in out.splitlines() if "state hash" in l][0].split()[-1]
-        expect(h_again == h_fed, f"the fed run's journal replays to its state hash {h_fed}")
+        expect_replays(twin_toml, tmp, stdout)
 
 
 {"meters": meters, "gauges": gauges, "status": status, "detectors": detectors}[CHECK]()
