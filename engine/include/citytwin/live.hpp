@@ -124,11 +124,16 @@ class Assimilator {
   std::optional<std::string> status_event(const DatastreamSpec& ds, double value) const;
 };
 
-/// A drill command (docs/live.md "Commands"): a scenario event or a run control.
+/// A drill command (docs/live.md "Commands"): a scenario event, a run control or a fork.
 struct Command {
-  std::string id;                 ///< the operator's id for it, echoed in the ack
-  std::string type;               ///< "pause", "resume", "speed" or an event type ("traffic.close")
-  double factor = 0;              ///< speed: simulated seconds per wall second
+  std::string id;  ///< the operator's id for it, echoed in the ack
+  /// "pause", "resume", "speed", "fork" or an event type ("traffic.close")
+  std::string type;
+  double factor = 0;  ///< speed: simulated seconds per wall second
+  /// fork: as `citytwin fork`'s --members (0: not given), --until ("" : the scenario's end)
+  /// and --vary ("key=v1,v2,..."; "": members differ by their seed).
+  int members = 0;
+  std::string until, vary;
   std::vector<EventSpec> events;  ///< an event type: the parsed event (at = the clock)
   std::string text;               ///< the JSON as received (journaled)
 };
@@ -226,6 +231,23 @@ struct Ack {
   std::int64_t step = 0;  ///< the macro step at whose start it took effect
   SimTime t = 0;          ///< and its time
   std::string error;      ///< why it was refused
+  std::string fork;       ///< a fork's folder (fork.csv and member-<k>/ there)
+};
+
+/// Runs a drill's forks (docs/live.md "Forks"): the driver that can (`citytwin run`) gives the
+/// session one. A fork starts from the running state and goes on beside the twin.
+class Forker {
+ public:
+  virtual ~Forker() = default;
+  /// Saves the run's state now and starts `cmd`'s fork from it; its folder, or why not.
+  virtual Result<std::string> start(const Run& run, const Command& cmd) = 0;
+  /// A fork that ended: its command's id, folder and exit code (0: every member ran).
+  struct Done {
+    std::string id, dir;
+    int exit_code = 0;
+  };
+  /// The forks that ended since the last call; with `wait`, waits for every fork still running.
+  virtual std::vector<Done> finished(bool wait) = 0;
 };
 
 /// A live run's sources and journal: between two steps, takes what arrived, validates it,
@@ -265,6 +287,8 @@ class LiveSession {
   void after_step(Run& run, RunWriter* out);
   /// Publishes the twin's status now (also after every live.status_every of simulated time).
   void publish_status(const Run& run, bool paused);
+  /// Who runs the drill's forks (none: fork commands are refused). Not owned.
+  void set_forker(Forker* forker) { m_forker = forker; }
   /// The observations still held into the journal; the counters and the fit into the run
   /// file (before it is marked complete) and the summary.
   void finish(RunWriter& out, std::vector<SummaryRow>& summary);
@@ -285,6 +309,10 @@ class LiveSession {
   std::unique_ptr<MqttLink> m_link;
   std::optional<ReplayFile> m_replay;
   std::optional<Journal> m_journal_replay;
+  Forker* m_forker = nullptr;
+  std::vector<std::pair<Command, std::size_t>> m_pending_forks;  // (command, journal row)
+  std::int64_t m_forks = 0;
+  void forks_ended(bool wait);
   std::size_t m_journal_obs = 0, m_journal_cmd = 0;
   void write_readings(const Run& run, RunWriter& out);
   void journal_observations(RunWriter& out);

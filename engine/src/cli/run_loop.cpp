@@ -152,6 +152,20 @@ Result<ScenarioSpec> load_run_spec(const std::string& scenario, const std::strin
   return spec;
 }
 
+Result<void> checkpoint_run(const Model& m, const SimState& s, SimTime started_duration,
+                            RunRecorder& rec, const std::string& path) {
+  Checkpoint c;
+  c.scenario_path = std::filesystem::absolute(m.spec.path).string();
+  c.scenario_text = m.spec.resolved_text;
+  c.duration = started_duration;
+  c.state_hash = hash_state(m, s);
+  auto image = save_state(m, s);
+  if (!image) return fail(image.error());
+  c.image = std::move(*image);
+  c.recorder = rec.mark();
+  return write_checkpoint(path, c);
+}
+
 int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOptions& o) {
   const Model& m = run.model();
   const std::string checkpoint_path =
@@ -184,34 +198,27 @@ int drive_run(Run& run, std::unique_ptr<RunRecorder> recorder, const DriveOption
         warned_late = true;
       }
       if (next_checkpoint >= 0 && s.t >= next_checkpoint && checkpoint_error.empty()) {
-        Checkpoint c;
-        c.scenario_path = std::filesystem::absolute(m.spec.path).string();
-        c.scenario_text = m.spec.resolved_text;
-        c.duration = o.started_duration;
-        c.state_hash = hash_state(m, s);
-        auto image = save_state(m, s);
-        if (image) {
-          c.image = std::move(*image);
-          c.recorder = rec.mark();
-          if (auto w = write_checkpoint(checkpoint_path, c); !w)
-            checkpoint_error = w.error().to_string();
-          else
-            ++checkpoints;
-        } else {
-          checkpoint_error = image.error().to_string();
-        }
+        if (auto w = checkpoint_run(m, s, o.started_duration, rec, checkpoint_path); !w)
+          checkpoint_error = w.error().to_string();
+        else
+          ++checkpoints;
         while (next_checkpoint <= s.t) next_checkpoint += o.checkpoint_every;
       }
       progress.update(s.t, std::chrono::duration<double>(Clock::now() - t_loop).count(), pacing);
     });
-    if (o.live)
+    std::unique_ptr<live::Forker> forker;
+    if (o.live) {
+      forker = process_forker(m, o.started_duration, rec);
+      o.live->set_forker(forker.get());
       drive_live(run, *o.live, rec);
-    else
+    } else {
       run.run_until(m.spec.run.duration);
+    }
     rows = rec.finish(run.state(), run.pacing().lag_s,
                       [&](RunWriter& w, std::vector<SummaryRow>& summary) {
                         if (o.live) o.live->finish(w, summary);
                       });
+    if (o.live) o.live->set_forker(nullptr);
   } catch (const OutputError& e) {
     output_failed(o.h5, e, rec.flushed());
   }

@@ -13,7 +13,8 @@ class Option;
 
 namespace citytwin::live {
 class LiveSession;
-}
+class Forker;
+}  // namespace citytwin::live
 
 namespace citytwin::cli {
 
@@ -49,6 +50,16 @@ struct DriveOptions {
   /// The live session (broker, replay, journal) when the run has one; null otherwise.
   live::LiveSession* live = nullptr;
 };
+
+/// Writes the checkpoint of state `s` of a run of `m` started to `started_duration` whose run
+/// file `rec` writes (docs/batch.md "Checkpoints"), atomically, to `path`.
+Result<void> checkpoint_run(const Model& m, const SimState& s, SimTime started_duration,
+                            RunRecorder& rec, const std::string& path);
+
+/// A live drill's forks (live_fork.cpp): each a checkpoint of the running state in
+/// <output.dir>/fork-<time>/ and a `citytwin fork` process from it, beside the twin.
+std::unique_ptr<live::Forker> process_forker(const Model& m, SimTime started_duration,
+                                             RunRecorder& rec);
 
 /// Steps `run` to the model's end with the recorder observing (paced at o.realtime, with the
 /// lag in the progress line, the run file and the summary), writes checkpoints when due,

@@ -1,5 +1,5 @@
 // Drill commands (docs/live.md "Commands"): JSON objects naming a scenario event type, checked
-// by the scenario's own event parser, or a run control (pause, resume, speed).
+// by the scenario's own event parser, a run control (pause, resume, speed) or a fork.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -70,6 +70,36 @@ Result<Command> parse_command(const ScenarioSpec& spec, std::string_view json, S
   if (j.contains("at"))
     return fail(Error::msg("\"at\": a command takes effect at the run's next macro step"));
   if (c.type == "pause" || c.type == "resume") return c;
+  if (c.type == "fork") {
+    // As `citytwin fork`'s options; the fork checks them against the scenario when it starts.
+    for (const auto& [key, v] : j.items()) {
+      if (key == "id" || key == "type") continue;
+      if (key == "members") {
+        if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 256)
+          return fail(Error::msg("\"members\": a fork's members are a whole number, 1 to 256"));
+        c.members = v.get<int>();
+      } else if (key == "until" || key == "vary") {
+        if (!v.is_string() || v.get<std::string>().empty())
+          return fail(Error::msg(
+              fmt::format("\"{}\": a string, as citytwin fork's --{} (\"{}\")", key, key,
+                          key == "until" ? "+2h" : "flood.rain.intensity=0mm/h,30mm/h,60mm/h")));
+        (key == "until" ? c.until : c.vary) = v.get<std::string>();
+      } else {
+        return fail(Error::msg(fmt::format(
+            "\"{}\": a fork takes \"members\", \"until\" and \"vary\" (docs/live.md)", key)));
+      }
+    }
+    if (!c.until.empty()) {
+      const bool relative = c.until.front() == '+';
+      const auto d = parse_duration(relative ? c.until.substr(1) : c.until);
+      if (!d || *d <= 0)
+        return fail(Error::msg(
+            fmt::format("\"until\": \"{}\" is not +DURATION (from the fork) or DURATION (from "
+                        "the start), e.g. \"+2h\"",
+                        c.until)));
+    }
+    return c;
+  }
   if (c.type == "speed") {
     const auto f = j.find("factor");
     if (f == j.end() || !f->is_number() || !(f->get<double>() > 0) ||

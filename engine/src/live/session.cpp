@@ -137,11 +137,28 @@ void LiveSession::before_step(Run& run, Control& control) {
       const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
       if (j.is_object() && j.contains("id") && j["id"].is_string()) id = j["id"].get<std::string>();
       spdlog::warn("live: command refused: {}", cmd.error().to_string());
-      answer({id, false, s.step, now, cmd.error().to_string()});
+      answer({id, false, s.step, now, cmd.error().to_string(), {}});
+    } else if (cmd->type == "fork") {
+      // Taken after the step (the state then has no event waiting in its inbox). A journal's
+      // replay forks nothing: a fork changes no state of the twin.
+      if (!controls) {
+        answer({id, true, s.step, now, {}, {}});
+      } else if (!m_forker) {
+        entry.status = 0;
+        ++m_commands_refused;
+        answer({id,
+                false,
+                s.step,
+                now,
+                "this twin cannot fork (a viewer's drill): run the drill with citytwin run",
+                {}});
+      } else {
+        m_pending_forks.push_back({std::move(*cmd), m_new_cmd.size()});
+      }
     } else if (cmd->type == "pause" || cmd->type == "resume" || cmd->type == "speed") {
       if (controls && cmd->type != "speed") control.paused = cmd->type == "pause";
       if (controls && cmd->type == "speed") control.speed = cmd->factor;
-      answer({id, true, s.step, now, {}});
+      answer({id, true, s.step, now, {}, {}});
     } else {
       for (EventSpec& e : cmd->events) {
         m_pending_acks.push_back({id, s.rejected_events.size(), e.where, m_new_cmd.size()});
@@ -237,6 +254,7 @@ void LiveSession::answer(Ack ack) {
                      {"step", ack.step},
                      {"t_s", to_seconds(ack.t)}};
     if (!ack.applied) j["error"] = ack.error;
+    if (!ack.fork.empty()) j["fork"] = ack.fork;
     m_link->publish("ack", j.dump());
   }
   m_acks.push_back(std::move(ack));
@@ -275,9 +293,25 @@ void LiveSession::after_step(Run& run, RunWriter* out) {
       entry.status = 0;
       ++m_commands_refused;
     }
-    answer({p.id, error.empty(), entry.step, entry.t, error});
+    answer({p.id, error.empty(), entry.step, entry.t, error, {}});
   }
   m_pending_acks.clear();
+  for (auto& [cmd, row] : m_pending_forks) {
+    auto dir = m_forker->start(run, cmd);
+    if (dir) {
+      ++m_forks;
+      spdlog::info("live: fork {} of the state at {} runs in {}", cmd.id, format_duration(s.t),
+                   *dir);
+    } else {
+      m_new_cmd[row].status = 0;
+      ++m_commands_refused;
+      spdlog::warn("live: fork {} refused: {}", cmd.id, dir.error().to_string());
+    }
+    answer({cmd.id, dir.has_value(), s.step, s.t, dir ? std::string() : dir.error().to_string(),
+            dir ? *dir : std::string()});
+  }
+  m_pending_forks.clear();
+  forks_ended(false);
 
   // The journal's new rows (a drill without a run file keeps none).
   if (out) {
@@ -290,6 +324,22 @@ void LiveSession::after_step(Run& run, RunWriter* out) {
     if (out && !m_model.spec.live.datastreams.empty()) write_readings(run, *out);
     publish_status(run, false);
     while (m_next_status <= s.t) m_next_status += m_model.spec.live.status_every;
+  }
+}
+
+void LiveSession::forks_ended(bool wait) {
+  if (!m_forker) return;
+  for (const Forker::Done& d : m_forker->finished(wait)) {
+    if (d.exit_code == 0)
+      spdlog::info("live: fork {} finished: {}/fork.csv", d.id, d.dir);
+    else
+      spdlog::warn("live: fork {} failed (exit {}): see {}/fork.log", d.id, d.exit_code, d.dir);
+    if (m_link)
+      m_link->publish("ack", nlohmann::json{{"id", d.id},
+                                            {"status", d.exit_code == 0 ? "finished" : "failed"},
+                                            {"fork", d.dir},
+                                            {"exit", d.exit_code}}
+                                 .dump());
   }
 }
 
@@ -368,6 +418,12 @@ void LiveSession::finish(RunWriter& out, std::vector<SummaryRow>& summary) {
       {"live", "commands", fmt::format("{} ({} refused)", m_commands, m_commands_refused)});
   if (m_link)
     summary.push_back({"live", "broker reconnects", std::to_string(m_link->reconnects())});
+  if (m_forks > 0) {
+    // The twin ends after its forks: their ends are answered like the rest.
+    spdlog::info("live: waiting for the drill's forks to finish");
+    forks_ended(true);
+    summary.push_back({"live", "forks", std::to_string(m_forks)});
+  }
 }
 
 }  // namespace citytwin::live

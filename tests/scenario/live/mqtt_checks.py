@@ -2,6 +2,7 @@
 a free port with the shipped configuration (docs/mosquitto/: TLS, password file, ACL) and a
 test CA made here with openssl; sensors and operators are mosquitto_pub/mosquitto_sub and a
 libmosquitto gateway (mqtt_publish). Usage: mqtt_checks.py CITYTWIN MQTT_PUBLISH CHECK."""
+import csv
 import json
 import os
 import re
@@ -194,20 +195,43 @@ def drill():
             # Commands: an operator's load change (applied), a closure naming no road (refused
             # when it applies), an unknown type (refused when parsed); the same load change
             # from a sensor, which the ACL drops.
+            # And a fork of two futures for 30 s (runs beside the twin), one with no members.
             cmds = [
                 {"id": "c1", "type": "power.scale_load", "factor": 1.5},
                 {"id": "c2", "type": "traffic.close", "edges": ["no-such-edge"]},
                 {"id": "c3", "type": "power.explode"},
+                {"id": "f1", "type": "fork", "members": 2, "until": "+30s"},
+                {"id": "f2", "type": "fork", "members": 0},
             ]
             r = broker.pub("operator", "citytwin/drill/cmd", [json.dumps(c) for c in cmds])
             expect(r.returncode == 0, f"the operator sends commands: {r.stderr!r}")
             r = broker.pub("sensor", "citytwin/drill/cmd",
                            [json.dumps({"id": "evil", "type": "power.scale_load", "factor": 0.1})])
-            for cid in ("c1", "c2", "c3"):
+            for cid in ("c1", "c2", "c3", "f1", "f2"):
                 watch.wait(lambda l, cid=cid: "/ack " in l and f'"id":"{cid}"' in l, 120,
                            f"command {cid} is acknowledged")
             stdout = finish_twin(twin, out)
-            acks = {a["id"]: a for a in messages(watch.lines, "ack")}
+            watch.wait(lambda l: "/ack " in l and '"status":"finished"' in l, 60,
+                       "the fork's end is announced")
+            all_acks = messages(watch.lines, "ack")
+            acks = {a["id"]: a for a in all_acks if a["status"] in ("applied", "refused")}
+            fork_acks = [a for a in all_acks if a["id"] == "f1"]
+            expect([a["status"] for a in fork_acks] == ["applied", "finished"]
+                   and fork_acks[1]["exit"] == 0 and fork_acks[0]["fork"] == fork_acks[1]["fork"],
+                   f"the fork is acknowledged, then reported finished: {fork_acks}")
+            expect(acks["f2"]["status"] == "refused" and "members" in acks["f2"]["error"],
+                   f"a fork of no members is refused: {acks['f2']}")
+            fork_dir = fork_acks[0]["fork"]
+            with open(f"{fork_dir}/fork.csv") as f:
+                rows = list(csv.DictReader(f))
+            expect(len(rows) == 2 and all(r["status"] == "done" for r in rows),
+                   f"the fork ran two members: {rows}")
+            t_fork = fork_acks[0]["t_s"]
+            for k in (0, 1):
+                with h5py.File(f"{fork_dir}/member-{k}/run.h5", "r") as f:
+                    t = f["/time"][:]
+                    expect(abs(t[0] - t_fork) < 1e-6 and abs(t[-1] - (t_fork + 30)) < 1e-6,
+                           f"member {k} runs from the fork at {t_fork} s for 30 s: {t[0]}..{t[-1]}")
             expect(acks["c1"]["status"] == "applied" and acks["c2"]["status"] == "refused"
                    and "no-such-edge" in acks["c2"]["error"] and acks["c3"]["status"] == "refused"
                    and "explode" in acks["c3"]["error"],
@@ -234,8 +258,8 @@ def drill():
                 status = f["/live/commands/status"][:]
                 steps = f["/live/commands/step"][:]
                 by_id = {j["id"]: (int(s), int(st)) for j, s, st in zip(journal, status, steps)}
-                expect(sorted(by_id) == ["c1", "c2", "c3"], f"the journal holds the operator's "
-                       f"commands, not the sensor's: {sorted(by_id)}")
+                expect(sorted(by_id) == ["c1", "c2", "c3", "f1", "f2"], f"the journal holds the "
+                       f"operator's commands, not the sensor's: {sorted(by_id)}")
                 expect(by_id["c1"] == (1, acks["c1"]["step"]) and by_id["c2"][0] == 0,
                        f"journaled with their status and the step of the ack: {by_id}")
                 # The effect: served load jumps by the factor at the ack's step.
@@ -247,7 +271,8 @@ def drill():
                 expect(abs(after / before - 1.5) < 0.03,
                        f"the load change shows in the state: served {before:.2f} -> {after:.2f} MW")
                 drill_served = served.copy()
-            expect(summary(stdout, "live", "commands") == "3 (2 refused)", "the summary counts them")
+            expect(summary(stdout, "live", "commands") == "5 (3 refused)", "the summary counts them")
+            expect(summary(stdout, "live", "forks") == "1", "and the forks")
             drill_hash = re.search(r"state hash\s+([0-9a-f]{16})", stdout).group(1)
 
             # The drill replayed from its journal, offline: the same state and series.

@@ -170,7 +170,41 @@ TEST_CASE("the scenario's [live] and datastream keys are checked", "[live]") {
   CHECK_THAT(errors("[[sensors.datastream]]\nid = \"g\"\nkind = \"traffic_speed\"\n"
                     "entity = \"d\"\nunit = \"km/h\"\nrange = [5, 1]\n"),
              Contains("lower bound"));
+  CHECK_THAT(errors("[[sensors.datastream]]\nid = \"c\"\nkind = \"traffic_count\"\n"
+                    "entity = \"d\"\nperiod = \"0s\"\n"),
+             Contains("period"));
+  CHECK_THAT(errors("[[sensors.datastream]]\nid = \"c\"\nkind = \"traffic_count\"\n"
+                    "entity = \"d\"\nreserve = -1\n"),
+             Contains("reserve"));
+  CHECK_THAT(errors("[[sensors.datastream]]\nid = \"g\"\nkind = \"water_depth\"\n"
+                    "at = [1, 2]\nunit = \"m\"\nperiod = \"1min\"\n"),
+             Contains("period"));  // a gauge reads a level, not a count over a period
   CHECK_THAT(errors("[live]\nbroker = \"tcp://x:1\"\n"), Contains("mqtts://host:port"));
   CHECK_THAT(errors("[live]\npassword = \"hunter2\"\n"),
              Contains("never read from the scenario") && Contains("CITYTWIN_MQTT_PASSWORD"));
+}
+
+TEST_CASE("fork commands take citytwin fork's options and refuse the rest", "[live]") {
+  const ScenarioSpec spec = spec_of(k_scenario);
+  auto cmd = parse_command(
+      spec, R"({"id": "f1", "type": "fork", "members": 3, "until": "+2h", "vary": "k=1,2,3"})", 0);
+  REQUIRE(cmd);
+  CHECK(cmd->type == "fork");
+  CHECK(cmd->members == 3);
+  CHECK(cmd->until == "+2h");
+  CHECK(cmd->vary == "k=1,2,3");
+  auto bare = parse_command(spec, R"({"id": "f2", "type": "fork"})", 0);
+  REQUIRE(bare);
+  CHECK(bare->members == 0);
+  CHECK(bare->until.empty());
+  auto error = [&](const char* json) {
+    auto c = parse_command(spec, json, 0);
+    REQUIRE_FALSE(c);
+    return c.error().to_string();
+  };
+  CHECK_THAT(error(R"({"type": "fork", "members": 0})"), Contains("1 to 256"));
+  CHECK_THAT(error(R"({"type": "fork", "members": 2.5})"), Contains("whole number"));
+  CHECK_THAT(error(R"({"type": "fork", "until": "soon"})"), Contains("+DURATION"));
+  CHECK_THAT(error(R"({"type": "fork", "vary": 3})"), Contains("--vary"));
+  CHECK_THAT(error(R"({"type": "fork", "seeds": 3})"), Contains("\"members\", \"until\" and"));
 }
