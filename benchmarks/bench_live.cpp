@@ -1,0 +1,296 @@
+// Live ingest (issue: >= 50,000 observations/s from the broker while Monaco runs, slowing it by
+// less than 5 %): Monaco's coupled city for 10 simulated minutes writing its run file, once
+// without a feed and once while a gateway publishes water-gauge observations (100 datastreams,
+// QoS 1, offered at 60,000/s for as long as the unfed run took) to a mosquitto on 127.0.0.1 with
+// the shipped ACL and password authentication (no TLS); then the same observations from a replay
+// file (the twin's own cost, without the broker's), then unfed again. The gateway stamps each
+// observation where the unfed twin's clock would then be: one the broker delivers after its time
+// is refused as late (counted). Rate: observations the twin accepted per second of its run;
+// received_per_s counts the refused too. Two cases: the run as fast as it goes, and paced at 20x
+// real time (a live drill's situation: the lag says whether it kept up). The broker and the
+// gateway share the machine's cores with the twin.
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench.hpp"
+#include "citytwin/live.hpp"
+#include "citytwin/sim.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+constexpr int k_datastreams = 100;
+constexpr double k_rate = 60'000;  // observations/s the gateway offers
+
+int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+// mosquitto on 127.0.0.1 with the shipped ACL and a password file; stopped when destroyed.
+class Broker {
+ public:
+  explicit Broker(const fs::path& dir) : m_port(free_port()) {
+    const std::string src = citytwin::bench::source_dir();
+    const std::string passwd = (dir / "passwd").string();
+    std::ofstream(passwd).flush();
+    for (const char* u : {"twin", "sensor"})
+      if (std::system(("mosquitto_passwd -b " + passwd + " " + u + " bench-" + u).c_str()) != 0)
+        throw std::runtime_error("mosquitto_passwd failed");
+    const std::string conf = (dir / "mosquitto.conf").string();
+    std::ofstream(conf) << "per_listener_settings false\nallow_anonymous false\npassword_file "
+                        << passwd << "\nacl_file " << src
+                        << "/docs/mosquitto/citytwin.acl\nmax_queued_messages 1000000\n"
+                        << "max_inflight_messages 1000\nlistener " << m_port << " 127.0.0.1\n"
+                        << (::geteuid() == 0 ? "user root\n" : "");
+    std::string log = (dir / "mosquitto.log").string();
+    const char* argv[] = {"mosquitto", "-c", conf.c_str(), nullptr};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (posix_spawnp(&m_pid, "mosquitto", &fa, nullptr, const_cast<char**>(argv), environ) != 0)
+      throw std::runtime_error("cannot start mosquitto");
+    posix_spawn_file_actions_destroy(&fa);
+    // Ready once it accepts a connection.
+    for (int k = 0; k < 200; ++k) {
+      const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<std::uint16_t>(m_port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      const bool up = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(s);
+      if (up) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("mosquitto did not start");
+  }
+  ~Broker() {
+    ::kill(m_pid, SIGTERM);
+    ::waitpid(m_pid, nullptr, 0);
+  }
+  int port() const { return m_port; }
+
+ private:
+  int m_port;
+  pid_t m_pid = 0;
+};
+
+// The k-th of `total` observations: gauge k % 100, stamped from 10 s to 590 s of the run in
+// order (each gauge's 1 / 100 of them some 100 ms or more apart), a depth of k % 50 cm.
+// monaco.toml starts at 2026-06-15T07:00+02:00, 05:00 UTC.
+std::string observation(std::int64_t k, std::int64_t total) {
+  const std::int64_t ms = 10'000 + k * 580'000 / total;
+  char payload[160];
+  const int n = std::snprintf(payload, sizeof payload,
+                              "{\"datastream\": \"gauge-%d\", \"phenomenonTime\": "
+                              "\"2026-06-15T05:%02d:%02d.%03dZ\", \"result\": %d}",
+                              static_cast<int>(k % k_datastreams), static_cast<int>(ms / 60000),
+                              static_cast<int>(ms / 1000 % 60), static_cast<int>(ms % 1000),
+                              static_cast<int>(k % 50));
+  return std::string(payload, static_cast<std::size_t>(n));
+}
+
+// A gateway publishing observation(k, total) for k < total at `rate` per second (QoS 1, at
+// most 2,000 unacknowledged), stopped early if destroyed first.
+class Gateway {
+ public:
+  Gateway(int port, std::int64_t total, double rate) {
+    mosquitto_lib_init();
+    m_mosq = mosquitto_new("bench-gateway", true, this);
+    mosquitto_username_pw_set(m_mosq, "sensor", "bench-sensor");
+    mosquitto_max_inflight_messages_set(m_mosq, 2000);
+    mosquitto_publish_callback_set(
+        m_mosq, [](mosquitto*, void* self, int) { ++static_cast<Gateway*>(self)->m_acked; });
+    if (mosquitto_connect(m_mosq, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS)
+      throw std::runtime_error("the gateway cannot connect");
+    mosquitto_loop_start(m_mosq);
+    m_thread = std::thread([this, total, rate] {
+      const auto t0 = Clock::now();
+      for (std::int64_t k = 0; k < total && !m_stop; ++k) {
+        // Paced: the k-th goes out at k / rate s; the broker's acknowledgements bound the
+        // backlog in this process.
+        const auto due = t0 + std::chrono::duration<double>(static_cast<double>(k) / rate);
+        while (!m_stop && (Clock::now() < due || k - m_acked > 2000))
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+        const std::string payload = observation(k, total);
+        const std::string topic = "citytwin/bench/obs/gauge-" + std::to_string(k % k_datastreams);
+        mosquitto_publish(m_mosq, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                          payload.data(), 1, false);
+        ++m_sent;
+      }
+    });
+  }
+  ~Gateway() {
+    m_stop = true;
+    m_thread.join();
+    mosquitto_disconnect(m_mosq);
+    mosquitto_loop_stop(m_mosq, false);
+    mosquitto_destroy(m_mosq);
+  }
+  std::int64_t acked() const { return m_acked; }
+  std::int64_t sent() const { return m_sent; }
+
+ private:
+  mosquitto* m_mosq = nullptr;
+  std::atomic<bool> m_stop{false};
+  std::atomic<std::int64_t> m_acked{0}, m_sent{0};
+  std::thread m_thread;
+};
+
+std::shared_ptr<const citytwin::Model> compile(const fs::path& dir, const std::string& name,
+                                               const std::string& extra) {
+  const std::string file = (dir / (name + ".toml")).string();
+  std::ofstream(file) << "extends = \"" << citytwin::bench::source_dir()
+                      << "/scenarios/monaco.toml\"\n[scenario]\nname = \"" << name
+                      << "\"\nduration = \"10min\"\n"
+                      << extra;
+  auto spec = citytwin::load_scenario(file);
+  if (!spec) throw std::runtime_error(spec.error().to_string());
+  auto model = citytwin::compile_model(std::move(*spec));
+  if (!model) throw std::runtime_error(model.error().to_string());
+  return *model;
+}
+
+// Runs the model to its end writing its run file (the live session's journal too, when given),
+// paced at `pace` simulated seconds per wall second (0: as fast as it goes); the wall time of
+// the stepping loop and the largest lag behind the wall clock (paced).
+struct Timing {
+  double wall_s = 0, max_lag_s = 0;
+};
+Timing run(const std::shared_ptr<const citytwin::Model>& model, const fs::path& h5, int threads,
+           citytwin::live::LiveSession* live, double pace) {
+  auto rec = citytwin::RunRecorder::create(*model, h5.string());
+  if (!rec) throw std::runtime_error(rec.error().to_string());
+  citytwin::Run r(model, threads);
+  if (live) live->create_journal(r, (*rec)->writer());
+  (*rec)->observe(r.state());
+  r.observe([&](const citytwin::SimState& s) { (*rec)->observe(s); });
+  if (pace > 0) r.pace(pace);
+  const auto t0 = Clock::now();
+  citytwin::live::LiveSession::Control control;
+  while (!r.done()) {
+    if (live)
+      live->turn(r, &(*rec)->writer(), control);
+    else
+      r.step();
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  (*rec)->finish(r.state(), std::numeric_limits<double>::quiet_NaN(),
+                 [&](citytwin::RunWriter& w, std::vector<citytwin::SummaryRow>& rows) {
+                   if (live) live->finish(w, rows);
+                 });
+  return {wall, r.pacing().max_lag_s};
+}
+
+citytwin::bench::Result live_ingest(int threads, double pace) {
+  const fs::path dir = fs::temp_directory_path() / "citytwin-bench-live";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  Broker broker(dir);
+  ::setenv("CITYTWIN_MQTT_USERNAME", "twin", 1);
+  ::setenv("CITYTWIN_MQTT_PASSWORD", "bench-twin", 1);
+  // Water gauges around Port Hercule (results in cm, 0-49).
+  std::string streams;
+  for (int k = 0; k < k_datastreams; ++k)
+    streams += "[[sensors.datastream]]\nid = \"gauge-" + std::to_string(k) +
+               "\"\nkind = \"water_depth\"\nat = [" + std::to_string(373100 + 2 * k) +
+               ", 4843800]\nunit = \"cm\"\nrange = [0, 500]\nradius = \"10m\"\n";
+  const auto plain = compile(dir, "unfed", "");
+  const auto fed = compile(dir, "fed",
+                           "[live]\ntwin = \"bench\"\nbroker = \"mqtt://127.0.0.1:" +
+                               std::to_string(broker.port()) + "\"\n" + streams);
+  const double unfed_before = run(plain, dir / "unfed1.h5", threads, nullptr, pace).wall_s;
+  // The feed: k_rate observations per second for as long as the unfed run took.
+  const auto total = static_cast<std::int64_t>(k_rate * unfed_before);
+  auto session = citytwin::live::LiveSession::open(*fed, {"", true});
+  if (!session) throw std::runtime_error(session.error().to_string());
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // its subscription reaches the broker
+  double fed_s = 0, max_lag = 0;
+  std::int64_t published = 0, sent = 0;
+  {
+    Gateway gateway(broker.port(), total, k_rate);
+    const Timing t = run(fed, dir / "fed.h5", threads, session->get(), pace);
+    fed_s = t.wall_s;
+    max_lag = t.max_lag_s;
+    published = gateway.acked();
+    sent = gateway.sent();
+  }
+  const auto accepted = static_cast<double>((*session)->intake().accepted());
+  std::int64_t refused = 0;
+  for (auto r : (*session)->intake().rejected()) refused += r;
+  session->reset();
+  // The same observations from a replay file: the twin's own cost, without the broker's.
+  {
+    std::ofstream f(dir / "feed.jsonl");
+    for (std::int64_t k = 0; k < total; ++k) f << observation(k, total) << "\n";
+  }
+  const auto offline = compile(dir, "replayed", streams);
+  auto replay = citytwin::live::LiveSession::open(*offline, {(dir / "feed.jsonl").string(), false});
+  if (!replay) throw std::runtime_error(replay.error().to_string());
+  const double replay_s = run(offline, dir / "replayed.h5", threads, replay->get(), pace).wall_s;
+  const auto replayed = static_cast<double>((*replay)->intake().accepted());
+  replay->reset();
+  const double unfed_after = run(plain, dir / "unfed2.h5", threads, nullptr, pace).wall_s;
+  fs::remove_all(dir);
+  const double unfed = 0.5 * (unfed_before + unfed_after);
+  return {accepted / fed_s,
+          "observations/s",
+          fed_s,
+          {{"accepted", accepted},
+           {"refused", static_cast<double>(refused)},
+           {"offered_per_s", k_rate},
+           {"sent", static_cast<double>(sent)},
+           {"published_acked", static_cast<double>(published)},
+           {"fed_s", fed_s},
+           {"unfed_s_before", unfed_before},
+           {"unfed_s_after", unfed_after},
+           {"received_per_s", (accepted + static_cast<double>(refused)) / fed_s},
+           {"slowdown", fed_s / unfed - 1},
+           {"pace", pace},
+           {"max_lag_s", max_lag},
+           {"replayed", replayed},
+           {"replay_s", replay_s},
+           {"slowdown_replay", replay_s / unfed - 1}},
+          {{"scenario",
+            "monaco.toml, 10 min, run file written; 100 water-gauge datastreams, "
+            "QoS 1, password auth, no TLS; broker and gateway on the same machine"}}};
+}
+
+CT_BENCH("live.ingest.monaco",
+         "observations/s the twin takes from a mosquitto on 127.0.0.1 while Monaco runs as fast as "
+         "it can, and the slowdown against the unfed run",
+         [](int threads) { return live_ingest(threads, 0); });
+CT_BENCH("live.ingest.monaco_paced",
+         "the same feed while Monaco runs paced at 20x real time (10 min in 30 s): observations/s "
+         "taken and the largest lag behind the wall clock",
+         [](int threads) { return live_ingest(threads, 20); });
+
+}  // namespace
