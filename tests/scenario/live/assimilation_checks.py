@@ -59,6 +59,13 @@ def readings(out):
         return f["/sensors/readings/t_ms"][:], f["/sensors/readings/value"][:]
 
 
+def write_scenario(tmp, name, base, scenario_keys, rest):
+    """tmp/name.toml: `base` extended, with [scenario] name and `scenario_keys`, then `rest`."""
+    with open(f"{tmp}/{name}.toml", "w") as f:
+        f.write(f'extends = "{base}"\n[scenario]\nname = "{name}"\n{scenario_keys}{rest}')
+    return f"{tmp}/{name}.toml"
+
+
 def feed(toml, tmp, name, lines):
     """Runs the twin unfed and fed with `lines` (a replay file); the fed run's summary and
     both runs' readings."""
@@ -216,15 +223,12 @@ def detectors():
                     f'[[sensors.datastream]]\nid = "speed-{link}"\nkind = "traffic_speed"\n'
                     f'entity = "loop{link}"\nunit = "km/h"\nrange = [0, 200]\n')
     with tempfile.TemporaryDirectory() as tmp:
-        def write(name, extra=""):
-            with open(f"{tmp}/{name}.toml", "w") as f:
-                f.write(f'extends = "{uncoupled}"\n[scenario]\nname = "{name}"\n'
-                        f'duration = "15min"\n{extra}{sensors}')
-            return f"{tmp}/{name}.toml"
-        truth_toml = write("truth", '[[event]]\nat = "0s"\ntype = "traffic.scale_demand"\n'
-                           'factor = 1.3\n[[event]]\nat = "0s"\ntype = "traffic.speed_limit"\n'
-                           'edges = ["899"]\nspeed = "5m/s"\n')
-        twin_toml = write("twin")
+        keys = 'duration = "15min"\n'
+        truth_toml = write_scenario(
+            tmp, "truth", uncoupled, keys,
+            '[[event]]\nat = "0s"\ntype = "traffic.scale_demand"\nfactor = 1.3\n[[event]]\n'
+            'at = "0s"\ntype = "traffic.speed_limit"\nedges = ["899"]\nspeed = "5m/s"\n' + sensors)
+        twin_toml = write_scenario(tmp, "twin", uncoupled, keys, sensors)
         run(truth_toml, f"{tmp}/truth")
         t, truth = readings(f"{tmp}/truth")
         ids = ["count-899", "speed-899", "count-244", "speed-244"]
@@ -278,14 +282,11 @@ def counts():
                     f'[[sensors.datastream]]\nid = "count-{k}"\nkind = "traffic_count"\n'
                     f'entity = "loop{k}"\nrange = [0, 2000]\nperiod = "5min"\n')
     with tempfile.TemporaryDirectory() as tmp:
-        def write(name, extra=""):
-            with open(f"{tmp}/{name}.toml", "w") as f:
-                f.write(f'extends = "{bologna}"\n[scenario]\nname = "{name}"\n'
-                        f'duration = "30min"\nstart = "{iso(0)}"\n{extra}{sensors}')
-            return f"{tmp}/{name}.toml"
-        truth_toml = write("truth", '[[event]]\nat = "0s"\ntype = "traffic.scale_demand"\n'
-                           'factor = 0.7\n')
-        twin_toml = write("twin")
+        keys = f'duration = "30min"\nstart = "{iso(0)}"\n'
+        truth_toml = write_scenario(
+            tmp, "truth", bologna, keys,
+            '[[event]]\nat = "0s"\ntype = "traffic.scale_demand"\nfactor = 0.7\n' + sensors)
+        twin_toml = write_scenario(tmp, "twin", bologna, keys, sensors)
         run(truth_toml, f"{tmp}/truth")
         t, truth = readings(f"{tmp}/truth")
         five = (t % 300_000 == 0) & (t > 0) & (t < 30 * 60_000)
