@@ -23,9 +23,7 @@ const citytwin::ScenarioSpec& scenario() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   citytwin::live::ObservationIntake intake(scenario());
-  citytwin::live::Reject reason{};
-  std::string why;
-  (void)intake.offer(text, "", 60'000, reason, why);
-  (void)intake.offer(text, "gauge", 60'000, reason, why);  // and again: a duplicate or as before
+  (void)intake.offer(text, "", 60'000);
+  (void)intake.offer(text, "gauge", 60'000);  // and again: a duplicate or as before
   return citytwin::fuzz::note(citytwin::live::parse_command(scenario(), text, 60'000));
 }

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "citytwin/error.hpp"
 #include "citytwin/sim.hpp"
 #include "citytwin/spec.hpp"
@@ -70,12 +72,20 @@ enum class Use : std::uint8_t {
 class ObservationIntake {
  public:
   explicit ObservationIntake(const ScenarioSpec& spec);
+  /// What became of one observation of a message: accepted (also counted), or refused for
+  /// `reason` (counted) with the detail in `why`.
+  struct Offered {
+    std::optional<Observation> accepted;
+    Reject reason{};
+    std::string why;
+  };
   /// One message, offered when the run's clock stands at `now` (the start of the step it is
-  /// about to take). `topic_datastream` is the datastream the topic names (MQTT; empty for a
-  /// replay line): the payload must agree. Accepted: the observation (also counted);
-  /// refused: the reason (counted), with the detail in `why`.
-  std::optional<Observation> offer(std::string_view payload, std::string_view topic_datastream,
-                                   SimTime now, Reject& reason, std::string& why);
+  /// about to take): an observation object, or an array of them (a gateway's batch, each
+  /// element checked as a message of its own). `topic_datastream` is the datastream the topic
+  /// names (MQTT; empty for a replay line): every observation must agree. One Offered per
+  /// observation (one for a message that is no JSON object or array).
+  std::vector<Offered> offer(std::string_view payload, std::string_view topic_datastream,
+                             SimTime now);
   /// Forgets duplicates older than `now` (they would be refused as late anyway).
   void advance(SimTime now);
   const std::array<std::int64_t, k_reject_reasons>& rejected() const { return m_rejected; }
@@ -83,6 +93,7 @@ class ObservationIntake {
   const std::vector<DatastreamSpec>& datastreams() const { return m_spec->live.datastreams; }
 
  private:
+  Offered offer_one(const nlohmann::json& j, std::string_view topic_datastream, SimTime now);
   const ScenarioSpec* m_spec;
   std::map<std::string, std::int32_t, std::less<>> m_index;  // id -> datastream
   std::set<std::pair<std::int32_t, SimTime>> m_seen;         // accepted (datastream, time)

@@ -36,17 +36,29 @@ void ObservationIntake::advance(SimTime now) {
   std::erase_if(m_seen, [&](const auto& key) { return key.second < now; });
 }
 
-std::optional<Observation> ObservationIntake::offer(std::string_view payload,
-                                                    std::string_view topic_datastream, SimTime now,
-                                                    Reject& reason, std::string& why) {
-  auto refuse = [&](Reject r, std::string detail) -> std::optional<Observation> {
-    reason = r;
-    why = std::move(detail);
-    ++m_rejected[static_cast<int>(r)];
-    return std::nullopt;
-  };
+std::vector<ObservationIntake::Offered> ObservationIntake::offer(std::string_view payload,
+                                                                 std::string_view topic_datastream,
+                                                                 SimTime now) {
+  std::vector<Offered> out;
   const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return refuse(Reject::bad_json, "not a JSON object");
+  if (j.is_array() && !j.empty()) {
+    out.reserve(j.size());
+    for (const nlohmann::json& e : j) out.push_back(offer_one(e, topic_datastream, now));
+  } else {
+    out.push_back(offer_one(j, topic_datastream, now));
+  }
+  return out;
+}
+
+ObservationIntake::Offered ObservationIntake::offer_one(const nlohmann::json& j,
+                                                        std::string_view topic_datastream,
+                                                        SimTime now) {
+  auto refuse = [&](Reject r, std::string detail) {
+    ++m_rejected[static_cast<int>(r)];
+    return Offered{std::nullopt, r, std::move(detail)};
+  };
+  if (j.is_discarded() || !j.is_object())
+    return refuse(Reject::bad_json, "not a JSON object (or a non-empty array of them)");
   const auto ds_it = j.find("datastream");
   const auto time_it = j.find("phenomenonTime");
   const auto result_it = j.find("result");
@@ -105,7 +117,7 @@ std::optional<Observation> ObservationIntake::offer(std::string_view payload,
     return refuse(Reject::duplicate,
                   fmt::format("datastream \"{}\" already has an observation at {}", id, time));
   ++m_accepted;
-  return Observation{now, at, found->second, value};
+  return {Observation{now, at, found->second, value}, {}, {}};
 }
 
 }  // namespace citytwin::live

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include "citytwin/io.hpp"
 #include "citytwin/live.hpp"
@@ -20,13 +21,21 @@ Result<ReplayFile> ReplayFile::open(const std::string& path, std::int64_t start_
   for (int number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    // Lines without a readable time go first: the intake refuses them with the reason.
-    SimTime at = std::numeric_limits<SimTime>::min();
+    // A batch (an array) is offered when its earliest observation is due. Lines without a
+    // readable time go first: the intake refuses them with the reason.
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("phenomenonTime") && j["phenomenonTime"].is_string()) {
-      if (auto t = observation_time(j["phenomenonTime"].get<std::string>(), start_unix_s)) at = *t;
-    }
-    f.m_lines.push_back({at, number, line});
+    std::optional<SimTime> earliest;
+    const auto time_of = [&](const nlohmann::json& o) {
+      if (!o.is_object() || !o.contains("phenomenonTime") || !o["phenomenonTime"].is_string())
+        return;
+      if (auto t = observation_time(o["phenomenonTime"].get<std::string>(), start_unix_s))
+        earliest = std::min(earliest.value_or(*t), *t);
+    };
+    if (j.is_array())
+      for (const nlohmann::json& o : j) time_of(o);
+    else
+      time_of(j);
+    f.m_lines.push_back({earliest.value_or(std::numeric_limits<SimTime>::min()), number, line});
   }
   std::stable_sort(f.m_lines.begin(), f.m_lines.end(),
                    [](const Line& a, const Line& b) { return a.at < b.at; });

@@ -112,17 +112,16 @@ void LiveSession::before_step(Run& run, Control& control) {
   m_intake.advance(now);
   auto take_observation = [&](std::string_view payload, std::string_view topic_ds,
                               std::string_view from) {
-    Reject reason{};
-    std::string why;
-    if (auto obs = m_intake.offer(payload, topic_ds, now, reason, why)) {
-      auto& latest = m_latest[static_cast<std::size_t>(obs->datastream)];
-      if (!latest || latest->phenomenon <= obs->phenomenon) latest = *obs;
-      m_assimilator.hold(*obs);
-      return;
+    for (ObservationIntake::Offered& o : m_intake.offer(payload, topic_ds, now)) {
+      if (const auto& obs = o.accepted) {
+        auto& latest = m_latest[static_cast<std::size_t>(obs->datastream)];
+        if (!latest || latest->phenomenon <= obs->phenomenon) latest = *obs;
+        m_assimilator.hold(*obs);
+      } else if (worth_logging(m_logged[static_cast<int>(o.reason)])) {
+        spdlog::warn("live: observation refused ({}) from {}: {}: {}", reject_name(o.reason), from,
+                     o.why, payload.substr(0, 300));
+      }
     }
-    if (worth_logging(m_logged[static_cast<int>(reason)]))
-      spdlog::warn("live: observation refused ({}) from {}: {}: {}", reject_name(reason), from, why,
-                   payload.substr(0, 300));
   };
   // A journal's replay applies the drill's events again, not its pauses and speed changes:
   // they changed no state, and the replay runs as fast as it can.

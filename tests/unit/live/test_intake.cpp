@@ -46,16 +46,12 @@ std::string obs(const std::string& ds, const std::string& time, const std::strin
          "\", \"result\": " + result + extra + "}";
 }
 
-struct Offer {
-  std::optional<Observation> accepted;
-  Reject reason{};
-  std::string why;
-};
-Offer offer(ObservationIntake& in, const std::string& payload, SimTime now,
-            const std::string& topic = "") {
-  Offer o;
-  o.accepted = in.offer(payload, topic, now, o.reason, o.why);
-  return o;
+// A message of one observation: what became of it.
+ObservationIntake::Offered offer(ObservationIntake& in, const std::string& payload, SimTime now,
+                                 const std::string& topic = "") {
+  auto o = in.offer(payload, topic, now);
+  REQUIRE(o.size() == 1);
+  return o[0];
 }
 
 }  // namespace
@@ -96,7 +92,7 @@ TEST_CASE("each malformed message is refused under its reason", "[live]") {
   };
   const Case cases[] = {
       {"{not json", "", Reject::bad_json, "not a JSON object"},
-      {"[1, 2]", "", Reject::bad_json, "not a JSON object"},
+      {"42", "", Reject::bad_json, "not a JSON object"},
       {"{\"datastream\": \"gauge\", \"result\": 1}", "", Reject::bad_schema, "phenomenonTime"},
       {"{\"datastream\": \"gauge\", \"phenomenonTime\": \"" + t + "\"}", "", Reject::bad_schema,
        "result"},
@@ -147,6 +143,31 @@ TEST_CASE("late, duplicate and out-of-order observations follow the policy", "[l
   CHECK(offer(in, obs("gauge", "2026-06-01T08:00:45Z", "1"), 45'000).accepted);
   CHECK(offer(in, obs("gauge", "2026-06-01T08:10:45Z", "1"), 45'000).accepted);
   CHECK(in.accepted() == 5);
+}
+
+TEST_CASE("a batch message: each observation checked on its own", "[live]") {
+  const ScenarioSpec spec = spec_of(k_scenario);
+  ObservationIntake in(spec);
+  // Three gauge readings, the second out of range, and one naming another datastream.
+  std::string batch = "[";
+  for (const std::string& o :
+       {obs("gauge", "2026-06-01T08:00:10Z", "1"), obs("gauge", "2026-06-01T08:00:20Z", "900"),
+        obs("gauge", "2026-06-01T08:00:30Z", "3"), obs("loop-7", "2026-06-01T08:00:30Z", "3")})
+    batch.append(o).append(", ");
+  batch.append("7]");
+  const auto o = in.offer(batch, "gauge", 5'000);
+  REQUIRE(o.size() == 5);
+  CHECK(o[0].accepted);
+  CHECK(o[1].reason == Reject::out_of_range);
+  REQUIRE(o[2].accepted);
+  CHECK(o[2].accepted->phenomenon == 30'000);
+  CHECK(o[3].reason == Reject::bad_schema);  // the topic names gauge
+  CHECK(o[4].reason == Reject::bad_json);
+  CHECK(in.accepted() == 2);
+  // An empty array is no observation.
+  const auto empty = in.offer("[]", "", 5'000);
+  REQUIRE(empty.size() == 1);
+  CHECK(empty[0].reason == Reject::bad_json);
 }
 
 TEST_CASE("the scenario's [live] and datastream keys are checked", "[live]") {
