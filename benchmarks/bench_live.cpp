@@ -6,9 +6,10 @@
 // file (the twin's own cost, without the broker's), then unfed again. The gateway stamps each
 // observation where the unfed twin's clock would then be: one the broker delivers after its time
 // is refused as late (counted). Rate: observations the twin accepted per second of its run;
-// received_per_s counts the refused too. Two cases: the run as fast as it goes, and paced at 20x
-// real time (a live drill's situation: the lag says whether it kept up). The broker and the
-// gateway share the machine's cores with the twin.
+// received_per_s counts the refused too. Three cases: the run as fast as it goes, paced at 20x
+// real time (a live drill's situation: the lag says whether it kept up), and as fast as it goes
+// with 100 observations per message (a gateway's batches: the broker relays 100 times fewer
+// messages). The broker and the gateway share the machine's cores with the twin.
 #include <fcntl.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
@@ -118,11 +119,25 @@ std::string observation(std::int64_t k, std::int64_t total) {
   return std::string(payload, static_cast<std::size_t>(n));
 }
 
-// A gateway publishing observation(k, total) for k < total at `rate` per second (QoS 1, at
-// most 2,000 unacknowledged), stopped early if destroyed first.
+// Message m of a feed of `total` observations, `batch` per message: one observation, or a
+// JSON array of `batch` observations of one gauge (m % 100), in time order.
+std::string message(std::int64_t m, std::int64_t total, int batch) {
+  if (batch == 1) return observation(m, total);
+  const std::int64_t d = m % k_datastreams, g = m / k_datastreams;
+  std::string text = "[";
+  for (int i = 0; i < batch; ++i) {
+    if (i > 0) text += ", ";
+    text += observation((g * batch + i) * k_datastreams + d, total);
+  }
+  return text + "]";
+}
+
+// A gateway publishing message(m, total, batch) for every message of the feed at `rate`
+// observations per second (QoS 1, at most 2,000 unacknowledged messages), stopped early if
+// destroyed first.
 class Gateway {
  public:
-  Gateway(int port, std::int64_t total, double rate) {
+  Gateway(int port, std::int64_t total, double rate, int batch) {
     mosquitto_lib_init();
     m_mosq = mosquitto_new("bench-gateway", true, this);
     mosquitto_username_pw_set(m_mosq, "sensor", "bench-sensor");
@@ -132,19 +147,19 @@ class Gateway {
     if (mosquitto_connect(m_mosq, "127.0.0.1", port, 30) != MOSQ_ERR_SUCCESS)
       throw std::runtime_error("the gateway cannot connect");
     mosquitto_loop_start(m_mosq);
-    m_thread = std::thread([this, total, rate] {
+    m_thread = std::thread([this, total, rate, batch] {
       const auto t0 = Clock::now();
-      for (std::int64_t k = 0; k < total && !m_stop; ++k) {
-        // Paced: the k-th goes out at k / rate s; the broker's acknowledgements bound the
-        // backlog in this process.
-        const auto due = t0 + std::chrono::duration<double>(static_cast<double>(k) / rate);
-        while (!m_stop && (Clock::now() < due || k - m_acked > 2000))
+      for (std::int64_t m = 0; m < total / batch && !m_stop; ++m) {
+        // Paced: message m goes out at m * batch / rate s; the broker's acknowledgements bound
+        // the backlog in this process.
+        const auto due = t0 + std::chrono::duration<double>(static_cast<double>(m * batch) / rate);
+        while (!m_stop && (Clock::now() < due || m - m_acked > 2000))
           std::this_thread::sleep_for(std::chrono::microseconds(20));
-        const std::string payload = observation(k, total);
-        const std::string topic = "citytwin/bench/obs/gauge-" + std::to_string(k % k_datastreams);
+        const std::string payload = message(m, total, batch);
+        const std::string topic = "citytwin/bench/obs/gauge-" + std::to_string(m % k_datastreams);
         mosquitto_publish(m_mosq, nullptr, topic.c_str(), static_cast<int>(payload.size()),
                           payload.data(), 1, false);
-        ++m_sent;
+        m_sent += batch;
       }
     });
   }
@@ -155,7 +170,7 @@ class Gateway {
     mosquitto_loop_stop(m_mosq, false);
     mosquitto_destroy(m_mosq);
   }
-  std::int64_t acked() const { return m_acked; }
+  std::int64_t acked() const { return m_acked; }  // messages
   std::int64_t sent() const { return m_sent; }
 
  private:
@@ -210,7 +225,7 @@ Timing run(const std::shared_ptr<const citytwin::Model>& model, const fs::path& 
   return {wall, r.pacing().max_lag_s};
 }
 
-citytwin::bench::Result live_ingest(int threads, double pace) {
+citytwin::bench::Result live_ingest(int threads, double pace, int batch) {
   const fs::path dir = fs::temp_directory_path() / "citytwin-bench-live";
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -229,14 +244,16 @@ citytwin::bench::Result live_ingest(int threads, double pace) {
                                std::to_string(broker.port()) + "\"\n" + streams);
   const double unfed_before = run(plain, dir / "unfed1.h5", threads, nullptr, pace).wall_s;
   // The feed: k_rate observations per second for as long as the unfed run took.
-  const auto total = static_cast<std::int64_t>(k_rate * unfed_before);
+  // (A whole number of batches for every gauge.)
+  const std::int64_t per_round = std::int64_t{k_datastreams} * batch;
+  const auto total = static_cast<std::int64_t>(k_rate * unfed_before) / per_round * per_round;
   auto session = citytwin::live::LiveSession::open(*fed, {"", true});
   if (!session) throw std::runtime_error(session.error().to_string());
   std::this_thread::sleep_for(std::chrono::seconds(1));  // its subscription reaches the broker
   double fed_s = 0, max_lag = 0;
   std::int64_t published = 0, sent = 0;
   {
-    Gateway gateway(broker.port(), total, k_rate);
+    Gateway gateway(broker.port(), total, k_rate, batch);
     const Timing t = run(fed, dir / "fed.h5", threads, session->get(), pace);
     fed_s = t.wall_s;
     max_lag = t.max_lag_s;
@@ -250,7 +267,7 @@ citytwin::bench::Result live_ingest(int threads, double pace) {
   // The same observations from a replay file: the twin's own cost, without the broker's.
   {
     std::ofstream f(dir / "feed.jsonl");
-    for (std::int64_t k = 0; k < total; ++k) f << observation(k, total) << "\n";
+    for (std::int64_t m = 0; m < total / batch; ++m) f << message(m, total, batch) << "\n";
   }
   const auto offline = compile(dir, "replayed", streams);
   auto replay = citytwin::live::LiveSession::open(*offline, {(dir / "feed.jsonl").string(), false});
@@ -267,8 +284,9 @@ citytwin::bench::Result live_ingest(int threads, double pace) {
           {{"accepted", accepted},
            {"refused", static_cast<double>(refused)},
            {"offered_per_s", k_rate},
+           {"per_message", static_cast<double>(batch)},
            {"sent", static_cast<double>(sent)},
-           {"published_acked", static_cast<double>(published)},
+           {"messages_acked", static_cast<double>(published)},
            {"fed_s", fed_s},
            {"unfed_s_before", unfed_before},
            {"unfed_s_after", unfed_after},
@@ -287,10 +305,14 @@ citytwin::bench::Result live_ingest(int threads, double pace) {
 CT_BENCH("live.ingest.monaco",
          "observations/s the twin takes from a mosquitto on 127.0.0.1 while Monaco runs as fast as "
          "it can, and the slowdown against the unfed run",
-         [](int threads) { return live_ingest(threads, 0); });
+         [](int threads) { return live_ingest(threads, 0, 1); });
 CT_BENCH("live.ingest.monaco_paced",
          "the same feed while Monaco runs paced at 20x real time (10 min in 30 s): observations/s "
          "taken and the largest lag behind the wall clock",
-         [](int threads) { return live_ingest(threads, 20); });
+         [](int threads) { return live_ingest(threads, 20, 1); });
+CT_BENCH("live.ingest.monaco_batched",
+         "the same feed as batches of 100 observations per message (a gateway's arrays), Monaco as "
+         "fast as it can",
+         [](int threads) { return live_ingest(threads, 0, 100); });
 
 }  // namespace
