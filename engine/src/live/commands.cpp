@@ -70,6 +70,10 @@ Result<Command> parse_command(const ScenarioSpec& spec, std::string_view json, S
   if (j.contains("at"))
     return fail(Error::msg("\"at\": a command takes effect at the run's next macro step"));
   if (c.type == "pause" || c.type == "resume") return c;
+  if (c.type == "traffic.scale_demand")
+    return fail(Error::msg(
+        "traffic.scale_demand applies when a scenario is compiled, not to a running twin: its "
+        "count datastreams' calibrators steer the flows, or fork it with \"vary\""));
   if (c.type == "fork") {
     // As `citytwin fork`'s options; the fork checks them against the scenario when it starts.
     for (const auto& [key, v] : j.items()) {

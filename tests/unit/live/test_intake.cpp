@@ -228,4 +228,7 @@ TEST_CASE("fork commands take citytwin fork's options and refuse the rest", "[li
   CHECK_THAT(error(R"({"type": "fork", "until": "soon"})"), Contains("+DURATION"));
   CHECK_THAT(error(R"({"type": "fork", "vary": 3})"), Contains("--vary"));
   CHECK_THAT(error(R"({"type": "fork", "seeds": 3})"), Contains("\"members\", \"until\" and"));
+  // Demand scaling is a compile-time transform: a running twin refuses it rather than ack a no-op.
+  CHECK_THAT(error(R"({"type": "traffic.scale_demand", "factor": 1.2})"),
+             Contains("not to a running twin"));
 }
