@@ -62,7 +62,9 @@ Result<void> add_calibrator(const Network& n, const std::vector<DetectorSpec>& d
     const double r = Rng(seed, RngStream::sensors, index, static_cast<std::uint64_t>(k)).uniform(0);
     const std::int32_t t = pick[std::min(
         pick.size() - 1, static_cast<std::size_t>(r * static_cast<double>(pick.size())))];
-    const auto route = route_of(t);
+    // A copy: appending to the demand's route pool moves it.
+    const auto of_t = route_of(t);
+    const std::vector<std::int32_t> route(of_t.begin(), of_t.end());
     d.veh_id.push_back(fmt::format("{}#{}.{}", d.veh_id[z(t)], c.id, k));
     d.veh_depart.push_back(k_reserve_depart);
     d.veh_type.push_back(d.veh_type[z(t)]);
