@@ -36,15 +36,20 @@ Result<void> add_calibrator(const Network& n, const std::vector<DetectorSpec>& d
                                          z(d.veh_route_begin[z(v) + 1] - d.veh_route_begin[z(v)]));
   };
   const auto is_trip = [&](std::int32_t v) { return !d.veh_trip.empty() && d.veh_trip[z(v)]; };
+  // The edges the detectors' edge leads to (depth-first over successor edges).
   std::vector<std::uint8_t> reach(z(n.n_edges()), 0);
-  std::vector<std::int32_t> todo{c.edge};
+  std::vector<std::int32_t> stack{c.edge};
   reach[z(c.edge)] = 1;
-  while (!todo.empty()) {
-    const std::int32_t e = todo.back();
-    todo.pop_back();
-    for (std::int32_t k = n.edge_succ_begin[z(e)]; k < n.edge_succ_begin[z(e) + 1]; ++k)
-      if (!reach[z(n.edge_succ[z(k)])])
-        reach[z(n.edge_succ[z(k)])] = 1, todo.push_back(n.edge_succ[z(k)]);
+  while (!stack.empty()) {
+    const std::int32_t e = stack.back();
+    stack.pop_back();
+    for (std::int32_t k = n.edge_succ_begin[z(e)]; k < n.edge_succ_begin[z(e) + 1]; ++k) {
+      const std::int32_t next = n.edge_succ[z(k)];
+      if (!reach[z(next)]) {
+        reach[z(next)] = 1;
+        stack.push_back(next);
+      }
+    }
   }
   std::vector<std::int32_t> through, any;
   for (std::int32_t v = 0; v < planned; ++v) {
