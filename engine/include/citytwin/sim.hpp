@@ -245,8 +245,8 @@ struct StateImage {
   std::vector<std::vector<std::byte>> parts;  ///< parallel to names
   std::size_t bytes() const;
 };
-/// Refuses (an error) a state whose inbox holds injected events: their payloads are parsed
-/// objects without a stored form yet.
+/// Injected events waiting in the inbox are stored as their scenario text (EventSpec::source;
+/// an event without one, made other than by parse_events, is refused with an error).
 Result<StateImage> save_state(const Model& model, const SimState& state);
 /// A state of `model` from an image save_state made for the same scenario. Errors name
 /// `where`, the block and the field (a damaged file, another version's layout). Arrays take the
@@ -375,7 +375,7 @@ struct Checkpoint {
   /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s; 3: what
   /// assimilation keeps: substation load factors, the rain factor, the assimilated volume;
   /// 4: the detectors' totals, the traffic sensors' ring and the calibrators).
-  static constexpr std::int64_t k_format = 4;
+  static constexpr std::int64_t k_format = 5;
   std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
   SimTime duration = 0;       ///< the end the run was started with (its --until)

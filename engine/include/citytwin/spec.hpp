@@ -117,6 +117,9 @@ class SectionReader {
   void report(Diagnostic d);
   /// "file:line" of a key (or the table), for messages written later (events, run-time issues).
   std::string where(std::string_view key = {}) const;
+  /// This table in scenario syntax, as the one table of an array `[[array]]`: the stored form of
+  /// an event (a checkpoint's inbox), which reads back to the same table.
+  std::string text_as(std::string_view array) const;
 
  private:
   friend class ScenarioDocument;
@@ -339,6 +342,9 @@ struct EventSpec {
   int domain = -1;   ///< index into the scenario's domain list
   std::shared_ptr<const EventPayload> payload;
   std::string where;  ///< "file:line" where it was declared, for messages
+  /// The event as one `[[event]]` table in scenario syntax: what a checkpoint stores of an
+  /// injected event waiting in the inbox, parsed again when it is loaded.
+  std::string source;
 };
 
 /// Everything the user wrote, typed and validated.

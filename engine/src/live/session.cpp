@@ -138,8 +138,9 @@ void LiveSession::before_step(Run& run, Control& control) {
       spdlog::warn("live: command refused: {}", cmd.error().to_string());
       answer({id, false, s.step, now, cmd.error().to_string(), {}});
     } else if (cmd->type == "fork") {
-      // Taken after the step (the state then has no event waiting in its inbox). A journal's
-      // replay forks nothing: a fork changes no state of the twin.
+      // Taken after the step, so the futures start from the state the ack names, with the
+      // events this turn's commands injected applied. A journal's replay forks nothing: a fork
+      // changes no state of the twin.
       if (!controls) {
         answer({id, true, s.step, now, {}, {}});
       } else if (!m_forker) {

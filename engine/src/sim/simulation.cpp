@@ -267,6 +267,10 @@ std::uint64_t hash_state(const Model& model, const SimState& state) {
   h.add(state.seed);
   h.add(static_cast<std::uint64_t>(state.next_event));
   h.add(static_cast<std::uint64_t>(state.inbox.size()));
+  for (const EventSpec& e : state.inbox) {
+    h.add(e.at);
+    h.add(e.source);
+  }
   for (std::size_t i = 0; i < model.domains.size(); ++i) {
     h.add(model.domains[i]->name());
     state.domains[i]->hash(h);

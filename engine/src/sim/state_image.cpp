@@ -8,16 +8,42 @@ namespace citytwin {
 
 namespace {
 
-// The run loop's own fields: the clock, the seed, the event cursor, which exchange buffer is
-// current, the events that named nothing.
+// The run loop's own fields: the clock, the seed, the event cursor, the injected events waiting
+// in the inbox (their scenario text: the payload is parsed again when they are loaded), which
+// exchange buffer is current, the events that named nothing.
 template <class A, class S>
 void sim_fields(A& a, S& s) {
   a.field("t", s.t);
   a.field("step", s.step);
   a.field("seed", s.seed);
   a.field("next_event", s.next_event);
+  a.each("inbox", s.inbox, [](A& b, auto& e) {
+    b.field("at", e.at);
+    b.field("type", e.type);
+    b.field("where", e.where);
+    b.field("source", e.source);
+  });
   a.field("current", s.current);
   a.each("rejected_events", s.rejected_events, [](A& b, auto& r) { b.field("text", r); });
+}
+
+// The payloads of a loaded inbox, from each event's text by the scenario's own parser (the same
+// model parsed them before they were stored, so an error means a damaged image).
+Result<void> parse_inbox(const Model& model, std::vector<EventSpec>& inbox,
+                         const std::string& where) {
+  for (EventSpec& e : inbox) {
+    auto parsed = parse_events(model, e.source, e.where);
+    if (!parsed || parsed->size() != 1 || (*parsed)[0].type != e.type)
+      return fail(Error::msg(
+          fmt::format("state part sim: the injected event {} at {} does not parse again as one "
+                      "{} event{}",
+                      e.where, format_duration(e.at), e.type,
+                      parsed ? std::string() : ": " + parsed.error().to_string()),
+          where));
+    e.domain = (*parsed)[0].domain;
+    e.payload = std::move((*parsed)[0].payload);
+  }
+  return {};
 }
 
 template <class Part>
@@ -37,11 +63,12 @@ std::size_t StateImage::bytes() const {
 }
 
 Result<StateImage> save_state(const Model& model, const SimState& state) {
-  if (!state.inbox.empty())
-    return fail(Error::msg(fmt::format("{} injected event(s) wait in the inbox; a state with "
-                                       "pending injected events cannot be stored yet",
-                                       state.inbox.size()),
-                           model.spec.path));
+  for (const EventSpec& e : state.inbox)
+    if (e.source.empty())
+      return fail(Error::msg(fmt::format("the injected event {} at {} has no scenario text to "
+                                         "store (made without parse_events)",
+                                         e.type, format_duration(e.at)),
+                             model.spec.path));
   StateImage img;
   std::vector<std::byte> sim;
   StateOut out(sim);
@@ -94,6 +121,7 @@ Result<SimState> load_state(const Model& model, const StateImage& image, const s
   if (s.current != 0 && s.current != 1)
     return fail(Error::msg(
         fmt::format("state part sim: current buffer {} is not 0 or 1", s.current), where));
+  if (auto r = parse_inbox(model, s.inbox, where); !r) return fail(r.error());
   if (s.next_event > model.spec.events.size())
     return fail(Error::msg(fmt::format("state part sim: event cursor {} is past the scenario's {} "
                                        "events (another scenario?)",

@@ -95,6 +95,7 @@ std::optional<EventSpec> parse_event(SectionReader ev, const ScenarioSpec& spec,
                                      std::span<const DomainInfo> domains) {
   EventSpec e;
   e.where = ev.where();
+  e.source = ev.text_as("event");
   if (ev.has("at")) {
     // "at" is a duration since the start, or an absolute RFC 3339 date-time.
     auto text = ev.string("at");

@@ -334,6 +334,14 @@ std::string SectionReader::where(std::string_view key) const {
   return source_file(n->source()) + ":" + std::to_string(n->source().begin.line);
 }
 
+std::string SectionReader::text_as(std::string_view array) const {
+  toml::table doc;
+  if (const toml::table* t = as_table(m_table)) doc.insert(array, toml::array{*t});
+  std::ostringstream os;
+  os << toml::toml_formatter(doc);
+  return os.str();
+}
+
 std::optional<std::string> SectionReader::string(std::string_view key) {
   const toml::node* n = as_node(node(key));
   if (!n) return std::nullopt;
