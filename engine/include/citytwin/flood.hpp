@@ -226,6 +226,9 @@ struct FloodState {
   /// Drainage capacity in force (m/s, padded; empty when none): the model's, plus the pumps
   /// that run (a control array: the coupling switches pumps on and off).
   std::vector<real> drain_mps;
+  /// The bed in force (m, padded; empty: the model's grid.z): the model's with the cells breach
+  /// events lowered (a control array, made at the first breach). The solver reads bed_of().
+  std::vector<real> bed;
 
   // Solver scratch, sized by make_state (never resized by a step).
   std::vector<real> b0, b1, b2;  ///< second buffers (inertial: qx', qy'; godunov: U1)
@@ -243,6 +246,11 @@ struct FloodState {
   /// Intervals advance() gave up because the time step fell below k_dt_min (numerical trouble).
   std::int64_t stalls = 0;
 };
+
+/// The bed a state flows over: its breached bed, or the model's.
+inline const std::vector<real>& bed_of(const FloodModel& model, const FloodState& state) {
+  return state.bed.empty() ? model.grid.z : state.bed;
+}
 
 /// Opens boundary cells [first, last] of a side (along it: row j on west and east, column i on
 /// south and north; clamped to the side) with condition b, replacing what they held. Call

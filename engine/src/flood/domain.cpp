@@ -69,9 +69,10 @@ Footprint grid_footprint(double nx, double ny, bool drainage, std::size_t gauges
   Footprint f;
   // Model: bed, friction, mask, and a drainage array where there is one.
   f.model_bytes = padded * (2.0 * sizeof(real) + 1) + drain;
-  // State: depth, two discharges, three solver buffers, two face buffers (padded), drainage in
-  // force; maxima, arrival and hazard (interior); the per-step logs at the end of the run.
-  f.state_bytes = padded * 8.0 * sizeof(real) + drain + interior * 4.0 * sizeof(float) +
+  // State: depth, two discharges, three solver buffers, two face buffers, the bed in force
+  // (padded; the bed only once a breach lowers it: an upper bound), drainage in force; maxima,
+  // arrival and hazard (interior); the per-step logs at the end of the run.
+  f.state_bytes = padded * 9.0 * sizeof(real) + drain + interior * 4.0 * sizeof(float) +
                   step_log_bytes(gauges, run);
   // Run file: bed and the final maxima, arrival, hazard; per frame depth, u, v (float32).
   f.static_bytes = interior * 6.0 * sizeof(float);
@@ -124,13 +125,13 @@ Result<void> FloodDomain::apply_event(const EventSpec& e, DomainState& state) co
   for (std::int32_t c : breach_cells(g0, *b)) {
     const std::size_t k = g0.idx(c % g0.nx, c / g0.nx);
     br.cells.push_back(k);
-    br.z0.push_back(s.own ? s.own->grid.z[k] : g0.z[k]);
+    br.z0.push_back(bed_of(m_model, s.fs)[k]);
   }
   if (br.cells.empty())
     return fail(Diagnostic::at(e.where, 0, "line",
                                "the breach line crosses no active cell of the flood grid", "",
                                "points over the DEM, outside buildings"));
-  if (!s.own) s.own = std::make_unique<FloodModel>(m_model);
+  if (s.fs.bed.empty()) s.fs.bed = g0.z;
   br.level = b->level;
   br.t0 = s.fs.t;
   br.duration = b->duration_s;
@@ -207,7 +208,7 @@ void FloodDomain::lower_beds(FloodDomainState& s, double t) {
     const double f = br.duration > 0 ? std::clamp((t - br.t0) / br.duration, 0.0, 1.0) : 1.0;
     for (std::size_t k = 0; k < br.cells.size(); ++k) {
       const double z0 = br.z0[k];
-      if (z0 > br.level) s.own->grid.z[br.cells[k]] = static_cast<real>(z0 - (z0 - br.level) * f);
+      if (z0 > br.level) s.fs.bed[br.cells[k]] = static_cast<real>(z0 - (z0 - br.level) * f);
     }
   }
 }
@@ -216,9 +217,9 @@ void FloodDomain::lower_beds(FloodDomainState& s, double t) {
 // lowering, at the start of its last step, was to that time).
 void FloodDomain::restored(DomainState& state) const {
   auto& s = static_cast<FloodDomainState&>(state);
-  s.own.reset();
+  s.fs.bed.clear();
   if (s.breaches.empty()) return;
-  s.own = std::make_unique<FloodModel>(m_model);
+  s.fs.bed = m_model.grid.z;
   lower_beds(s, s.fs.t);
 }
 
@@ -228,7 +229,7 @@ Result<std::optional<double>> FloodDomain::observe(const DomainState& state,
       ds.kind != SensorKind::rain_intensity)
     return std::optional<double>();
   const auto& s = static_cast<const FloodDomainState&>(state);
-  const FloodModel& model = s.own ? *s.own : m_model;
+  const FloodModel& model = m_model;
   int i = 0, j = 0;
   if (!ds.at || !model.grid.locate(ds.at->x, ds.at->y, i, j))
     return fail(Error::msg(
@@ -243,7 +244,7 @@ Result<std::optional<double>> FloodDomain::observe(const DomainState& state,
   }
   // A gauge reads its cell: the depth, or the water surface over the (breached) bed.
   const double h = s.fs.h[k];
-  return std::optional<double>(ds.kind == SensorKind::water_depth ? h : model.grid.z[k] + h);
+  return std::optional<double>(ds.kind == SensorKind::water_depth ? h : bed_of(model, s.fs)[k] + h);
 }
 
 bool FloodDomain::assimilate(DomainState& state, const DatastreamSpec& ds, double observed,
@@ -251,7 +252,7 @@ bool FloodDomain::assimilate(DomainState& state, const DatastreamSpec& ds, doubl
   const auto simulated = observe(state, ds);
   if (!simulated || !*simulated) return false;
   auto& s = static_cast<FloodDomainState&>(state);
-  const FloodModel& model = s.own ? *s.own : m_model;
+  const FloodModel& model = m_model;
   if (ds.kind == SensorKind::rain_intensity) {
     // The rain field's factor times (observed / simulated)^gain, at most halved or doubled
     // per reading: the whole scenario's rain, gauges included, follows the gauges.
@@ -262,8 +263,9 @@ bool FloodDomain::assimilate(DomainState& state, const DatastreamSpec& ds, doubl
   // A level is a depth over the gauge cell's bed.
   int i = 0, j = 0;
   model.grid.locate(ds.at->x, ds.at->y, i, j);  // on the grid: observe() found it
-  const double target =
-      ds.kind == SensorKind::water_depth ? observed : observed - model.grid.z[model.grid.idx(i, j)];
+  const double target = ds.kind == SensorKind::water_depth
+                            ? observed
+                            : observed - bed_of(model, s.fs)[model.grid.idx(i, j)];
   nudge_depth(model, s.fs, ds.at->x, ds.at->y, ds.radius_m, target, gain);
   return true;
 }
@@ -273,7 +275,7 @@ void FloodDomain::advance(DomainState& state, const StepContext& ctx) const {
   const double t_end = to_seconds(ctx.t + ctx.dt);
   // A gradual breach reaches its macro step's end depth at the start of the step.
   if (!s.breaches.empty()) lower_beds(s, t_end);
-  const FloodModel& model = s.own ? *s.own : m_model;
+  const FloodModel& model = m_model;
   flood::advance(model, s.fs, t_end, *ctx.pool);
   track_maxima(s, t_end, *ctx.pool);
   // The per-step logs grow with the run (never reserved from its duration: a long run must
@@ -287,7 +289,7 @@ void FloodDomain::advance(DomainState& state, const StepContext& ctx) const {
     velocity(model, s.fs, i, j, u, v);
     const double h = s.fs.h[g.idx(i, j)];
     s.gauge_log.push_back({t_end, static_cast<std::int32_t>(k), static_cast<float>(h),
-                           static_cast<float>(h + g.z[g.idx(i, j)]),
+                           static_cast<float>(h + bed_of(model, s.fs)[g.idx(i, j)]),
                            static_cast<float>(std::hypot(u, v))});
   }
 }

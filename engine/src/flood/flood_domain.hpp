@@ -42,8 +42,6 @@ struct FloodDomainState : DomainState {
   std::vector<float> max_depth, max_speed, arrival_s, max_hazard;  // (ny * nx)
   std::vector<GaugeRow> gauge_log;                                 // per macro step and gauge
   std::vector<std::pair<double, Balance>> balance_log;             // per macro step
-  /// A copy of the model whose bed breach events lower (made at the first breach).
-  std::unique_ptr<FloodModel> own;
   struct Breach {
     std::vector<std::size_t> cells;  // padded indices
     std::vector<real> z0;            // bed before the breach
@@ -51,9 +49,10 @@ struct FloodDomainState : DomainState {
   };
   std::vector<Breach> breaches;
   std::vector<float> pump_rate;  // (n_pumps) m3/s the drainage array holds now
-  // Persistent fields (state_io.hpp). `own` is not one: it is the model with the breaches'
-  // beds, rebuilt from `breaches` after a load (FloodDomain::restored). Solver scratch (b*,
-  // fx, fy, recon, the per-tile partials) is rebuilt by every step before it is read.
+  // Persistent fields (state_io.hpp). The breached bed (fs.bed) is not one: it follows from
+  // `breaches` and the clock, and is rebuilt after a load (FloodDomain::restored). Solver
+  // scratch (b*, fx, fy, recon, the per-tile partials) is rebuilt by every step before it is
+  // read.
   template <class A, class S>
   static void fields(A& a, S& s) {
     a.field("t", s.fs.t);

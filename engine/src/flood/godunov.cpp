@@ -244,7 +244,7 @@ void stage_tile(const FloodModel& m, FloodState& s, const StageArrays& a, real d
   const Grid& g = m.grid;
   const auto b = tile_box(g, t);
   const real hd = static_cast<real>(m.params.h_dry), grav = static_cast<real>(k_g);
-  const real *h = a.h, *hu = a.hu, *hv = a.hv, *z = g.z.data();
+  const real *h = a.h, *hu = a.hu, *hv = a.hv, *z = bed_of(m, s).data();
   const std::size_t w = static_cast<std::size_t>(g.tile + 4);
   real* scratch = s.recon.data() + static_cast<std::size_t>(t) * recon_per_tile(g);
   auto buf = [&](int k) { return scratch + static_cast<std::size_t>(k) * w; };

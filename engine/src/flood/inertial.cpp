@@ -44,10 +44,9 @@ struct FaceCoef {
 
 // x faces of rows [j0, j1), faces [f0, f1): face f lies between cells f-1 and f. q: the x
 // discharges, qt: the y discharges (both of the last step).
-void faces_x(const Grid& g, const real* __restrict h, const real* __restrict q,
-             const real* __restrict qt, real* __restrict qn, const FaceCoef& k, int f0, int f1,
-             int j0, int j1) {
-  const real* __restrict z = g.z.data();
+void faces_x(const Grid& g, const real* __restrict z, const real* __restrict h,
+             const real* __restrict q, const real* __restrict qt, real* __restrict qn,
+             const FaceCoef& k, int f0, int f1, int j0, int j1) {
   const real* __restrict gn2 = g.gn2.data();
   const std::size_t sx = static_cast<std::size_t>(g.sx);
   for (int j = j0; j < j1; ++j) {
@@ -71,10 +70,9 @@ void faces_x(const Grid& g, const real* __restrict h, const real* __restrict q,
 
 // y faces of rows [j0, j1) (face j between rows j-1 and j), cells [i0, i1). q: the y
 // discharges, qt: the x discharges (both of the last step).
-void faces_y(const Grid& g, const real* __restrict h, const real* __restrict q,
-             const real* __restrict qt, real* __restrict qn, const FaceCoef& k, int i0, int i1,
-             int j0, int j1) {
-  const real* __restrict z = g.z.data();
+void faces_y(const Grid& g, const real* __restrict z, const real* __restrict h,
+             const real* __restrict q, const real* __restrict qt, real* __restrict qn,
+             const FaceCoef& k, int i0, int i1, int j0, int j1) {
   const real* __restrict gn2 = g.gn2.data();
   const std::size_t sx = static_cast<std::size_t>(g.sx);
   for (int j = j0; j < j1; ++j) {
@@ -313,17 +311,20 @@ double inertial_step(const FloodModel& m, FloodState& s, double dt, TaskPool& po
   const real dt_dx = static_cast<real>(dt / g.dx);
   real* ex = s.fx[0].data();
   real* ey = s.fy[0].data();
+  const real* z = bed_of(m, s).data();
   pool.for_blocks(n, k_tile_grain, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t a = b; a < e; ++a) {
       const auto box = tile_box(g, s.active_tiles[static_cast<std::size_t>(a)]);
-      faces_x(g, s.h.data(), s.qx.data(), s.qy.data(), s.b0.data(), k, box.i0,
+      faces_x(g, z, s.h.data(), s.qx.data(), s.qy.data(), s.b0.data(), k, box.i0,
               box.i1 + (box.i1 == g.nx), box.j0, box.j1);
-      faces_y(g, s.h.data(), s.qy.data(), s.qx.data(), s.b1.data(), k, box.i0, box.i1, box.j0,
+      faces_y(g, z, s.h.data(), s.qy.data(), s.qx.data(), s.b1.data(), k, box.i0, box.i1, box.j0,
               box.j1 + (box.j1 == g.ny));
       if (box.i1 < g.nx)
-        faces_x(g, s.h.data(), s.qx.data(), s.qy.data(), ex, k, box.i1, box.i1 + 1, box.j0, box.j1);
+        faces_x(g, z, s.h.data(), s.qx.data(), s.qy.data(), ex, k, box.i1, box.i1 + 1, box.j0,
+                box.j1);
       if (box.j1 < g.ny)
-        faces_y(g, s.h.data(), s.qy.data(), s.qx.data(), ey, k, box.i0, box.i1, box.j1, box.j1 + 1);
+        faces_y(g, z, s.h.data(), s.qy.data(), s.qx.data(), ey, k, box.i0, box.i1, box.j1,
+                box.j1 + 1);
       if (discharges) impose_discharges(m, s, box, s.t, dt);
       donor_factors(g, s, ex, ey, dt_dx, box);
     }

@@ -344,11 +344,12 @@ void apply_sources(const FloodModel& m, FloodState& s, double dt, TaskPool& pool
 // Cells a point boundary holds are set to their level the same way, in or out.
 void apply_held_levels(const FloodModel& m, FloodState& s) {
   const Grid& g = m.grid;
+  const std::vector<real>& z = bed_of(m, s);
   double out = 0;
   const bool centred = m.params.solver == Solver::godunov;
   const auto hold = [&](std::int32_t c, double level) {
     const std::size_t k = g.idx(c % g.nx, c / g.nx);
-    const real target = std::max(real(0), static_cast<real>(level) - g.z[k]);
+    const real target = std::max(real(0), static_cast<real>(level) - z[k]);
     out += static_cast<double>(s.h[k]) - static_cast<double>(target);
     s.h[k] = target;
     if (centred) s.qx[k] = s.qy[k] = 0;
@@ -393,7 +394,7 @@ double forcing_dt(const FloodModel& m, const FloodState& s, double dt) {
   }
   for (const HeldCell& hc : m.held_cells)
     h = std::max(h, m.boundaries[static_cast<std::size_t>(hc.boundary)].level.at(s.t) -
-                        static_cast<double>(g.z[g.idx(hc.cell % g.nx, hc.cell / g.nx)]));
+                        static_cast<double>(bed_of(m, s)[g.idx(hc.cell % g.nx, hc.cell / g.nx)]));
   if (h > 0) dt = std::min(dt, k / std::sqrt(h));
   // Inflows: the depth added depends on the step; a few fixed-point passes shorten it until
   // the added depth fits (each pass only shortens).

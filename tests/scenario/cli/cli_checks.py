@@ -106,7 +106,7 @@ def bad_input():
             expect(r.returncode == 2 and "monaco_fine_grid.toml:6: flood.resolution: a 16500 x 20900 grid"
                    in r.stderr and "need about" in r.stderr, f"{cmd}: 0.2 m refused: {r.stderr!r}")
         r = run("validate", "scenarios/monaco.toml", "--max-memory", "40MiB")
-        expect(r.returncode == 2 and "is allowed (--max-memory)" in r.stderr and "resolution >= 5.3" in r.stderr,
+        expect(r.returncode == 2 and "is allowed (--max-memory)" in r.stderr and "resolution >= 5.4" in r.stderr,
                f"--max-memory 40MiB refuses the 5 m grid: {r.stderr!r}")
         r = run("validate", "scenarios/monaco.toml", "--max-memory", "1GiB")
         expect(r.returncode == 0, f"--max-memory 1GiB fits the 5 m grid: {r.stderr!r}")
