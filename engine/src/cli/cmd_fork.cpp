@@ -177,6 +177,7 @@ Result<void> same_layout(const Model& parent, const Model& other) {
 }
 
 struct Member {
+  int index = 0;
   std::filesystem::path dir;
   std::string value;  // the varied value as written; "" without --vary
   std::uint64_t seed = 0;
@@ -218,6 +219,14 @@ void run_member(Member& mb, const Checkpoint& c, const std::string& where, int t
         return;
       }
       rec = std::move(*created);
+      // Where the member came from (docs/hdf5-layout.md "/meta").
+      RunWriter& w = rec->writer();
+      std::error_code ec;
+      const auto parent = std::filesystem::absolute(where, ec);
+      w.attr("/meta", "fork_parent", ec ? where : parent.string());
+      w.attr("/meta", "fork_parent_state_hash", hash_hex(c.state_hash));
+      w.attr("/meta", "fork_at_s", to_seconds(run.state().t));
+      w.attr("/meta", "fork_member", static_cast<std::int64_t>(mb.index));
       rec->observe(run.state());  // the fork's frame: the parent's last
     }
     run.observe([&](const SimState& s) {
@@ -311,6 +320,7 @@ int run_fork(const ForkArgs& args) {
   std::vector<ScenarioSpec> specs;
   for (int k = 0; k < n; ++k) {
     Member& mb = members[static_cast<std::size_t>(k)];
+    mb.index = k;
     mb.dir = out / fmt::format("member-{}", k);
     fs::create_directories(mb.dir, ec);
     if (ec) {

@@ -116,6 +116,13 @@ def vary():
             names, differ = compare_frames(h5, 0, f"{parent}/run.h5", -1)
             expect(not differ, f"member {k} ({rain}): the fork's frame equals the parent's last in "
                                f"all {len(names)} per-frame datasets; differ: {differ}")
+            with h5py.File(h5, "r") as f:
+                meta = {n: (v.decode() if isinstance(v, bytes) else v)
+                        for n, v in f["/meta"].attrs.items() if n.startswith("fork_")}
+            expect(meta.get("fork_parent") == os.path.abspath(f"{parent}/checkpoint.h5")
+                   and meta.get("fork_parent_state_hash") == stored
+                   and meta.get("fork_at_s") == 240.0 and meta.get("fork_member") == k,
+                   f"member {k}'s run file names its parent: {meta}")
 
         # (b) Other futures: different hashes, and water that orders with the rain.
         hashes = [m[2] for m in members]
