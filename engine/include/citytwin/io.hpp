@@ -104,6 +104,9 @@ class RunWriter {
   void attr(std::string_view path, std::string_view name, double value);
   void attr(std::string_view path, std::string_view name, std::int64_t value);
 
+  /// At most `bytes` of rows queued ahead of the writer thread (default 64 MiB; one larger
+  /// append still goes, alone): appending beyond that waits for the writer.
+  void limit_queue(std::size_t bytes);
   /// Waits for the rows queued so far and makes everything written durable.
   void flush();
   /// Queues a flush after the rows queued so far and returns at once; its ticket is for

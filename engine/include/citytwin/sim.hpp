@@ -221,8 +221,14 @@ struct SimState {
 struct RunEstimate {
   double city_bytes = 0, model_bytes = 0, state_bytes = 0;
   std::int64_t frames = 0;
+  double frame_bytes = 0;  ///< one frame's rows (uncompressed)
   double file_bytes = 0;
-  double memory() const { return city_bytes + model_bytes + state_bytes; }
+  /// Frames a run file's writer may hold queued (RunRecorder): a run steps on while the
+  /// previous frame is compressed, and waits rather than queue more.
+  static constexpr double k_queued_frames = 2;
+  double memory() const {
+    return city_bytes + model_bytes + state_bytes + k_queued_frames * frame_bytes;
+  }
 };
 RunEstimate estimate_run(const Model& model);
 

@@ -496,6 +496,10 @@ void RunWriter::flush() {
   }
 }
 
+void RunWriter::limit_queue(std::size_t bytes) {
+  m_impl->queue.set_max_bytes(bytes);
+}
+
 std::uint64_t RunWriter::queue_flush() {
   return m_impl->queue.post(0, [impl = m_impl.get(), path = m_path] {
     try {

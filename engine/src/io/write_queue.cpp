@@ -34,6 +34,14 @@ std::uint64_t WriteQueue::post(std::size_t bytes, std::function<void()> job) {
   return ticket;
 }
 
+void WriteQueue::set_max_bytes(std::size_t max_bytes) {
+  {
+    const std::lock_guard lock(m_mutex);
+    m_max_bytes = max_bytes;
+  }
+  m_changed.notify_all();
+}
+
 void WriteQueue::drain() {
   std::unique_lock lock(m_mutex);
   m_changed.wait(lock, [&] { return m_jobs.empty() && !m_busy; });

@@ -34,6 +34,8 @@ class WriteQueue {
   /// has run. Rethrows the error of a job that failed before: once one failed, the jobs after
   /// it are dropped.
   std::uint64_t post(std::size_t bytes, std::function<void()> job);
+  /// Changes the bound (post() waits beyond it).
+  void set_max_bytes(std::size_t max_bytes);
   /// Waits until every queued job has run; rethrows the first error.
   void drain();
   /// The jobs run so far, in order, up to the first that failed.

@@ -8,7 +8,14 @@
 namespace citytwin {
 
 RunRecorder::RunRecorder(const Model& model, std::unique_ptr<RunWriter> out)
-    : m_model(model), m_out(std::move(out)) {}
+    : m_model(model), m_out(std::move(out)) {
+  // The run steps on while its writer compresses the frames before (a busy machine, a batch's
+  // members on every core: the writer's thread runs below the stepping threads) but holds at
+  // most a couple of frames: memory, not the writer, would give first.
+  constexpr double k_min_queue_bytes = 4 << 20;
+  m_out->limit_queue(static_cast<std::size_t>(
+      std::max(k_min_queue_bytes, RunEstimate::k_queued_frames * estimate_run(model).frame_bytes)));
+}
 RunRecorder::~RunRecorder() = default;
 
 Result<std::unique_ptr<RunRecorder>> RunRecorder::create(const Model& model,

@@ -132,6 +132,7 @@ RunEstimate estimate_run(const Model& model) {
     const Footprint f = d->footprint(run);
     e.model_bytes += f.model_bytes;
     e.state_bytes += f.state_bytes;
+    e.frame_bytes += f.frame_bytes;
     e.file_bytes += f.static_bytes + static_cast<double>(e.frames) * f.frame_bytes;
   }
   return e;
