@@ -64,15 +64,30 @@ struct Network {
   std::vector<std::int32_t> conn_yield_begin;  // (n_conns + 1) CSR: connections this one yields to
   std::vector<std::int32_t> conn_yield;        // foe connections (SUMO junction response bits)
 
-  // Signals (fixed-time programs).
+  // Signals: fixed-time programs, and SUMO's gap-based actuated ones (docs/traffic.md).
   std::vector<std::string> tl_id;               // (n_tls)
   std::vector<std::int32_t> tl_phase_begin;     // (n_tls + 1) CSR into phases
   std::vector<SimTime> tl_offset;               // (n_tls) ms
-  std::vector<SimTime> tl_cycle;                // (n_tls) ms
+  std::vector<SimTime> tl_cycle;                // (n_tls) ms, of the phases' durations
   std::vector<std::int32_t> tl_links;           // (n_tls) length of every state string
   std::vector<SimTime> phase_duration;          // (n_phases) ms
   std::vector<std::int32_t> phase_state_begin;  // (n_phases) offset into phase_state
   std::string phase_state;                      // concatenated SUMO state strings ("GgrryO...")
+  // Actuation (build_actuation; defaults for programs built without it: fixed-time).
+  std::vector<std::string> tl_type;      // (n_tls) SUMO's tlLogic type ("static", "actuated", ...)
+  std::vector<std::string> tl_file;      // (n_tls) the file of its program ("": the network's)
+  std::vector<float> tl_max_gap_s;       // (n_tls) param max-gap (SUMO default 3 s)
+  std::vector<float> tl_detector_gap_s;  // (n_tls) param detector-gap (SUMO default 2 s)
+  std::vector<SimTime> phase_min, phase_max;  // (n_phases) ms, minDur / maxDur (= duration)
+  // Loops of actuated signals: one per incoming road lane, detector-gap seconds at the lane's
+  // speed before the stop line; per phase whether the lane has green (SUMO's rule: 'G', or 'g'
+  // on a link that is never 'G').
+  std::vector<std::int32_t> tl_loop_begin;     // (n_tls + 1) CSR of loops
+  std::vector<std::int32_t> loop_lane;         // (n_loops)
+  std::vector<float> loop_pos;                 // (n_loops) m from the lane's start
+  std::vector<std::int32_t> lane_loop;         // (n_lanes) its loop, or -1
+  std::vector<std::int32_t> loop_green_begin;  // (n_loops) offset of its per-phase flags
+  std::vector<std::uint8_t> loop_green;        // 1 if the loop's lane has green in the phase
 
   std::vector<std::int32_t> lane_in_begin;  // (n_lanes + 1) CSR of incoming connections
   std::vector<std::int32_t> lane_in_conn;   // (n_conns) connections ending on each lane
@@ -266,6 +281,8 @@ struct TrafficState {
   std::vector<float> conn_arrival_s;      // (n_conns) time until the first approacher arrives
   std::vector<std::uint8_t> conn_signal;  // (n_conns) k_go_major/k_go_yield/k_amber/k_red/k_stop
   std::vector<std::int32_t> tl_phase;     // (n_tls) current phase (absolute index)
+  std::vector<SimTime> tl_phase_start;    // (n_tls) when it began (actuated signals), ms
+  std::vector<SimTime> loop_last;         // (n_loops) when a vehicle last covered the loop, ms
 
   // Per-step scratch.
   std::vector<float> scratch_dx;            // (n_veh) distance to advance this step
@@ -385,6 +402,10 @@ Result<Network> read_sumo_net(const std::string& path);
 /// Computes the derived arrays (lane_in_*) after the primary arrays are filled; readers call
 /// it, hand-built networks must.
 void finalize_network(Network& net);
+/// The actuation data of the network's signals (Network "Actuation"): defaults for programs
+/// built without it, then the loops of the actuated ones. finalize_network and set_program
+/// call it.
+void build_actuation(Network& net);
 /// Reads tlLogic programs from an additional file; a program replaces the net's one for the
 /// same signal (SUMO loads the last program as active).
 Result<void> read_sumo_tls(const std::string& path, Network& net);

@@ -108,14 +108,54 @@ bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficS
 
 // ---- phase: signals (serial over signals; the per-connection codes are set in
 // compute_approaches, which visits every connection anyway: one parallel pass less) ----
-void update_signals(const Network& n, TrafficState& s) {
+void update_signals(const Network& n, const Demand& d, const Params& p, TrafficState& s) {
+  // Loops: a vehicle covering one now, or whose rear passed it within the last step (timed by
+  // its current speed), was detected then (SUMO's time since the last detection).
+  if (!n.loop_lane.empty())
+    for (std::int32_t i = 0; i < s.n_running; ++i) {
+      const std::int32_t v = s.running[z(i)];
+      const std::int32_t loop = n.lane_loop[z(s.veh_lane[z(v)])];
+      if (loop < 0) continue;
+      const float front = s.veh_pos[z(v)], rear = front - d.types[z(d.veh_type[z(v)])].length;
+      const float at = n.loop_pos[z(loop)], speed = s.veh_speed[z(v)];
+      SimTime seen = k_never;
+      if (rear <= at && at <= front) {
+        seen = s.time;
+      } else if (rear > at && speed > 0 && rear - at < speed * to_seconds(p.dt)) {
+        seen = s.time - seconds_ms((rear - at) / speed);
+      }
+      s.loop_last[z(loop)] = std::max(s.loop_last[z(loop)], seen);
+    }
   for (u t = 0; t < n.tl_id.size(); ++t) {
     const SimTime cyc = n.tl_cycle[t];
-    SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
-    std::int32_t ph = n.tl_phase_begin[t];
-    while (ph + 1 < n.tl_phase_begin[t + 1] && pos >= n.phase_duration[z(ph)])
-      pos -= n.phase_duration[z(ph++)];
-    s.tl_phase[t] = ph;
+    const bool actuated = n.tl_loop_begin[t + 1] > n.tl_loop_begin[t];
+    if (!actuated || s.tl_phase_start[t] == k_never) {
+      // Fixed time; an actuated signal starts where its program's durations put it.
+      SimTime pos = cyc > 0 ? ((s.time - n.tl_offset[t]) % cyc + cyc) % cyc : 0;
+      std::int32_t ph = n.tl_phase_begin[t];
+      while (ph + 1 < n.tl_phase_begin[t + 1] && pos >= n.phase_duration[z(ph)])
+        pos -= n.phase_duration[z(ph++)];
+      s.tl_phase[t] = ph;
+      if (actuated) s.tl_phase_start[t] = s.time - pos;
+      continue;
+    }
+    // Actuated: a phase lasts at least minDur and at most maxDur; in between it goes on while
+    // a loop of a lane with green in it saw a vehicle less than max-gap ago.
+    const std::int32_t ph = s.tl_phase[t];
+    const SimTime held = s.time - s.tl_phase_start[t];
+    bool next = held >= n.phase_max[z(ph)];
+    if (!next && held >= n.phase_min[z(ph)]) {
+      const SimTime gap = seconds_ms(n.tl_max_gap_s[t]);
+      bool extend = false;
+      for (std::int32_t k = n.tl_loop_begin[t]; k < n.tl_loop_begin[t + 1] && !extend; ++k)
+        extend = n.loop_green[z(n.loop_green_begin[z(k)] + ph - n.tl_phase_begin[t])] &&
+                 s.time - s.loop_last[z(k)] < gap;
+      next = !extend;
+    }
+    if (next) {
+      s.tl_phase[t] = ph + 1 < n.tl_phase_begin[t + 1] ? ph + 1 : n.tl_phase_begin[t];
+      s.tl_phase_start[t] = s.time;
+    }
   }
 }
 

@@ -679,6 +679,8 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.conn_arrival_s.assign(z(n.n_conns()), k_inf);
   s.conn_signal.assign(z(n.n_conns()), 0);
   s.tl_phase.assign(n.tl_id.size(), 0);
+  s.tl_phase_start.assign(n.tl_id.size(), k_never);
+  s.loop_last.assign(n.loop_lane.size(), k_never);
   s.scratch_dx.assign(nv, 0.0f);
   s.scratch_v.assign(nv, 0.0f);
   s.scratch_lc.assign(nv, 0);
@@ -700,7 +702,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
 }
 
 void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
-  update_signals(n, s);
+  update_signals(n, d, p, s);
   prepare_routes(n, d, p, s, pool);
   const std::int32_t first_new = s.n_running;
   insert_vehicles(n, d, p, s);

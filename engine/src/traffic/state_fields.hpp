@@ -76,6 +76,8 @@ void state_fields(A& a, S& s) {
   a.field("conn_arrival_s", s.conn_arrival_s);
   a.field("conn_signal", s.conn_signal);
   a.field("tl_phase", s.tl_phase);
+  a.field("tl_phase_start", s.tl_phase_start);
+  a.field("loop_last", s.loop_last);
   a.field("lane_merge_pos", s.lane_merge_pos);
   a.field("inserted", s.inserted);
   a.field("arrived", s.arrived);

@@ -17,6 +17,8 @@ class TaskPool;
 namespace citytwin::traffic {
 
 constexpr float k_inf = std::numeric_limits<float>::infinity();
+/// A time that never was (a loop no vehicle has covered; a signal not yet started), ms.
+constexpr SimTime k_never = std::numeric_limits<SimTime>::min() / 4;
 constexpr std::int64_t k_grain_lanes = 256;
 constexpr std::int64_t k_grain_veh = 1024;
 
@@ -96,8 +98,9 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
   return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
 }
 
-/// Phase: the current phase of every signal (serial over signals).
-void update_signals(const Network& n, TrafficState& s);
+/// Phase: the current phase of every signal (serial over signals): fixed-time programs from
+/// the clock; actuated ones from their loops (SUMO's gap-based control).
+void update_signals(const Network& n, const Demand& d, const Params& p, TrafficState& s);
 
 /// Phase: the control code of every connection this step and the time its approaching vehicle
 /// needs to reach it (0 when its passage is occupied, inf when none comes), for yielding.

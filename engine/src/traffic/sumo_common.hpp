@@ -14,7 +14,9 @@ namespace citytwin::traffic {
 /// One fixed-time program as read (durations in ms).
 struct TlsProgram {
   SimTime offset = 0;
-  std::vector<SimTime> durations;
+  std::string type = "static";                    ///< tlLogic type as SUMO names it
+  float max_gap_s = 3.0f, detector_gap_s = 2.0f;  ///< actuated params (SUMO's defaults)
+  std::vector<SimTime> durations, min_durs, max_durs;
   std::vector<std::string> states;
   int line = 0;
   std::string file;

@@ -448,6 +448,7 @@ void finalize_network(Network& net) {
   for (std::int32_t c = 0; c < net.n_conns(); ++c)
     if (const std::int32_t t = net.conn_tl[static_cast<std::size_t>(c)]; t >= 0)
       net.tl_conn[static_cast<std::size_t>(tfill[static_cast<std::size_t>(t)]++)] = c;
+  build_actuation(net);
   build_routing_graph(net);
 }
 

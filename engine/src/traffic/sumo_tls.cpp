@@ -1,6 +1,8 @@
-// tlLogic programs (https://sumo.dlr.de/docs/Simulation/Traffic_Lights.html). Only fixed-time
-// ("static") programs are modelled; actuated programs run their `duration` values as fixed
-// times (documented in docs/scenario-traffic.md).
+// tlLogic programs (https://sumo.dlr.de/docs/Simulation/Traffic_Lights.html): fixed-time
+// ("static") programs, and "actuated" ones with SUMO's gap-based control (the loops and their
+// phases: build_actuation; the switching: update_signals). Other types run their `duration`
+// values as fixed times, with a warning (docs/traffic.md).
+#include <algorithm>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -38,6 +40,7 @@ Result<void> tls_start(std::string_view name, const xml::Attrs& at,
     if (!off) return fail(off.error());
     TlsProgram prog;
     prog.offset = seconds_ms(*off);
+    if (const char* type = at.find("type")) prog.type = type;
     prog.line = at.line();
     p.current = std::string(*id);
     programs[p.current] = std::move(prog);  // a later program replaces an earlier one
@@ -63,8 +66,33 @@ Result<void> tls_start(std::string_view name, const xml::Attrs& at,
     if (!prog.states.empty() && prog.states.front().size() != st->size())
       return fail(at.error("phase.state", "state length differs from the first phase",
                            std::to_string(st->size()), std::to_string(prog.states.front().size())));
+    // minDur and maxDur (actuated programs) default to the duration.
+    auto lo = at.number_in("phase", "minDur", *dur, 0.0, k_max_phase_s);
+    if (!lo) return fail(lo.error());
+    auto hi = at.number_in("phase", "maxDur", *dur, 0.0, k_max_phase_s);
+    if (!hi) return fail(hi.error());
+    if (!(*lo > 0) || *lo > *hi)
+      return fail(at.error("phase.minDur", "not within (0, maxDur]", fmt::format("{}", *lo),
+                           fmt::format("0 < minDur <= maxDur ({})", *hi)));
     prog.durations.push_back(seconds_ms(*dur));
+    prog.min_durs.push_back(seconds_ms(*lo));
+    prog.max_durs.push_back(seconds_ms(*hi));
     prog.states.emplace_back(*st);
+    return {};
+  }
+  if (name == "param" && !p.current.empty()) {
+    // The actuated controller's parameters; SUMO's others (detector output, vTypes, ...) do
+    // not change the control and are left alone.
+    auto key = at.text("param", "key");
+    if (!key) return fail(key.error());
+    if (*key != "max-gap" && *key != "detector-gap") return {};
+    auto value = at.number("param", "value");
+    if (!value) return fail(value.error());
+    if (!(*value >= 0) || *value > k_max_phase_s)
+      return fail(at.error("param.value", "out of range", fmt::format("{}", *value),
+                           fmt::format("seconds in [0, {}] for {}", k_max_phase_s, *key)));
+    TlsProgram& prog = programs[p.current];
+    (*key == "max-gap" ? prog.max_gap_s : prog.detector_gap_s) = static_cast<float>(*value);
     return {};
   }
   return {};
@@ -86,20 +114,25 @@ Result<void> set_program(Network& net, const std::string& id, const TlsProgram& 
   if (t == net.tl_id.size())
     return fail(
         Error::msg("tlLogic '" + id + "' is not a traffic light of the network", prog.file));
+  build_actuation(net);  // every signal's actuation data, to be copied below
   // Rebuild the CSR with this signal's phases replaced.
-  std::vector<SimTime> dur;
+  std::vector<SimTime> dur, lo, hi;
   std::vector<std::int32_t> begin{0}, sbegin;
   std::string states;
   for (std::size_t k = 0; k < net.tl_id.size(); ++k) {
     if (k == t) {
       for (std::size_t i = 0; i < prog.durations.size(); ++i) {
         dur.push_back(prog.durations[i]);
+        lo.push_back(i < prog.min_durs.size() ? prog.min_durs[i] : prog.durations[i]);
+        hi.push_back(i < prog.max_durs.size() ? prog.max_durs[i] : prog.durations[i]);
         sbegin.push_back(static_cast<std::int32_t>(states.size()));
         states += prog.states[i];
       }
     } else {
       for (std::int32_t ph = net.tl_phase_begin[k]; ph < net.tl_phase_begin[k + 1]; ++ph) {
         dur.push_back(net.phase_duration[static_cast<std::size_t>(ph)]);
+        lo.push_back(net.phase_min[static_cast<std::size_t>(ph)]);
+        hi.push_back(net.phase_max[static_cast<std::size_t>(ph)]);
         sbegin.push_back(static_cast<std::int32_t>(states.size()));
         states.append(net.phase_state,
                       static_cast<std::size_t>(net.phase_state_begin[static_cast<std::size_t>(ph)]),
@@ -109,13 +142,76 @@ Result<void> set_program(Network& net, const std::string& id, const TlsProgram& 
     begin.push_back(static_cast<std::int32_t>(dur.size()));
   }
   net.phase_duration = std::move(dur);
+  net.phase_min = std::move(lo);
+  net.phase_max = std::move(hi);
   net.phase_state_begin = std::move(sbegin);
   net.phase_state = std::move(states);
   net.tl_phase_begin = std::move(begin);
   net.tl_offset[t] = prog.offset;
   net.tl_cycle[t] = std::accumulate(prog.durations.begin(), prog.durations.end(), SimTime{0});
   net.tl_links[t] = static_cast<std::int32_t>(prog.states.front().size());
+  net.tl_type[t] = prog.type;
+  net.tl_file[t] = prog.file;
+  net.tl_max_gap_s[t] = prog.max_gap_s;
+  net.tl_detector_gap_s[t] = prog.detector_gap_s;
+  build_actuation(net);
   return {};
+}
+
+void build_actuation(Network& net) {
+  const std::size_t nt = net.tl_id.size(), np = net.phase_duration.size();
+  if (net.phase_min.size() != np || net.phase_max.size() != np)
+    net.phase_min = net.phase_max = net.phase_duration;
+  net.tl_type.resize(nt, "static");
+  net.tl_file.resize(nt);
+  net.tl_max_gap_s.resize(nt, 3.0f);
+  net.tl_detector_gap_s.resize(nt, 2.0f);
+  net.tl_loop_begin.assign(1, 0);
+  net.loop_lane.clear();
+  net.loop_pos.clear();
+  net.loop_green_begin.clear();
+  net.loop_green.clear();
+  net.lane_loop.assign(static_cast<std::size_t>(net.n_lanes()), -1);
+  const bool conns_known = net.tl_conn_begin.size() == nt + 1;  // after finalize_network
+  for (std::size_t t = 0; t < nt; ++t) {
+    if (net.tl_type[t] == "actuated" && conns_known) {
+      const auto p0 = static_cast<std::size_t>(net.tl_phase_begin[t]);
+      const auto p1 = static_cast<std::size_t>(net.tl_phase_begin[t + 1]);
+      const auto state = [&](std::size_t ph, std::int32_t link) {
+        return net.phase_state[static_cast<std::size_t>(net.phase_state_begin[ph] + link)];
+      };
+      for (std::int32_t k = net.tl_conn_begin[t]; k < net.tl_conn_begin[t + 1]; ++k) {
+        const auto c = static_cast<std::size_t>(net.tl_conn[static_cast<std::size_t>(k)]);
+        const std::int32_t lane = net.conn_from_lane[c];
+        if (lane >= net.n_road_lanes) continue;
+        std::int32_t loop = net.lane_loop[static_cast<std::size_t>(lane)];
+        if (loop < 0) {
+          // SUMO places the loop detector-gap seconds at the lane's speed before the stop line.
+          loop = static_cast<std::int32_t>(net.loop_lane.size());
+          net.lane_loop[static_cast<std::size_t>(lane)] = loop;
+          net.loop_lane.push_back(lane);
+          const float len = net.lane_length[static_cast<std::size_t>(lane)];
+          net.loop_pos.push_back(std::max(
+              0.0f,
+              len - net.tl_detector_gap_s[t] * net.lane_speed[static_cast<std::size_t>(lane)]));
+          net.loop_green_begin.push_back(static_cast<std::int32_t>(net.loop_green.size()));
+          net.loop_green.resize(net.loop_green.size() + (p1 - p0), 0);
+        }
+        // The link counts in a phase where it is 'G', or 'g' when it is never 'G' (a minor
+        // green that is the link's only green, such as a permissive turn).
+        const std::int32_t link = net.conn_tl_link[c];
+        bool major = false;
+        for (std::size_t ph = p0; ph < p1; ++ph) major = major || state(ph, link) == 'G';
+        const auto g0 =
+            static_cast<std::size_t>(net.loop_green_begin[static_cast<std::size_t>(loop)]);
+        for (std::size_t ph = p0; ph < p1; ++ph) {
+          const char ch = state(ph, link);
+          if (ch == 'G' || (ch == 'g' && !major)) net.loop_green[g0 + ph - p0] = 1;
+        }
+      }
+    }
+    net.tl_loop_begin.push_back(static_cast<std::int32_t>(net.loop_lane.size()));
+  }
 }
 
 namespace {

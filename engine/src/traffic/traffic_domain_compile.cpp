@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -52,6 +53,19 @@ Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
     if (!dets) return fail(dets.error());
     c.detectors.insert(c.detectors.end(), dets->begin(), dets->end());
   }
+  // Signal programs of a type not modelled run as fixed-time: said once per type.
+  std::map<std::string, std::vector<std::size_t>> fixed;
+  for (std::size_t t = 0; t < c.net.tl_id.size(); ++t)
+    if (c.net.tl_type[t] != "static" && c.net.tl_type[t] != "actuated")
+      fixed[c.net.tl_type[t]].push_back(t);
+  for (const auto& [type, ids] : fixed)
+    c.warnings.push_back(Diagnostic::at(
+        c.net.tl_file[ids.front()].empty() ? spec.net_file : c.net.tl_file[ids.front()], 0,
+        "tlLogic.type",
+        fmt::format("{} signal program(s) of type \"{}\" (first: '{}') run their phases' "
+                    "durations as fixed times",
+                    ids.size(), type, c.net.tl_id[ids.front()]),
+        "\"" + type + "\"", "\"static\" or \"actuated\" (docs/traffic.md \"Signals\")"));
   auto geom = read_sumo_lane_shapes(spec.net_file, c.net);
   if (!geom) return fail(geom.error());
   c.geom = std::move(*geom);

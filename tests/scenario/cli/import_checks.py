@@ -137,5 +137,39 @@ def census():
                f"conflicting keys: {r.stderr}")
 
 
+def sumo_signal_types():
+    # A SUMO signal program of a type CityTwin does not model (delay_based) runs its durations
+    # as fixed times and says so once, naming the type and the first signal; actuated is
+    # modelled (no warning).
+    import gzip
+    import re
+    acosta = f"{ROOT}/tests/data/traffic/bologna-acosta"
+    with gzip.open(f"{acosta}/acosta_buslanes.net.xml.gz", "rt") as f:
+        net = f.read()
+    logic = re.search(r'<tlLogic id="209".*?state="([^"]+)"', net, re.S)
+    expect(logic is not None, "acosta's signal 209 has a program")
+    links = len(logic.group(1))
+    with tempfile.TemporaryDirectory() as d:
+        for kind, warned in (("delay_based", True), ("actuated", False)):
+            with open(f"{d}/tls.add.xml", "w") as f:
+                f.write(f'<additional>\n<tlLogic id="209" type="{kind}" programID="x" offset="0">\n'
+                        f'<phase duration="30" minDur="10" maxDur="40" state="{"G" * links}"/>\n'
+                        f'<phase duration="30" state="{"r" * links}"/>\n</tlLogic>\n</additional>\n')
+            with open(f"{d}/s.toml", "w") as f:
+                f.write(f'extends = "{ROOT}/scenarios/bologna-acosta.toml"\n[scenario]\nduration = "2min"\n'
+                        f'[output]\ndir = "{d}/out"\n[traffic]\n'
+                        f'additional = ["{d}/tls.add.xml", "{acosta}/acosta_vtypes.add.xml"]\n')
+            r = run("validate", f"{d}/s.toml")
+            expect(r.returncode == 0, f"{kind}: valid: {r.stderr}")
+            said = (f"{d}/tls.add.xml" in r.stderr and "tlLogic.type" in r.stderr
+                    and f'type "{kind}"' in r.stderr and "(first: '209')" in r.stderr)
+            expect(said == warned, f"{kind}: warned {said}, expected {warned}: {r.stderr}")
+            if warned:
+                expect("1 signal program(s)" in r.stderr and "as fixed times" in r.stderr,
+                       f"the warning says what happens: {r.stderr}")
+                r = run("validate", f"{d}/s.toml", "--strict")
+                expect(r.returncode == 2, f"--strict refuses it: {r.returncode}")
+
+
 globals()[CHECK]()
 print(f"import {CHECK}: ok")

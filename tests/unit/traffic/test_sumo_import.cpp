@@ -71,6 +71,59 @@ TEST_CASE("acosta: additional tlLogic replaces the net's program; distributions;
   for (std::int32_t v = 1; v < d.n_vehicles(); ++v) REQUIRE(d.veh_depart[v - 1] <= d.veh_depart[v]);
 }
 
+TEST_CASE("an actuated tlLogic: type, minDur and maxDur, params and loops, bad bounds refused") {
+  auto net = read_sumo_net(k_data + "bologna-acosta/acosta_buslanes.net.xml.gz");
+  REQUIRE(net);
+  std::size_t t = 0;
+  while (net->tl_id[t] != "209") ++t;
+  const auto links = static_cast<std::size_t>(net->tl_links[t]);
+  const std::string green(links, 'G'), red(links, 'r');
+  const std::string path = write_temp(
+      "actuated.add.xml",
+      "<additional>\n<tlLogic id=\"209\" type=\"actuated\" programID=\"a\" offset=\"0\">\n"
+      "<param key=\"max-gap\" value=\"2.5\"/>\n<param key=\"detector-gap\" value=\"1.0\"/>\n"
+      "<param key=\"show-detectors\" value=\"true\"/>\n"
+      "<phase duration=\"30\" minDur=\"5\" maxDur=\"45\" state=\"" +
+          green +
+          "\"/>\n"
+          "<phase duration=\"20\" state=\"" +
+          red + "\"/>\n</tlLogic>\n</additional>\n");
+  REQUIRE(read_sumo_tls(path, *net));
+  CHECK(net->tl_type[t] == "actuated");
+  CHECK(net->tl_max_gap_s[t] == 2.5f);
+  CHECK(net->tl_detector_gap_s[t] == 1.0f);
+  const auto p0 = static_cast<std::size_t>(net->tl_phase_begin[t]);
+  CHECK(net->phase_min[p0] == 5000);
+  CHECK(net->phase_max[p0] == 45000);
+  CHECK(net->phase_min[p0 + 1] == 20000);  // bounds default to the duration
+  CHECK(net->phase_max[p0 + 1] == 20000);
+  // A loop on every incoming road lane, 1 s at its speed before the stop line, green in
+  // phase 0 only; the other signals have none.
+  const auto k0 = net->tl_loop_begin[t], k1 = net->tl_loop_begin[t + 1];
+  CHECK(k1 - k0 >= 2);
+  CHECK(net->loop_lane.size() == static_cast<std::size_t>(k1 - k0));
+  for (auto k = k0; k < k1; ++k) {
+    const auto lane = static_cast<std::size_t>(net->loop_lane[k]);
+    CHECK(net->loop_pos[k] ==
+          Approx(std::max(0.0f, net->lane_length[lane] - net->lane_speed[lane])));
+    CHECK(net->loop_green[net->loop_green_begin[k]] == 1);
+    CHECK(net->loop_green[net->loop_green_begin[k] + 1] == 0);
+  }
+
+  const std::string bad = write_temp(
+      "actuated_bad.add.xml",
+      "<additional>\n<tlLogic id=\"209\" type=\"actuated\" programID=\"a\" offset=\"0\">\n"
+      "<phase duration=\"30\" minDur=\"50\" maxDur=\"45\" state=\"" +
+          green +
+          "\"/>\n"
+          "</tlLogic>\n</additional>\n");
+  auto r = read_sumo_tls(bad, *net);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().to_string(), Catch::Contains("actuated_bad.add.xml:3") &&
+                                        Catch::Contains("phase.minDur") &&
+                                        Catch::Contains("0 < minDur <= maxDur (45)"));
+}
+
 TEST_CASE("bad input is reported with file, line and field") {
   const std::string net_path =
       write_temp("bad_lane.net.xml",
