@@ -250,19 +250,23 @@ struct TrafficState {
   std::int64_t step_count = 0;
 
   // Vehicles (dense index = demand index).
-  std::vector<VehStatus> veh_status;        // (n_veh)
-  std::vector<std::int32_t> veh_lane;       // (n_veh) current lane (road lane or passage)
-  std::vector<std::int32_t> veh_route_pos;  // (n_veh) index in its route of the current/next edge
-  std::vector<float> veh_pos;               // (n_veh) m, front bumper from the lane start
-  std::vector<float> veh_speed;             // (n_veh) m/s
-  std::vector<float> veh_v0;                // (n_veh) m/s, desired-speed factor * 1
-  std::vector<float> veh_stopped_s;         // (n_veh) s since the vehicle last moved
-  std::vector<SimTime> veh_insert_time;     // (n_veh) ms
-  std::vector<SimTime> veh_arrive_time;     // (n_veh) ms
-  std::vector<float> veh_route_length;      // (n_veh) m driven
-  std::vector<float> veh_time_loss;         // (n_veh) s, sum of dt * (1 - v / v_allowed)
-  std::vector<float> veh_waiting;           // (n_veh) s with v < halting speed
-  std::vector<std::int32_t> veh_teleports;  // (n_veh)
+  std::vector<VehStatus> veh_status;          // (n_veh)
+  std::vector<std::int32_t> veh_lane;         // (n_veh) current lane (road lane or passage)
+  std::vector<std::int32_t> veh_route_pos;    // (n_veh) index in its route of the current/next edge
+  std::vector<float> veh_pos;                 // (n_veh) m, front bumper from the lane start
+  std::vector<float> veh_speed;               // (n_veh) m/s
+  std::vector<float> veh_v0;                  // (n_veh) m/s, desired-speed factor * 1
+  std::vector<float> veh_stopped_s;           // (n_veh) s since the vehicle last moved
+  std::vector<SimTime> veh_insert_time;       // (n_veh) ms
+  std::vector<SimTime> veh_arrive_time;       // (n_veh) ms
+  std::vector<float> veh_route_length;        // (n_veh) m driven
+  std::vector<float> veh_time_loss;           // (n_veh) s, sum of dt * (1 - v / v_allowed)
+  std::vector<float> veh_waiting;             // (n_veh) s with v < halting speed
+  std::vector<std::int32_t> veh_waits;        // (n_veh) times it came to a halt (SUMO waitingCount)
+  std::vector<std::int32_t> veh_reroutes;     // (n_veh) routes changed en route (SUMO rerouteNo)
+  std::vector<std::int32_t> veh_depart_lane;  // (n_veh) lane it was inserted on, -1 not yet
+  std::vector<float> veh_depart_pos;          // (n_veh) m, its front there
+  std::vector<std::int32_t> veh_teleports;    // (n_veh)
 
   // Running vehicles, and per lane ordered front to back (rebuilt every step).
   std::vector<std::int32_t> running;  // (n_running) ascending vehicle index
@@ -520,6 +524,11 @@ std::pair<std::int64_t, double> detector_totals(const TrafficState& s,
 
 /// Per-trip CSV: id,depart,arrival,duration,route_length,time_loss,waiting_time (arrived only).
 Result<void> write_trips_csv(const std::string& path, const Demand& demand, const TrafficState& s);
+/// SUMO's tripinfo XML (--tripinfo-output;
+/// https://sumo.dlr.de/docs/Simulation/Output/TripInfo.html): one <tripinfo> per arrived vehicle,
+/// by arrival time, with SUMO's attributes and precision.
+Result<void> write_tripinfo_xml(const std::string& path, const Network& net, const Demand& demand,
+                                const TrafficState& s);
 /// Where a lane is, for people: a road lane as SUMO names it ("<edge>_<index>"), a junction
 /// passage as "<from edge> -> <to edge>".
 std::string describe_lane(const Network& net, std::int32_t lane);

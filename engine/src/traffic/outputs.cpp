@@ -1,5 +1,6 @@
-// CSV outputs in the spirit of SUMO's tripinfo, summary and edgeData outputs. Written by
-// observers outside the time loop.
+// CSV outputs in the spirit of SUMO's tripinfo, summary and edgeData outputs, and SUMO's own
+// tripinfo XML. Written by observers outside the time loop.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -38,6 +39,88 @@ Result<void> write_trips_csv(const std::string& path, const Demand& d, const Tra
     fmt::print(f->get(), "{},{:.2f},{:.2f},{:.2f},{:.2f},{:.2f},{:.2f}\n", d.veh_id[u], dep, arr,
                arr - dep, s.veh_route_length[u], s.veh_time_loss[u], s.veh_waiting[u]);
   }
+  return close_out(std::move(*f), path);
+}
+
+namespace {
+// Text as an XML attribute value.
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// A lane as SUMO names it: "<edge>_<index>", or the passage's internal lane of a junction.
+std::string sumo_lane_id(const Network& net, std::int32_t lane) {
+  const auto l = static_cast<std::size_t>(lane);
+  if (lane < 0) return "";
+  if (net.lane_edge[l] >= 0)
+    return fmt::format("{}_{}", net.edge_id[static_cast<std::size_t>(net.lane_edge[l])],
+                       net.lane_index[l]);
+  return describe_lane(net, lane);
+}
+}  // namespace
+
+Result<void> write_tripinfo_xml(const std::string& path, const Network& net, const Demand& d,
+                                const TrafficState& s) {
+  std::vector<std::int32_t> arrived;
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v)
+    if (s.veh_status[static_cast<std::size_t>(v)] == VehStatus::arrived) arrived.push_back(v);
+  std::stable_sort(arrived.begin(), arrived.end(), [&](std::int32_t a, std::int32_t b) {
+    return s.veh_arrive_time[static_cast<std::size_t>(a)] <
+           s.veh_arrive_time[static_cast<std::size_t>(b)];
+  });
+  auto f = open_out(path);
+  if (!f) return fail(f.error());
+  fmt::print(f->get(),
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<!-- CityTwin {}: SUMO's tripinfo format -->\n"
+             "<tripinfos xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+             "xsi:noNamespaceSchemaLocation=\"http://sumo.dlr.de/xsd/tripinfo_file.xsd\">\n",
+             CITYTWIN_VERSION);
+  for (const std::int32_t v : arrived) {
+    const auto u = static_cast<std::size_t>(v);
+    const std::string id = xml_escape(d.veh_id[u]);
+    const double insert = to_seconds(s.veh_insert_time[u]),
+                 arrive = to_seconds(s.veh_arrive_time[u]);
+    // A reserve vehicle of a calibrator departs when it is inserted.
+    const double planned =
+        d.veh_depart[u] == k_reserve_depart ? insert : to_seconds(d.veh_depart[u]);
+    const std::int32_t arrival_lane = s.veh_lane[u];
+    const VehicleType& type = d.types[static_cast<std::size_t>(d.veh_type[u])];
+    // Vehicles enter at rest (insert_vehicle) and arrive at the end of their last lane.
+    fmt::print(f->get(),
+               "    <tripinfo id=\"{}\" depart=\"{:.2f}\" departLane=\"{}\" departPos=\"{:.2f}\" "
+               "departSpeed=\"0.00\" departDelay=\"{:.2f}\" arrival=\"{:.2f}\" "
+               "arrivalLane=\"{}\" arrivalPos=\"{:.2f}\" arrivalSpeed=\"{:.2f}\" "
+               "duration=\"{:.2f}\" routeLength=\"{:.2f}\" waitingTime=\"{:.2f}\" "
+               "waitingCount=\"{}\" stopTime=\"0.00\" timeLoss=\"{:.2f}\" rerouteNo=\"{}\" "
+               "devices=\"tripinfo_{}\" vType=\"{}\" speedFactor=\"{:.2f}\" vaporized=\"\"/>\n",
+               id, insert, xml_escape(sumo_lane_id(net, s.veh_depart_lane[u])), s.veh_depart_pos[u],
+               insert - planned, arrive, xml_escape(sumo_lane_id(net, arrival_lane)),
+               arrival_lane >= 0 ? net.lane_length[static_cast<std::size_t>(arrival_lane)] : 0.0f,
+               s.veh_speed[u], arrive - insert, s.veh_route_length[u], s.veh_waiting[u],
+               s.veh_waits[u], s.veh_time_loss[u], s.veh_reroutes[u], id, xml_escape(type.id),
+               s.veh_v0[u]);
+  }
+  fmt::print(f->get(), "</tripinfos>\n");
   return close_out(std::move(*f), path);
 }
 

@@ -423,7 +423,7 @@ void apply_route(const Network& n, TrafficState& s, std::int32_t v, const Routed
   s.veh_route_begin[z(v)] = nb;
   s.veh_route_end[z(v)] = static_cast<std::int32_t>(s.route_edges.size());
   s.veh_route_pos[z(v)] = 0;
-  if (!initial) ++s.rerouted;
+  if (!initial) ++s.rerouted, ++s.veh_reroutes[z(v)];
   (void)n;
 }
 

@@ -446,6 +446,10 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
       const float allowed = desired_speed(n, s, dr, v, s.veh_lane[z(v)]);
       s.veh_time_loss[z(v)] += dt * std::max(0.0f, 1.0f - vnew / allowed);
       s.veh_waiting[z(v)] += vnew < static_cast<float>(p.halting_speed) ? dt : 0.0f;
+      // A halt begins when a moving vehicle (or one just inserted at rest) falls below the
+      // halting speed.
+      s.veh_waits[z(v)] +=
+          vnew < static_cast<float>(p.halting_speed) && s.veh_stopped_s[z(v)] == 0.0f ? 1 : 0;
       s.veh_stopped_s[z(v)] =
           vnew < static_cast<float>(p.halting_speed) ? s.veh_stopped_s[z(v)] + dt : 0.0f;
       s.veh_route_length[z(v)] += dx;
@@ -602,6 +606,8 @@ bool insert_vehicle(const Network& n, const Demand& d, const Params& p, TrafficS
   s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(best)]);
   s.veh_speed[z(v)] = 0.0f;
   s.veh_insert_time[z(v)] = s.time;
+  s.veh_depart_lane[z(v)] = best;
+  s.veh_depart_pos[z(v)] = s.veh_pos[z(v)];
   s.running[z(s.n_running++)] = v;
   ++s.inserted;
   ++s.edge_entered[z(e)];
@@ -662,6 +668,10 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.veh_route_length.assign(nv, 0.0f);
   s.veh_time_loss.assign(nv, 0.0f);
   s.veh_waiting.assign(nv, 0.0f);
+  s.veh_waits.assign(nv, 0);
+  s.veh_reroutes.assign(nv, 0);
+  s.veh_depart_lane.assign(nv, -1);
+  s.veh_depart_pos.assign(nv, 0.0f);
   s.veh_teleports.assign(nv, 0);
   draw_pending_drivers(d, s, p.seed);
   s.running.assign(nv, 0);

@@ -63,6 +63,10 @@ void state_fields(A& a, S& s) {
   a.field("veh_route_length", s.veh_route_length);
   a.field("veh_time_loss", s.veh_time_loss);
   a.field("veh_waiting", s.veh_waiting);
+  a.field("veh_waits", s.veh_waits);
+  a.field("veh_reroutes", s.veh_reroutes);
+  a.field("veh_depart_lane", s.veh_depart_lane);
+  a.field("veh_depart_pos", s.veh_depart_pos);
   a.field("veh_teleports", s.veh_teleports);
   a.field("running", s.running);
   a.field("n_running", s.n_running);

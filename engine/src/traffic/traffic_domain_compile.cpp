@@ -372,6 +372,7 @@ Result<std::unique_ptr<Domain>> compile_traffic(const DomainSpec& dspec,
         spec.city ? "no trip of the city's demand has a route" : "no vehicle, trip or flow",
         spec.city ? "roads that connect the city's buildings (see the warnings above)"
                   : "route files with vehicles departing within scenario.duration"));
+  c.tripinfo = spec.tripinfo;
   return std::unique_ptr<Domain>(std::make_unique<TrafficDomain>(spec.params, std::move(c), city));
 }
 

@@ -41,6 +41,7 @@ struct TrafficSpec : DomainSpec {
   std::vector<std::string> route_files, additional_files;
   std::vector<DetectorDecl> detectors;
   Params params;
+  bool tripinfo = false;  // traffic.tripinfo: write SUMO's tripinfo.xml
 };
 
 // A traffic datastream (docs/live.md): the detectors its observations are counted at.
@@ -132,6 +133,7 @@ struct Compiled {
   std::vector<TrafficSensor> sensors;                      // the traffic datastreams
   std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
   std::vector<Diagnostic> warnings;                        // Domain::warnings
+  bool tripinfo = false;                                   // TrafficSpec::tripinfo
 };
 
 std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const ScenarioSpec& core);

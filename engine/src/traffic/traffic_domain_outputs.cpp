@@ -215,6 +215,12 @@ void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
   const std::string trips = (dir / "traffic_trips.csv").string();
   const auto wrote = write_trips_csv(trips, m_demand, s.ts);
   write_trip_table(s.ts, out);
+  if (m_c.tripinfo) {
+    const std::string tripinfo = (dir / "tripinfo.xml").string();
+    const auto xml = write_tripinfo_xml(tripinfo, m_net, m_demand, s.ts);
+    summary_rows.push_back(
+        {"traffic", "tripinfo file", xml ? tripinfo : "not written: " + xml.error().to_string()});
+  }
   // Every teleport: when, who, where it was stuck and where it went (SUMO prints these as
   // warnings; here they are data).
   std::string teleports_file;

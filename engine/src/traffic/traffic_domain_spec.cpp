@@ -53,6 +53,7 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
   p.strategic_lookahead =
       s.quantity_or("strategic_lookahead", Quantity::length, p.strategic_lookahead, 0.0);
   p.teleport_after = s.duration_or("teleport_after", p.teleport_after);
+  spec->tripinfo = s.boolean_or("tripinfo", false);
   p.stats_interval = s.duration_or("stats_interval", p.stats_interval);
   if (p.stats_interval <= 0) s.error("stats_interval", "must be positive", "", "e.g. \"5min\"");
   p.halting_speed = s.quantity_or("halting_speed", Quantity::speed, p.halting_speed, 0.0);

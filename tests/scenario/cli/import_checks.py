@@ -171,5 +171,59 @@ def sumo_signal_types():
                 expect(r.returncode == 2, f"--strict refuses it: {r.returncode}")
 
 
+def tripinfo():
+    # traffic.tripinfo writes SUMO's tripinfo XML: SUMO 1.15's attributes, one per arrived
+    # vehicle by arrival time, the values of /traffic/trips (2 decimals, as SUMO writes them).
+    import xml.etree.ElementTree as ET
+    import h5py
+    import numpy as np
+    attrs = {"id", "depart", "departLane", "departPos", "departSpeed", "departDelay", "arrival",
+             "arrivalLane", "arrivalPos", "arrivalSpeed", "duration", "routeLength", "waitingTime",
+             "waitingCount", "stopTime", "timeLoss", "rerouteNo", "devices", "vType",
+             "speedFactor", "vaporized"}
+    with tempfile.TemporaryDirectory() as d:
+        with open(f"{d}/s.toml", "w") as f:
+            f.write(f'extends = "{ROOT}/scenarios/bologna-acosta.toml"\n[scenario]\nduration = "12min"\n'
+                    f'[output]\ndir = "{d}/out"\n[traffic]\ntripinfo = true\n')
+        r = run("run", f"{d}/s.toml", "--quiet")
+        expect(r.returncode == 0, f"run: {r.stderr}")
+        root = ET.parse(f"{d}/out/tripinfo.xml").getroot()
+        expect(root.tag == "tripinfos", f"root <{root.tag}>")
+        rows = list(root)
+        with h5py.File(f"{d}/out/run.h5", "r") as h:
+            t = h["/traffic/trips"]
+            status = t["status"][:]
+            cols = {k: t[k][:] for k in ("depart_s", "insert_s", "arrival_s", "route_length_m",
+                                         "time_loss_s", "waiting_s")}
+        arrived = np.flatnonzero(status == 2)
+        expect(len(rows) == len(arrived) > 300, f"{len(rows)} tripinfos, {len(arrived)} arrived")
+        expect(all(set(e.attrib) == attrs for e in rows), "every tripinfo has SUMO's attributes")
+        times = [float(e.get("arrival")) for e in rows]
+        expect(times == sorted(times), "by arrival time")
+        # Vehicle ids to their row of /traffic/trips: the arrived vehicles by (arrival, index).
+        order = sorted(arrived, key=lambda v: (cols["arrival_s"][v], v))
+        bad = []
+        for e, v in zip(rows, order):
+            dep, arr = float(e.get("depart")), float(e.get("arrival"))
+            checks = [abs(dep - cols["insert_s"][v]) <= 0.005, abs(arr - cols["arrival_s"][v]) <= 0.005,
+                      abs(float(e.get("duration")) - (arr - dep)) <= 0.011,
+                      abs(float(e.get("departDelay")) - (cols["insert_s"][v] - cols["depart_s"][v])) <= 0.006,
+                      abs(float(e.get("routeLength")) - cols["route_length_m"][v]) <= 0.006,
+                      abs(float(e.get("timeLoss")) - cols["time_loss_s"][v]) <= 0.006,
+                      abs(float(e.get("waitingTime")) - cols["waiting_s"][v]) <= 0.006,
+                      (int(e.get("waitingCount")) > 0) == (cols["waiting_s"][v] > 0),
+                      e.get("departLane").rsplit("_", 1)[-1].isdigit(),
+                      e.get("arrivalLane").rsplit("_", 1)[-1].isdigit(),
+                      float(e.get("speedFactor")) > 0, e.get("devices") == f"tripinfo_{e.get('id')}"]
+            if not all(checks):
+                bad.append((e.get("id"), checks))
+        expect(not bad, f"tripinfo equals /traffic/trips: {bad[:3]}")
+        with open(f"{d}/out/traffic_trips.csv") as f:
+            csv_ids = sorted(line.split(",")[0] for line in list(f)[1:])
+        expect(csv_ids == sorted(e.get("id") for e in rows), "the same vehicles as traffic_trips.csv")
+        print(f"tripinfo: {len(rows)} trips, mean duration "
+              f"{np.mean([float(e.get('duration')) for e in rows]):.1f} s")
+
+
 globals()[CHECK]()
 print(f"import {CHECK}: ok")

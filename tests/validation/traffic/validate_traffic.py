@@ -3,7 +3,7 @@
 network and routes, on networks of different character (cases.py), each at two demand levels.
 
 For each case and level: generate the network and the routes (fixed seeds), run
-`sumo` (tripinfo, statistics, hourly edgeData) and `citytwin run` (traffic_trips.csv, run.h5)
+`sumo` (tripinfo, statistics, hourly edgeData) and `citytwin run` (tripinfo.xml, run.h5)
 on them, compare, and check the acceptance criteria of issue 14:
 
   arrivals within 2 %, mean travel time within 10 %, p95 travel time within 20 %,
@@ -18,7 +18,6 @@ junction type: the diagnosis) and prints one line per level; exit 1 when a level
 criterion, 2 when a tool is missing or fails.  --doc replaces the table between the markers
 in that file with the results found in DIR (every case, in cases.py order)."""
 import argparse
-import csv
 import gzip
 import json
 import math
@@ -111,22 +110,20 @@ def make_routes(net, density, seed, d):
     return [routes]
 
 
-def planned_departures(route_files):
-    """Vehicle id -> planned departure (s) from the route files (vehicles only: the cases use
-    no flows)."""
-    dep = {}
-    for path in route_files:
-        with open_xml(path) as f:
-            for _, el in ET.iterparse(f):
-                if el.tag == "vehicle":
-                    dep[el.get("id")] = float(el.get("depart"))
-                    el.clear()
-                elif el.tag == "flow":
-                    raise ValueError(f"{path}: flows are not used by the validation set")
-    return dep
-
-
 # ---- the two simulators -----------------------------------------------------------------
+
+def read_tripinfo(path):
+    """(duration, timeLoss, waitingTime, departDelay) per trip of a tripinfo XML: SUMO's, and
+    CityTwin's (traffic.tripinfo), read by the same code."""
+    trips = []
+    with open(path, "rb") as f:
+        for _, el in ET.iterparse(f):
+            if el.tag == "tripinfo":
+                trips.append((float(el.get("duration")), float(el.get("timeLoss")),
+                              float(el.get("waitingTime")), float(el.get("departDelay"))))
+                el.clear()
+    return trips
+
 
 def run_sumo(net, additional, routes, end_s, d):
     """SUMO with its defaults (step 1 s, Krauss, --time-to-teleport 300), seed 42."""
@@ -142,13 +139,7 @@ def run_sumo(net, additional, routes, end_s, d):
          "--statistic-output", os.path.join(d, "statistics.xml"), "--xml-validation", "never",
          "--no-step-log", "--duration-log.statistics"], os.path.join(d, "sumo.log"))
     wall = time.time() - t0
-    trips = []
-    with open(os.path.join(d, "tripinfo.xml"), "rb") as f:
-        for _, el in ET.iterparse(f):
-            if el.tag == "tripinfo":
-                trips.append((float(el.get("duration")), float(el.get("timeLoss")),
-                              float(el.get("waitingTime")), float(el.get("departDelay"))))
-                el.clear()
+    trips = read_tripinfo(os.path.join(d, "tripinfo.xml"))
     stats = ET.parse(os.path.join(d, "statistics.xml")).getroot()
     veh = stats.find("vehicles")
     tel = stats.find("teleports")
@@ -170,7 +161,7 @@ def toml_list(paths):
     return "[" + ", ".join(json.dumps(p) for p in paths) + "]"
 
 
-def run_citytwin(binary, net, additional, routes, end_s, threads, planned, d):
+def run_citytwin(binary, net, additional, routes, end_s, threads, d):
     """`citytwin run` on a scenario naming the same files; per-edge counts every hour."""
     import h5py  # the Debian python3-h5py: /usr/bin/python3
     os.makedirs(d, exist_ok=True)
@@ -191,17 +182,14 @@ net = {json.dumps(net)}
 additional = {toml_list(additional)}
 routes = {toml_list(routes)}
 stats_interval = "{C.HOUR_S}s"
+tripinfo = true
 """)
     t0 = time.time()
     out = os.path.join(d, "out")
     run([binary, "run", scenario, "--quiet", "--overwrite", "--threads", str(threads), "--out",
          out], os.path.join(d, "citytwin.log"))
     wall = time.time() - t0
-    trips = []
-    with open(os.path.join(out, "traffic_trips.csv")) as f:
-        for r in csv.DictReader(f):
-            trips.append((float(r["duration"]), float(r["time_loss"]), float(r["waiting_time"]),
-                          float(r["depart"]) - planned[r["id"]]))
+    trips = read_tripinfo(os.path.join(out, "tripinfo.xml"))
     with h5py.File(os.path.join(out, "run.h5"), "r") as h:
         t = h["traffic"]
         ids = [s.decode() if isinstance(s, bytes) else s for s in t["edge_id"][:]]
@@ -383,9 +371,8 @@ def run_case(case, binary, outdir, threads, sigma0=False):
         else:
             density = case.levels[level]
             routes = make_routes(net, density, C.SEED + k, ld)
-        planned = planned_departures(routes)
         sumo = run_sumo(net, case.additional, routes, C.END_S, os.path.join(ld, "sumo"))
-        ct = run_citytwin(binary, net, case.additional, routes, C.END_S, threads, planned,
+        ct = run_citytwin(binary, net, case.additional, routes, C.END_S, threads,
                           os.path.join(ld, "citytwin"))
         s, c = summary(ct), summary(sumo)
         g = geh(sumo["edges"], ct["edges"])
