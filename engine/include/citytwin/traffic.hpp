@@ -153,7 +153,12 @@ struct Demand {
   /// (n_vehicles, or empty = all 0) 1 when the vehicle is a trip: its route_edges hold only
   /// from, via..., to, and the simulation routes it when it departs (routing.cpp).
   std::vector<std::uint8_t> veh_trip;
-  std::vector<std::string> ignored;  // "element: count" of what the reader skipped
+  /// Elements the readers skipped, per file and kind (each a warning of the domain).
+  struct Skipped {
+    std::string file, element;
+    std::int64_t count = 0;
+  };
+  std::vector<Skipped> ignored;
   // vTypeDistributions, kept so that later route files can name them.
   std::vector<std::string> dist_id;      // (n_dists)
   std::vector<std::int32_t> dist_begin;  // (n_dists + 1) CSR into dist_type/dist_prob

@@ -3,7 +3,8 @@
 // vTypeDistribution, named and inline <route>, <vehicle>, <flow> (period, vehsPerHour or number,
 // with begin/end), <trip> and route-less <flow> with from/to (and optional via): those are
 // stored as trips (Demand::veh_trip) and routed by the simulation when they depart.
-// <stop> is counted in Demand::ignored (vehicles drive through their stops).
+// <stop>, <param> and <interval> are counted in Demand::ignored, a warning per file and kind
+// (vehicles drive through their stops).
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -398,7 +399,7 @@ Result<void> read_sumo_routes(const std::string& path, const Network& net, Deman
     return fail(std::move(e));
   }
   h.save_distributions();
-  for (const auto& [name, n] : h.ignored) demand.ignored.push_back(name + ": " + std::to_string(n));
+  for (const auto& [name, n] : h.ignored) demand.ignored.push_back({path, name, n});
   return {};
 }
 

@@ -67,7 +67,9 @@ TEST_CASE("acosta: additional tlLogic replaces the net's program; distributions;
   finish_demand(d);
   CHECK(d.n_vehicles() == 8779);  // 8,622 cars + 157 buses
   REQUIRE(d.ignored.size() == 1);
-  CHECK(d.ignored[0] == "stop: 542");
+  CHECK(d.ignored[0].file == k_data + "bologna-acosta/acosta_busses.rou.xml");
+  CHECK(d.ignored[0].element == "stop");
+  CHECK(d.ignored[0].count == 542);
   for (std::int32_t v = 1; v < d.n_vehicles(); ++v) REQUIRE(d.veh_depart[v - 1] <= d.veh_depart[v]);
 }
 
