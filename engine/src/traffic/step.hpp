@@ -1,9 +1,12 @@
-// Private to traffic/: what the traffic step's phases (sim.cpp) and its junction logic
-// (junctions.cpp) share: the parallel grains, the vehicle, lane and route queries both inline,
-// and what junctions.cpp implements for the step: the signal and approach phases, and the
-// look-ahead of a lane's front vehicle across junctions.
+// Private to traffic/: what the traffic step's phases (sim.cpp, lane_changes.cpp) and its
+// junction logic (junctions.cpp) share: the parallel grains, the vehicle, lane and route
+// queries and the IDM inline, and the phases implemented outside sim.cpp: the lane changes,
+// the signal and approach phases, and the look-ahead of a lane's front vehicle across
+// junctions.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -35,6 +38,25 @@ struct Driver {
 inline Driver driver(const Demand& d, std::int32_t v) {
   const VehicleType& t = d.types[z(d.veh_type[z(v)])];
   return {t.accel, t.decel, t.length, t.min_gap, t.tau, t.max_speed, t.vclass};
+}
+
+/// IDM acceleration for speed v, desired speed v0, gap s (m, bumper to bumper) and approach
+/// rate dv = v - v_leader; s = inf means a free road.
+inline float idm(const Driver& d, float v, float v0, float s, float dv, double delta) {
+  const double r = static_cast<double>(v / v0);
+  // delta = 4 (the default) as two squarings: pow() was ~7 % of a step.
+  const float free =
+      1.0f - static_cast<float>(delta == 4.0 ? (r * r) * (r * r) : std::pow(r, delta));
+  if (!(s < k_inf)) return d.a * free;
+  const float sstar = d.s0 + std::max(0.0f, v * d.T + v * dv / (2.0f * std::sqrt(d.a * d.b)));
+  const float ss = std::max(s, 0.01f);
+  return d.a * (free - (sstar / ss) * (sstar / ss));
+}
+
+inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
+                           std::int32_t lane) {
+  (void)n;
+  return std::max(0.1f, std::min(d.vmax, s.lane_speed[z(lane)] * s.veh_v0[z(v)]));
 }
 
 /// The first connection from `lane` into edge `to_edge` the class may use, or -1.
@@ -97,6 +119,27 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
   if (w < 0) return n.lane_length[z(lane)];
   return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
 }
+
+/// How far vehicle v can drive along its route from the start of `lane` (a road lane of route
+/// edge `rp`) without changing lanes, capped at `limit` (reached also when the route ends),
+/// and the queue on that way: vehicles on its lanes times `spacing` (a vehicle length plus
+/// gap). This is SUMO's "best lanes" continuation length and occupation
+/// (MSVehicle::updateBestLanes; Erdmann, "SUMO's lane-changing model", LNCS 13, 2015):
+/// strategic lane changes aim at the lane whose continuation is longest, early enough for
+/// the queue on it. Once the way has `need` metres of free road (length minus occupation),
+/// no lane-change rule can depend on the rest: it counts as reaching `limit`.
+struct Continuation {
+  float length = 0.0f, occupation = 0.0f;
+};
+Continuation continuation(const Network& n, const Demand& d, const TrafficState& s, std::int32_t v,
+                          std::int32_t rp, std::int32_t lane, std::uint8_t vclass, float spacing,
+                          float need, float limit);
+
+// lane_changes.cpp: the lane-change decisions (MOBIL + strategic, one direction per step) and
+// their moves, applied and re-indexed per edge.
+void decide_lane_changes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
+                         TaskPool& pool);
+void apply_lane_changes(const Network& n, TrafficState& s, TaskPool& pool);
 
 /// Phase: the current phase of every signal (serial over signals): fixed-time programs from
 /// the clock; actuated ones from their loops (SUMO's gap-based control).
