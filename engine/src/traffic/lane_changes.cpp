@@ -45,10 +45,10 @@ struct Neighbour {
   std::int32_t veh = -1;
   float gap = k_inf, speed = 0.0f;
 };
-Neighbour leader_at(const Demand& d, const TrafficState& s, std::int32_t lane, float pos) {
-  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
-  // Lists are front first (decreasing position): the leader is the last one with pos > ours.
-  std::int32_t lo = b, hi = e;
+// The first vehicle of `lane` (front first, decreasing position) whose front is at or behind
+// `pos`: vehicles [begin, it) are ahead.
+std::int32_t first_behind(const TrafficState& s, std::int32_t lane, float pos) {
+  std::int32_t lo = s.lane_veh_begin[z(lane)], hi = s.lane_veh_begin[z(lane) + 1];
   while (lo < hi) {
     const std::int32_t mid = (lo + hi) / 2;
     if (s.veh_pos[z(s.lane_veh[z(mid)])] > pos)
@@ -56,29 +56,23 @@ Neighbour leader_at(const Demand& d, const TrafficState& s, std::int32_t lane, f
     else
       hi = mid;
   }
+  return lo;
+}
+Neighbour leader_at(const Demand& d, const TrafficState& s, std::int32_t lane, float pos) {
+  const std::int32_t k = first_behind(s, lane, pos);
   Neighbour r;
-  if (lo > b) {
-    r.veh = s.lane_veh[z(lo - 1)];
+  if (k > s.lane_veh_begin[z(lane)]) {
+    r.veh = s.lane_veh[z(k - 1)];
     r.gap = s.veh_pos[z(r.veh)] - d.types[z(d.veh_type[z(r.veh)])].length - pos;
     r.speed = s.veh_speed[z(r.veh)];
   }
   return r;
 }
-Neighbour follower_at(const Demand& d, const TrafficState& s, std::int32_t lane, float pos,
-                      float len) {
-  const std::int32_t b = s.lane_veh_begin[z(lane)], e = s.lane_veh_begin[z(lane) + 1];
-  std::int32_t lo = b, hi = e;
-  while (lo < hi) {
-    const std::int32_t mid = (lo + hi) / 2;
-    if (s.veh_pos[z(s.lane_veh[z(mid)])] > pos)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  (void)d;
+Neighbour follower_at(const TrafficState& s, std::int32_t lane, float pos, float len) {
+  const std::int32_t k = first_behind(s, lane, pos);
   Neighbour r;
-  if (lo < e) {
-    r.veh = s.lane_veh[z(lo)];
+  if (k < s.lane_veh_begin[z(lane) + 1]) {
+    r.veh = s.lane_veh[z(k)];
     r.gap = pos - len - s.veh_pos[z(r.veh)];
     r.speed = s.veh_speed[z(r.veh)];
   }
@@ -206,7 +200,7 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
           if (left_place < static_cast<float>(std::abs(best_off) + 2) * la_dist) continue;
         }
         const Neighbour nl = leader_at(d, s, target, pos);
-        const Neighbour nf = follower_at(d, s, target, pos, dr.len);
+        const Neighbour nf = follower_at(s, target, pos, dr.len);
         if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
           if (must && merge_pos < 0.0f) merge_pos = pos;
           continue;
