@@ -18,6 +18,15 @@ def expect(cond, what, verbose=False):
         print("ok:", what)
 
 
+def ok(*args, quiet=False):
+    """Runs `citytwin ARGS` (with --quiet at the end when asked), expects exit 0 and returns its
+    standard output."""
+    r = run(*args, *(("--quiet",) if quiet else ()))
+    expect(r.returncode == 0, f"citytwin {' '.join(args)}: exit {r.returncode}: {r.stderr[-2000:]}",
+           verbose=True)
+    return r.stdout
+
+
 def state_hash(stdout):
     """The state hash a run's summary prints."""
     import re

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 
 import cli_common
-from cli_common import CHECK, run
+from cli_common import CHECK, run, ok
 
 ASAN = "ASAN_OPTIONS" in os.environ
 UNTIL = "8min" if ASAN else "20min"
@@ -22,12 +22,6 @@ BRIDGE_LINKS = [350, 351, 352, 353]
 
 def expect(cond, what):
     cli_common.expect(cond, what, verbose=True)
-
-
-def ok(*args):
-    r = run(*args)
-    expect(r.returncode == 0, f"citytwin {' '.join(args)}: exit {r.returncode}: {r.stderr[-2000:]}")
-    return r.stdout
 
 
 def runs(tmp, *scenarios, until=UNTIL):

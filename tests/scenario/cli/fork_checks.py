@@ -17,9 +17,7 @@ def expect(cond, what):
 
 
 def ok(*args):
-    r = run(*args, "--quiet")
-    expect(r.returncode == 0, f"citytwin {' '.join(args)}: exit {r.returncode}: {r.stderr[-2000:]}")
-    return r.stdout
+    return cli_common.ok(*args, quiet=True)
 
 
 def parent_run(tmp):

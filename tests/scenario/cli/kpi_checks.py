@@ -10,7 +10,7 @@ import shutil
 import tempfile
 
 import cli_common
-from cli_common import CHECK, run
+from cli_common import CHECK, run, ok
 
 # The flash flood (80 mm/h): water, closures, failed kiosks and unpowered buildings early on.
 SCENARIO = "scenarios/monaco-flash-flood.toml"
@@ -22,12 +22,6 @@ UNTIL = "6min" if ASAN else "15min"
 
 def expect(cond, what):
     cli_common.expect(cond, what, verbose=True)
-
-
-def ok(*args):
-    r = run(*args)
-    expect(r.returncode == 0, f"citytwin {' '.join(args)}: exit {r.returncode}: {r.stderr[-2000:]}")
-    return r.stdout
 
 
 def close(a, b, tol, what):
