@@ -16,7 +16,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,7 +95,8 @@ class ObservationIntake {
   Offered offer_one(const nlohmann::json& j, std::string_view topic_datastream, SimTime now);
   const ScenarioSpec* m_spec;
   std::map<std::string, std::int32_t, std::less<>> m_index;  // id -> datastream
-  std::set<std::pair<std::int32_t, SimTime>> m_seen;         // accepted (datastream, time)
+  // Per datastream, the times accepted that the clock has not passed yet, ascending.
+  std::vector<std::vector<SimTime>> m_seen;
   std::array<std::int64_t, k_reject_reasons> m_rejected{};
   std::int64_t m_accepted = 0;
 };
@@ -129,8 +129,14 @@ class Assimilator {
 
  private:
   const ScenarioSpec* m_spec;
-  std::vector<Observation> m_held;  // by (phenomenon, arrival)
-  std::vector<Fit> m_fit;           // (n_datastreams)
+  struct Held {
+    Observation obs;
+    std::uint64_t arrival = 0;  // the order of hold()
+  };
+  static bool after(const Held& a, const Held& b);  // later by (phenomenon, arrival)
+  std::vector<Held> m_held;                         // a heap, the earliest first
+  std::uint64_t m_arrivals = 0;
+  std::vector<Fit> m_fit;  // (n_datastreams)
   std::vector<std::uint8_t> m_warned;
   std::optional<std::string> status_event(const DatastreamSpec& ds, double value) const;
 };

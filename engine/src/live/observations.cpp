@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "citytwin/live.hpp"
@@ -26,14 +27,15 @@ std::expected<SimTime, std::string> observation_time(std::string_view text,
   return *unix_ms - start_unix_s * 1000;
 }
 
-ObservationIntake::ObservationIntake(const ScenarioSpec& spec) : m_spec(&spec) {
+ObservationIntake::ObservationIntake(const ScenarioSpec& spec)
+    : m_spec(&spec), m_seen(spec.live.datastreams.size()) {
   const auto& ds = spec.live.datastreams;
   for (std::size_t i = 0; i < ds.size(); ++i) m_index.emplace(ds[i].id, static_cast<int>(i));
 }
 
 void ObservationIntake::advance(SimTime now) {
-  // Accepted times are ordered within a datastream, not across: sweep the set once.
-  std::erase_if(m_seen, [&](const auto& key) { return key.second < now; });
+  for (std::vector<SimTime>& times : m_seen)
+    times.erase(times.begin(), std::lower_bound(times.begin(), times.end(), now));
 }
 
 std::vector<ObservationIntake::Offered> ObservationIntake::offer(std::string_view payload,
@@ -113,9 +115,12 @@ ObservationIntake::Offered ObservationIntake::offer_one(const nlohmann::json& j,
     return refuse(Reject::future,
                   fmt::format("{} is more than live.max_ahead ({}) ahead of {}", time,
                               format_duration(m_spec->live.max_ahead), format_duration(now)));
-  if (!m_seen.emplace(found->second, at).second)
+  std::vector<SimTime>& seen = m_seen[static_cast<std::size_t>(found->second)];
+  const auto same = std::lower_bound(seen.begin(), seen.end(), at);
+  if (same != seen.end() && *same == at)
     return refuse(Reject::duplicate,
                   fmt::format("datastream \"{}\" already has an observation at {}", id, time));
+  seen.insert(same, at);
   ++m_accepted;
   return {Observation{now, at, found->second, value}, {}, {}};
 }
