@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -90,6 +91,10 @@ struct CheckedMessage {
   }
 };
 
+namespace detail {
+struct ObservationFields;  // one observation object's fields, as check() reads them
+}  // namespace detail
+
 /// Validates observation messages (SensorThings-shaped JSON: datastream, phenomenonTime,
 /// result, optional unit) against the scenario's datastreams and the run's clock, in two
 /// stages: check() needs no clock and changes nothing (MqttLink runs it on its network thread
@@ -126,11 +131,17 @@ class ObservationIntake {
   const std::vector<DatastreamSpec>& datastreams() const { return m_spec->live.datastreams; }
 
  private:
-  void check_one(const nlohmann::json& j, std::string_view topic_datastream,
+  // Checks an observation object's fields (none: an element that is no object).
+  void check_one(const detail::ObservationFields* f, std::string_view topic_datastream,
                  CheckedMessage& out) const;
   Offered admit_one(const Checked& c, std::string_view text, SimTime now);
   const ScenarioSpec* m_spec;
-  std::map<std::string, std::int32_t, std::less<>> m_index;  // id -> datastream
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, std::int32_t, IdHash, std::equal_to<>>
+      m_index;  // id -> datastream
   // Per datastream, the times accepted that the clock has not passed yet, ascending.
   std::vector<std::vector<SimTime>> m_seen;
   std::array<std::int64_t, k_reject_reasons> m_rejected{};
@@ -169,8 +180,13 @@ class Assimilator {
     Observation obs;
     std::uint64_t arrival = 0;  // the order of hold()
   };
-  static bool after(const Held& a, const Held& b);  // later by (phenomenon, arrival)
-  std::vector<Held> m_held;                         // a heap, the earliest first
+  struct Later {  // by (phenomenon, arrival)
+    bool operator()(const Held& a, const Held& b) const {
+      return a.obs.phenomenon != b.obs.phenomenon ? a.obs.phenomenon > b.obs.phenomenon
+                                                  : a.arrival > b.arrival;
+    }
+  };
+  std::vector<Held> m_held;  // a heap, the earliest first
   std::uint64_t m_arrivals = 0;
   std::vector<Fit> m_fit;  // (n_datastreams)
   std::vector<std::uint8_t> m_warned;

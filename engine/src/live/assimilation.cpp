@@ -26,14 +26,9 @@ Assimilator::Assimilator(const ScenarioSpec& spec)
       m_fit(spec.live.datastreams.size()),
       m_warned(spec.live.datastreams.size(), 0) {}
 
-bool Assimilator::after(const Held& a, const Held& b) {
-  return a.obs.phenomenon != b.obs.phenomenon ? a.obs.phenomenon > b.obs.phenomenon
-                                              : a.arrival > b.arrival;
-}
-
 void Assimilator::hold(const Observation& o) {
   m_held.push_back({o, m_arrivals++});
-  std::push_heap(m_held.begin(), m_held.end(), after);
+  std::push_heap(m_held.begin(), m_held.end(), Later{});
 }
 
 std::optional<std::string> Assimilator::status_event(const DatastreamSpec& ds, double value) const {
@@ -53,7 +48,7 @@ std::optional<std::string> Assimilator::status_event(const DatastreamSpec& ds, d
 std::vector<Observation> Assimilator::apply_due(Run& run, SimTime until) {
   std::vector<Observation> out;
   while (!m_held.empty() && m_held.front().obs.phenomenon < until) {
-    std::pop_heap(m_held.begin(), m_held.end(), after);
+    std::pop_heap(m_held.begin(), m_held.end(), Later{});
     out.push_back(m_held.back().obs);
     m_held.pop_back();
   }
@@ -102,7 +97,8 @@ std::vector<Observation> Assimilator::apply_due(Run& run, SimTime until) {
 }
 
 std::vector<Observation> Assimilator::take_rest() {
-  std::sort(m_held.begin(), m_held.end(), [](const Held& a, const Held& b) { return after(b, a); });
+  std::sort(m_held.begin(), m_held.end(),
+            [](const Held& a, const Held& b) { return Later{}(b, a); });
   std::vector<Observation> rest;
   rest.reserve(m_held.size());
   for (const Held& h : m_held) rest.push_back(h.obs);
