@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <deque>
 #include <expected>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,8 +23,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "citytwin/error.hpp"
 #include "citytwin/sim.hpp"
