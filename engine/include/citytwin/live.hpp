@@ -3,26 +3,26 @@
 // TLS) or from a replay file; every accepted message is journaled into the run file, so a drill
 // replays offline from its journal to the same state.
 //
-// Threads: the MQTT client's network thread only queues raw messages (MqttLink); everything
-// else -- validation, the journal, injecting events, acks and status -- happens on the thread
-// that steps the run, between two steps, so what a step sees is fixed before it starts.
+// Threads: the MQTT client's network thread queues the messages (MqttLink) and makes the
+// observations' checks that need no clock (ObservationIntake::check: JSON, schema, datastream,
+// unit, range, phenomenonTime; they depend on the message and the scenario alone). Everything
+// else -- the clock's checks (late, future, duplicate), the counts and log, the journal,
+// injecting events, acks and status -- happens on the thread that steps the run, between two
+// steps, in the order of arrival, so what a step sees is fixed before it starts.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
 #include <expected>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "citytwin/error.hpp"
 #include "citytwin/sim.hpp"
@@ -67,8 +67,36 @@ enum class Use : std::uint8_t {
   assimilated = 2,  ///< moved the state toward it (Domain::assimilate)
 };
 
+/// One observation of a message after the checks that need no clock (ObservationIntake::check):
+/// its datastream, time and value, or the reason it is refused.
+struct Checked {
+  std::int32_t datastream = -1;  ///< -1: refused for `reason`
+  Reject reason{};
+  SimTime phenomenon = 0;  ///< when it was observed (ms since the run's start)
+  double value = 0;        ///< in the datastream's unit
+  /// Its phenomenonTime as written, or why it is refused: `size` bytes of CheckedMessage::text
+  /// from `text`.
+  std::uint32_t text = 0, size = 0;
+};
+/// A message after ObservationIntake::check: its observations in the message's order (one for
+/// a message that is no JSON object or array) and their texts back to back.
+struct CheckedMessage {
+  std::vector<Checked> observations;
+  std::string text;
+  std::string_view text_of(const Checked& c) const {
+    return std::string_view(text).substr(c.text, c.size);
+  }
+};
+
+namespace detail {
+struct ObservationFields;  // one observation object's fields, as check() reads them
+}  // namespace detail
+
 /// Validates observation messages (SensorThings-shaped JSON: datastream, phenomenonTime,
-/// result, optional unit) against the scenario's datastreams and the run's clock.
+/// result, optional unit) against the scenario's datastreams and the run's clock, in two
+/// stages: check() needs no clock and changes nothing (MqttLink runs it on its network thread
+/// as messages arrive, a replay on the stepping thread); admit() applies the clock's checks and
+/// counts.
 class ObservationIntake {
  public:
   explicit ObservationIntake(const ScenarioSpec& spec);
@@ -83,9 +111,16 @@ class ObservationIntake {
   /// about to take): an observation object, or an array of them (a gateway's batch, each
   /// element checked as a message of its own). `topic_datastream` is the datastream the topic
   /// names (MQTT; empty for a replay line): every observation must agree. One Offered per
-  /// observation (one for a message that is no JSON object or array).
+  /// observation (one for a message that is no JSON object or array). admit(check(...), now).
   std::vector<Offered> offer(std::string_view payload, std::string_view topic_datastream,
                              SimTime now);
+  /// The checks of offer() that need no clock, in its order: JSON, schema, datastream, unit,
+  /// range, phenomenonTime. Const and on the scenario alone: safe on any thread while another
+  /// thread offers or admits.
+  CheckedMessage check(std::string_view payload, std::string_view topic_datastream) const;
+  /// The rest of offer() for a checked message at the clock `now`: late, future, duplicate;
+  /// counts every observation, accepted or refused (check's refusals too).
+  std::vector<Offered> admit(const CheckedMessage& message, SimTime now);
   /// Forgets duplicates older than `now` (they would be refused as late anyway).
   void advance(SimTime now);
   const std::array<std::int64_t, k_reject_reasons>& rejected() const { return m_rejected; }
@@ -93,10 +128,19 @@ class ObservationIntake {
   const std::vector<DatastreamSpec>& datastreams() const { return m_spec->live.datastreams; }
 
  private:
-  Offered offer_one(const nlohmann::json& j, std::string_view topic_datastream, SimTime now);
+  // Checks an observation object's fields (none: an element that is no object).
+  void check_one(const detail::ObservationFields* f, std::string_view topic_datastream,
+                 CheckedMessage& out) const;
+  Offered admit_one(const Checked& c, std::string_view text, SimTime now);
   const ScenarioSpec* m_spec;
-  std::map<std::string, std::int32_t, std::less<>> m_index;  // id -> datastream
-  std::set<std::pair<std::int32_t, SimTime>> m_seen;         // accepted (datastream, time)
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, std::int32_t, IdHash, std::equal_to<>>
+      m_index;  // id -> datastream
+  // Per datastream, the times accepted that the clock has not passed yet, ascending.
+  std::vector<std::vector<SimTime>> m_seen;
   std::array<std::int64_t, k_reject_reasons> m_rejected{};
   std::int64_t m_accepted = 0;
 };
@@ -129,8 +173,19 @@ class Assimilator {
 
  private:
   const ScenarioSpec* m_spec;
-  std::vector<Observation> m_held;  // by (phenomenon, arrival)
-  std::vector<Fit> m_fit;           // (n_datastreams)
+  struct Held {
+    Observation obs;
+    std::uint64_t arrival = 0;  // the order of hold()
+  };
+  struct Later {  // by (phenomenon, arrival)
+    bool operator()(const Held& a, const Held& b) const {
+      return a.obs.phenomenon != b.obs.phenomenon ? a.obs.phenomenon > b.obs.phenomenon
+                                                  : a.arrival > b.arrival;
+    }
+  };
+  std::vector<Held> m_held;  // a heap, the earliest first
+  std::uint64_t m_arrivals = 0;
+  std::vector<Fit> m_fit;  // (n_datastreams)
   std::vector<std::uint8_t> m_warned;
   std::optional<std::string> status_event(const DatastreamSpec& ds, double value) const;
 };
@@ -169,6 +224,9 @@ Result<Credentials> read_operator_credentials();
 /// One message as it arrived.
 struct Inbound {
   std::string topic, payload;
+  /// An observation message's (citytwin/<twin>/obs/<datastream>) checks, made on the network
+  /// thread by the twin's intake (ObservationIntake::check); none for other messages.
+  std::optional<CheckedMessage> checked;
 };
 
 /// The broker connection (libmosquitto): a persistent session (clean_session off, QoS 1), so
@@ -182,9 +240,11 @@ class MqttLink {
   enum class Role : std::uint8_t { twin, operator_ };
   /// Connects (waiting up to `timeout_s` for the broker's answer) and subscribes to the role's
   /// topics under citytwin/<twin>/. An error when the broker refuses the credentials or cannot
-  /// be reached at all.
+  /// be reached at all. With `intake` (the twin's; it must outlive the link), observation
+  /// messages are checked as they arrive (Inbound::checked).
   static Result<std::unique_ptr<MqttLink>> connect(const LiveSpec& live, const Credentials& cred,
-                                                   Role role = Role::twin, double timeout_s = 10);
+                                                   Role role = Role::twin, double timeout_s = 10,
+                                                   const ObservationIntake* intake = nullptr);
   ~MqttLink();
   MqttLink(const MqttLink&) = delete;
   MqttLink& operator=(const MqttLink&) = delete;

@@ -303,6 +303,9 @@ struct DatastreamSpec {
   /// datastream.reserve (traffic_count): vehicles its calibrator may insert over the run.
   std::int32_t reserve = 200;
   std::string where;  ///< "file:line", for messages
+  /// Its position in LiveSpec::datastreams (set when parsed): what the domains find their
+  /// sensor for it by, resolved when they compile rather than per observation.
+  std::int32_t index = -1;
 };
 
 /// The index a datastream's entity gives for `prefix` ("substation:3" with "substation" -> 3);

@@ -27,10 +27,8 @@ Assimilator::Assimilator(const ScenarioSpec& spec)
       m_warned(spec.live.datastreams.size(), 0) {}
 
 void Assimilator::hold(const Observation& o) {
-  const auto at = std::upper_bound(
-      m_held.begin(), m_held.end(), o,
-      [](const Observation& a, const Observation& b) { return a.phenomenon < b.phenomenon; });
-  m_held.insert(at, o);
+  m_held.push_back({o, m_arrivals++});
+  std::push_heap(m_held.begin(), m_held.end(), Later{});
 }
 
 std::optional<std::string> Assimilator::status_event(const DatastreamSpec& ds, double value) const {
@@ -48,10 +46,12 @@ std::optional<std::string> Assimilator::status_event(const DatastreamSpec& ds, d
 }
 
 std::vector<Observation> Assimilator::apply_due(Run& run, SimTime until) {
-  std::size_t due = 0;
-  while (due < m_held.size() && m_held[due].phenomenon < until) ++due;
-  std::vector<Observation> out(m_held.begin(), m_held.begin() + static_cast<std::ptrdiff_t>(due));
-  m_held.erase(m_held.begin(), m_held.begin() + static_cast<std::ptrdiff_t>(due));
+  std::vector<Observation> out;
+  while (!m_held.empty() && m_held.front().obs.phenomenon < until) {
+    std::pop_heap(m_held.begin(), m_held.end(), Later{});
+    out.push_back(m_held.back().obs);
+    m_held.pop_back();
+  }
   const SimTime now = run.state().t;
   for (Observation& o : out) {
     const auto d = static_cast<std::size_t>(o.datastream);
@@ -97,8 +97,12 @@ std::vector<Observation> Assimilator::apply_due(Run& run, SimTime until) {
 }
 
 std::vector<Observation> Assimilator::take_rest() {
+  std::sort(m_held.begin(), m_held.end(),
+            [](const Held& a, const Held& b) { return Later{}(b, a); });
   std::vector<Observation> rest;
-  rest.swap(m_held);
+  rest.reserve(m_held.size());
+  for (const Held& h : m_held) rest.push_back(h.obs);
+  m_held.clear();
   return rest;
 }
 

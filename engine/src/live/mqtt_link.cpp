@@ -1,5 +1,6 @@
 // The twin's broker connection over libmosquitto (docs/live.md "Broker"). The library's network
-// thread runs the callbacks; they only queue messages and note the connection's state.
+// thread runs the callbacks; they queue messages (an observation checked by the twin's intake
+// first) and note the connection's state.
 #include <fmt/format.h>
 #include <mosquitto.h>
 #include <spdlog/spdlog.h>
@@ -22,8 +23,9 @@ namespace citytwin::live {
 
 struct MqttLink::Impl {
   mosquitto* mosq = nullptr;
-  std::string prefix;               // "citytwin/<twin>/"
-  std::vector<std::string> topics;  // what the role reads
+  std::string prefix;                         // "citytwin/<twin>/"
+  const ObservationIntake* intake = nullptr;  // checks observation messages (the twin's)
+  std::vector<std::string> topics;            // what the role reads
   mutable std::mutex mu;
   std::condition_variable cv;
   std::vector<Inbound> queue;
@@ -71,6 +73,8 @@ struct MqttLink::Impl {
 
 namespace {
 
+constexpr std::string_view k_obs_topic = "obs/";  // citytwin/<twin>/obs/<datastream>
+
 void on_connect(mosquitto* mosq, void* obj, int rc) {
   auto* impl = static_cast<MqttLink::Impl*>(obj);
   if (rc == 0) {
@@ -105,7 +109,14 @@ void on_message(mosquitto* /*mosq*/, void* obj, const mosquitto_message* m) {
   auto* impl = static_cast<MqttLink::Impl*>(obj);
   Inbound in{m->topic ? m->topic : "",
              std::string(static_cast<const char*>(m->payload),
-                         static_cast<std::size_t>(std::max(0, m->payloadlen)))};
+                         static_cast<std::size_t>(std::max(0, m->payloadlen))),
+             std::nullopt};
+  // An observation's checks that need no clock, here rather than between the run's steps.
+  if (std::string_view topic = in.topic; impl->intake && topic.starts_with(impl->prefix)) {
+    topic.remove_prefix(impl->prefix.size());
+    if (topic.starts_with(k_obs_topic))
+      in.checked = impl->intake->check(in.payload, topic.substr(k_obs_topic.size()));
+  }
   std::lock_guard lock(impl->mu);
   impl->queue.push_back(std::move(in));
 }
@@ -186,13 +197,15 @@ MqttLink::MqttLink(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 MqttLink::~MqttLink() = default;
 
 Result<std::unique_ptr<MqttLink>> MqttLink::connect(const LiveSpec& live, const Credentials& cred,
-                                                    Role role, double timeout_s) {
+                                                    Role role, double timeout_s,
+                                                    const ObservationIntake* intake) {
   static std::once_flag init;
   std::call_once(init, [] { mosquitto_lib_init(); });
   auto addr = parse_broker(live.broker);
   if (!addr) return fail(addr.error());
   auto impl = std::make_unique<Impl>();
   impl->prefix = fmt::format("citytwin/{}/", live.twin);
+  impl->intake = intake;
   const bool twin = role == Role::twin;
   const std::array<const char*, 2> reads =
       twin ? std::array{"obs/+", "cmd"} : std::array{"ack", "status"};

@@ -15,8 +15,6 @@ namespace citytwin::live {
 
 namespace {
 
-constexpr std::string_view k_obs_topic = "obs/";
-
 // Log lines for refused messages: every one of the first 20 per reason, then one in 1000 (a
 // faulty sensor at 50,000 messages/s must not drown the log).
 bool worth_logging(std::int64_t& logged) {
@@ -59,7 +57,7 @@ Result<std::unique_ptr<LiveSession>> LiveSession::open(const Model& model, const
   if (o.broker && !live.broker.empty() && !s->m_journal_replay) {
     auto cred = read_credentials(live);
     if (!cred) return fail(cred.error());
-    auto link = MqttLink::connect(live, *cred);
+    auto link = MqttLink::connect(live, *cred, MqttLink::Role::twin, 10, &s->m_intake);
     if (!link) return fail(link.error());
     s->m_link = std::move(*link);
     spdlog::info("live: connected to {} as {} (topics citytwin/{}/...)", live.broker,
@@ -110,16 +108,17 @@ void LiveSession::before_step(Run& run, Control& control) {
   const SimState& s = run.state();
   const SimTime now = s.t;
   m_intake.advance(now);
-  auto take_observation = [&](std::string_view payload, std::string_view topic_ds,
-                              std::string_view from) {
-    for (ObservationIntake::Offered& o : m_intake.offer(payload, topic_ds, now)) {
+  // A message checked (ObservationIntake::check) where it arrived; `from()` says where.
+  auto take_observation = [&](const CheckedMessage& checked, std::string_view payload,
+                              const auto& from) {
+    for (ObservationIntake::Offered& o : m_intake.admit(checked, now)) {
       if (const auto& obs = o.accepted) {
         auto& latest = m_latest[static_cast<std::size_t>(obs->datastream)];
         if (!latest || latest->phenomenon <= obs->phenomenon) latest = *obs;
         m_assimilator.hold(*obs);
       } else if (worth_logging(m_logged[static_cast<int>(o.reason)])) {
-        spdlog::warn("live: observation refused ({}) from {}: {}: {}", reject_name(o.reason), from,
-                     o.why, payload.substr(0, 300));
+        spdlog::warn("live: observation refused ({}) from {}: {}: {}", reject_name(o.reason),
+                     from(), o.why, payload.substr(0, 300));
       }
     }
   };
@@ -169,9 +168,11 @@ void LiveSession::before_step(Run& run, Control& control) {
     m_new_cmd.push_back(std::move(entry));
   };
 
+  // A replay's lines are checked here, as the network thread checks a broker's messages.
   if (m_replay)
     for (auto& [line, text] : m_replay->due(now + m_model.spec.run.step))
-      take_observation(text, "", fmt::format("replay line {}", line));
+      take_observation(m_intake.check(text, ""), text,
+                       [&] { return fmt::format("replay line {}", line); });
   if (m_journal_replay) {
     // The drill's own observations, taken at the clock they were taken at.
     auto& obs = m_journal_replay->observations;
@@ -182,13 +183,11 @@ void LiveSession::before_step(Run& run, Control& control) {
       take_command(cmds[m_journal_cmd++].text, false);
   }
   if (m_link) {
-    const std::string prefix = fmt::format("citytwin/{}/", m_model.spec.live.twin);
-    for (Inbound& in : m_link->drain()) {
-      std::string_view topic = in.topic;
-      if (topic.starts_with(prefix)) topic.remove_prefix(prefix.size());
-      if (topic.starts_with(k_obs_topic))
-        take_observation(in.payload, topic.substr(k_obs_topic.size()), in.topic);
-      else if (topic == "cmd")
+    const std::string cmd_topic = fmt::format("citytwin/{}/cmd", m_model.spec.live.twin);
+    for (const Inbound& in : m_link->drain()) {
+      if (in.checked)
+        take_observation(*in.checked, in.payload, [&] { return std::string_view(in.topic); });
+      else if (in.topic == cmd_topic)
         take_command(in.payload, true);
     }
   }

@@ -84,8 +84,8 @@ Result<std::optional<double>> PowerDomain::observe(const DomainState& state,
   if (!sub) return fail(sub.error());
   const auto& s = static_cast<const PowerState&>(state);
   double pu = 0;
-  for (std::size_t b = 0; b < s.bus_pd.size(); ++b)
-    if (m_grid.bus_substation[b] == *sub) pu += s.bus_pd[b];
+  for (const std::int32_t b : m_substation_buses[static_cast<std::size_t>(*sub)])
+    pu += s.bus_pd[static_cast<std::size_t>(b)];
   return std::optional<double>(pu * m_base.base_mva * 1e6);
 }
 
@@ -100,8 +100,8 @@ bool PowerDomain::assimilate(DomainState& state, const DatastreamSpec& ds, doubl
   const double r = std::clamp(std::pow(observed / **simulated, gain), 0.5, 2.0);
   const auto sub = *metered_substation(ds);
   s.sub_factor[static_cast<std::size_t>(sub)] *= r;
-  for (std::size_t b = 0; b < s.bus_pd.size(); ++b)
-    if (m_grid.bus_substation[b] == sub) s.bus_pd[b] *= r, s.bus_qd[b] *= r;
+  for (const std::int32_t b : m_substation_buses[static_cast<std::size_t>(sub)])
+    s.bus_pd[static_cast<std::size_t>(b)] *= r, s.bus_qd[static_cast<std::size_t>(b)] *= r;
   s.dirty = true;
   return true;
 }

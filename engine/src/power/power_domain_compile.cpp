@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "power/power_domain.hpp"
 
 namespace citytwin::power {
@@ -39,6 +41,16 @@ std::vector<std::vector<std::int32_t>> PowerDomain::make_elements() const {
     if (m_grid.br_kind[static_cast<std::size_t>(k)] == GridBranchKind::mv_lv_transformer)
       el.push_back({k});
   return el;
+}
+
+std::vector<std::vector<std::int32_t>> PowerDomain::substation_buses() const {
+  std::vector<std::vector<std::int32_t>> buses(m_grid.substation_hv_bus.size());
+  const auto n = std::min(m_grid.bus_substation.size(), static_cast<std::size_t>(m_base.n_bus()));
+  for (std::size_t b = 0; b < n; ++b)
+    if (const std::int32_t sub = m_grid.bus_substation[b];
+        sub >= 0 && static_cast<std::size_t>(sub) < buses.size())
+      buses[static_cast<std::size_t>(sub)].push_back(static_cast<std::int32_t>(b));
+  return buses;
 }
 
 std::vector<std::int32_t> PowerDomain::element_buses() const {

@@ -197,12 +197,15 @@ class PowerDomain : public Domain {
   // it energises (a substation's MV bus, a transformer's LV bus).
   std::vector<std::vector<std::int32_t>> m_element_branches = make_elements();
   std::vector<std::int32_t> m_element_bus = element_buses();
+  // Per substation, the buses it feeds, ascending: what a meter at it reads and scales.
+  std::vector<std::vector<std::int32_t>> m_substation_buses = substation_buses();
   // What the viewer draws the grid with (as /power static data); built after the members above.
   std::shared_ptr<const PowerLayout> m_layout = make_layout();
 
   // power_domain_compile.cpp.
   std::vector<std::vector<std::int32_t>> make_elements() const;
   std::vector<std::int32_t> element_buses() const;
+  std::vector<std::vector<std::int32_t>> substation_buses() const;
   std::shared_ptr<const PowerLayout> make_layout() const;
 };
 

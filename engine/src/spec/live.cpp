@@ -107,6 +107,7 @@ void parse_datastream(SectionReader d, LiveSpec& live, std::set<std::string>& id
       d.error("range", "the lower bound must be below the upper", "",
               "range = [min, max] in the datastream's unit");
   }
+  ds.index = static_cast<std::int32_t>(live.datastreams.size());
   live.datastreams.push_back(std::move(ds));
 }
 

@@ -130,7 +130,8 @@ struct Compiled {
   std::vector<std::int32_t> veh_dest_building;     // (n_vehicles) city demand, -1 unknown
   std::map<std::string, std::int32_t> dest_by_id;  // city trips: vehicle id -> destination
   std::vector<DetectorSpec> detectors;
-  std::vector<TrafficSensor> sensors;                      // the traffic datastreams
+  std::vector<TrafficSensor> sensors;   // the traffic datastreams
+  std::vector<std::int32_t> sensor_of;  // per datastream (DatastreamSpec::index): its sensor, or -1
   std::vector<std::pair<std::string, std::string>> notes;  // extra summary rows
   std::vector<Diagnostic> warnings;                        // Domain::warnings
   bool tripinfo = false;                                   // TrafficSpec::tripinfo

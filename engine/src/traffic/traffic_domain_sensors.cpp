@@ -18,6 +18,7 @@ using u = std::size_t;
 }
 
 Result<void> resolve_sensors(const ScenarioSpec& scenario, std::uint64_t seed, Compiled& c) {
+  c.sensor_of.assign(scenario.live.datastreams.size(), -1);
   for (const DatastreamSpec& ds : scenario.live.datastreams) {
     if (ds.kind != SensorKind::traffic_count && ds.kind != SensorKind::traffic_speed) continue;
     // The entity is a detector's id, or the id of a [[traffic.detector]] over every lane of
@@ -50,15 +51,18 @@ Result<void> resolve_sensors(const ScenarioSpec& scenario, std::uint64_t seed, C
         return fail(Diagnostic::at(ds.where, 0, "entity", ok.error().to_string(), ds.entity,
                                    "a detector that planned vehicles can reach"));
     }
+    c.sensor_of[static_cast<u>(ds.index)] = static_cast<std::int32_t>(c.sensors.size());
     c.sensors.push_back(std::move(sn));
   }
   return {};
 }
 
 const TrafficSensor* TrafficDomain::sensor(const DatastreamSpec& ds) const {
-  for (const TrafficSensor& sn : m_c.sensors)
-    if (sn.id == ds.id) return &sn;
-  return nullptr;
+  // Resolved when compiled; the id guards against a datastream of another scenario.
+  if (ds.index < 0 || static_cast<u>(ds.index) >= m_c.sensor_of.size()) return nullptr;
+  const std::int32_t k = m_c.sensor_of[static_cast<u>(ds.index)];
+  if (k < 0 || m_c.sensors[static_cast<u>(k)].id != ds.id) return nullptr;
+  return &m_c.sensors[static_cast<u>(k)];
 }
 
 void TrafficDomain::init_sensors(TrafficDomainState& s) const {
