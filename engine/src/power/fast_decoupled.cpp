@@ -1,7 +1,6 @@
-// The fast-decoupled power flow of PowerFlowSolver (PfMethod::fast_decoupled): Stott & Alsac,
-// "Fast decoupled load flow", IEEE Trans. PAS-93 (1974), in the XB variant of van Amerongen
-// (IEEE Trans. PWRS-4, 1989) as MATPOWER's fdpf and makeB build it. B' and B'' are factored
-// with KLU once per pattern; the Newton solve (newton.cpp) shares the solver's state.
+// The fast-decoupled solve of PowerFlowSolver (PfMethod::fast_decoupled): B' and B'' from the
+// admittance matrix, their KLU factorisations, the half iterations (cited at fast_decoupled
+// below). The Newton solve (newton.cpp) shares the solver's state (newton_impl.hpp).
 #include <klu.h>
 
 #include <algorithm>

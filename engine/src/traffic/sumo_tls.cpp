@@ -108,13 +108,63 @@ Result<void> tls_end(std::string_view name, std::map<std::string, TlsProgram>& p
   return {};
 }
 
+namespace {
+
+// Per-signal and per-phase actuation data for programs built without it: fixed-time.
+void actuation_defaults(Network& net) {
+  const std::size_t nt = net.tl_id.size(), np = net.phase_duration.size();
+  if (net.phase_min.size() != np || net.phase_max.size() != np)
+    net.phase_min = net.phase_max = net.phase_duration;
+  net.tl_type.resize(nt, "static");
+  net.tl_file.resize(nt);
+  net.tl_max_gap_s.resize(nt, 3.0f);
+  net.tl_detector_gap_s.resize(nt, 2.0f);
+}
+
+// The loops of actuated signal t: one per incoming road lane, with its green phases.
+void add_loops(Network& net, std::size_t t) {
+  const auto p0 = static_cast<std::size_t>(net.tl_phase_begin[t]);
+  const auto p1 = static_cast<std::size_t>(net.tl_phase_begin[t + 1]);
+  const auto state = [&](std::size_t ph, std::int32_t link) {
+    return net.phase_state[static_cast<std::size_t>(net.phase_state_begin[ph] + link)];
+  };
+  for (std::int32_t k = net.tl_conn_begin[t]; k < net.tl_conn_begin[t + 1]; ++k) {
+    const auto c = static_cast<std::size_t>(net.tl_conn[static_cast<std::size_t>(k)]);
+    const std::int32_t lane = net.conn_from_lane[c];
+    if (lane >= net.n_road_lanes) continue;
+    const auto l = static_cast<std::size_t>(lane);
+    if (net.lane_loop[l] < 0) {
+      // SUMO places the loop detector-gap seconds at the lane's speed before the stop line.
+      net.lane_loop[l] = static_cast<std::int32_t>(net.loop_lane.size());
+      net.loop_lane.push_back(lane);
+      net.loop_pos.push_back(
+          std::max(0.0f, net.lane_length[l] - net.tl_detector_gap_s[t] * net.lane_speed[l]));
+      net.loop_green_begin.push_back(static_cast<std::int32_t>(net.loop_green.size()));
+      net.loop_green.resize(net.loop_green.size() + (p1 - p0), 0);
+    }
+    // The link counts in a phase where it is 'G', or 'g' when it is never 'G' (a minor green
+    // that is the link's only green, such as a permissive turn).
+    const std::int32_t link = net.conn_tl_link[c];
+    bool major = false;
+    for (std::size_t ph = p0; ph < p1; ++ph) major = major || state(ph, link) == 'G';
+    const auto g0 =
+        static_cast<std::size_t>(net.loop_green_begin[static_cast<std::size_t>(net.lane_loop[l])]);
+    for (std::size_t ph = p0; ph < p1; ++ph) {
+      const char ch = state(ph, link);
+      if (ch == 'G' || (ch == 'g' && !major)) net.loop_green[g0 + ph - p0] = 1;
+    }
+  }
+}
+
+}  // namespace
+
 Result<void> set_program(Network& net, const std::string& id, const TlsProgram& prog) {
   std::size_t t = 0;
   while (t < net.tl_id.size() && net.tl_id[t] != id) ++t;
   if (t == net.tl_id.size())
     return fail(
         Error::msg("tlLogic '" + id + "' is not a traffic light of the network", prog.file));
-  build_actuation(net);  // every signal's actuation data, to be copied below
+  actuation_defaults(net);  // every signal's actuation data, to be copied below
   // Rebuild the CSR with this signal's phases replaced.
   std::vector<SimTime> dur, lo, hi;
   std::vector<std::int32_t> begin{0}, sbegin;
@@ -159,13 +209,8 @@ Result<void> set_program(Network& net, const std::string& id, const TlsProgram& 
 }
 
 void build_actuation(Network& net) {
-  const std::size_t nt = net.tl_id.size(), np = net.phase_duration.size();
-  if (net.phase_min.size() != np || net.phase_max.size() != np)
-    net.phase_min = net.phase_max = net.phase_duration;
-  net.tl_type.resize(nt, "static");
-  net.tl_file.resize(nt);
-  net.tl_max_gap_s.resize(nt, 3.0f);
-  net.tl_detector_gap_s.resize(nt, 2.0f);
+  actuation_defaults(net);
+  const std::size_t nt = net.tl_id.size();
   net.tl_loop_begin.assign(1, 0);
   net.loop_lane.clear();
   net.loop_pos.clear();
@@ -174,42 +219,7 @@ void build_actuation(Network& net) {
   net.lane_loop.assign(static_cast<std::size_t>(net.n_lanes()), -1);
   const bool conns_known = net.tl_conn_begin.size() == nt + 1;  // after finalize_network
   for (std::size_t t = 0; t < nt; ++t) {
-    if (net.tl_type[t] == "actuated" && conns_known) {
-      const auto p0 = static_cast<std::size_t>(net.tl_phase_begin[t]);
-      const auto p1 = static_cast<std::size_t>(net.tl_phase_begin[t + 1]);
-      const auto state = [&](std::size_t ph, std::int32_t link) {
-        return net.phase_state[static_cast<std::size_t>(net.phase_state_begin[ph] + link)];
-      };
-      for (std::int32_t k = net.tl_conn_begin[t]; k < net.tl_conn_begin[t + 1]; ++k) {
-        const auto c = static_cast<std::size_t>(net.tl_conn[static_cast<std::size_t>(k)]);
-        const std::int32_t lane = net.conn_from_lane[c];
-        if (lane >= net.n_road_lanes) continue;
-        std::int32_t loop = net.lane_loop[static_cast<std::size_t>(lane)];
-        if (loop < 0) {
-          // SUMO places the loop detector-gap seconds at the lane's speed before the stop line.
-          loop = static_cast<std::int32_t>(net.loop_lane.size());
-          net.lane_loop[static_cast<std::size_t>(lane)] = loop;
-          net.loop_lane.push_back(lane);
-          const float len = net.lane_length[static_cast<std::size_t>(lane)];
-          net.loop_pos.push_back(std::max(
-              0.0f,
-              len - net.tl_detector_gap_s[t] * net.lane_speed[static_cast<std::size_t>(lane)]));
-          net.loop_green_begin.push_back(static_cast<std::int32_t>(net.loop_green.size()));
-          net.loop_green.resize(net.loop_green.size() + (p1 - p0), 0);
-        }
-        // The link counts in a phase where it is 'G', or 'g' when it is never 'G' (a minor
-        // green that is the link's only green, such as a permissive turn).
-        const std::int32_t link = net.conn_tl_link[c];
-        bool major = false;
-        for (std::size_t ph = p0; ph < p1; ++ph) major = major || state(ph, link) == 'G';
-        const auto g0 =
-            static_cast<std::size_t>(net.loop_green_begin[static_cast<std::size_t>(loop)]);
-        for (std::size_t ph = p0; ph < p1; ++ph) {
-          const char ch = state(ph, link);
-          if (ch == 'G' || (ch == 'g' && !major)) net.loop_green[g0 + ph - p0] = 1;
-        }
-      }
-    }
+    if (conns_known && net.tl_type[t] == "actuated") add_loops(net, t);
     net.tl_loop_begin.push_back(static_cast<std::int32_t>(net.loop_lane.size()));
   }
 }
