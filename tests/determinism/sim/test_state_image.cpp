@@ -21,6 +21,16 @@ std::shared_ptr<const Model> monaco(SimTime duration) {
   return *model;
 }
 
+// Parses `text` ([[event]] tables) for `m` and injects every event into `s`; how many.
+std::size_t inject_text(const Model& m, SimState& s, const std::string& text,
+                        const std::string& where) {
+  auto events = parse_events(m, text, where);
+  INFO((events ? std::string() : events.error().to_string()));
+  REQUIRE(events.has_value());
+  for (EventSpec& e : *events) inject(s, std::move(e));
+  return events->size();
+}
+
 }  // namespace
 
 TEST_CASE("a state restored from its image continues bit-identically, at any step",
@@ -130,16 +140,11 @@ TEST_CASE("injected events waiting in the inbox are stored and apply after a loa
   TaskPool pool(2);
   SimState s = make_state(m), plain = make_state(m);
   for (int k = 0; k < 5; ++k) step(m, s, pool), step(m, plain, pool);
-  auto events = parse_events(m,
-                             "[[event]]\nat = \"30s\"\ntype = \"power.scale_load\"\n"
-                             "factor = 1.2\n[[event]]\nat = \"20s\"\n"
-                             "type = \"traffic.speed_limit\"\nedges = [\"899\"]\n"
-                             "speed = \"5m/s\"\n",
-                             "inject.toml");
-  INFO((events ? std::string() : events.error().to_string()));
-  REQUIRE(events.has_value());
-  REQUIRE(events->size() == 2);
-  for (EventSpec& e : *events) inject(s, std::move(e));
+  REQUIRE(inject_text(m, s,
+                      "[[event]]\nat = \"30s\"\ntype = \"power.scale_load\"\nfactor = 1.2\n"
+                      "[[event]]\nat = \"20s\"\ntype = \"traffic.speed_limit\"\n"
+                      "edges = [\"899\"]\nspeed = \"5m/s\"\n",
+                      "inject.toml") == 2);
   CHECK(hash_state(m, s) != hash_state(m, plain));  // the inbox is part of the state
   auto img = save_state(m, s);
   REQUIRE(img.has_value());
@@ -169,14 +174,11 @@ TEST_CASE("a state restored in the middle of a gradual breach continues bit-iden
   const Model& m = *model;
   TaskPool pool(2);
   SimState s = make_state(m), plain = make_state(m);
-  auto events = parse_events(m,
-                             "[[event]]\nat = \"10s\"\ntype = \"flood.breach\"\n"
-                             "line = [[373555.0, 4844865.0], [373575.0, 4844865.0]]\n"
-                             "width = \"10m\"\nlevel = 60.0\nduration = \"60s\"\n",
-                             "breach.toml");
-  INFO((events ? std::string() : events.error().to_string()));
-  REQUIRE(events.has_value());
-  inject(s, (*events)[0]);
+  REQUIRE(inject_text(m, s,
+                      "[[event]]\nat = \"10s\"\ntype = \"flood.breach\"\n"
+                      "line = [[373555.0, 4844865.0], [373575.0, 4844865.0]]\n"
+                      "width = \"10m\"\nlevel = 60.0\nduration = \"60s\"\n",
+                      "breach.toml") == 1);
   for (int k = 0; k < 40; ++k) step(m, s, pool), step(m, plain, pool);
   auto loaded = clone_state(m, s);
   REQUIRE(loaded.has_value());
