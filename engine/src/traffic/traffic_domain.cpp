@@ -32,9 +32,12 @@ Footprint TrafficDomain::footprint(const RunSpec& /*run*/) const {
   // Model: per lane its geometry and links, per edge its lanes and name, per connection its
   // conflicts; per vehicle its id, departure, type and route (a route copy per vehicle).
   f.model_bytes = lanes * 96 + edges * 96 + conns * 48 + veh * 64 + routes * 4;
-  // State: about 25 arrays per vehicle (TrafficState: kinematics, times, route cursor,
-  // scratch), its route copy, and the per-lane, per-edge and per-connection arrays.
-  f.state_bytes = veh * 112 + routes * 4 + lanes * 32 + edges * 72 + conns * 8 + tls * 8;
+  // State: about 29 arrays per vehicle (TrafficState: kinematics, times, route cursor, trip
+  // record, scratch), its route copy, and the per-lane, per-edge, per-connection and
+  // per-signal arrays (actuated signals: the phase start, a loop per incoming lane).
+  const double loops = static_cast<double>(m_net.loop_lane.size());
+  f.state_bytes =
+      veh * 128 + routes * 4 + lanes * 32 + edges * 72 + conns * 8 + tls * 16 + loops * 8;
   // Run file: every vehicle's trip row at the end; per frame every running vehicle's position,
   // heading and speed (at most all of them) and, on a city network, each link's speed ratio
   // and closure.
