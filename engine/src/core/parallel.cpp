@@ -9,9 +9,18 @@
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
 
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "citytwin/error.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace citytwin {
 
@@ -41,6 +50,115 @@ int worker_index() {
   const int w = tbb::this_task_arena::current_thread_index();
   return w < 0 ? 0 : w;
 }
+
+using Body = FunctionRef<void(std::int64_t, std::int64_t, int)>;
+
+/// The state TaskPool::with_team shares between its caller (the lead, worker 0) and the helpers
+/// (workers 1 .. threads-1). One job (a for_blocks call) at a time: the lead writes its fields,
+/// then `word` = job number << 32 | next block. A thread claims blocks k .. k+m-1 by a CAS of
+/// word from (job, k) to (job, k + m); success proves that the fields it read are that job's
+/// and that the lead still waits for it (its frame, holding the body, is alive). When a job is
+/// done the lead first closes it (next block = k_closed), then writes the next job's fields:
+/// a thread that read any of those fields then fails its CAS on the old word. All accesses are
+/// sequentially consistent: that argument needs one order of every access (and x86 pays only
+/// for the few stores).
+struct Team {
+  static constexpr std::uint64_t k_closed = 0xffffffffu;
+  const TaskPool* pool = nullptr;
+  std::int64_t size = 1;  // lead and helpers
+  std::atomic<const Body*> body{nullptr};
+  std::atomic<std::int64_t> n{0}, grain{1}, blocks{0};
+  std::atomic<std::uint64_t> word{k_closed};
+  std::atomic<std::int64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> attached{0};
+  std::mutex error_mutex;  // the first exception a block threw, rethrown by the lead
+  std::exception_ptr error;
+};
+
+thread_local Team* t_lead_of = nullptr;  // the team this thread leads (in with_team)
+thread_local bool t_in_block = false;    // running a team block: nested for_blocks run inline
+thread_local int t_worker = 0;           // this thread's worker index in its team
+thread_local int t_in_task = 0;          // > 0 while running a block or task of a TBB path
+
+/// Marks the current thread as running a pool's block or task for its lifetime.
+struct InTask {
+  InTask() { ++t_in_task; }
+  ~InTask() { --t_in_task; }
+  InTask(const InTask&) = delete;
+  InTask& operator=(const InTask&) = delete;
+};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+/// Claims and runs a chunk of blocks of the team's current job; false when none is left.
+/// Chunks shrink as the job drains (guided: what is left over twice the team), so a big job
+/// costs few claims and the last blocks still balance; the blocks themselves never change.
+bool run_blocks(Team& team, int worker) {
+  std::uint64_t w = team.word.load();
+  for (;;) {
+    const Body* body = team.body.load();
+    const std::int64_t n = team.n.load(), grain = team.grain.load(), blocks = team.blocks.load();
+    const auto k = static_cast<std::int64_t>(w & Team::k_closed);
+    if (body == nullptr || k >= blocks) return false;
+    const std::int64_t take = std::max<std::int64_t>(1, (blocks - k) / (2 * team.size));
+    if (!team.word.compare_exchange_weak(w, w + static_cast<std::uint64_t>(take)))
+      continue;  // another thread took block k, or a new job began: read again
+    t_in_block = true;
+    t_worker = worker;
+    try {
+      for (std::int64_t b = k; b < k + take; ++b)
+        (*body)(b * grain, std::min(n, (b + 1) * grain), worker);
+    } catch (...) {
+      const std::lock_guard lock(team.error_mutex);
+      if (!team.error) team.error = std::current_exception();
+    }
+    t_in_block = false;
+    team.done.fetch_add(take);
+    return true;
+  }
+}
+
+/// A helper: runs blocks of whatever job is current until the lead says stop. Spins a while
+/// between jobs (they follow each other within microseconds), then yields the core.
+void help(Team& team, int worker) {
+  team.attached.fetch_add(1);
+  int idle = 0;
+  while (!team.stop.load()) {
+    if (run_blocks(team, worker)) {
+      idle = 0;
+    } else if (++idle < 4096) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  team.attached.fetch_sub(1);
+}
+
+/// for_blocks on the lead's team: publish the job, take blocks like any helper, wait for the
+/// blocks the helpers took; then rethrow what a block threw.
+void team_for_blocks(Team& team, std::int64_t n, std::int64_t grain, std::int64_t blocks,
+                     const Body& body) {
+  CT_ASSERT(blocks < (std::int64_t{1} << 32), "for_blocks: too many blocks for a team job");
+  const std::uint64_t job = (team.word.load() >> 32) + 1;
+  team.done.store(0);
+  team.n.store(n);
+  team.grain.store(grain);
+  team.blocks.store(blocks);
+  team.body.store(&body);
+  team.word.store(job << 32);
+  while (run_blocks(team, 0)) {
+  }
+  while (team.done.load() < blocks) cpu_relax();
+  team.word.store(job << 32 | Team::k_closed);
+  team.body.store(nullptr);
+  if (team.error) std::rethrow_exception(std::exchange(team.error, nullptr));
+}
 }  // namespace
 
 void TaskPool::for_blocks(std::int64_t n, std::int64_t grain,
@@ -48,19 +166,25 @@ void TaskPool::for_blocks(std::int64_t n, std::int64_t grain,
   CT_ASSERT(grain > 0, "for_blocks needs a positive grain");
   const std::int64_t blocks = block_count(n, grain);
   if (blocks == 0) return;
-  if (m_threads == 1 || blocks == 1) {
-    for (std::int64_t k = 0; k < blocks; ++k) body(k * grain, std::min(n, (k + 1) * grain), 0);
+  if (m_threads == 1 || blocks == 1 || t_in_block) {
+    const int w = t_in_block ? t_worker : 0;
+    for (std::int64_t k = 0; k < blocks; ++k) body(k * grain, std::min(n, (k + 1) * grain), w);
+    return;
+  }
+  if (t_lead_of != nullptr && t_lead_of->pool == this) {
+    team_for_blocks(*t_lead_of, n, grain, blocks, body);
     return;
   }
   m_impl->arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<std::int64_t>(0, blocks, 1),
         [&](const tbb::blocked_range<std::int64_t>& r) {
+          const InTask in_task;
           const int w = worker_index();
           for (std::int64_t k = r.begin(); k != r.end(); ++k)
             body(k * grain, std::min(n, (k + 1) * grain), w);
         },
-        tbb::simple_partitioner());
+        tbb::auto_partitioner());  // groups whole blocks into tasks: boundaries stay
   });
 }
 
@@ -81,10 +205,36 @@ void TaskPool::run_all(std::int64_t count, FunctionRef<void(std::int64_t)> task)
     tbb::parallel_for(
         tbb::blocked_range<std::int64_t>(0, count, 1),
         [&](const tbb::blocked_range<std::int64_t>& r) {
+          const InTask in_task;
           for (std::int64_t i = r.begin(); i != r.end(); ++i) task(i);
         },
         tbb::simple_partitioner());
   });
+}
+
+void TaskPool::with_team(FunctionRef<void()> fn) {
+  // Already a worker of some arena (inside run_all or for_blocks), or leading a team: the
+  // other workers are busy or already at hand.
+  if (m_threads == 1 || t_lead_of != nullptr || t_in_block || t_in_task > 0) {
+    fn();
+    return;
+  }
+  // Shared with the helpers, which may start after this call has returned (then they see
+  // `stop` and leave at once).
+  auto team = std::make_shared<Team>();
+  team->pool = this;
+  team->size = m_threads;
+  for (int w = 1; w < m_threads; ++w) m_impl->arena.enqueue([team, w] { help(*team, w); });
+  t_lead_of = team.get();
+  struct Leave {
+    Team& team;
+    ~Leave() {
+      t_lead_of = nullptr;
+      team.stop.store(true);
+      while (team.attached.load() > 0) std::this_thread::yield();
+    }
+  } leave{*team};
+  fn();
 }
 
 }  // namespace citytwin

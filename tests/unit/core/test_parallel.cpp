@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "citytwin/parallel.hpp"
@@ -76,4 +77,62 @@ TEST_CASE("for_blocks_or_inline: fixed blocks on a pool, one inline call without
   CHECK(calls(&one, n) == 1);      // a single worker: inline
   CHECK(calls(&two, grain) == 1);  // one block's worth: inline
   CHECK(calls(&two, n) == static_cast<int>(block_count(n, grain)));
+}
+
+TEST_CASE("with_team: many short for_blocks in a row, each block once, workers distinct",
+          "[parallel]") {
+  // A job's fields are rewritten right after the previous job drains: a worker that read a
+  // stale word must never run a block twice or run the wrong body (as an early version did).
+  for (int threads : {1, 2, 4}) {
+    TaskPool pool(threads);
+    std::vector<int> hits(5000, 0);
+    std::atomic<int> wrong_block{0};
+    std::int64_t wrong_hits = 0, jobs = 0;
+    for (int round = 0; round < 200; ++round) {
+      pool.with_team([&] {
+        for (int j = 0; j < 20; ++j, ++jobs) {
+          const std::int64_t n = 1 + (round * 37 + j * 101) % 5000, grain = 1 + j % 9;
+          std::fill(hits.begin(), hits.end(), 0);
+          pool.for_blocks(n, grain, [&](std::int64_t b, std::int64_t e, int w) {
+            if (b % grain != 0 || e != std::min(n, b + grain) || w < 0 || w >= threads)
+              ++wrong_block;
+            for (std::int64_t i = b; i < e; ++i) hits[static_cast<std::size_t>(i)] += 1;
+          });
+          for (std::int64_t i = 0; i < 5000; ++i)
+            wrong_hits += hits[static_cast<std::size_t>(i)] != (i < n ? 1 : 0);
+        }
+      });
+    }
+    CHECK(jobs == 4000);
+    CHECK(wrong_block.load() == 0);
+    CHECK(wrong_hits == 0);
+  }
+}
+
+TEST_CASE("with_team: nested for_blocks run inline, and a block's exception reaches the caller",
+          "[parallel]") {
+  TaskPool pool(2);
+  std::vector<int> hits(64 * 64, 0);
+  pool.with_team([&] {
+    pool.for_blocks(64, 4, [&](std::int64_t b, std::int64_t e, int) {
+      for (std::int64_t i = b; i < e; ++i)
+        pool.for_blocks(64, 8, [&](std::int64_t b2, std::int64_t e2, int) {
+          for (std::int64_t k = b2; k < e2; ++k) hits[static_cast<std::size_t>(i * 64 + k)] += 1;
+        });
+    });
+  });
+  for (int h : hits) REQUIRE(h == 1);
+  CHECK_THROWS_AS(pool.with_team([&] {
+    pool.for_blocks(100, 1, [&](std::int64_t b, std::int64_t, int) {
+      if (b == 57) throw std::runtime_error("block 57");
+    });
+  }),
+                  std::runtime_error);
+  // The pool is still usable afterwards.
+  std::atomic<int> count{0};
+  pool.with_team([&] {
+    pool.for_blocks(100, 3,
+                    [&](std::int64_t b, std::int64_t e, int) { count += static_cast<int>(e - b); });
+  });
+  CHECK(count.load() == 100);
 }
