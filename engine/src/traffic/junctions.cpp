@@ -159,30 +159,36 @@ void update_signals(const Network& n, const Demand& d, const Params& p, TrafficS
   }
 }
 
-// ---- phase: approach times per connection (occupied passage = 0) ----
+// ---- phase: approach times per connection (occupied passage = 0), by from-lane: its front
+// vehicle takes one of the lane's connections (connections are sorted by from-lane) ----
 void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool) {
-  pool.for_blocks(n.n_conns(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
-    for (std::int64_t c = b; c < e; ++c) {
-      s.conn_signal[z(c)] = signal_code(n, s, c);
-      float t = k_inf;
-      if (lane_first(s, n.conn_via_lane[z(c)]) >= 0) {
-        t = 0.0f;
-      } else {
-        const std::int32_t v = lane_first(s, n.conn_from_lane[z(c)]);
-        if (v >= 0) {
-          const std::int32_t ne = next_edge(d, s, v);
-          const Driver dr = driver(d, v);
-          // A foe counts only if it could enter: one held back by a full target lane (or a
-          // red light) does not block the links that yield to it (no yield deadlocks).
-          if (ne >= 0 && route_conn(n, d, s, v, s.veh_lane[z(v)], dr.vclass) == c &&
-              s.conn_signal[z(c)] != k_red &&
-              free_space(n, d, s, n.conn_to_lane[z(c)]) >= dr.len + dr.s0) {
-            const float dist = n.lane_length[z(s.veh_lane[z(v)])] - s.veh_pos[z(v)];
-            t = dist / std::max(s.veh_speed[z(v)], 0.5f);
-          }
-        }
+  pool.for_blocks(n.n_road_lanes, grain_lanes(n), [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t lane = b; lane < e; ++lane) {
+      const std::int32_t c0 = n.lane_conn_begin[z(lane)], c1 = n.lane_conn_begin[z(lane) + 1];
+      if (c0 == c1) continue;
+      // The connection the lane's front vehicle takes, and its time to the stop line.
+      const std::int32_t v = lane_first(s, static_cast<std::int32_t>(lane));
+      std::int32_t taken = -1;
+      float t_front = k_inf;
+      if (v >= 0 && next_edge(d, s, v) >= 0) {
+        const Driver dr = driver(d, v);
+        taken = route_conn(n, d, s, v, static_cast<std::int32_t>(lane), dr.vclass);
+        // A foe counts only if it could enter: one held back by a full target lane (or a red
+        // light, below) does not block the links that yield to it (no yield deadlocks).
+        if (taken >= 0 && free_space(n, d, s, n.conn_to_lane[z(taken)]) >= dr.len + dr.s0)
+          t_front = (n.lane_length[z(lane)] - s.veh_pos[z(v)]) / std::max(s.veh_speed[z(v)], 0.5f);
+        else
+          taken = -1;
       }
-      s.conn_arrival_s[z(c)] = t;
+      for (std::int32_t c = c0; c < c1; ++c) {
+        s.conn_signal[z(c)] = signal_code(n, s, c);
+        float t = k_inf;
+        if (lane_first(s, n.conn_via_lane[z(c)]) >= 0)
+          t = 0.0f;
+        else if (c == taken && s.conn_signal[z(c)] != k_red)
+          t = t_front;
+        s.conn_arrival_s[z(c)] = t;
+      }
     }
   });
 }

@@ -86,7 +86,7 @@ Neighbour follower_at(const TrafficState& s, std::int32_t lane, float pos, float
 // their range of lane_veh: sorting that range by (lane, position descending, index) gives the
 // same index a full re-index would, and only the boundaries between its lanes move.
 void apply_lane_changes(const Network& n, TrafficState& s, TaskPool& pool) {
-  pool.for_blocks(n.n_edges(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+  pool.for_blocks(n.n_edges(), grain_lanes(n), [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t edge = b; edge < e; ++edge) {
       const std::int32_t l0 = n.edge_lane_begin[z(edge)], l1 = n.edge_lane_begin[z(edge) + 1];
       const std::int32_t vb = s.lane_veh_begin[z(l0)], ve = s.lane_veh_begin[z(l1)];
@@ -127,7 +127,7 @@ void apply_lane_changes(const Network& n, TrafficState& s, TaskPool& pool) {
 void decide_lane_changes(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                          TaskPool& pool) {
   const std::int32_t dir = (s.step_count & 1) ? -1 : 1;  // left on even steps, right on odd
-  pool.for_blocks(n.n_road_lanes, k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+  pool.for_blocks(n.n_road_lanes, grain_lanes(n), [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t l64 = b; l64 < e; ++l64) {
       const auto lane = static_cast<std::int32_t>(l64);
       const std::int32_t edge = n.lane_edge[z(lane)];

@@ -54,6 +54,7 @@ void insert_vehicles(const Network& n, const Demand& d, const Params& p, Traffic
 }
 
 // ---- phase: lane index (counting sort by lane, then by position, front first) ----
+// (Atomic parallel counts and scatter were measured slower on 2 cores than these serial loops.)
 void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
   auto& cnt = s.scratch_count;
   std::fill(cnt.begin(), cnt.end(), 0);
@@ -64,7 +65,7 @@ void index_lanes(const Network& n, TrafficState& s, TaskPool& pool) {
     const std::int32_t v = s.running[z(i)];
     s.lane_veh[z(cnt[z(s.veh_lane[z(v)])]++)] = v;
   }
-  pool.for_blocks(n.n_lanes(), k_grain_lanes, [&](std::int64_t b, std::int64_t e, int) {
+  pool.for_blocks(n.n_lanes(), grain_lanes(n), [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t l = b; l < e; ++l) {
       auto first = s.lane_veh.begin() + s.lane_veh_begin[z(l)];
       auto last = s.lane_veh.begin() + s.lane_veh_begin[z(l) + 1];
@@ -111,7 +112,7 @@ float cooperate(const Network& n, const Demand& d, const Params& p, const Traffi
 void car_following(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                    TaskPool& pool) {
   const float dt = static_cast<float>(to_seconds(p.dt));
-  pool.for_blocks(n.n_lanes(), k_grain_lanes / 4, [&](std::int64_t b, std::int64_t e, int) {
+  pool.for_blocks(n.n_lanes(), grain_lanes(n) / 4, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t l64 = b; l64 < e; ++l64) {
       const auto lane = static_cast<std::int32_t>(l64);
       const float len = n.lane_length[z(lane)];
@@ -177,7 +178,7 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
                   TaskPool& pool) {
   const float dt = static_cast<float>(to_seconds(p.dt));
   const SimTime t_end = s.time + p.dt;
-  pool.for_blocks(s.n_running, k_grain_veh, [&](std::int64_t b, std::int64_t e, int) {
+  pool.for_blocks(s.n_running, grain_veh(n), [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t i = b; i < e; ++i) {
       const std::int32_t v = s.running[z(i)];
       const Driver dr = driver(d, v);
@@ -450,7 +451,9 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   return s;
 }
 
-void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
+namespace {
+void step_phases(const Network& n, const Demand& d, const Params& p, TrafficState& s,
+                 TaskPool& pool) {
   update_signals(n, d, p, s);
   prepare_routes(n, d, p, s, pool);
   const std::int32_t first_new = s.n_running;
@@ -470,6 +473,19 @@ void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, T
   statistics_and_compact(n, d, p, s);
   s.time += p.dt;
   ++s.step_count;
+}
+}  // namespace
+
+void step(const Network& n, const Demand& d, const Params& p, TrafficState& s, TaskPool& pool) {
+  // About ten parallel phases. When they are short (a few hundred vehicles: microseconds each)
+  // the pool's workers stay at hand between them as a team; with more vehicles TBB's fork-join
+  // per phase measured faster (citytwin-bench, 2 threads, docs/traffic.md "Performance").
+  // Results are the same either way.
+  constexpr std::int32_t k_team_below = 2048;
+  if (s.n_running < k_team_below)
+    pool.with_team([&] { step_phases(n, d, p, s, pool); });
+  else
+    step_phases(n, d, p, s, pool);
 }
 
 std::uint64_t state_hash(const TrafficState& s) {
