@@ -55,20 +55,27 @@ using Body = FunctionRef<void(std::int64_t, std::int64_t, int)>;
 
 /// The state TaskPool::with_team shares between its caller (the lead, worker 0) and the helpers
 /// (workers 1 .. threads-1). One job (a for_blocks call) at a time: the lead writes its fields,
-/// then `word` = job number << 32 | next block. A thread claims blocks k .. k+m-1 by a CAS of
-/// word from (job, k) to (job, k + m); success proves that the fields it read are that job's
-/// and that the lead still waits for it (its frame, holding the body, is alive). When a job is
-/// done the lead first closes it (next block = k_closed), then writes the next job's fields:
-/// a thread that read any of those fields then fails its CAS on the old word. All accesses are
-/// sequentially consistent: that argument needs one order of every access (and x86 pays only
-/// for the few stores).
+/// then `word` = job number | front | back (the blocks not yet taken are [front, back)). The
+/// lead takes chunks from the front, helpers from the back, so each core works on the same
+/// part of the data every step (its cache keeps it). A thread claims a chunk by a CAS of word;
+/// success proves that the fields it read are that job's and that the lead still waits for it
+/// (its frame, holding the body, is alive). When a job is done the lead first closes it
+/// (front = back = 0), then writes the next job's fields: a thread that read any of those
+/// fields then fails its CAS on the old word. All accesses are sequentially consistent: that
+/// argument needs one order of every access (and x86 pays only for the few stores).
 struct Team {
-  static constexpr std::uint64_t k_closed = 0xffffffffu;
+  static constexpr int k_bits = 20;  // front and back; the job number has the other 24
+  static constexpr std::uint64_t k_mask = (std::uint64_t{1} << k_bits) - 1;
+  static constexpr std::int64_t k_max_blocks = static_cast<std::int64_t>(k_mask);
+  static std::uint64_t pack(std::uint64_t job, std::int64_t front, std::int64_t back) {
+    return job << (2 * k_bits) | static_cast<std::uint64_t>(front) << k_bits |
+           static_cast<std::uint64_t>(back);
+  }
   const TaskPool* pool = nullptr;
   std::int64_t size = 1;  // lead and helpers
   std::atomic<const Body*> body{nullptr};
-  std::atomic<std::int64_t> n{0}, grain{1}, blocks{0};
-  std::atomic<std::uint64_t> word{k_closed};
+  std::atomic<std::int64_t> n{0}, grain{1};
+  std::atomic<std::uint64_t> word{0};
   std::atomic<std::int64_t> done{0};
   std::atomic<bool> stop{false};
   std::atomic<int> attached{0};
@@ -95,23 +102,29 @@ inline void cpu_relax() {
 #endif
 }
 
-/// Claims and runs a chunk of blocks of the team's current job; false when none is left.
-/// Chunks shrink as the job drains (guided: what is left over twice the team), so a big job
-/// costs few claims and the last blocks still balance; the blocks themselves never change.
+/// Claims and runs a chunk of blocks of the team's current job (the lead from the front,
+/// helpers from the back); false when none is left. Chunks shrink as the job drains (guided:
+/// what is left over twice the team), so a big job costs few claims and the last blocks still
+/// balance; the blocks themselves never change.
 bool run_blocks(Team& team, int worker) {
   std::uint64_t w = team.word.load();
   for (;;) {
     const Body* body = team.body.load();
-    const std::int64_t n = team.n.load(), grain = team.grain.load(), blocks = team.blocks.load();
-    const auto k = static_cast<std::int64_t>(w & Team::k_closed);
-    if (body == nullptr || k >= blocks) return false;
-    const std::int64_t take = std::max<std::int64_t>(1, (blocks - k) / (2 * team.size));
-    if (!team.word.compare_exchange_weak(w, w + static_cast<std::uint64_t>(take)))
-      continue;  // another thread took block k, or a new job began: read again
+    const std::int64_t n = team.n.load(), grain = team.grain.load();
+    const auto front = static_cast<std::int64_t>(w >> Team::k_bits & Team::k_mask);
+    const auto back = static_cast<std::int64_t>(w & Team::k_mask);
+    if (body == nullptr || front >= back) return false;
+    const std::int64_t take = std::max<std::int64_t>(1, (back - front) / (2 * team.size));
+    const std::int64_t first = worker == 0 ? front : back - take;
+    const std::uint64_t job = w >> (2 * Team::k_bits);
+    const std::uint64_t next =
+        worker == 0 ? Team::pack(job, front + take, back) : Team::pack(job, front, back - take);
+    if (!team.word.compare_exchange_weak(w, next))
+      continue;  // another thread took blocks, or a new job began: read again
     t_in_block = true;
     t_worker = worker;
     try {
-      for (std::int64_t b = k; b < k + take; ++b)
+      for (std::int64_t b = first; b < first + take; ++b)
         (*body)(b * grain, std::min(n, (b + 1) * grain), worker);
     } catch (...) {
       const std::lock_guard lock(team.error_mutex);
@@ -144,18 +157,16 @@ void help(Team& team, int worker) {
 /// blocks the helpers took; then rethrow what a block threw.
 void team_for_blocks(Team& team, std::int64_t n, std::int64_t grain, std::int64_t blocks,
                      const Body& body) {
-  CT_ASSERT(blocks < (std::int64_t{1} << 32), "for_blocks: too many blocks for a team job");
-  const std::uint64_t job = (team.word.load() >> 32) + 1;
+  const std::uint64_t job = (team.word.load() >> (2 * Team::k_bits)) + 1;
   team.done.store(0);
   team.n.store(n);
   team.grain.store(grain);
-  team.blocks.store(blocks);
   team.body.store(&body);
-  team.word.store(job << 32);
+  team.word.store(Team::pack(job, 0, blocks));
   while (run_blocks(team, 0)) {
   }
   while (team.done.load() < blocks) cpu_relax();
-  team.word.store(job << 32 | Team::k_closed);
+  team.word.store(Team::pack(job, 0, 0));
   team.body.store(nullptr);
   if (team.error) std::rethrow_exception(std::exchange(team.error, nullptr));
 }
@@ -171,7 +182,7 @@ void TaskPool::for_blocks(std::int64_t n, std::int64_t grain,
     for (std::int64_t k = 0; k < blocks; ++k) body(k * grain, std::min(n, (k + 1) * grain), w);
     return;
   }
-  if (t_lead_of != nullptr && t_lead_of->pool == this) {
+  if (t_lead_of != nullptr && t_lead_of->pool == this && blocks <= Team::k_max_blocks) {
     team_for_blocks(*t_lead_of, n, grain, blocks, body);
     return;
   }
