@@ -8,10 +8,10 @@
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include <atomic>
 #include <exception>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -78,7 +78,6 @@ struct Team {
   std::atomic<std::uint64_t> word{0};
   std::atomic<std::int64_t> done{0};
   std::atomic<bool> stop{false};
-  std::atomic<int> attached{0};
   std::mutex error_mutex;  // the first exception a block threw, rethrown by the lead
   std::exception_ptr error;
 };
@@ -137,9 +136,10 @@ bool run_blocks(Team& team, int worker) {
 }
 
 /// A helper: runs blocks of whatever job is current until the lead says stop. Spins a while
-/// between jobs (they follow each other within microseconds), then yields the core.
+/// between jobs (they follow each other within microseconds), then yields the core. A lead
+/// that picks up one of its own helper tasks while it waits in TBB leaves it at once.
 void help(Team& team, int worker) {
-  team.attached.fetch_add(1);
+  if (t_lead_of == &team) return;
   int idle = 0;
   while (!team.stop.load()) {
     if (run_blocks(team, worker)) {
@@ -150,7 +150,6 @@ void help(Team& team, int worker) {
       std::this_thread::yield();
     }
   }
-  team.attached.fetch_sub(1);
 }
 
 /// for_blocks on the lead's team: publish the job, take blocks like any helper, wait for the
@@ -230,22 +229,29 @@ void TaskPool::with_team(FunctionRef<void()> fn) {
     fn();
     return;
   }
-  // Shared with the helpers, which may start after this call has returned (then they see
-  // `stop` and leave at once).
-  auto team = std::make_shared<Team>();
-  team->pool = this;
-  team->size = m_threads;
-  for (int w = 1; w < m_threads; ++w) m_impl->arena.enqueue([team, w] { help(*team, w); });
-  t_lead_of = team.get();
-  struct Leave {
-    Team& team;
-    ~Leave() {
+  // The helpers are tasks of this pool's arena, which the lead joins for the call: when no
+  // worker is free to take one, the lead's wait at the end runs it, and it leaves at once
+  // (`stop`). So every helper has finished when this returns, and none outlives the pool.
+  Team team;
+  team.pool = this;
+  team.size = m_threads;
+  m_impl->arena.execute([&] {
+    tbb::task_group helpers;
+    for (int w = 1; w < m_threads; ++w) helpers.run([&team, w] { help(team, w); });
+    t_lead_of = &team;
+    const auto finish = [&] {
       t_lead_of = nullptr;
       team.stop.store(true);
-      while (team.attached.load() > 0) std::this_thread::yield();
+      helpers.wait();
+    };
+    try {
+      fn();
+    } catch (...) {
+      finish();
+      throw;
     }
-  } leave{*team};
-  fn();
+    finish();
+  });
 }
 
 }  // namespace citytwin
