@@ -58,8 +58,9 @@ class TaskPool {
   void run_all(std::int64_t count, FunctionRef<void(std::int64_t)> task);
 
   /// Runs fn on the calling thread with the pool's other workers kept at hand as a team: each
-  /// for_blocks() that fn calls from this thread hands its blocks out through one shared
-  /// counter and waits on another, instead of a TBB fork-join, and between those calls the
+  /// for_blocks() that fn calls from this thread hands its blocks out through one shared word
+  /// (the caller takes them from the front, the others from the back) and waits on a counter,
+  /// instead of a TBB fork-join, and between those calls the
   /// workers spin rather than going back to TBB's scheduler. For many short parallel phases in
   /// a row (a traffic step is about ten, 50 us in all on a city of 600 lanes). Blocks are the
   /// same as for_blocks' own, so results do not change. A worker that never joins costs

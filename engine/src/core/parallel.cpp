@@ -1,6 +1,6 @@
 // TaskPool over oneTBB: a task_arena with exactly the requested concurrency. Blocks are
-// formed by us (fixed grain), and TBB only decides which worker runs which block, so results
-// never depend on scheduling (see parallel.hpp).
+// formed by us (fixed grain), and TBB (or, in with_team, a shared claim word) only decides which
+// worker runs which block, so results never depend on scheduling (see parallel.hpp).
 #include "citytwin/parallel.hpp"
 
 #include <tbb/blocked_range.h>
