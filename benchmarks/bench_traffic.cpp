@@ -20,7 +20,7 @@ struct Loaded {
   traffic::Demand demand;
 };
 
-Loaded load(const std::string& net_file, const std::vector<std::string>& tls,
+Loaded load(const std::string& net_file, const std::vector<std::string>& additional,
             const std::vector<std::string>& routes) {
   const std::string dir = bench::source_dir() + "/tests/data/traffic/";
   auto net = traffic::read_sumo_net(dir + net_file);
@@ -28,12 +28,12 @@ Loaded load(const std::string& net_file, const std::vector<std::string>& tls,
     std::fprintf(stderr, "%s\n", net.error().to_string().c_str());
     std::exit(2);
   }
-  for (const auto& t : tls)
-    if (auto r = traffic::read_sumo_tls(dir + t, *net); !r) {
+  traffic::Demand d;
+  for (const auto& a : additional)
+    if (auto r = traffic::read_sumo_additional(dir + a, *net, d); !r) {
       std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
       std::exit(2);
     }
-  traffic::Demand d;
   for (const auto& r : routes)
     if (auto ok = traffic::read_sumo_routes(dir + r, *net, d); !ok) {
       std::fprintf(stderr, "%s\n", ok.error().to_string().c_str());
@@ -90,10 +90,12 @@ CT_BENCH("traffic.grid20.p020.trips",
                load("grid20/grid20.net.xml.gz", {}, {"grid20/trips_p020.trips.xml.gz"});
            return run(in, threads, 3600.0);
          });
-CT_BENCH("traffic.acosta", "Bologna Andrea Costa (SUMO, 8,779 vehicles), until all have arrived",
+CT_BENCH("traffic.acosta",
+         "Bologna Andrea Costa (SUMO, 8,779 vehicles, buses stopping), until all have arrived",
          [](int threads) {
            static const Loaded in = load(
-               "bologna-acosta/acosta_buslanes.net.xml.gz", {"bologna-acosta/acosta_tls.add.xml"},
+               "bologna-acosta/acosta_buslanes.net.xml.gz",
+               {"bologna-acosta/acosta_tls.add.xml", "bologna-acosta/acosta_bus_stops.add.xml"},
                {"bologna-acosta/acosta_vtypes.add.xml", "bologna-acosta/acosta.rou.xml.gz",
                 "bologna-acosta/acosta_busses.rou.xml"});
            return run(in, threads, 0.0);

@@ -18,8 +18,8 @@ using namespace citytwin::traffic;
   std::abort();
 }
 
-// The Bologna Acosta network, and the demand its vehicle types file gives (the scenario reads
-// additional files before route files).
+// The Bologna Acosta network with its bus stops, and the demand its vehicle types file gives
+// (the scenario reads additional files before route files).
 struct Acosta {
   Network net;
   Demand types;
@@ -32,6 +32,8 @@ const Acosta& acosta() {
     auto n = read_sumo_net(dir + "acosta_buslanes.net.xml.gz");
     if (!n) die(n.error());
     out.net = std::move(*n);
+    if (auto r = read_sumo_stop_places(dir + "acosta_bus_stops.add.xml", out.net); !r)
+      die(r.error());
     if (auto r = read_sumo_routes(dir + "acosta_vtypes.add.xml", out.net, out.types); !r)
       die(r.error());
     return out;

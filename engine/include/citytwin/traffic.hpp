@@ -109,6 +109,12 @@ struct Network {
   std::vector<std::int32_t> tl_conn_begin;  // (n_tls + 1) CSR of the connections of each signal
   std::vector<std::int32_t> tl_conn;
 
+  // Stopping places (SUMO <busStop> and <trainStop> of additional files): a stretch of a road
+  // lane where vehicles with a <stop busStop="..."> halt (read_sumo_stop_places).
+  std::vector<std::string> place_id;          // (n_places)
+  std::vector<std::int32_t> place_lane;       // (n_places) road lane
+  std::vector<float> place_start, place_end;  // (n_places) m from the lane's start
+
   std::int32_t n_edges() const { return static_cast<std::int32_t>(edge_id.size()); }
   std::int32_t n_lanes() const { return static_cast<std::int32_t>(lane_length.size()); }
   std::int32_t n_conns() const { return static_cast<std::int32_t>(conn_from_lane.size()); }
@@ -128,6 +134,17 @@ struct VehicleType {
   float speed_factor = 1.0f;  ///< mean of the desired-speed factor on the speed limit
   float speed_dev = 0.1f;     ///< its standard deviation (SUMO's default passenger 0.1)
   std::uint8_t vclass = 1;    ///< class bit (passenger); 15 for SUMO's "ignoring"
+};
+
+/// A scheduled stop (SUMO <stop>, docs/traffic.md "Stops"): the vehicle halts on a road lane of
+/// its route with its front in [start, end] (at `end`, or behind the vehicles already standing
+/// at a stopping place), stays until max(arrival + duration, until) and drives on.
+struct VehicleStop {
+  std::int32_t edge = -1, lane = -1;
+  std::int32_t place = -1;         ///< its stopping place (Network::place_*), -1: a stop on a lane
+  float start = 0.0f, end = 0.0f;  ///< m from the lane's start
+  SimTime duration = 0;            ///< ms, at least this long
+  SimTime until = -1;              ///< ms, not before this time; -1: no such bound
 };
 
 /// Travel demand: vehicles with fixed routes (edge sequences), in departure order.
@@ -153,6 +170,33 @@ struct Demand {
   /// (n_vehicles, or empty = all 0) 1 when the vehicle is a trip: its route_edges hold only
   /// from, via..., to, and the simulation routes it when it departs (routing.cpp).
   std::vector<std::uint8_t> veh_trip;
+  /// Scheduled stops of each vehicle, in route order: CSR (n_vehicles + 1) into stops, or
+  /// shorter when the vehicles after it have none (push_stops pads it).
+  std::vector<VehicleStop> stops;
+  std::vector<std::int32_t> veh_stop_begin;
+  std::int32_t stop_begin(std::int32_t v) const {
+    const auto u = static_cast<std::size_t>(v);
+    return u + 1 < veh_stop_begin.size() ? veh_stop_begin[u]
+                                         : static_cast<std::int32_t>(stops.size());
+  }
+  std::int32_t stop_end(std::int32_t v) const {
+    const auto u = static_cast<std::size_t>(v);
+    return u + 1 < veh_stop_begin.size() ? veh_stop_begin[u + 1]
+                                         : static_cast<std::int32_t>(stops.size());
+  }
+  /// The stops of the vehicle added last (after its veh_id; any other vehicle added without
+  /// this call has none).
+  void push_stops(std::span<const VehicleStop> list) {
+    if (list.empty() && veh_stop_begin.empty()) return;
+    veh_stop_begin.resize(veh_id.size(), static_cast<std::int32_t>(stops.size()));
+    stops.insert(stops.end(), list.begin(), list.end());
+    veh_stop_begin.push_back(static_cast<std::int32_t>(stops.size()));
+  }
+  std::span<const VehicleStop> stops_of(std::int32_t v) const {
+    return std::span<const VehicleStop>(stops).subspan(
+        static_cast<std::size_t>(stop_begin(v)),
+        static_cast<std::size_t>(stop_end(v) - stop_begin(v)));
+  }
   /// Elements the readers skipped, per file and kind (each a warning of the domain).
   struct Skipped {
     std::string file, element;
@@ -272,6 +316,13 @@ struct TrafficState {
   std::vector<std::int32_t> veh_depart_lane;  // (n_veh) lane it was inserted on, -1 not yet
   std::vector<float> veh_depart_pos;          // (n_veh) m, its front there
   std::vector<std::int32_t> veh_teleports;    // (n_veh)
+  // Scheduled stops (stops.cpp), sized only when the demand has any: the next stop (index into
+  // Demand::stops; stop_end(v) when done), when the vehicle standing at it leaves (-1: not
+  // standing), the time it stood at stops and the stops it missed (not reached on its route).
+  std::vector<std::int32_t> veh_stop_next;     // (n_veh)
+  std::vector<SimTime> veh_stop_until;         // (n_veh) ms
+  std::vector<float> veh_stop_time;            // (n_veh) s (SUMO stopTime)
+  std::vector<std::int32_t> veh_stops_missed;  // (n_veh)
 
   // Running vehicles, and per lane ordered front to back (rebuilt every step).
   std::vector<std::int32_t> running;  // (n_running) ascending vehicle index
@@ -297,6 +348,7 @@ struct TrafficState {
   std::vector<float> scratch_dx;            // (n_veh) distance to advance this step
   std::vector<float> scratch_v;             // (n_veh) speed at the end of this step
   std::vector<std::int8_t> scratch_lc;      // (n_veh) lane change, junctions granted, entries
+  std::vector<std::uint8_t> scratch_stop;   // (n_veh, with stops) 1: halts at its stop now
   std::vector<std::int32_t> scratch_count;  // (n_lanes + 1)
   // Cooperative merging: per road lane and direction (0 right, 1 left), the position of the
   // front-most vehicle that must change lanes for its route but found no gap (-1 if none);
@@ -306,6 +358,8 @@ struct TrafficState {
   // Counters (never hidden): inserted = running + arrived + removed.
   std::int64_t inserted = 0, arrived = 0, removed = 0, teleports = 0, collisions = 0;
   std::int64_t vehicle_steps = 0;
+  // Scheduled stops of the vehicles that finished (arrived or removed): made, and missed.
+  std::int64_t stops_made = 0, stops_missed = 0;
   std::vector<TeleportEvent> teleport_log;  // every teleport, in order (teleports entries)
 
   // Per-edge statistics for the current interval.
@@ -415,6 +469,9 @@ void finalize_network(Network& net);
 /// built without it, then the loops of the actuated ones. finalize_network and set_program
 /// call it.
 void build_actuation(Network& net);
+/// Reads the stopping places (<busStop>, <trainStop>) of an additional file into the network
+/// (Network::place_*), for the <stop>s of route files read after it.
+Result<void> read_sumo_stop_places(const std::string& path, Network& net);
 /// Reads tlLogic programs from an additional file; a program replaces the net's one for the
 /// same signal (SUMO loads the last program as active).
 Result<void> read_sumo_tls(const std::string& path, Network& net);
@@ -424,10 +481,10 @@ Result<void> read_sumo_tls(const std::string& path, Network& net);
 /// errors; ignored elements (stops) are counted in demand.ignored.
 Result<void> read_sumo_routes(const std::string& path, const Network& net, Demand& demand,
                               std::uint64_t seed = 42);
-/// Reads a SUMO additional file as `traffic.additional` takes one: its signal programs
-/// (read_sumo_tls) or its vehicle types, routes and vehicles (read_sumo_routes), never both in
-/// one file. Returns whether it also holds detectors, which are read once the demand is complete
-/// (read_sumo_detectors).
+/// Reads a SUMO additional file as `traffic.additional` takes one: its stopping places
+/// (read_sumo_stop_places), and its signal programs (read_sumo_tls) or its vehicle types,
+/// routes and vehicles (read_sumo_routes), never both in one file. Returns whether it also holds
+/// detectors, which are read once the demand is complete (read_sumo_detectors).
 Result<bool> read_sumo_additional(const std::string& path, Network& net, Demand& demand,
                                   std::uint64_t seed = 42);
 /// Sorts the demand by departure (stable) after all files are read.

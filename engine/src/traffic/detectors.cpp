@@ -63,30 +63,13 @@ class DetectorHandler final : public xml::Handler {
     auto pos = at.number(el, "pos");
     if (!pos) return fail(pos.error());
     const std::string lid(*lane_id);
-    const auto us = lid.rfind('_');
-    std::int32_t lane = -1;
-    if (us != std::string::npos) {
-      const std::int32_t e = m_net.find_edge(std::string_view(lid).substr(0, us));
-      char* end = nullptr;
-      const long k = std::strtol(lid.c_str() + us + 1, &end, 10);
-      if (e >= 0 && end != lid.c_str() + us + 1 && *end == '\0' && k >= 0 &&
-          k < m_net.edge_lane_begin[z(e) + 1] - m_net.edge_lane_begin[z(e)])
-        lane = m_net.edge_lane_begin[z(e)] + static_cast<std::int32_t>(k);
-    }
+    const std::int32_t lane = find_lane(m_net, lid);
     if (lane < 0)
       return fail(at.error(el + ".lane", "unknown lane", "'" + lid + "'",
                            "a lane of the network (<edge id>_<index>)"));
-    const double len = m_net.lane_length[z(lane)];
-    double p = *pos < 0 ? len + *pos : *pos;
-    const char* friendly = at.find("friendlyPos");
-    const bool fr =
-        friendly && (std::string_view(friendly) == "true" || std::string_view(friendly) == "1");
-    if (fr) p = std::clamp(p, 0.0, len);
-    if (p < 0 || p > len + 1e-3)
-      return fail(at.error(el + ".pos", "outside the lane", std::to_string(*pos),
-                           "within [-" + std::to_string(len) + ", " + std::to_string(len) +
-                               "] (lane length), or friendlyPos=\"true\""));
-    dets.push_back({std::string(*id), lane, static_cast<float>(std::min(p, len))});
+    auto p = lane_position(at, el, "pos", *pos, m_net.lane_length[z(lane)]);
+    if (!p) return fail(p.error());
+    dets.push_back({std::string(*id), lane, *p});
     return {};
   }
 

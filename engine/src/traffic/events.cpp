@@ -141,6 +141,7 @@ void scale_demand(Demand& d, double factor, SimTime from, SimTime to, std::uint6
       out.route_edges.insert(out.route_edges.end(), d.route_edges.begin() + d.veh_route_begin[z(v)],
                              d.route_edges.begin() + d.veh_route_begin[z(v) + 1]);
       out.veh_route_begin.push_back(static_cast<std::int32_t>(out.route_edges.size()));
+      out.push_stops(d.stops_of(v));
     }
   }
   d = std::move(out);

@@ -223,9 +223,16 @@ Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const Traff
       if (vel > vp)
         r.acc_cap = std::min(r.acc_cap, (vp * vp - vel * vel) / (2.0f * std::max(seen, 1.0f)));
     }
-    if (const std::int32_t w = lane_last(s, next); w >= 0) {
-      r.gap = seen + s.veh_pos[z(w)] - driver(d, w).len;
-      r.lead_v = s.veh_speed[z(w)];
+    const std::int32_t w = lane_last(s, next);
+    const VehicleStop* st = next_stop(d, s, v);
+    if (st != nullptr && st->lane != next) st = nullptr;
+    if (w >= 0 || st != nullptr) {  // the back of the last vehicle there, or a stop there
+      r.gap = w >= 0 ? seen + s.veh_pos[z(w)] - driver(d, w).len : k_inf;
+      r.lead_v = w >= 0 ? s.veh_speed[z(w)] : 0.0f;
+      if (st != nullptr && seen + st->end + dr.s0 < r.gap) {
+        r.gap = seen + st->end + dr.s0;
+        r.lead_v = 0.0f;
+      }
       return r;
     }
     seen += n.lane_length[z(next)];

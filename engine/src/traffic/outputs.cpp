@@ -111,14 +111,14 @@ Result<void> write_tripinfo_xml(const std::string& path, const Network& net, con
                "departSpeed=\"0.00\" departDelay=\"{:.2f}\" arrival=\"{:.2f}\" "
                "arrivalLane=\"{}\" arrivalPos=\"{:.2f}\" arrivalSpeed=\"{:.2f}\" "
                "duration=\"{:.2f}\" routeLength=\"{:.2f}\" waitingTime=\"{:.2f}\" "
-               "waitingCount=\"{}\" stopTime=\"0.00\" timeLoss=\"{:.2f}\" rerouteNo=\"{}\" "
+               "waitingCount=\"{}\" stopTime=\"{:.2f}\" timeLoss=\"{:.2f}\" rerouteNo=\"{}\" "
                "devices=\"tripinfo_{}\" vType=\"{}\" speedFactor=\"{:.2f}\" vaporized=\"\"/>\n",
                id, insert, xml_escape(sumo_lane_id(net, s.veh_depart_lane[u])), s.veh_depart_pos[u],
                insert - planned, arrive, xml_escape(sumo_lane_id(net, arrival_lane)),
                arrival_lane >= 0 ? net.lane_length[static_cast<std::size_t>(arrival_lane)] : 0.0f,
                s.veh_speed[u], arrive - insert, s.veh_route_length[u], s.veh_waiting[u],
-               s.veh_waits[u], s.veh_time_loss[u], s.veh_reroutes[u], id, xml_escape(type.id),
-               s.veh_v0[u]);
+               s.veh_waits[u], s.veh_stop_time.empty() ? 0.0f : s.veh_stop_time[u],
+               s.veh_time_loss[u], s.veh_reroutes[u], id, xml_escape(type.id), s.veh_v0[u]);
   }
   fmt::print(f->get(), "</tripinfos>\n");
   return close_out(std::move(*f), path);

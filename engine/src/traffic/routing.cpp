@@ -24,15 +24,12 @@
 
 #include "citytwin/parallel.hpp"
 #include "traffic/kernel.hpp"
+#include "traffic/step.hpp"
 #include "traffic/vclass.hpp"
 
 namespace citytwin::traffic {
 namespace {
 
-using u = std::size_t;
-inline u z(std::int64_t i) {
-  return static_cast<u>(i);
-}
 constexpr double k_dinf = std::numeric_limits<double>::infinity();
 constexpr std::int32_t k_landmarks = 8;
 
@@ -357,6 +354,20 @@ void route_one(const Network& n, const Demand& d, const Params& p, const Traffic
     stops.assign(s.route_edges.begin() + rb, s.route_edges.begin() + re);
   else
     stops = {s.route_edges[z(start)], s.veh_dest[z(v)]};
+  // Through the edges of its scheduled stops still ahead, in order (SUMO routes through a
+  // vehicle's stops); a stop on an edge it is leaving (before `start`) is passed, one on
+  // `start` is ahead on it.
+  if (!d.stops.empty() && stops.size() == 2) {
+    const std::int32_t from =
+        rb + (s.veh_status[z(v)] == VehStatus::running ? s.veh_route_pos[z(v)] : 0);
+    std::int32_t k = s.veh_stop_next[z(v)];
+    for (std::int32_t j = from; k < d.stop_end(v) && j < start; ++j)
+      if (s.route_edges[z(j)] == d.stops[z(k)].edge) ++k;
+    if (k < d.stop_end(v) && d.stops[z(k)].edge == s.route_edges[z(start)]) ++k;
+    for (; k < d.stop_end(v); ++k)
+      if (d.stops[z(k)].edge != stops[stops.size() - 2] && d.stops[z(k)].edge != stops.back())
+        stops.insert(stops.end() - 1, d.stops[z(k)].edge);
+  }
   out.edges.push_back(stops.front());
   for (std::size_t i = 1; i < stops.size(); ++i) {
     const std::int32_t a = out.edges.back(), b = stops[i];

@@ -112,12 +112,22 @@ float cooperate(const Network& n, const Demand& d, const Params& p, const Traffi
 void car_following(const Network& n, const Demand& d, const Params& p, TrafficState& s,
                    TaskPool& pool) {
   const float dt = static_cast<float>(to_seconds(p.dt));
+  const bool stops = !d.stops.empty();
   pool.for_blocks(n.n_lanes(), grain_lanes(n) / 4, [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t l64 = b; l64 < e; ++l64) {
       const auto lane = static_cast<std::int32_t>(l64);
       const float len = n.lane_length[z(lane)];
       for (std::int32_t i = s.lane_veh_begin[z(lane)]; i < s.lane_veh_begin[z(lane) + 1]; ++i) {
         const std::int32_t v = s.lane_veh[z(i)];
+        if (stops) {
+          s.scratch_stop[z(v)] = 0;
+          if (standing(s, v)) {
+            s.scratch_dx[z(v)] = 0.0f;
+            s.scratch_v[z(v)] = 0.0f;
+            s.scratch_lc[z(v)] = 0;
+            continue;
+          }
+        }
         const Driver dr = driver(d, v);
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
         const float v0 = desired_speed(n, s, dr, v, lane);
@@ -153,6 +163,14 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
             }
           }
         }
+        // A stop ahead on this lane: a standing obstacle minGap beyond its end (step.hpp).
+        const VehicleStop* st = stops ? next_stop(d, s, v) : nullptr;
+        if (st != nullptr && (st->lane != lane || pos >= st->end + dr.s0)) st = nullptr;
+        if (st != nullptr && st->end + dr.s0 - pos < gap) {
+          gap = st->end + dr.s0 - pos;
+          lead_v = 0.0f;
+          granted = 0;
+        }
         float acc = std::min(idm(dr, vel, v0, gap, vel - lead_v, p.delta), acc_cap);
         if (n.lane_edge[z(lane)] >= 0)
           acc = std::min(acc, cooperate(n, d, p, s, dr, lane, pos, vel, v0));
@@ -168,6 +186,12 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
         s.scratch_dx[z(v)] = std::max(dx, 0.0f);
         s.scratch_v[z(v)] = v_new;
         s.scratch_lc[z(v)] = granted;
+        if (st != nullptr && v_new < static_cast<float>(p.halting_speed)) {
+          const bool behind_standing =
+              i > s.lane_veh_begin[z(lane)] && standing(s, s.lane_veh[z(i - 1)]);
+          s.scratch_stop[z(v)] =
+              stop_reached(*st, pos + s.scratch_dx[z(v)], dr.len, dr.s0, len, behind_standing);
+        }
       }
     }
   });
@@ -178,9 +202,20 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
                   TaskPool& pool) {
   const float dt = static_cast<float>(to_seconds(p.dt));
   const SimTime t_end = s.time + p.dt;
+  const bool stops = !d.stops.empty();
   pool.for_blocks(s.n_running, grain_veh(n), [&](std::int64_t b, std::int64_t e, int) {
     for (std::int64_t i = b; i < e; ++i) {
       const std::int32_t v = s.running[z(i)];
+      if (stops && s.veh_stop_until[z(v)] >= 0) {
+        if (s.time < s.veh_stop_until[z(v)]) {
+          // Standing at its stop: SUMO's stopTime, neither waiting nor time loss.
+          s.veh_stop_time[z(v)] += dt;
+          s.scratch_lc[z(v)] = 0;
+          continue;
+        }
+        s.veh_stop_until[z(v)] = -1;  // leaves: its move this step is the car following's
+        ++s.veh_stop_next[z(v)];
+      }
       const Driver dr = driver(d, v);
       const float dx = s.scratch_dx[z(v)], vnew = s.scratch_v[z(v)];
       const float allowed = desired_speed(n, s, dr, v, s.veh_lane[z(v)]);
@@ -220,6 +255,10 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
           break;
         }
         --budget;
+        if (stops) {  // stops on the edge it leaves and has not made are missed
+          const std::int32_t k = s.veh_route_begin[z(v)] + s.veh_route_pos[z(v)];
+          pass_stops(d, s, v, k, k + 1);
+        }
         lane = n.conn_via_lane[z(c)];
         ++s.veh_route_pos[z(v)];
         pos = over;
@@ -227,6 +266,11 @@ void commit_moves(const Network& n, const Demand& d, const Params& p, TrafficSta
       s.scratch_lc[z(v)] = entered;
       s.veh_lane[z(v)] = lane;
       s.veh_pos[z(v)] = pos;
+      if (stops && s.scratch_stop[z(v)]) {  // halts at its stop: stays duration, until `until`
+        const VehicleStop& st = d.stops[z(s.veh_stop_next[z(v)])];
+        s.veh_stop_until[z(v)] = std::max(t_end + st.duration, st.until);
+        s.veh_speed[z(v)] = 0.0f;
+      }
     }
   });
 }
@@ -256,6 +300,7 @@ void teleports(const Network& n, const Demand& d, const Params& p, TrafficState&
         s.veh_lane[z(v)] = l;
         s.veh_pos[z(v)] = std::min(dr.len, n.lane_length[z(l)]);
         s.veh_speed[z(v)] = 0.0f;
+        if (!d.stops.empty()) pass_stops(d, s, v, rb + s.veh_route_pos[z(v)], k);
         s.veh_route_pos[z(v)] = k - rb;
         placed = true;
         break;
@@ -283,6 +328,7 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
       s.tt_veh_seconds[z(edge)] += dt;
       s.tt_veh_meters[z(edge)] += s.scratch_dx[z(v)];
     }
+    if (s.veh_status[z(v)] != VehStatus::running) finish_stops(d, s, v);
     switch (s.veh_status[z(v)]) {
       case VehStatus::arrived:
         ++s.arrived;
@@ -297,7 +343,6 @@ void statistics_and_compact(const Network& n, const Demand& d, const Params& p, 
     }
   }
   s.n_running = k;
-  (void)d;
 }
 
 /// Counts the edge entries commit_moves recorded (insertions are counted when inserted): the
@@ -414,6 +459,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.veh_depart_pos.assign(nv, 0.0f);
   s.veh_teleports.assign(nv, 0);
   draw_pending_drivers(d, s, p.seed);
+  init_stops(d, s);
   s.running.assign(nv, 0);
   s.lane_veh_begin.assign(z(n.n_lanes()) + 1, 0);
   s.lane_veh.assign(nv, 0);

@@ -68,6 +68,12 @@ void state_fields(A& a, S& s) {
   a.field("veh_depart_lane", s.veh_depart_lane);
   a.field("veh_depart_pos", s.veh_depart_pos);
   a.field("veh_teleports", s.veh_teleports);
+  a.field("veh_stop_next", s.veh_stop_next);
+  a.field("veh_stop_until", s.veh_stop_until);
+  a.field("veh_stop_time", s.veh_stop_time);
+  a.field("veh_stops_missed", s.veh_stops_missed);
+  a.field("stops_made", s.stops_made);
+  a.field("stops_missed", s.stops_missed);
   a.field("running", s.running);
   a.field("n_running", s.n_running);
   a.field("lane_veh_begin", s.lane_veh_begin);

@@ -160,6 +160,49 @@ void update_signals(const Network& n, const Demand& d, const Params& p, TrafficS
 /// needs to reach it (0 when its passage is occupied, inf when none comes), for yielding.
 void compute_approaches(const Network& n, const Demand& d, TrafficState& s, TaskPool& pool);
 
+// ---- scheduled stops (stops.cpp; docs/traffic.md "Stops") ----
+
+/// The stop vehicle v stands at or heads for in this step (the one after the stop it leaves
+/// in this step); nullptr when it has none left (or the demand has no stops, when the stop
+/// arrays of the state are empty).
+inline const VehicleStop* next_stop(const Demand& d, const TrafficState& s, std::int32_t v) {
+  if (d.stops.empty()) return nullptr;
+  const SimTime until = s.veh_stop_until[z(v)];
+  const std::int32_t k = s.veh_stop_next[z(v)] + (until >= 0 && s.time >= until ? 1 : 0);
+  return k < d.stop_end(v) ? &d.stops[z(k)] : nullptr;
+}
+/// Whether vehicle v stands at its stop during this step (it leaves in the step that begins
+/// at or after veh_stop_until).
+inline bool standing(const TrafficState& s, std::int32_t v) {
+  return !s.veh_stop_until.empty() && s.veh_stop_until[z(v)] >= 0 &&
+         s.time < s.veh_stop_until[z(v)];
+}
+/// A stop is a standing obstacle whose back is the vehicle's minGap beyond the stop's end, so
+/// that the IDM brings its front to rest at the end; it is reached once the vehicle halts with
+/// its front at most this far before the end (the IDM approaches a standing leader
+/// asymptotically).
+constexpr float k_stop_reach_m = 1.0f;
+/// Whether a vehicle (length `len`, minGap `s0`) that will halt with its front at `front` on
+/// its stop's lane (length `lane_len`) has reached stop `st`: at the end (within
+/// k_stop_reach_m; a stop line halts vehicles minGap before the lane's end, so an end closer to
+/// it counts from there), or wholly inside its stopping place behind a vehicle standing there
+/// (SUMO's next free position of a stopping place).
+inline bool stop_reached(const VehicleStop& st, float front, float len, float s0, float lane_len,
+                         bool behind_standing) {
+  return front >= std::min(st.end, lane_len - s0) - k_stop_reach_m ||
+         (st.place >= 0 && behind_standing && front - len >= st.start - k_stop_reach_m);
+}
+
+/// The state's stop arrays for the demand (make_state; nothing without stops).
+void init_stops(const Demand& d, TrafficState& s);
+/// Vehicle v leaves route entries [from, to) (absolute indices into route_edges): its next
+/// stops on them, in order, are missed.
+void pass_stops(const Demand& d, TrafficState& s, std::int32_t v, std::int32_t from,
+                std::int32_t to);
+/// Vehicle v finished (arrived or removed): its stops go into the state's made / missed
+/// counters.
+void finish_stops(const Demand& d, TrafficState& s, std::int32_t v);
+
 /// What the front vehicle of a lane sees ahead along its route: the nearest obstacle (the
 /// back of a vehicle, or a stop line it may not pass), the cap on its acceleration from
 /// slower junction passages, and how many junctions it was granted. Like SUMO's planMove

@@ -38,4 +38,13 @@ Result<void> set_program(Network& net, const std::string& id, const TlsProgram& 
 
 std::vector<std::string> split_spaces(std::string_view s);
 
+/// A road lane by its SUMO id "<edge>_<index>", or -1.
+std::int32_t find_lane(const Network& net, std::string_view id);
+
+/// A position attribute (`name` of `element`, value `pos`) on a lane of length `len`, as SUMO
+/// reads it: negative counts back from the lane's end; with friendlyPos="true" a value off the
+/// lane is moved onto it, without it is an error naming the range.
+Result<float> lane_position(const xml::Attrs& at, const std::string& element, const char* name,
+                            double pos, double len);
+
 }  // namespace citytwin::traffic

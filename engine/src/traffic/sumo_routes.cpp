@@ -3,8 +3,11 @@
 // vTypeDistribution, named and inline <route>, <vehicle>, <flow> (period, vehsPerHour or number,
 // with begin/end), <trip> and route-less <flow> with from/to (and optional via): those are
 // stored as trips (Demand::veh_trip) and routed by the simulation when they depart.
-// <stop>, <param> and <interval> are counted in Demand::ignored, a warning per file and kind
-// (vehicles drive through their stops).
+// <stop> in a vehicle, flow, trip or named route: at a stopping place (busStop, trainStop of an
+// additional file read before), on a lane or an edge, for a duration and/or until a time
+// (Demand::stops); kinds the model has not (parking, triggered, waypoints, container stops,
+// charging stations, parking areas) and <param>, <interval> are counted in Demand::ignored, a
+// warning per file and kind.
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -70,7 +73,8 @@ class RoutesHandler final : public xml::Handler {
     if (name == "vType") return start_vtype(at);
     if (name == "route") return start_route(at);
     if (name == "vehicle" || name == "flow" || name == "trip") return start_vehicle(name, at);
-    if (name == "stop" || name == "param" || name == "interval") {
+    if (name == "stop") return start_stop(at);
+    if (name == "param" || name == "interval") {
       ++ignored[std::string(name)];
       return {};
     }
@@ -80,6 +84,7 @@ class RoutesHandler final : public xml::Handler {
 
   Result<void> end(std::string_view name, int) override {
     if (name == "vTypeDistribution") m_dist_name.clear();
+    if (name == "route") m_route_open.clear();
     if (name == "vehicle" || name == "flow" || name == "trip") return finish_vehicle();
     return {};
   }
@@ -94,6 +99,12 @@ class RoutesHandler final : public xml::Handler {
     std::string type, route_ref;
     std::vector<std::int32_t> edges;
     std::vector<std::int32_t> trip;  // from, via..., to (a trip without a route)
+    std::vector<VehicleStop> stops;
+    std::vector<int> stop_lines;
+  };
+  struct RouteStops {
+    std::vector<VehicleStop> stops;
+    std::vector<int> lines;
   };
   const Network& m_net;
   Demand& m_demand;
@@ -120,6 +131,9 @@ class RoutesHandler final : public xml::Handler {
   }
   std::map<std::string, Distribution> m_dists;
   std::map<std::string, std::vector<std::int32_t>> m_routes;
+  std::map<std::string, RouteStops> m_route_stops;              // stops of named routes
+  std::string m_route_open;                                     // the named route being read
+  std::map<std::string, std::int32_t, std::less<>> m_place_of;  // stopping places by id
   std::string m_dist_name;
   Pending m_veh;
   std::string m_file;
@@ -210,7 +224,103 @@ class RoutesHandler final : public xml::Handler {
     }
     auto id = at.text("route", "id");
     if (!id) return fail(id.error());
-    m_routes[std::string(*id)] = std::move(edges);
+    m_route_open = *id;
+    m_routes[m_route_open] = std::move(edges);
+    m_route_stops.erase(m_route_open);
+    return {};
+  }
+
+  static bool is_true(const char* v) {
+    return v != nullptr && (std::string_view(v) == "true" || std::string_view(v) == "1");
+  }
+
+  // A <stop> of the open vehicle or named route (SUMO's stop attributes; positions on the lane
+  // as SUMO defaults them: a lane stop ends at the lane's end and starts 0.2 m before its end).
+  Result<void> start_stop(const xml::Attrs& at) {
+    const bool in_vehicle = m_veh.open;
+    if (!in_vehicle && m_route_open.empty())
+      return fail(
+          at.error("stop", "outside a vehicle, flow, trip or route", "<stop>",
+                   "a <stop> inside the <vehicle>, <flow>, <trip> or <route> it belongs to"));
+    // Kinds of stop the model does not have: the vehicles drive through them (a warning).
+    for (const char* k : {"containerStop", "chargingStation", "parkingArea", "overheadWireSegment"})
+      if (at.find(k)) {
+        ++ignored[fmt::format("stop {}", k)];
+        return {};
+      }
+    const char* trig = at.find("triggered");
+    const bool triggered = trig != nullptr && std::string_view(trig) != "false";
+    if (is_true(at.find("parking")) || triggered || at.find("speed") || at.find("jump")) {
+      ++ignored[is_true(at.find("parking")) ? std::string("stop parking=\"true\"")
+                : triggered                 ? fmt::format("stop triggered=\"{}\"", trig)
+                : at.find("speed")          ? std::string("stop speed (a waypoint)")
+                                            : std::string("stop jump")];
+      return {};
+    }
+    if (m_place_of.empty())
+      for (std::size_t k = 0; k < m_net.place_id.size(); ++k)
+        m_place_of[m_net.place_id[k]] = static_cast<std::int32_t>(k);
+    VehicleStop st;
+    const char* place_key = at.find("busStop") ? "busStop" : "trainStop";
+    if (const char* pid = at.find(place_key)) {
+      const auto it = m_place_of.find(std::string_view(pid));
+      if (it == m_place_of.end())
+        return fail(at.error(std::string("stop.") + place_key, "unknown stopping place",
+                             "'" + std::string(pid) + "'",
+                             "a <busStop> or <trainStop> of an additional file listed before "
+                             "the route files"));
+      st.place = it->second;
+      st.lane = m_net.place_lane[static_cast<std::size_t>(st.place)];
+      st.start = m_net.place_start[static_cast<std::size_t>(st.place)];
+      st.end = m_net.place_end[static_cast<std::size_t>(st.place)];
+    } else {
+      if (const char* lid = at.find("lane")) {
+        st.lane = find_lane(m_net, lid);
+        if (st.lane < 0)
+          return fail(at.error("stop.lane", "unknown lane", "'" + std::string(lid) + "'",
+                               "a lane of the network (<edge id>_<index>)"));
+      } else if (const char* eid = at.find("edge")) {
+        const std::int32_t e = m_net.find_edge(eid);
+        if (e < 0)
+          return fail(at.error("stop.edge", "unknown edge", "'" + std::string(eid) + "'",
+                               "an edge of the network"));
+        st.lane = m_net.edge_lane_begin[static_cast<std::size_t>(e)];  // its rightmost lane
+      } else {
+        return fail(at.error("stop", "no place", {}, "busStop, trainStop, lane or edge"));
+      }
+      const double len = m_net.lane_length[static_cast<std::size_t>(st.lane)];
+      auto end = at.number_or("stop", "endPos", len);
+      if (!end) return fail(end.error());
+      auto e = lane_position(at, "stop", "endPos", *end, len);
+      if (!e) return fail(e.error());
+      auto start = at.number_or("stop", "startPos", std::max(0.0, *e - 0.2));
+      if (!start) return fail(start.error());
+      auto b = lane_position(at, "stop", "startPos", *start, len);
+      if (!b) return fail(b.error());
+      if (*b > *e)
+        return fail(at.error("stop.startPos", "after endPos", fmt::format("{} > {}", *b, *e),
+                             "startPos <= endPos"));
+      st.start = *b;
+      st.end = *e;
+    }
+    st.edge = m_net.lane_edge[static_cast<std::size_t>(st.lane)];
+    if (!at.find("duration") && !at.find("until"))
+      return fail(at.error("stop", "neither duration nor until", {},
+                           "duration=\"<s>\" and/or until=\"<s>\""));
+    if (at.find("duration")) {
+      auto dur = at.number_in("stop", "duration", 0.0, 0.0, 1e9);
+      if (!dur) return fail(dur.error());
+      st.duration = seconds_ms(*dur);
+    }
+    if (at.find("until")) {
+      auto until = at.number_in("stop", "until", 0.0, 0.0, 1e9);
+      if (!until) return fail(until.error());
+      st.until = seconds_ms(*until);
+    }
+    auto& list = in_vehicle ? m_veh.stops : m_route_stops[m_route_open].stops;
+    auto& lines = in_vehicle ? m_veh.stop_lines : m_route_stops[m_route_open].lines;
+    list.push_back(st);
+    lines.push_back(at.line());
     return {};
   }
 
@@ -324,7 +434,19 @@ class RoutesHandler final : public xml::Handler {
     d.line = v.line;
     d.field = v.is_flow ? "flow" : "vehicle";
     const bool is_trip = v.edges.empty() && v.route_ref.empty() && !v.trip.empty();
-    if (is_trip) v.edges = v.trip;
+    if (is_trip) {
+      // A trip is routed through the edges of its stops (as SUMO does), after its vias.
+      v.edges = v.trip;
+      for (const VehicleStop& st : v.stops)
+        if (v.edges.size() < 2 ||
+            (st.edge != v.edges[v.edges.size() - 2] && st.edge != v.edges.back()))
+          v.edges.insert(v.edges.end() - 1, st.edge);
+    }
+    if (!v.route_ref.empty())
+      if (auto rs = m_route_stops.find(v.route_ref); rs != m_route_stops.end()) {
+        v.stops.insert(v.stops.begin(), rs->second.stops.begin(), rs->second.stops.end());
+        v.stop_lines.insert(v.stop_lines.begin(), rs->second.lines.begin(), rs->second.lines.end());
+      }
     if (v.edges.empty()) {
       auto r = m_routes.find(v.route_ref);
       if (r == m_routes.end()) {
@@ -349,6 +471,20 @@ class RoutesHandler final : public xml::Handler {
         d.expected = "consecutive route edges joined by a <connection> of the network";
         return fail(d);
       }
+    // Each stop on its route, in order (SUMO: a stop must be downstream of the one before).
+    for (std::size_t k = 0, at = 0; k < v.stops.size(); ++k) {
+      while (at < v.edges.size() && v.edges[at] != v.stops[k].edge) ++at;
+      if (at == v.edges.size()) {
+        d.line = v.stop_lines[k];
+        d.field = "stop";
+        d.message = (v.is_flow ? "flow '" : "vehicle '") + v.id +
+                    "' has a stop off its route (or before the stop listed ahead of it)";
+        d.found =
+            "a stop on edge '" + m_net.edge_id[static_cast<std::size_t>(v.stops[k].edge)] + "'";
+        d.expected = "a stop on an edge of the route, after the edge of the stop before it";
+        return fail(d);
+      }
+    }
     // A flow's vehicles are counted before any is made: a huge end or rate, or a tiny period,
     // would otherwise grow the demand without bound.
     const double wanted = v.is_flow ? (v.number >= 0 ? static_cast<double>(v.number)
@@ -382,6 +518,19 @@ class RoutesHandler final : public xml::Handler {
       if (m_demand.veh_route_begin.empty()) m_demand.veh_route_begin.push_back(0);
       m_demand.route_edges.insert(m_demand.route_edges.end(), v.edges.begin(), v.edges.end());
       m_demand.veh_route_begin.push_back(static_cast<std::int32_t>(m_demand.route_edges.size()));
+      for (std::size_t j = 0; j < v.stops.size(); ++j)
+        if (!(m_net.lane_allow[static_cast<std::size_t>(v.stops[j].lane)] &
+              m_demand.types[static_cast<std::size_t>(type)].vclass)) {
+          d.line = v.stop_lines[j];
+          d.field = "stop";
+          d.message = "a stop on a lane the vehicle's class may not use";
+          d.found = "lane '" + m_net.edge_id[static_cast<std::size_t>(v.stops[j].edge)] + "_" +
+                    std::to_string(m_net.lane_index[static_cast<std::size_t>(v.stops[j].lane)]) +
+                    "' for type '" + m_demand.types[static_cast<std::size_t>(type)].id + "'";
+          d.expected = "a stop on a lane that allows the vehicle's class";
+          return fail(d);
+        }
+      m_demand.push_stops(v.stops);
     }
     return {};
   }
@@ -419,6 +568,7 @@ void finish_demand(Demand& d) {
     s.route_edges.insert(s.route_edges.end(), d.route_edges.begin() + d.veh_route_begin[u],
                          d.route_edges.begin() + d.veh_route_begin[u + 1]);
     s.veh_route_begin.push_back(static_cast<std::int32_t>(s.route_edges.size()));
+    s.push_stops(d.stops_of(v));
   }
   d = std::move(s);
 }

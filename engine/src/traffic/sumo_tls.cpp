@@ -3,6 +3,7 @@
 // phases: build_actuation; the switching: update_signals). Other types run their `duration`
 // values as fixed times, with a warning (docs/traffic.md).
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -29,6 +30,34 @@ std::vector<std::string> split_spaces(std::string_view s) {
     i = j;
   }
   return out;
+}
+
+std::int32_t find_lane(const Network& net, std::string_view id) {
+  const auto us = id.rfind('_');
+  if (us == std::string_view::npos) return -1;
+  const std::int32_t e = net.find_edge(id.substr(0, us));
+  const std::string index(id.substr(us + 1));
+  char* end = nullptr;
+  const long k = std::strtol(index.c_str(), &end, 10);
+  if (e < 0 || index.empty() || *end != '\0' || k < 0 ||
+      k >= net.edge_lane_begin[static_cast<std::size_t>(e) + 1] -
+               net.edge_lane_begin[static_cast<std::size_t>(e)])
+    return -1;
+  return net.edge_lane_begin[static_cast<std::size_t>(e)] + static_cast<std::int32_t>(k);
+}
+
+Result<float> lane_position(const xml::Attrs& at, const std::string& element, const char* name,
+                            double pos, double len) {
+  double p = pos < 0 ? len + pos : pos;
+  const char* friendly = at.find("friendlyPos");
+  if (friendly && (std::string_view(friendly) == "true" || std::string_view(friendly) == "1"))
+    p = std::clamp(p, 0.0, len);
+  if (p < 0 || p > len + 1e-3)
+    return fail(at.error(element + "." + name, "outside the lane", fmt::format("{}", pos),
+                         fmt::format("within [-{0}, {0}] (the lane's length), or "
+                                     "friendlyPos=\"true\"",
+                                     len)));
+  return static_cast<float>(std::min(p, len));
 }
 
 Result<void> tls_start(std::string_view name, const xml::Attrs& at,
@@ -262,12 +291,14 @@ Result<void> read_sumo_tls(const std::string& path, Network& net) {
 
 namespace {
 
-// What a SUMO additional file holds: signal programs, route-file elements, detectors.
+// What a SUMO additional file holds: signal programs, stopping places, route-file elements,
+// detectors.
 struct AdditionalKinds : xml::Handler {
-  bool tls = false, routes = false, detectors = false;
+  bool tls = false, places = false, routes = false, detectors = false;
   Result<void> start(std::string_view name, const xml::Attrs&, int depth) override {
     if (depth != 2) return {};
     if (name == "tlLogic") tls = true;
+    if (name == "busStop" || name == "trainStop") places = true;
     if (name == "inductionLoop" || name == "e1Detector") detectors = true;
     if (name == "vType" || name == "vTypeDistribution" || name == "route" || name == "vehicle" ||
         name == "flow")
@@ -285,6 +316,8 @@ Result<bool> read_sumo_additional(const std::string& path, Network& net, Demand&
   if (kinds.tls && kinds.routes)
     return fail(Error::msg(
         "an additional file mixing <tlLogic> with vehicle types or routes; split it", path));
+  if (kinds.places)
+    if (auto r = read_sumo_stop_places(path, net); !r) return fail(r.error());
   if (kinds.tls) {
     if (auto r = read_sumo_tls(path, net); !r) return fail(r.error());
   } else if (kinds.routes) {

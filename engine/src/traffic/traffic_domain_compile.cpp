@@ -55,13 +55,15 @@ Result<void> load_sumo(const TrafficSpec& spec, Compiled& c) {
   }
   // What the route files hold and the model does not, said once per file and kind.
   for (const Demand::Skipped& k : c.demand.ignored)
-    c.warnings.push_back(
-        Diagnostic::at(k.file, 0, k.element,
-                       fmt::format("{} <{}> element(s) skipped: {}", k.count, k.element,
-                                   k.element == "stop"    ? "vehicles drive through their stops"
-                                   : k.element == "param" ? "generic parameters change nothing here"
-                                                          : "not part of the traffic model"),
-                       "<" + k.element + ">", ""));
+    c.warnings.push_back(Diagnostic::at(
+        k.file, 0, k.element,
+        fmt::format(
+            "{} <{}> element(s) skipped: {}", k.count, k.element,
+            k.element.starts_with("stop")
+                ? "vehicles drive through these stops (a kind of stop the model does not have)"
+            : k.element == "param" ? "generic parameters change nothing here"
+                                   : "not part of the traffic model"),
+        "<" + k.element + ">", ""));
   // Signal programs of a type not modelled run as fixed-time: said once per type.
   std::map<std::string, std::vector<std::size_t>> fixed;
   for (std::size_t t = 0; t < c.net.tl_id.size(); ++t)

@@ -161,7 +161,10 @@ void TrafficDomain::write_trip_table(const TrafficState& ts, RunWriter& out) con
   out.write(p + "route_length_m", ts.veh_route_length, {"m", "distance driven"});
   out.write(p + "time_loss_s", ts.veh_time_loss,
             {"s", "time lost driving below the allowed speed (SUMO timeLoss)"});
-  out.write(p + "waiting_s", ts.veh_waiting, {"s", "time below the halting speed"});
+  out.write(p + "waiting_s", ts.veh_waiting,
+            {"s", "time below the halting speed, stops left out (SUMO waitingTime)"});
+  out.write(p + "stop_s", ts.veh_stop_time.empty() ? std::vector<float>(n, 0.0f) : ts.veh_stop_time,
+            {"s", "time standing at scheduled stops (SUMO stopTime)"});
 }
 
 void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
@@ -270,6 +273,12 @@ void TrafficDomain::write_final(const DomainState& state, RunWriter& out,
   add("mean travel time (completed trips)", fmt::format("{:.1f} s", dur / n_arr));
   add("mean time loss (completed trips)", fmt::format("{:.1f} s", loss / n_arr));
   add("teleports", std::to_string(s.ts.teleports));
+  if (!m_demand.stops.empty()) {
+    out.attr("/traffic", "stops_made", s.ts.stops_made);
+    out.attr("/traffic", "stops_missed", s.ts.stops_missed);
+    add("scheduled stops of finished trips: made / missed",
+        fmt::format("{} / {}", s.ts.stops_made, s.ts.stops_missed));
+  }
   add("trips stranded / cancelled / removed by gridlock",
       fmt::format("{} / {} / {}", s.ts.stranded, s.ts.unroutable, s.ts.removed - s.ts.stranded));
   add("route replacements (closures, slow links)", std::to_string(s.ts.rerouted));

@@ -97,6 +97,7 @@ TEST_CASE("acosta: equal state hashes with 1 and 2 threads, vehicles conserved e
   auto net = read_sumo_net(dir + "acosta_buslanes.net.xml.gz");
   REQUIRE(net);
   REQUIRE(read_sumo_tls(dir + "acosta_tls.add.xml", *net));
+  REQUIRE(read_sumo_stop_places(dir + "acosta_bus_stops.add.xml", *net));
   Demand d;
   for (const char* f : {"acosta_vtypes.add.xml", "acosta.rou.xml.gz", "acosta_busses.rou.xml"})
     REQUIRE(read_sumo_routes(dir + f, *net, d));

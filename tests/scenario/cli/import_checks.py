@@ -158,7 +158,8 @@ def sumo_signal_types():
             with open(f"{d}/s.toml", "w") as f:
                 f.write(f'extends = "{ROOT}/scenarios/bologna-acosta.toml"\n[scenario]\nduration = "2min"\n'
                         f'[output]\ndir = "{d}/out"\n[traffic]\n'
-                        f'additional = ["{d}/tls.add.xml", "{acosta}/acosta_vtypes.add.xml"]\n')
+                        f'additional = ["{d}/tls.add.xml", "{acosta}/acosta_vtypes.add.xml", '
+                        f'"{acosta}/acosta_bus_stops.add.xml"]\n')
             r = run("validate", f"{d}/s.toml")
             expect(r.returncode == 0, f"{kind}: valid: {r.stderr}")
             said = (f"{d}/tls.add.xml" in r.stderr and "tlLogic.type" in r.stderr
@@ -194,7 +195,7 @@ def tripinfo():
             t = h["/traffic/trips"]
             status = t["status"][:]
             cols = {k: t[k][:] for k in ("depart_s", "insert_s", "arrival_s", "route_length_m",
-                                         "time_loss_s", "waiting_s")}
+                                         "time_loss_s", "waiting_s", "stop_s")}
         arrived = np.flatnonzero(status == 2)
         expect(len(rows) == len(arrived) > 300, f"{len(rows)} tripinfos, {len(arrived)} arrived")
         expect(all(set(e.attrib) == attrs for e in rows), "every tripinfo has SUMO's attributes")
@@ -211,6 +212,7 @@ def tripinfo():
                       abs(float(e.get("routeLength")) - cols["route_length_m"][v]) <= 0.006,
                       abs(float(e.get("timeLoss")) - cols["time_loss_s"][v]) <= 0.006,
                       abs(float(e.get("waitingTime")) - cols["waiting_s"][v]) <= 0.006,
+                      abs(float(e.get("stopTime")) - cols["stop_s"][v]) <= 0.006,
                       (int(e.get("waitingCount")) > 0) == (cols["waiting_s"][v] > 0),
                       e.get("departLane").rsplit("_", 1)[-1].isdigit(),
                       e.get("arrivalLane").rsplit("_", 1)[-1].isdigit(),
@@ -218,6 +220,12 @@ def tripinfo():
             if not all(checks):
                 bad.append((e.get("id"), checks))
         expect(not bad, f"tripinfo equals /traffic/trips: {bad[:3]}")
+        # acosta's buses stop 20 s at each of their bus stops; cars never stop.
+        stops = {e.get("id"): float(e.get("stopTime")) for e in rows}
+        bus = [t for i, t in stops.items() if i.startswith("bus_")]
+        expect(bus and all(t >= 20 and t % 20 == 0 for t in bus),
+               f"arrived buses stood 20 s per stop: {bus[:5]}")
+        expect(all(t == 0 for i, t in stops.items() if not i.startswith("bus_")), "cars never stop")
         with open(f"{d}/out/traffic_trips.csv") as f:
             csv_ids = sorted(line.split(",")[0] for line in list(f)[1:])
         expect(csv_ids == sorted(e.get("id") for e in rows), "the same vehicles as traffic_trips.csv")

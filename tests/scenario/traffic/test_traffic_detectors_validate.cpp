@@ -43,6 +43,7 @@ TEST_CASE("acosta: induction-loop counts per 30 min against SUMO's e1 output") {
   auto net = read_sumo_net(k_dir + "acosta_buslanes.net.xml.gz");
   REQUIRE(net);
   REQUIRE(read_sumo_tls(k_dir + "acosta_tls.add.xml", *net));
+  REQUIRE(read_sumo_stop_places(k_dir + "acosta_bus_stops.add.xml", *net));
   Demand d;
   for (const char* f : {"acosta_vtypes.add.xml", "acosta.rou.xml.gz", "acosta_busses.rou.xml"})
     REQUIRE(read_sumo_routes(k_dir + f, *net, d));

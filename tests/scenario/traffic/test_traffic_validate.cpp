@@ -136,6 +136,7 @@ TEST_CASE("Bologna acosta vs SUMO") {
   auto net = read_sumo_net(k_data + "bologna-acosta/acosta_buslanes.net.xml.gz");
   REQUIRE(net);
   REQUIRE(read_sumo_tls(k_data + "bologna-acosta/acosta_tls.add.xml", *net));
+  REQUIRE(read_sumo_stop_places(k_data + "bologna-acosta/acosta_bus_stops.add.xml", *net));
   Demand d;
   for (const char* f : {"acosta_vtypes.add.xml", "acosta.rou.xml.gz", "acosta_busses.rou.xml"})
     REQUIRE(read_sumo_routes(k_data + "bologna-acosta/" + f, *net, d));

@@ -28,8 +28,9 @@ const std::string k_grid = k_root + "/tests/data/traffic/grid20/";
 std::string acosta_scenario(const std::string& duration) {
   return "[scenario]\nduration = \"" + duration + "\"\nseed = 42\n[output]\nevery = \"1min\"\n" +
          "[traffic]\nnet = \"" + k_acosta + "acosta_buslanes.net.xml.gz\"\nadditional = [\"" +
-         k_acosta + "acosta_tls.add.xml\", \"" + k_acosta + "acosta_vtypes.add.xml\"]\n" +
-         "routes = [\"" + k_acosta + "acosta.rou.xml.gz\", \"" + k_acosta +
+         k_acosta + "acosta_tls.add.xml\", \"" + k_acosta + "acosta_vtypes.add.xml\", \"" +
+         k_acosta + "acosta_bus_stops.add.xml\"]\n" + "routes = [\"" + k_acosta +
+         "acosta.rou.xml.gz\", \"" + k_acosta +
          "acosta_busses.rou.xml\"]\nstats_interval = \"5min\"\n";
 }
 
@@ -243,8 +244,8 @@ TEST_CASE("citytwin run on a .sumocfg writes the trips CSV (rows = arrivals)",
       << "<configuration>\n<input>\n<net-file value=\"" << k_acosta
       << "acosta_buslanes.net.xml.gz\"/>\n<route-files value=\"" << k_acosta << "acosta.rou.xml.gz,"
       << k_acosta << "acosta_busses.rou.xml\"/>\n<additional-files value=\"" << k_acosta
-      << "acosta_tls.add.xml, " << k_acosta
-      << "acosta_vtypes.add.xml\"/>\n</input>\n<time><begin value=\"0\"/><end value=\"300\"/>"
+      << "acosta_tls.add.xml, " << k_acosta << "acosta_vtypes.add.xml, " << k_acosta
+      << "acosta_bus_stops.add.xml\"/>\n</input>\n<time><begin value=\"0\"/><end value=\"300\"/>"
       << "</time>\n</configuration>\n";
   const std::string out = (dir / "out").string();
   const std::string cmd = std::string(CITYTWIN_BINARY_DIR) + "/engine/citytwin run " +

@@ -63,13 +63,38 @@ TEST_CASE("acosta: additional tlLogic replaces the net's program; distributions;
   Demand d;
   REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta_vtypes.add.xml", *net, d));
   REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta.rou.xml.gz", *net, d));
+  // The buses' <stop busStop=...> need the stopping places of the scenario's additional file.
+  const auto no_places = read_sumo_routes(k_data + "bologna-acosta/acosta_busses.rou.xml", *net, d);
+  REQUIRE_FALSE(no_places);
+  CHECK(no_places.error().items[0].field == "stop.busStop");
+  CHECK(no_places.error().items[0].line == 3);
+  d = Demand{};
+  REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta_vtypes.add.xml", *net, d));
+  REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta.rou.xml.gz", *net, d));
+  REQUIRE(read_sumo_stop_places(k_data + "bologna-acosta/acosta_bus_stops.add.xml", *net));
+  CHECK(net->place_id.size() == 35);
   REQUIRE(read_sumo_routes(k_data + "bologna-acosta/acosta_busses.rou.xml", *net, d));
   finish_demand(d);
   CHECK(d.n_vehicles() == 8779);  // 8,622 cars + 157 buses
-  REQUIRE(d.ignored.size() == 1);
-  CHECK(d.ignored[0].file == k_data + "bologna-acosta/acosta_busses.rou.xml");
-  CHECK(d.ignored[0].element == "stop");
-  CHECK(d.ignored[0].count == 542);
+  CHECK(d.ignored.empty());
+  CHECK(d.stops.size() == 542);
+  // bus_130_0 (the first bus, departs at 0): busStop#37, #38, #40, 20 s each, in route order.
+  std::int32_t bus = 0;
+  while (d.veh_id[bus] != "bus_130_0") ++bus;
+  const auto stops = d.stops_of(bus);
+  REQUIRE(stops.size() == 3);
+  for (const VehicleStop& st : stops) {
+    CHECK(st.duration == 20000);
+    CHECK(st.until == -1);
+    CHECK(net->place_id[st.place].starts_with("busStop#"));
+    CHECK(st.lane == net->place_lane[st.place]);
+    CHECK(st.end == net->place_end[st.place]);
+  }
+  CHECK(net->place_id[stops[0].place] == "busStop#37");
+  CHECK(net->place_id[stops[2].place] == "busStop#40");
+  std::int64_t with_stops = 0;
+  for (std::int32_t v = 0; v < d.n_vehicles(); ++v) with_stops += d.stops_of(v).empty() ? 0 : 1;
+  CHECK(with_stops == 157);
   for (std::int32_t v = 1; v < d.n_vehicles(); ++v) REQUIRE(d.veh_depart[v - 1] <= d.veh_depart[v]);
 }
 

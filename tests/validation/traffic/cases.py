@@ -99,12 +99,14 @@ CASES = [
     Case("acosta", "tests/data Bologna acosta: real city, split edges, bus lanes, 7 signals",
          ("file", os.path.join(ACOSTA, "acosta_buslanes.net.xml.gz")),
          {"free": 50},
-         additional=[os.path.join(ACOSTA, "acosta_tls.add.xml")],
-         # Congested: the scenario's own calibrated car demand (8,622 cars; SUMO's mean depart
-         # delay 190 s). Random trips at 150 veh/h/km already lock SUMO up on this network. Its
-         # buses are left out: their bus stops are not in tests/data.
+         additional=[os.path.join(ACOSTA, "acosta_tls.add.xml"),
+                     os.path.join(ACOSTA, "acosta_bus_stops.add.xml")],
+         # Congested: the scenario's own calibrated demand (8,622 cars and 157 buses that stop
+         # 20 s at each of their bus stops; SUMO's mean depart delay 190 s). Random trips at
+         # 150 veh/h/km already lock SUMO up on this network.
          scenario_routes=[os.path.join(ACOSTA, "acosta_vtypes.add.xml"),
-                          os.path.join(ACOSTA, "acosta.rou.xml.gz")]),
+                          os.path.join(ACOSTA, "acosta.rou.xml.gz"),
+                          os.path.join(ACOSTA, "acosta_busses.rou.xml")]),
 ]
 
 BY_NAME = {c.name: c for c in CASES}
