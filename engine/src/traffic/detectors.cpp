@@ -48,12 +48,7 @@ class DetectorHandler final : public xml::Handler {
   std::vector<DetectorSpec> dets;
 
   Result<void> start(std::string_view name, const xml::Attrs& at, int depth) override {
-    if (depth == 1) {
-      if (name != "additional" && name != "add")
-        return fail(at.error("root", "not a SUMO additional file",
-                             std::string("<").append(name).append(">"), "<additional>"));
-      return {};
-    }
+    if (depth == 1) return additional_root(name, at);
     if (name != "inductionLoop" && name != "e1Detector") return {};
     const std::string el(name);
     auto id = at.text(el, "id");
@@ -81,12 +76,7 @@ class DetectorHandler final : public xml::Handler {
 
 Result<std::vector<DetectorSpec>> read_sumo_detectors(const std::string& path, const Network& net) {
   DetectorHandler h(net);
-  if (auto r = xml::parse_file(path, h); !r) {
-    Error e = std::move(r.error());
-    for (auto& d : e.items)
-      if (d.file.empty()) d.file = path;
-    return fail(std::move(e));
-  }
+  if (auto r = parse_sumo_file(path, h); !r) return fail(r.error());
   return std::move(h.dets);
 }
 

@@ -19,12 +19,7 @@ class PlaceHandler final : public xml::Handler {
   explicit PlaceHandler(Network& n) : m_net(n) {}
 
   Result<void> start(std::string_view name, const xml::Attrs& at, int depth) override {
-    if (depth == 1) {
-      if (name != "additional" && name != "add")
-        return fail(at.error("root", "not a SUMO additional file",
-                             std::string("<").append(name).append(">"), "<additional>"));
-      return {};
-    }
+    if (depth == 1) return additional_root(name, at);
     if (name != "busStop" && name != "trainStop") return {};
     const std::string el(name);
     auto id = at.text(el, "id");
@@ -67,13 +62,7 @@ class PlaceHandler final : public xml::Handler {
 
 Result<void> read_sumo_stop_places(const std::string& path, Network& net) {
   PlaceHandler h(net);
-  if (auto r = xml::parse_file(path, h); !r) {
-    Error e = std::move(r.error());
-    for (auto& d : e.items)
-      if (d.file.empty()) d.file = path;
-    return fail(std::move(e));
-  }
-  return {};
+  return parse_sumo_file(path, h);
 }
 
 void init_stops(const Demand& d, TrafficState& s) {

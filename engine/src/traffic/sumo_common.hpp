@@ -38,6 +38,11 @@ Result<void> set_program(Network& net, const std::string& id, const TlsProgram& 
 
 std::vector<std::string> split_spaces(std::string_view s);
 
+/// xml::parse_file with every diagnostic located in `path`.
+Result<void> parse_sumo_file(const std::string& path, xml::Handler& h);
+/// The root element of an additional file: <additional> (or <add>), else a located error.
+Result<void> additional_root(std::string_view name, const xml::Attrs& at);
+
 /// A road lane by its SUMO id "<edge>_<index>", or -1.
 std::int32_t find_lane(const Network& net, std::string_view id);
 

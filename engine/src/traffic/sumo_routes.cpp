@@ -541,12 +541,7 @@ class RoutesHandler final : public xml::Handler {
 Result<void> read_sumo_routes(const std::string& path, const Network& net, Demand& demand,
                               std::uint64_t seed) {
   RoutesHandler h(net, demand, seed);
-  if (auto r = xml::parse_file(path, h); !r) {
-    Error e = std::move(r.error());
-    for (auto& d : e.items)
-      if (d.file.empty()) d.file = path;
-    return fail(std::move(e));
-  }
+  if (auto r = parse_sumo_file(path, h); !r) return fail(r.error());
   h.save_distributions();
   for (const auto& [name, n] : h.ignored) demand.ignored.push_back({path, name, n});
   return {};

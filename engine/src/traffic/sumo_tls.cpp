@@ -32,6 +32,23 @@ std::vector<std::string> split_spaces(std::string_view s) {
   return out;
 }
 
+Result<void> parse_sumo_file(const std::string& path, xml::Handler& h) {
+  if (auto r = xml::parse_file(path, h); !r) {
+    Error e = std::move(r.error());
+    for (auto& d : e.items)
+      if (d.file.empty()) d.file = path;
+    return fail(std::move(e));
+  }
+  return {};
+}
+
+Result<void> additional_root(std::string_view name, const xml::Attrs& at) {
+  if (name != "additional" && name != "add")
+    return fail(at.error("root", "not a SUMO additional file",
+                         std::string("<").append(name).append(">"), "<additional>"));
+  return {};
+}
+
 std::int32_t find_lane(const Network& net, std::string_view id) {
   const auto us = id.rfind('_');
   if (us == std::string_view::npos) return -1;
