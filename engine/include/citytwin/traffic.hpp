@@ -231,12 +231,15 @@ struct Demand {
 
 /// Simulation settings (the [traffic] section's keys; see docs/scenario-traffic.md).
 struct Params {
-  SimTime dt = 1000;           ///< ms, the fixed traffic step (SUMO's default 1 s)
-  double delta = 4.0;          ///< IDM acceleration exponent
-  double critical_gap = 1.0;   ///< s, minimal time gap to a prioritised foe (SUMO jmTimegapMinor)
-  double lc_threshold = 0.2;   ///< m/s^2, MOBIL incentive threshold
-  double lc_politeness = 0.3;  ///< MOBIL politeness p
-  double lc_safe_decel = 4.0;  ///< m/s^2, MOBIL safety: the new follower's maximal braking
+  SimTime dt = 1000;          ///< ms, the fixed traffic step (SUMO's default 1 s)
+  double delta = 4.0;         ///< IDM acceleration exponent
+  double critical_gap = 1.0;  ///< s, minimal time gap to a prioritised foe (SUMO jmTimegapMinor)
+  /// s of waiting after which a yielding driver fully counts on its foes braking (SUMO's
+  /// --time-to-impatience); 0 = never
+  double time_to_impatience = 180.0;
+  double lc_threshold = 0.2;           ///< m/s^2, MOBIL incentive threshold
+  double lc_politeness = 0.3;          ///< MOBIL politeness p
+  double lc_safe_decel = 4.0;          ///< m/s^2, MOBIL safety: the new follower's maximal braking
   double strategic_lookahead = 3000.;  ///< m of route scanned for the best lanes (SUMO 3000)
   SimTime teleport_after = 300000;     ///< ms stopped before a vehicle is teleported (SUMO 300 s)
   SimTime stats_interval = 300000;     ///< ms per-edge statistics interval
@@ -338,11 +341,12 @@ struct TrafficState {
   std::vector<std::int32_t> depart_order;  // (n_veh) vehicles by departure time
 
   // Junction state per connection (rebuilt every step).
-  std::vector<float> conn_arrival_s;      // (n_conns) time until the first approacher arrives
-  std::vector<std::uint8_t> conn_signal;  // (n_conns) k_go_major/k_go_yield/k_amber/k_red/k_stop
-  std::vector<std::int32_t> tl_phase;     // (n_tls) current phase (absolute index)
-  std::vector<SimTime> tl_phase_start;    // (n_tls) when it began (actuated signals), ms
-  std::vector<SimTime> loop_last;         // (n_loops) when a vehicle last covered the loop, ms
+  std::vector<float> conn_arrival_s;        // (n_conns) time until the first approacher arrives
+  std::vector<float> conn_arrival_brake_s;  // (n_conns) the same if it braked: inf if it can stop
+  std::vector<std::uint8_t> conn_signal;    // (n_conns) k_go_major/k_go_yield/k_amber/k_red/k_stop
+  std::vector<std::int32_t> tl_phase;       // (n_tls) current phase (absolute index)
+  std::vector<SimTime> tl_phase_start;      // (n_tls) when it began (actuated signals), ms
+  std::vector<SimTime> loop_last;           // (n_loops) when a vehicle last covered the loop, ms
 
   // Per-step scratch.
   std::vector<float> scratch_dx;            // (n_veh) distance to advance this step

@@ -66,6 +66,21 @@ bool all_way_turn(const Network& n, const TrafficState& s, std::int32_t c) {
   return true;
 }
 
+/// Whether a vehicle of length + minGap `room` may enter connection c now as far as the road
+/// beyond it goes: no entering without room behind the junction, refused only when the queue
+/// there is standing (a moving leader is handled by car following) and has no space for it.
+/// The same rule tells whether a foe will pass (compute_approaches): one held back by a
+/// standing full target lane does not block the links that yield to it (SUMO's willPass).
+bool room_behind(const Network& n, const Demand& d, const TrafficState& s, std::int32_t c,
+                 float room) {
+  const std::int32_t to = n.conn_to_lane[z(c)];
+  const std::int32_t via_last = lane_last(s, n.conn_via_lane[z(c)]);
+  if (via_last >= 0) return s.veh_speed[z(via_last)] >= 1.0f;
+  const std::int32_t last = lane_last(s, to);
+  if (last < 0 || s.veh_speed[z(last)] >= 1.0f) return true;
+  return free_space(n, d, s, to) >= std::min(room, n.lane_length[z(to)]);
+}
+
 /// May vehicle v (front of its lane, distance `dist` to the stop line) pass connection c now?
 bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
               std::int32_t v, const Driver& dr, std::int32_t c, float dist) {
@@ -86,22 +101,27 @@ bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficS
       break;
   }
   if (s.conn_signal[z(c)] != k_go_major && s.conn_signal[z(c)] != k_all_way) {
-    // Gap acceptance against the foes that have right of way over this link.
+    // Gap acceptance against the foes that have right of way over this link. SUMO's
+    // impatience (MSVehicle::getImpatience, MSLink::blockedByFoe): a driver that has waited w
+    // seconds expects a foe at (1 - i) x its arrival time + i x its arrival time if it braked,
+    // i = min(1, w / time_to_impatience); a foe that can still stop comfortably before its stop
+    // line then never arrives.
     const float mine = dist / std::max(vel, 1.0f);
+    const float imp =
+        p.time_to_impatience > 0
+            ? std::min(1.0f, s.veh_stopped_s[z(v)] / static_cast<float>(p.time_to_impatience))
+            : 0.0f;
     for (std::int32_t k = n.conn_yield_begin[z(c)]; k < n.conn_yield_begin[z(c) + 1]; ++k) {
       const std::int32_t f = n.conn_yield[z(k)];
       if (s.conn_signal[z(f)] == k_red) continue;
-      if (s.conn_arrival_s[z(f)] < mine + static_cast<float>(p.critical_gap)) return false;
+      const float brake = s.conn_arrival_brake_s[z(f)];
+      const float foe =
+          imp > 0.0f ? (brake < k_inf ? (1.0f - imp) * s.conn_arrival_s[z(f)] + imp * brake : k_inf)
+                     : s.conn_arrival_s[z(f)];
+      if (foe < mine + static_cast<float>(p.critical_gap)) return false;
     }
   }
-  // No entering without room behind the junction: refuse only when the queue beyond it is
-  // standing (a moving leader is handled by car following) and has no space for this vehicle.
-  const std::int32_t to = n.conn_to_lane[z(c)];
-  const std::int32_t via_last = lane_last(s, n.conn_via_lane[z(c)]);
-  if (via_last >= 0) return s.veh_speed[z(via_last)] >= 1.0f;
-  const std::int32_t last = lane_last(s, to);
-  if (last < 0 || s.veh_speed[z(last)] >= 1.0f) return true;
-  return free_space(n, d, s, to) >= std::min(dr.len + dr.s0, n.lane_length[z(to)]);
+  return room_behind(n, d, s, c, dr.len + dr.s0);
 }
 
 }  // namespace
@@ -169,25 +189,32 @@ void compute_approaches(const Network& n, const Demand& d, TrafficState& s, Task
       // The connection the lane's front vehicle takes, and its time to the stop line.
       const std::int32_t v = lane_first(s, static_cast<std::int32_t>(lane));
       std::int32_t taken = -1;
-      float t_front = k_inf;
+      float t_front = k_inf, t_brake = k_inf;
       if (v >= 0 && next_edge(d, s, v) >= 0) {
         const Driver dr = driver(d, v);
         taken = route_conn(n, d, s, v, static_cast<std::int32_t>(lane), dr.vclass);
-        // A foe counts only if it could enter: one held back by a full target lane (or a red
-        // light, below) does not block the links that yield to it (no yield deadlocks).
-        if (taken >= 0 && free_space(n, d, s, n.conn_to_lane[z(taken)]) >= dr.len + dr.s0)
-          t_front = (n.lane_length[z(lane)] - s.veh_pos[z(v)]) / std::max(s.veh_speed[z(v)], 0.5f);
-        else
+        // A foe counts only if it will pass: one held back by a standing full target lane (or
+        // a red light, below) does not block the links that yield to it (no yield deadlocks).
+        if (taken >= 0 && room_behind(n, d, s, taken, dr.len + dr.s0)) {
+          const float dist = n.lane_length[z(lane)] - s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
+          t_front = dist / std::max(vel, 0.5f);
+          // Braking comfortably it stops before the line (never arrives), or cannot.
+          if (vel * vel > 2.0f * dr.b * dist) t_brake = t_front;
+        } else {
           taken = -1;
+        }
       }
       for (std::int32_t c = c0; c < c1; ++c) {
         s.conn_signal[z(c)] = signal_code(n, s, c);
-        float t = k_inf;
-        if (lane_first(s, n.conn_via_lane[z(c)]) >= 0)
-          t = 0.0f;
-        else if (c == taken && s.conn_signal[z(c)] != k_red)
+        float t = k_inf, tb = k_inf;
+        if (lane_first(s, n.conn_via_lane[z(c)]) >= 0) {
+          t = tb = 0.0f;  // in the junction already
+        } else if (c == taken && s.conn_signal[z(c)] != k_red) {
           t = t_front;
+          tb = t_brake;
+        }
         s.conn_arrival_s[z(c)] = t;
+        s.conn_arrival_brake_s[z(c)] = tb;
       }
     }
   });

@@ -473,6 +473,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
     s.origin_veh[z(fill[z(d.route_edges[z(d.veh_route_begin[z(v)])])]++)] = v;
   s.origin_next.assign(s.origin_begin.begin(), s.origin_begin.end() - 1);
   s.conn_arrival_s.assign(z(n.n_conns()), k_inf);
+  s.conn_arrival_brake_s.assign(z(n.n_conns()), k_inf);
   s.conn_signal.assign(z(n.n_conns()), 0);
   s.tl_phase.assign(n.tl_id.size(), 0);
   s.tl_phase_start.assign(n.tl_id.size(), k_never);

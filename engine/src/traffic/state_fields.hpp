@@ -84,6 +84,7 @@ void state_fields(A& a, S& s) {
   a.field("next_depart", s.next_depart);
   a.field("depart_order", s.depart_order);
   a.field("conn_arrival_s", s.conn_arrival_s);
+  a.field("conn_arrival_brake_s", s.conn_arrival_brake_s);
   a.field("conn_signal", s.conn_signal);
   a.field("tl_phase", s.tl_phase);
   a.field("tl_phase_start", s.tl_phase_start);

@@ -47,6 +47,10 @@ std::shared_ptr<const DomainSpec> parse_traffic(SectionReader& s, const Scenario
             "e.g. \"1s\" (or \"500ms\")");
   p.delta = s.number_or("delta", p.delta, 1.0, 10.0);
   p.critical_gap = to_seconds(s.duration_or("critical_gap", 1000));
+  p.time_to_impatience = to_seconds(s.duration_or("time_to_impatience", seconds_ms(180.0)));
+  if (p.time_to_impatience < 0)
+    s.error("time_to_impatience", "must not be negative", "",
+            "e.g. \"180s\" (SUMO's), \"0s\" = off");
   p.lc_threshold = s.number_or("lc_threshold", p.lc_threshold, 0.0, 10.0);
   p.lc_politeness = s.number_or("lc_politeness", p.lc_politeness, 0.0, 1.0);
   p.lc_safe_decel = s.number_or("lc_safe_decel", p.lc_safe_decel, 0.1, 20.0);
