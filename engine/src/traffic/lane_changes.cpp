@@ -147,11 +147,11 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         const Driver dr = driver(d, v);
         if (!(n.lane_allow[z(target)] & dr.vclass)) continue;
         const float pos = s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
-        // A stop on this edge: the vehicle keeps to its lane, or changes towards it whenever
-        // it safely can (its only usable lane here; SUMO's best lanes end at a stop).
+        // A stop ahead on this edge: the vehicle keeps to its lane, or changes towards it
+        // whenever it safely can (its only usable lane here; SUMO's best lanes end at a stop).
         const VehicleStop* st = next_stop(d, s, v);
-        if (standing(s, v) || (st != nullptr && st->edge == edge && st->lane == lane)) continue;
-        const bool to_stop = st != nullptr && st->edge == edge;
+        const bool to_stop = st != nullptr && st->edge == edge && pos < st->end + dr.s0;
+        if (standing(s, v) || (to_stop && st->lane == lane)) continue;
         if (to_stop && (st->lane > lane) != (dir > 0)) continue;
         // Strategic lane changes after SUMO's LC2013 (Erdmann 2015; MSLCM_LC2013::_wantsChange):
         // the look-ahead distance is laDist = 10 s at the look-ahead speed (here the desired
