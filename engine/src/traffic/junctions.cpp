@@ -106,19 +106,18 @@ bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficS
     // seconds expects a foe at (1 - i) x its arrival time + i x its arrival time if it braked,
     // i = min(1, w / time_to_impatience); a foe that can still stop comfortably before its stop
     // line then never arrives.
-    const float mine = dist / std::max(vel, 1.0f);
-    const float imp =
-        p.time_to_impatience > 0
-            ? std::min(1.0f, s.veh_stopped_s[z(v)] / static_cast<float>(p.time_to_impatience))
-            : 0.0f;
+    const float need = dist / std::max(vel, 1.0f) + static_cast<float>(p.critical_gap);
     for (std::int32_t k = n.conn_yield_begin[z(c)]; k < n.conn_yield_begin[z(c) + 1]; ++k) {
       const std::int32_t f = n.conn_yield[z(k)];
       if (s.conn_signal[z(f)] == k_red) continue;
-      const float brake = s.conn_arrival_brake_s[z(f)];
-      const float foe =
-          imp > 0.0f ? (brake < k_inf ? (1.0f - imp) * s.conn_arrival_s[z(f)] + imp * brake : k_inf)
-                     : s.conn_arrival_s[z(f)];
-      if (foe < mine + static_cast<float>(p.critical_gap)) return false;
+      float foe = s.conn_arrival_s[z(f)];
+      if (foe < need && p.time_to_impatience > 0 && s.veh_stopped_s[z(v)] > 0.0f) {
+        const float imp =
+            std::min(1.0f, s.veh_stopped_s[z(v)] / static_cast<float>(p.time_to_impatience));
+        const float brake = s.conn_arrival_brake_s[z(f)];
+        foe = brake < k_inf ? (1.0f - imp) * foe + imp * brake : k_inf;
+      }
+      if (foe < need) return false;
     }
   }
   return room_behind(n, d, s, c, dr.len + dr.s0);
