@@ -380,8 +380,9 @@ struct RecorderMark {
 struct Checkpoint {
   /// Bumped whenever the layout changes, the run file's included (2: SWMR, /run/lag_s; 3: what
   /// assimilation keeps: substation load factors, the rain factor, the assimilated volume;
-  /// 4: the detectors' totals, the traffic sensors' ring and the calibrators).
-  static constexpr std::int64_t k_format = 5;
+  /// 4: the detectors' totals, the traffic sensors' ring and the calibrators; 5: the events
+  /// waiting in the inbox; 6: traffic's scheduled stops and its foes' braking arrival times).
+  static constexpr std::int64_t k_format = 6;
   std::string scenario_path;  ///< as the run named it
   std::string scenario_text;  ///< resolved text: a resume refuses a changed scenario
   SimTime duration = 0;       ///< the end the run was started with (its --until)
