@@ -226,6 +226,7 @@ Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const Traff
   // Far enough to stop comfortably from the current speed, and to see the IDM's desired gap.
   const float horizon = std::max(50.0f, 2.0f * (dr.s0 + vel * dr.T) + vel * vel / dr.b);
   Ahead r;
+  const VehicleStop* stop = next_stop(d, s, v);  // a standing obstacle on its lane (step.hpp)
   float seen = dist;  // distance from the front bumper to the end of `cur`
   std::int32_t cur = lane, rp = s.veh_route_pos[z(v)];
   for (int hop = 0; hop < k_max_hops && seen < horizon; ++hop) {
@@ -250,13 +251,12 @@ Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const Traff
         r.acc_cap = std::min(r.acc_cap, (vp * vp - vel * vel) / (2.0f * std::max(seen, 1.0f)));
     }
     const std::int32_t w = lane_last(s, next);
-    const VehicleStop* st = next_stop(d, s, v);
-    if (st != nullptr && st->lane != next) st = nullptr;
-    if (w >= 0 || st != nullptr) {  // the back of the last vehicle there, or a stop there
+    const bool stop_there = stop != nullptr && stop->lane == next;
+    if (w >= 0 || stop_there) {  // the back of the last vehicle there, or a stop there
       r.gap = w >= 0 ? seen + s.veh_pos[z(w)] - driver(d, w).len : k_inf;
       r.lead_v = w >= 0 ? s.veh_speed[z(w)] : 0.0f;
-      if (st != nullptr && seen + st->end + dr.s0 < r.gap) {
-        r.gap = seen + st->end + dr.s0;
+      if (stop_there && seen + stop->end + dr.s0 < r.gap) {
+        r.gap = seen + stop->end + dr.s0;
         r.lead_v = 0.0f;
       }
       return r;

@@ -4,6 +4,8 @@
 // and the bookkeeping of a vehicle's stops in the state. The stop's motion rules live in the
 // step's phases (car following: the stop is a standing obstacle; commit: the halt begins and
 // ends; lane changes: towards the stop's lane) and use the queries of step.hpp.
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 #include "traffic/kernel.hpp"
@@ -16,7 +18,7 @@ namespace {
 
 class PlaceHandler final : public xml::Handler {
  public:
-  explicit PlaceHandler(Network& n) : m_net(n) {}
+  explicit PlaceHandler(Network& n) : m_net(n), m_ids(n.place_id.begin(), n.place_id.end()) {}
 
   Result<void> start(std::string_view name, const xml::Attrs& at, int depth) override {
     if (depth == 1) return additional_root(name, at);
@@ -24,10 +26,9 @@ class PlaceHandler final : public xml::Handler {
     const std::string el(name);
     auto id = at.text(el, "id");
     if (!id) return fail(id.error());
-    for (const std::string& other : m_net.place_id)
-      if (other == *id)
-        return fail(at.error(el + ".id", "duplicate id", std::string(*id),
-                             "an id no other stopping place has"));
+    if (!m_ids.emplace(*id).second)
+      return fail(at.error(el + ".id", "duplicate id", std::string(*id),
+                           "an id no other stopping place has"));
     auto lane_id = at.text(el, "lane");
     if (!lane_id) return fail(lane_id.error());
     const std::string lid(*lane_id);
@@ -56,6 +57,7 @@ class PlaceHandler final : public xml::Handler {
 
  private:
   Network& m_net;
+  std::unordered_set<std::string> m_ids;  // stopping places so far (earlier files' too)
 };
 
 }  // namespace
