@@ -30,6 +30,20 @@ VehicleType steady(float length = 5.0f) {
   return t;
 }
 
+// A stop on road lane `lane` (of edge `edge`) from `start` to `end` m, for `duration_s`;
+// `place` >= 0 marks it as at a stopping place.
+VehicleStop stop_at(std::int32_t edge, std::int32_t lane, float start, float end, double duration_s,
+                    std::int32_t place = -1) {
+  VehicleStop st;
+  st.edge = edge;
+  st.lane = lane;
+  st.place = place;
+  st.start = start;
+  st.end = end;
+  st.duration = seconds_ms(duration_s);
+  return st;
+}
+
 // One vehicle from e0 (500 m) to e1 (500 m), 13.89 m/s, with the given stops; runs until it
 // arrives. Records the front position when each halt at a stop began.
 struct Trip {
@@ -57,13 +71,7 @@ TEST_CASE("a stop on a lane: the front halts at its end, stands its duration, ti
   const Network n = test::make_chain({500.0f, 500.0f}, 13.89f, false);
   Demand plain = test::make_demand(steady(), 1, {0, 1});
   Demand with = plain;
-  VehicleStop st;
-  st.edge = 0;
-  st.lane = 0;
-  st.start = 299.8f;
-  st.end = 300.0f;
-  st.duration = 20000;
-  const VehicleStop list[] = {st};
+  const VehicleStop list[] = {stop_at(0, 0, 299.8f, 300.0f, 20.0)};
   with.push_stops(list);
   REQUIRE(with.stops_of(0).size() == 1);
 
@@ -99,13 +107,7 @@ TEST_CASE("a stopping place holds the buses that fit: the third waits for the fi
   Demand d = test::make_demand(steady(12.0f), 3, {0, 1});
   // A 35 m place ending at 300 m: the first bus (12 m) at its end, the second behind it with
   // its minGap (its back at 300 - 12 - 2.5 - 12 = 273.5 m, inside), not the third (259 m).
-  VehicleStop st;
-  st.edge = 0;
-  st.lane = 0;
-  st.place = 0;
-  st.start = 265.0f;
-  st.end = 300.0f;
-  st.duration = 30000;
+  const VehicleStop st = stop_at(0, 0, 265.0f, 300.0f, 30.0, 0);
   d.stops = {st, st, st};
   d.veh_stop_begin = {0, 1, 2, 3};
   Params p;
@@ -131,13 +133,8 @@ TEST_CASE("a stopping place holds the buses that fit: the third waits for the fi
 TEST_CASE("a stop behind the vehicle's insertion point is missed and counted, the trip goes on") {
   const Network n = test::make_chain({500.0f, 500.0f}, 13.89f, false);
   Demand d = test::make_demand(steady(12.0f), 1, {0, 1});
-  VehicleStop st;
-  st.edge = 0;
-  st.lane = 0;
-  st.start = 4.8f;
-  st.end = 5.0f;  // the bus enters with its front at 12 m: past the stop and its minGap
-  st.duration = 20000;
-  const VehicleStop list[] = {st};
+  // The bus enters with its front at 12 m: past the stop's end (5 m) and its minGap.
+  const VehicleStop list[] = {stop_at(0, 0, 4.8f, 5.0f, 20.0)};
   d.push_stops(list);
   const Trip t = drive(n, d);
   CHECK(t.s.arrived == 1);
@@ -145,6 +142,27 @@ TEST_CASE("a stop behind the vehicle's insertion point is missed and counted, th
   CHECK(t.s.stops_made == 0);
   CHECK(t.s.stops_missed == 1);
   CHECK(t.s.veh_stop_time[0] == 0.0f);
+}
+
+TEST_CASE("a stop at the lane's end before a red signal is made while the light is red") {
+  // e0 ends at a signal red for the first 60 s; the stop ends at the lane's end (SUMO's default
+  // endPos), which the IDM does not reach before a red line (it halts minGap short of it). The
+  // stop counts from the stop line's halting point, so its 10 s pass during the red: the trip
+  // arrives when the same trip without the stop does. (Counted only at the end, the stop would
+  // begin at green and cost its 10 s; behind a junction that never opens the vehicle would wait
+  // for a teleport.)
+  const Network n = test::make_chain({300.0f, 300.0f}, 13.89f, false, 0.1f, 0, 30.0, 60.0, true);
+  const Demand plain = test::make_demand(steady(), 1, {0, 1});
+  Demand d = plain;
+  const VehicleStop list[] = {stop_at(0, 0, 299.8f, 300.0f, 10.0)};
+  d.push_stops(list);
+  const Trip a = drive(n, plain), t = drive(n, d);
+  REQUIRE(a.s.arrived == 1);
+  REQUIRE(t.s.arrived == 1);
+  CHECK(t.s.stops_made == 1);
+  CHECK(t.s.stops_missed == 0);
+  CHECK(t.s.veh_stop_time[0] == Approx(10.0).margin(1e-6));
+  CHECK(std::abs(to_seconds(t.s.veh_arrive_time[0] - a.s.veh_arrive_time[0])) <= 1.0);
 }
 
 TEST_CASE("re-routing around a closure keeps the route through a scheduled stop") {
@@ -163,13 +181,7 @@ TEST_CASE("re-routing around a closure keeps the route through a scheduled stop"
     CAPTURE(stop);
     Demand d = test::make_demand(steady(), 1, {S, C, E, B, T});
     if (stop) {
-      VehicleStop st;
-      st.edge = C;
-      st.lane = n.edge_lane_begin[C];
-      st.start = 99.8f;
-      st.end = 100.0f;
-      st.duration = 10000;
-      const VehicleStop list[] = {st};
+      const VehicleStop list[] = {stop_at(C, n.edge_lane_begin[C], 99.8f, 100.0f, 10.0)};
       d.push_stops(list);
     }
     Params p;
