@@ -79,6 +79,68 @@ Neighbour follower_at(const TrafficState& s, std::int32_t lane, float pos, float
   return r;
 }
 
+/// What the route asks of a lane change: allowed (MOBIL decides), urgent, or refused.
+enum class Strategic { may, must, refuse };
+
+/// The strategic rule for vehicle v changing from `lane` to `target` (direction dir), after
+/// SUMO's LC2013 (Erdmann 2015; MSLCM_LC2013::_wantsChange): the look-ahead distance is laDist
+/// = 10 s at the look-ahead speed (here the desired speed on the lane, which SUMO's slowly
+/// decaying speed memory stays close to), twice that for changes to the left, plus two vehicle
+/// lengths with gap. A change toward the lane with the longest continuation is urgent once the
+/// usable distance (continuation minus the queue on the best lane) per lane change still
+/// needed is below laDist; a change away from it is refused unless the target leaves room
+/// (continuation minus the larger queue) for changing there and back, 2 laDist.
+Strategic strategic(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
+                    std::int32_t v, const Driver& dr, std::int32_t lane, std::int32_t target,
+                    std::int32_t dir) {
+  const std::int32_t edge = n.lane_edge[z(lane)];
+  const float pos = s.veh_pos[z(v)];
+  const std::int32_t rp = s.veh_route_pos[z(v)];
+  const float horizon = static_cast<float>(p.strategic_lookahead);
+  const float spacing = dr.len + dr.s0;
+  const float la_dist =
+      desired_speed(n, s, dr, v, lane) * 10.0f * (dir > 0 ? 2.0f : 1.0f) + 2.0f * spacing;
+  // Free road beyond which the rules below no longer trigger (k <= lanes - 1, 2 laDist).
+  const float need =
+      pos + static_cast<float>(std::max<std::int32_t>(
+                2, n.edge_lane_begin[z(edge) + 1] - n.edge_lane_begin[z(edge)] - 1)) *
+                la_dist;
+  const Continuation here = continuation(n, d, s, v, rp, lane, dr.vclass, spacing, need, horizon);
+  const Continuation there =
+      continuation(n, d, s, v, rp, target, dr.vclass, spacing, need, horizon);
+  // The best lane (longest continuation; ties: the nearest) and its offset. Only needed
+  // when this lane runs out within reach; otherwise this lane counts as best.
+  std::int32_t best_off = 0;
+  Continuation best = here;
+  if (here.length < horizon) {
+    for (std::int32_t l2 = n.edge_lane_begin[z(edge)]; l2 < n.edge_lane_begin[z(edge) + 1]; ++l2) {
+      if (l2 == lane || !(n.lane_allow[z(l2)] & dr.vclass)) continue;
+      const Continuation c2 =
+          l2 == target ? there
+                       : continuation(n, d, s, v, rp, l2, dr.vclass, spacing, need, horizon);
+      const std::int32_t off = l2 - lane;
+      if (c2.length > best.length ||
+          (c2.length == best.length && best_off != 0 && std::abs(off) < std::abs(best_off))) {
+        best = c2;
+        best_off = off;
+      }
+    }
+  }
+  if (best_off != 0 && (best_off > 0) == (dir > 0)) {
+    // Toward the best lane: urgent once the usable distance per change is below laDist.
+    const float usable = here.length - pos - best.occupation;
+    return usable < static_cast<float>(std::abs(best_off)) * la_dist ? Strategic::must
+                                                                     : Strategic::may;
+  }
+  if (there.length < here.length || best_off != 0) {
+    // Away from the best lane (or off it): only with room to change there and back
+    // (SUMO: neighLeftPlace / (|bestLaneOffset| + 2) < laDist means stay).
+    const float left_place = there.length - pos - std::max(here.occupation, there.occupation);
+    if (left_place < static_cast<float>(std::abs(best_off) + 2) * la_dist) return Strategic::refuse;
+  }
+  return Strategic::may;
+}
+
 }  // namespace
 
 // ---- phase: apply the lane changes and re-index, per edge (parallel, no serial pass) ----
@@ -153,60 +215,11 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         const bool to_stop = st != nullptr && st->edge == edge && pos < st->end + dr.s0;
         if (standing(s, v) || (to_stop && st->lane == lane)) continue;
         if (to_stop && (st->lane > lane) != (dir > 0)) continue;
-        // Strategic lane changes after SUMO's LC2013 (Erdmann 2015; MSLCM_LC2013::_wantsChange):
-        // the look-ahead distance is laDist = 10 s at the look-ahead speed (here the desired
-        // speed on the lane, which SUMO's slowly decaying speed memory stays close to), twice
-        // that for changes to the left, plus two vehicle lengths with gap. A change toward the
-        // lane with the longest continuation is urgent once the usable distance (continuation
-        // minus the queue on the best lane) per lane change still needed is below laDist; a
-        // change away from it is refused unless the target leaves room (continuation minus
-        // the larger queue) for changing there and back, 2 laDist.
         bool must = to_stop;
         if (!to_stop) {
-          const std::int32_t rp = s.veh_route_pos[z(v)];
-          const float horizon = static_cast<float>(p.strategic_lookahead);
-          const float spacing = dr.len + dr.s0;
-          const float la_dist =
-              desired_speed(n, s, dr, v, lane) * 10.0f * (dir > 0 ? 2.0f : 1.0f) + 2.0f * spacing;
-          // Free road beyond which the rules below no longer trigger (k <= lanes - 1, 2 laDist).
-          const float need =
-              pos + static_cast<float>(std::max<std::int32_t>(
-                        2, n.edge_lane_begin[z(edge) + 1] - n.edge_lane_begin[z(edge)] - 1)) *
-                        la_dist;
-          const Continuation here =
-              continuation(n, d, s, v, rp, lane, dr.vclass, spacing, need, horizon);
-          const Continuation there =
-              continuation(n, d, s, v, rp, target, dr.vclass, spacing, need, horizon);
-          // The best lane (longest continuation; ties: the nearest) and its offset. Only needed
-          // when this lane runs out within reach; otherwise this lane counts as best.
-          std::int32_t best_off = 0;
-          Continuation best = here;
-          if (here.length < horizon) {
-            for (std::int32_t l2 = n.edge_lane_begin[z(edge)]; l2 < n.edge_lane_begin[z(edge) + 1];
-                 ++l2) {
-              if (l2 == lane || !(n.lane_allow[z(l2)] & dr.vclass)) continue;
-              const Continuation c2 = l2 == target ? there
-                                                   : continuation(n, d, s, v, rp, l2, dr.vclass,
-                                                                  spacing, need, horizon);
-              const std::int32_t off = l2 - lane;
-              if (c2.length > best.length || (c2.length == best.length && best_off != 0 &&
-                                              std::abs(off) < std::abs(best_off))) {
-                best = c2;
-                best_off = off;
-              }
-            }
-          }
-          if (best_off != 0 && (best_off > 0) == (dir > 0)) {
-            // Toward the best lane: urgent once the usable distance per change is below laDist.
-            const float usable = here.length - pos - best.occupation;
-            must = usable < static_cast<float>(std::abs(best_off)) * la_dist;
-          } else if (there.length < here.length || best_off != 0) {
-            // Away from the best lane (or off it): only with room to change there and back
-            // (SUMO: neighLeftPlace / (|bestLaneOffset| + 2) < laDist means stay).
-            const float left_place =
-                there.length - pos - std::max(here.occupation, there.occupation);
-            if (left_place < static_cast<float>(std::abs(best_off) + 2) * la_dist) continue;
-          }
+          const Strategic r = strategic(n, d, p, s, v, dr, lane, target, dir);
+          if (r == Strategic::refuse) continue;
+          must = r == Strategic::must;
         }
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(s, target, pos, dr.len);
