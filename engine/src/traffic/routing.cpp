@@ -356,7 +356,7 @@ void route_one(const Network& n, const Demand& d, const Params& p, const Traffic
     stops = {s.route_edges[z(start)], s.veh_dest[z(v)]};
   // Through the edges of its scheduled stops still ahead, in order (SUMO routes through a
   // vehicle's stops); a stop on an edge it is leaving (before `start`) is passed, one on
-  // `start` is ahead on it.
+  // `start` is ahead on it. (A trip routed the first time has them among its vias already.)
   if (!d.stops.empty() && stops.size() == 2) {
     const std::int32_t from =
         rb + (s.veh_status[z(v)] == VehStatus::running ? s.veh_route_pos[z(v)] : 0);
