@@ -256,8 +256,16 @@ def detectors():
             status = f["/traffic/trips/status"][:]
         expect(len(use) == len(lines), f"every observation journaled: {len(use)} of {len(lines)}")
         # The first minutes' counts find nothing passed yet in the twin: nothing to scale.
-        expect(np.all(use[(ds % 2 == 0) & (when > 120_000)] == 2),
-               "the counts from the third minute on are assimilated")
+        # A count scales the calibrator by observed / simulated: it moves the twin whenever the
+        # twin's own count over that minute (its reading then) is not zero, and cannot when
+        # nothing passed there (the demand has minutes without traffic at these loops).
+        counts = (ds % 2 == 0) & (when > 120_000)
+        row = {int(tk): k for k, tk in enumerate(t)}
+        passed = np.array([fed[row[int(w)], int(d)] > 0 for w, d in zip(when[counts], ds[counts])])
+        expect(np.all((use[counts] == 2) == passed) and passed.sum() >= 10,
+               f"the counts from the third minute on are assimilated whenever the twin counted "
+               f"a vehicle in that minute: {int((use[counts] == 2).sum())} of "
+               f"{int(counts.sum())}, {int(passed.sum())} with vehicles")
         expect(reserve == 400 and inserted <= reserve and inserted + removed > 0 and
                np.sum(status == 6) == removed,
                f"the count calibrators act: {inserted} inserted from their reserve (200 each), "
