@@ -1,7 +1,8 @@
 // Junctions in the traffic step (sim.cpp): a vehicle passes a connection only if its signal
-// allows it, the foes it must yield to (SUMO responses) are not expected within
-// params.critical_gap of its own arrival, and its target lane has room for it (no blocking the
-// junction); otherwise the stop line is a standing obstacle. The front vehicle of a lane looks
+// allows it, the foes it must yield to (SUMO responses, also those still behind empty short
+// edges) are not expected within params.critical_gap of its leaving the junction, and its
+// target lane has room for it (no blocking the junction); otherwise the stop line is a standing
+// obstacle. The front vehicle of a lane looks
 // ahead across as many junctions as its stopping distance needs (look_ahead) and crosses, in one
 // step, those it was granted. Here: the signal phases (update_signals), each connection's control
 // code and approach time (compute_approaches), the all-way stop at a dark signal, the pass
@@ -9,6 +10,8 @@
 #include "traffic/step.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <limits>
 
 #include "citytwin/parallel.hpp"
@@ -81,6 +84,87 @@ bool room_behind(const Network& n, const Demand& d, const TrafficState& s, std::
   return free_space(n, d, s, to) >= std::min(room, n.lane_length[z(to)]);
 }
 
+/// How far vehicle u (on a road lane or in a passage) drives along its route to the stop line
+/// of connection f, or -1 when its route does not take f within k_max_hops junctions, or a red
+/// signal, a standing full road beyond a junction or its next stop holds it back before f.
+float route_distance_to(const Network& n, const Demand& d, const TrafficState& s, std::int32_t u,
+                        std::int32_t f) {
+  const Driver dr = driver(d, u);
+  const VehicleStop* stop = next_stop(d, s, u);
+  std::int32_t cur = s.veh_lane[z(u)], rp = s.veh_route_pos[z(u)];
+  float seen = n.lane_length[z(cur)] - s.veh_pos[z(u)];
+  for (int hop = 0; hop <= k_max_hops; ++hop) {
+    if (n.lane_edge[z(cur)] < 0) {  // in a passage: on to its lane
+      cur = n.conn_to_lane[z(cur - n.n_road_lanes)];
+      seen += n.lane_length[z(cur)];
+    }
+    if (stop != nullptr && stop->lane == cur) return -1.0f;
+    const std::int32_t c = route_conn_at(n, s, u, rp, cur, dr.vclass);
+    if (c == f) return seen;
+    if (c < 0 || s.conn_signal[z(c)] == k_red || !room_behind(n, d, s, c, dr.len + dr.s0))
+      return -1.0f;
+    ++rp;
+    cur = n.conn_via_lane[z(c)];
+    seen += n.lane_length[z(cur)];
+  }
+  return -1.0f;
+}
+
+/// Foe link f's from-lane and passage are empty: does a vehicle further upstream arrive at its
+/// stop line within `need` seconds (with impatience `imp` > 0: one that cannot stop comfortably
+/// before it)? SUMO's vehicles announce their arrival at every link within their look-ahead
+/// (MSVehicle::planMoveInternal, MSLink::setApproaching), so a foe behind a very short edge
+/// (SUMO splits edges where lane counts change, down to 0.2 m; acosta's 77ab, 77bc, 77cd) is
+/// seen before it is in the junction. Searched back through empty lanes only (a lane's front
+/// vehicle arrives before those behind it), no further than a vehicle at twice the speed limit
+/// comes in `need` seconds or sees ahead (look_horizon, with this driver's parameters), and
+/// through at most k_upstream_lanes lanes.
+constexpr int k_upstream_lanes = 32;
+bool foe_upstream(const Network& n, const Demand& d, const TrafficState& s, const Driver& me,
+                  std::int32_t f, float need, float imp) {
+  struct Visit {
+    std::int32_t lane;
+    float dist;  // from the lane's start to f's stop line
+    int depth;
+  };
+  std::array<Visit, 32> stack;
+  int top = 0;
+  const std::int32_t from = n.conn_from_lane[z(f)];
+  stack[z(top++)] = {from, n.lane_length[z(from)], 0};
+  const auto arrives = [&](std::int32_t u) {
+    const float dist = route_distance_to(n, d, s, u, f);
+    if (dist < 0.0f) return false;
+    const Driver dr = driver(d, u);
+    const float vel = s.veh_speed[z(u)];
+    if (dist > look_horizon(dr, vel) || !room_behind(n, d, s, f, dr.len + dr.s0)) return false;
+    if (imp > 0.0f && !(vel * vel > 2.0f * dr.b * dist)) return false;  // can still stop
+    return dist / std::max(vel, 0.5f) < need;
+  };
+  for (int visits = 0; top > 0 && visits < k_upstream_lanes; ++visits) {
+    const Visit at = stack[z(--top)];
+    for (std::int32_t k = n.lane_in_begin[z(at.lane)]; k < n.lane_in_begin[z(at.lane) + 1]; ++k) {
+      const std::int32_t ci = n.lane_in_conn[z(k)];
+      const std::int32_t via = n.conn_via_lane[z(ci)], up = n.conn_from_lane[z(ci)];
+      const std::int32_t in_via = lane_first(s, via);
+      if (in_via >= 0) {
+        if (arrives(in_via)) return true;
+        continue;
+      }
+      const std::int32_t front = lane_first(s, up);
+      if (front >= 0) {
+        if (arrives(front)) return true;
+        continue;
+      }
+      const float dist = at.dist + n.lane_length[z(via)] + n.lane_length[z(up)];
+      const float v_up = 2.0f * n.lane_speed[z(up)];
+      if (at.depth + 1 < k_max_hops && top < static_cast<int>(stack.size()) &&
+          dist < std::min(need * v_up, look_horizon(me, v_up)))
+        stack[z(top++)] = {up, dist, at.depth + 1};
+    }
+  }
+  return false;
+}
+
 /// May vehicle v (front of its lane, distance `dist` to the stop line) pass connection c now?
 bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
               std::int32_t v, const Driver& dr, std::int32_t c, float dist) {
@@ -101,23 +185,45 @@ bool may_pass(const Network& n, const Demand& d, const Params& p, const TrafficS
       break;
   }
   if (s.conn_signal[z(c)] != k_go_major && s.conn_signal[z(c)] != k_all_way) {
-    // Gap acceptance against the foes that have right of way over this link. SUMO's
-    // impatience (MSVehicle::getImpatience, MSLink::blockedByFoe): a driver that has waited w
-    // seconds expects a foe at (1 - i) x its arrival time + i x its arrival time if it braked,
-    // i = min(1, w / time_to_impatience); a foe that can still stop comfortably before its stop
-    // line then never arrives.
-    const float need = dist / std::max(vel, 1.0f) + static_cast<float>(p.critical_gap);
+    // Gap acceptance against the foes that have right of way over this link, as SUMO's
+    // MSLink::blockedByFoe: a foe must arrive no sooner than critical_gap (jmTimegapMinor)
+    // after this vehicle has left the junction, i.e. after its arrival plus the time its
+    // length needs to clear the passage (MSLink::getLeaveTime) at the mean of its arrival
+    // speed and its speed at the passage's end, accelerating (MSVehicle::estimateLeaveSpeed).
+    // SUMO's impatience (MSVehicle::getImpatience): a driver that has waited w seconds
+    // expects a foe at (1 - i) x its arrival time + i x its arrival time if it braked,
+    // i = min(1, w / time_to_impatience); a foe that can still stop comfortably before its
+    // stop line then never arrives.
+    float need = dist / std::max(vel, 1.0f) + static_cast<float>(p.critical_gap);
+    // At a signal the clearing time is left out: SUMO's permissive turns there (g) wait at an
+    // internal junction inside the intersection and cross only the rest of it, which one-piece
+    // passages cannot; charging the whole passage gridlocked rand-2lane-signals congested in
+    // 10 of 10 seeds (docs/traffic.md).
+    if (n.conn_tl[z(c)] < 0) {
+      const std::int32_t via = n.conn_via_lane[z(c)];
+      const float via_len = n.lane_length[z(via)];
+      const float v_max = desired_speed(n, s, dr, v, via);
+      const float v_arrive = std::min(v_max, std::sqrt(vel * vel + 2.0f * dr.a * dist));
+      const float v_leave = std::min(v_max, std::sqrt(v_arrive * v_arrive + 2.0f * dr.a * via_len));
+      need += (via_len + dr.len) / std::max(0.5f * (v_arrive + v_leave), 0.1f);
+    }
+    const float imp =
+        p.time_to_impatience > 0
+            ? std::min(1.0f, s.veh_stopped_s[z(v)] / static_cast<float>(p.time_to_impatience))
+            : 0.0f;
     for (std::int32_t k = n.conn_yield_begin[z(c)]; k < n.conn_yield_begin[z(c) + 1]; ++k) {
       const std::int32_t f = n.conn_yield[z(k)];
       if (s.conn_signal[z(f)] == k_red) continue;
       float foe = s.conn_arrival_s[z(f)];
-      if (foe < need && p.time_to_impatience > 0 && s.veh_stopped_s[z(v)] > 0.0f) {
-        const float imp =
-            std::min(1.0f, s.veh_stopped_s[z(v)] / static_cast<float>(p.time_to_impatience));
+      if (foe < need && imp > 0.0f) {
         const float brake = s.conn_arrival_brake_s[z(f)];
         foe = brake < k_inf ? (1.0f - imp) * foe + imp * brake : k_inf;
       }
       if (foe < need) return false;
+      // Nobody on the foe's lane or in its passage: someone further back may still come.
+      if (s.conn_arrival_s[z(f)] == k_inf && lane_first(s, n.conn_from_lane[z(f)]) < 0 &&
+          foe_upstream(n, d, s, dr, f, need, imp))
+        return false;
     }
   }
   return room_behind(n, d, s, c, dr.len + dr.s0);
@@ -221,10 +327,9 @@ void compute_approaches(const Network& n, const Demand& d, TrafficState& s, Task
 
 Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const TrafficState& s,
                  std::int32_t v, const Driver& dr, std::int32_t lane, float dist) {
-  constexpr int k_max_hops = 8;
   const float vel = s.veh_speed[z(v)];
   // Far enough to stop comfortably from the current speed, and to see the IDM's desired gap.
-  const float horizon = std::max(50.0f, 2.0f * (dr.s0 + vel * dr.T) + vel * vel / dr.b);
+  const float horizon = look_horizon(dr, vel);
   Ahead r;
   const VehicleStop* stop = next_stop(d, s, v);  // a standing obstacle on its lane (step.hpp)
   float seen = dist;  // distance from the front bumper to the end of `cur`
@@ -252,12 +357,21 @@ Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const Traff
     }
     const std::int32_t w = lane_last(s, next);
     const bool stop_there = stop != nullptr && stop->lane == next;
-    if (w >= 0 || stop_there) {  // the back of the last vehicle there, or a stop there
+    // Entering a passage: a vehicle on a passage merging with it, closer to the merge point.
+    const MergeLeader m =
+        n.lane_edge[z(next)] < 0 && n.lane_edge[z(cur)] >= 0
+            ? merge_leader(n, d, s, next - n.n_road_lanes, seen + n.lane_length[z(next)], true)
+            : MergeLeader{};
+    if (w >= 0 || stop_there || m.gap < k_inf) {  // the last vehicle there, a stop, a merger
       r.gap = w >= 0 ? seen + s.veh_pos[z(w)] - driver(d, w).len : k_inf;
       r.lead_v = w >= 0 ? s.veh_speed[z(w)] : 0.0f;
       if (stop_there && seen + stop->end + dr.s0 < r.gap) {
         r.gap = seen + stop->end + dr.s0;
         r.lead_v = 0.0f;
+      }
+      if (m.gap < r.gap) {
+        r.gap = m.gap;
+        r.lead_v = m.speed;
       }
       return r;
     }

@@ -145,22 +145,12 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
           granted = ah.granted;
         }
         if (n.lane_edge[z(lane)] < 0 && i == s.lane_veh_begin[z(lane)]) {
-          // Merging passages: the front vehicle of another passage into the same lane that is
-          // closer to the merge point (ties: lower connection first) leads this one.
-          const std::int32_t self = lane - n.n_road_lanes;
-          const std::int32_t to = n.conn_to_lane[z(self)];
-          const float rem = len - pos;
-          for (std::int32_t k = n.lane_in_begin[z(to)]; k < n.lane_in_begin[z(to) + 1]; ++k) {
-            const std::int32_t oc = n.lane_in_conn[z(k)];
-            const std::int32_t w = lane_first(s, n.conn_via_lane[z(oc)]);
-            if (oc == self || w < 0) continue;
-            const float orem = n.lane_length[z(n.conn_via_lane[z(oc)])] - s.veh_pos[z(w)];
-            if (orem > rem || (orem == rem && oc > self)) continue;
-            const float g = rem - orem - driver(d, w).len;
-            if (g < gap) {
-              gap = g;
-              lead_v = s.veh_speed[z(w)];
-            }
+          // Merging passages: a vehicle on another passage into the same lane that is closer
+          // to the merge point leads this one (step.hpp).
+          const MergeLeader m = merge_leader(n, d, s, lane - n.n_road_lanes, len - pos, false);
+          if (m.gap < gap) {
+            gap = m.gap;
+            lead_v = m.speed;
           }
         }
         // A stop ahead on this lane: a standing obstacle minGap beyond its end (step.hpp).

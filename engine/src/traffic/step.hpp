@@ -64,6 +64,14 @@ inline float idm(const Driver& d, float v, float v0, float s, float dv, double d
   return d.a * (free - (sstar / ss) * (sstar / ss));
 }
 
+/// How far ahead a vehicle at speed `vel` looks (m): far enough to stop comfortably and to
+/// see the IDM's desired gap, at least 50 m.
+inline float look_horizon(const Driver& dr, float vel) {
+  return std::max(50.0f, 2.0f * (dr.s0 + vel * dr.T) + vel * vel / dr.b);
+}
+/// The most junctions the look-ahead crosses.
+constexpr int k_max_hops = 8;
+
 inline float desired_speed(const Network& n, const TrafficState& s, const Driver& d, std::int32_t v,
                            std::int32_t lane) {
   (void)n;
@@ -129,6 +137,41 @@ inline float free_space(const Network& n, const Demand& d, const TrafficState& s
   const std::int32_t w = lane_last(s, lane);
   if (w < 0) return n.lane_length[z(lane)];
   return s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length;
+}
+
+/// The leader a vehicle meets where passage `self` (a connection) merges into its target lane:
+/// the nearest vehicle on another passage into the same lane that is closer to the merge point
+/// than the vehicle's front (`to_merge` m away; ties: the lower connection leads, and a vehicle
+/// not yet in its passage, `entering`, yields every tie). Like SUMO's leaders on foe internal
+/// lanes of merging links (MSLink::getLeaderInfo), it is seen from before the passage too (the
+/// look-ahead), so a vehicle does not enter a merge at speed behind one that is already in it.
+/// Returns the gap to its back (inf: none) and its speed.
+struct MergeLeader {
+  float gap = k_inf, speed = 0.0f;
+};
+inline MergeLeader merge_leader(const Network& n, const Demand& d, const TrafficState& s,
+                                std::int32_t self, float to_merge, bool entering) {
+  MergeLeader r;
+  const std::int32_t to = n.conn_to_lane[z(self)];
+  for (std::int32_t k = n.lane_in_begin[z(to)]; k < n.lane_in_begin[z(to) + 1]; ++k) {
+    const std::int32_t oc = n.lane_in_conn[z(k)];
+    if (oc == self) continue;
+    const std::int32_t via = n.conn_via_lane[z(oc)];
+    const bool leads_ties = entering || oc < self;
+    // Back to front: the first one closer to the merge point is the nearest ahead.
+    for (std::int32_t i = s.lane_veh_begin[z(via) + 1] - 1; i >= s.lane_veh_begin[z(via)]; --i) {
+      const std::int32_t w = s.lane_veh[z(i)];
+      const float orem = n.lane_length[z(via)] - s.veh_pos[z(w)];
+      if (orem > to_merge || (orem == to_merge && !leads_ties)) continue;
+      const float g = to_merge - orem - d.types[z(d.veh_type[z(w)])].length;
+      if (g < r.gap) {
+        r.gap = g;
+        r.speed = s.veh_speed[z(w)];
+      }
+      break;
+    }
+  }
+  return r;
 }
 
 /// How far vehicle v can drive along its route from the start of `lane` (a road lane of route
