@@ -1,12 +1,12 @@
 // Junctions in the traffic step (sim.cpp): a vehicle passes a connection only if its signal
 // allows it, the foes it must yield to (SUMO responses, also those still behind empty short
-// edges) are not expected within params.critical_gap of its leaving the junction, and its
-// target lane has room for it (no blocking the junction); otherwise the stop line is a standing
-// obstacle. The front vehicle of a lane looks
-// ahead across as many junctions as its stopping distance needs (look_ahead) and crosses, in one
-// step, those it was granted. Here: the signal phases (update_signals), each connection's control
-// code and approach time (compute_approaches), the all-way stop at a dark signal, the pass
-// decision (may_pass) and the look-ahead.
+// edges) are not expected within params.critical_gap of its leaving the junction (at a signal:
+// of its arrival), and its target lane has room for it (no blocking the junction); otherwise
+// the stop line is a standing obstacle. The front vehicle of a lane looks ahead across as many
+// junctions as its stopping distance needs (look_ahead) and crosses, in one step, those it was
+// granted. Here: the signal phases (update_signals), each connection's control code and
+// approach time (compute_approaches), the all-way stop at a dark signal, the pass decision
+// (may_pass) and the look-ahead.
 #include "traffic/step.hpp"
 
 #include <algorithm>
