@@ -1,5 +1,7 @@
 // Traffic benchmarks: SUMO scenarios run to completion (or to the demand's horizon + drain),
 // reporting vehicle updates per second = vehicle-steps / wall seconds, SUMO's own measure.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -66,6 +68,8 @@ bench::Result run(const Loaded& in, int threads, double horizon_s) {
             {"removed", static_cast<double>(s.removed)},
             {"teleports", static_cast<double>(s.teleports)},
             {"lanes", static_cast<double>(in.net.n_lanes())}};
+  // The final state: equal for any thread count, and across versions that change only speed.
+  r.notes = {{"state_hash", fmt::format("{:016x}", traffic::state_hash(s))}};
   return r;
 }
 
