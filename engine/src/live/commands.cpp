@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <string_view>
 
 #include "citytwin/live.hpp"
 
@@ -123,7 +124,20 @@ Result<Command> parse_command(const ScenarioSpec& spec, std::string_view json, S
   }
   const std::string where = c.id.empty() ? "command" : "command " + c.id;
   auto events = parse_events(text, where, spec, builtin_domain_infos());
-  if (!events) return fail(events.error());
+  if (!events) {
+    // The parser located its findings in the TOML made above: name the command's own keys
+    // instead (its lines and columns, and the table's name, mean nothing to the operator).
+    Error e = events.error();
+    for (Diagnostic& dg : e.items) {
+      dg.line = dg.column = 0;
+      constexpr std::string_view table = "event[1]";
+      if (dg.field.starts_with(table))
+        dg.field = dg.field.size() > table.size() + 1
+                       ? nlohmann::json(dg.field.substr(table.size() + 1)).dump()
+                       : std::string();
+    }
+    return fail(std::move(e));
+  }
   c.events = std::move(*events);
   return c;
 }

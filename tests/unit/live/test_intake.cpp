@@ -7,6 +7,7 @@
 using namespace citytwin;
 using namespace citytwin::live;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -231,4 +232,19 @@ TEST_CASE("fork commands take citytwin fork's options and refuse the rest", "[li
   // Demand scaling is a compile-time transform: a running twin refuses it rather than ack a no-op.
   CHECK_THAT(error(R"({"type": "traffic.scale_demand", "factor": 1.2})"),
              Contains("not to a running twin"));
+}
+TEST_CASE("an event command's errors name its JSON keys, not the TOML it is checked as", "[live]") {
+  const ScenarioSpec spec = spec_of(k_scenario);
+  auto error = [&](const char* json) {
+    auto c = parse_command(spec, json, 0);
+    REQUIRE_FALSE(c);
+    return c.error().to_string();
+  };
+  // The scenario has no traffic section: the key is unknown and the type names no domain.
+  const std::string e = error(R"({"id": "c2", "type": "traffic.close", "edges": 3})");
+  CHECK_THAT(e, StartsWith("command c2: \"edges\": unknown key"));
+  CHECK_THAT(e, Contains("command c2: \"type\": no such domain"));
+  CHECK_THAT(e, !Contains("event[1]") && !Contains("c2:3") && !Contains("c2:4"));
+  CHECK_THAT(error(R"({"type": "explode"})"),
+             StartsWith("command: \"type\": no such domain") && Contains("\"explode\""));
 }
