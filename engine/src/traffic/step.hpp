@@ -64,16 +64,6 @@ inline float idm(const Driver& d, float v, float v0, float s, float dv, double d
   return d.a * (free - (sstar / ss) * (sstar / ss));
 }
 
-/// The acceleration with which vehicle v (driver dr, desired speed v0) falls back behind w, a
-/// moving vehicle alongside on the lane it urgently needs (decide_lane_changes): w as its
-/// leader, however short the gap, braking no harder than comfortably (dr.b).
-inline float fall_back(const Demand& d, const TrafficState& s, const Driver& dr, std::int32_t v,
-                       std::int32_t w, float v0, double delta) {
-  const float vel = s.veh_speed[z(v)];
-  const float gap = s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length - s.veh_pos[z(v)];
-  return std::max(idm(dr, vel, v0, gap, vel - s.veh_speed[z(w)], delta), -dr.b);
-}
-
 /// How far ahead a vehicle at speed `vel` looks (m): far enough to stop comfortably and to
 /// see the IDM's desired gap, at least 50 m.
 inline float look_horizon(const Driver& dr, float vel) {
