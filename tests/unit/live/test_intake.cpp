@@ -41,6 +41,13 @@ ScenarioSpec spec_of(const std::string& text) {
   return *s;
 }
 
+// The error a command that must be refused gets.
+std::string command_error(const ScenarioSpec& spec, const char* json) {
+  auto c = parse_command(spec, json, 0);
+  REQUIRE_FALSE(c);
+  return c.error().to_string();
+}
+
 std::string obs(const std::string& ds, const std::string& time, const std::string& result,
                 const std::string& extra = "") {
   return "{\"datastream\": \"" + ds + "\", \"phenomenonTime\": \"" + time +
@@ -219,32 +226,24 @@ TEST_CASE("fork commands take citytwin fork's options and refuse the rest", "[li
   REQUIRE(bare);
   CHECK(bare->members == 0);
   CHECK(bare->until.empty());
-  auto error = [&](const char* json) {
-    auto c = parse_command(spec, json, 0);
-    REQUIRE_FALSE(c);
-    return c.error().to_string();
-  };
-  CHECK_THAT(error(R"({"type": "fork", "members": 0})"), Contains("1 to 256"));
-  CHECK_THAT(error(R"({"type": "fork", "members": 2.5})"), Contains("whole number"));
-  CHECK_THAT(error(R"({"type": "fork", "until": "soon"})"), Contains("+DURATION"));
-  CHECK_THAT(error(R"({"type": "fork", "vary": 3})"), Contains("--vary"));
-  CHECK_THAT(error(R"({"type": "fork", "seeds": 3})"), Contains("\"members\", \"until\" and"));
+  CHECK_THAT(command_error(spec, R"({"type": "fork", "members": 0})"), Contains("1 to 256"));
+  CHECK_THAT(command_error(spec, R"({"type": "fork", "members": 2.5})"), Contains("whole number"));
+  CHECK_THAT(command_error(spec, R"({"type": "fork", "until": "soon"})"), Contains("+DURATION"));
+  CHECK_THAT(command_error(spec, R"({"type": "fork", "vary": 3})"), Contains("--vary"));
+  CHECK_THAT(command_error(spec, R"({"type": "fork", "seeds": 3})"),
+             Contains("\"members\", \"until\" and"));
   // Demand scaling is a compile-time transform: a running twin refuses it rather than ack a no-op.
-  CHECK_THAT(error(R"({"type": "traffic.scale_demand", "factor": 1.2})"),
+  CHECK_THAT(command_error(spec, R"({"type": "traffic.scale_demand", "factor": 1.2})"),
              Contains("not to a running twin"));
 }
+
 TEST_CASE("an event command's errors name its JSON keys, not the TOML it is checked as", "[live]") {
   const ScenarioSpec spec = spec_of(k_scenario);
-  auto error = [&](const char* json) {
-    auto c = parse_command(spec, json, 0);
-    REQUIRE_FALSE(c);
-    return c.error().to_string();
-  };
   // The scenario has no traffic section: the key is unknown and the type names no domain.
-  const std::string e = error(R"({"id": "c2", "type": "traffic.close", "edges": 3})");
+  const std::string e = command_error(spec, R"({"id": "c2", "type": "traffic.close", "edges": 3})");
   CHECK_THAT(e, StartsWith("command c2: \"edges\": unknown key"));
   CHECK_THAT(e, Contains("command c2: \"type\": no such domain"));
   CHECK_THAT(e, !Contains("event[1]") && !Contains("c2:3") && !Contains("c2:4"));
-  CHECK_THAT(error(R"({"type": "explode"})"),
+  CHECK_THAT(command_error(spec, R"({"type": "explode"})"),
              StartsWith("command: \"type\": no such domain") && Contains("\"explode\""));
 }
