@@ -352,6 +352,8 @@ struct TrafficState {
   std::vector<float> scratch_dx;            // (n_veh) distance to advance this step
   std::vector<float> scratch_v;             // (n_veh) speed at the end of this step
   std::vector<std::int8_t> scratch_lc;      // (n_veh) lane change, junctions granted, entries
+  std::vector<std::int32_t> scratch_block;  // (n_veh) moving neighbour alongside that blocks an
+                                            // urgent lane change (it falls back), or -1
   std::vector<std::uint8_t> scratch_stop;   // (n_veh, with stops) 1: halts at its stop now
   std::vector<std::int32_t> scratch_count;  // (n_lanes + 1)
   // Cooperative merging: per road lane and direction (0 right, 1 left), the position of the

@@ -101,7 +101,8 @@ float route_distance_to(const Network& n, const Demand& d, const TrafficState& s
     if (stop != nullptr && stop->lane == cur) return -1.0f;
     const std::int32_t c = route_conn_at(n, s, u, rp, cur, dr.vclass);
     if (c == f) return seen;
-    if (c < 0 || s.conn_signal[z(c)] == k_red || !room_behind(n, d, s, c, dr.len + dr.s0))
+    if (c < 0 || s.conn_signal[z(c)] == k_red || !room_behind(n, d, s, c, dr.len + dr.s0) ||
+        strands(n, s, u, rp, c, dr.len + dr.s0, dr.vclass))
       return -1.0f;
     ++rp;
     cur = n.conn_via_lane[z(c)];
@@ -300,7 +301,8 @@ void compute_approaches(const Network& n, const Demand& d, TrafficState& s, Task
         taken = route_conn(n, d, s, v, static_cast<std::int32_t>(lane), dr.vclass);
         // A foe counts only if it will pass: one held back by a standing full target lane (or
         // a red light, below) does not block the links that yield to it (no yield deadlocks).
-        if (taken >= 0 && room_behind(n, d, s, taken, dr.len + dr.s0)) {
+        if (taken >= 0 && room_behind(n, d, s, taken, dr.len + dr.s0) &&
+            !strands(n, s, v, s.veh_route_pos[z(v)], taken, dr.len + dr.s0, dr.vclass)) {
           const float dist = n.lane_length[z(lane)] - s.veh_pos[z(v)], vel = s.veh_speed[z(v)];
           t_front = dist / std::max(vel, 0.5f);
           // Braking comfortably it stops before the line (never arrives), or cannot.
@@ -342,6 +344,7 @@ Ahead look_ahead(const Network& n, const Demand& d, const Params& p, const Traff
       if (s.veh_route_begin[z(v)] + rp + 1 >= s.veh_route_end[z(v)]) break;  // arrives
       const std::int32_t c = route_conn_at(n, s, v, rp, cur, dr.vclass);
       if (c < 0 || r.granted == std::numeric_limits<std::int8_t>::max() ||
+          strands(n, s, v, rp, c, dr.len + dr.s0, dr.vclass) ||
           !may_pass(n, d, p, s, v, dr, c, seen)) {
         r.gap = seen;  // the stop line is a standing obstacle
         r.lead_v = 0.0f;

@@ -202,6 +202,7 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
       for (std::int32_t i = s.lane_veh_begin[z(lane)]; i < s.lane_veh_begin[z(lane) + 1]; ++i) {
         const std::int32_t v = s.lane_veh[z(i)];
         s.scratch_lc[z(v)] = 0;
+        s.scratch_block[z(v)] = -1;
         if (!has_target || prev_changed) {
           prev_changed = false;
           continue;
@@ -223,8 +224,22 @@ void decide_lane_changes(const Network& n, const Demand& d, const Params& p, Tra
         }
         const Neighbour nl = leader_at(d, s, target, pos);
         const Neighbour nf = follower_at(s, target, pos, dr.len);
-        if (nl.gap < 0.5f || nf.gap < 0.5f) {  // no physical room: ask for cooperation
+        // Room ahead: SUMO's secure gap to the target lane's leader (MSCFModel::getSecureGap):
+        // its headway, and room to stop behind it braking comfortably as the leader could.
+        const bool tight =
+            nl.veh >= 0 && nl.gap < vel * dr.T + (vel * vel - nl.speed * nl.speed) / (2.0f * dr.b);
+        if (nl.gap < 0.5f || tight || nf.gap < 0.5f) {  // no room: ask for cooperation
           if (must && merge_pos < 0.0f) merge_pos = pos;
+          // Alongside a moving vehicle it would never find room (two drivers bound for each
+          // other's lanes drive side by side to the stop line): it falls back behind it, as
+          // SUMO's blocked driver adapts its speed to change behind the blocking leader
+          // (MSLCM_LC2013::informLeader). The one ahead keeps its speed; of two exactly
+          // abreast, the one with the lower index counts as ahead.
+          const bool tie = nf.veh >= 0 && nf.veh < v && s.veh_pos[z(nf.veh)] == pos;
+          const bool ahead = nl.gap < 0.5f || tight;
+          const Neighbour& w = ahead ? nl : nf;
+          if (must && (ahead || tie) && w.veh >= 0 && w.speed >= p.halting_speed)
+            s.scratch_block[z(v)] = w.veh;
           continue;
         }
         float bf_new = 0.0f, bf_old = 0.0f;

@@ -162,6 +162,11 @@ void car_following(const Network& n, const Demand& d, const Params& p, TrafficSt
           granted = 0;
         }
         float acc = std::min(idm(dr, vel, v0, gap, vel - lead_v, p.delta), acc_cap);
+        if (const std::int32_t w = n.lane_edge[z(lane)] >= 0 ? s.scratch_block[z(v)] : -1; w >= 0) {
+          // An urgent lane change blocked by a vehicle alongside on the target lane: fall
+          // back behind it, braking at most comfortably (step.hpp, fall_back).
+          acc = std::min(acc, fall_back(d, s, dr, v, w, v0, p.delta));
+        }
         if (n.lane_edge[z(lane)] >= 0)
           acc = std::min(acc, cooperate(n, d, p, s, dr, lane, pos, vel, v0));
         // Ballistic update (Treiber & Kanagaraj 2015): stop exactly when v would turn negative.
@@ -471,6 +476,7 @@ TrafficState make_state(const Network& n, const Demand& d, const Params& p) {
   s.scratch_dx.assign(nv, 0.0f);
   s.scratch_v.assign(nv, 0.0f);
   s.scratch_lc.assign(nv, 0);
+  s.scratch_block.assign(nv, -1);
   s.scratch_count.assign(z(n.n_lanes()) + 1, 0);
   s.lane_merge_pos.assign(2 * z(n.n_lanes()), -1.0f);
   const auto nc = d.calibrators.size();

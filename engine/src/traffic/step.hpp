@@ -64,6 +64,16 @@ inline float idm(const Driver& d, float v, float v0, float s, float dv, double d
   return d.a * (free - (sstar / ss) * (sstar / ss));
 }
 
+/// The acceleration with which vehicle v (driver dr, desired speed v0) falls back behind w, a
+/// moving vehicle alongside on the lane it urgently needs (decide_lane_changes): w as its
+/// leader, however short the gap, braking no harder than comfortably (dr.b).
+inline float fall_back(const Demand& d, const TrafficState& s, const Driver& dr, std::int32_t v,
+                       std::int32_t w, float v0, double delta) {
+  const float vel = s.veh_speed[z(v)];
+  const float gap = s.veh_pos[z(w)] - d.types[z(d.veh_type[z(w)])].length - s.veh_pos[z(v)];
+  return std::max(idm(dr, vel, v0, gap, vel - s.veh_speed[z(w)], delta), -dr.b);
+}
+
 /// How far ahead a vehicle at speed `vel` looks (m): far enough to stop comfortably and to
 /// see the IDM's desired gap, at least 50 m.
 inline float look_horizon(const Driver& dr, float vel) {
@@ -120,6 +130,20 @@ inline std::int32_t route_conn(const Network& n, const Demand& d, const TrafficS
                                std::int32_t v, std::int32_t lane, std::uint8_t vclass) {
   (void)d;
   return route_conn_at(n, s, v, s.veh_route_pos[z(v)], lane, vclass);
+}
+
+/// Would connection c, from the edge at route position rp, strand vehicle v in the junction?
+/// It does when its lane beyond does not lead on to the route's edge after (route_conn_at's
+/// fallback: v is on the wrong lane) and is too short for v to stand on and change lanes
+/// (SUMO splits edges where lane counts change, down to 0.2 m). v then waits at the stop line
+/// for its lane change, as at a lane with no connection at all, instead of stopping in the
+/// passage until it teleports.
+inline bool strands(const Network& n, const TrafficState& s, std::int32_t v, std::int32_t rp,
+                    std::int32_t c, float len, std::uint8_t vclass) {
+  const std::int32_t i = s.veh_route_begin[z(v)] + rp + 2;
+  if (i >= s.veh_route_end[z(v)]) return false;
+  const std::int32_t to = n.conn_to_lane[z(c)];
+  return n.lane_length[z(to)] < len && next_conn(n, to, s.route_edges[z(i)], vclass) < 0;
 }
 
 inline std::int32_t lane_last(const TrafficState& s, std::int32_t lane) {
