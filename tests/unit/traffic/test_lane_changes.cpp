@@ -29,29 +29,43 @@ struct Abreast {
   std::int64_t teleports = 0;
 };
 
+// The two vehicles of `routes` (a SUMO route file's text) on the network `net_file`, stepped
+// until both run on road WC (one insertion per edge and step, departLane best).
+struct TwoOnWc {
+  Network n;
+  Demand demand;
+  Params p;
+  TrafficState s;
+  std::int32_t lane0 = -1;  ///< WC's lane 0; its lane 1 is lane0 + 1
+};
+TwoOnWc two_on_wc(const std::string& net_file, const std::string& routes, TaskPool& pool) {
+  auto net = read_sumo_net(net_file);
+  REQUIRE(net);
+  TwoOnWc t;
+  t.n = std::move(*net);
+  const auto path = std::filesystem::temp_directory_path() /
+                    std::filesystem::path(net_file).filename().replace_extension(".rou.xml");
+  std::ofstream(path) << routes;
+  REQUIRE(read_sumo_routes(path.string(), t.n, t.demand));
+  finish_demand(t.demand);
+  t.s = make_state(t.n, t.demand, t.p);
+  for (int k = 0; k < 5 && t.s.inserted < 2; ++k) step(t.n, t.demand, t.p, t.s, pool);
+  REQUIRE(t.s.n_running == 2);
+  t.lane0 = t.n.edge_lane_begin[static_cast<std::size_t>(t.n.find_edge("WC"))];
+  return t;
+}
+
 // "left" (to N, needs lane 1) put on lane 0 and "right" (to S, needs lane 0) on lane 1 of the
 // 300 m road WC, at `pos` and `pos + ahead` m, both at 10 m/s, then run until both arrive.
 Abreast drive_abreast(float pos, float ahead) {
-  auto net = read_sumo_net(k_swap);
-  REQUIRE(net);
-  Demand demand;
-  const auto path = std::filesystem::temp_directory_path() / "citytwin_swap.rou.xml";
-  std::ofstream(path) << R"(<routes>
+  TaskPool pool(1);
+  TwoOnWc t = two_on_wc(k_swap, R"(<routes>
     <vType id="car" speedDev="0"/>
     <vehicle id="left" type="car" depart="0"><route edges="WC CN"/></vehicle>
     <vehicle id="right" type="car" depart="0"><route edges="WC CS"/></vehicle>
-</routes>)";
-  REQUIRE(read_sumo_routes(path.string(), *net, demand));
-  finish_demand(demand);
-  const Network& n = *net;
-  Params p;
-  TaskPool pool(1);
-  TrafficState s = make_state(n, demand, p);
-  // Both inserted (one per edge and step, on their own lanes: departLane best).
-  for (int k = 0; k < 5 && s.inserted < 2; ++k) step(n, demand, p, s, pool);
-  REQUIRE(s.n_running == 2);
-  const std::int32_t wc = n.find_edge("WC");
-  const std::int32_t lane0 = n.edge_lane_begin[static_cast<std::size_t>(wc)];
+</routes>)",
+                        pool);
+  auto& [n, demand, p, s, lane0] = t;
   const std::size_t left = 0, right = 1;
   REQUIRE(demand.veh_id[left] == "left");
   s.veh_lane[left] = lane0;  // the wrong lanes, abreast
@@ -104,25 +118,14 @@ TEST_CASE("a driver on the wrong lane at the line waits there, not in the juncti
   // WC (2 lanes) -> junction C (17 m passages) -> CD (2 lanes, 0.2 m) -> right turn to DS from
   // CD's lane 0 only. "late" is on lane 1, 16 m before the line at 10 m/s, with "beside" on
   // lane 0 a metre ahead at the same speed: no room to change before the line.
-  auto net = read_sumo_net(k_stub);
-  REQUIRE(net);
-  Demand demand;
-  const auto path = std::filesystem::temp_directory_path() / "citytwin_stub.rou.xml";
-  std::ofstream(path) << R"(<routes>
+  TaskPool pool(1);
+  TwoOnWc t = two_on_wc(k_stub, R"(<routes>
     <vType id="car" speedDev="0"/>
     <vehicle id="late" type="car" depart="0"><route edges="WC CD DS"/></vehicle>
     <vehicle id="beside" type="car" depart="1"><route edges="WC CD DS"/></vehicle>
-</routes>)";
-  REQUIRE(read_sumo_routes(path.string(), *net, demand));
-  finish_demand(demand);
-  const Network& n = *net;
-  Params p;
-  TaskPool pool(1);
-  TrafficState s = make_state(n, demand, p);
-  for (int k = 0; k < 5 && s.inserted < 2; ++k) step(n, demand, p, s, pool);
-  REQUIRE(s.n_running == 2);
-  const std::int32_t wc = n.find_edge("WC");
-  const std::int32_t lane0 = n.edge_lane_begin[static_cast<std::size_t>(wc)];
+</routes>)",
+                        pool);
+  auto& [n, demand, p, s, lane0] = t;
   const float line = n.lane_length[static_cast<std::size_t>(lane0)];
   const std::size_t late = 0, beside = 1;
   REQUIRE(demand.veh_id[late] == "late");
